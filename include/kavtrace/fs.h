@@ -1,0 +1,118 @@
+/* kavtrace: one filesystem interface over libtsk volumes and directories.
+ *
+ * Paths use '/' (a '\' is read as '/'), are relative to the filesystem
+ * root, and are looked up case-insensitively on NTFS, FAT, exFAT, HFS+ and
+ * APFS, as Windows and macOS do, and exactly on ext and ISO9660. A path
+ * may name an NTFS alternate data stream as "dir/file:stream".
+ *
+ * Lookups never follow a symbolic link in the last component unless
+ * KT_FS_FOLLOW is given; links in the middle of a path are followed.
+ * Links are resolved inside the evidence: an absolute target starts at the
+ * evidence's root and ".." stops at it, so nothing outside is ever read.
+ */
+#ifndef KAVTRACE_FS_H
+#define KAVTRACE_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kavtrace/buf.h"
+#include "kavtrace/error.h"
+#include "kavtrace/image.h"
+#include "kavtrace/time.h"
+#include "kavtrace/volume.h"
+
+/* Limits on what a path or a listing may reach. */
+#define KT_FS_PATH_MAX 4096
+#define KT_FS_MAX_DEPTH 256
+#define KT_FS_MAX_LINKS 40
+#define KT_FS_MAX_DIRENTS 1000000
+
+typedef enum kt_fs_kind {
+    KT_FS_NTFS,
+    KT_FS_FAT,
+    KT_FS_EXFAT,
+    KT_FS_EXT,
+    KT_FS_HFS,
+    KT_FS_APFS,
+    KT_FS_ISO9660,
+    KT_FS_HOSTDIR,
+    KT_FS_OTHER,
+} kt_fs_kind;
+
+typedef enum kt_file_type {
+    KT_FT_UNKNOWN,
+    KT_FT_REG,
+    KT_FT_DIR,
+    KT_FT_LINK,
+    KT_FT_OTHER,
+} kt_file_type;
+
+/* Where an entry lives and its metadata. On NTFS the four main times are
+ * $STANDARD_INFORMATION's and fn_* are the $FILE_NAME times; on other
+ * filesystems has_fn is false. A time the filesystem does not keep is
+ * KT_TIME_NONE. */
+typedef struct kt_stat {
+    uint64_t inode; /* MFT entry on NTFS, inode on ext, ... */
+    kt_file_type type;
+    bool allocated;
+    int64_t size;
+    uint32_t mode;
+    kt_time created, modified, changed, accessed;
+    bool has_fn;
+    kt_time fn_created, fn_modified, fn_changed, fn_accessed;
+} kt_stat;
+
+typedef struct kt_dirent {
+    char *name;   /* owned */
+    bool deleted; /* name or metadata is unallocated */
+    kt_stat st;
+} kt_dirent;
+
+typedef struct kt_dirent_list {
+    kt_dirent *items;
+    size_t count;
+    size_t cap;
+} kt_dirent_list;
+
+typedef struct kt_fs kt_fs;
+
+#define KT_FS_FOLLOW 0x1  /* follow a symbolic link in the last component */
+#define KT_FS_DELETED 0x2 /* where no allocated name matches, take a deleted one */
+
+/* Open the filesystem on a volume of img (borrowed; must outlive the fs). */
+int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error *err);
+void kt_fs_free(kt_fs *fs);
+
+kt_fs_kind kt_fs_get_kind(const kt_fs *fs);
+/* "ntfs", "fat32", "ext4", "hfs+", "apfs", "dir", ... (borrowed) */
+const char *kt_fs_type_name(const kt_fs *fs);
+bool kt_fs_case_insensitive(const kt_fs *fs);
+
+int kt_fs_stat(kt_fs *fs, const char *path, int flags, kt_stat *st, kt_error *err);
+bool kt_fs_exists(kt_fs *fs, const char *path);
+
+/* List a directory's allocated entries (and, with include_deleted, the
+ * deleted names that remain in it), without "." and "..", sorted by name.
+ * *out must be zero-initialised; release with kt_dirent_list_release. */
+int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list *out,
+               kt_error *err);
+/* Only the deleted entries of a directory. */
+int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err);
+void kt_dirent_list_release(kt_dirent_list *list);
+
+/* Read a whole file, or "file:stream", into out (zero-initialised; the
+ * caller releases it). More than limit bytes is KT_ELIMIT. flags: 0 or
+ * KT_FS_DELETED (a deleted file's data may since have been overwritten). */
+int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out, kt_error *err);
+
+/* The target of a symbolic link, as stored. */
+int kt_fs_readlink(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err);
+
+/* The path that PATH leads to once every link is followed, inside the
+ * evidence ("etc/localtime" -> "usr/share/zoneinfo/America/Chicago").
+ * Names come in their on-disk case. */
+int kt_fs_resolve(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err);
+
+#endif

@@ -1,0 +1,33 @@
+/* kavtrace: which operating system lives on a filesystem. */
+#ifndef KAVTRACE_SYSTEM_H
+#define KAVTRACE_SYSTEM_H
+
+#include "kavtrace/buf.h"
+#include "kavtrace/error.h"
+#include "kavtrace/fs.h"
+
+typedef enum kt_os {
+    KT_OS_NONE,
+    KT_OS_WINDOWS,
+    KT_OS_LINUX,
+    KT_OS_MACOS,
+} kt_os;
+
+typedef struct kt_system {
+    kt_os os;
+    char os_name[128];   /* "Windows 10 Pro", "Ubuntu 22.04.4 LTS", "macOS" */
+    char os_version[64]; /* "21H2 (build 19044)", "22.04", "14.2" */
+    char hostname[256];
+    char timezone[128];  /* "Eastern Standard Time", "America/Chicago" */
+    char marker[64];     /* the path that identified the system */
+    kt_strlist warnings; /* unreadable details, each a sentence */
+} kt_system;
+
+/* Look for a system on fs. Returns 0 with sys->os == KT_OS_NONE when there
+ * is none; details that cannot be read become warnings, not errors.
+ * Release with kt_system_release. */
+int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err);
+void kt_system_release(kt_system *sys);
+const char *kt_os_name(kt_os os);
+
+#endif

@@ -1,0 +1,41 @@
+/* kavtrace: volumes of an evidence item.
+ *
+ * Every partition of an MBR (with extended partitions) or GPT table, a bare
+ * filesystem with no table, and the volumes inside an APFS container. Each
+ * volume says which filesystem libtsk recognises in it, if any.
+ */
+#ifndef KAVTRACE_VOLUME_H
+#define KAVTRACE_VOLUME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kavtrace/error.h"
+#include "kavtrace/image.h"
+
+#define KT_VOLUME_MAX 1024
+
+typedef struct kt_volume {
+    int index;          /* position in the list, 0-based */
+    int64_t offset;     /* bytes from the start of the media */
+    int64_t length;     /* bytes */
+    char scheme[8];     /* "gpt", "dos", "none", "apfs", "dir" */
+    char desc[128];     /* partition table description or volume name */
+    char fs[16];        /* "ntfs", "fat32", "ext4", "apfs", ... or "" */
+    int64_t pool_block; /* APFS: the volume's block in the container; -1 otherwise */
+} kt_volume;
+
+typedef struct kt_volume_list {
+    kt_volume *items;
+    size_t count;
+    char scheme[8]; /* the partitioning found: "gpt", "dos", "none", "dir" */
+} kt_volume_list;
+
+/* Find the volumes of img. Problems with single volumes (a partition past
+ * the end of the media, a corrupt GPT) become image warnings; an error is
+ * returned only when nothing at all is recognised. On success *out owns
+ * its items (kt_volume_list_release). */
+int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err);
+void kt_volume_list_release(kt_volume_list *list);
+
+#endif

@@ -1,0 +1,295 @@
+/* kavtrace info: what an evidence item is, its volumes and its systems. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "kavtrace/fs.h"
+#include "kavtrace/image.h"
+#include "kavtrace/json.h"
+#include "kavtrace/system.h"
+#include "kavtrace/volume.h"
+
+typedef struct found_system {
+    int volume;
+    kt_system sys;
+} found_system;
+
+typedef struct info {
+    const char *path;
+    kt_image *img;
+    kt_volume_list vols;
+    found_system *systems;
+    size_t nsystems;
+    kt_strlist warnings;
+    kt_error err;
+    bool failed;
+} info;
+
+static void gather(info *in)
+{
+    if (kt_image_open(in->path, &in->img, &in->err)) {
+        in->failed = true;
+        return;
+    }
+    if (kt_volumes_scan(in->img, &in->vols, &in->err)) {
+        kt_error_prefix(&in->err, "evidence '%s'", in->path);
+        in->failed = true;
+        return;
+    }
+    in->systems = calloc(in->vols.count ? in->vols.count : 1, sizeof *in->systems);
+    if (in->systems == NULL) {
+        kt_error_set(&in->err, KT_ENOMEM, "out of memory");
+        in->failed = true;
+        return;
+    }
+    for (size_t i = 0; i < in->vols.count; i++) {
+        const kt_volume *v = &in->vols.items[i];
+        if (!v->fs[0])
+            continue;
+        kt_fs *fs = NULL;
+        kt_error e = {0};
+        if (kt_fs_open_volume(in->img, v, &fs, &e)) {
+            kt_strlist_addf(&in->warnings, "%s", e.msg);
+            continue;
+        }
+        found_system *fsys = &in->systems[in->nsystems];
+        if (kt_system_detect(fs, &fsys->sys, &e) == KT_OK && fsys->sys.os != KT_OS_NONE) {
+            fsys->volume = v->index;
+            for (size_t w = 0; w < fsys->sys.warnings.count; w++)
+                kt_strlist_addf(&in->warnings, "volume %d: %s", v->index,
+                                fsys->sys.warnings.items[w]);
+            in->nsystems++;
+        } else {
+            kt_system_release(&fsys->sys);
+        }
+        kt_fs_free(fs);
+    }
+}
+
+static void release(info *in)
+{
+    for (size_t i = 0; i < in->nsystems; i++)
+        kt_system_release(&in->systems[i].sys);
+    free(in->systems);
+    kt_volume_list_release(&in->vols);
+    kt_strlist_release(&in->warnings);
+    kt_image_free(in->img);
+}
+
+static void human_size(int64_t n, char *buf, size_t len)
+{
+    const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = (double)n;
+    int u = 0;
+    while (v >= 1024 && u < 4) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, len, "%lld bytes", (long long)n);
+    else
+        snprintf(buf, len, "%lld bytes (%.1f %s)", (long long)n, v, units[u]);
+}
+
+static void print_text(FILE *out, info *in)
+{
+    fprintf(out, "evidence: %s\n", in->path);
+    if (in->img == NULL) {
+        fprintf(out, "  error: %s\n", in->err.msg);
+        return;
+    }
+    const kt_image_info *ii = kt_image_get_info(in->img);
+    char size[64];
+    fprintf(out, "  format:   %s (%s)", ii->format_name, ii->format_desc);
+    if (ii->segments.count > 1)
+        fprintf(out, ", %zu segment files", ii->segments.count);
+    fputc('\n', out);
+    if (ii->format != KT_IMG_DIR) {
+        human_size(ii->size, size, sizeof size);
+        fprintf(out, "  size:     %s, sector size %u\n", size, ii->sector_size);
+    }
+    if (ii->stored_md5[0])
+        fprintf(out, "  stored md5:  %s\n", ii->stored_md5);
+    if (ii->stored_sha1[0])
+        fprintf(out, "  stored sha1: %s\n", ii->stored_sha1);
+    for (size_t i = 0; i < ii->metadata.count; i++)
+        fprintf(out, "  %s %s\n", i == 0 ? "metadata:" : "         ", ii->metadata.items[i]);
+    if (in->failed) {
+        fprintf(out, "  error: %s\n", in->err.msg);
+    } else {
+        fprintf(out, "  volumes (%s):\n", in->vols.scheme);
+        fprintf(out, "    %-3s %-14s %-14s %-8s %s\n", "#", "offset", "length", "fs",
+                "description");
+        for (size_t i = 0; i < in->vols.count; i++) {
+            const kt_volume *v = &in->vols.items[i];
+            fprintf(out, "    %-3d %-14lld %-14lld %-8s %s\n", v->index, (long long)v->offset,
+                    (long long)v->length, v->fs[0] ? v->fs : "-", v->desc);
+        }
+        fprintf(out, "  systems:%s\n", in->nsystems ? "" : " none found");
+        for (size_t i = 0; i < in->nsystems; i++) {
+            const kt_system *s = &in->systems[i].sys;
+            fprintf(out, "    volume %d: %s: %s%s%s", in->systems[i].volume, kt_os_name(s->os),
+                    s->os_name, s->os_version[0] ? " " : "", s->os_version);
+            if (s->hostname[0])
+                fprintf(out, "; hostname %s", s->hostname);
+            if (s->timezone[0])
+                fprintf(out, "; time zone %s", s->timezone);
+            fputc('\n', out);
+        }
+    }
+    const kt_strlist *iw = kt_image_warnings(in->img);
+    if (iw->count + in->warnings.count)
+        fprintf(out, "  warnings:\n");
+    for (size_t i = 0; i < iw->count; i++)
+        fprintf(out, "    - %s\n", iw->items[i]);
+    for (size_t i = 0; i < in->warnings.count; i++)
+        fprintf(out, "    - %s\n", in->warnings.items[i]);
+}
+
+static void put_json(kt_json *j, info *in)
+{
+    kt_json_begin_object(j, NULL);
+    kt_json_string(j, "path", in->path);
+    if (in->img == NULL) {
+        kt_json_string(j, "error", in->err.msg);
+        kt_json_end_object(j);
+        return;
+    }
+    const kt_image_info *ii = kt_image_get_info(in->img);
+    kt_json_string(j, "format", ii->format_name);
+    kt_json_string(j, "format_description", ii->format_desc);
+    kt_json_int(j, "size", ii->size);
+    kt_json_int(j, "sector_size", ii->sector_size);
+    kt_json_begin_array(j, "segments");
+    for (size_t i = 0; i < ii->segments.count; i++)
+        kt_json_string(j, NULL, ii->segments.items[i]);
+    kt_json_end_array(j);
+    kt_json_string(j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
+    kt_json_string(j, "stored_sha1", ii->stored_sha1[0] ? ii->stored_sha1 : NULL);
+    kt_json_begin_object(j, "metadata");
+    for (size_t i = 0; i < ii->metadata.count; i++) {
+        char key[64];
+        const char *eq = strchr(ii->metadata.items[i], '=');
+        size_t n = eq ? (size_t)(eq - ii->metadata.items[i]) : 0;
+        if (n == 0 || n >= sizeof key)
+            continue;
+        memcpy(key, ii->metadata.items[i], n);
+        key[n] = '\0';
+        kt_json_string(j, key, eq + 1);
+    }
+    kt_json_end_object(j);
+    kt_json_string(j, "error", in->failed ? in->err.msg : NULL);
+    kt_json_string(j, "partitioning", in->failed ? NULL : in->vols.scheme);
+    kt_json_begin_array(j, "volumes");
+    for (size_t i = 0; i < in->vols.count; i++) {
+        const kt_volume *v = &in->vols.items[i];
+        kt_json_begin_object(j, NULL);
+        kt_json_int(j, "index", v->index);
+        kt_json_int(j, "offset", v->offset);
+        kt_json_int(j, "length", v->length);
+        kt_json_string(j, "scheme", v->scheme);
+        kt_json_string(j, "description", v->desc);
+        kt_json_string(j, "fs", v->fs[0] ? v->fs : NULL);
+        if (v->pool_block >= 0)
+            kt_json_int(j, "pool_block", v->pool_block);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    kt_json_begin_array(j, "systems");
+    for (size_t i = 0; i < in->nsystems; i++) {
+        const kt_system *s = &in->systems[i].sys;
+        kt_json_begin_object(j, NULL);
+        kt_json_int(j, "volume", in->systems[i].volume);
+        kt_json_string(j, "os", kt_os_name(s->os));
+        kt_json_string(j, "name", s->os_name);
+        kt_json_string(j, "version", s->os_version[0] ? s->os_version : NULL);
+        kt_json_string(j, "hostname", s->hostname[0] ? s->hostname : NULL);
+        kt_json_string(j, "timezone", s->timezone[0] ? s->timezone : NULL);
+        kt_json_string(j, "found_by", s->marker);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    kt_json_begin_array(j, "warnings");
+    const kt_strlist *iw = kt_image_warnings(in->img);
+    for (size_t i = 0; i < iw->count; i++)
+        kt_json_string(j, NULL, iw->items[i]);
+    for (size_t i = 0; i < in->warnings.count; i++)
+        kt_json_string(j, NULL, in->warnings.items[i]);
+    kt_json_end_array(j);
+    kt_json_end_object(j);
+}
+
+static int run(int argc, char **argv)
+{
+    bool json = false;
+    static const struct option opts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'j':
+            json = true;
+            break;
+        case 'h':
+            kt_cli_print_usage(stdout, &kt_cmd_info);
+            printf("\n%s\n\n  --json    print JSON instead of text\n", kt_cmd_info.summary);
+            return KT_EXIT_OK;
+        default:
+            return kt_cli_usage_error(&kt_cmd_info, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return kt_cli_usage_error(&kt_cmd_info, "no evidence given");
+
+    int status = KT_EXIT_OK;
+    kt_buf out = {0};
+    kt_json j;
+    kt_json_init(&j, &out);
+    if (json) {
+        kt_json_begin_object(&j, NULL);
+        kt_json_string(&j, "kavtrace_version", KT_VERSION);
+        kt_json_begin_array(&j, "evidence");
+    }
+    for (int i = optind; i < argc; i++) {
+        info in = {.path = argv[i]};
+        gather(&in);
+        if (in.failed) {
+            fprintf(stderr, "kavtrace: %s\n", in.err.msg);
+            status = KT_EXIT_ERROR;
+        }
+        if (json)
+            put_json(&j, &in);
+        else
+            print_text(stdout, &in);
+        release(&in);
+    }
+    if (json) {
+        kt_json_end_array(&j);
+        kt_json_end_object(&j);
+        if (j.rc || fwrite(out.data, 1, out.len, stdout) != out.len) {
+            fprintf(stderr, "kavtrace: info: cannot write output\n");
+            status = KT_EXIT_ERROR;
+        }
+    }
+    kt_buf_release(&out);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "kavtrace: info: cannot write output\n");
+        status = KT_EXIT_ERROR;
+    }
+    return status;
+}
+
+const kt_command kt_cmd_info = {
+    .name = "info",
+    .summary = "show an evidence item's container, volumes and systems",
+    .usage = "[--json] EVIDENCE...",
+    .run = run,
+};

@@ -1,0 +1,56 @@
+/* Private: the backends behind kt_fs (libtsk volumes, host directories).
+ *
+ * The generic layer in fs.c walks paths, follows links and splits NTFS
+ * stream names; a backend only answers questions about one node, named by
+ * its inode number (libtsk) and by its resolved path (directories). */
+#ifndef KT_FS_IMPL_H
+#define KT_FS_IMPL_H
+
+#include "kavtrace/fs.h"
+
+typedef struct kt_node {
+    uint64_t inum;
+} kt_node;
+
+typedef struct kt_fs_ops {
+    const char *name;
+    /* Find an allocated entry of directory `dir` (resolved path `dpath`)
+     * called `name`: exactly, else case-insensitively when the fs is.
+     * With KT_FS_DELETED a deleted name is taken when no allocated one
+     * matches. Fill the child's node, its on-disk name and its type. */
+    int (*child)(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
+                 kt_node *out, char *actual, size_t actual_len, kt_file_type *type,
+                 kt_error *err);
+    int (*stat)(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err);
+    int (*list)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                kt_dirent_list *out, kt_error *err);
+    int (*read)(kt_fs *fs, const kt_node *n, const char *path, const char *stream, size_t limit,
+                kt_buf *out, kt_error *err);
+    int (*readlink)(kt_fs *fs, const kt_node *n, const char *path, char *buf, size_t len,
+                    kt_error *err);
+    void (*close)(kt_fs *fs);
+} kt_fs_ops;
+
+struct kt_fs {
+    const kt_fs_ops *ops;
+    kt_fs_kind kind;
+    char type_name[16];
+    bool case_insensitive;
+    bool has_streams;
+    kt_node root;
+    void *impl;
+};
+
+extern const kt_fs_ops kt_fs_tsk_ops;
+extern const kt_fs_ops kt_fs_host_ops;
+
+int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
+int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err);
+
+/* Shared helpers. */
+int kt_dirent_add(kt_dirent_list *l, const char *name, bool deleted, const kt_stat *st);
+void kt_dirent_sort(kt_dirent_list *l);
+/* ASCII case-insensitive compare: names of Windows and macOS volumes. */
+int kt_name_casecmp(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,411 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs_impl.h"
+#include "tsk_util.h"
+
+typedef struct tsk_impl {
+    TSK_FS_INFO *fs;
+    const TSK_POOL_INFO *pool;
+    TSK_IMG_INFO *pool_img; /* the volume's image inside the pool */
+} tsk_impl;
+
+static TSK_FS_INFO *tfs(kt_fs *fs)
+{
+    return ((tsk_impl *)fs->impl)->fs;
+}
+
+static kt_file_type name_type(TSK_FS_NAME_TYPE_ENUM t)
+{
+    switch (t) {
+    case TSK_FS_NAME_TYPE_REG:
+        return KT_FT_REG;
+    case TSK_FS_NAME_TYPE_DIR:
+    case TSK_FS_NAME_TYPE_VIRT_DIR:
+        return KT_FT_DIR;
+    case TSK_FS_NAME_TYPE_LNK:
+        return KT_FT_LINK;
+    case TSK_FS_NAME_TYPE_UNDEF:
+        return KT_FT_UNKNOWN;
+    default:
+        return KT_FT_OTHER;
+    }
+}
+
+static kt_file_type meta_type(TSK_FS_META_TYPE_ENUM t)
+{
+    switch (t) {
+    case TSK_FS_META_TYPE_REG:
+        return KT_FT_REG;
+    case TSK_FS_META_TYPE_DIR:
+    case TSK_FS_META_TYPE_VIRT_DIR:
+        return KT_FT_DIR;
+    case TSK_FS_META_TYPE_LNK:
+        return KT_FT_LINK;
+    case TSK_FS_META_TYPE_UNDEF:
+        return KT_FT_UNKNOWN;
+    default:
+        return KT_FT_OTHER;
+    }
+}
+
+/* libtsk gives seconds and nanoseconds; 0/0 means the filesystem has no
+ * such time (an ext inode without crtime, a FAT access date). */
+static kt_time tt(time_t s, int64_t ns)
+{
+    if (s == 0 && ns == 0)
+        return KT_TIME_NONE;
+    return kt_time_from_unix((int64_t)s, ns);
+}
+
+/* FAT and exFAT keep local wall-clock times; libtsk turns them into
+ * time_t with mktime(), i.e. in the host's zone. Undo that, so the stored
+ * wall-clock value comes back as if it were UTC whatever the host's zone
+ * (the analysed system's zone is applied later, with the event saying so). */
+static kt_time wall_clock(kt_time t)
+{
+    if (t == KT_TIME_NONE)
+        return t;
+    time_t secs = (time_t)(t / KT_NS_PER_SEC);
+    int64_t ns = t % KT_NS_PER_SEC;
+    struct tm tm;
+    if (localtime_r(&secs, &tm) == NULL)
+        return t;
+    return kt_time_from_unix((int64_t)timegm(&tm), ns);
+}
+
+static void fill_stat(const TSK_FS_FILE *f, kt_fs_kind kind, kt_stat *st)
+{
+    const TSK_FS_META *m = f->meta;
+    memset(st, 0, sizeof *st);
+    st->created = st->modified = st->changed = st->accessed = KT_TIME_NONE;
+    st->fn_created = st->fn_modified = st->fn_changed = st->fn_accessed = KT_TIME_NONE;
+    if (m == NULL) {
+        st->inode = f->name ? f->name->meta_addr : 0;
+        st->type = f->name ? name_type(f->name->type) : KT_FT_UNKNOWN;
+        return;
+    }
+    st->inode = m->addr;
+    st->type = meta_type(m->type);
+    st->allocated = (m->flags & TSK_FS_META_FLAG_ALLOC) != 0;
+    st->size = m->size;
+    st->mode = (uint32_t)m->mode;
+    st->created = tt(m->crtime, m->crtime_nano);
+    st->modified = tt(m->mtime, m->mtime_nano);
+    st->changed = tt(m->ctime, m->ctime_nano);
+    st->accessed = tt(m->atime, m->atime_nano);
+    if (kind == KT_FS_FAT || kind == KT_FS_EXFAT) {
+        st->created = wall_clock(st->created);
+        st->modified = wall_clock(st->modified);
+        st->changed = wall_clock(st->changed);
+        st->accessed = wall_clock(st->accessed);
+    }
+    if (kind == KT_FS_NTFS) {
+        st->fn_created = tt(m->time2.ntfs.fn_crtime, m->time2.ntfs.fn_crtime_nano);
+        st->fn_modified = tt(m->time2.ntfs.fn_mtime, m->time2.ntfs.fn_mtime_nano);
+        st->fn_changed = tt(m->time2.ntfs.fn_ctime, m->time2.ntfs.fn_ctime_nano);
+        st->fn_accessed = tt(m->time2.ntfs.fn_atime, m->time2.ntfs.fn_atime_nano);
+        st->has_fn = st->fn_created != KT_TIME_NONE || st->fn_modified != KT_TIME_NONE;
+    }
+}
+
+static bool skip_name(TSK_FS_INFO *f, const TSK_FS_NAME *n)
+{
+    if (n->name == NULL || strcmp(n->name, ".") == 0 || strcmp(n->name, "..") == 0)
+        return true;
+    /* libtsk's virtual "$OrphanFiles" folder is not on the disk. */
+    return n->meta_addr == TSK_FS_ORPHANDIR_INUM(f);
+}
+
+static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
+                 kt_node *out, char *actual, size_t actual_len, kt_file_type *type, kt_error *err)
+{
+    (void)dpath;
+    TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
+    if (d == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot open directory");
+    /* Best match: allocated before deleted, exact before case-folded. */
+    const TSK_FS_NAME *hit = NULL;
+    int best = 0;
+    size_t n = tsk_fs_dir_getsize(d);
+    for (size_t i = 0; i < n && best < 4; i++) {
+        const TSK_FS_NAME *nm = tsk_fs_dir_get_name(d, i);
+        if (nm == NULL || skip_name(tfs(fs), nm))
+            continue;
+        bool alloc = (nm->flags & TSK_FS_NAME_FLAG_ALLOC) != 0;
+        if (!alloc && !(flags & KT_FS_DELETED))
+            continue;
+        int score = strcmp(nm->name, name) == 0                                    ? 2
+                    : fs->case_insensitive && kt_name_casecmp(nm->name, name) == 0 ? 1
+                                                                                   : 0;
+        if (score && alloc)
+            score += 2;
+        if (score > best) {
+            best = score;
+            hit = nm;
+        }
+    }
+    int rc = KT_ENOTFOUND;
+    if (hit) {
+        out->inum = hit->meta_addr;
+        kt_strlcpy(actual, hit->name, actual_len);
+        *type = name_type(hit->type);
+        if (*type == KT_FT_UNKNOWN) {
+            TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, hit->meta_addr);
+            if (f && f->meta)
+                *type = meta_type(f->meta->type);
+            tsk_fs_file_close(f);
+            tsk_error_reset();
+        }
+        rc = KT_OK;
+    }
+    tsk_fs_dir_close(d);
+    return rc;
+}
+
+static int do_stat(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err)
+{
+    (void)path;
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)n->inum);
+    if (f == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    fill_stat(f, fs->kind, st);
+    tsk_fs_file_close(f);
+    return KT_OK;
+}
+
+/* A deleted name's own metadata record. libtsk hands a deleted NTFS name
+ * an empty record when the name's sequence number no longer matches the
+ * MFT entry's (deletion bumps it), so read the entry by number. Its times
+ * are the deleted file's only while the entry is still unallocated; once
+ * reused they belong to another file and are dropped. */
+static void deleted_stat(kt_fs *fs, const TSK_FS_NAME *nm, kt_stat *st)
+{
+    if (st->created != KT_TIME_NONE || st->modified != KT_TIME_NONE)
+        return;
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, nm->meta_addr);
+    if (f && f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC))
+        fill_stat(f, fs->kind, st);
+    else
+        tsk_error_reset();
+    tsk_fs_file_close(f);
+}
+
+static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                kt_dirent_list *out, kt_error *err)
+{
+    (void)path;
+    TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
+    if (d == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot open directory");
+    int rc = KT_OK;
+    size_t n = tsk_fs_dir_getsize(d);
+    for (size_t i = 0; i < n && rc == KT_OK; i++) {
+        TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
+        if (f == NULL) {
+            tsk_error_reset();
+            continue;
+        }
+        const TSK_FS_NAME *nm = f->name;
+        if (nm == NULL || skip_name(tfs(fs), nm)) {
+            tsk_fs_file_close(f);
+            continue;
+        }
+        kt_stat st;
+        fill_stat(f, fs->kind, &st);
+        bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
+                       (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
+        if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
+            deleted_stat(fs, nm, &st);
+            st.allocated = false;
+        }
+        if (!deleted || include_deleted)
+            rc = kt_dirent_add(out, nm->name, deleted, &st);
+        tsk_fs_file_close(f);
+    }
+    tsk_fs_dir_close(d);
+    if (rc)
+        return kt_error_set(err, rc, "directory listing too large");
+    return KT_OK;
+}
+
+static const TSK_FS_ATTR *find_stream(TSK_FS_FILE *f, const char *stream)
+{
+    int n = tsk_fs_file_attr_getsize(f);
+    for (int i = 0; i < n; i++) {
+        const TSK_FS_ATTR *a = tsk_fs_file_attr_get_idx(f, i);
+        if (a && a->type == TSK_FS_ATTR_TYPE_NTFS_DATA && a->name &&
+            kt_name_casecmp(a->name, stream) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
+                   size_t limit, kt_buf *out, kt_error *err)
+{
+    (void)path;
+    int rc = KT_OK;
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
+    if (f == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    const TSK_FS_ATTR *a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
+    if (a == NULL) {
+        tsk_error_reset();
+        if (stream)
+            rc = kt_error_set(err, KT_ENOTFOUND, "no stream '%s'", stream);
+        else if (f->meta && f->meta->size == 0)
+            rc = KT_OK; /* an empty file may have no data attribute */
+        else
+            rc = kt_error_set(err, KT_EFORMAT, "no data attribute");
+        goto out;
+    }
+    if (a->size < 0 || (uint64_t)a->size > limit) {
+        rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit", (long long)a->size,
+                          limit);
+        goto out;
+    }
+    size_t size = (size_t)a->size;
+    rc = kt_buf_reserve(out, size);
+    if (rc) {
+        rc = kt_error_set(err, rc, "out of memory");
+        goto out;
+    }
+    size_t done = 0;
+    while (done < size) {
+        ssize_t got = tsk_fs_attr_read(a, (TSK_OFF_T)done, (char *)out->data + done, size - done,
+                                       TSK_FS_FILE_READ_FLAG_NONE);
+        if (got <= 0) {
+            rc = kt_tsk_error(err, KT_EIO, "read failed");
+            goto out;
+        }
+        done += (size_t)got;
+    }
+    out->len = size;
+    out->data[size] = '\0';
+out:
+    tsk_fs_file_close(f);
+    return rc;
+}
+
+static int do_readlink(kt_fs *fs, const kt_node *node, const char *path, char *buf, size_t len,
+                       kt_error *err)
+{
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
+    if (f == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    int rc = KT_OK;
+    if (f->meta && f->meta->link && f->meta->link[0]) {
+        if (kt_strlcpy(buf, f->meta->link, len) >= len)
+            rc = kt_error_set(err, KT_ELIMIT, "link target too long");
+        goto out;
+    }
+    /* A slow symlink keeps its target in a data block. */
+    kt_buf b = {0};
+    rc = do_read(fs, node, path, NULL, KT_FS_PATH_MAX - 1, &b, err);
+    if (rc == KT_OK) {
+        if (b.len == 0 || memchr(b.data, '\0', b.len))
+            rc = kt_error_set(err, KT_EFORMAT, "'%s': unreadable link target", path);
+        else
+            kt_strlcpy(buf, (const char *)b.data, len);
+    }
+    kt_buf_release(&b);
+out:
+    tsk_fs_file_close(f);
+    return rc;
+}
+
+static void do_close(kt_fs *fs)
+{
+    tsk_impl *t = fs->impl;
+    if (t == NULL)
+        return;
+    if (t->fs)
+        tsk_fs_close(t->fs);
+    if (t->pool_img)
+        tsk_img_close(t->pool_img);
+    if (t->pool)
+        tsk_pool_close(t->pool);
+    free(t);
+    fs->impl = NULL;
+}
+
+const kt_fs_ops kt_fs_tsk_ops = {
+    .name = "tsk",
+    .child = child,
+    .stat = do_stat,
+    .list = list,
+    .read = do_read,
+    .readlink = do_readlink,
+    .close = do_close,
+};
+
+static kt_fs_kind kind_of(TSK_FS_TYPE_ENUM t)
+{
+    if (TSK_FS_TYPE_ISNTFS(t))
+        return KT_FS_NTFS;
+    if (t == TSK_FS_TYPE_EXFAT)
+        return KT_FS_EXFAT;
+    if (TSK_FS_TYPE_ISFAT(t))
+        return KT_FS_FAT;
+    if (TSK_FS_TYPE_ISEXT(t))
+        return KT_FS_EXT;
+    if (TSK_FS_TYPE_ISHFS(t))
+        return KT_FS_HFS;
+    if (TSK_FS_TYPE_ISAPFS(t))
+        return KT_FS_APFS;
+    if (TSK_FS_TYPE_ISISO9660(t))
+        return KT_FS_ISO9660;
+    return KT_FS_OTHER;
+}
+
+int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err)
+{
+    TSK_IMG_INFO *timg = kt_image_tsk(img);
+    if (timg == NULL)
+        return kt_error_set(err, KT_EARG, "no media to open a filesystem on");
+    tsk_impl *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    fs->impl = t;
+    fs->ops = &kt_fs_tsk_ops;
+    if (vol->pool_block >= 0) {
+        t->pool = tsk_pool_open_img_sing(timg, vol->offset, TSK_POOL_TYPE_DETECT);
+        if (t->pool == NULL) {
+            do_close(fs);
+            return kt_tsk_error(err, KT_EFORMAT, "cannot open the APFS container");
+        }
+        /* Debian's libtsk 4.11 does not export tsk_fs_open_pool; the pool's
+         * own per-volume image is what it would use. */
+        t->pool_img = t->pool->get_img_info(t->pool, (TSK_DADDR_T)vol->pool_block);
+        if (t->pool_img == NULL) {
+            do_close(fs);
+            return kt_tsk_error(err, KT_EFORMAT, "cannot open the APFS volume");
+        }
+        t->fs = tsk_fs_open_img(t->pool_img, 0, TSK_FS_TYPE_APFS_DETECT);
+    } else {
+        t->fs = tsk_fs_open_img(timg, vol->offset, TSK_FS_TYPE_DETECT);
+    }
+    if (t->fs == NULL) {
+        do_close(fs);
+        return kt_tsk_error(err, KT_EFORMAT, "no filesystem recognised");
+    }
+    fs->kind = kind_of(t->fs->ftype);
+    kt_strlcpy(fs->type_name, tsk_fs_type_toname(t->fs->ftype), sizeof fs->type_name);
+    fs->root.inum = t->fs->root_inum;
+    fs->has_streams = fs->kind == KT_FS_NTFS;
+    /* Windows and (by default) macOS compare names without case; APFS
+     * says per volume. */
+    fs->case_insensitive = fs->kind == KT_FS_NTFS || fs->kind == KT_FS_FAT ||
+                           fs->kind == KT_FS_EXFAT || fs->kind == KT_FS_HFS ||
+                           fs->kind == KT_FS_APFS || fs->kind == KT_FS_ISO9660;
+    if (fs->kind == KT_FS_APFS && t->pool) {
+        for (const TSK_POOL_VOLUME_INFO *pv = t->pool->vol_list; pv; pv = pv->next)
+            if ((int64_t)pv->block == vol->pool_block &&
+                (pv->flags & TSK_POOL_VOLUME_FLAG_CASE_SENSITIVE))
+                fs->case_insensitive = false;
+    }
+    return KT_OK;
+}

@@ -1,0 +1,166 @@
+#include <errno.h>
+#include <hivex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kavtrace/buf.h"
+#include "kavtrace/registry.h"
+
+struct kt_hive {
+    hive_h *h;
+    int fd;
+    char name[256];
+};
+
+/* The one place hivex's errno convention becomes a kt_error. */
+static int hivex_error(kt_error *err, int code, const char *what)
+{
+    int e = errno;
+    if (e == ENOTSUP || e == EINVAL)
+        return kt_error_set(err, KT_EFORMAT, "%s: not a valid registry hive", what);
+    if (e == ENOENT)
+        return kt_error_set(err, KT_ENOTFOUND, "%s: not found", what);
+    return kt_error_set(err, code, "%s: %s", what, e ? strerror(e) : "hivex error");
+}
+
+int kt_hive_open_mem(const void *data, size_t len, const char *name, kt_hive **out, kt_error *err)
+{
+    if (len > KT_HIVE_MAX_SIZE)
+        return kt_error_set(err, KT_ELIMIT, "hive '%s': %zu bytes, over the limit", name, len);
+    kt_hive *hv = calloc(1, sizeof *hv);
+    if (hv == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    kt_strlcpy(hv->name, name, sizeof hv->name);
+    int rc = KT_OK;
+    hv->fd = -1;
+    hv->fd = memfd_create("kavtrace-hive", MFD_CLOEXEC);
+    if (hv->fd < 0) {
+        rc = kt_error_set(err, KT_EIO, "memfd_create: %s", strerror(errno));
+        goto out;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(hv->fd, (const char *)data + done, len - done);
+        if (n <= 0) {
+            rc = kt_error_set(err, KT_EIO, "memfd write: %s", strerror(errno));
+            goto out;
+        }
+        done += (size_t)n;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", hv->fd);
+    errno = 0;
+    hv->h = hivex_open(path, 0);
+    if (hv->h == NULL)
+        rc = hivex_error(err, KT_EFORMAT, "cannot open");
+out:
+    if (rc) {
+        kt_error_prefix(err, "hive '%s'", name);
+        kt_hive_free(hv);
+        return rc;
+    }
+    *out = hv;
+    return KT_OK;
+}
+
+void kt_hive_free(kt_hive *hv)
+{
+    if (hv == NULL)
+        return;
+    if (hv->h)
+        hivex_close(hv->h);
+    if (hv->fd >= 0)
+        close(hv->fd);
+    free(hv);
+}
+
+static int find_key(kt_hive *hv, const char *key, hive_node_h *out, kt_error *err)
+{
+    hive_node_h node = hivex_root(hv->h);
+    char part[256];
+    const char *p = key;
+    int depth = 0;
+    while (node && *p) {
+        size_t n = strcspn(p, "\\");
+        if (n >= sizeof part || ++depth > 512)
+            return kt_error_set(err, KT_ELIMIT, "key path too long");
+        memcpy(part, p, n);
+        part[n] = '\0';
+        p += n;
+        while (*p == '\\')
+            p++;
+        if (n == 0)
+            continue;
+        errno = 0;
+        node = hivex_node_get_child(hv->h, node, part);
+        if (node == 0 && errno)
+            return hivex_error(err, KT_EFORMAT, key);
+    }
+    if (node == 0)
+        return kt_error_set(err, KT_ENOTFOUND, "key '%s' not found", key);
+    *out = node;
+    return KT_OK;
+}
+
+static int find_value(kt_hive *hv, const char *key, const char *value, hive_value_h *out,
+                      kt_error *err)
+{
+    hive_node_h node;
+    int rc = find_key(hv, key, &node, err);
+    if (rc)
+        return rc;
+    errno = 0;
+    hive_value_h v = hivex_node_get_value(hv->h, node, value);
+    if (v == 0)
+        return errno ? hivex_error(err, KT_EFORMAT, key)
+                     : kt_error_set(err, KT_ENOTFOUND, "value '%s\\%s' not found", key, value);
+    *out = v;
+    return KT_OK;
+}
+
+int kt_hive_get_string(kt_hive *hv, const char *key, const char *value, char *out, size_t len,
+                       kt_error *err)
+{
+    hive_value_h v;
+    int rc = find_value(hv, key, value, &v, err);
+    if (rc)
+        return rc;
+    errno = 0;
+    char *s = hivex_value_string(hv->h, v);
+    if (s == NULL)
+        return hivex_error(err, KT_EFORMAT, value);
+    kt_strlcpy(out, s, len);
+    free(s);
+    return KT_OK;
+}
+
+int kt_hive_get_dword(kt_hive *hv, const char *key, const char *value, uint32_t *out, kt_error *err)
+{
+    hive_value_h v;
+    int rc = find_value(hv, key, value, &v, err);
+    if (rc)
+        return rc;
+    errno = 0;
+    int32_t d = hivex_value_dword(hv->h, v);
+    if (errno)
+        return hivex_error(err, KT_EFORMAT, value);
+    *out = (uint32_t)d;
+    return KT_OK;
+}
+
+int kt_hive_key_time(kt_hive *hv, const char *key, kt_time *out, kt_error *err)
+{
+    hive_node_h node;
+    int rc = find_key(hv, key, &node, err);
+    if (rc)
+        return rc;
+    errno = 0;
+    int64_t ft = hivex_node_timestamp(hv->h, node);
+    if (ft < 0)
+        return hivex_error(err, KT_EFORMAT, key);
+    *out = kt_time_from_filetime((uint64_t)ft);
+    return KT_OK;
+}

@@ -1,0 +1,237 @@
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/plist.h"
+#include "kavtrace/registry.h"
+#include "kavtrace/system.h"
+
+#define SMALL_FILE_MAX ((size_t)1 << 20)
+
+const char *kt_os_name(kt_os os)
+{
+    switch (os) {
+    case KT_OS_WINDOWS:
+        return "windows";
+    case KT_OS_LINUX:
+        return "linux";
+    case KT_OS_MACOS:
+        return "macos";
+    case KT_OS_NONE:
+        break;
+    }
+    return "none";
+}
+
+static void warn(kt_system *sys, const char *what, const kt_error *e)
+{
+    kt_strlist_addf(&sys->warnings, "%s: %s", what, e->msg);
+}
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    size_t lead = strspn(s, " \t");
+    memmove(s, s + lead, n - lead + 1);
+}
+
+/* ---- Windows ---------------------------------------------------------- */
+
+static int open_hive(kt_fs *fs, kt_system *sys, const char *path, kt_hive **out)
+{
+    kt_buf b = {0};
+    kt_error e = {0};
+    int rc = kt_fs_read(fs, path, 0, KT_HIVE_MAX_SIZE, &b, &e);
+    if (rc == KT_OK)
+        rc = kt_hive_open_mem(b.data, b.len, path, out, &e);
+    if (rc && rc != KT_ENOMEM)
+        warn(sys, path, &e);
+    kt_buf_release(&b);
+    return rc;
+}
+
+static void windows_details(kt_fs *fs, kt_system *sys)
+{
+    kt_hive *sw = NULL, *sy = NULL;
+    const char *cv = "Microsoft\\Windows NT\\CurrentVersion";
+    if (open_hive(fs, sys, "Windows/System32/config/SOFTWARE", &sw) == KT_OK) {
+        char build[32] = "", display[32] = "";
+        kt_hive_get_string(sw, cv, "ProductName", sys->os_name, sizeof sys->os_name, NULL);
+        kt_hive_get_string(sw, cv, "CurrentBuild", build, sizeof build, NULL);
+        if (kt_hive_get_string(sw, cv, "DisplayVersion", display, sizeof display, NULL))
+            kt_hive_get_string(sw, cv, "ReleaseId", display, sizeof display, NULL);
+        /* Windows 11 still says "Windows 10" in ProductName; its builds
+         * start at 22000. */
+        if (strncmp(sys->os_name, "Windows 10", 10) == 0 && atol(build) >= 22000)
+            sys->os_name[9] = '1';
+        snprintf(sys->os_version, sizeof sys->os_version, "%s%s%s%s%s", display,
+                 display[0] && build[0] ? " " : "", build[0] ? "(build " : "", build,
+                 build[0] ? ")" : "");
+    }
+    if (open_hive(fs, sys, "Windows/System32/config/SYSTEM", &sy) == KT_OK) {
+        uint32_t current = 0;
+        kt_error e = {0};
+        if (kt_hive_get_dword(sy, "Select", "Current", &current, &e) == KT_OK && current < 1000) {
+            char cs[64];
+            snprintf(cs, sizeof cs, "ControlSet%03u\\Control\\ComputerName\\ComputerName", current);
+            kt_hive_get_string(sy, cs, "ComputerName", sys->hostname, sizeof sys->hostname, NULL);
+            snprintf(cs, sizeof cs, "ControlSet%03u\\Control\\TimeZoneInformation", current);
+            if (kt_hive_get_string(sy, cs, "TimeZoneKeyName", sys->timezone, sizeof sys->timezone,
+                                   NULL))
+                kt_hive_get_string(sy, cs, "StandardName", sys->timezone, sizeof sys->timezone,
+                                   NULL);
+        } else {
+            warn(sys, "SYSTEM hive: no current control set", &e);
+        }
+    }
+    kt_hive_free(sw);
+    kt_hive_free(sy);
+}
+
+/* ---- Linux ------------------------------------------------------------ */
+
+/* The value of KEY= in an os-release file, unquoted. */
+static void os_release_value(const char *text, const char *key, char *out, size_t len)
+{
+    size_t klen = strlen(key);
+    for (const char *line = text; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        if (n > klen && strncmp(line, key, klen) == 0 && line[klen] == '=') {
+            const char *v = line + klen + 1;
+            size_t vn = n - klen - 1;
+            if (vn >= 2 && (v[0] == '"' || v[0] == '\'') && v[vn - 1] == v[0]) {
+                v++;
+                vn -= 2;
+            }
+            if (vn >= len)
+                vn = len - 1;
+            memcpy(out, v, vn);
+            out[vn] = '\0';
+            return;
+        }
+        line = end ? end + 1 : NULL;
+    }
+}
+
+/* A zone name from a path into a zoneinfo tree. */
+static bool zone_from_path(const char *path, char *out, size_t len)
+{
+    const char *z = strstr(path, "zoneinfo/");
+    if (z == NULL)
+        return false;
+    z += strlen("zoneinfo/");
+    if (strncmp(z, "posix/", 6) == 0 || strncmp(z, "right/", 6) == 0)
+        z += 6;
+    kt_strlcpy(out, z, len);
+    return out[0] != '\0';
+}
+
+static void unix_timezone(kt_fs *fs, kt_system *sys, const char *localtime, const char *tzfile)
+{
+    char target[KT_FS_PATH_MAX];
+    kt_stat st;
+    if (kt_fs_stat(fs, localtime, 0, &st, NULL) == KT_OK && st.type == KT_FT_LINK &&
+        kt_fs_readlink(fs, localtime, target, sizeof target, NULL) == KT_OK &&
+        zone_from_path(target, sys->timezone, sizeof sys->timezone))
+        return;
+    kt_buf b = {0};
+    if (tzfile && kt_fs_read(fs, tzfile, 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
+        char *nl = strchr((char *)b.data, '\n');
+        if (nl)
+            *nl = '\0';
+        kt_strlcpy(sys->timezone, (const char *)b.data, sizeof sys->timezone);
+        trim(sys->timezone);
+    }
+    kt_buf_release(&b);
+}
+
+static void linux_details(kt_fs *fs, kt_system *sys)
+{
+    kt_buf b = {0};
+    kt_error e = {0};
+    if (kt_fs_read(fs, sys->marker, 0, SMALL_FILE_MAX, &b, &e) == KT_OK) {
+        char version[64] = "";
+        os_release_value((const char *)b.data, "PRETTY_NAME", sys->os_name, sizeof sys->os_name);
+        if (!sys->os_name[0])
+            os_release_value((const char *)b.data, "NAME", sys->os_name, sizeof sys->os_name);
+        os_release_value((const char *)b.data, "VERSION_ID", version, sizeof version);
+        kt_strlcpy(sys->os_version, version, sizeof sys->os_version);
+    } else {
+        warn(sys, sys->marker, &e);
+    }
+    kt_buf_release(&b);
+    if (kt_fs_read(fs, "etc/hostname", 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
+        char *nl = strchr((char *)b.data, '\n');
+        if (nl)
+            *nl = '\0';
+        kt_strlcpy(sys->hostname, (const char *)b.data, sizeof sys->hostname);
+        trim(sys->hostname);
+    }
+    kt_buf_release(&b);
+    unix_timezone(fs, sys, "etc/localtime", "etc/timezone");
+}
+
+/* ---- macOS ------------------------------------------------------------ */
+
+static void macos_details(kt_fs *fs, kt_system *sys)
+{
+    kt_buf b = {0};
+    kt_error e = {0};
+    if (kt_fs_read(fs, sys->marker, 0, SMALL_FILE_MAX, &b, &e) == KT_OK) {
+        char build[32] = "", version[32] = "";
+        if (kt_plist_get_string(b.data, b.len, "ProductName", sys->os_name, sizeof sys->os_name,
+                                &e))
+            warn(sys, sys->marker, &e);
+        kt_plist_get_string(b.data, b.len, "ProductVersion", version, sizeof version, NULL);
+        kt_plist_get_string(b.data, b.len, "ProductBuildVersion", build, sizeof build, NULL);
+        snprintf(sys->os_version, sizeof sys->os_version, "%s%s%s%s", version,
+                 build[0] ? " (build " : "", build, build[0] ? ")" : "");
+    } else {
+        warn(sys, sys->marker, &e);
+    }
+    kt_buf_release(&b);
+    unix_timezone(fs, sys, "etc/localtime", NULL);
+}
+
+/* ---- detection table ---------------------------------------------------- */
+
+static const struct {
+    kt_os os;
+    const char *marker;
+    void (*details)(kt_fs *fs, kt_system *sys);
+} systems[] = {
+    {KT_OS_WINDOWS, "Windows/System32/config/SOFTWARE", windows_details},
+    {KT_OS_LINUX, "etc/os-release", linux_details},
+    {KT_OS_LINUX, "usr/lib/os-release", linux_details},
+    {KT_OS_MACOS, "System/Library/CoreServices/SystemVersion.plist", macos_details},
+};
+
+int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
+{
+    (void)err;
+    memset(sys, 0, sizeof *sys);
+    for (size_t i = 0; i < sizeof systems / sizeof systems[0]; i++) {
+        kt_stat st;
+        if (kt_fs_stat(fs, systems[i].marker, KT_FS_FOLLOW, &st, NULL) != KT_OK ||
+            st.type != KT_FT_REG)
+            continue;
+        sys->os = systems[i].os;
+        kt_strlcpy(sys->marker, systems[i].marker, sizeof sys->marker);
+        systems[i].details(fs, sys);
+        if (!sys->os_name[0])
+            kt_strlcpy(sys->os_name, kt_os_name(sys->os), sizeof sys->os_name);
+        return KT_OK;
+    }
+    return KT_OK;
+}
+
+void kt_system_release(kt_system *sys)
+{
+    if (sys == NULL)
+        return;
+    kt_strlist_release(&sys->warnings);
+}

@@ -1,0 +1,17 @@
+/* Private: the one place libtsk's error convention is translated. */
+#ifndef KT_TSK_UTIL_H
+#define KT_TSK_UTIL_H
+
+#include <tsk/libtsk.h>
+
+#include "kavtrace/error.h"
+#include "kavtrace/image.h"
+
+/* Set err from libtsk's thread-local error (if any) with context, reset
+ * libtsk's error, and return code. */
+int kt_tsk_error(kt_error *err, int code, const char *context);
+
+/* The libtsk image of an opened kt_image (borrowed), NULL for a directory. */
+TSK_IMG_INFO *kt_image_tsk(kt_image *img);
+
+#endif

@@ -1,0 +1,309 @@
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "kavtrace/volume.h"
+#include "tsk_util.h"
+
+static int add_volume(kt_volume_list *list, const kt_volume *v)
+{
+    if (list->count >= KT_VOLUME_MAX)
+        return KT_ELIMIT;
+    kt_volume *p = realloc(list->items, (list->count + 1) * sizeof *p);
+    if (p == NULL)
+        return KT_ENOMEM;
+    list->items = p;
+    list->items[list->count] = *v;
+    list->items[list->count].index = (int)list->count;
+    list->count++;
+    return KT_OK;
+}
+
+void kt_volume_list_release(kt_volume_list *list)
+{
+    if (list == NULL)
+        return;
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* Name the filesystem at off, or leave fs empty. Never keeps it open. */
+static void probe_fs(TSK_IMG_INFO *img, int64_t off, char *fs, size_t len)
+{
+    fs[0] = '\0';
+    TSK_FS_INFO *f = tsk_fs_open_img(img, off, TSK_FS_TYPE_DETECT);
+    if (f == NULL) {
+        tsk_error_reset();
+        return;
+    }
+    kt_strlcpy(fs, tsk_fs_type_toname(f->ftype), len);
+    tsk_fs_close(f);
+}
+
+/* The volumes of an APFS container at off; returns how many were added. */
+static int add_pool(TSK_IMG_INFO *img, int64_t off, int64_t len, kt_volume_list *list)
+{
+    const TSK_POOL_INFO *pool = tsk_pool_open_img_sing(img, off, TSK_POOL_TYPE_DETECT);
+    if (pool == NULL) {
+        tsk_error_reset();
+        return 0;
+    }
+    int added = 0;
+    for (const TSK_POOL_VOLUME_INFO *pv = pool->vol_list; pv != NULL; pv = pv->next) {
+        kt_volume v = {.offset = off, .length = len, .pool_block = (int64_t)pv->block};
+        kt_strlcpy(v.scheme, "apfs", sizeof v.scheme);
+        kt_strlcpy(v.fs, "apfs", sizeof v.fs);
+        snprintf(v.desc, sizeof v.desc, "APFS volume '%s'%s", pv->desc ? pv->desc : "",
+                 (pv->flags & TSK_POOL_VOLUME_FLAG_ENCRYPTED) ? " (encrypted)" : "");
+        if (add_volume(list, &v) != KT_OK)
+            break;
+        added++;
+    }
+    tsk_pool_close(pool);
+    return added;
+}
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Check a GPT header sector: signature and header CRC32 (UEFI 2.x, 5.3.2:
+ * CRC over HeaderSize bytes with the CRC field at 0x10 zeroed). Returns
+ * NULL when valid, else what is wrong. */
+static const char *gpt_header_problem(const uint8_t *sec, size_t len)
+{
+    if (len < 92 || memcmp(sec, "EFI PART", 8) != 0)
+        return "no 'EFI PART' signature";
+    uint32_t hsize = le32(sec + 12);
+    if (hsize < 92 || hsize > len)
+        return "bad header size";
+    uint8_t copy[512];
+    memcpy(copy, sec, hsize);
+    memset(copy + 16, 0, 4);
+    if ((uint32_t)crc32(0, copy, hsize) != le32(sec + 16))
+        return "header CRC32 mismatch";
+    return NULL;
+}
+
+/* A protective MBR (type 0xEE) whose GPT header is damaged: say so, since
+ * libtsk then sees only the protective partition or nothing. */
+static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t note_len)
+{
+    note[0] = '\0';
+    unsigned ss = timg->sector_size ? timg->sector_size : 512;
+    uint8_t mbr[512], hdr[512];
+    if (tsk_img_read(timg, 0, (char *)mbr, sizeof mbr) != (ssize_t)sizeof mbr || mbr[510] != 0x55 ||
+        mbr[511] != 0xAA)
+        return;
+    bool protective = false;
+    for (int i = 0; i < 4; i++)
+        protective = protective || mbr[446 + 16 * i + 4] == 0xEE;
+    if (!protective || ss > sizeof hdr)
+        return;
+    if (tsk_img_read(timg, ss, (char *)hdr, ss) != (ssize_t)ss)
+        return;
+    const char *primary = gpt_header_problem(hdr, ss);
+    if (primary == NULL)
+        return;
+    const char *backup = "unreadable";
+    int64_t last = timg->size / ss - 1;
+    if (last > 1 && tsk_img_read(timg, last * ss, (char *)hdr, ss) == (ssize_t)ss)
+        backup = gpt_header_problem(hdr, ss);
+    snprintf(note, note_len,
+             "GPT header at LBA 1 is corrupt (%s); the backup header at LBA %lld %s%s", primary,
+             (long long)last, backup ? "is also bad: " : "is valid", backup ? backup : "");
+    kt_image_warn(img, "%s", note);
+}
+
+/* libtsk gives up on a whole MBR when one table in the extended chain is
+ * unreadable (a truncated image). Fall back to the four primary entries,
+ * which sit in sector 0, so what is left of the disk is still analysed. */
+static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mbr, const char *why,
+                            kt_volume_list *list)
+{
+    if (mbr[510] != 0x55 || mbr[511] != 0xAA)
+        return 0;
+    int with_fs = 0;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *e = mbr + 446 + 16 * i;
+        uint8_t type = e[4];
+        uint32_t start = le32(e + 8), count = le32(e + 12);
+        if ((e[0] != 0 && e[0] != 0x80) || type == 0 || type == 0xEE || count == 0)
+            continue;
+        if (type == 0x05 || type == 0x0F || type == 0x85)
+            continue; /* the extended container itself holds no filesystem */
+        kt_volume v = {
+            .offset = (int64_t)start * 512, .length = (int64_t)count * 512, .pool_block = -1};
+        kt_strlcpy(v.scheme, "dos", sizeof v.scheme);
+        snprintf(v.desc, sizeof v.desc, "primary partition %d (0x%02x)", i + 1, type);
+        if (v.offset >= timg->size) {
+            kt_image_warn(img, "partition %d starts past the end of the image: truncated image?",
+                          i + 1);
+            continue;
+        }
+        if (v.offset + v.length > timg->size)
+            kt_image_warn(img,
+                          "partition %d ('%s', %lld bytes at %lld) runs past the end of the "
+                          "image (%lld bytes): truncated image?",
+                          (int)list->count, v.desc, (long long)v.length, (long long)v.offset,
+                          (long long)timg->size);
+        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        with_fs += v.fs[0] != '\0';
+        if (add_volume(list, &v))
+            break;
+    }
+    if (with_fs) {
+        kt_strlcpy(list->scheme, "dos", sizeof list->scheme);
+        kt_image_warn(img,
+                      "the partition table could not be read in full (%s); using the "
+                      "primary MBR entries only",
+                      why[0] ? why : "libtsk refused it");
+    } else {
+        kt_volume_list_release(list);
+    }
+    return with_fs;
+}
+
+static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, kt_volume_list *list)
+{
+    int64_t bs = vs->block_size;
+    int with_fs = 0;
+    kt_strlcpy(list->scheme,
+               vs->vstype == TSK_VS_TYPE_GPT   ? "gpt"
+               : vs->vstype == TSK_VS_TYPE_DOS ? "dos"
+                                               : tsk_vs_type_toname(vs->vstype),
+               sizeof list->scheme);
+    for (TSK_PNUM_T i = 0; i < vs->part_count; i++) {
+        const TSK_VS_PART_INFO *p = tsk_vs_part_get(vs, i);
+        if (p == NULL || !(p->flags & TSK_VS_PART_FLAG_ALLOC))
+            continue;
+        kt_volume v = {
+            .offset = (int64_t)p->start * bs, .length = (int64_t)p->len * bs, .pool_block = -1};
+        kt_strlcpy(v.scheme, list->scheme, sizeof v.scheme);
+        kt_strlcpy(v.desc, p->desc ? p->desc : "", sizeof v.desc);
+        if (v.offset + v.length > timg->size)
+            kt_image_warn(img,
+                          "partition %d ('%s', %lld bytes at %lld) runs past the end of the "
+                          "image (%lld bytes): truncated image?",
+                          (int)list->count, v.desc, (long long)v.length, (long long)v.offset,
+                          (long long)timg->size);
+        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        if (v.fs[0] == '\0' && add_pool(timg, v.offset, v.length, list) > 0) {
+            with_fs++;
+            continue;
+        }
+        if (v.fs[0])
+            with_fs++;
+        int rc = add_volume(list, &v);
+        if (rc)
+            return rc;
+    }
+    return with_fs;
+}
+
+int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
+{
+    kt_volume_list list = {0};
+    const kt_image_info *info = kt_image_get_info(img);
+    int rc = KT_OK;
+
+    if (info->format == KT_IMG_DIR) {
+        kt_volume v = {.pool_block = -1};
+        kt_strlcpy(v.scheme, "dir", sizeof v.scheme);
+        kt_strlcpy(v.fs, "dir", sizeof v.fs);
+        kt_strlcpy(v.desc, "directory tree", sizeof v.desc);
+        kt_strlcpy(list.scheme, "dir", sizeof list.scheme);
+        rc = add_volume(&list, &v);
+        goto done;
+    }
+
+    TSK_IMG_INFO *timg = kt_image_tsk(img);
+    uint8_t first[512];
+    if (tsk_img_read(timg, 0, (char *)first, sizeof first) != (ssize_t)sizeof first) {
+        rc = kt_tsk_error(err, KT_EIO, "cannot read the first sector (damaged or truncated image)");
+        goto done;
+    }
+    char gpt_note[256];
+    diagnose_gpt(img, timg, gpt_note, sizeof gpt_note);
+
+    int with_fs = 0;
+    /* A protective MBR means GPT: ask for it directly. libtsk's own
+     * detection would also open (and leak) the protective DOS table. */
+    bool protective = false;
+    if (first[510] == 0x55 && first[511] == 0xAA)
+        for (int i = 0; i < 4; i++)
+            protective = protective || first[446 + 16 * i + 4] == 0xEE;
+    TSK_VS_INFO *vs = NULL;
+    if (protective)
+        vs = gpt_note[0] ? NULL : tsk_vs_open(timg, 0, TSK_VS_TYPE_GPT);
+    else
+        vs = tsk_vs_open(timg, 0, TSK_VS_TYPE_DETECT);
+    bool have_vs = vs != NULL;
+    if (vs != NULL) {
+        with_fs = scan_partitions(img, timg, vs, &list);
+        tsk_vs_close(vs);
+        if (with_fs < 0) {
+            rc = kt_error_set(err, with_fs, "too many volumes");
+            goto done;
+        }
+    }
+    char vs_error[160] = "";
+    if (!have_vs && tsk_error_get())
+        kt_strlcpy(vs_error, tsk_error_get(), sizeof vs_error);
+    for (char *p = vs_error; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    tsk_error_reset();
+    if (with_fs > 0)
+        goto done;
+
+    /* No partition with a filesystem: a bare filesystem or container. */
+    char fs[16];
+    probe_fs(timg, 0, fs, sizeof fs);
+    if (fs[0]) {
+        kt_volume_list_release(&list);
+        kt_volume v = {.offset = 0, .length = info->size, .pool_block = -1};
+        kt_strlcpy(v.scheme, "none", sizeof v.scheme);
+        kt_strlcpy(v.fs, fs, sizeof v.fs);
+        kt_strlcpy(v.desc, "whole image (no partition table)", sizeof v.desc);
+        kt_strlcpy(list.scheme, "none", sizeof list.scheme);
+        rc = add_volume(&list, &v);
+        goto done;
+    }
+    if (list.count == 0 && !have_vs && !gpt_note[0] &&
+        scan_primary_mbr(img, timg, first, vs_error, &list) > 0)
+        goto done;
+    if (list.count == 0) {
+        kt_volume_list_release(&list);
+        kt_strlcpy(list.scheme, "none", sizeof list.scheme);
+        if (add_pool(timg, 0, info->size, &list) > 0)
+            goto done;
+    }
+    if (list.count == 0) {
+        if (gpt_note[0])
+            rc = kt_error_set(err, KT_EFORMAT, "no volume could be read: %s", gpt_note);
+        else if (kt_image_warnings(img)->count)
+            rc = kt_error_set(err, KT_EFORMAT, "no partition table or filesystem could be read: %s",
+                              kt_image_warnings(img)->items[0]);
+        else
+            rc = kt_error_set(err, KT_EFORMAT,
+                              "no partition table or filesystem recognised (%lld bytes): not a "
+                              "disk image, or a format kavtrace does not read",
+                              (long long)info->size);
+        goto done;
+    }
+    kt_image_warn(img, "no partition holds a filesystem that kavtrace recognises");
+
+done:
+    if (rc) {
+        kt_volume_list_release(&list);
+        return rc;
+    }
+    *out = list;
+    return KT_OK;
+}
