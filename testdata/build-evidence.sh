@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE
+#
+# Builds every synthetic evidence item from nothing, without mounts, loop
+# devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
+# volume, FAT volumes, a GPT and an MBR disk, and each disk in the
+# containers kavtrace reads (split E01, VMDK, VHD, split raw), plus damaged
+# copies for the error tests. The disks' content is the same on every build;
+# the container wrappers carry what their writers add (qemu-img's VHD UUID
+# and VMDK CID, libewf's set GUID). Ground truth sits in testdata/.
+#
+# A stamp of the inputs' hashes lets a second run with the same inputs
+# return at once.
+set -euo pipefail
+
+out=$1 mkhive=$2 populate=$3
+here=$(cd "$(dirname "$0")" && pwd)
+export TZ=UTC LC_ALL=C
+
+inputs_hash() {
+  (cd "$here" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+   sha256sum "$mkhive" "$populate" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
+}
+stamp="$out/.stamp"
+want=$(inputs_hash)
+if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then
+  echo "evidence in $out is up to date"
+  exit 0
+fi
+
+rm -rf "$out"
+mkdir -p "$out/work" "$out/corrupt"
+work=$out/work
+step() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# --- Windows volume: hives, then NTFS ------------------------------------
+step "registry hives"
+mkdir -p "$work/content" "$out/hives"
+for spec in SOFTWARE SYSTEM NTUSER-alice; do
+  name=$spec; [[ $spec == NTUSER-alice ]] && name=NTUSER-alice.DAT
+  "$mkhive" "$here/windows/hives/$spec.spec" "$out/hives/$name"
+  cp "$out/hives/$name" "$work/content/$name"
+done
+
+step "NTFS volume"
+"$here/windows/build-ntfs.sh" "$work/ntfs.img" "$here/windows/ntfs.tsv" "$work/content" "$populate"
+
+step "FAT volumes"
+"$here/build-fat.sh" "$work/esp.img" 8192 4B565431 ESP "$here/fat/esp.tsv" 16
+"$here/build-fat.sh" "$work/data.img" 12288 4B565432 DATA "$here/fat/data.tsv" 16
+
+step "ext4 volume"
+"$here/linux/build-ext4.sh" "$work/ext4.img" "$here/linux/ext4.tsv" "$work/content"
+
+# --- disks ------------------------------------------------------------------
+# Sizes in 512-byte sectors; see truth/volumes.tsv.
+place() { dd if="$2" of="$1" bs=512 seek="$3" conv=notrunc status=none; }
+
+step "GPT disk (windows.raw)"
+truncate -s 64M "$out/windows.raw"
+sfdisk -q "$out/windows.raw" <<'SF'
+label: gpt
+label-id: 4B565452-0000-4000-8000-000000000001
+unit: sectors
+first-lba: 34
+start=2048, size=16384, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, uuid=4B565452-0000-4000-8000-0000000000E1, name="EFI system partition"
+start=18432, size=98304, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7, uuid=4B565452-0000-4000-8000-0000000000D1, name="Basic data partition"
+SF
+place "$out/windows.raw" "$work/esp.img" 2048
+place "$out/windows.raw" "$work/ntfs.img" 18432
+
+step "MBR disk with an extended partition (linux.raw)"
+truncate -s 64M "$out/linux.raw"
+sfdisk -q "$out/linux.raw" <<'SF'
+label: dos
+label-id: 0x4b565452
+unit: sectors
+start=2048, size=65536, type=83, bootable
+start=67584, size=63488, type=5
+start=69632, size=24576, type=e
+SF
+place "$out/linux.raw" "$work/ext4.img" 2048
+place "$out/linux.raw" "$work/data.img" 69632
+
+# --- containers ---------------------------------------------------------------
+ewf() { # ewf RAW TARGET SEGMENT_BYTES COMPRESSION
+  faketime -f '2024-11-02 10:00:00' ewfacquirestream -q -d sha1 -c "$4" -S "$3" \
+    -C "KT-2024-017" -D "synthetic $(basename "$2") disk" -e "kavtrace testdata" \
+    -E "EV-$(basename "$2")" -N "built by testdata/build-evidence.sh" \
+    -t "$2" < "$1" > /dev/null
+}
+step "containers"
+ewf "$out/windows.raw" "$out/windows" 16777216 deflate:none   # split: windows.E01..E05
+ewf "$out/linux.raw" "$out/linux" 1073741824 deflate:fast     # one compressed segment
+for d in windows linux; do
+  qemu-img convert -q -f raw -O vpc -o force_size=on "$out/$d.raw" "$out/$d.vhd"
+  qemu-img convert -q -f raw -O vmdk "$out/$d.raw" "$out/$d.vmdk"
+done
+qemu-img convert -q -f raw -O vmdk "$work/ntfs.img" "$out/bare-ntfs.vmdk"
+(cd "$out" && split -b 16M -d -a 3 windows.raw windows.split.)   # .000 .001 ...
+(cd "$out" && split -b 16M linux.raw linux.split.)               # .aa .ab ...
+
+# --- damaged evidence -----------------------------------------------------------
+step "damaged copies"
+c=$out/corrupt
+: > "$c/empty.img"
+# Reproducible noise (1 MiB): awk's seeded generator, as hex, through xxd.
+awk 'BEGIN { srand(20240929); for (i = 0; i < 1048576; i++) printf "%02x", int(rand() * 256) }' \
+  | xxd -r -p > "$c/random.img"
+head -c 4000000 "$out/windows.E01" > "$c/truncated.E01"
+head -c 20000000 "$out/linux.raw" > "$c/truncated.raw"
+cp "$out/windows.raw" "$c/gpt-bad-header.raw"
+printf 'X' | dd of="$c/gpt-bad-header.raw" bs=1 seek=$((512 + 7)) conv=notrunc status=none
+cp "$work/ntfs.img" "$c/ntfs-zeroed-mft.raw"
+# $MFT's first cluster: boot sector 0x30 (u64 LCN) x bytes/sector (0x0B) x sectors/cluster (0x0D).
+mft=$(od -An -t u8 -j 48 -N 8 "$work/ntfs.img" | tr -d ' ')
+bps=$(od -An -t u2 -j 11 -N 2 "$work/ntfs.img" | tr -d ' ')
+spc=$(od -An -t u1 -j 13 -N 1 "$work/ntfs.img" | tr -d ' ')
+dd if=/dev/zero of="$c/ntfs-zeroed-mft.raw" bs=1 seek=$((mft * bps * spc)) count=1024 conv=notrunc status=none
+
+# --- a directory tree as evidence (macOS-like) --------------------------------
+step "directory evidence"
+"$here/build-tree.sh" "$out/macos-tree" "$here/macos/tree.tsv"
+
+rm -rf "$work"
+echo "$want" > "$stamp"
+step "done: $(du -sh "$out" | cut -f1) in $out"
