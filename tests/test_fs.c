@@ -1,0 +1,406 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/fs.h"
+#include "kavtrace/image.h"
+#include "kavtrace/volume.h"
+#include "testutil.h"
+
+typedef struct opened {
+    kt_image *img;
+    kt_volume_list vols;
+    kt_fs *fs;
+} opened;
+
+static void open_volume(opened *o, const char *dir, const char *file, size_t index)
+{
+    char *path = path_join(dir, file);
+    kt_error err = {0};
+    memset(o, 0, sizeof *o);
+    ck_assert_msg(kt_image_open(path, &o->img, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_volumes_scan(o->img, &o->vols, &err) == 0, "%s", err.msg);
+    ck_assert_uint_gt(o->vols.count, index);
+    ck_assert_msg(kt_fs_open_volume(o->img, &o->vols.items[index], &o->fs, &err) == 0, "%s",
+                  err.msg);
+    free(path);
+}
+
+static void close_volume(opened *o)
+{
+    kt_fs_free(o->fs);
+    kt_volume_list_release(&o->vols);
+    kt_image_free(o->img);
+}
+
+static void assert_time(const char *what, const char *path, kt_time got, const char *want)
+{
+    kt_time w = truth_time(want);
+    char g[KT_TIME_ISO_MAX];
+    ck_assert_msg(got == w, "%s: %s is %s, want %s", path, what, kt_time_format_iso(got, g), want);
+}
+
+static void assert_content(kt_fs *fs, const char *path, int flags, const char *content)
+{
+    kt_buf want = {0}, got = {0};
+    kt_error err = {0};
+    truth_text(content, &want);
+    ck_assert_msg(kt_fs_read(fs, path, flags, 1 << 20, &got, &err) == 0, "%s: %s", path, err.msg);
+    ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+                  "%s: content differs (%zu bytes, want %zu)", path, got.len, want.len);
+    kt_buf_release(&want);
+    kt_buf_release(&got);
+}
+
+/* A deleted entry must not be found by lookup and must be listed by
+ * list_deleted in its parent; returns its listing entry's stat. */
+static kt_stat assert_deleted(kt_fs *fs, const char *path)
+{
+    kt_stat st;
+    ck_assert_msg(kt_fs_stat(fs, path, 0, &st, NULL) == KT_ENOTFOUND,
+                  "deleted '%s' found by lookup", path);
+    char parent[KT_FS_PATH_MAX];
+    kt_strlcpy(parent, path, sizeof parent);
+    char *slash = strrchr(parent, '/');
+    const char *name = slash ? slash + 1 : path;
+    if (slash)
+        *slash = '\0';
+    else
+        parent[0] = '\0';
+    kt_dirent_list del = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_list_deleted(fs, parent, &del, &err) == 0, "%s", err.msg);
+    bool found = false;
+    for (size_t i = 0; i < del.count; i++) {
+        ck_assert(del.items[i].deleted);
+        if (strcmp(del.items[i].name, name) == 0) {
+            found = true;
+            st = del.items[i].st;
+        }
+    }
+    ck_assert_msg(found, "deleted '%s' not listed in '%s'", name, parent);
+    kt_dirent_list_release(&del);
+    return st;
+}
+
+/* ---- NTFS ------------------------------------------------------------- */
+
+static void check_ntfs_manifest(kt_fs *fs)
+{
+    tsv t;
+    truth_load(&t, "windows/ntfs.tsv");
+    ck_assert_int_ge(t.count, 20);
+    size_t files = 0, deleted = 0, streams = 0;
+    for (size_t i = 0; i < t.count; i++) {
+        tsv_row *r = &t.rows[i];
+        const char *kind = r->f[0], *path = r->f[1], *content = r->f[10];
+        if (strcmp(kind, "stream") == 0) {
+            /* A stream of a deleted file is read through its deleted name. */
+            char base[KT_FS_PATH_MAX];
+            kt_strlcpy(base, path, sizeof base);
+            *strrchr(base, ':') = '\0';
+            assert_content(fs, path, kt_fs_exists(fs, base) ? 0 : KT_FS_DELETED, content);
+            streams++;
+            continue;
+        }
+        kt_stat st;
+        if (strcmp(kind, "deleted") == 0) {
+            st = assert_deleted(fs, path);
+            ck_assert(!st.allocated);
+            deleted++;
+        } else {
+            kt_error err = {0};
+            ck_assert_msg(kt_fs_stat(fs, path, 0, &st, &err) == 0, "%s", err.msg);
+            ck_assert_int_eq(st.type, strcmp(kind, "dir") == 0 ? KT_FT_DIR : KT_FT_REG);
+            ck_assert(st.allocated);
+            files++;
+        }
+        assert_time("$SI created", path, st.created, r->f[2]);
+        assert_time("$SI modified", path, st.modified, r->f[3]);
+        assert_time("$SI MFT changed", path, st.changed, r->f[4]);
+        assert_time("$SI accessed", path, st.accessed, r->f[5]);
+        ck_assert(st.has_fn);
+        assert_time("$FN created", path, st.fn_created, r->f[6]);
+        assert_time("$FN modified", path, st.fn_modified, r->f[7]);
+        assert_time("$FN MFT changed", path, st.fn_changed, r->f[8]);
+        assert_time("$FN accessed", path, st.fn_accessed, r->f[9]);
+        if (strcmp(kind, "file") == 0 && strncmp(content, "text:", 5) == 0)
+            assert_content(fs, path, 0, content);
+        if (strcmp(kind, "deleted") == 0 && strncmp(content, "text:", 5) == 0)
+            assert_content(fs, path, KT_FS_DELETED, content);
+    }
+    ck_assert_uint_ge(deleted, 2);
+    ck_assert_uint_ge(streams, 1);
+    ck_assert_uint_ge(files, 15);
+    tsv_free(&t);
+}
+
+START_TEST(ntfs_times_streams_and_deleted_entries_match_ground_truth)
+{
+    const char *containers[] = {"windows.E01", "windows.vhd", "windows.vmdk", "windows.split.000"};
+    for (size_t i = 0; i < sizeof containers / sizeof containers[0]; i++) {
+        opened o;
+        open_volume(&o, evidence_dir(), containers[i], 1);
+        ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_NTFS);
+        check_ntfs_manifest(o.fs);
+        close_volume(&o);
+    }
+    opened o;
+    open_volume(&o, evidence_dir(), "bare-ntfs.vmdk", 0);
+    check_ntfs_manifest(o.fs);
+    close_volume(&o);
+}
+END_TEST
+
+START_TEST(ntfs_lookup_ignores_case_and_reports_disk_names)
+{
+    opened o;
+    open_volume(&o, evidence_dir(), "windows.E01", 1);
+    ck_assert(kt_fs_case_insensitive(o.fs));
+    char resolved[KT_FS_PATH_MAX];
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_resolve(o.fs, "WINDOWS\\system32\\CONFIG\\software", resolved,
+                                sizeof resolved, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_str_eq(resolved, "Windows/System32/config/SOFTWARE");
+    kt_buf hive = {0};
+    ck_assert_int_eq(kt_fs_read(o.fs, "windows/system32/config/SYSTEM", 0, 64 << 20, &hive, &err),
+                     0);
+    ck_assert_mem_eq(hive.data, "regf", 4);
+    kt_buf_release(&hive);
+    ck_assert_int_eq(kt_fs_read(o.fs, "Windows/System32/config/SOFTWARE", 0, 16, &hive, &err),
+                     KT_ELIMIT);
+    ck_assert_int_eq(kt_fs_read(o.fs, "Windows", 0, 1 << 20, &hive, &err), KT_EARG);
+    ck_assert_int_eq(kt_fs_stat(o.fs, "Windows/NoSuchDir/x", 0, &(kt_stat){0}, &err), KT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "Windows/NoSuchDir"));
+    close_volume(&o);
+}
+END_TEST
+
+START_TEST(lists_a_directory_sorted_without_deleted_entries)
+{
+    opened o;
+    open_volume(&o, evidence_dir(), "windows.raw", 1);
+    kt_dirent_list l = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_fs_list(o.fs, "Users", false, &l, &err), 0);
+    ck_assert_uint_ge(l.count, 2);
+    for (size_t i = 0; i < l.count; i++) {
+        ck_assert(!l.items[i].deleted);
+        if (i)
+            ck_assert_int_lt(strcmp(l.items[i - 1].name, l.items[i].name), 0);
+    }
+    kt_dirent_list_release(&l);
+    close_volume(&o);
+}
+END_TEST
+
+/* ---- ext4 ------------------------------------------------------------- */
+
+START_TEST(ext4_times_to_the_nanosecond_links_and_deleted_entries)
+{
+    const char *containers[] = {"linux.E01", "linux.vhd", "linux.split.aa"};
+    for (size_t c = 0; c < sizeof containers / sizeof containers[0]; c++) {
+        opened o;
+        open_volume(&o, evidence_dir(), containers[c], 0);
+        ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_EXT);
+        tsv t;
+        truth_load(&t, "linux/ext4.tsv");
+        size_t deleted = 0, links = 0;
+        for (size_t i = 0; i < t.count; i++) {
+            tsv_row *r = &t.rows[i];
+            const char *kind = r->f[0], *path = r->f[1], *content = r->f[6];
+            kt_stat st;
+            kt_error err = {0};
+            if (strcmp(kind, "deleted") == 0) {
+                st = assert_deleted(o.fs, path);
+                deleted++;
+            } else {
+                ck_assert_msg(kt_fs_stat(o.fs, path, 0, &st, &err) == 0, "%s", err.msg);
+            }
+            if (strcmp(kind, "symlink") == 0) {
+                char target[KT_FS_PATH_MAX];
+                ck_assert_int_eq(st.type, KT_FT_LINK);
+                ck_assert_int_eq(kt_fs_readlink(o.fs, path, target, sizeof target, &err), 0);
+                ck_assert_str_eq(target, content);
+                links++;
+            }
+            assert_time("crtime", path, st.created, r->f[2]);
+            assert_time("mtime", path, st.modified, r->f[3]);
+            assert_time("ctime", path, st.changed, r->f[4]);
+            assert_time("atime", path, st.accessed, r->f[5]);
+            ck_assert(!st.has_fn);
+            if (strcmp(kind, "file") == 0 && strncmp(content, "text:", 5) == 0)
+                assert_content(o.fs, path, 0, content);
+        }
+        ck_assert_uint_eq(deleted, 2);
+        ck_assert_uint_eq(links, 3);
+        tsv_free(&t);
+        close_volume(&o);
+    }
+}
+END_TEST
+
+START_TEST(ext4_lookup_is_case_sensitive)
+{
+    opened o;
+    open_volume(&o, evidence_dir(), "linux.raw", 0);
+    ck_assert(!kt_fs_case_insensitive(o.fs));
+    ck_assert(kt_fs_exists(o.fs, "etc/hostname"));
+    ck_assert(!kt_fs_exists(o.fs, "ETC/hostname"));
+    ck_assert(!kt_fs_exists(o.fs, "etc/HOSTNAME"));
+    close_volume(&o);
+}
+END_TEST
+
+START_TEST(symlinks_resolve_inside_the_evidence)
+{
+    opened o;
+    open_volume(&o, evidence_dir(), "linux.vmdk", 0);
+    char r[KT_FS_PATH_MAX];
+    kt_error err = {0};
+    ck_assert_int_eq(kt_fs_resolve(o.fs, "etc/localtime-link", r, sizeof r, &err), 0);
+    ck_assert_str_eq(r, "usr/share/zoneinfo/America/Chicago");
+    /* An absolute target starts at the evidence's root, not the host's. */
+    ck_assert_int_eq(kt_fs_resolve(o.fs, "etc/abs-link", r, sizeof r, &err), 0);
+    ck_assert_str_eq(r, "usr/share/zoneinfo/America/Chicago");
+    kt_buf a = {0}, b = {0};
+    ck_assert_int_eq(kt_fs_read(o.fs, "etc/abs-link", 0, 1 << 20, &a, &err), 0);
+    ck_assert_int_eq(kt_fs_read(o.fs, "etc/localtime", 0, 1 << 20, &b, &err), 0);
+    ck_assert_uint_eq(a.len, b.len);
+    ck_assert_mem_eq(a.data, "TZif", 4);
+    ck_assert_mem_eq(a.data, b.data, a.len);
+    kt_buf_release(&a);
+    kt_buf_release(&b);
+    /* "../../../../etc/passwd" stops at the root: the image has no
+     * etc/passwd, and the host's is never read. */
+    ck_assert_int_eq(kt_fs_resolve(o.fs, "etc/evil-link", r, sizeof r, &err), KT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "etc/passwd"));
+    ck_assert_int_eq(kt_fs_read(o.fs, "etc/evil-link", 0, 1 << 20, &a, &err), KT_ENOTFOUND);
+    ck_assert_ptr_null(a.data);
+    /* lstat semantics by default, stat with KT_FS_FOLLOW. */
+    kt_stat st;
+    ck_assert_int_eq(kt_fs_stat(o.fs, "etc/abs-link", 0, &st, &err), 0);
+    ck_assert_int_eq(st.type, KT_FT_LINK);
+    ck_assert_int_eq(kt_fs_stat(o.fs, "etc/abs-link", KT_FS_FOLLOW, &st, &err), 0);
+    ck_assert_int_eq(st.type, KT_FT_REG);
+    close_volume(&o);
+}
+END_TEST
+
+/* ---- FAT -------------------------------------------------------------- */
+
+static void check_fat(const char *file, size_t index, const char *manifest)
+{
+    opened o;
+    open_volume(&o, evidence_dir(), file, index);
+    ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_FAT);
+    tsv t;
+    truth_load(&t, manifest);
+    for (size_t i = 0; i < t.count; i++) {
+        tsv_row *r = &t.rows[i];
+        kt_stat st;
+        kt_error err = {0};
+        ck_assert_msg(kt_fs_stat(o.fs, r->f[1], 0, &st, &err) == 0, "%s", err.msg);
+        assert_time("modified", r->f[1], st.modified, r->f[2]);
+        if (strcmp(r->f[0], "file") == 0)
+            assert_content(o.fs, r->f[1], 0, r->f[3]);
+    }
+    /* FAT is case-insensitive. */
+    ck_assert(kt_fs_exists(o.fs, "efi") || kt_fs_exists(o.fs, "BACKUP"));
+    tsv_free(&t);
+    close_volume(&o);
+}
+
+START_TEST(fat_volumes_match_ground_truth)
+{
+    check_fat("windows.E01", 0, "fat/esp.tsv");
+    check_fat("linux.E01", 1, "fat/data.tsv");
+}
+END_TEST
+
+/* ---- directory evidence --------------------------------------------------- */
+
+START_TEST(directory_tree_links_stay_inside_the_tree)
+{
+    char *root = path_join(evidence_dir(), "macos-tree");
+    kt_image *img = NULL;
+    kt_volume_list vols = {0};
+    kt_fs *fs = NULL;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_image_open(root, &img, &err), 0);
+    ck_assert_int_eq(kt_volumes_scan(img, &vols, &err), 0);
+    ck_assert_int_eq(kt_fs_open_volume(img, &vols.items[0], &fs, &err), 0);
+    kt_buf b = {0};
+    ck_assert_msg(kt_fs_read(fs, "escape", 0, 1 << 20, &b, &err) == 0, "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr((char *)b.data, "evidence-passwd"));
+    kt_buf_release(&b);
+    char r[KT_FS_PATH_MAX];
+    ck_assert_int_eq(kt_fs_resolve(fs, "etc/localtime", r, sizeof r, &err), 0);
+    ck_assert_str_eq(r, "usr/share/zoneinfo.default/America/New_York");
+    kt_stat st;
+    ck_assert_int_eq(kt_fs_stat(fs, "users/CAROL/notes.txt", 0, &st, &err), 0);
+    assert_time("mtime", "Users/carol/Notes.txt", st.modified, "2024-03-05T09:12:44.123456789Z");
+    kt_dirent_list del = {0};
+    ck_assert_int_eq(kt_fs_list_deleted(fs, "Users", &del, &err), 0);
+    ck_assert_uint_eq(del.count, 0);
+    kt_fs_free(fs);
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+    free(root);
+}
+END_TEST
+
+/* ---- real filesystems from the corpus ---------------------------------- */
+
+START_TEST(reads_corpus_ntfs_stream_hfs_and_apfs_files)
+{
+    opened o;
+    open_volume(&o, corpus_dir(), "velociraptor/test.ntfs.dd.E01", 0);
+    kt_buf b = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_read(o.fs, "folder a/Folder B/Hello world text document.txt:goodbye.txt", 0,
+                             1 << 20, &b, &err) == 0,
+                  "%s", err.msg);
+    ck_assert_uint_gt(b.len, 0);
+    kt_buf_release(&b);
+    ck_assert_int_eq(kt_fs_read(o.fs, "Folder A/Folder B/Hello world text document.txt:nosuch", 0,
+                                1 << 20, &b, &err),
+                     KT_ENOTFOUND);
+    close_volume(&o);
+
+    open_volume(&o, corpus_dir(), "dfvfs/hfsplus.raw", 0);
+    ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_HFS);
+    ck_assert_msg(kt_fs_read(o.fs, "A_DIRECTORY/a_file", 0, 1 << 20, &b, &err) == 0, "%s", err.msg);
+    ck_assert_uint_gt(b.len, 0);
+    kt_buf_release(&b);
+    close_volume(&o);
+
+    open_volume(&o, corpus_dir(), "dfvfs/apfs.raw", 0);
+    ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_APFS);
+    kt_dirent_list l = {0};
+    ck_assert_msg(kt_fs_list(o.fs, "", false, &l, &err) == 0, "%s", err.msg);
+    ck_assert_uint_gt(l.count, 0);
+    kt_dirent_list_release(&l);
+    close_volume(&o);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("fs");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, ntfs_times_streams_and_deleted_entries_match_ground_truth);
+    tcase_add_test(tc, ntfs_lookup_ignores_case_and_reports_disk_names);
+    tcase_add_test(tc, lists_a_directory_sorted_without_deleted_entries);
+    tcase_add_test(tc, ext4_times_to_the_nanosecond_links_and_deleted_entries);
+    tcase_add_test(tc, ext4_lookup_is_case_sensitive);
+    tcase_add_test(tc, symlinks_resolve_inside_the_evidence);
+    tcase_add_test(tc, fat_volumes_match_ground_truth);
+    tcase_add_test(tc, directory_tree_links_stay_inside_the_tree);
+    tcase_add_test(tc, reads_corpus_ntfs_stream_hfs_and_apfs_files);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
