@@ -13,7 +13,11 @@
 # return at once.
 set -euo pipefail
 
-out=$1 mkhive=$2 populate=$3
+if [[ $# -ne 3 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE" >&2
+  exit 2
+fi
+out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
