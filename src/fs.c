@@ -212,7 +212,7 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
                kt_error *err)
 {
     walk w;
-    int rc = walk_path(fs, path, KT_FS_FOLLOW, &w, err);
+    int rc = walk_path(fs, path, KT_FS_FOLLOW | (include_deleted ? KT_FS_DELETED : 0), &w, err);
     if (rc)
         return rc;
     if (w.type != KT_FT_DIR)

@@ -94,7 +94,8 @@ int kt_fs_stat(kt_fs *fs, const char *path, int flags, kt_stat *st, kt_error *er
 bool kt_fs_exists(kt_fs *fs, const char *path);
 
 /* List a directory's allocated entries (and, with include_deleted, the
- * deleted names that remain in it), without "." and "..", sorted by name.
+ * deleted names that remain in it; the path may then run through deleted
+ * directories too), without "." and "..", sorted by name.
  * *out must be zero-initialised; release with kt_dirent_list_release. */
 int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list *out,
                kt_error *err);

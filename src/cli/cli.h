@@ -16,6 +16,8 @@ typedef struct kt_command {
 } kt_command;
 
 extern const kt_command kt_cmd_info;
+extern const kt_command kt_cmd_scan;
+extern const kt_command kt_cmd_artifacts;
 
 /* "kavtrace: <cmd>: message" on stderr, and the usage line. Returns 2. */
 int kt_cli_usage_error(const kt_command *cmd, const char *fmt, ...)

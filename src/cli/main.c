@@ -7,7 +7,9 @@
 #include "cli.h"
 
 static const kt_command *const commands[] = {
+    &kt_cmd_scan,
     &kt_cmd_info,
+    &kt_cmd_artifacts,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -9,6 +9,9 @@
 #include "kavtrace/buf.h"
 #include "kavtrace/registry.h"
 
+int kt_hive_find(kt_hive *hv, kt_hive_node from, const char *path, kt_hive_node *out,
+                 kt_error *err);
+
 struct kt_hive {
     hive_h *h;
     int fd;
@@ -79,30 +82,11 @@ void kt_hive_free(kt_hive *hv)
 
 static int find_key(kt_hive *hv, const char *key, hive_node_h *out, kt_error *err)
 {
-    hive_node_h node = hivex_root(hv->h);
-    char part[256];
-    const char *p = key;
-    int depth = 0;
-    while (node && *p) {
-        size_t n = strcspn(p, "\\");
-        if (n >= sizeof part || ++depth > 512)
-            return kt_error_set(err, KT_ELIMIT, "key path too long");
-        memcpy(part, p, n);
-        part[n] = '\0';
-        p += n;
-        while (*p == '\\')
-            p++;
-        if (n == 0)
-            continue;
-        errno = 0;
-        node = hivex_node_get_child(hv->h, node, part);
-        if (node == 0 && errno)
-            return hivex_error(err, KT_EFORMAT, key);
-    }
-    if (node == 0)
-        return kt_error_set(err, KT_ENOTFOUND, "key '%s' not found", key);
-    *out = node;
-    return KT_OK;
+    kt_hive_node n;
+    int rc = kt_hive_find(hv, 0, key, &n, err);
+    if (rc == KT_OK)
+        *out = (hive_node_h)n;
+    return rc;
 }
 
 static int find_value(kt_hive *hv, const char *key, const char *value, hive_value_h *out,
@@ -162,5 +146,124 @@ int kt_hive_key_time(kt_hive *hv, const char *key, kt_time *out, kt_error *err)
     if (ft < 0)
         return hivex_error(err, KT_EFORMAT, key);
     *out = kt_time_from_filetime((uint64_t)ft);
+    return KT_OK;
+}
+
+kt_hive_node kt_hive_root(kt_hive *hv)
+{
+    return hivex_root(hv->h);
+}
+
+int kt_hive_find(kt_hive *hv, kt_hive_node from, const char *path, kt_hive_node *out, kt_error *err)
+{
+    hive_node_h node = from ? (hive_node_h)from : hivex_root(hv->h);
+    char part[256];
+    const char *p = path;
+    int depth = 0;
+    while (node && *p) {
+        size_t n = strcspn(p, "\\");
+        if (n >= sizeof part || ++depth > 512)
+            return kt_error_set(err, KT_ELIMIT, "key path too long");
+        memcpy(part, p, n);
+        part[n] = '\0';
+        p += n;
+        while (*p == '\\')
+            p++;
+        if (n == 0)
+            continue;
+        errno = 0;
+        node = hivex_node_get_child(hv->h, node, part);
+        if (node == 0 && errno)
+            return hivex_error(err, KT_EFORMAT, path);
+    }
+    if (node == 0)
+        return kt_error_set(err, KT_ENOTFOUND, "key '%s' not found", path);
+    *out = node;
+    return KT_OK;
+}
+
+int kt_hive_children(kt_hive *hv, kt_hive_node node, kt_hive_node **out, size_t *count,
+                     kt_error *err)
+{
+    errno = 0;
+    hive_node_h *kids = hivex_node_children(hv->h, (hive_node_h)node);
+    if (kids == NULL)
+        return hivex_error(err, KT_EFORMAT, "subkeys");
+    size_t n = 0;
+    while (kids[n] && n < KT_HIVE_MAX_CHILDREN)
+        n++;
+    kt_hive_node *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (copy == NULL) {
+        free(kids);
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        copy[i] = kids[i];
+    free(kids);
+    *out = copy;
+    *count = n;
+    return KT_OK;
+}
+
+int kt_hive_node_name(kt_hive *hv, kt_hive_node node, char *buf, size_t len)
+{
+    char *name = hivex_node_name(hv->h, (hive_node_h)node);
+    if (name == NULL)
+        return KT_EFORMAT;
+    kt_strlcpy(buf, name, len);
+    free(name);
+    return KT_OK;
+}
+
+kt_time kt_hive_node_time(kt_hive *hv, kt_hive_node node)
+{
+    int64_t ft = hivex_node_timestamp(hv->h, (hive_node_h)node);
+    return ft < 0 ? KT_TIME_NONE : kt_time_from_filetime((uint64_t)ft);
+}
+
+int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *type, kt_buf *out,
+                  kt_error *err)
+{
+    errno = 0;
+    hive_value_h v = hivex_node_get_value(hv->h, (hive_node_h)node, name);
+    if (v == 0)
+        return errno ? hivex_error(err, KT_EFORMAT, name)
+                     : kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+    hive_type t;
+    size_t len = 0;
+    char *data = hivex_value_value(hv->h, v, &t, &len);
+    if (data == NULL)
+        return hivex_error(err, KT_EFORMAT, name);
+    int rc = len > KT_HIVE_MAX_VALUE ? kt_error_set(err, KT_ELIMIT, "value '%s' too large", name)
+                                     : kt_buf_append(out, data, len);
+    free(data);
+    if (rc == KT_OK)
+        *type = (uint32_t)t;
+    return rc;
+}
+
+int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char *buf, size_t len,
+                         kt_error *err)
+{
+    errno = 0;
+    hive_value_h v = hivex_node_get_value(hv->h, (hive_node_h)node, name);
+    if (v == 0)
+        return errno ? hivex_error(err, KT_EFORMAT, name)
+                     : kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+    hive_type t;
+    size_t vlen;
+    if (hivex_value_type(hv->h, v, &t, &vlen) != 0)
+        return hivex_error(err, KT_EFORMAT, name);
+    if (t == hive_t_REG_DWORD) {
+        snprintf(buf, len, "%u", (unsigned)hivex_value_dword(hv->h, v));
+        return KT_OK;
+    }
+    if (t != hive_t_REG_SZ && t != hive_t_REG_EXPAND_SZ)
+        return kt_error_set(err, KT_EFORMAT, "value '%s' is not a string", name);
+    char *s = hivex_value_string(hv->h, v);
+    if (s == NULL)
+        return hivex_error(err, KT_EFORMAT, name);
+    kt_strlcpy(buf, s, len);
+    free(s);
     return KT_OK;
 }

@@ -1,0 +1,34 @@
+/* kavtrace: run the artifact definitions against one system.
+ *
+ * Generic per source type: registry keys and values (libhivex, hives read
+ * into memory), file and directory entries with their stored times
+ * (allocated and deleted), small files parsed by line or as XML, and times
+ * in file names. Nothing here names a vendor: the definitions do. */
+#ifndef KAVTRACE_COLLECT_H
+#define KAVTRACE_COLLECT_H
+
+#include "kavtrace/artifacts.h"
+#include "kavtrace/fs.h"
+#include "kavtrace/system.h"
+#include "kavtrace/timeline.h"
+#include "kavtrace/volume.h"
+
+#define KT_COLLECT_MAX_MATCHES 100000   /* finds per artifact */
+#define KT_COLLECT_MAX_PARSE (4u << 20) /* bytes of one parsed file */
+
+typedef struct kt_collect_stats {
+    size_t events;
+    size_t files_read;
+    size_t hives_read;
+    uint64_t bytes_read; /* file and hive bytes read into memory */
+} kt_collect_stats;
+
+/* Collect events for the system on fs (sys from kt_system_detect) into tl.
+ * Warnings (a corrupt hive, an unreadable file) go to `warnings`; only
+ * out-of-memory is an error. `zone` receives the time zone used for
+ * local times ("" if unknown). */
+int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
+                      const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
+                      kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
+
+#endif

@@ -1,0 +1,44 @@
+/* kavtrace: the main job for one evidence item: volumes, systems,
+ * collection, timeline and findings. */
+#ifndef KAVTRACE_SCAN_H
+#define KAVTRACE_SCAN_H
+
+#include "kavtrace/artifacts.h"
+#include "kavtrace/collect.h"
+#include "kavtrace/findings.h"
+#include "kavtrace/image.h"
+#include "kavtrace/system.h"
+#include "kavtrace/timeline.h"
+#include "kavtrace/volume.h"
+
+typedef struct kt_scan_system {
+    const kt_volume *volume; /* borrowed from the scan's volume list */
+    char fs[16];
+    kt_system sys;
+    char zone[128]; /* the zone local times were converted with */
+    kt_system_finding findings;
+} kt_scan_system;
+
+typedef struct kt_scan {
+    char *path;
+    kt_image *img;
+    kt_volume_list vols;
+    kt_scan_system *systems;
+    size_t nsystems;
+    kt_timeline tl;
+    kt_strlist warnings;
+    kt_collect_stats stats;
+    kt_time started, finished;
+} kt_scan;
+
+/* Progress: called before each volume (may be NULL). */
+typedef void (*kt_scan_progress)(void *ctx, const char *what);
+
+/* Scan one evidence item. An unreadable image is an error; problems
+ * inside it are warnings in out->warnings. *out must be zero-initialised
+ * and is released with kt_scan_release (also after an error). */
+int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
+                kt_scan_progress progress, void *progress_ctx, kt_error *err);
+void kt_scan_release(kt_scan *s);
+
+#endif

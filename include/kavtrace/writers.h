@@ -1,0 +1,29 @@
+/* kavtrace: output writers, one table entry each. A writer renders a
+ * finished scan into a buffer; the caller writes the buffer to
+ * OUTDIR/<file>. */
+#ifndef KAVTRACE_WRITERS_H
+#define KAVTRACE_WRITERS_H
+
+#include "kavtrace/buf.h"
+#include "kavtrace/scan.h"
+
+typedef struct kt_writer {
+    const char *name; /* --format name */
+    const char *file; /* output file name */
+    const char *summary;
+    int (*write)(kt_buf *out, const kt_scan *scan, const kt_artifact_set *set);
+} kt_writer;
+
+extern const kt_writer kt_writer_json;
+extern const kt_writer kt_writer_csv;
+extern const kt_writer kt_writer_jsonl;
+
+extern const kt_writer *const kt_writers[];
+extern const size_t kt_nwriters;
+const kt_writer *kt_writer_find(const char *name);
+
+/* A CSV cell (RFC 4180). Text starting with = + - @ (or a tab or CR) is
+ * prefixed with ' so a spreadsheet never reads it as a formula. */
+int kt_csv_cell(kt_buf *out, const char *s);
+
+#endif

@@ -1,0 +1,91 @@
+/* kavtrace artifacts list|check [DIR]: what the definitions cover. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "options.h"
+
+static const char *source_name(const kt_artifact *a)
+{
+    if (a->source == KT_SRC_REGISTRY)
+        return a->hive;
+    if (a->parse == KT_PARSE_LINE)
+        return "file:line";
+    if (a->parse == KT_PARSE_XML)
+        return "file:xml";
+    if (a->has_name_time)
+        return "file:name";
+    return "files";
+}
+
+static int list(const kt_artifact_set *set)
+{
+    printf("milestones:\n");
+    for (size_t i = 0; i < set->nmilestones; i++) {
+        char t[KT_TIME_ISO_MAX];
+        printf("  %-14s %-22s %s\n", set->milestones[i].id,
+               kt_time_format_iso(set->milestones[i].time, t),
+               set->milestones[i].meaning ? set->milestones[i].meaning : "");
+    }
+    printf("products:\n");
+    for (size_t i = 0; i < set->nproducts; i++)
+        printf("  %-22s %-10s %s%s\n", set->products[i].id, set->products[i].vendor,
+               set->products[i].name,
+               set->products[i].migration_target ? " (migration target)" : "");
+    printf("artifacts:\n  %-42s %-8s %-9s %-16s %-7s %s\n", "id", "os", "source", "category",
+           "conf.", "description");
+    size_t per_cat[KT_CAT_COUNT] = {0};
+    for (size_t i = 0; i < set->nartifacts; i++) {
+        const kt_artifact *a = &set->artifacts[i];
+        printf("  %-42s %-8s %-9s %-16s %-7s %s\n", a->id, a->os, source_name(a),
+               kt_category_name(a->category), a->confidence, a->description);
+        per_cat[a->category]++;
+    }
+    printf("coverage:");
+    for (int c = 0; c < KT_CAT_COUNT; c++)
+        if (per_cat[c])
+            printf(" %s %zu;", kt_category_name((kt_category)c), per_cat[c]);
+    printf(" %zu artifacts, %zu products, %zu milestones in %zu files\n", set->nartifacts,
+           set->nproducts, set->nmilestones, set->files.count);
+    return KT_EXIT_OK;
+}
+
+static int run(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (argc >= 2) {
+            kt_cli_print_usage(stdout, &kt_cmd_artifacts);
+            printf("\n  list [DIR]   the milestones, products and artifacts the definitions cover\n"
+                   "  check [DIR]  validate definitions; problems as FILE:LINE: message\n"
+                   "DIR defaults to --artifacts's default: $KAVTRACE_ARTIFACTS or the built-in "
+                   "set.\n");
+            return KT_EXIT_OK;
+        }
+        return kt_cli_usage_error(&kt_cmd_artifacts, "say list or check");
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "list") != 0 && strcmp(verb, "check") != 0)
+        return kt_cli_usage_error(&kt_cmd_artifacts, "unknown verb '%s'", verb);
+    if (argc > 3)
+        return kt_cli_usage_error(&kt_cmd_artifacts, "too many arguments");
+    const char *dir = kt_cli_artifacts_dir(argc == 3 ? argv[2] : NULL);
+    kt_artifact_set set = {0};
+    int rc = kt_cli_load_artifacts("artifacts", dir, &set);
+    int status = KT_EXIT_OK;
+    if (rc)
+        status = KT_EXIT_ERROR;
+    else if (strcmp(verb, "list") == 0)
+        status = list(&set);
+    else
+        printf("%s: %zu files, %zu milestones, %zu products, %zu artifacts: ok\n", dir,
+               set.files.count, set.nmilestones, set.nproducts, set.nartifacts);
+    kt_artifact_set_release(&set);
+    return status;
+}
+
+const kt_command kt_cmd_artifacts = {
+    .name = "artifacts",
+    .summary = "list or check the artifact definitions",
+    .usage = "list|check [DIR]",
+    .run = run,
+};

@@ -1,0 +1,50 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "options.h"
+
+#ifndef KT_ARTIFACTS_DIR
+#define KT_ARTIFACTS_DIR "artifacts"
+#endif
+
+const char *kt_cli_artifacts_dir(const char *option)
+{
+    if (option)
+        return option;
+    const char *env = getenv("KAVTRACE_ARTIFACTS");
+    if (env && env[0])
+        return env;
+    /* Installed next to the binary (bin/../share/kavtrace/artifacts)? */
+    static char installed[4096];
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            int len = snprintf(installed, sizeof installed, "%s/../share/kavtrace/artifacts", exe);
+            struct stat st;
+            if (len > 0 && (size_t)len < sizeof installed && stat(installed, &st) == 0 &&
+                S_ISDIR(st.st_mode))
+                return installed;
+        }
+    }
+    return KT_ARTIFACTS_DIR;
+}
+
+int kt_cli_load_artifacts(const char *cmd, const char *dir, kt_artifact_set *set)
+{
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    int rc = kt_artifacts_load(dir, set, &problems, &err);
+    for (size_t i = 0; i < problems.count; i++)
+        fprintf(stderr, "%s\n", problems.items[i]);
+    if (rc)
+        fprintf(stderr, "kavtrace: %s: %s\n", cmd, err.msg);
+    kt_strlist_release(&problems);
+    return rc;
+}

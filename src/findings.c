@@ -1,0 +1,444 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/findings.h"
+
+static const char *const verdict_names[KT_V_COUNT] = {
+    [KT_V_EVER_INSTALLED] = "kaspersky_ever_installed",
+    [KT_V_PRESENT_AT_ACQUISITION] = "kaspersky_present_at_acquisition",
+    [KT_V_INSTALLED_AFTER_SALES_BAN] = "installed_after_sales_ban",
+    [KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF] = "signature_update_after_cutoff",
+    [KT_V_CODEBASE_UPDATE_AFTER_CUTOFF] = "codebase_update_after_cutoff",
+    [KT_V_KSN_AFTER_CUTOFF] = "ksn_after_cutoff",
+    [KT_V_REMOVED_BEFORE_CUTOFF] = "removed_before_cutoff",
+    [KT_V_MIGRATED_TO_ULTRAAV] = "migrated_to_ultraav",
+};
+
+const char *kt_verdict_name(kt_verdict v)
+{
+    return v < KT_V_COUNT ? verdict_names[v] : "?";
+}
+
+/* How long after a removal a migration target's install still counts as
+ * the replacement (the September 2024 updates removed and installed in one
+ * run). */
+#define MIGRATION_WINDOW (INT64_C(24) * 3600 * KT_NS_PER_SEC)
+
+/* ---- versions --------------------------------------------------------------- */
+
+#define VERSION_PARTS 8
+
+static int parse_version(const char *s, long *parts)
+{
+    int n = 0;
+    while (s && *s && n < VERSION_PARTS) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s)
+            return 0;
+        parts[n++] = v;
+        if (*end != '.')
+            return *end ? 0 : n;
+        s = end + 1;
+    }
+    return n;
+}
+
+/* <0, 0 (one is a prefix of the other: the same release), >0 */
+static int version_cmp(const char *a, const char *b)
+{
+    long x[VERSION_PARTS], y[VERSION_PARTS];
+    int n = parse_version(a, x), m = parse_version(b, y);
+    for (int i = 0; i < n && i < m; i++)
+        if (x[i] != y[i])
+            return x[i] < y[i] ? -1 : 1;
+    return 0;
+}
+
+static int version_parts(const char *s)
+{
+    long x[VERSION_PARTS];
+    return parse_version(s, x);
+}
+
+/* ---- grouping ------------------------------------------------------------------ */
+
+typedef struct group {
+    kt_product_finding f;
+    const kt_product_def *def;
+    const kt_event **ev;
+    size_t nev;
+} group;
+
+static group *group_for(group **gs, size_t *n, const char *id, const char *vendor,
+                        const kt_product_def *def)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*gs)[i].f.id, id) == 0)
+            return &(*gs)[i];
+    group *p = realloc(*gs, (*n + 1) * sizeof *p);
+    if (p == NULL)
+        return NULL;
+    *gs = p;
+    group *g = &p[(*n)++];
+    memset(g, 0, sizeof *g);
+    g->def = def;
+    kt_strlcpy(g->f.id, id, sizeof g->f.id);
+    kt_strlcpy(g->f.vendor, vendor, sizeof g->f.vendor);
+    if (def)
+        kt_strlcpy(g->f.name, def->name, sizeof g->f.name);
+    else
+        snprintf(g->f.name, sizeof g->f.name, "%s (product not identified)", vendor);
+    return g;
+}
+
+static int add_event(group *g, const kt_event *e)
+{
+    const kt_event **p = realloc(g->ev, (g->nev + 1) * sizeof *p);
+    if (p == NULL)
+        return KT_ENOMEM;
+    g->ev = p;
+    g->ev[g->nev++] = e;
+    return kt_strlist_add(&g->f.ev_all, e->id);
+}
+
+/* ---- one product ----------------------------------------------------------------- */
+
+static void set_ids(kt_strlist *l, const kt_event *const *ev, size_t n, kt_time t,
+                    bool (*pick)(const kt_event *))
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i]->time == t && (pick == NULL || pick(ev[i])))
+            kt_strlist_add(l, ev[i]->id);
+}
+
+static bool is_install(const kt_event *e)
+{
+    return e->category == KT_CAT_INSTALL;
+}
+
+static bool is_install_exact(const kt_event *e)
+{
+    return e->category == KT_CAT_INSTALL && e->precision != KT_PREC_DAY;
+}
+
+static bool is_signature(const kt_event *e)
+{
+    return e->category == KT_CAT_SIGNATURE_UPDATE;
+}
+
+static bool is_removal(const kt_event *e)
+{
+    return e->category == KT_CAT_REMOVAL;
+}
+
+static void product_fields(group *g)
+{
+    kt_product_finding *f = &g->f;
+    f->first_seen = f->installed = f->last_signature_update = f->last_codebase_update = f->removed =
+        f->last_ksn_evidence = KT_TIME_NONE;
+    f->ksn = "unknown";
+    kt_time install_exact = KT_TIME_NONE, install_day = KT_TIME_NONE;
+    bool named = false, registration = false, program = false, files_left = false;
+    const char *method = NULL;
+    for (size_t i = 0; i < g->nev; i++) {
+        const kt_event *e = g->ev[i];
+        if (f->first_seen == KT_TIME_NONE || e->time < f->first_seen)
+            f->first_seen = e->time;
+        if (e->category == KT_CAT_INSTALL) {
+            kt_time *slot = e->precision == KT_PREC_DAY ? &install_day : &install_exact;
+            if (*slot == KT_TIME_NONE || e->time < *slot)
+                *slot = e->time;
+        }
+        if (e->category == KT_CAT_SIGNATURE_UPDATE &&
+            (f->last_signature_update == KT_TIME_NONE || e->time > f->last_signature_update))
+            f->last_signature_update = e->time;
+        if (e->category == KT_CAT_KSN) {
+            f->ksn = "enabled";
+            if (f->last_ksn_evidence == KT_TIME_NONE || e->time > f->last_ksn_evidence)
+                f->last_ksn_evidence = e->time;
+        }
+        if (e->category == KT_CAT_CODEBASE_UPDATE &&
+            (f->last_codebase_update == KT_TIME_NONE || e->time > f->last_codebase_update))
+            f->last_codebase_update = e->time;
+        if (e->category == KT_CAT_REMOVAL && (f->removed == KT_TIME_NONE || e->time > f->removed))
+            f->removed = e->time;
+        if (e->removal_method && !method)
+            method = e->removal_method;
+        /* A display name from the registry beats the definition's name. */
+        if (!named && e->product_name && e->artifact &&
+            e->artifact->product.from == KT_NAME_VALUE) {
+            kt_strlcpy(f->name, e->product_name, sizeof f->name);
+            named = true;
+        }
+        if (e->allocated && e->role == KT_ROLE_REGISTRATION)
+            registration = true;
+        if (e->allocated && e->role == KT_ROLE_PROGRAM)
+            program = true;
+        if (e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE))
+            files_left = true;
+    }
+    f->installed = install_exact != KT_TIME_NONE ? install_exact : install_day;
+    set_ids(&f->ev_installed, g->ev, g->nev, f->installed,
+            install_exact != KT_TIME_NONE ? is_install_exact : is_install);
+    set_ids(&f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
+    set_ids(&f->ev_signature, g->ev, g->nev, f->last_signature_update, is_signature);
+
+    /* Versions: releases that are prefixes of one another are the same
+     * ("21.3" and "21.3.10.391"); more than one release is a codebase
+     * update, at the first sight of each newer one. */
+    const char *best = NULL;
+    for (size_t i = 0; i < g->nev; i++) {
+        const char *v = g->ev[i]->version;
+        if (v == NULL || version_parts(v) == 0)
+            continue;
+        if (best == NULL || version_cmp(v, best) > 0 ||
+            (version_cmp(v, best) == 0 && version_parts(v) > version_parts(best)))
+            best = v;
+    }
+    if (best) {
+        kt_strlcpy(f->version, best, sizeof f->version);
+        for (size_t i = 0; i < g->nev; i++)
+            if (g->ev[i]->version && version_cmp(g->ev[i]->version, best) == 0 &&
+                version_parts(g->ev[i]->version))
+                kt_strlist_add(&f->ev_version, g->ev[i]->id);
+        const char *lowest = best;
+        for (size_t i = 0; i < g->nev; i++) {
+            const char *v = g->ev[i]->version;
+            if (v && version_parts(v) && version_cmp(v, lowest) < 0)
+                lowest = v;
+        }
+        /* For each release above the lowest, its first sighting. */
+        for (size_t i = 0; i < g->nev; i++) {
+            const char *v = g->ev[i]->version;
+            if (!v || !version_parts(v) || version_cmp(v, lowest) == 0)
+                continue;
+            kt_time first = KT_TIME_NONE;
+            for (size_t k = 0; k < g->nev; k++)
+                if (g->ev[k]->version && version_parts(g->ev[k]->version) &&
+                    version_cmp(g->ev[k]->version, v) == 0 &&
+                    (first == KT_TIME_NONE || g->ev[k]->time < first))
+                    first = g->ev[k]->time;
+            if (first != KT_TIME_NONE &&
+                (f->last_codebase_update == KT_TIME_NONE || first > f->last_codebase_update))
+                f->last_codebase_update = first;
+        }
+        for (size_t i = 0; f->last_codebase_update != KT_TIME_NONE && i < g->nev; i++)
+            if (g->ev[i]->time == f->last_codebase_update &&
+                (g->ev[i]->category == KT_CAT_CODEBASE_UPDATE ||
+                 (g->ev[i]->version && version_parts(g->ev[i]->version) &&
+                  version_cmp(g->ev[i]->version, lowest) != 0)))
+                kt_strlist_add(&f->ev_codebase, g->ev[i]->id);
+    }
+
+    if (registration && program) {
+        f->status = "present";
+        f->removed = KT_TIME_NONE;
+    } else {
+        f->status = files_left ? "residue" : "removed";
+        f->removal_method = method ? method : "unknown";
+        set_ids(&f->ev_removed, g->ev, g->nev, f->removed, is_removal);
+    }
+    for (size_t i = 0; i < g->nev; i++) {
+        const kt_event *e = g->ev[i];
+        bool reg = e->allocated && e->role == KT_ROLE_REGISTRATION;
+        bool files = e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE);
+        if (reg || files)
+            kt_strlist_add(&f->ev_status, e->id);
+    }
+}
+
+/* ---- verdicts ------------------------------------------------------------------- */
+
+static void ids_from(kt_strlist *dst, const kt_strlist *src)
+{
+    for (size_t i = 0; i < src->count; i++)
+        kt_strlist_add(dst, src->items[i]);
+}
+
+static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
+{
+    const kt_milestone *ban = kt_artifacts_milestone(set, "sales_ban");
+    const kt_milestone *cut = kt_artifacts_milestone(set, "cutoff");
+    kt_time t_ban = ban ? ban->time : KT_TIME_NONE, t_cut = cut ? cut->time : KT_TIME_NONE;
+    size_t subject = 0;
+    bool present = false, unknown_install = false, after_ban = false;
+    bool sig_after = false, sig_unknown = false, code_after = false;
+    bool ksn_after = false, ksn_unknown = false;
+    bool still_at_cutoff = false, removal_unknown = false;
+    kt_strlist *ev = s->verdict_ev;
+    for (size_t i = 0; i < s->nproducts; i++) {
+        kt_product_finding *p = &s->products[i];
+        if (strcmp(p->vendor, KT_SUBJECT_VENDOR) != 0)
+            continue;
+        subject++;
+        ids_from(&ev[KT_V_EVER_INSTALLED], &p->ev_first_seen);
+        bool is_present = strcmp(p->status, "present") == 0;
+        if (is_present) {
+            present = true;
+            ids_from(&ev[KT_V_PRESENT_AT_ACQUISITION], &p->ev_status);
+        }
+        if (p->installed == KT_TIME_NONE)
+            unknown_install = true;
+        else if (t_ban != KT_TIME_NONE && p->installed >= t_ban) {
+            after_ban = true;
+            ids_from(&ev[KT_V_INSTALLED_AFTER_SALES_BAN], &p->ev_installed);
+        }
+        /* Installed past the cutoff: still present, removed at or after it,
+         * or removed at a time nothing shows. */
+        bool past_cut = is_present || p->removed == KT_TIME_NONE ||
+                        (t_cut != KT_TIME_NONE && p->removed >= t_cut);
+        if (past_cut) {
+            still_at_cutoff = still_at_cutoff || is_present || p->removed != KT_TIME_NONE;
+            removal_unknown = removal_unknown || (!is_present && p->removed == KT_TIME_NONE);
+        }
+        if (p->last_signature_update != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
+            p->last_signature_update >= t_cut) {
+            sig_after = true;
+            ids_from(&ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], &p->ev_signature);
+        } else if (p->last_signature_update == KT_TIME_NONE && past_cut) {
+            sig_unknown = true;
+        }
+        if (p->last_codebase_update != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
+            p->last_codebase_update >= t_cut) {
+            code_after = true;
+            ids_from(&ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], &p->ev_codebase);
+        }
+        if (p->last_ksn_evidence != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
+            p->last_ksn_evidence >= t_cut)
+            ksn_after = true;
+        else if (past_cut && strcmp(p->ksn, "disabled") != 0)
+            ksn_unknown = ksn_unknown || strcmp(p->ksn, "enabled") != 0;
+        if (past_cut && strcmp(p->ksn, "enabled") == 0 && p->last_ksn_evidence == KT_TIME_NONE)
+            ksn_after = true;
+        if (!is_present && p->removed != KT_TIME_NONE)
+            ids_from(&ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
+    }
+    kt_tri *v = s->verdicts;
+    v[KT_V_EVER_INSTALLED] = subject ? KT_TRUE : KT_FALSE;
+    v[KT_V_PRESENT_AT_ACQUISITION] = present ? KT_TRUE : KT_FALSE;
+    v[KT_V_INSTALLED_AFTER_SALES_BAN] = after_ban ? KT_TRUE : unknown_install ? KT_NULL : KT_FALSE;
+    v[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF] = sig_after ? KT_TRUE : sig_unknown ? KT_NULL : KT_FALSE;
+    v[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF] = code_after ? KT_TRUE : KT_FALSE;
+    v[KT_V_KSN_AFTER_CUTOFF] = !subject      ? KT_FALSE
+                               : ksn_after   ? KT_TRUE
+                               : ksn_unknown ? KT_NULL
+                                             : KT_FALSE;
+    v[KT_V_REMOVED_BEFORE_CUTOFF] = !subject          ? KT_NULL
+                                    : still_at_cutoff ? KT_FALSE
+                                    : removal_unknown ? KT_NULL
+                                                      : KT_TRUE;
+    v[KT_V_MIGRATED_TO_ULTRAAV] = s->migrated ? KT_TRUE : KT_FALSE;
+    if (s->migrated)
+        ids_from(&ev[KT_V_MIGRATED_TO_ULTRAAV], &s->migration_ev);
+    if (v[KT_V_REMOVED_BEFORE_CUTOFF] != KT_TRUE)
+        kt_strlist_release(&ev[KT_V_REMOVED_BEFORE_CUTOFF]);
+}
+
+int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int volume,
+                      kt_system_finding *out, kt_error *err)
+{
+    memset(out, 0, sizeof *out);
+    out->volume = volume;
+    out->migration_time = KT_TIME_NONE;
+    group *gs = NULL;
+    size_t n = 0;
+    int rc = KT_OK;
+    /* Identified events first, so unidentified ones can join a product. */
+    for (int pass = 0; pass < 2 && rc == KT_OK; pass++) {
+        for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
+            const kt_event *e = &tl->items[i];
+            if (e->volume != volume || e->vendor == NULL || (pass == 0) != (e->product_id != NULL))
+                continue;
+            group *g = NULL;
+            if (e->product_id) {
+                g = group_for(&gs, &n, e->product_id, e->vendor,
+                              kt_artifacts_product(set, e->product_id));
+            } else {
+                /* The vendor's first primary product seen, in definition order. */
+                for (size_t d = 0; d < set->nproducts && g == NULL; d++) {
+                    const kt_product_def *def = &set->products[d];
+                    if (!def->primary || !def->vendor || strcmp(def->vendor, e->vendor) != 0)
+                        continue;
+                    for (size_t k = 0; k < n && g == NULL; k++)
+                        if (gs[k].def == def)
+                            g = &gs[k];
+                }
+                if (g == NULL) {
+                    char id[64];
+                    snprintf(id, sizeof id, "%s-unidentified", e->vendor);
+                    g = group_for(&gs, &n, id, e->vendor, NULL);
+                }
+            }
+            rc = g ? add_event(g, e) : KT_ENOMEM;
+        }
+    }
+    if (rc) {
+        for (size_t i = 0; i < n; i++) {
+            free(gs[i].ev);
+            kt_strlist_release(&gs[i].f.ev_all);
+        }
+        free(gs);
+        return kt_error_set(err, rc, "out of memory");
+    }
+    out->products = calloc(n ? n : 1, sizeof *out->products);
+    if (out->products == NULL) {
+        free(gs);
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    bool subject = false;
+    for (size_t i = 0; i < n; i++) {
+        product_fields(&gs[i]);
+        subject = subject || strcmp(gs[i].f.vendor, KT_SUBJECT_VENDOR) == 0;
+    }
+    /* Migration: the target installed on a system that had the subject. */
+    for (size_t i = 0; i < n && subject; i++) {
+        if (!gs[i].def || !gs[i].def->migration_target)
+            continue;
+        kt_time t = gs[i].f.installed != KT_TIME_NONE ? gs[i].f.installed : gs[i].f.first_seen;
+        out->migrated = true;
+        kt_strlcpy(out->migration_to, gs[i].f.name, sizeof out->migration_to);
+        out->migration_time = t;
+        ids_from(&out->migration_ev, gs[i].f.installed != KT_TIME_NONE ? &gs[i].f.ev_installed
+                                                                       : &gs[i].f.ev_first_seen);
+        /* A subject product removed up to a day before it: replaced by it. */
+        for (size_t k = 0; k < n; k++) {
+            kt_product_finding *p = &gs[k].f;
+            if (strcmp(p->vendor, KT_SUBJECT_VENDOR) == 0 && p->removed != KT_TIME_NONE &&
+                t >= p->removed && t - p->removed <= MIGRATION_WINDOW &&
+                strcmp(p->removal_method, "unknown") == 0)
+                p->removal_method = "migration";
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        out->products[i] = gs[i].f;
+        free(gs[i].ev);
+    }
+    out->nproducts = n;
+    free(gs);
+    verdicts(out, set);
+    return KT_OK;
+}
+
+void kt_system_finding_release(kt_system_finding *f)
+{
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < f->nproducts; i++) {
+        kt_product_finding *p = &f->products[i];
+        kt_strlist_release(&p->ev_all);
+        kt_strlist_release(&p->ev_installed);
+        kt_strlist_release(&p->ev_first_seen);
+        kt_strlist_release(&p->ev_signature);
+        kt_strlist_release(&p->ev_codebase);
+        kt_strlist_release(&p->ev_removed);
+        kt_strlist_release(&p->ev_status);
+        kt_strlist_release(&p->ev_version);
+    }
+    free(f->products);
+    kt_strlist_release(&f->migration_ev);
+    for (int v = 0; v < KT_V_COUNT; v++)
+        kt_strlist_release(&f->verdict_ev[v]);
+    memset(f, 0, sizeof *f);
+}

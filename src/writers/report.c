@@ -1,0 +1,325 @@
+#include <stdio.h>
+#include <string.h>
+
+#include "kavtrace/json.h"
+#include "kavtrace/writers.h"
+
+#ifndef KT_VERSION
+#define KT_VERSION "0"
+#endif
+
+static void ids(kt_json *j, const char *key, const kt_strlist *l)
+{
+    kt_json_begin_array(j, key);
+    for (size_t i = 0; i < l->count; i++)
+        kt_json_string(j, NULL, l->items[i]);
+    kt_json_end_array(j);
+}
+
+static void tri(kt_json *j, const char *key, kt_tri v)
+{
+    if (v == KT_NULL)
+        kt_json_null(j, key);
+    else
+        kt_json_bool(j, key, v == KT_TRUE);
+}
+
+static void product(kt_json *j, const kt_product_finding *p)
+{
+    kt_json_begin_object(j, NULL);
+    kt_json_string(j, "id", p->id);
+    kt_json_string(j, "vendor", p->vendor);
+    kt_json_string(j, "name", p->name);
+    kt_json_string(j, "version", p->version[0] ? p->version : NULL);
+    kt_json_time(j, "first_seen", p->first_seen);
+    kt_json_time(j, "installed", p->installed);
+    kt_json_time(j, "last_signature_update", p->last_signature_update);
+    kt_json_time(j, "last_codebase_update", p->last_codebase_update);
+    kt_json_string(j, "ksn", p->ksn);
+    kt_json_time(j, "last_ksn_evidence", p->last_ksn_evidence);
+    kt_json_string(j, "status", p->status);
+    kt_json_time(j, "removed", p->removed);
+    kt_json_string(j, "removal_method", p->removal_method);
+    ids(j, "evidence_events", &p->ev_all);
+    kt_json_begin_object(j, "evidence");
+    ids(j, "version", &p->ev_version);
+    ids(j, "first_seen", &p->ev_first_seen);
+    ids(j, "installed", &p->ev_installed);
+    ids(j, "last_signature_update", &p->ev_signature);
+    ids(j, "last_codebase_update", &p->ev_codebase);
+    ids(j, "status", &p->ev_status);
+    ids(j, "removed", &p->ev_removed);
+    kt_json_end_object(j);
+    kt_json_end_object(j);
+}
+
+static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
+{
+    kt_json j;
+    kt_json_init(&j, out);
+    kt_json_begin_object(&j, NULL);
+    kt_json_string(&j, "kavtrace_version", KT_VERSION);
+    const kt_image_info *ii = kt_image_get_info(s->img);
+    kt_json_begin_object(&j, "evidence");
+    kt_json_string(&j, "path", s->path);
+    kt_json_string(&j, "format", ii->format_name);
+    kt_json_int(&j, "size", ii->size);
+    kt_json_null(&j, "sha256"); /* not computed: kavtrace reads only what it needs */
+    kt_json_string(&j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
+    kt_json_null(&j, "stored_md5_verified");
+    kt_json_end_object(&j);
+    kt_json_begin_array(&j, "milestones");
+    for (size_t i = 0; i < set->nmilestones; i++) {
+        kt_json_begin_object(&j, NULL);
+        kt_json_string(&j, "id", set->milestones[i].id);
+        if (set->milestones[i].date_only) {
+            char buf[KT_TIME_ISO_MAX];
+            kt_time_format_iso(set->milestones[i].time, buf);
+            buf[10] = '\0';
+            kt_json_string(&j, "date", buf);
+        } else {
+            kt_json_time(&j, "time", set->milestones[i].time);
+        }
+        kt_json_end_object(&j);
+    }
+    kt_json_end_array(&j);
+    kt_json_begin_array(&j, "systems");
+    for (size_t i = 0; i < s->nsystems; i++) {
+        const kt_scan_system *ss = &s->systems[i];
+        const kt_system_finding *f = &ss->findings;
+        kt_json_begin_object(&j, NULL);
+        kt_json_begin_object(&j, "volume");
+        kt_json_int(&j, "index", ss->volume->index);
+        kt_json_int(&j, "offset", ss->volume->offset);
+        kt_json_string(&j, "fs", ss->fs);
+        kt_json_end_object(&j);
+        kt_json_string(&j, "os", kt_os_name(ss->sys.os));
+        kt_json_string(&j, "os_name", ss->sys.os_name);
+        kt_json_string(&j, "hostname", ss->sys.hostname[0] ? ss->sys.hostname : NULL);
+        kt_json_string(&j, "timezone",
+                       ss->zone[0]           ? ss->zone
+                       : ss->sys.timezone[0] ? ss->sys.timezone
+                                             : NULL);
+        kt_json_begin_array(&j, "products");
+        for (size_t p = 0; p < f->nproducts; p++)
+            product(&j, &f->products[p]);
+        kt_json_end_array(&j);
+        if (f->migrated) {
+            kt_json_begin_object(&j, "migration");
+            kt_json_string(&j, "to", f->migration_to);
+            kt_json_time(&j, "time", f->migration_time);
+            ids(&j, "evidence_events", &f->migration_ev);
+            kt_json_end_object(&j);
+        } else {
+            kt_json_null(&j, "migration");
+        }
+        kt_json_begin_object(&j, "verdicts");
+        for (int v = 0; v < KT_V_COUNT; v++)
+            tri(&j, kt_verdict_name((kt_verdict)v), f->verdicts[v]);
+        kt_json_end_object(&j);
+        kt_json_begin_object(&j, "verdict_evidence");
+        for (int v = 0; v < KT_V_COUNT; v++)
+            ids(&j, kt_verdict_name((kt_verdict)v), &f->verdict_ev[v]);
+        kt_json_end_object(&j);
+        kt_json_end_object(&j);
+    }
+    kt_json_end_array(&j);
+    kt_json_begin_array(&j, "warnings");
+    for (size_t i = 0; i < s->warnings.count; i++)
+        kt_json_string(&j, NULL, s->warnings.items[i]);
+    kt_json_end_array(&j);
+    kt_json_begin_object(&j, "run");
+    kt_json_time(&j, "started", s->started);
+    kt_json_time(&j, "finished", s->finished);
+    kt_json_int(&j, "events", (int64_t)s->tl.count);
+    kt_json_int(&j, "files_read", (int64_t)s->stats.files_read);
+    kt_json_int(&j, "hives_read", (int64_t)s->stats.hives_read);
+    kt_json_int(&j, "bytes_read", (int64_t)s->stats.bytes_read);
+    kt_json_end_object(&j);
+    kt_json_end_object(&j);
+    return j.rc;
+}
+
+int kt_csv_cell(kt_buf *out, const char *s)
+{
+    if (s == NULL)
+        return KT_OK;
+    bool risky = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
+    bool quote = risky || strpbrk(s, ",\"\r\n") != NULL;
+    int rc = quote ? kt_buf_append(out, "\"", 1) : KT_OK;
+    if (rc == KT_OK && risky)
+        rc = kt_buf_append(out, "'", 1);
+    for (const char *p = s; rc == KT_OK && *p; p++)
+        rc = *p == '"' ? kt_buf_append(out, "\"\"", 2) : kt_buf_append(out, p, 1);
+    if (rc == KT_OK && quote)
+        rc = kt_buf_append(out, "\"", 1);
+    return rc;
+}
+
+static const char *const csv_columns[] = {
+    "id",
+    "time",
+    "time_source",
+    "precision",
+    "zone",
+    "category",
+    "vendor",
+    "product",
+    "product_name",
+    "version",
+    "artifact",
+    "confidence",
+    "description",
+    "volume",
+    "fs",
+    "path",
+    "inode",
+    "allocated",
+    "hive",
+    "key",
+    "value",
+    "phase",
+    "nearest_milestone",
+    "seconds_from_milestone",
+};
+
+static int write_csv(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
+{
+    (void)set;
+    int rc = KT_OK;
+    size_t ncol = sizeof csv_columns / sizeof csv_columns[0];
+    for (size_t c = 0; c < ncol && rc == KT_OK; c++)
+        rc = kt_buf_printf(out, "%s%s", csv_columns[c], c + 1 < ncol ? "," : "\r\n");
+    for (size_t i = 0; i < s->tl.count && rc == KT_OK; i++) {
+        const kt_event *e = &s->tl.items[i];
+        char t[KT_TIME_ISO_MAX], vol[16], inode[32], dist[32];
+        snprintf(vol, sizeof vol, "%d", e->volume);
+        snprintf(inode, sizeof inode, "%llu", (unsigned long long)e->inode);
+        snprintf(dist, sizeof dist, "%lld", (long long)e->distance);
+        const char *cells[] = {
+            e->id,
+            kt_time_format_iso(e->time, t),
+            e->time_source,
+            kt_precision_name(e->precision),
+            e->zone,
+            kt_category_name(e->category),
+            e->vendor,
+            e->product_id,
+            e->product_name,
+            e->version,
+            e->artifact ? e->artifact->id : NULL,
+            e->artifact ? e->artifact->confidence : NULL,
+            e->description,
+            vol,
+            e->fs,
+            e->path,
+            e->path ? inode : NULL,
+            e->path ? (e->allocated ? "true" : "false") : NULL,
+            e->hive,
+            e->key,
+            e->value,
+            e->phase,
+            e->nearest,
+            NULL,
+        };
+        for (size_t c = 0; c + 1 < ncol && rc == KT_OK; c++) {
+            rc = kt_csv_cell(out, cells[c]);
+            if (rc == KT_OK)
+                rc = kt_buf_append(out, ",", 1);
+        }
+        /* A number, never a formula: written as is. */
+        if (rc == KT_OK)
+            rc = kt_buf_printf(out, "%s\r\n", dist);
+    }
+    return rc;
+}
+
+static int write_jsonl(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
+{
+    (void)set;
+    int rc = KT_OK;
+    for (size_t i = 0; i < s->tl.count && rc == KT_OK; i++) {
+        const kt_event *e = &s->tl.items[i];
+        char t[KT_TIME_ISO_MAX];
+        kt_buf line = {0};
+        struct {
+            const char *k, *v;
+        } f[] = {
+            {"message", e->description},
+            {"datetime", kt_time_format_iso(e->time, t)},
+            {"timestamp_desc", e->time_source},
+            {"event_id", e->id},
+            {"precision", kt_precision_name(e->precision)},
+            {"zone", e->zone},
+            {"category", kt_category_name(e->category)},
+            {"vendor", e->vendor},
+            {"product", e->product_id},
+            {"product_name", e->product_name},
+            {"version", e->version},
+            {"artifact", e->artifact ? e->artifact->id : NULL},
+            {"confidence", e->artifact ? e->artifact->confidence : NULL},
+            {"fs", e->fs},
+            {"path", e->path},
+            {"hive", e->hive},
+            {"key", e->key},
+            {"value", e->value},
+            {"phase", e->phase},
+            {"nearest_milestone", e->nearest},
+        };
+        rc = kt_buf_append(&line, "{", 1);
+        for (size_t k = 0; k < sizeof f / sizeof f[0] && rc == KT_OK; k++) {
+            if (f[k].v == NULL)
+                continue;
+            rc = kt_buf_printf(&line, "%s", k ? ", " : "");
+            if (rc == KT_OK)
+                rc = kt_json_quote(&line, f[k].k);
+            if (rc == KT_OK)
+                rc = kt_buf_append(&line, ": ", 2);
+            if (rc == KT_OK)
+                rc = kt_json_quote(&line, f[k].v);
+        }
+        /* Timesketch wants microseconds since 1970. */
+        int64_t us = e->time / 1000;
+        if (rc == KT_OK)
+            rc = kt_buf_printf(&line,
+                               ", \"timestamp\": %lld, \"volume\": %d, \"seconds_from_milestone\": "
+                               "%lld%s%s}\n",
+                               (long long)us, e->volume, (long long)e->distance,
+                               e->path ? ", \"allocated\": " : "",
+                               e->path ? (e->allocated ? "true" : "false") : "");
+        if (rc == KT_OK)
+            rc = kt_buf_append(out, line.data, line.len);
+        kt_buf_release(&line);
+    }
+    return rc;
+}
+
+const kt_writer kt_writer_json = {
+    .name = "json",
+    .file = "findings.json",
+    .summary = "findings and verdicts per system and product, with the events behind them",
+    .write = write_json,
+};
+const kt_writer kt_writer_csv = {
+    .name = "csv",
+    .file = "timeline.csv",
+    .summary = "the timeline as RFC 4180 CSV (spreadsheets, SQLite .import)",
+    .write = write_csv,
+};
+const kt_writer kt_writer_jsonl = {
+    .name = "jsonl",
+    .file = "timeline.jsonl",
+    .summary = "the timeline as JSON lines for Timesketch",
+    .write = write_jsonl,
+};
+
+const kt_writer *const kt_writers[] = {&kt_writer_json, &kt_writer_csv, &kt_writer_jsonl};
+const size_t kt_nwriters = sizeof kt_writers / sizeof kt_writers[0];
+
+const kt_writer *kt_writer_find(const char *name)
+{
+    for (size_t i = 0; i < kt_nwriters; i++)
+        if (strcmp(kt_writers[i]->name, name) == 0)
+            return kt_writers[i];
+    return NULL;
+}

@@ -1,0 +1,179 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kavtrace/artifacts.h"
+#include "testutil.h"
+
+static void load_shipped(kt_artifact_set *set)
+{
+    char *dir = path_join(testdata_dir(), "../artifacts");
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    int rc = kt_artifacts_load(dir, set, &problems, &err);
+    ck_assert_msg(rc == 0, "%s: %s", err.msg, problems.count ? problems.items[0] : "");
+    kt_strlist_release(&problems);
+    free(dir);
+}
+
+START_TEST(shipped_definitions_load_without_problems)
+{
+    kt_artifact_set set = {0};
+    load_shipped(&set);
+    ck_assert_uint_ge(set.nartifacts, 20);
+    ck_assert_uint_ge(set.nproducts, 4);
+    ck_assert_uint_eq(set.nmilestones, 6);
+    /* Milestones are sorted and exact. */
+    const kt_milestone *cut = kt_artifacts_milestone(&set, "cutoff");
+    ck_assert_ptr_nonnull(cut);
+    ck_assert_int_eq(cut->time, INT64_C(1727582400) * KT_NS_PER_SEC);
+    ck_assert(!cut->date_only);
+    ck_assert(kt_artifacts_milestone(&set, "announced")->date_only);
+    for (size_t i = 1; i < set.nmilestones; i++)
+        ck_assert_int_le(set.milestones[i - 1].time, set.milestones[i].time);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
+START_TEST(maps_names_found_on_disk_to_products)
+{
+    kt_artifact_set set = {0};
+    load_shipped(&set);
+    struct {
+        const char *name, *id;
+    } cases[] = {
+        {"Kaspersky Endpoint Security for Windows", "kaspersky-kes"},
+        {"KES.12.2.0", "kaspersky-kes"},
+        {"AVP", "kaspersky-kes"},
+        {"AVP21.3", "kaspersky-consumer"},
+        {"avp21.19", "kaspersky-consumer"},
+        {"Kaspersky Internet Security 21.3", "kaspersky-consumer"},
+        {"Kaspersky", "kaspersky-consumer"},
+        {"NetworkAgent", "kaspersky-klnagent"},
+        {"Kaspersky Security Center Network Agent", "kaspersky-klnagent"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const kt_product_def *p = kt_artifacts_product_for(&set, "kaspersky", cases[i].name);
+        ck_assert_msg(p && strcmp(p->id, cases[i].id) == 0, "'%s' -> %s, want %s", cases[i].name,
+                      p ? p->id : "none", cases[i].id);
+    }
+    ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", "ESET Security"));
+    ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", "Kaspersky-notes"));
+    ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", ""));
+    const kt_product_def *u = kt_artifacts_product_for(&set, "ultraav", "UltraAV");
+    ck_assert(u && u->migration_target);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
+static char *write_defs(const char *text)
+{
+    char *dir = strdup("/tmp/kt-defs-XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    char *file = path_join(dir, "bad.yaml");
+    FILE *f = fopen(file, "w");
+    ck_assert(f != NULL);
+    fputs(text, f);
+    fclose(f);
+    free(file);
+    return dir;
+}
+
+static void remove_defs(char *dir)
+{
+    char *file = path_join(dir, "bad.yaml");
+    unlink(file);
+    rmdir(dir);
+    free(file);
+    free(dir);
+}
+
+static bool has_problem(const kt_strlist *p, const char *line, const char *text)
+{
+    for (size_t i = 0; i < p->count; i++)
+        if (strstr(p->items[i], line) && strstr(p->items[i], text))
+            return true;
+    return false;
+}
+
+START_TEST(check_reports_problems_with_file_and_line)
+{
+    char *dir = write_defs("vendor: acme\n"              /* 1 */
+                           "artifacts:\n"                /* 2 */
+                           "  - id: a.one\n"             /* 3 */
+                           "    description: x\n"        /* 4 */
+                           "    os: windows\n"           /* 5 */
+                           "    category: instal\n"      /* 6 */
+                           "    colour: red\n"           /* 7 */
+                           "    files:\n"                /* 8 */
+                           "      paths: ['/etc/x']\n"   /* 9 */
+                           "      times: [si_created]\n" /* 10 */
+                           "  - id: a.one\n"             /* 11 */
+                           "    description: y\n"        /* 12 */
+                           "    os: windows\n"           /* 13 */
+                           "    category: install\n"     /* 14 */
+                           "    files:\n"                /* 15 */
+                           "      paths: ['x/*']\n"      /* 16 */
+                           "      parse: {format: line, regex: 'no group', pattern: '%Y%m%d'}\n"
+                           "  - description: missing id\n"              /* 18 */
+                           "    os: plan9\n"                            /* 19 */
+                           "    category: install\n"                    /* 20 */
+                           "    registry: {hive: SAM, keys: ['x']}\n"); /* 21 */
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:6:", "unknown category 'instal'"));
+    ck_assert(has_problem(&problems, "bad.yaml:7:", "unknown key 'colour'"));
+    ck_assert(has_problem(&problems, "bad.yaml:9:", "must be relative"));
+    ck_assert(has_problem(&problems, "bad.yaml:17:", "needs a capture group"));
+    ck_assert(has_problem(&problems, "bad.yaml:18:", "'id' is required"));
+    ck_assert(has_problem(&problems, "bad.yaml:19:", "os must be windows, linux or macos"));
+    ck_assert(has_problem(&problems, "bad.yaml:21:", "hive must be SOFTWARE, SYSTEM or NTUSER"));
+    ck_assert(has_problem(&problems, "bad.yaml:11:", "artifact id 'a.one' already used"));
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+
+    dir = write_defs("artifacts: [\n  - broken\n");
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:", "YAML:"));
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+
+    ck_assert_int_eq(kt_artifacts_load("/nonexistent-kt", &set, &problems, &err), KT_ENOTFOUND);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
+START_TEST(parses_time_patterns_strictly)
+{
+    kt_time_pattern p = {.pattern = "%d-%m-%Y %H-%M-%S"};
+    kt_time t;
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "05-11-2024 02-10-33", &t), 0);
+    ck_assert_int_eq(t, truth_time("2024-11-05T02:10:33Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "31-02-2024 02-10-33", &t), KT_EFORMAT);
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "05/11/2024 02-10-33", &t), KT_EFORMAT);
+    kt_time_pattern q = {.pattern = "%Y%m%d%H%M"};
+    ck_assert_int_eq(kt_time_pattern_parse(&q, "202104290954", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-04-29T09:54:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&q, "2021042909", &t), KT_EFORMAT);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("artifacts");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, shipped_definitions_load_without_problems);
+    tcase_add_test(tc, maps_names_found_on_disk_to_products);
+    tcase_add_test(tc, check_reports_problems_with_file_and_line);
+    tcase_add_test(tc, parses_time_patterns_strictly);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
