@@ -316,7 +316,7 @@ static void registry_find(ctx *c, const kt_artifact *a, const found *f)
         base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
         e.hive = (char *)f->hive_name;
         e.key = (char *)f->key;
-        char src[256];
+        char src[600];
         if (r->key_written) {
             e.time = kt_hive_node_time(f->hive, f->node);
             e.precision = KT_PREC_100NS;
@@ -607,7 +607,7 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
     }
     if (a->parse != KT_PARSE_NONE) {
         base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
-        char src[256];
+        char src[600];
         if (parse_content(c, a, f, &e.time, src, sizeof src)) {
             e.path = (char *)f->path;
             e.inode = f->st->inode;
@@ -634,7 +634,7 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
                  f->path, text, a->id);
             return;
         }
-        char src[256];
+        char src[600];
         if (a->name_time.local && to_utc(c, &e.time)) {
             e.zone = c->tz.name;
             snprintf(src, sizeof src, "file name '%s' (local time, converted with %s)", text,

@@ -1,8 +1,10 @@
 /* The command line as a user runs it: golden outputs, exit codes, error
  * messages, and proof that evidence is never opened for writing. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -165,6 +167,16 @@ START_TEST(evidence_is_never_opened_for_writing_and_stays_byte_identical)
                        (char *)args.data) > 0);
     run_capture(guarded, &out, NULL);
     kt_buf_release(&out);
+    /* The main job too, with its outputs elsewhere. */
+    free(guarded);
+    ck_assert(asprintf(&guarded,
+                       "KT_GUARD_DIR='%s' KT_GUARD_LOG='%s' LD_PRELOAD='%s' "
+                       "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 '%s' scan -q -o "
+                       "/tmp/kt-guard-out.$$%s; rm -rf /tmp/kt-guard-out.$$",
+                       evidence_dir(), log, getenv("KT_OPENGUARD"), kavtrace_bin(),
+                       (char *)args.data) > 0);
+    run_capture(guarded, &out, NULL);
+    kt_buf_release(&out);
 
     kt_buf after = {0};
     ck_assert_int_eq(run_capture(cmd, &after, NULL), 0);
@@ -194,6 +206,108 @@ START_TEST(evidence_is_never_opened_for_writing_and_stays_byte_identical)
 }
 END_TEST
 
+static bool file_has(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return false;
+    kt_buf b = {0};
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        kt_buf_append(&b, chunk, n);
+    fclose(f);
+    kt_buf_reserve(&b, 0);
+    bool found = strstr((char *)b.data, text) != NULL;
+    kt_buf_release(&b);
+    return found;
+}
+
+START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
+{
+    char out[] = "/tmp/kt-scan-XXXXXX";
+    ck_assert(mkdtemp(out) != NULL);
+    kt_buf o = {0}, e = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -o '%s/one' '%s/windows.E01'", out, evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert_ptr_nonnull(strstr((char *)o.data, "kaspersky_ever_installed=false"));
+    const char *files[] = {"findings.json", "timeline.csv", "timeline.jsonl", "scan.log"};
+    for (size_t i = 0; i < 4; i++) {
+        char *p = NULL;
+        ck_assert(asprintf(&p, "%s/one/%s", out, files[i]) > 0);
+        ck_assert_msg(access(p, R_OK) == 0, "no %s", p);
+        free(p);
+    }
+    char *p = NULL;
+    ck_assert(asprintf(&p, "%s/one/timeline.csv", out) > 0);
+    ck_assert(file_has(p, "id,time,time_source,precision"));
+    free(p);
+    ck_assert(asprintf(&p, "%s/one/findings.json", out) > 0);
+    ck_assert(file_has(p, "\"kaspersky_ever_installed\": false"));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* Several items: one folder each; a bad one fails alone. */
+    ck_assert(asprintf(&args, "scan -q -f json -o '%s/many' '%s/linux.raw' /nonexistent.E01", out,
+                       evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 1);
+    ck_assert_ptr_nonnull(strstr((char *)e.data, "cannot open: No such file"));
+    ck_assert(asprintf(&p, "%s/many/linux.raw/findings.json", out) > 0);
+    ck_assert_int_eq(access(p, R_OK), 0);
+    free(p);
+    ck_assert(asprintf(&p, "%s/many/linux.raw/timeline.csv", out) > 0);
+    ck_assert_int_ne(access(p, R_OK), 0); /* only the format asked for */
+    free(p);
+    ck_assert(asprintf(&p, "%s/many/nonexistent.E01/scan.log", out) > 0);
+    ck_assert(file_has(p, "ERROR"));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* Never write into a directory given as evidence. */
+    ck_assert(asprintf(&args, "scan -o '%s/macos-tree/out' '%s/macos-tree'", evidence_dir(),
+                       evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 1);
+    ck_assert_ptr_nonnull(strstr((char *)e.data, "would be inside the evidence"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    ck_assert_int_eq(run("scan -f xml x", &o, &e), 2);
+    ck_assert_ptr_nonnull(strstr((char *)e.data, "unknown format"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    /* Broken definitions: FILE:LINE on stderr, exit 1. */
+    char defs[600];
+    snprintf(defs, sizeof defs, "%s/defs", out);
+    ck_assert_int_eq(mkdir(defs, 0755), 0);
+    char *yaml = path_join(defs, "x.yaml");
+    FILE *f = fopen(yaml, "w");
+    fputs("artifacts:\n  - id: x\n    category: nonsense\n", f);
+    fclose(f);
+    ck_assert(asprintf(&args, "artifacts check '%s'", defs) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 1);
+    ck_assert_ptr_nonnull(strstr((char *)e.data, "x.yaml:3: unknown category 'nonsense'"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    ck_assert_int_eq(run("artifacts check", &o, &e), 0);
+    ck_assert_ptr_nonnull(strstr((char *)o.data, ": ok"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(yaml);
+    char *rm = NULL;
+    ck_assert(asprintf(&rm, "rm -rf '%s'", out) > 0);
+    ck_assert_int_eq(system(rm), 0);
+    free(rm);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli");
@@ -202,6 +316,7 @@ static Suite *suite(void)
     tcase_add_test(tc, info_prints_container_volumes_and_systems);
     tcase_add_test(tc, exit_status_and_messages_for_bad_input_and_usage);
     tcase_add_test(tc, evidence_is_never_opened_for_writing_and_stays_byte_identical);
+    tcase_add_test(tc, scan_writes_its_outputs_and_refuses_bad_use);
     suite_add_tcase(s, tc);
     return s;
 }

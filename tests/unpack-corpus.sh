@@ -11,3 +11,22 @@ unzip -o -q "$corpus/velociraptor/ext4_tests.zip" -d "$out"
 for f in "$corpus"/regipy/*.xz; do
   xz -dc "$f" > "$out/regipy-$(basename "${f%.xz}")"
 done
+
+# The corpus's real hives laid out as Windows directory trees, so a scan
+# reads them as it reads a system: a good set and one with a corrupt
+# SYSTEM hive among good user hives.
+trees=$out/hive-trees
+rm -rf "$trees"
+good=$trees/real-hives
+mkdir -p "$good/Windows/System32/config" "$good/Users/a" "$good/Users/b" "$good/Users/c"
+cp "$out/regipy-SYSTEM" "$good/Windows/System32/config/SYSTEM"
+cp "$corpus/hivex/minimal" "$good/Windows/System32/config/SOFTWARE"
+cp "$out/regipy-NTUSER.DAT" "$good/Users/a/NTUSER.DAT"
+cp "$corpus/plaso/NTUSER-WIN7.DAT" "$good/Users/b/NTUSER.DAT"
+cp "$corpus/velociraptor/ntuser.dat" "$good/Users/c/NTUSER.DAT"
+bad=$trees/corrupt-system
+mkdir -p "$bad/Windows/System32/config" "$bad/Users/a" "$bad/Users/b"
+cp "$out/regipy-corrupted_system_hive" "$bad/Windows/System32/config/SYSTEM"
+cp "$out/regipy-ntuser_software_partial" "$bad/Windows/System32/config/SOFTWARE"
+cp "$out/regipy-transactions_NTUSER.DAT" "$bad/Users/a/NTUSER.DAT"
+cp "$corpus/hivex/special" "$bad/Users/b/NTUSER.DAT"
