@@ -140,6 +140,7 @@ static void product_fields(group *g)
         f->last_ksn_evidence = KT_TIME_NONE;
     f->ksn = "unknown";
     kt_time install_exact = KT_TIME_NONE, install_day = KT_TIME_NONE;
+    kt_time removed_by_tool = KT_TIME_NONE;
     bool named = false, registration = false, program = false, files_left = false;
     const char *method = NULL;
     for (size_t i = 0; i < g->nev; i++) {
@@ -162,8 +163,13 @@ static void product_fields(group *g)
         if (e->category == KT_CAT_CODEBASE_UPDATE &&
             (f->last_codebase_update == KT_TIME_NONE || e->time > f->last_codebase_update))
             f->last_codebase_update = e->time;
-        if (e->category == KT_CAT_REMOVAL && (f->removed == KT_TIME_NONE || e->time > f->removed))
-            f->removed = e->time;
+        if (e->category == KT_CAT_REMOVAL) {
+            /* A removal tool's own record (its log) says when it ran; it
+             * beats the inference from folder times. */
+            kt_time *slot = e->removal_method ? &removed_by_tool : &f->removed;
+            if (*slot == KT_TIME_NONE || e->time > *slot)
+                *slot = e->time;
+        }
         if (e->removal_method && !method)
             method = e->removal_method;
         /* A display name from the registry beats the definition's name. */
@@ -180,6 +186,8 @@ static void product_fields(group *g)
             files_left = true;
     }
     f->installed = install_exact != KT_TIME_NONE ? install_exact : install_day;
+    if (removed_by_tool != KT_TIME_NONE)
+        f->removed = removed_by_tool;
     set_ids(&f->ev_installed, g->ev, g->nev, f->installed,
             install_exact != KT_TIME_NONE ? is_install_exact : is_install);
     set_ids(&f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
@@ -382,6 +390,26 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         free(gs);
         return kt_error_set(err, rc, "out of memory");
     }
+    /* A group with nothing that shows an install (only a downloaded removal
+     * tool, say) is not a product on this system; its events stay in the
+     * timeline. */
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool installed = false;
+        for (size_t k = 0; k < gs[i].nev && !installed; k++) {
+            const kt_event *e = gs[i].ev[k];
+            installed = e->role != KT_ROLE_NONE || e->category == KT_CAT_INSTALL ||
+                        e->category == KT_CAT_SIGNATURE_UPDATE ||
+                        e->category == KT_CAT_CODEBASE_UPDATE;
+        }
+        if (installed) {
+            gs[kept++] = gs[i];
+        } else {
+            free(gs[i].ev);
+            kt_strlist_release(&gs[i].f.ev_all);
+        }
+    }
+    n = kept;
     out->products = calloc(n ? n : 1, sizeof *out->products);
     if (out->products == NULL) {
         free(gs);

@@ -126,6 +126,9 @@ dd if=/dev/zero of="$c/ntfs-zeroed-mft.raw" bs=1 seek=$((mft * bps * spc)) count
 step "directory evidence"
 "$here/build-tree.sh" "$out/macos-tree" "$here/macos/tree.tsv"
 
+step "Windows scenarios with expected findings"
+"$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate"
+
 rm -rf "$work"
 echo "$want" > "$stamp"
 step "done: $(du -sh "$out" | cut -f1) in $out"

@@ -29,6 +29,7 @@ typedef struct kt_scan {
     kt_strlist warnings;
     kt_collect_stats stats;
     kt_time started, finished;
+    uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */
 } kt_scan;
 
 /* Progress: called before each volume (may be NULL). */

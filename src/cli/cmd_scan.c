@@ -115,9 +115,11 @@ static int log_file(const kt_scan *s, const char *outdir, const char *error)
         kt_buf_printf(&b, "ERROR %s\n", error);
     for (size_t i = 0; i < s->warnings.count; i++)
         kt_buf_printf(&b, "WARNING %s\n", s->warnings.items[i]);
-    kt_buf_printf(&b, "events %zu, files read %zu, hives read %zu, bytes read %llu\n", s->tl.count,
-                  s->stats.files_read, s->stats.hives_read,
-                  (unsigned long long)s->stats.bytes_read);
+    kt_buf_printf(&b,
+                  "events %zu, files read %zu, hives read %zu, bytes of files and hives %llu, "
+                  "bytes read by the process %llu\n",
+                  s->tl.count, s->stats.files_read, s->stats.hives_read,
+                  (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
     if (!error)
         kt_buf_printf(&b, "finished %s\n", kt_time_format_iso(s->finished, t));
     int rc = write_file(outdir, "scan.log", &b);

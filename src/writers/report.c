@@ -135,6 +135,7 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_int(&j, "files_read", (int64_t)s->stats.files_read);
     kt_json_int(&j, "hives_read", (int64_t)s->stats.hives_read);
     kt_json_int(&j, "bytes_read", (int64_t)s->stats.bytes_read);
+    kt_json_int(&j, "process_bytes_read", (int64_t)s->process_read);
     kt_json_end_object(&j);
     kt_json_end_object(&j);
     return j.rc;

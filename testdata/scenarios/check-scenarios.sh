@@ -1,0 +1,383 @@
+#!/usr/bin/env bash
+# Checks the built scenarios (testdata/build-scenarios.sh OUTDIR ...) with
+# readers that share no code with the builders:
+#   - The Sleuth Kit (fls, istat, icat) on OUTDIR/NAME.raw at sector 2048:
+#     every ntfs.tsv line is on the volume with exactly its four $SI and
+#     four $FILE_NAME times, allocated or not as its kind says ('deleted',
+#     'deleted-dir' = unallocated, listed under their old path), with its
+#     content (files, deleted files, streams); nothing else is on the volume
+#     outside the NTFS system files;
+#   - libregf (python3-libregf) on the hives read back out of the volume:
+#     they equal OUTDIR/hives/NAME/*, and hostname and time zone come from
+#     the current control set;
+#   - expected.tsv: well formed (the eight verdicts, every product field,
+#     the system lines), internally consistent (verdicts vs product fields),
+#     and every time in it is a time planted on the image: an NTFS time, a
+#     key LastWrite, a FILETIME or Unix-seconds value, a
+#     "dd-MM-yyyy HH-mm-ss" value, a kdb.stt or u*.xml root Date, or a local
+#     InstallDate / kavremover log-name time converted with the hive's own
+#     TimeZoneInformation (DST rules read from the TZI, not from tzdata).
+#
+# usage: testdata/scenarios/check-scenarios.sh OUTDIR [NAME...]
+# Needs sleuthkit and python3-libregf. Exit 0 when everything matches.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[[ $# -ge 1 ]] || { echo "usage: $0 OUTDIR [NAME...]" >&2; exit 2; }
+for tool in fls istat icat; do
+  command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install sleuthkit)" >&2; exit 1; }
+done
+/usr/bin/python3 -c 'import pyregf' 2>/dev/null ||
+  { echo "$0: python3-libregf not installed (apt-get install python3-libregf)" >&2; exit 1; }
+
+export TZ=UTC LC_ALL=C.UTF-8
+exec /usr/bin/python3 - "$here" "$@" <<'PY'
+import os, re, subprocess, sys, tempfile, datetime as dt
+import pyregf
+
+scen_dir, out = sys.argv[1], os.path.realpath(sys.argv[2])
+names = sys.argv[3:] or sorted(d for d in os.listdir(scen_dir)
+                               if os.path.isfile(os.path.join(scen_dir, d, 'ntfs.tsv')))
+OFF = '2048'
+EPOCH1601 = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
+CUTOFF = '2024-09-29T04:00:00Z'
+SALES_BAN = '2024-07-20T04:00:00Z'
+passed = failed = 0
+
+def ok(msg):
+    global passed
+    passed += 1
+    print('ok   ' + msg)
+
+def bad(msg):
+    global failed
+    failed += 1
+    print('FAIL ' + msg)
+
+def check(cond, msg):
+    (ok if cond else bad)(msg)
+    return cond
+
+# ---- times as 100 ns ticks since 1601 (exact integers) ----------------------
+def ticks(y, mo, d, h=0, mi=0, s=0, frac=0):
+    delta = dt.datetime(y, mo, d, h, mi, s, tzinfo=dt.timezone.utc) - EPOCH1601
+    return (delta.days * 86400 + delta.seconds) * 10**7 + frac
+
+def parse_iso(s):
+    m = re.fullmatch(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,7}))?Z', s)
+    if not m:
+        raise ValueError('bad time ' + s)
+    frac = int((m.group(7) or '0').ljust(7, '0'))
+    return ticks(*map(int, m.groups()[:6]), frac)
+
+def fmt(t):
+    s, f = divmod(t, 10**7)
+    d = EPOCH1601 + dt.timedelta(seconds=s)
+    return d.strftime('%Y-%m-%dT%H:%M:%S') + ('.%07d' % f if f else '') + 'Z'
+
+def run(*args, binary=False):
+    r = subprocess.run(args, capture_output=True)
+    if r.returncode:
+        raise RuntimeError('%s: %s' % (' '.join(args), r.stderr.decode(errors='replace')))
+    return r.stdout if binary else r.stdout.decode('utf-8', errors='replace')
+
+def unescape(text):
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == '\\' and i + 1 < len(text):
+            out.append({'n': '\n', 'r': '\r', 't': '\t', '\\': '\\'}[text[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return ''.join(out).encode()
+
+# ---- Windows TZI: local -> UTC with the hive's own rules ---------------------
+def tzi_rule_date(year, st):
+    # SYSTEMTIME in "day-in-month" form: wMonth, wDayOfWeek, wDay = week (5 = last), wHour, wMinute
+    _, month, dow, _, week, hour, minute = st[0:7]
+    first = dt.date(year, month, 1)
+    # Python: Monday=0; Windows: Sunday=0
+    delta = (dow - (first.weekday() + 1) % 7) % 7
+    day = first + dt.timedelta(days=delta + 7 * (week - 1))
+    while day.month != month:
+        day -= dt.timedelta(days=7)
+    return dt.datetime(year, month, day.day, hour, minute)
+
+def local_to_utc(tzi, local):
+    bias = tzi['Bias']
+    std, dlt = tzi['StandardStart'], tzi['DaylightStart']
+    if dlt[1] and std[1] and not tzi.get('DynamicDaylightTimeDisabled'):
+        start, end = tzi_rule_date(local.year, dlt), tzi_rule_date(local.year, std)
+        in_dst = start <= local < end if start < end else not (end <= local < start)
+        bias += tzi['DaylightBias'] if in_dst else tzi['StandardBias']
+    else:
+        bias += tzi['StandardBias']
+    u = local + dt.timedelta(minutes=bias)
+    return ticks(u.year, u.month, u.day, u.hour, u.minute, u.second)
+
+def s32(v):
+    return v - (1 << 32) if v >= 1 << 31 else v
+
+# ---- registry ---------------------------------------------------------------
+def walk(key, path=''):
+    yield path, key
+    for i in range(key.get_number_of_sub_keys()):
+        sub = key.get_sub_key(i)
+        yield from walk(sub, path + '\\' + sub.get_name() if path else sub.get_name())
+
+def key_values(key):
+    vals = {}
+    for i in range(key.get_number_of_values()):
+        v = key.get_value(i)
+        vals[v.get_name() or '@'] = v
+    return vals
+
+def open_hive(path):
+    f = pyregf.file()
+    f.open(path)
+    return f
+
+# ---- per scenario -------------------------------------------------------------
+for name in names:
+    sd = os.path.join(scen_dir, name)
+    raw = os.path.join(out, name + '.raw')
+    print('== ' + name)
+    if not check(os.path.isfile(raw), name + ': ' + raw + ' exists'):
+        continue
+    hives_dir = os.path.join(out, 'hives', name)
+
+    # fls: path -> (inode address, deleted?)
+    listing = {}
+    for line in run('fls', '-r', '-p', '-o', OFF, raw).splitlines():
+        m = re.match(r'^(\S+) (\* )?([0-9-]+)(?:\(realloc\))?:\t(.*)$', line)
+        if not m:
+            bad('%s: unparsed fls line %r' % (name, line))
+            continue
+        listing[m.group(4)] = (m.group(3), bool(m.group(2)), m.group(1))
+
+    manifest, seen = [], set()
+    with open(os.path.join(sd, 'ntfs.tsv'), encoding='utf-8') as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.rstrip('\n')
+            if not line or line.startswith('#'):
+                continue
+            f = line.split('\t')
+            manifest.append((n, f))
+
+    all_times = {}          # ticks -> [descriptions] (every time planted on the image)
+    def plant(t, what):
+        all_times.setdefault(t, []).append(what)
+    contents = {}           # path -> bytes read back (files, deleted files)
+    for n, f in manifest:
+        kind, path, times, content = f[0], f[1], f[2:10], f[10]
+        where = '%s: ntfs.tsv:%d %s' % (name, n, path)
+        if kind == 'stream':
+            entry = listing.get(path)
+            if not check(entry is not None, where + ': stream listed by fls'):
+                continue
+            seen.add(path)
+            data = run('icat', '-o', OFF, raw, entry[0], binary=True)
+            want = unescape(content[5:]) if content.startswith('text:') else b''
+            check(data == want, where + ': stream content')
+            continue
+        entry = listing.get(path)
+        if not check(entry is not None, where + ': listed by fls'):
+            continue
+        seen.add(path)
+        addr, deleted, typ = entry
+        inode = addr.split('-')[0]
+        ist = run('istat', '-o', OFF, raw, inode)
+        want_deleted = kind in ('deleted', 'deleted-dir')
+        check(deleted == want_deleted and ('Not Allocated' in ist) == want_deleted,
+              where + ': ' + ('unallocated' if want_deleted else 'allocated'))
+        want_dir = kind in ('dir', 'deleted-dir')
+        check(typ.endswith('/d') == want_dir, where + ': ' + ('directory' if want_dir else 'file'))
+        si = ist.split('$STANDARD_INFORMATION Attribute Values:')[1].split('$FILE_NAME')[0]
+        fn = ist.split('$FILE_NAME Attribute Values:')[1].split('Attributes:')[0]
+        got = []
+        for block in (si, fn):
+            for label in ('Created', 'File Modified', 'MFT Modified', 'Accessed'):
+                m = re.search(r'^%s:\t(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{9}) \(UTC\)' % label,
+                              block, re.M)
+                got.append(ticks(*map(int, m.groups()[:6]), int(m.group(7)) // 100) if m else None)
+        want = [parse_iso(t) for t in times]
+        check(got == want, where + ': $SI and $FN times')
+        for t, lab in zip(got, ('SI created', 'SI modified', 'SI MFT changed', 'SI accessed',
+                                'FN created', 'FN modified', 'FN MFT changed', 'FN accessed')):
+            if t is not None:
+                plant(t, '%s %s' % (lab, path))
+        if not want_dir:
+            data = run('icat', '-o', OFF, raw, inode, binary=True)
+            contents[path] = data
+            if content.startswith('text:'):
+                wanted = unescape(content[5:])
+            elif content.startswith('@'):
+                src = os.path.join(sd, 'content', content[1:])
+                if not os.path.exists(src):
+                    src = os.path.join(hives_dir, content[1:])
+                wanted = open(src, 'rb').read()
+            else:
+                wanted = b''
+            check(data == wanted, where + ': content')
+    extra = [p for p in listing if p not in seen and not p.startswith('$')
+             and not p.split('/')[-1].startswith('$')]
+    check(not extra, '%s: nothing on the volume beyond the manifest %s' % (name, extra or ''))
+
+    # ---- hives, read back from the volume ---------------------------------------
+    tmp = tempfile.mkdtemp()
+    hives = {}
+    for path, data in contents.items():
+        base = path.split('/')[-1]
+        if base in ('SOFTWARE', 'SYSTEM') or base.upper() == 'NTUSER.DAT':
+            hp = os.path.join(tmp, path.replace('/', '_'))
+            open(hp, 'wb').write(data)
+            hives[path] = open_hive(hp)
+    for fname in sorted(os.listdir(hives_dir)):
+        src = open(os.path.join(hives_dir, fname), 'rb').read()
+        check(any(src == contents.get(p) for p in hives), '%s: hive %s is on the volume' % (name, fname))
+    system = hives['Windows/System32/config/SYSTEM']
+    root = system.get_root_key()
+    cur = key_values(root.get_sub_key_by_path('Select'))['Current'].get_data_as_integer()
+    cs = 'ControlSet%03d' % cur
+    hostname = key_values(root.get_sub_key_by_path(cs + '\\Control\\ComputerName\\ComputerName'))['ComputerName'].get_data_as_string()
+    tzk = root.get_sub_key_by_path(cs + '\\Control\\TimeZoneInformation')
+    tzv = key_values(tzk)
+    tzi = {k: s32(tzv[k].get_data_as_integer()) for k in ('Bias', 'StandardBias', 'DaylightBias')}
+    tzi['DynamicDaylightTimeDisabled'] = tzv['DynamicDaylightTimeDisabled'].get_data_as_integer() \
+        if 'DynamicDaylightTimeDisabled' in tzv else 0
+    for k in ('StandardStart', 'DaylightStart'):
+        b = tzv[k].get_data()
+        tzi[k] = [int.from_bytes(b[i:i + 2], 'little') for i in range(0, 16, 2)]
+    tzname = tzv['TimeZoneKeyName'].get_data_as_string()
+
+    # every time planted in the registry and in file contents
+    for hpath, hive in hives.items():
+        for kpath, key in walk(hive.get_root_key()):
+            lw = key.get_last_written_time_as_integer()
+            plant(lw, 'LastWrite %s\\%s' % (hpath.split('/')[-1], kpath))
+            for vname, v in key_values(key).items():
+                typ = v.get_type()
+                if typ == 11:   # REG_QWORD as FILETIME
+                    plant(v.get_data_as_integer(), 'QWORD %s\\%s' % (kpath, vname))
+                elif typ == 4 and vname == 'LastSuccessfulUpdate':
+                    plant((v.get_data_as_integer() + 11644473600) * 10**7,
+                                         'DWORD %s\\%s' % (kpath, vname))
+                elif typ in (1, 2):
+                    s = v.get_data_as_string() or ''
+                    m = re.fullmatch(r'(\d\d)-(\d\d)-(\d{4}) (\d\d)-(\d\d)-(\d\d)', s)
+                    if m:
+                        d, mo, y, h, mi, se = map(int, m.groups())
+                        plant(ticks(y, mo, d, h, mi, se), '%s\\%s "%s"' % (kpath, vname, s))
+                    if vname == 'InstallDate' and re.fullmatch(r'\d{8}', s):
+                        local = dt.datetime(int(s[:4]), int(s[4:6]), int(s[6:]))
+                        plant(local_to_utc(tzi, local),
+                                             '%s\\%s %s local midnight' % (kpath, vname, s))
+    for path, data in contents.items():
+        base = path.split('/')[-1]
+        text = data.decode('utf-8', errors='replace')
+        m = re.match(r'\d+;(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)', text)
+        if base.lower() == 'kdb.stt' and m:
+            plant(ticks(*map(int, m.groups())), 'kdb.stt %s' % path)
+        m = re.search(r'<Update\b[^>]*\bDate="(\d\d)(\d\d)(\d{4}) (\d\d)(\d\d)"', text)
+        if re.fullmatch(r'u\w*\.xml', base, re.I) and m:
+            d, mo, y, h, mi = map(int, m.groups())
+            plant(ticks(y, mo, d, h, mi), 'u*.xml root Date %s' % path)
+    for path in listing:
+        m = re.search(r'kavremvr (\d{4})-(\d\d)-(\d\d) (\d\d)-(\d\d)-(\d\d) \(pid \d+\)\.log$', path)
+        if m:
+            plant(local_to_utc(tzi, dt.datetime(*map(int, m.groups()))),
+                                 'kavremover log name %s' % path)
+
+    # ---- expected.tsv ----------------------------------------------------------
+    exp, order = {}, []
+    with open(os.path.join(sd, 'expected.tsv'), encoding='utf-8') as fh:
+        for n, line in enumerate(fh, 1):
+            line = line.rstrip('\n')
+            if not line or line.startswith('#'):
+                continue
+            f = line.split('\t')
+            if not check(len(f) == 3, '%s: expected.tsv:%d has 3 fields' % (name, n)):
+                continue
+            if (f[0], f[1]) in exp:
+                bad('%s: expected.tsv:%d duplicate %s %s' % (name, n, f[0], f[1]))
+            exp[(f[0], f[1])] = f[2]
+            order.append((n, f))
+    verdicts = ['kaspersky_ever_installed', 'kaspersky_present_at_acquisition',
+                'installed_after_sales_ban', 'signature_update_after_cutoff',
+                'codebase_update_after_cutoff', 'ksn_after_cutoff', 'removed_before_cutoff',
+                'migrated_to_ultraav']
+    fields = ['version', 'installed', 'first_seen', 'last_signature_update',
+              'last_codebase_update', 'status', 'removed', 'removal_method']
+    products = sorted({s for s, _ in exp if s.startswith('product:')})
+    check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in verdicts)
+          and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
+    check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'ultraav')
+              for p in products), name + ': product ids %s' % products)
+    check(all((p, fl) in exp for p in products for fl in fields)
+          and all(s in ('system', 'verdict', 'migration') or s in products for s, _ in exp)
+          and all(fl in fields for s, fl in exp if s in products), name + ': every product field, no other')
+    check(exp.get(('system', 'os')) == 'windows', name + ': system os windows')
+    check(exp.get(('system', 'hostname')) == hostname, name + ': hostname %s (SYSTEM %s)' % (exp.get(('system', 'hostname')), hostname))
+    check(exp.get(('system', 'timezone')) == tzname, name + ': timezone %s (SYSTEM %s)' % (exp.get(('system', 'timezone')), tzname))
+    for p in products:
+        check(exp[(p, 'status')] in ('present', 'removed', 'residue'), '%s: %s status' % (name, p))
+        check(exp[(p, 'removal_method')] in ('kavremover', 'migration', 'unknown', 'null'),
+              '%s: %s removal_method' % (name, p))
+        check((exp[(p, 'removed')] == 'null') == (exp[(p, 'status')] == 'present')
+              and (exp[(p, 'removed')] == 'null') == (exp[(p, 'removal_method')] == 'null'),
+              '%s: %s removed/removal_method null exactly when present' % (name, p))
+
+    # every time is planted
+    for n, (scope, field, value) in order:
+        if not re.fullmatch(r'\d{4}-.*Z', value):
+            continue
+        t = parse_iso(value)
+        check(t in all_times, '%s: expected.tsv:%d %s %s = %s <- %s'
+              % (name, n, scope, field, value, '; '.join(all_times.get(t, ['NOT PLANTED']))))
+        for p in products:
+            if scope == p and field != 'first_seen' and exp[(p, 'first_seen')] != 'null':
+                check(parse_iso(exp[(p, 'first_seen')]) <= t,
+                      '%s: %s first_seen <= %s' % (name, p, field))
+
+    # verdicts vs product fields
+    kas = [p for p in products if p.startswith('product:kaspersky-')]
+    V = {v: exp.get(('verdict', v)) for v in verdicts}
+    tv = lambda b: 'true' if b else 'false'
+    check(V['kaspersky_ever_installed'] == tv(kas), name + ': kaspersky_ever_installed vs products')
+    check(V['kaspersky_present_at_acquisition'] == tv(any(exp[(p, 'status')] == 'present' for p in kas)),
+          name + ': kaspersky_present_at_acquisition vs statuses')
+    inst = [exp[(p, 'installed')] for p in kas]
+    if 'null' not in inst:
+        check(V['installed_after_sales_ban'] == tv(any(parse_iso(i) >= parse_iso(SALES_BAN) for i in inst)),
+              name + ': installed_after_sales_ban vs installed')
+    sigs = [parse_iso(exp[(p, 'last_signature_update')]) for p in kas if exp[(p, 'last_signature_update')] != 'null']
+    if sigs or not kas:
+        check(V['signature_update_after_cutoff'] == tv(any(s >= parse_iso(CUTOFF) for s in sigs)),
+              name + ': signature_update_after_cutoff vs last_signature_update')
+    cbs = [parse_iso(exp[(p, 'last_codebase_update')]) for p in kas if exp[(p, 'last_codebase_update')] != 'null']
+    check(V['codebase_update_after_cutoff'] == tv(any(c >= parse_iso(CUTOFF) for c in cbs)),
+          name + ': codebase_update_after_cutoff vs last_codebase_update')
+    if kas:
+        removed = [exp[(p, 'removed')] for p in kas]
+        want = 'null' if 'null' in removed and any(exp[(p, 'status')] != 'present' for p in kas) else \
+            tv(all(r != 'null' and parse_iso(r) < parse_iso(CUTOFF) for r in removed))
+        check(V['removed_before_cutoff'] == want, name + ': removed_before_cutoff vs removed')
+    else:
+        check(V['removed_before_cutoff'] == 'null', name + ': removed_before_cutoff null (never installed)')
+    mig_to = exp.get(('migration', 'to'))
+    check(V['migrated_to_ultraav'] == tv(mig_to == 'UltraAV' and bool(kas)), name + ': migrated_to_ultraav vs migration')
+    check((mig_to == 'UltraAV') == ('product:ultraav' in products and bool(kas))
+          and (mig_to == 'null') == (exp.get(('migration', 'time')) == 'null'), name + ': migration lines')
+    if mig_to == 'UltraAV':
+        check(exp[('migration', 'time')] == exp[('product:ultraav', 'installed')],
+              name + ': migration time = UltraAV installed')
+        for p in kas:
+            if exp[(p, 'removal_method')] == 'migration':
+                gap = parse_iso(exp[('migration', 'time')]) - parse_iso(exp[(p, 'removed')])
+                check(0 <= gap <= 24 * 3600 * 10**7, '%s: %s migration within 24 h of removal' % (name, p))
+
+print('check-scenarios: %d passed, %d failed' % (passed, failed))
+sys.exit(1 if failed else 0)
+PY

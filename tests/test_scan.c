@@ -1,0 +1,297 @@
+/* The main job end to end: each synthetic Windows scenario, in several
+ * containers, against its expected findings (testdata/scenarios/NAME/
+ * expected.tsv), and the corpus's real images and hives, which must give
+ * no Kaspersky finding and no crash. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/scan.h"
+#include "kavtrace/writers.h"
+#include "testutil.h"
+
+static kt_artifact_set defs;
+
+static void load_defs(void)
+{
+    char *dir = path_join(testdata_dir(), "../artifacts");
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_artifacts_load(dir, &defs, &problems, &err) == 0, "%s", err.msg);
+    kt_strlist_release(&problems);
+    free(dir);
+}
+
+static void unload_defs(void)
+{
+    kt_artifact_set_release(&defs);
+}
+
+static const char *tri_name(kt_tri v)
+{
+    return v == KT_TRUE ? "true" : v == KT_FALSE ? "false" : "null";
+}
+
+static void check_time(const char *scenario, const char *what, kt_time got, const char *want)
+{
+    char g[KT_TIME_ISO_MAX];
+    kt_time_format_iso(got, g);
+    if (strcmp(want, "null") == 0)
+        ck_assert_msg(got == KT_TIME_NONE, "%s: %s is %s, want null", scenario, what, g);
+    else
+        ck_assert_msg(got == truth_time(want), "%s: %s is %s, want %s", scenario, what, g, want);
+}
+
+static void check_str(const char *scenario, const char *what, const char *got, const char *want)
+{
+    const char *g = got && got[0] ? got : "null";
+    ck_assert_msg(strcmp(g, want) == 0, "%s: %s is '%s', want '%s'", scenario, what, g, want);
+}
+
+static const kt_product_finding *find_product(const kt_system_finding *f, const char *id)
+{
+    for (size_t i = 0; i < f->nproducts; i++)
+        if (strcmp(f->products[i].id, id) == 0)
+            return &f->products[i];
+    return NULL;
+}
+
+static void check_scenario(const char *name, const char *container)
+{
+    char file[512];
+    snprintf(file, sizeof file, "scenarios/%s.%s", name, container);
+    char *path = path_join(evidence_dir(), file);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s: %s", file, err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    const kt_scan_system *sys = &s.systems[0];
+    const kt_system_finding *f = &sys->findings;
+
+    char exp_name[512];
+    snprintf(exp_name, sizeof exp_name, "scenarios/%s/expected.tsv", name);
+    tsv t;
+    truth_load(&t, exp_name);
+    size_t products = 0;
+    for (size_t i = 0; i < t.count; i++) {
+        tsv_row *r = &t.rows[i];
+        ck_assert_msg(r->nfields >= 3, "%s:%d: need scope, field, value", exp_name, r->line);
+        const char *scope = r->f[0], *field = r->f[1], *want = r->f[2];
+        char what[256];
+        snprintf(what, sizeof what, "%s %s (%s)", scope, field, container);
+        if (strcmp(scope, "system") == 0) {
+            if (strcmp(field, "hostname") == 0)
+                check_str(name, what, sys->sys.hostname, want);
+            else if (strcmp(field, "timezone") == 0)
+                check_str(name, what, sys->zone, want);
+            else if (strcmp(field, "os") == 0)
+                check_str(name, what, kt_os_name(sys->sys.os), want);
+        } else if (strcmp(scope, "verdict") == 0) {
+            bool known = false;
+            for (int v = 0; v < KT_V_COUNT; v++) {
+                if (strcmp(kt_verdict_name((kt_verdict)v), field) != 0)
+                    continue;
+                known = true;
+                check_str(name, what, tri_name(f->verdicts[v]), want);
+            }
+            ck_assert_msg(known, "%s:%d: unknown verdict '%s'", exp_name, r->line, field);
+        } else if (strcmp(scope, "migration") == 0) {
+            if (strcmp(field, "to") == 0)
+                check_str(name, what, f->migrated ? f->migration_to : NULL, want);
+            else if (strcmp(field, "time") == 0)
+                check_time(name, what, f->migrated ? f->migration_time : KT_TIME_NONE, want);
+        } else if (strncmp(scope, "product:", 8) == 0) {
+            const kt_product_finding *p = find_product(f, scope + 8);
+            ck_assert_msg(p != NULL, "%s: no product %s (%s)", name, scope + 8, container);
+            if (strcmp(field, "version") == 0)
+                check_str(name, what, p->version, want);
+            else if (strcmp(field, "installed") == 0)
+                check_time(name, what, p->installed, want);
+            else if (strcmp(field, "first_seen") == 0)
+                check_time(name, what, p->first_seen, want);
+            else if (strcmp(field, "last_signature_update") == 0)
+                check_time(name, what, p->last_signature_update, want);
+            else if (strcmp(field, "last_codebase_update") == 0)
+                check_time(name, what, p->last_codebase_update, want);
+            else if (strcmp(field, "removed") == 0)
+                check_time(name, what, p->removed, want);
+            else if (strcmp(field, "status") == 0)
+                check_str(name, what, p->status, want);
+            else if (strcmp(field, "removal_method") == 0)
+                check_str(name, what, p->removal_method, want);
+            else if (strcmp(field, "name") == 0)
+                check_str(name, what, p->name, want);
+            products++;
+        }
+    }
+    /* No product the ground truth does not name. */
+    for (size_t i = 0; i < f->nproducts; i++) {
+        char scope[80];
+        snprintf(scope, sizeof scope, "product:%s", f->products[i].id);
+        bool named = false;
+        for (size_t k = 0; k < t.count && !named; k++)
+            named = strcmp(t.rows[k].f[0], scope) == 0;
+        ck_assert_msg(named, "%s: unexpected product %s (%s)", name, f->products[i].id, container);
+    }
+    /* Every verdict and field is backed by events that exist. */
+    for (int v = 0; v < KT_V_COUNT; v++)
+        for (size_t k = 0; k < f->verdict_ev[v].count; k++)
+            ck_assert_ptr_nonnull(kt_timeline_find(&s.tl, f->verdict_ev[v].items[k]));
+    for (size_t i = 0; i < f->nproducts; i++)
+        ck_assert_uint_gt(f->products[i].ev_all.count, 0);
+    tsv_free(&t);
+    kt_scan_release(&s);
+    free(path);
+}
+
+static void each_scenario(const char *container)
+{
+    char *dir = path_join(testdata_dir(), "scenarios");
+    DIR *d = opendir(dir);
+    ck_assert_msg(d != NULL, "no %s", dir);
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char exp[512];
+        snprintf(exp, sizeof exp, "scenarios/%s/expected.tsv", de->d_name);
+        char *p = path_join(testdata_dir(), exp);
+        FILE *f = fopen(p, "r");
+        free(p);
+        if (f == NULL)
+            continue;
+        fclose(f);
+        check_scenario(de->d_name, container);
+        n++;
+    }
+    closedir(d);
+    free(dir);
+    ck_assert_uint_ge(n, 4);
+}
+
+START_TEST(scenarios_in_split_e01)
+{
+    each_scenario("E01");
+}
+END_TEST
+
+START_TEST(scenarios_in_vhd)
+{
+    each_scenario("vhd");
+}
+END_TEST
+
+START_TEST(scenarios_in_vmdk)
+{
+    each_scenario("vmdk");
+}
+END_TEST
+
+START_TEST(scenarios_in_raw)
+{
+    each_scenario("raw");
+}
+END_TEST
+
+START_TEST(corpus_images_give_no_kaspersky_finding)
+{
+    tsv t;
+    truth_load(&t, "truth/corpus.tsv");
+    for (size_t i = 0; i < t.count; i++) {
+        tsv_row *r = &t.rows[i];
+        if (strcmp(r->f[4], "ok") != 0)
+            continue;
+        char *path = strncmp(r->f[0], "unpacked:", 9) == 0
+                         ? path_join(corpus_unpacked_dir(), r->f[0] + 9)
+                         : path_join(corpus_dir(), r->f[0]);
+        kt_scan s = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s: %s", r->f[0],
+                      err.msg);
+        ck_assert_msg(s.tl.count == 0, "%s: %zu events", r->f[0], s.tl.count);
+        for (size_t k = 0; k < s.nsystems; k++)
+            ck_assert_int_eq(s.systems[k].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        /* The writers cope with whatever came out. */
+        for (size_t w = 0; w < kt_nwriters; w++) {
+            kt_buf b = {0};
+            ck_assert_int_eq(kt_writers[w]->write(&b, &s, &defs), 0);
+            kt_buf_release(&b);
+        }
+        kt_scan_release(&s);
+        free(path);
+    }
+    tsv_free(&t);
+}
+END_TEST
+
+START_TEST(corpus_hives_give_no_finding_and_corrupt_ones_warn)
+{
+    const char *trees[] = {"hive-trees/real-hives", "hive-trees/corrupt-system"};
+    for (size_t i = 0; i < 2; i++) {
+        char *path = path_join(corpus_unpacked_dir(), trees[i]);
+        kt_scan s = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(s.nsystems, 1);
+        ck_assert_int_eq(s.systems[0].sys.os, KT_OS_WINDOWS);
+        ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i], s.tl.count);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        if (i == 0) {
+            ck_assert_uint_eq(s.stats.hives_read, 5);
+        } else {
+            /* The corrupt SYSTEM hive is a warning; the other hives are read. */
+            bool warned = false;
+            for (size_t w = 0; w < s.warnings.count; w++)
+                warned = warned || strstr(s.warnings.items[w], "SYSTEM") != NULL;
+            ck_assert_msg(warned, "no warning for the corrupt SYSTEM hive");
+            ck_assert_uint_ge(s.stats.hives_read, 3);
+        }
+        kt_scan_release(&s);
+        free(path);
+    }
+}
+END_TEST
+
+START_TEST(csv_cells_are_quoted_and_formula_safe)
+{
+    struct {
+        const char *in, *out;
+    } cases[] = {
+        {"plain", "plain"},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"=cmd|' /C calc'!A0", "\"'=cmd|' /C calc'!A0\""},
+        {"+1", "\"'+1\""},
+        {"-2", "\"'-2\""},
+        {"@SUM(A1)", "\"'@SUM(A1)\""},
+        {"two\nlines", "\"two\nlines\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kt_buf b = {0};
+        ck_assert_int_eq(kt_csv_cell(&b, cases[i].in), 0);
+        ck_assert_str_eq((char *)b.data, cases[i].out);
+        kt_buf_release(&b);
+    }
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("scan");
+    TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, scenarios_in_split_e01);
+    tcase_add_test(tc, scenarios_in_vhd);
+    tcase_add_test(tc, scenarios_in_vmdk);
+    tcase_add_test(tc, scenarios_in_raw);
+    tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
+    tcase_add_test(tc, corpus_hives_give_no_finding_and_corrupt_ones_warn);
+    tcase_add_test(tc, csv_cells_are_quoted_and_formula_safe);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
