@@ -1,0 +1,215 @@
+/* Timeline order, merging and milestones, and the findings and verdict
+ * rules (docs/findings.md) on hand-made events. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/findings.h"
+#include "testutil.h"
+
+static kt_artifact_set defs;
+static kt_artifact art_install, art_program, art_reg, art_sig, art_removal, art_tool, art_ksn;
+
+static void setup(void)
+{
+    char *dir = path_join(testdata_dir(), "../artifacts");
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &defs, &problems, &err), 0);
+    kt_strlist_release(&problems);
+    free(dir);
+    art_install = (kt_artifact){.id = "t.install", .category = KT_CAT_INSTALL, .role = KT_ROLE_PROGRAM};
+    art_program = (kt_artifact){.id = "t.program", .category = KT_CAT_PRESENCE, .role = KT_ROLE_PROGRAM};
+    art_reg = (kt_artifact){.id = "t.reg", .category = KT_CAT_PRESENCE, .role = KT_ROLE_REGISTRATION};
+    art_sig = (kt_artifact){.id = "t.sig", .category = KT_CAT_SIGNATURE_UPDATE};
+    art_removal = (kt_artifact){.id = "t.removal", .category = KT_CAT_REMOVAL};
+    art_tool = (kt_artifact){.id = "t.tool", .category = KT_CAT_PRESENCE, .removal_method = "kavremover"};
+    art_ksn = (kt_artifact){.id = "t.ksn", .category = KT_CAT_KSN};
+}
+
+static void teardown(void)
+{
+    kt_artifact_set_release(&defs);
+}
+
+static void ev(kt_timeline *tl, const kt_artifact *a, const char *when, const char *product,
+               const char *version, bool allocated, const char *path)
+{
+    kt_event e = {0};
+    e.time = truth_time(when);
+    e.precision = KT_PREC_100NS;
+    e.time_source = "test";
+    e.category = a->category;
+    e.role = a->role;
+    e.removal_method = a->removal_method;
+    e.artifact = a;
+    e.vendor = strncmp(product ? product : "", "ultraav", 7) == 0 ? "ultraav" : "kaspersky";
+    e.product_id = (char *)product;
+    e.version = (char *)version;
+    e.allocated = allocated;
+    e.path = (char *)path;
+    e.description = "test event";
+    ck_assert_int_eq(kt_timeline_add(tl, &e), 0);
+}
+
+static kt_system_finding build(kt_timeline *tl)
+{
+    kt_timeline_finish(tl, &defs);
+    kt_system_finding f;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_findings_build(&defs, tl, 0, &f, &err), 0);
+    return f;
+}
+
+START_TEST(timeline_is_sorted_merged_numbered_and_placed)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_sig, "2024-10-01T00:00:00Z", "kaspersky-kes", NULL, true, "b");
+    ev(&tl, &art_install, "2022-03-01T00:00:00Z", "kaspersky-kes", NULL, true, "a");
+    ev(&tl, &art_sig, "2024-10-01T00:00:00Z", "kaspersky-kes", NULL, true, "b"); /* duplicate */
+    ev(&tl, &art_sig, "2024-07-20T04:00:00Z", "kaspersky-kes", NULL, true, "c");
+    kt_timeline_finish(&tl, &defs);
+    ck_assert_uint_eq(tl.count, 3);
+    ck_assert_str_eq(tl.items[0].id, "E000001");
+    ck_assert_str_eq(tl.items[0].path, "a");
+    ck_assert_str_eq(tl.items[0].phase, "before announced");
+    /* Exactly at a milestone: on its side. */
+    ck_assert_str_eq(tl.items[1].phase, "sales_ban..vendor_cutoff");
+    ck_assert_str_eq(tl.items[1].nearest, "sales_ban");
+    ck_assert_int_eq(tl.items[1].distance, 0);
+    ck_assert_str_eq(tl.items[2].phase, "after cutoff");
+    ck_assert_str_eq(tl.items[2].nearest, "cutoff");
+    ck_assert_int_eq(tl.items[2].distance, 2 * 86400 - 4 * 3600);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(present_product_with_no_update_evidence_leaves_signature_verdict_open)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2024-08-01T10:00:00Z", "kaspersky-kes", "12.2.0", true, "p");
+    ev(&tl, &art_reg, "2024-08-01T10:01:00Z", "kaspersky-kes", "12.2.0.462", true, NULL);
+    kt_system_finding f = build(&tl);
+    ck_assert_uint_eq(f.nproducts, 1);
+    ck_assert_str_eq(f.products[0].status, "present");
+    ck_assert_str_eq(f.products[0].version, "12.2.0.462");
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
+    ck_assert_int_eq(f.verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_TRUE);
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_NULL);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_NULL);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_FALSE);
+    ck_assert_uint_ge(f.verdict_ev[KT_V_INSTALLED_AFTER_SALES_BAN].count, 1);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(new_release_after_cutoff_is_a_codebase_update)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2023-01-01T00:00:00Z", "kaspersky-consumer", "21.3", true, "AVP21.3");
+    ev(&tl, &art_reg, "2023-01-01T00:05:00Z", "kaspersky-consumer", "21.3.10.391", true, NULL);
+    ev(&tl, &art_install, "2024-10-02T08:00:00Z", "kaspersky-consumer", "21.8", true, "AVP21.8");
+    ev(&tl, &art_ksn, "2024-10-03T08:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    kt_system_finding f = build(&tl);
+    const kt_product_finding *p = &f.products[0];
+    ck_assert_str_eq(p->version, "21.8");
+    ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-02T08:00:00Z"));
+    ck_assert_int_eq(f.verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
+    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(removal_time_unknown_leaves_removed_before_cutoff_open)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2022-01-01T00:00:00Z", "kaspersky-kes", NULL, false, "deleted");
+    kt_system_finding f = build(&tl);
+    ck_assert_str_eq(f.products[0].status, "removed");
+    ck_assert_int_eq(f.products[0].removed, KT_TIME_NONE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_program, "2023-05-01T00:00:00Z", NULL, NULL, true, "klif.sys");
+    kt_system_finding f = build(&tl);
+    ck_assert_uint_eq(f.nproducts, 1);
+    ck_assert_str_eq(f.products[0].id, "kaspersky-unidentified");
+    ck_assert_str_eq(f.products[0].status, "residue");
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    ev(&tl, &art_install, "2023-05-01T00:00:00Z", "kaspersky-consumer", NULL, true, "p");
+    ev(&tl, &art_reg, "2023-05-01T00:00:01Z", "kaspersky-klnagent", NULL, true, NULL);
+    ev(&tl, &art_program, "2023-05-01T00:00:02Z", NULL, NULL, true, "klif.sys");
+    f = build(&tl);
+    ck_assert_uint_eq(f.nproducts, 2);
+    for (size_t i = 0; i < f.nproducts; i++)
+        if (strcmp(f.products[i].id, "kaspersky-consumer") == 0)
+            ck_assert_uint_eq(f.products[i].ev_all.count, 2);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    ev(&tl, &art_tool, "2024-05-01T00:00:00Z", NULL, NULL, true, "Downloads/kavremvr.exe");
+    f = build(&tl);
+    ck_assert_uint_eq(f.nproducts, 0);
+    ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2023-02-01T00:00:00Z", "kaspersky-consumer", NULL, false, "gone");
+    ev(&tl, &art_removal, "2024-09-19T14:00:00Z", "kaspersky-consumer", NULL, true, "Kaspersky Lab");
+    ev(&tl, &art_install, "2024-09-19T14:20:00Z", "ultraav", NULL, true, "UltraAV");
+    kt_system_finding f = build(&tl);
+    ck_assert(f.migrated);
+    ck_assert_int_eq(f.migration_time, truth_time("2024-09-19T14:20:00Z"));
+    ck_assert_int_eq(f.verdicts[KT_V_MIGRATED_TO_ULTRAAV], KT_TRUE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
+    for (size_t i = 0; i < f.nproducts; i++)
+        if (strcmp(f.products[i].id, "kaspersky-consumer") == 0)
+            ck_assert_str_eq(f.products[i].removal_method, "migration");
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* UltraAV alone is no migration. */
+    ev(&tl, &art_install, "2024-09-19T14:20:00Z", "ultraav", NULL, true, "UltraAV");
+    f = build(&tl);
+    ck_assert(!f.migrated);
+    ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("findings");
+    TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, timeline_is_sorted_merged_numbered_and_placed);
+    tcase_add_test(tc, present_product_with_no_update_evidence_leaves_signature_verdict_open);
+    tcase_add_test(tc, new_release_after_cutoff_is_a_codebase_update);
+    tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
+    tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
+    tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
