@@ -574,6 +574,7 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
     char product[256], version[128];
     kt_event e;
     char what[KT_FS_PATH_MAX + 64];
+    char parent[KT_FS_PATH_MAX]; /* lives as long as the events that point at it */
     snprintf(what, sizeof what, " (%s%s)", f->deleted ? "deleted: " : "", f->path);
     for (size_t i = 0; i < a->nfile_times; i++) {
         const kt_file_time_rule *r = &a->file_times[i];
@@ -585,7 +586,6 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
         if (r->field == KT_FT_PARENT_MODIFIED) {
             if (!f->deleted)
                 continue;
-            char parent[KT_FS_PATH_MAX];
             kt_stat pst;
             parent_of(f->path, parent, sizeof parent);
             if (kt_fs_stat(c->fs, parent, KT_FS_DELETED, &pst, NULL) != KT_OK)

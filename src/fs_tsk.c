@@ -386,7 +386,11 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
         }
         t->fs = tsk_fs_open_img(t->pool_img, 0, TSK_FS_TYPE_APFS_DETECT);
     } else {
-        t->fs = tsk_fs_open_img(timg, vol->offset, TSK_FS_TYPE_DETECT);
+        /* The type the volume scan found; detection only when it found none. */
+        TSK_FS_TYPE_ENUM type = vol->fs[0] ? tsk_fs_type_toid_utf8(vol->fs) : TSK_FS_TYPE_DETECT;
+        if (type == TSK_FS_TYPE_UNSUPP)
+            type = TSK_FS_TYPE_DETECT;
+        t->fs = tsk_fs_open_img(timg, vol->offset, type);
     }
     if (t->fs == NULL) {
         do_close(fs);

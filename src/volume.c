@@ -31,17 +31,28 @@ void kt_volume_list_release(kt_volume_list *list)
     list->count = 0;
 }
 
+/* The filesystems kavtrace looks for, in order. libtsk's own detection
+ * also tries YAFFS2, whose probe reads tens of megabytes of every volume:
+ * a triage tool reads only what it needs. */
+static const TSK_FS_TYPE_ENUM probe_types[] = {
+    TSK_FS_TYPE_NTFS_DETECT, TSK_FS_TYPE_FAT_DETECT,     TSK_FS_TYPE_EXT_DETECT,
+    TSK_FS_TYPE_HFS_DETECT,  TSK_FS_TYPE_ISO9660_DETECT, TSK_FS_TYPE_FFS_DETECT,
+};
+
 /* Name the filesystem at off, or leave fs empty. Never keeps it open. */
 static void probe_fs(TSK_IMG_INFO *img, int64_t off, char *fs, size_t len)
 {
     fs[0] = '\0';
-    TSK_FS_INFO *f = tsk_fs_open_img(img, off, TSK_FS_TYPE_DETECT);
-    if (f == NULL) {
-        tsk_error_reset();
+    for (size_t i = 0; i < sizeof probe_types / sizeof probe_types[0]; i++) {
+        TSK_FS_INFO *f = tsk_fs_open_img(img, off, probe_types[i]);
+        if (f == NULL) {
+            tsk_error_reset();
+            continue;
+        }
+        kt_strlcpy(fs, tsk_fs_type_toname(f->ftype), len);
+        tsk_fs_close(f);
         return;
     }
-    kt_strlcpy(fs, tsk_fs_type_toname(f->ftype), len);
-    tsk_fs_close(f);
 }
 
 /* The volumes of an APFS container at off; returns how many were added. */
