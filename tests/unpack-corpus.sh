@@ -30,3 +30,8 @@ cp "$out/regipy-corrupted_system_hive" "$bad/Windows/System32/config/SYSTEM"
 cp "$out/regipy-ntuser_software_partial" "$bad/Windows/System32/config/SOFTWARE"
 cp "$out/regipy-transactions_NTUSER.DAT" "$bad/Users/a/NTUSER.DAT"
 cp "$corpus/hivex/special" "$bad/Users/b/NTUSER.DAT"
+# Amcache hives stand in as more user hives: real hives of another kind.
+mkdir -p "$good/Users/d" "$good/Users/e" "$good/Users/f"
+cp "$corpus/velociraptor/Amcache.hve" "$good/Users/d/NTUSER.DAT"
+cp "$corpus/plaso/winreg/win10-Amcache.hve" "$good/Users/e/NTUSER.DAT"
+cp "$corpus/dfir-artifact-museum/Win2012R2_StolenSzechuan_Amcache.hve" "$good/Users/f/NTUSER.DAT"
