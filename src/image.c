@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <libewf.h>
+#include <nettle/md5.h>
+#include <nettle/sha2.h>
 
 #include "kavtrace/image.h"
 #include "tsk_util.h"
@@ -456,4 +458,56 @@ ssize_t kt_image_read(kt_image *img, int64_t off, void *buf, size_t len, kt_erro
     if (n < 0)
         return kt_tsk_error(err, KT_EIO, "read failed");
     return n;
+}
+
+static void to_hex(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+#define HASH_CHUNK (1u << 20)
+
+int kt_image_hash(kt_image *img, char sha256[65], char md5[33], kt_hash_progress progress,
+                  void *ctx, kt_error *err)
+{
+    if (img->tsk == NULL)
+        return kt_error_set(err, KT_EARG, "a directory has no media to hash");
+    uint8_t *buf = malloc(HASH_CHUNK);
+    if (buf == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    struct sha256_ctx s;
+    struct md5_ctx m;
+    sha256_init(&s);
+    md5_init(&m);
+    int64_t size = img->info.size, done = 0;
+    int rc = KT_OK;
+    while (done < size) {
+        size_t want = size - done < (int64_t)HASH_CHUNK ? (size_t)(size - done) : HASH_CHUNK;
+        ssize_t got = kt_image_read(img, done, buf, want, err);
+        if (got <= 0) {
+            rc = got < 0 ? (int)got
+                         : kt_error_set(err, KT_EIO, "media ends at %lld of %lld bytes",
+                                        (long long)done, (long long)size);
+            kt_error_prefix(err, "hashing at offset %lld", (long long)done);
+            goto out;
+        }
+        sha256_update(&s, (size_t)got, buf);
+        md5_update(&m, (size_t)got, buf);
+        done += got;
+        if (progress)
+            progress(ctx, done, size);
+    }
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&s, sizeof d, d);
+    to_hex(d, SHA256_DIGEST_SIZE, sha256);
+    md5_digest(&m, MD5_DIGEST_SIZE, d);
+    to_hex(d, MD5_DIGEST_SIZE, md5);
+out:
+    free(buf);
+    return rc;
 }

@@ -268,6 +268,24 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     kt_buf_release(&e);
     free(args);
 
+    /* --hash: the media's SHA-256 and the EWF stored MD5 checked against it. */
+    char sha[65];
+    char *raw = path_join(evidence_dir(), "linux.raw");
+    file_sha256(raw, sha);
+    free(raw);
+    ck_assert(asprintf(&args, "scan -q --hash -f json -o '%s/hash' '%s/linux.E01'", out,
+                       evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert(asprintf(&p, "%s/hash/findings.json", out) > 0);
+    char want[128];
+    snprintf(want, sizeof want, "\"sha256\": \"%s\"", sha);
+    ck_assert_msg(file_has(p, want), "findings.json lacks %s", want);
+    ck_assert(file_has(p, "\"stored_md5_verified\": true"));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
     /* Never write into a directory given as evidence. */
     ck_assert(asprintf(&args, "scan -o '%s/macos-tree/out' '%s/macos-tree'", evidence_dir(),
                        evidence_dir()) > 0);

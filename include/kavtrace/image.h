@@ -59,6 +59,13 @@ const char *kt_image_path(const kt_image *img);
  * at the end of the media) or a negative code. */
 ssize_t kt_image_read(kt_image *img, int64_t off, void *buf, size_t len, kt_error *err);
 
+/* Hash the whole media (SHA-256 and MD5, lowercase hex) by reading it end
+ * to end; progress (may be NULL) is called with the bytes done so far.
+ * A directory has no media: KT_EARG. */
+typedef void (*kt_hash_progress)(void *ctx, int64_t done, int64_t total);
+int kt_image_hash(kt_image *img, char sha256[65], char md5[33], kt_hash_progress progress,
+                  void *ctx, kt_error *err);
+
 /* Warnings gathered while opening and reading (borrowed). */
 const kt_strlist *kt_image_warnings(const kt_image *img);
 void kt_image_warn(kt_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

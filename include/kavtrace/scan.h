@@ -30,6 +30,8 @@ typedef struct kt_scan {
     kt_collect_stats stats;
     kt_time started, finished;
     uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */
+    char sha256[65];       /* of the media, when hashed ("" otherwise) */
+    char md5[33];
 } kt_scan;
 
 /* Progress: called before each volume (may be NULL). */

@@ -22,6 +22,7 @@ typedef struct opts {
     const char *artifacts;
     bool formats[8];
     bool quiet;
+    bool hash;
 } opts;
 
 static int mkdirs(const char *path)
@@ -56,6 +57,16 @@ static int write_file(const char *dir, const char *name, const kt_buf *b)
         return -1;
     }
     return 0;
+}
+
+static void hash_progress(void *ctx, int64_t done, int64_t total)
+{
+    int *last = ctx;
+    int pct = total ? (int)(done * 100 / total) : 100;
+    if (pct / 5 != *last / 5 || done == total) {
+        fprintf(stderr, "\rkavtrace: hashing the media: %3d%%%s", pct, done == total ? "\n" : "");
+        *last = pct;
+    }
 }
 
 static void progress(void *ctx, const char *what)
@@ -120,8 +131,12 @@ static int log_file(const kt_scan *s, const char *outdir, const char *error)
                   "bytes read by the process %llu\n",
                   s->tl.count, s->stats.files_read, s->stats.hives_read,
                   (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
+    if (s->sha256[0])
+        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
     if (!error)
         kt_buf_printf(&b, "finished %s\n", kt_time_format_iso(s->finished, t));
+    if (s->sha256[0])
+        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
     int rc = write_file(outdir, "scan.log", &b);
     kt_buf_release(&b);
     return rc;
@@ -179,6 +194,12 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
+    if (rc == KT_OK && o->hash && kt_image_get_info(s.img)->format != KT_IMG_DIR) {
+        int last = -1;
+        rc = kt_image_hash(s.img, s.sha256, s.md5, tty ? hash_progress : NULL, &last, &err);
+        if (rc)
+            kt_error_prefix(&err, "evidence '%s'", path);
+    }
     if (rc) {
         fprintf(stderr, "kavtrace: %s\n", err.msg);
         log_file(&s, dir, err.msg);
@@ -247,6 +268,8 @@ static void help(void)
                kt_writers[i]->summary);
     printf("  -a, --artifacts DIR  artifact definitions (default $KAVTRACE_ARTIFACTS or the\n"
            "                       built-in set)\n"
+           "      --hash           read the whole media: SHA-256 and MD5 in findings.json,\n"
+           "                       and the EWF stored MD5 checked against it\n"
            "  -q, --quiet          no summary, no progress\n"
            "scan.log (every warning) is always written.\n");
 }
@@ -261,6 +284,7 @@ static int run(int argc, char **argv)
         {"format", required_argument, NULL, 'f'},
         {"artifacts", required_argument, NULL, 'a'},
         {"quiet", no_argument, NULL, 'q'},
+        {"hash", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -282,6 +306,9 @@ static int run(int argc, char **argv)
             break;
         case 'q':
             o.quiet = true;
+            break;
+        case 'H':
+            o.hash = true;
             break;
         case 'h':
             help();
@@ -312,6 +339,6 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [-q] EVIDENCE...",
+    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [-q] EVIDENCE...",
     .run = run,
 };

@@ -64,9 +64,14 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_string(&j, "path", s->path);
     kt_json_string(&j, "format", ii->format_name);
     kt_json_int(&j, "size", ii->size);
-    kt_json_null(&j, "sha256"); /* not computed: kavtrace reads only what it needs */
+    /* Hashes only with --hash: otherwise kavtrace reads only what it needs. */
+    kt_json_string(&j, "sha256", s->sha256[0] ? s->sha256 : NULL);
+    kt_json_string(&j, "md5", s->md5[0] ? s->md5 : NULL);
     kt_json_string(&j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
-    kt_json_null(&j, "stored_md5_verified");
+    if (s->md5[0] && ii->stored_md5[0])
+        kt_json_bool(&j, "stored_md5_verified", strcmp(s->md5, ii->stored_md5) == 0);
+    else
+        kt_json_null(&j, "stored_md5_verified");
     kt_json_end_object(&j);
     kt_json_begin_array(&j, "milestones");
     for (size_t i = 0; i < set->nmilestones; i++) {
