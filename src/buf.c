@@ -87,16 +87,22 @@ int kt_strlist_add(kt_strlist *l, const char *s)
     return KT_OK;
 }
 
-int kt_strlist_addf(kt_strlist *l, const char *fmt, ...)
+int kt_strlist_vaddf(kt_strlist *l, const char *fmt, va_list ap)
 {
     kt_buf b = {0};
-    va_list ap;
-    va_start(ap, fmt);
     int rc = kt_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
     if (rc == KT_OK)
         rc = kt_strlist_add(l, (const char *)b.data);
     kt_buf_release(&b);
+    return rc;
+}
+
+int kt_strlist_addf(kt_strlist *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = kt_strlist_vaddf(l, fmt, ap);
+    va_end(ap);
     return rc;
 }
 

@@ -1,4 +1,5 @@
 #include <fnmatch.h>
+#include <stdarg.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -48,14 +49,10 @@ static int fold(const ctx *c)
 static void warn(ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void warn(ctx *c, const char *fmt, ...)
 {
-    kt_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    int rc = kt_buf_vprintf(&b, fmt, ap);
+    kt_strlist_vaddf(c->warnings, fmt, ap);
     va_end(ap);
-    if (rc == KT_OK)
-        kt_strlist_add(c->warnings, (const char *)b.data);
-    kt_buf_release(&b);
 }
 
 /* Local wall-clock time to UTC with the system's zone; false if unknown. */

@@ -114,14 +114,10 @@ const char *kt_image_sniff(const uint8_t *head, size_t head_len, const uint8_t *
 
 void kt_image_warn(kt_image *img, const char *fmt, ...)
 {
-    kt_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    int rc = kt_buf_vprintf(&b, fmt, ap);
+    kt_strlist_vaddf(&img->warnings, fmt, ap);
     va_end(ap);
-    if (rc == KT_OK)
-        kt_strlist_add(&img->warnings, (const char *)b.data);
-    kt_buf_release(&b);
 }
 
 const kt_strlist *kt_image_warnings(const kt_image *img)

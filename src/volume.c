@@ -131,6 +131,16 @@ static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t n
     kt_image_warn(img, "%s", note);
 }
 
+static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index)
+{
+    if (v->offset + v->length > timg->size)
+        kt_image_warn(img,
+                      "partition %d ('%s', %lld bytes at %lld) runs past the end of the image "
+                      "(%lld bytes): truncated image?",
+                      index, v->desc, (long long)v->length, (long long)v->offset,
+                      (long long)timg->size);
+}
+
 /* libtsk gives up on a whole MBR when one table in the extended chain is
  * unreadable (a truncated image). Fall back to the four primary entries,
  * which sit in sector 0, so what is left of the disk is still analysed. */
@@ -157,12 +167,7 @@ static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mb
                           i + 1);
             continue;
         }
-        if (v.offset + v.length > timg->size)
-            kt_image_warn(img,
-                          "partition %d ('%s', %lld bytes at %lld) runs past the end of the "
-                          "image (%lld bytes): truncated image?",
-                          (int)list->count, v.desc, (long long)v.length, (long long)v.offset,
-                          (long long)timg->size);
+        warn_past_end(img, timg, &v, (int)list->count);
         probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         with_fs += v.fs[0] != '\0';
         if (add_volume(list, &v))
@@ -197,12 +202,7 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
             .offset = (int64_t)p->start * bs, .length = (int64_t)p->len * bs, .pool_block = -1};
         kt_strlcpy(v.scheme, list->scheme, sizeof v.scheme);
         kt_strlcpy(v.desc, p->desc ? p->desc : "", sizeof v.desc);
-        if (v.offset + v.length > timg->size)
-            kt_image_warn(img,
-                          "partition %d ('%s', %lld bytes at %lld) runs past the end of the "
-                          "image (%lld bytes): truncated image?",
-                          (int)list->count, v.desc, (long long)v.length, (long long)v.offset,
-                          (long long)timg->size);
+        warn_past_end(img, timg, &v, (int)list->count);
         probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         if (v.fs[0] == '\0' && add_pool(timg, v.offset, v.length, list) > 0) {
             with_fs++;

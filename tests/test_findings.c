@@ -18,12 +18,16 @@ static void setup(void)
     ck_assert_int_eq(kt_artifacts_load(dir, &defs, &problems, &err), 0);
     kt_strlist_release(&problems);
     free(dir);
-    art_install = (kt_artifact){.id = "t.install", .category = KT_CAT_INSTALL, .role = KT_ROLE_PROGRAM};
-    art_program = (kt_artifact){.id = "t.program", .category = KT_CAT_PRESENCE, .role = KT_ROLE_PROGRAM};
-    art_reg = (kt_artifact){.id = "t.reg", .category = KT_CAT_PRESENCE, .role = KT_ROLE_REGISTRATION};
+    art_install =
+        (kt_artifact){.id = "t.install", .category = KT_CAT_INSTALL, .role = KT_ROLE_PROGRAM};
+    art_program =
+        (kt_artifact){.id = "t.program", .category = KT_CAT_PRESENCE, .role = KT_ROLE_PROGRAM};
+    art_reg =
+        (kt_artifact){.id = "t.reg", .category = KT_CAT_PRESENCE, .role = KT_ROLE_REGISTRATION};
     art_sig = (kt_artifact){.id = "t.sig", .category = KT_CAT_SIGNATURE_UPDATE};
     art_removal = (kt_artifact){.id = "t.removal", .category = KT_CAT_REMOVAL};
-    art_tool = (kt_artifact){.id = "t.tool", .category = KT_CAT_PRESENCE, .removal_method = "kavremover"};
+    art_tool =
+        (kt_artifact){.id = "t.tool", .category = KT_CAT_PRESENCE, .removal_method = "kavremover"};
     art_ksn = (kt_artifact){.id = "t.ksn", .category = KT_CAT_KSN};
 }
 
@@ -174,7 +178,8 @@ START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
 {
     kt_timeline tl = {0};
     ev(&tl, &art_install, "2023-02-01T00:00:00Z", "kaspersky-consumer", NULL, false, "gone");
-    ev(&tl, &art_removal, "2024-09-19T14:00:00Z", "kaspersky-consumer", NULL, true, "Kaspersky Lab");
+    ev(&tl, &art_removal, "2024-09-19T14:00:00Z", "kaspersky-consumer", NULL, true,
+       "Kaspersky Lab");
     ev(&tl, &art_install, "2024-09-19T14:20:00Z", "ultraav", NULL, true, "UltraAV");
     kt_system_finding f = build(&tl);
     ck_assert(f.migrated);

@@ -29,6 +29,7 @@ typedef struct kt_strlist {
 
 int kt_strlist_add(kt_strlist *l, const char *s);
 int kt_strlist_addf(kt_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int kt_strlist_vaddf(kt_strlist *l, const char *fmt, va_list ap);
 void kt_strlist_release(kt_strlist *l);
 
 /* Bounded copy that always terminates; returns strlen(src). */
