@@ -359,7 +359,13 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->from = KT_NAME_KEY;
     else if (get(c, n, "component")) {
         r->from = KT_NAME_COMPONENT;
-        r->component = atoi(scalar(get(c, n, "component")) ? scalar(get(c, n, "component")) : "0");
+        const char *v = scalar(get(c, n, "component"));
+        char *end = NULL;
+        long k = v ? strtol(v, &end, 10) : 0;
+        if (v == NULL || *end || k < -64 || k > 64)
+            problem(c, n, "product/version: component must be a number from -64 to 64");
+        else
+            r->component = (int)k;
     } else
         problem(c, n, "product/version: give fixed, %scomponent", registry ? "value, key or " : "");
     const char *re = scalar(get(c, n, "regex"));

@@ -748,10 +748,12 @@ static void load_windows(ctx *c)
     if (c->system) {
         kt_hive_node sel;
         char cur[32] = "";
+        long set = 0;
         if (kt_hive_find(c->system, 0, "Select", &sel, NULL) == KT_OK &&
-            kt_hive_value_string(c->system, sel, "Current", cur, sizeof cur, NULL) == KT_OK &&
-            atoi(cur) > 0 && atoi(cur) < 1000)
-            snprintf(c->controlset, sizeof c->controlset, "ControlSet%03d", atoi(cur));
+            kt_hive_value_string(c->system, sel, "Current", cur, sizeof cur, NULL) == KT_OK)
+            set = strtol(cur, NULL, 10);
+        if (set > 0 && set < 1000)
+            snprintf(c->controlset, sizeof c->controlset, "ControlSet%03ld", set);
         else
             warn(c, "volume %d: SYSTEM hive has no Select\\Current: services not read",
                  c->vol->index);

@@ -65,7 +65,7 @@ static void windows_details(kt_fs *fs, kt_system *sys)
             kt_hive_get_string(sw, cv, "ReleaseId", display, sizeof display, NULL);
         /* Windows 11 still says "Windows 10" in ProductName; its builds
          * start at 22000. */
-        if (strncmp(sys->os_name, "Windows 10", 10) == 0 && atol(build) >= 22000)
+        if (strncmp(sys->os_name, "Windows 10", 10) == 0 && strtol(build, NULL, 10) >= 22000)
             sys->os_name[9] = '1';
         snprintf(sys->os_version, sizeof sys->os_version, "%s%s%s%s%s", display,
                  display[0] && build[0] ? " " : "", build[0] ? "(build " : "", build,

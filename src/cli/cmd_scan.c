@@ -88,7 +88,8 @@ static void summary(FILE *out, const kt_scan *s, const char *outdir)
         const kt_scan_system *ss = &s->systems[i];
         fprintf(out, "  volume %d (%s): %s %s%s%s%s%s\n", ss->volume->index, ss->fs,
                 kt_os_name(ss->sys.os), ss->sys.os_name, ss->sys.hostname[0] ? ", host " : "",
-                ss->sys.hostname, ss->zone[0] ? ", zone " : "", ss->zone);
+                ss->sys.hostname, ss->zone[0] || ss->sys.timezone[0] ? ", zone " : "",
+                ss->zone[0] ? ss->zone : ss->sys.timezone);
         const kt_system_finding *f = &ss->findings;
         for (size_t p = 0; p < f->nproducts; p++) {
             const kt_product_finding *pf = &f->products[p];
