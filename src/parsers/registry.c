@@ -215,6 +215,19 @@ int kt_hive_node_name(kt_hive *hv, kt_hive_node node, char *buf, size_t len)
     return KT_OK;
 }
 
+/* The value `name` of a key; KT_ENOTFOUND when it has none. */
+static int node_value(kt_hive *hv, hive_node_h node, const char *name, hive_value_h *out,
+                      kt_error *err)
+{
+    errno = 0;
+    hive_value_h v = hivex_node_get_value(hv->h, node, name);
+    if (v == 0)
+        return errno ? hivex_error(err, KT_EFORMAT, name)
+                     : kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+    *out = v;
+    return KT_OK;
+}
+
 kt_time kt_hive_node_time(kt_hive *hv, kt_hive_node node)
 {
     int64_t ft = hivex_node_timestamp(hv->h, (hive_node_h)node);
@@ -224,11 +237,10 @@ kt_time kt_hive_node_time(kt_hive *hv, kt_hive_node node)
 int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *type, kt_buf *out,
                   kt_error *err)
 {
-    errno = 0;
-    hive_value_h v = hivex_node_get_value(hv->h, (hive_node_h)node, name);
-    if (v == 0)
-        return errno ? hivex_error(err, KT_EFORMAT, name)
-                     : kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+    hive_value_h v;
+    int found = node_value(hv, (hive_node_h)node, name, &v, err);
+    if (found)
+        return found;
     hive_type t;
     size_t len = 0;
     char *data = hivex_value_value(hv->h, v, &t, &len);
@@ -245,11 +257,10 @@ int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *ty
 int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char *buf, size_t len,
                          kt_error *err)
 {
-    errno = 0;
-    hive_value_h v = hivex_node_get_value(hv->h, (hive_node_h)node, name);
-    if (v == 0)
-        return errno ? hivex_error(err, KT_EFORMAT, name)
-                     : kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+    hive_value_h v;
+    int found = node_value(hv, (hive_node_h)node, name, &v, err);
+    if (found)
+        return found;
     hive_type t;
     size_t vlen;
     if (hivex_value_type(hv->h, v, &t, &vlen) != 0)
