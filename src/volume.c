@@ -103,9 +103,11 @@ static const char *gpt_header_problem(const uint8_t *sec, size_t len)
 
 /* A protective MBR (type 0xEE) whose GPT header is damaged: say so, since
  * libtsk then sees only the protective partition or nothing. */
-static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t note_len)
+static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t note_len,
+                         bool *backup_ok)
 {
     note[0] = '\0';
+    *backup_ok = false;
     unsigned ss = timg->sector_size ? timg->sector_size : 512;
     uint8_t mbr[512], hdr[512];
     if (tsk_img_read(timg, 0, (char *)mbr, sizeof mbr) != (ssize_t)sizeof mbr || mbr[510] != 0x55 ||
@@ -125,10 +127,83 @@ static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t n
     int64_t last = timg->size / ss - 1;
     if (last > 1 && tsk_img_read(timg, last * ss, (char *)hdr, ss) == (ssize_t)ss)
         backup = gpt_header_problem(hdr, ss);
+    *backup_ok = backup == NULL;
     snprintf(note, note_len,
              "GPT header at LBA 1 is corrupt (%s); the backup header at LBA %lld %s%s", primary,
              (long long)last, backup ? "is also bad: " : "is valid", backup ? backup : "");
     kt_image_warn(img, "%s", note);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+#define GPT_MAX_ENTRIES 1024
+
+static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index);
+
+/* The partitions of a GPT whose primary header is damaged, read from the
+ * backup header in the last sector (UEFI 2.x 5.3: entries LBA at 0x48,
+ * count at 0x50, entry size at 0x54, entries CRC32 at 0x58; an entry has
+ * the type GUID at 0x00, first and last LBA at 0x20/0x28, a UTF-16LE name
+ * at 0x38). Returns how many hold a filesystem. */
+static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *list)
+{
+    const unsigned ss = 512;
+    uint8_t hdr[512];
+    int64_t last = timg->size / ss - 1;
+    if (tsk_img_read(timg, last * ss, (char *)hdr, ss) != (ssize_t)ss ||
+        gpt_header_problem(hdr, ss) != NULL)
+        return 0;
+    uint64_t lba = le64(hdr + 0x48);
+    uint32_t count = le32(hdr + 0x50), size = le32(hdr + 0x54);
+    if (count == 0 || count > GPT_MAX_ENTRIES || size < 128 || size > 1024 || size % 8 ||
+        lba >= (uint64_t)last)
+        return 0;
+    size_t bytes = (size_t)count * size;
+    uint8_t *entries = malloc(bytes);
+    if (entries == NULL)
+        return 0;
+    int with_fs = 0;
+    if (tsk_img_read(timg, (TSK_OFF_T)(lba * ss), (char *)entries, bytes) != (ssize_t)bytes ||
+        (uint32_t)crc32(0, entries, (uInt)bytes) != le32(hdr + 0x58)) {
+        kt_image_warn(img, "the backup GPT's partition entries are unreadable or fail their CRC32");
+        goto out;
+    }
+    kt_strlcpy(list->scheme, "gpt", sizeof list->scheme);
+    for (uint32_t i = 0; i < count; i++) {
+        const uint8_t *e = entries + (size_t)i * size;
+        bool used = false;
+        for (int k = 0; k < 16 && !used; k++)
+            used = e[k] != 0;
+        uint64_t first = le64(e + 0x20), end = le64(e + 0x28);
+        if (!used || end < first || end > (uint64_t)last)
+            continue;
+        kt_volume v = {.offset = (int64_t)(first * ss), .length = (int64_t)((end - first + 1) * ss),
+                       .pool_block = -1};
+        kt_strlcpy(v.scheme, "gpt", sizeof v.scheme);
+        char name[40];
+        size_t n = 0;
+        for (size_t k = 0; k < 36 && n + 1 < sizeof name; k++) {
+            uint16_t c = (uint16_t)(e[0x38 + 2 * k] | e[0x38 + 2 * k + 1] << 8);
+            if (c == 0)
+                break;
+            name[n++] = c < 0x80 ? (char)c : '?';
+        }
+        name[n] = '\0';
+        snprintf(v.desc, sizeof v.desc, "%s (from the backup GPT)", n ? name : "partition");
+        warn_past_end(img, timg, &v, (int)list->count);
+        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        with_fs += v.fs[0] != '\0';
+        if (add_volume(list, &v))
+            break;
+    }
+    if (list->count)
+        kt_image_warn(img, "partitions read from the backup GPT header");
+out:
+    free(entries);
+    return with_fs;
 }
 
 static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index)
@@ -240,7 +315,8 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         goto done;
     }
     char gpt_note[256];
-    diagnose_gpt(img, timg, gpt_note, sizeof gpt_note);
+    bool backup_ok = false;
+    diagnose_gpt(img, timg, gpt_note, sizeof gpt_note, &backup_ok);
 
     int with_fs = 0;
     /* A protective MBR means GPT: ask for it directly. libtsk's own
@@ -255,6 +331,12 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
     else
         vs = tsk_vs_open(timg, 0, TSK_VS_TYPE_DETECT);
     bool have_vs = vs != NULL;
+    if (vs == NULL && gpt_note[0] && backup_ok) {
+        with_fs = scan_backup_gpt(img, timg, &list);
+        if (with_fs > 0)
+            goto done;
+        kt_volume_list_release(&list);
+    }
     if (vs != NULL) {
         with_fs = scan_partitions(img, timg, vs, &list);
         tsk_vs_close(vs);
