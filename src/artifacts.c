@@ -349,7 +349,8 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->text = strdup((char *)n->data.scalar.value);
         return;
     }
-    static const char *const keys[] = {"fixed", "value", "key", "component", "regex", NULL};
+    static const char *const keys[] = {"fixed",  "value", "key", "component",
+                                       "string", "regex", NULL};
     check_keys(c, n, "product/version", keys);
     if ((r->text = dup_scalar(c, n, "fixed", false, "product/version")))
         r->from = KT_NAME_FIXED;
@@ -357,7 +358,10 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->from = KT_NAME_VALUE;
     else if (registry && get_bool(c, n, "key", false))
         r->from = KT_NAME_KEY;
-    else if (get(c, n, "component")) {
+    else if (get(c, n, "string")) {
+        r->from = KT_NAME_STRING;
+        r->component = atoi(scalar(get(c, n, "string")) ? scalar(get(c, n, "string")) : "0");
+    } else if (get(c, n, "component")) {
         r->from = KT_NAME_COMPONENT;
         const char *v = scalar(get(c, n, "component"));
         char *end = NULL;
@@ -548,11 +552,80 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
         problem(c, f, "files: give times, parse or name_time: a find needs a time");
 }
 
+static void parse_where(ctx *c, yaml_node_t *w, kt_artifact *a, const char *what)
+{
+    if (w == NULL)
+        return;
+    if (w->type != YAML_MAPPING_NODE) {
+        problem(c, w, "%s: 'where' maps names to globs", what);
+        return;
+    }
+    size_t n = (size_t)(w->data.mapping.pairs.top - w->data.mapping.pairs.start);
+    a->where = calloc(n ? n : 1, sizeof *a->where);
+    for (yaml_node_pair_t *p = w->data.mapping.pairs.start;
+         a->where && p < w->data.mapping.pairs.top; p++) {
+        kt_where *wh = &a->where[a->nwhere++];
+        const char *k = scalar(yaml_document_get_node(c->doc, p->key));
+        wh->value = strdup(k ? k : "");
+        yaml_node_t *v = yaml_document_get_node(c->doc, p->value);
+        if (v && v->type == YAML_SCALAR_NODE)
+            kt_strlist_add(&wh->globs, (char *)v->data.scalar.value);
+        else if (v && v->type == YAML_SEQUENCE_NODE)
+            for (yaml_node_item_t *i = v->data.sequence.items.start; i < v->data.sequence.items.top;
+                 i++)
+                if (scalar(yaml_document_get_node(c->doc, *i)))
+                    kt_strlist_add(&wh->globs, scalar(yaml_document_get_node(c->doc, *i)));
+        if (wh->globs.count == 0)
+            problem(c, v, "%s: where '%s' has no glob", what, wh->value);
+    }
+}
+
+static void parse_evtx(ctx *c, yaml_node_t *ev, kt_artifact *a)
+{
+    static const char *const keys[] = {"paths", "deleted", "providers", "events",
+                                       "where", "product", "version",   NULL};
+    check_keys(c, ev, "evtx", keys);
+    get_strings(c, ev, "paths", &a->paths, true, "evtx");
+    a->deleted = get_bool(c, ev, "deleted", false);
+    get_strings(c, ev, "providers", &a->providers, true, "evtx");
+    yaml_node_t *es = get(c, ev, "events");
+    if (es == NULL || es->type != YAML_SEQUENCE_NODE) {
+        problem(c, es ? es : ev, "evtx: 'events' must list the event ids");
+    } else {
+        size_t n = (size_t)(es->data.sequence.items.top - es->data.sequence.items.start);
+        a->events = calloc(n ? n : 1, sizeof *a->events);
+        for (yaml_node_item_t *i = es->data.sequence.items.start;
+             a->events && i < es->data.sequence.items.top; i++) {
+            yaml_node_t *en = yaml_document_get_node(c->doc, *i);
+            const char *id = scalar(en) ? scalar(en) : scalar(get(c, en, "id"));
+            char *end = NULL;
+            unsigned long v = id ? strtoul(id, &end, 10) : 0;
+            if (id == NULL || *end || v > 0xFFFFFFFFul) {
+                problem(c, en, "evtx: event id must be a number");
+                continue;
+            }
+            kt_evtx_event *e = &a->events[a->nevents++];
+            e->id = (uint32_t)v;
+            if (en->type == YAML_MAPPING_NODE && get(c, en, "category"))
+                e->category_set = parse_category(c, get(c, en, "category"), &e->category) == 0;
+        }
+    }
+    parse_where(c, get(c, ev, "where"), a, "evtx");
+    for (size_t w = 0; w < a->nwhere; w++) {
+        char *end = NULL;
+        strtoul(a->where[w].value, &end, 10);
+        if (!a->where[w].value[0] || *end)
+            problem(c, get(c, ev, "where"), "evtx: where keys are EventData indexes (0, 1, ...)");
+    }
+    parse_name_rule(c, get(c, ev, "product"), &a->product, false);
+    parse_name_rule(c, get(c, ev, "version"), &a->version, false);
+}
+
 static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
 {
     static const char *const keys[] = {"id",       "description", "vendor",     "os",
                                        "category", "role",        "confidence", "removal_method",
-                                       "registry", "files",       NULL};
+                                       "registry", "files",       "evtx",       NULL};
     check_keys(c, n, "artifact", keys);
     a->file = strdup(c->file);
     a->line = (int)n->start_mark.line + 1;
@@ -590,9 +663,10 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
              strcmp(a->confidence, "low"))
         problem(c, get(c, n, "confidence"), "artifact: confidence must be high, medium or low");
     a->removal_method = dup_scalar(c, n, "removal_method", false, "artifact");
-    yaml_node_t *reg = get(c, n, "registry"), *files = get(c, n, "files");
-    if ((reg == NULL) == (files == NULL))
-        problem(c, n, "artifact '%s': give exactly one of 'registry' or 'files'",
+    yaml_node_t *reg = get(c, n, "registry"), *files = get(c, n, "files"),
+                *evtx = get(c, n, "evtx");
+    if ((reg != NULL) + (files != NULL) + (evtx != NULL) != 1)
+        problem(c, n, "artifact '%s': give exactly one of 'registry', 'files' or 'evtx'",
                 a->id ? a->id : "?");
     if (reg) {
         a->source = KT_SRC_REGISTRY;
@@ -600,6 +674,9 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
     } else if (files) {
         a->source = KT_SRC_FILES;
         parse_files(c, files, a);
+    } else if (evtx) {
+        a->source = KT_SRC_EVTX;
+        parse_evtx(c, evtx, a);
     }
 }
 
@@ -842,6 +919,8 @@ void kt_artifact_set_release(kt_artifact_set *set)
         if (a->has_name_time)
             regfree(&a->name_regex);
         free(a->name_time.pattern);
+        kt_strlist_release(&a->providers);
+        free(a->events);
         name_rule_release(&a->product);
         name_rule_release(&a->version);
     }

@@ -5,12 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kavtrace/collect.h"
+#include "kavtrace/evtx.h"
 #include "kavtrace/registry.h"
 #include "kavtrace/wintz.h"
 
 #define HIVE_PATH_MAX 512
+
+typedef struct evtx_log evtx_log;
 
 typedef struct user_hive {
     char path[KT_FS_PATH_MAX];
@@ -29,6 +33,8 @@ typedef struct ctx {
     user_hive *users;
     size_t nusers;
     char controlset[32];
+    evtx_log *logs;
+    size_t nlogs;
     kt_wintz tz;
     bool has_tz;
     int rc; /* first fatal error (out of memory) */
@@ -119,6 +125,8 @@ typedef struct found {
     const char *path;
     const kt_stat *st;
     bool deleted;
+    /* event logs */
+    const kt_evtx_record *rec;
 } found;
 
 static void resolve_name(ctx *c, const kt_name_rule *r, const found *f, char *out, size_t len)
@@ -138,6 +146,10 @@ static void resolve_name(ctx *c, const kt_name_rule *r, const found *f, char *ou
     case KT_NAME_KEY:
         if (f->key)
             component(f->key, -1, '\\', raw, sizeof raw);
+        break;
+    case KT_NAME_STRING:
+        if (f->rec && r->component >= 0 && (size_t)r->component < f->rec->nstrings)
+            kt_strlcpy(raw, f->rec->strings[r->component], sizeof raw);
         break;
     case KT_NAME_COMPONENT:
         if (f->key)
@@ -649,6 +661,140 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
     }
 }
 
+/* ---- event logs -------------------------------------------------------------- */
+
+typedef struct evtx_ctx {
+    ctx *c;
+    const kt_artifact *a;
+    const found *file;
+} evtx_ctx;
+
+/* An event log found by an artifact's paths: read once, for every
+ * artifact that names it. */
+struct evtx_log {
+    char path[KT_FS_PATH_MAX];
+    kt_stat st;
+    bool deleted;
+    const kt_artifact *arts[64];
+    size_t narts;
+};
+
+static int evtx_record(void *p, const kt_evtx_record *r)
+{
+    evtx_ctx *x = p;
+    const kt_artifact *a = x->a;
+    ctx *c = x->c;
+    bool provider = false;
+    for (size_t i = 0; i < a->providers.count && !provider; i++)
+        provider = strcasecmp(a->providers.items[i], r->provider) == 0;
+    const kt_evtx_event *ev = NULL;
+    for (size_t i = 0; i < a->nevents && ev == NULL; i++)
+        if (a->events[i].id == r->event_id)
+            ev = &a->events[i];
+    if (!provider || ev == NULL || r->written == KT_TIME_NONE)
+        return 0;
+    for (size_t w = 0; w < a->nwhere; w++) {
+        size_t idx = strtoul(a->where[w].value, NULL, 10);
+        if (idx >= r->nstrings)
+            return 0;
+        bool any = false;
+        for (size_t g = 0; g < a->where[w].globs.count && !any; g++)
+            any = fnmatch(a->where[w].globs.items[g], r->strings[idx], FNM_CASEFOLD) == 0;
+        if (!any)
+            return 0;
+    }
+    found f = *x->file;
+    f.rec = r;
+    char product[256], version[128], src[128], value[128], what[1024];
+    kt_event e;
+    base_event(c, a, &f, &e, product, sizeof product, version, sizeof version);
+    if (ev->category_set)
+        e.category = ev->category;
+    e.time = r->written;
+    e.precision = KT_PREC_100NS;
+    snprintf(src, sizeof src, "event %u TimeCreated (record %llu%s)", r->event_id,
+             (unsigned long long)r->record_id, r->recovered ? ", recovered" : "");
+    e.time_source = src;
+    snprintf(value, sizeof value, "record %llu", (unsigned long long)r->record_id);
+    e.value = value;
+    e.path = (char *)f.path;
+    e.inode = f.st->inode;
+    e.allocated = !f.deleted;
+    size_t n = (size_t)snprintf(what, sizeof what, " (%s %u", r->provider, r->event_id);
+    for (size_t i = 0; i < r->nstrings && i < 6 && n < sizeof what; i++)
+        n += (size_t)snprintf(what + n, sizeof what - n, "%s%s", i ? "; " : ": ", r->strings[i]);
+    if (n < sizeof what)
+        snprintf(what + n, sizeof what - n, ")");
+    add(c, &e, what);
+    return c->rc;
+}
+
+/* Remember a log file for an artifact (the walk's match action). */
+static void evtx_note(ctx *c, const kt_artifact *a, const found *f)
+{
+    for (size_t i = 0; i < c->nlogs; i++) {
+        evtx_log *l = &c->logs[i];
+        if (strcmp(l->path, f->path) == 0 && l->deleted == f->deleted) {
+            if (l->narts < sizeof l->arts / sizeof l->arts[0])
+                l->arts[l->narts++] = a;
+            return;
+        }
+    }
+    evtx_log *p = realloc(c->logs, (c->nlogs + 1) * sizeof *p);
+    if (p == NULL) {
+        c->rc = KT_ENOMEM;
+        return;
+    }
+    c->logs = p;
+    evtx_log *l = &c->logs[c->nlogs++];
+    memset(l, 0, sizeof *l);
+    kt_strlcpy(l->path, f->path, sizeof l->path);
+    l->st = *f->st;
+    l->deleted = f->deleted;
+    l->arts[l->narts++] = a;
+}
+
+static int evtx_dispatch(void *p, const kt_evtx_record *r)
+{
+    evtx_ctx *x = p;
+    const evtx_log *l = (const evtx_log *)x->a; /* see evtx_read */
+    int rc = 0;
+    for (size_t i = 0; i < l->narts && rc == 0; i++) {
+        evtx_ctx one = {.c = x->c, .a = l->arts[i], .file = x->file};
+        rc = evtx_record(&one, r);
+    }
+    return rc;
+}
+
+static void evtx_read(ctx *c, evtx_log *l)
+{
+    kt_buf b = {0};
+    kt_error err = {0};
+    if (kt_fs_read(c->fs, l->path, l->deleted ? KT_FS_DELETED : 0, KT_EVTX_MAX_SIZE, &b, &err)) {
+        warn(c, "volume %d: '%s': %s", c->vol->index, l->path, err.msg);
+        kt_buf_release(&b);
+        return;
+    }
+    c->stats->files_read++;
+    c->stats->bytes_read += b.len;
+    kt_strlist providers = {0};
+    for (size_t i = 0; i < l->narts; i++)
+        for (size_t k = 0; k < l->arts[i]->providers.count; k++)
+            kt_strlist_add(&providers, l->arts[i]->providers.items[k]);
+    found f = {.path = l->path, .st = &l->st, .deleted = l->deleted};
+    evtx_ctx x = {.c = c, .a = (const kt_artifact *)(const void *)l, .file = &f};
+    kt_evtx_stats st = {0};
+    kt_strlist w = {0};
+    if (kt_evtx_walk(b.data, b.len, &providers, evtx_dispatch, &x, &st, &w, &err) != KT_OK &&
+        c->rc == KT_OK)
+        warn(c, "volume %d: '%s': %s", c->vol->index, l->path, err.msg);
+    for (size_t i = 0; i < w.count; i++)
+        warn(c, "volume %d: '%s': %s", c->vol->index, l->path, w.items[i]);
+    kt_strlist_release(&w);
+    kt_strlist_release(&providers);
+    kt_buf_release(&b);
+}
+
 static bool type_fits(const kt_artifact *a, kt_file_type t)
 {
     return a->type == 0 || (a->type == 1 && t == KT_FT_REG) || (a->type == 2 && t == KT_FT_DIR);
@@ -685,7 +831,10 @@ static void file_walk(ctx *c, const kt_artifact *a, char **parts, size_t nparts,
                 continue;
             (*matches)++;
             found f = {.path = path, .st = &d->st, .deleted = deleted};
-            file_find(c, a, &f);
+            if (a->source == KT_SRC_EVTX)
+                evtx_note(c, a, &f);
+            else
+                file_find(c, a, &f);
         } else if (d->st.type == KT_FT_DIR) {
             file_walk(c, a, parts, nparts, i + 1, path, deleted, matches);
         }
@@ -805,8 +954,11 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
         if (a->source == KT_SRC_REGISTRY)
             registry_artifact(&c, a);
         else
-            files_artifact(&c, a);
+            files_artifact(&c, a); /* event logs are only noted here */
     }
+    for (size_t i = 0; i < c.nlogs && !c.rc; i++)
+        evtx_read(&c, &c.logs[i]);
+    free(c.logs);
     kt_hive_free(c.software);
     kt_hive_free(c.system);
     for (size_t u = 0; u < c.nusers; u++)

@@ -180,7 +180,8 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         uint64_t first = le64(e + 0x20), end = le64(e + 0x28);
         if (!used || end < first || end > (uint64_t)last)
             continue;
-        kt_volume v = {.offset = (int64_t)(first * ss), .length = (int64_t)((end - first + 1) * ss),
+        kt_volume v = {.offset = (int64_t)(first * ss),
+                       .length = (int64_t)((end - first + 1) * ss),
                        .pool_block = -1};
         kt_strlcpy(v.scheme, "gpt", sizeof v.scheme);
         char name[40];

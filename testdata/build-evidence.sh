@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX
 #
 # Builds every synthetic evidence item from nothing, without mounts, loop
 # devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
@@ -13,17 +13,17 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE" >&2
+if [[ $# -ne 4 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX" >&2
   exit 2
 fi
-out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3")
+out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
 inputs_hash() {
   (cd "$here" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$mkhive" "$populate" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
+   sha256sum "$mkhive" "$populate" "$mkevtx" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
 }
 stamp="$out/.stamp"
 want=$(inputs_hash)
@@ -125,6 +125,15 @@ dd if=/dev/zero of="$c/ntfs-zeroed-mft.raw" bs=1 seek=$((mft * bps * spc)) count
 # --- a directory tree as evidence (macOS-like) --------------------------------
 step "directory evidence"
 "$here/build-tree.sh" "$out/macos-tree" "$here/macos/tree.tsv"
+
+step "event-log tree (Windows logs from testdata/windows/evtx/*.spec)"
+tree=$out/evtx-tree
+mkdir -p "$tree/Windows/System32/config" "$tree/Windows/System32/winevt/Logs"
+cp "$out/hives/SOFTWARE" "$out/hives/SYSTEM" "$tree/Windows/System32/config/"
+"$mkevtx" "$here/windows/evtx/Application.spec" "$tree/Windows/System32/winevt/Logs/Application.evtx"
+"$mkevtx" "$here/windows/evtx/System.spec" "$tree/Windows/System32/winevt/Logs/System.evtx"
+"$mkevtx" "$here/windows/evtx/KES.spec" \
+  "$tree/Windows/System32/winevt/Logs/Kaspersky Endpoint Security.evtx"
 
 step "Windows scenarios with expected findings"
 "$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate"

@@ -7,11 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/evtx.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
 #include "testutil.h"
 
 static kt_artifact_set defs;
+
+static int count_msi(void *ctx, const kt_evtx_record *r)
+{
+    if (strcmp(r->provider, "MsiInstaller") == 0)
+        (*(size_t *)ctx)++;
+    return 0;
+}
 
 static void load_defs(void)
 {
@@ -226,7 +234,7 @@ START_TEST(corpus_images_give_no_kaspersky_finding)
 }
 END_TEST
 
-START_TEST(corpus_hives_give_no_finding_and_corrupt_ones_warn)
+START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
 {
     const char *trees[] = {"hive-trees/real-hives", "hive-trees/corrupt-system"};
     for (size_t i = 0; i < 2; i++) {
@@ -240,6 +248,8 @@ START_TEST(corpus_hives_give_no_finding_and_corrupt_ones_warn)
         ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
         if (i == 0) {
             ck_assert_uint_eq(s.stats.hives_read, 8);
+            /* Every event log was read (and none mentions Kaspersky). */
+            ck_assert_uint_eq(s.stats.files_read, 10);
         } else {
             /* The corrupt SYSTEM hive is a warning; the other hives are read. */
             bool warned = false;
@@ -251,6 +261,107 @@ START_TEST(corpus_hives_give_no_finding_and_corrupt_ones_warn)
         kt_scan_release(&s);
         free(path);
     }
+}
+END_TEST
+
+static const kt_event *event_of(const kt_timeline *tl, const char *artifact, const char *when)
+{
+    for (size_t i = 0; i < tl->count; i++)
+        if (strcmp(tl->items[i].artifact->id, artifact) == 0 &&
+            tl->items[i].time == truth_time(when))
+            return &tl->items[i];
+    return NULL;
+}
+
+START_TEST(event_logs_give_exact_msi_service_and_detection_events)
+{
+    /* The specs in testdata/windows/evtx are the ground truth of this tree. */
+    char *path = path_join(evidence_dir(), "evtx-tree");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.warnings.count, 0);
+    struct {
+        const char *artifact, *when;
+        kt_category category;
+    } want[] = {
+        {"kaspersky.win.evtx-service-installed", "2022-03-16T14:29:58.0000001Z", KT_CAT_INSTALL},
+        {"kaspersky.win.evtx-service-installed", "2022-03-16T14:29:59.5Z", KT_CAT_INSTALL},
+        {"kaspersky.win.evtx-msi-installed", "2022-03-16T14:30:00.1234567Z", KT_CAT_INSTALL},
+        {"kaspersky.win.evtx-msi-status", "2022-03-16T14:30:00.1234567Z", KT_CAT_INSTALL},
+        {"kaspersky.win.evtx-security-center", "2022-03-16T14:31:12.5Z", KT_CAT_CONFIG},
+        {"kaspersky.win.evtx-kes-detection", "2023-11-02T09:15:27.25Z", KT_CAT_DETECTION},
+        {"kaspersky.win.evtx-msi-removed", "2024-08-01T10:00:00.7654321Z", KT_CAT_REMOVAL},
+        {"kaspersky.win.evtx-msi-status", "2024-08-01T10:00:00.7654321Z", KT_CAT_REMOVAL},
+    };
+    /* Exactly these: Notepad++'s MSI event and ESET's service are not Kaspersky. */
+    ck_assert_uint_eq(s.tl.count, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const kt_event *e = event_of(&s.tl, want[i].artifact, want[i].when);
+        ck_assert_msg(e != NULL, "no %s at %s", want[i].artifact, want[i].when);
+        ck_assert_int_eq(e->category, want[i].category);
+        ck_assert_ptr_nonnull(e->path);
+        ck_assert_ptr_nonnull(strstr(e->path, "winevt/Logs/"));
+    }
+    const kt_event *v =
+        event_of(&s.tl, "kaspersky.win.evtx-msi-status", "2022-03-16T14:30:00.1234567Z");
+    ck_assert_str_eq(v->version, "11.11.0.452");
+    ck_assert_str_eq(v->product_id, "kaspersky-kes");
+    /* The MSI removal's own time is the removal time. */
+    const kt_system_finding *f = &s.systems[0].findings;
+    ck_assert_uint_eq(f->nproducts, 1);
+    const kt_product_finding *p = &f->products[0];
+    ck_assert_str_eq(p->id, "kaspersky-kes");
+    ck_assert_str_eq(p->status, "removed");
+    ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:29:58.0000001Z"));
+    ck_assert_int_eq(p->removed, truth_time("2024-08-01T10:00:00.7654321Z"));
+    ck_assert_str_eq(p->removal_method, "msi");
+    ck_assert_str_eq(p->version, "11.11.0.452");
+    ck_assert_int_eq(f->verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
+START_TEST(event_log_reader_reports_junk_and_selects_chunks)
+{
+    kt_evtx_stats st = {0};
+    kt_strlist w = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_evtx_walk((const uint8_t *)"not a log", 9, NULL, NULL, NULL, &st, &w, &err),
+                     KT_EFORMAT);
+    /* A 21-chunk log with MSI records in two chunks: only those are parsed. */
+    char *path =
+        path_join(evidence_dir(), "evtx-tree/Windows/System32/winevt/Logs/Application.evtx");
+    FILE *f = fopen(path, "rb");
+    ck_assert(f != NULL);
+    kt_buf b = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        kt_buf_append(&b, chunk, n);
+    fclose(f);
+    kt_strlist prov = {0};
+    kt_strlist_add(&prov, "MsiInstaller");
+    size_t msi = 0;
+    ck_assert_int_eq(kt_evtx_walk(b.data, b.len, &prov, count_msi, &msi, &st, &w, &err), 0);
+    ck_assert_uint_eq(st.chunks, 21);
+    ck_assert_uint_eq(st.chunks_parsed, 2);
+    ck_assert_uint_eq(msi, 5);
+    /* A flipped chunk signature is a warning; the rest is still read. */
+    b.data[4096 + 65536 * 10] ^= 0xff;
+    kt_evtx_stats st2 = {0};
+    ck_assert_int_eq(kt_evtx_walk(b.data, b.len, NULL, count_msi, &msi, &st2, &w, &err), 0);
+    ck_assert_uint_eq(st2.chunks_parsed, 20);
+    bool warned = false;
+    for (size_t i = 0; i < w.count; i++)
+        warned = warned || strstr(w.items[i], "chunk 10: bad signature") != NULL;
+    ck_assert(warned);
+    kt_strlist_release(&prov);
+    kt_strlist_release(&w);
+    kt_buf_release(&b);
+    free(path);
 }
 END_TEST
 
@@ -288,7 +399,9 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
-    tcase_add_test(tc, corpus_hives_give_no_finding_and_corrupt_ones_warn);
+    tcase_add_test(tc, corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn);
+    tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
+    tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
     tcase_add_test(tc, csv_cells_are_quoted_and_formula_safe);
     suite_add_tcase(s, tc);
     return s;

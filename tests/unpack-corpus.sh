@@ -35,3 +35,18 @@ mkdir -p "$good/Users/d" "$good/Users/e" "$good/Users/f"
 cp "$corpus/velociraptor/Amcache.hve" "$good/Users/d/NTUSER.DAT"
 cp "$corpus/plaso/winreg/win10-Amcache.hve" "$good/Users/e/NTUSER.DAT"
 cp "$corpus/dfir-artifact-museum/Win2012R2_StolenSzechuan_Amcache.hve" "$good/Users/f/NTUSER.DAT"
+# The corpus's event logs where Windows keeps them, under names the
+# definitions read (a Defender log stands in for a Kaspersky channel log).
+logs=$good/Windows/System32/winevt/Logs
+mkdir -p "$logs"
+museum="$corpus/dfir-artifact-museum/RathbunVM_W10EventLogs"
+cp "$museum/Application.evtx" "$logs/Application.evtx"
+cp "$museum/System.evtx" "$logs/System.evtx"
+cp "$corpus/plaso/evtx/System2.evtx" "$logs/Archive-System-2015-08-09-09-17-38-375.evtx"
+cp "$corpus/evtx-attack-samples/LM_Remote_Service02_7045.evtx" "$logs/Archive-System-2019-03-03-09-29-14-168.evtx"
+cp "$corpus/omerbenamram-evtx/Application_no_crc32.evtx" "$logs/Archive-Application-2021-03-31-23-54-34-704.evtx"
+cp "$corpus/omerbenamram-evtx/sample_with_a_bad_chunk_magic.evtx" "$logs/Archive-Application-2018-08-07-18-57-08-980.evtx"
+cp "$corpus/velociraptor/Security_1_record.evtx" "$logs/Archive-Application-2019-02-09-17-05-24-672.evtx"
+cp "$corpus/velociraptor/DE_104_system_log_cleared.evtx" "$logs/Archive-System-2019-01-01-00-00-00-000.evtx"
+cp "$corpus/evtx-attack-samples/WinDefender_Events_1117_1116_AtomicRedTeam.evtx" "$logs/Kaspersky Endpoint Security.evtx"
+cp "$museum/Microsoft-Windows-Windows Defender%4Operational.evtx" "$logs/Kaspersky Event Log.evtx"

@@ -11,6 +11,7 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kavtrace/buf.h"
 #include "kavtrace/error.h"
@@ -87,6 +88,7 @@ typedef enum kt_name_from {
     KT_NAME_VALUE,     /* registry value `text` of the matched key */
     KT_NAME_KEY,       /* the matched key's name */
     KT_NAME_COMPONENT, /* path component `component` (0-based; -1 = last) */
+    KT_NAME_STRING,    /* event record string (EventData item) `component` */
 } kt_name_from;
 
 typedef struct kt_name_rule {
@@ -120,7 +122,15 @@ typedef struct kt_where {
 typedef enum kt_source {
     KT_SRC_REGISTRY,
     KT_SRC_FILES,
+    KT_SRC_EVTX,
 } kt_source;
+
+/* One event id an event-log artifact takes, and what it means. */
+typedef struct kt_evtx_event {
+    uint32_t id;
+    kt_category category;
+    bool category_set;
+} kt_evtx_event;
 
 typedef enum kt_parse_format {
     KT_PARSE_NONE,
@@ -163,6 +173,12 @@ typedef struct kt_artifact {
     bool has_name_time;
     regex_t name_regex;
     kt_time_pattern name_time;
+
+    /* event logs (paths, deleted and where are shared with files/registry;
+     * a where key is an EventData index) */
+    kt_strlist providers;
+    kt_evtx_event *events;
+    size_t nevents;
 
     kt_name_rule product;
     kt_name_rule version;
