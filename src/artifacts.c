@@ -395,8 +395,9 @@ static void parse_registry(ctx *c, yaml_node_t *reg, kt_artifact *a)
     check_keys(c, reg, "registry", keys);
     a->hive = dup_scalar(c, reg, "hive", true, "registry");
     if (a->hive && strcmp(a->hive, "SOFTWARE") != 0 && strcmp(a->hive, "SYSTEM") != 0 &&
-        strcmp(a->hive, "NTUSER") != 0)
-        problem(c, get(c, reg, "hive"), "registry: hive must be SOFTWARE, SYSTEM or NTUSER");
+        strcmp(a->hive, "NTUSER") != 0 && strcmp(a->hive, "AMCACHE") != 0)
+        problem(c, get(c, reg, "hive"),
+                "registry: hive must be SOFTWARE, SYSTEM, NTUSER or AMCACHE");
     get_strings(c, reg, "keys", &a->keys, true, "registry");
     yaml_node_t *w = get(c, reg, "where");
     if (w && w->type != YAML_MAPPING_NODE)

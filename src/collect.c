@@ -29,7 +29,7 @@ typedef struct ctx {
     kt_timeline *tl;
     kt_strlist *warnings;
     kt_collect_stats *stats;
-    kt_hive *software, *system;
+    kt_hive *software, *system, *amcache;
     user_hive *users;
     size_t nusers;
     char controlset[32];
@@ -402,6 +402,9 @@ static void registry_artifact(ctx *c, const kt_artifact *a)
     } else if (strcmp(a->hive, "SYSTEM") == 0 && c->system) {
         hives[nh] = c->system;
         names[nh++] = "SYSTEM";
+    } else if (strcmp(a->hive, "AMCACHE") == 0 && c->amcache) {
+        hives[nh] = c->amcache;
+        names[nh++] = "Amcache.hve";
     } else if (strcmp(a->hive, "NTUSER") == 0) {
         for (size_t u = 0; u < c->nusers && nh < 64; u++) {
             hives[nh] = c->users[u].hive;
@@ -894,6 +897,8 @@ static void load_windows(ctx *c)
 {
     c->software = load_hive(c, "Windows/System32/config/SOFTWARE");
     c->system = load_hive(c, "Windows/System32/config/SYSTEM");
+    if (kt_fs_exists(c->fs, "Windows/appcompat/Programs/Amcache.hve"))
+        c->amcache = load_hive(c, "Windows/appcompat/Programs/Amcache.hve");
     if (c->system) {
         kt_hive_node sel;
         char cur[32] = "";
@@ -961,6 +966,7 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
     free(c.logs);
     kt_hive_free(c.software);
     kt_hive_free(c.system);
+    kt_hive_free(c.amcache);
     for (size_t u = 0; u < c.nusers; u++)
         kt_hive_free(c.users[u].hive);
     free(c.users);

@@ -130,6 +130,8 @@ step "event-log tree (Windows logs from testdata/windows/evtx/*.spec)"
 tree=$out/evtx-tree
 mkdir -p "$tree/Windows/System32/config" "$tree/Windows/System32/winevt/Logs"
 cp "$out/hives/SOFTWARE" "$out/hives/SYSTEM" "$tree/Windows/System32/config/"
+mkdir -p "$tree/Windows/appcompat/Programs"
+"$mkhive" "$here/windows/hives/Amcache-kes.spec" "$tree/Windows/appcompat/Programs/Amcache.hve"
 "$mkevtx" "$here/windows/evtx/Application.spec" "$tree/Windows/System32/winevt/Logs/Application.evtx"
 "$mkevtx" "$here/windows/evtx/System.spec" "$tree/Windows/System32/winevt/Logs/System.evtx"
 "$mkevtx" "$here/windows/evtx/KES.spec" \

@@ -131,7 +131,8 @@ START_TEST(check_reports_problems_with_file_and_line)
     ck_assert(has_problem(&problems, "bad.yaml:17:", "needs a capture group"));
     ck_assert(has_problem(&problems, "bad.yaml:18:", "'id' is required"));
     ck_assert(has_problem(&problems, "bad.yaml:19:", "os must be windows, linux or macos"));
-    ck_assert(has_problem(&problems, "bad.yaml:21:", "hive must be SOFTWARE, SYSTEM or NTUSER"));
+    ck_assert(
+        has_problem(&problems, "bad.yaml:21:", "hive must be SOFTWARE, SYSTEM, NTUSER or AMCACHE"));
     ck_assert(has_problem(&problems, "bad.yaml:11:", "artifact id 'a.one' already used"));
     kt_strlist_release(&problems);
     kt_artifact_set_release(&set);

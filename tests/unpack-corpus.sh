@@ -50,3 +50,5 @@ cp "$corpus/velociraptor/Security_1_record.evtx" "$logs/Archive-Application-2019
 cp "$corpus/velociraptor/DE_104_system_log_cleared.evtx" "$logs/Archive-System-2019-01-01-00-00-00-000.evtx"
 cp "$corpus/evtx-attack-samples/WinDefender_Events_1117_1116_AtomicRedTeam.evtx" "$logs/Kaspersky Endpoint Security.evtx"
 cp "$museum/Microsoft-Windows-Windows Defender%4Operational.evtx" "$logs/Kaspersky Event Log.evtx"
+mkdir -p "$good/Windows/appcompat/Programs"
+cp "$corpus/plaso/winreg/Amcache.hve" "$good/Windows/appcompat/Programs/Amcache.hve"
