@@ -358,20 +358,19 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->from = KT_NAME_VALUE;
     else if (registry && get_bool(c, n, "key", false))
         r->from = KT_NAME_KEY;
-    else if (get(c, n, "string")) {
-        r->from = KT_NAME_STRING;
-        r->component = atoi(scalar(get(c, n, "string")) ? scalar(get(c, n, "string")) : "0");
-    } else if (get(c, n, "component")) {
-        r->from = KT_NAME_COMPONENT;
-        const char *v = scalar(get(c, n, "component"));
+    else if (get(c, n, "string") || get(c, n, "component")) {
+        const char *key = get(c, n, "string") ? "string" : "component";
+        r->from = key[0] == 's' ? KT_NAME_STRING : KT_NAME_COMPONENT;
+        const char *v = scalar(get(c, n, key));
         char *end = NULL;
         long k = v ? strtol(v, &end, 10) : 0;
-        if (v == NULL || *end || k < -64 || k > 64)
-            problem(c, n, "product/version: component must be a number from -64 to 64");
+        if (v == NULL || *end || k < -64 || k > 255)
+            problem(c, n, "product/version: %s must be a number from -64 to 255", key);
         else
             r->component = (int)k;
     } else
-        problem(c, n, "product/version: give fixed, %scomponent", registry ? "value, key or " : "");
+        problem(c, n, "product/version: give fixed, %scomponent or string",
+                registry ? "value, key, " : "");
     const char *re = scalar(get(c, n, "regex"));
     if (re)
         r->has_regex = compile_regex(c, n, re, &r->regex);
