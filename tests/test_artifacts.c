@@ -7,21 +7,10 @@
 #include "kavtrace/artifacts.h"
 #include "testutil.h"
 
-static void load_shipped(kt_artifact_set *set)
-{
-    char *dir = path_join(testdata_dir(), "../artifacts");
-    kt_strlist problems = {0};
-    kt_error err = {0};
-    int rc = kt_artifacts_load(dir, set, &problems, &err);
-    ck_assert_msg(rc == 0, "%s: %s", err.msg, problems.count ? problems.items[0] : "");
-    kt_strlist_release(&problems);
-    free(dir);
-}
-
 START_TEST(shipped_definitions_load_without_problems)
 {
     kt_artifact_set set = {0};
-    load_shipped(&set);
+    load_shipped_artifacts(&set);
     ck_assert_uint_ge(set.nartifacts, 20);
     ck_assert_uint_ge(set.nproducts, 4);
     ck_assert_uint_eq(set.nmilestones, 6);
@@ -40,7 +29,7 @@ END_TEST
 START_TEST(maps_names_found_on_disk_to_products)
 {
     kt_artifact_set set = {0};
-    load_shipped(&set);
+    load_shipped_artifacts(&set);
     struct {
         const char *name, *id;
     } cases[] = {

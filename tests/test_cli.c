@@ -208,16 +208,8 @@ END_TEST
 
 static bool file_has(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return false;
     kt_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kt_buf_append(&b, chunk, n);
-    fclose(f);
-    kt_buf_reserve(&b, 0);
+    file_load(path, &b);
     bool found = strstr((char *)b.data, text) != NULL;
     kt_buf_release(&b);
     return found;

@@ -12,12 +12,7 @@ static kt_artifact art_install, art_program, art_reg, art_sig, art_removal, art_
 
 static void setup(void)
 {
-    char *dir = path_join(testdata_dir(), "../artifacts");
-    kt_strlist problems = {0};
-    kt_error err = {0};
-    ck_assert_int_eq(kt_artifacts_load(dir, &defs, &problems, &err), 0);
-    kt_strlist_release(&problems);
-    free(dir);
+    load_shipped_artifacts(&defs);
     art_install =
         (kt_artifact){.id = "t.install", .category = KT_CAT_INSTALL, .role = KT_ROLE_PROGRAM};
     art_program =

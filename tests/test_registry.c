@@ -5,24 +5,13 @@
 #include "kavtrace/registry.h"
 #include "testutil.h"
 
-static void load(const char *path, kt_buf *b)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ck_assert(kt_buf_append(b, chunk, n) == 0);
-    fclose(f);
-}
-
 START_TEST(reads_values_and_key_times_from_memory)
 {
     /* The SYSTEM hive the hive builder made from its spec. */
     char *spec = path_join(testdata_dir(), "windows/hives/SYSTEM.spec");
     char *hive = path_join(evidence_dir(), "hives/SYSTEM");
     kt_buf b = {0};
-    load(hive, &b);
+    file_load(hive, &b);
     kt_hive *h = NULL;
     kt_error err = {0};
     ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SYSTEM", &h, &err) == 0, "%s", err.msg);
@@ -71,7 +60,7 @@ START_TEST(opens_real_hives_and_refuses_broken_ones)
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char *p = path_join(corpus_dir(), good[i]);
         kt_buf b = {0};
-        load(p, &b);
+        file_load(p, &b);
         kt_hive *h = NULL;
         kt_error err = {0};
         ck_assert_msg(kt_hive_open_mem(b.data, b.len, good[i], &h, &err) == 0, "%s", err.msg);
@@ -85,7 +74,7 @@ START_TEST(opens_real_hives_and_refuses_broken_ones)
         char *p = path_join(
             strcmp(bad[i][0], "unpacked") == 0 ? corpus_unpacked_dir() : corpus_dir(), bad[i][1]);
         kt_buf b = {0};
-        load(p, &b);
+        file_load(p, &b);
         kt_hive *h = NULL;
         kt_error err = {0};
         int rc = kt_hive_open_mem(b.data, b.len, bad[i][1], &h, &err);

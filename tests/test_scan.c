@@ -23,12 +23,7 @@ static int count_msi(void *ctx, const kt_evtx_record *r)
 
 static void load_defs(void)
 {
-    char *dir = path_join(testdata_dir(), "../artifacts");
-    kt_strlist problems = {0};
-    kt_error err = {0};
-    ck_assert_msg(kt_artifacts_load(dir, &defs, &problems, &err) == 0, "%s", err.msg);
-    kt_strlist_release(&problems);
-    free(dir);
+    load_shipped_artifacts(&defs);
 }
 
 static void unload_defs(void)
@@ -340,14 +335,8 @@ START_TEST(event_log_reader_reports_junk_and_selects_chunks)
     /* A 21-chunk log with MSI records in two chunks: only those are parsed. */
     char *path =
         path_join(evidence_dir(), "evtx-tree/Windows/System32/winevt/Logs/Application.evtx");
-    FILE *f = fopen(path, "rb");
-    ck_assert(f != NULL);
     kt_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kt_buf_append(&b, chunk, n);
-    fclose(f);
+    file_load(path, &b);
     kt_strlist prov = {0};
     kt_strlist_add(&prov, "MsiInstaller");
     size_t msi = 0;

@@ -60,14 +60,8 @@ END_TEST
 START_TEST(reads_the_zone_from_a_system_hive)
 {
     char *path = path_join(evidence_dir(), "hives/SYSTEM");
-    FILE *f = fopen(path, "rb");
-    ck_assert(f != NULL);
     kt_buf b = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        kt_buf_append(&b, chunk, n);
-    fclose(f);
+    file_load(path, &b);
     kt_hive *h = NULL;
     kt_error err = {0};
     ck_assert_int_eq(kt_hive_open_mem(b.data, b.len, "SYSTEM", &h, &err), 0);

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "kavtrace/artifacts.h"
 #include "testutil.h"
 
 static const char *env_dir(const char *name)
@@ -46,18 +47,34 @@ char *path_join(const char *dir, const char *name)
     return p;
 }
 
+void file_load(const char *path, kt_buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open '%s'", path);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        ck_assert(kt_buf_append(out, chunk, n) == 0);
+    fclose(f);
+    ck_assert(kt_buf_reserve(out, 0) == 0);
+}
+
+void load_shipped_artifacts(kt_artifact_set *set)
+{
+    char *dir = path_join(testdata_dir(), "../artifacts");
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    int rc = kt_artifacts_load(dir, set, &problems, &err);
+    ck_assert_msg(rc == 0, "%s: %s", err.msg, problems.count ? problems.items[0] : "");
+    kt_strlist_release(&problems);
+    free(dir);
+}
+
 void tsv_load(tsv *t, const char *path)
 {
     memset(t, 0, sizeof *t);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot open ground truth '%s'", path);
     kt_buf b = {0};
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        ck_assert(kt_buf_append(&b, chunk, n) == 0);
-    fclose(f);
-    ck_assert(kt_buf_reserve(&b, 0) == 0);
+    file_load(path, &b);
     t->text = (char *)b.data;
     size_t cap = 0;
     int line = 0;

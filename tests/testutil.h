@@ -50,6 +50,14 @@ void truth_text(const char *content, kt_buf *out);
  * exit status. */
 int run_capture(const char *cmd, kt_buf *out, kt_buf *errout);
 
+/* Read a whole file into out (appended; NUL-terminated), failing the test
+ * if it cannot be read. */
+void file_load(const char *path, kt_buf *out);
+
+/* Load the shipped artifact definitions (testdata/../artifacts). */
+struct kt_artifact_set;
+void load_shipped_artifacts(struct kt_artifact_set *set);
+
 /* SHA-256 of a file as lowercase hex, by sha256sum. */
 void file_sha256(const char *path, char out[65]);
 
