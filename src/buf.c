@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kavtrace/buf.h"
 #include "kavtrace/error.h"
@@ -126,4 +127,19 @@ size_t kt_strlcpy(char *dst, const char *src, size_t size)
         dst[c] = '\0';
     }
     return n;
+}
+
+int kt_path_beside_exe(const char *rel, char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    int w = snprintf(buf, len, "%s/%s", exe, rel);
+    return w > 0 && (size_t)w < len ? 0 : -1;
 }

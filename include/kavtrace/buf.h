@@ -32,6 +32,10 @@ int kt_strlist_addf(kt_strlist *l, const char *fmt, ...) __attribute__((format(p
 int kt_strlist_vaddf(kt_strlist *l, const char *fmt, va_list ap);
 void kt_strlist_release(kt_strlist *l);
 
+/* buf = "<directory of the running program>/rel"; 0, or -1 when it does
+ * not fit or the program's path is unknown. */
+int kt_path_beside_exe(const char *rel, char *buf, size_t len);
+
 /* Bounded copy that always terminates; returns strlen(src). */
 size_t kt_strlcpy(char *dst, const char *src, size_t size);
 

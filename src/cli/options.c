@@ -19,20 +19,10 @@ const char *kt_cli_artifacts_dir(const char *option)
         return env;
     /* Installed next to the binary (bin/../share/kavtrace/artifacts)? */
     static char installed[4096];
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            int len = snprintf(installed, sizeof installed, "%s/../share/kavtrace/artifacts", exe);
-            struct stat st;
-            if (len > 0 && (size_t)len < sizeof installed && stat(installed, &st) == 0 &&
-                S_ISDIR(st.st_mode))
-                return installed;
-        }
-    }
+    struct stat st;
+    if (kt_path_beside_exe("../share/kavtrace/artifacts", installed, sizeof installed) == 0 &&
+        stat(installed, &st) == 0 && S_ISDIR(st.st_mode))
+        return installed;
     return KT_ARTIFACTS_DIR;
 }
 

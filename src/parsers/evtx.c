@@ -21,16 +21,7 @@ const char *kt_evtx_reader_path(void)
     if (env && env[0])
         return env;
     static char path[4096];
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return "kavtrace-evtx";
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    int len = snprintf(path, sizeof path, "%s/kavtrace-evtx", exe);
-    return len > 0 && (size_t)len < sizeof path ? path : "kavtrace-evtx";
+    return kt_path_beside_exe("kavtrace-evtx", path, sizeof path) == 0 ? path : "kavtrace-evtx";
 }
 
 /* Undo the reader's escapes in place. */
