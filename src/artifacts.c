@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <yaml.h>
 
@@ -64,6 +65,8 @@ const char *kt_precision_name(kt_precision p)
         return "ns";
     case KT_PREC_100NS:
         return "100ns";
+    case KT_PREC_MS:
+        return "ms";
     case KT_PREC_SECOND:
         return "second";
     case KT_PREC_MINUTE:
@@ -76,13 +79,19 @@ const char *kt_precision_name(kt_precision p)
 
 /* ---- time patterns ------------------------------------------------------ */
 
-static int check_pattern(const char *p, kt_precision *prec)
+static int check_pattern(kt_time_pattern *tp)
 {
-    bool y = false, m = false, d = false, H = false, M = false, S = false;
-    for (; *p; p++) {
+    bool y = false, m = false, d = false, H = false, I = false, P = false, M = false, S = false,
+         f = false;
+    for (const char *p = tp->pattern; *p; p++) {
         if (*p != '%')
             continue;
-        switch (*++p) {
+        if (*++p == '-') {
+            p++;
+            if (*p != 'm' && *p != 'd' && *p != 'H' && *p != 'I')
+                return -1;
+        }
+        switch (*p) {
         case 'Y':
             y = true;
             break;
@@ -95,11 +104,20 @@ static int check_pattern(const char *p, kt_precision *prec)
         case 'H':
             H = true;
             break;
+        case 'I':
+            I = true;
+            break;
+        case 'p':
+            P = true;
+            break;
         case 'M':
             M = true;
             break;
         case 'S':
             S = true;
+            break;
+        case 'f':
+            f = true;
             break;
         case '%':
             break;
@@ -107,30 +125,46 @@ static int check_pattern(const char *p, kt_precision *prec)
             return -1;
         }
     }
-    if (!(y && m && d))
+    if (I != P || (I && H))
         return -1;
-    *prec = S ? KT_PREC_SECOND : M ? KT_PREC_MINUTE : H ? KT_PREC_MINUTE : KT_PREC_DAY;
+    tp->time_only = !y && !m && !d;
+    tp->no_year = !y && m && d;
+    if (tp->time_only ? !(H || I) : !(m && d))
+        return -1;
+    tp->precision = f   ? KT_PREC_MS
+                    : S ? KT_PREC_SECOND
+                    : M ? KT_PREC_MINUTE
+                    : (H || I) ? KT_PREC_MINUTE
+                               : KT_PREC_DAY;
     return 0;
 }
 
-static int digits(const char **s, int n, int *out)
+/* Exactly n digits, or (flexible) one to n. */
+static int digits(const char **s, int n, bool flexible, int *out)
 {
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if ((*s)[i] < '0' || (*s)[i] > '9')
-            return -1;
+    int v = 0, i = 0;
+    for (; i < n && (*s)[i] >= '0' && (*s)[i] <= '9'; i++)
         v = v * 10 + ((*s)[i] - '0');
-    }
-    *s += n;
+    if (i == 0 || (i < n && !flexible))
+        return -1;
+    *s += i;
     *out = v;
     return 0;
 }
 
 int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *out)
 {
-    int Y = 0, m = 0, d = 0, H = 0, M = 0, S = 0;
+    int Y = 0, m = 0, d = 0, H = 0, M = 0, S = 0, ms = 0, pm = -1;
+    bool twelve = false;
     const char *s = text;
     for (const char *p = tp->pattern; *p; p++) {
+        if (*p == ' ') {
+            if (*s != ' ')
+                return KT_EFORMAT;
+            while (*s == ' ')
+                s++;
+            continue;
+        }
         if (*p != '%' || p[1] == '%') {
             if (*p == '%')
                 p++;
@@ -138,25 +172,47 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
                 return KT_EFORMAT;
             continue;
         }
+        bool flex = false;
+        if (*++p == '-') {
+            flex = true;
+            p++;
+        }
         int rc = 0;
-        switch (*++p) {
+        switch (*p) {
         case 'Y':
-            rc = digits(&s, 4, &Y);
+            rc = digits(&s, 4, false, &Y);
             break;
         case 'm':
-            rc = digits(&s, 2, &m);
+            rc = digits(&s, 2, flex, &m);
             break;
         case 'd':
-            rc = digits(&s, 2, &d);
+            rc = digits(&s, 2, flex, &d);
             break;
         case 'H':
-            rc = digits(&s, 2, &H);
+            rc = digits(&s, 2, flex, &H);
+            break;
+        case 'I':
+            rc = digits(&s, 2, flex, &H);
+            twelve = true;
+            rc = rc || H < 1 || H > 12;
+            break;
+        case 'p':
+            if ((s[0] == 'A' || s[0] == 'P' || s[0] == 'a' || s[0] == 'p') &&
+                (s[1] == 'M' || s[1] == 'm')) {
+                pm = s[0] == 'P' || s[0] == 'p';
+                s += 2;
+            } else {
+                rc = -1;
+            }
             break;
         case 'M':
-            rc = digits(&s, 2, &M);
+            rc = digits(&s, 2, false, &M);
             break;
         case 'S':
-            rc = digits(&s, 2, &S);
+            rc = digits(&s, 2, false, &S);
+            break;
+        case 'f':
+            rc = digits(&s, 3, false, &ms);
             break;
         default:
             return KT_EFORMAT;
@@ -164,14 +220,25 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
         if (rc)
             return KT_EFORMAT;
     }
+    if (twelve)
+        H = H % 12 + (pm == 1 ? 12 : 0);
+    if (H > 23 || M > 59 || S > 60)
+        return KT_EFORMAT;
+    int64_t secs = H * 3600 + M * 60 + S;
+    if (tp->time_only) {
+        *out = kt_time_from_unix(secs, (int64_t)ms * 1000000);
+        return KT_OK;
+    }
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || H > 23 || M > 59 || S > 60 || Y < 1700)
+    if (tp->no_year)
+        Y = 2000; /* a leap year: 29 February stays valid */
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || Y < 1700)
         return KT_EFORMAT;
     bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
     if (m == 2 && d == 29 && !leap)
         return KT_EFORMAT;
     int64_t days = kt_days_from_civil(Y, (unsigned)m, (unsigned)d);
-    *out = kt_time_from_unix(days * 86400 + H * 3600 + M * 60 + S, 0);
+    *out = kt_time_from_unix(days * 86400 + secs, (int64_t)ms * 1000000);
     return KT_OK;
 }
 
@@ -324,12 +391,23 @@ static bool compile_regex(ctx *c, yaml_node_t *n, const char *re, regex_t *out)
     return true;
 }
 
-static void parse_pattern(ctx *c, yaml_node_t *map, const char *what, kt_time_pattern *tp)
+#define PATTERN_TIME_ONLY 1 /* a time of day, dated from elsewhere, may do */
+#define PATTERN_NO_YEAR 2   /* a date without its year may do */
+
+static void parse_pattern(ctx *c, yaml_node_t *map, const char *what, kt_time_pattern *tp,
+                          int allow)
 {
     tp->pattern = dup_scalar(c, map, "pattern", true, what);
-    if (tp->pattern && check_pattern(tp->pattern, &tp->precision) != 0)
+    if (tp->pattern && check_pattern(tp) != 0)
         problem(c, get(c, map, "pattern"),
-                "%s: pattern '%s' needs %%Y, %%m and %%d and only %%H %%M %%S besides", what,
+                "%s: pattern '%s' needs %%Y, %%m and %%d (or, with a date from elsewhere, only a "
+                "time) and only %%H %%M %%S %%f, %%I with %%p, or %%-m %%-d %%-H %%-I besides",
+                what, tp->pattern);
+    else if (tp->pattern && tp->time_only && !(allow & PATTERN_TIME_ONLY))
+        problem(c, get(c, map, "pattern"), "%s: pattern '%s' has no date (%%Y, %%m, %%d)", what,
+                tp->pattern);
+    else if (tp->pattern && tp->no_year && !(allow & PATTERN_NO_YEAR))
+        problem(c, get(c, map, "pattern"), "%s: pattern '%s' has no year (%%Y)", what,
                 tp->pattern);
     const char *zone = scalar(get(c, map, "zone"));
     if (zone == NULL || strcmp(zone, "utc") == 0)
@@ -349,8 +427,8 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->text = strdup((char *)n->data.scalar.value);
         return;
     }
-    static const char *const keys[] = {"fixed",  "value", "key", "component",
-                                       "string", "regex", NULL};
+    static const char *const keys[] = {"fixed", "value",  "key",     "component", "string",
+                                       "group", "column", "package", "regex",     NULL};
     check_keys(c, n, "product/version", keys);
     if ((r->text = dup_scalar(c, n, "fixed", false, "product/version")))
         r->from = KT_NAME_FIXED;
@@ -358,9 +436,18 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->from = KT_NAME_VALUE;
     else if (registry && get_bool(c, n, "key", false))
         r->from = KT_NAME_KEY;
-    else if (get(c, n, "string") || get(c, n, "component")) {
-        const char *key = get(c, n, "string") ? "string" : "component";
-        r->from = key[0] == 's' ? KT_NAME_STRING : KT_NAME_COMPONENT;
+    else if (get_bool(c, n, "package", false))
+        r->from = KT_NAME_PACKAGE;
+    else if (get(c, n, "string") || get(c, n, "component") || get(c, n, "group") ||
+             get(c, n, "column")) {
+        const char *key = get(c, n, "string")  ? "string"
+                          : get(c, n, "group")  ? "group"
+                          : get(c, n, "column") ? "column"
+                                                : "component";
+        r->from = key[0] == 's'   ? KT_NAME_STRING
+                  : key[0] == 'g' ? KT_NAME_GROUP
+                  : key[1] == 'o' && key[2] == 'l' ? KT_NAME_COLUMN
+                                                    : KT_NAME_COMPONENT;
         const char *v = scalar(get(c, n, key));
         char *end = NULL;
         long k = v ? strtol(v, &end, 10) : 0;
@@ -369,7 +456,7 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         else
             r->component = (int)k;
     } else
-        problem(c, n, "product/version: give fixed, %scomponent or string",
+        problem(c, n, "product/version: give fixed, %scomponent, string, group or column",
                 registry ? "value, key, " : "");
     const char *re = scalar(get(c, n, "regex"));
     if (re)
@@ -454,7 +541,7 @@ static void parse_registry(ctx *c, yaml_node_t *reg, kt_artifact *a)
                         "time: encoding must be filetime, unix, unix_or_filetime, "
                         "yyyymmdd or pattern");
             if (r->encoding == KT_ENC_PATTERN)
-                parse_pattern(c, tn, "time", &r->pattern);
+                parse_pattern(c, tn, "time", &r->pattern, 0);
             if (r->encoding == KT_ENC_YYYYMMDD) {
                 r->pattern.local =
                     !(scalar(get(c, tn, "zone")) && strcmp(scalar(get(c, tn, "zone")), "utc") == 0);
@@ -466,11 +553,10 @@ static void parse_registry(ctx *c, yaml_node_t *reg, kt_artifact *a)
     }
 }
 
-static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
+/* What every file-based source shares: paths, type, deleted, times,
+ * product, version. */
+static void parse_file_common(ctx *c, yaml_node_t *f, kt_artifact *a)
 {
-    static const char *const keys[] = {"paths",     "type",    "deleted", "times", "parse",
-                                       "name_time", "product", "version", NULL};
-    check_keys(c, f, "files", keys);
     get_strings(c, f, "paths", &a->paths, true, "files");
     for (size_t i = 0; i < a->paths.count; i++)
         if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
@@ -515,15 +601,35 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
     } else if (t) {
         problem(c, t, "files: 'times' must be a list");
     }
+}
 
+static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
+{
+    static const char *const keys[] = {"paths",   "type",    "deleted", "times",
+                                       "parse",   "name_time", "product", "version",
+                                       "content", NULL};
+    check_keys(c, f, "files", keys);
+    parse_file_common(c, f, a);
+    const char *content = scalar(get(c, f, "content"));
+    if (content) {
+        int rc = regcomp(&a->content_regex, content, REG_EXTENDED | REG_ICASE | REG_NEWLINE |
+                                                         REG_NOSUB);
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &a->content_regex, msg, sizeof msg);
+            problem(c, get(c, f, "content"), "files: bad content regex '%s': %s", content, msg);
+        } else {
+            a->has_content_regex = true;
+        }
+    }
     yaml_node_t *p = get(c, f, "parse");
     if (p) {
-        static const char *const pkeys[] = {"format",  "regex", "attributes",
-                                            "pattern", "zone",  NULL};
+        static const char *const pkeys[] = {"format",  "regex", "attributes", "pattern",
+                                            "zone",    "date",  NULL};
         check_keys(c, p, "parse", pkeys);
         const char *fmt = scalar(get(c, p, "format"));
-        if (fmt && strcmp(fmt, "line") == 0) {
-            a->parse = KT_PARSE_LINE;
+        if (fmt && (strcmp(fmt, "line") == 0 || strcmp(fmt, "lines") == 0)) {
+            a->parse = fmt[4] ? KT_PARSE_LINES : KT_PARSE_LINE;
             const char *re = scalar(get(c, p, "regex"));
             if (re == NULL)
                 problem(c, p, "parse: a line parser needs 'regex'");
@@ -533,9 +639,18 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
             a->parse = KT_PARSE_XML;
             get_strings(c, p, "attributes", &a->attributes, true, "parse");
         } else {
-            problem(c, p, "parse: format must be line or xml");
+            problem(c, p, "parse: format must be line, lines or xml");
         }
-        parse_pattern(c, p, "parse", &a->parse_time);
+        const char *date = scalar(get(c, p, "date"));
+        if (date && strcmp(date, "name") == 0)
+            a->parse_date_from_name = true;
+        else if (date)
+            problem(c, get(c, p, "date"), "parse: date can only be 'name' (from name_time)");
+        parse_pattern(c, p, "parse", &a->parse_time, a->parse_date_from_name ? PATTERN_TIME_ONLY : 0);
+        if (a->parse_date_from_name && !a->parse_time.time_only)
+            problem(c, p, "parse: with date: name the pattern is a time of day only");
+        if (a->parse_date_from_name && get(c, f, "name_time") == NULL)
+            problem(c, p, "parse: date: name needs name_time");
     }
     yaml_node_t *nt = get(c, f, "name_time");
     if (nt) {
@@ -546,10 +661,110 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
             problem(c, nt, "name_time: 'regex' is required");
         else
             a->has_name_time = compile_regex(c, nt, re, &a->name_regex);
-        parse_pattern(c, nt, "name_time", &a->name_time);
+        parse_pattern(c, nt, "name_time", &a->name_time, PATTERN_NO_YEAR);
     }
     if (a->nfile_times == 0 && a->parse == KT_PARSE_NONE && !a->has_name_time)
         problem(c, f, "files: give times, parse or name_time: a find needs a time");
+}
+
+/* SQLite databases: rows of a query, or the list of tables. */
+static void parse_sqlite(ctx *c, yaml_node_t *q, kt_artifact *a)
+{
+    static const char *const keys[] = {"paths",   "type",    "deleted", "times", "query",
+                                       "encoding", "tables", "product", "version", NULL};
+    check_keys(c, q, "sqlite", keys);
+    parse_file_common(c, q, a);
+    a->tables = get_bool(c, q, "tables", false);
+    a->query = dup_scalar(c, q, "query", false, "sqlite");
+    if ((a->query != NULL) == a->tables)
+        problem(c, q, "sqlite: give either 'query' (rows) or 'tables: true'");
+    if (a->query && strncasecmp(a->query, "select ", 7) != 0)
+        problem(c, get(c, q, "query"), "sqlite: the query must be a SELECT");
+    const char *enc = scalar(get(c, q, "encoding"));
+    if (a->query) {
+        if (enc && strcmp(enc, "filetime") == 0)
+            a->column_encoding = KT_ENC_FILETIME;
+        else if (enc && strcmp(enc, "unix") == 0)
+            a->column_encoding = KT_ENC_UNIX;
+        else
+            problem(c, q, "sqlite: the time column's encoding must be filetime or unix");
+    } else if (enc) {
+        problem(c, get(c, q, "encoding"), "sqlite: 'encoding' is for a query's time column");
+    }
+    if (a->tables && a->nfile_times == 0)
+        problem(c, q, "sqlite: tables need a file time to date them ('times')");
+}
+
+static const char *const pkg_format_names[KT_PKGF_COUNT] = {
+    [KT_PKGF_DPKG_STATUS] = "dpkg-status", [KT_PKGF_DPKG_LOG] = "dpkg-log",
+    [KT_PKGF_APT_HISTORY] = "apt-history", [KT_PKGF_RPMDB] = "rpmdb",
+    [KT_PKGF_DNF_LOG] = "dnf-log",         [KT_PKGF_YUM_LOG] = "yum-log",
+};
+
+static const char *const pkg_action_names[KT_PKG_ACTION_COUNT] = {
+    "state", "install", "upgrade", "downgrade", "reinstall", "remove", "purge",
+};
+
+/* Package databases and logs: the packages whose names match, each action
+ * with what it means. */
+static void parse_packages(ctx *c, yaml_node_t *pk, kt_artifact *a)
+{
+    static const char *const keys[] = {"format", "paths",   "deleted", "names",
+                                       "actions", "product", "version", NULL};
+    check_keys(c, pk, "packages", keys);
+    get_strings(c, pk, "paths", &a->paths, true, "packages");
+    for (size_t i = 0; i < a->paths.count; i++)
+        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
+            problem(c, get(c, pk, "paths"), "packages: path '%s' must be relative, without '..'",
+                    a->paths.items[i]);
+    a->type = 1;
+    a->deleted = get_bool(c, pk, "deleted", false);
+    const char *fmt = scalar(get(c, pk, "format"));
+    bool known = false;
+    for (int i = 0; fmt && i < KT_PKGF_COUNT && !known; i++)
+        if (strcmp(fmt, pkg_format_names[i]) == 0) {
+            a->pkg_format = (kt_pkg_format)i;
+            known = true;
+        }
+    if (!known)
+        problem(c, get(c, pk, "format") ? get(c, pk, "format") : pk,
+                "packages: format must be dpkg-status, dpkg-log, apt-history, rpmdb, dnf-log or "
+                "yum-log");
+    get_strings(c, pk, "names", &a->pkg_names, true, "packages");
+    yaml_node_t *acts = get(c, pk, "actions");
+    if (acts == NULL || acts->type != YAML_MAPPING_NODE) {
+        problem(c, acts ? acts : pk, "packages: 'actions' maps actions to categories");
+    } else {
+        for (yaml_node_pair_t *p = acts->data.mapping.pairs.start; p < acts->data.mapping.pairs.top;
+             p++) {
+            const char *k = scalar(yaml_document_get_node(c->doc, p->key));
+            int which = -1;
+            for (int i = 0; k && i < KT_PKG_ACTION_COUNT; i++)
+                if (strcmp(k, pkg_action_names[i]) == 0)
+                    which = i;
+            if (which < 0) {
+                problem(c, acts,
+                        "packages: unknown action '%s' (state, install, upgrade, downgrade, "
+                        "reinstall, remove, purge)",
+                        k ? k : "?");
+                continue;
+            }
+            if (parse_category(c, yaml_document_get_node(c->doc, p->value),
+                               &a->pkg_action[which]) == 0)
+                a->pkg_action_set[which] = true;
+        }
+    }
+    parse_name_rule(c, get(c, pk, "product"), &a->product, false);
+    parse_name_rule(c, get(c, pk, "version"), &a->version, false);
+}
+
+/* Windows Prefetch files: every stored run time. */
+static void parse_prefetch(ctx *c, yaml_node_t *pf, kt_artifact *a)
+{
+    static const char *const keys[] = {"paths", "deleted", "product", "version", NULL};
+    check_keys(c, pf, "prefetch", keys);
+    parse_file_common(c, pf, a);
+    a->type = 1;
 }
 
 static void parse_where(ctx *c, yaml_node_t *w, kt_artifact *a, const char *what)
@@ -582,8 +797,8 @@ static void parse_where(ctx *c, yaml_node_t *w, kt_artifact *a, const char *what
 
 static void parse_evtx(ctx *c, yaml_node_t *ev, kt_artifact *a)
 {
-    static const char *const keys[] = {"paths", "deleted", "providers", "events",
-                                       "where", "product", "version",   NULL};
+    static const char *const keys[] = {"paths",   "deleted", "providers", "events", "where",
+                                       "product", "version", "time",      NULL};
     check_keys(c, ev, "evtx", keys);
     get_strings(c, ev, "paths", &a->paths, true, "evtx");
     a->deleted = get_bool(c, ev, "deleted", false);
@@ -619,13 +834,31 @@ static void parse_evtx(ctx *c, yaml_node_t *ev, kt_artifact *a)
     }
     parse_name_rule(c, get(c, ev, "product"), &a->product, false);
     parse_name_rule(c, get(c, ev, "version"), &a->version, false);
+    yaml_node_t *tn = get(c, ev, "time");
+    if (tn) {
+        static const char *const tkeys[] = {"string", "regex", "pattern", "zone", NULL};
+        check_keys(c, tn, "evtx time", tkeys);
+        const char *v = scalar(get(c, tn, "string"));
+        char *end = NULL;
+        long k = v ? strtol(v, &end, 10) : -1;
+        if (v == NULL || *end || k < 0 || k > 255)
+            problem(c, tn, "evtx time: 'string' must be an EventData index from 0 to 255");
+        a->string_time_index = (int)k;
+        const char *re = scalar(get(c, tn, "regex"));
+        if (re == NULL)
+            problem(c, tn, "evtx time: 'regex' is required (group 1 is the time)");
+        else
+            a->has_string_time = compile_regex(c, tn, re, &a->string_time_regex);
+        parse_pattern(c, tn, "evtx time", &a->string_time, 0);
+    }
 }
 
 static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
 {
     static const char *const keys[] = {"id",       "description", "vendor",     "os",
                                        "category", "role",        "confidence", "removal_method",
-                                       "registry", "files",       "evtx",       NULL};
+                                       "registry", "files",       "evtx",       "sqlite",
+                                       "prefetch", "packages", "installer_record", NULL};
     check_keys(c, n, "artifact", keys);
     a->file = strdup(c->file);
     a->line = (int)n->start_mark.line + 1;
@@ -663,21 +896,31 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
              strcmp(a->confidence, "low"))
         problem(c, get(c, n, "confidence"), "artifact: confidence must be high, medium or low");
     a->removal_method = dup_scalar(c, n, "removal_method", false, "artifact");
-    yaml_node_t *reg = get(c, n, "registry"), *files = get(c, n, "files"),
-                *evtx = get(c, n, "evtx");
-    if ((reg != NULL) + (files != NULL) + (evtx != NULL) != 1)
-        problem(c, n, "artifact '%s': give exactly one of 'registry', 'files' or 'evtx'",
+    a->installer_record = get_bool(c, n, "installer_record", false);
+    static const struct {
+        const char *key;
+        kt_source source;
+        void (*parse)(ctx *, yaml_node_t *, kt_artifact *);
+    } sources[] = {
+        {"registry", KT_SRC_REGISTRY, parse_registry}, {"files", KT_SRC_FILES, parse_files},
+        {"evtx", KT_SRC_EVTX, parse_evtx},             {"sqlite", KT_SRC_SQLITE, parse_sqlite},
+        {"prefetch", KT_SRC_PREFETCH, parse_prefetch}, {"packages", KT_SRC_PACKAGES, parse_packages},
+    };
+    size_t given = 0, which = 0;
+    for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
+        if (get(c, n, sources[i].key)) {
+            given++;
+            which = i;
+        }
+    if (given != 1) {
+        problem(c, n,
+                "artifact '%s': give exactly one of 'registry', 'files', 'evtx', 'sqlite', "
+                "'prefetch' or 'packages'",
                 a->id ? a->id : "?");
-    if (reg) {
-        a->source = KT_SRC_REGISTRY;
-        parse_registry(c, reg, a);
-    } else if (files) {
-        a->source = KT_SRC_FILES;
-        parse_files(c, files, a);
-    } else if (evtx) {
-        a->source = KT_SRC_EVTX;
-        parse_evtx(c, evtx, a);
+        return;
     }
+    a->source = sources[which].source;
+    sources[which].parse(c, get(c, n, sources[which].key), a);
 }
 
 static void parse_product(ctx *c, yaml_node_t *n, kt_product_def *p)
@@ -921,6 +1164,13 @@ void kt_artifact_set_release(kt_artifact_set *set)
         free(a->name_time.pattern);
         kt_strlist_release(&a->providers);
         free(a->events);
+        if (a->has_string_time)
+            regfree(&a->string_time_regex);
+        free(a->string_time.pattern);
+        free(a->query);
+        if (a->has_content_regex)
+            regfree(&a->content_regex);
+        kt_strlist_release(&a->pkg_names);
         name_rule_release(&a->product);
         name_rule_release(&a->version);
     }

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,10 @@
 
 #include "kavtrace/collect.h"
 #include "kavtrace/evtx.h"
+#include "kavtrace/prefetch.h"
+#include "kavtrace/packages.h"
 #include "kavtrace/registry.h"
+#include "kavtrace/tzif.h"
 #include "kavtrace/wintz.h"
 
 #define HIVE_PATH_MAX 512
@@ -35,8 +39,11 @@ typedef struct ctx {
     char controlset[32];
     evtx_log *logs;
     size_t nlogs;
-    kt_wintz tz;
+    kt_wintz tz;    /* Windows: the SYSTEM hive's TimeZoneInformation */
+    kt_tzif *tzif;  /* Linux, macOS: /etc/localtime of the evidence */
     bool has_tz;
+    char zone[128]; /* the zone's name */
+    int tz_flags;   /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
     int rc; /* first fatal error (out of memory) */
 } ctx;
 
@@ -64,8 +71,16 @@ static void warn(ctx *c, const char *fmt, ...)
 /* Local wall-clock time to UTC with the system's zone; false if unknown. */
 static bool to_utc(ctx *c, kt_time *t)
 {
+    c->tz_flags = KT_TZ_EXACT;
     if (!c->has_tz)
         return false;
+    if (c->tzif) {
+        kt_time utc;
+        if (kt_tzif_local_to_utc(c->tzif, *t, &utc, &c->tz_flags) != KT_OK)
+            return false;
+        *t = utc;
+        return true;
+    }
     *t = kt_wintz_to_utc(&c->tz, *t);
     return true;
 }
@@ -127,6 +142,13 @@ typedef struct found {
     bool deleted;
     /* event logs */
     const kt_evtx_record *rec;
+    /* a matched line (parse: lines) and its regex groups */
+    const char *line;
+    const regmatch_t *groups;
+    size_t ngroups;
+    /* a result row (sqlite) */
+    const char *const *columns;
+    size_t ncolumns;
 } found;
 
 static void resolve_name(ctx *c, const kt_name_rule *r, const found *f, char *out, size_t len)
@@ -150,6 +172,23 @@ static void resolve_name(ctx *c, const kt_name_rule *r, const found *f, char *ou
     case KT_NAME_STRING:
         if (f->rec && r->component >= 0 && (size_t)r->component < f->rec->nstrings)
             kt_strlcpy(raw, f->rec->strings[r->component], sizeof raw);
+        break;
+    case KT_NAME_GROUP:
+        if (f->line && r->component >= 0 && (size_t)r->component < f->ngroups &&
+            f->groups[r->component].rm_so >= 0) {
+            size_t n = (size_t)(f->groups[r->component].rm_eo - f->groups[r->component].rm_so);
+            if (n >= sizeof raw)
+                n = sizeof raw - 1;
+            memcpy(raw, f->line + f->groups[r->component].rm_so, n);
+            raw[n] = '\0';
+        }
+        break;
+    case KT_NAME_PACKAGE: /* set by the package reader itself */
+        break;
+    case KT_NAME_COLUMN:
+        if (f->columns && r->component >= 0 && (size_t)r->component < f->ncolumns &&
+            f->columns[r->component])
+            kt_strlcpy(raw, f->columns[r->component], sizeof raw);
         break;
     case KT_NAME_COMPONENT:
         if (f->key)
@@ -286,9 +325,9 @@ static bool decode_value_time(ctx *c, const kt_artifact *a, const kt_time_rule *
                 snprintf(src, srclen, "%s '%s' (local time, zone unknown: taken as UTC)", r->value,
                          text);
             } else {
-                e->zone = c->tz.name;
+                e->zone = c->zone;
                 snprintf(src, srclen, "%s '%s' (local %s, converted with %s)", r->value, text,
-                         tp->precision == KT_PREC_DAY ? "date" : "time", c->tz.name);
+                         tp->precision == KT_PREC_DAY ? "date" : "time", c->zone);
             }
         } else {
             snprintf(src, srclen, "%s '%s' (UTC)", r->value, text);
@@ -509,20 +548,45 @@ static void parent_of(const char *path, char *out, size_t len)
         out[0] = '\0';
 }
 
-/* Times parsed out of the file's content (line regex or XML attribute). */
-static bool parse_content(ctx *c, const kt_artifact *a, const found *f, kt_time *t, char *src,
-                          size_t srclen)
+/* Note how a parsed time was converted; t is converted in place. */
+static void convert_note(ctx *c, const kt_time_pattern *tp, kt_time *t, char *src, size_t srclen,
+                         const char **zone)
 {
-    kt_buf b = {0};
+    size_t n = strlen(src);
+    *zone = NULL;
+    if (!tp->local) {
+        snprintf(src + n, srclen - n, ", UTC");
+    } else if (to_utc(c, t)) {
+        *zone = c->zone;
+        snprintf(src + n, srclen - n, ", local, converted with %s%s", c->zone,
+                 c->tz_flags == KT_TZ_AMBIGUOUS     ? " (a repeated hour: the first of its two instants)"
+                 : c->tz_flags == KT_TZ_NONEXISTENT ? " (an hour the clock skipped)"
+                                                    : "");
+    } else {
+        snprintf(src + n, srclen - n, ", local, zone unknown: taken as UTC");
+    }
+}
+
+static int read_found(ctx *c, const kt_artifact *a, const found *f, size_t limit, kt_buf *b)
+{
     kt_error err = {0};
-    if (kt_fs_read(c->fs, f->path, f->deleted ? KT_FS_DELETED : 0, KT_COLLECT_MAX_PARSE, &b,
-                   &err)) {
+    if (kt_fs_read(c->fs, f->path, f->deleted ? KT_FS_DELETED : 0, limit, b, &err)) {
         warn(c, "volume %d: '%s': %s (artifact %s)", c->vol->index, f->path, err.msg, a->id);
-        kt_buf_release(&b);
-        return false;
+        kt_buf_release(b);
+        return -1;
     }
     c->stats->files_read++;
-    c->stats->bytes_read += b.len;
+    c->stats->bytes_read += b->len;
+    return 0;
+}
+
+/* The first time in the file's content (line regex or XML attribute). */
+static bool parse_content(ctx *c, const kt_artifact *a, const found *f, kt_time *t, char *src,
+                          size_t srclen, const char **zone)
+{
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+        return false;
     bool ok = false;
     char text[128] = "";
     if (a->parse == KT_PARSE_LINE) {
@@ -569,16 +633,139 @@ static bool parse_content(ctx *c, const kt_artifact *a, const found *f, kt_time 
              f->path, a->id);
         return false;
     }
-    if (a->parse_time.local) {
-        if (to_utc(c, t))
-            snprintf(src + strlen(src), srclen - strlen(src), ", local, converted with %s",
-                     c->tz.name);
-        else
-            snprintf(src + strlen(src), srclen - strlen(src), ", local, zone unknown");
-    } else {
-        snprintf(src + strlen(src), srclen - strlen(src), ", UTC");
+    convert_note(c, &a->parse_time, t, src, srclen, zone);
+    return true;
+}
+
+#define DAY_NS (INT64_C(86400) * KT_NS_PER_SEC)
+
+/* The wall-clock time in the file's name (name_time), not yet converted. */
+static bool name_time(ctx *c, const kt_artifact *a, const found *f, kt_time *t, char *text,
+                      size_t tlen)
+{
+    char name[512];
+    component(f->path, -1, '/', name, sizeof name);
+    regmatch_t m[2];
+    if (regexec(&a->name_regex, name, 2, m, 0) != 0 || m[1].rm_so < 0 ||
+        (size_t)(m[1].rm_eo - m[1].rm_so) >= tlen)
+        return false;
+    memcpy(text, name + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+    text[m[1].rm_eo - m[1].rm_so] = '\0';
+    if (kt_time_pattern_parse(&a->name_time, text, t) != KT_OK) {
+        warn(c, "volume %d: '%s': name time '%s' is not valid (artifact %s)", c->vol->index,
+             f->path, text, a->id);
+        return false;
+    }
+    if (a->name_time.no_year) {
+        /* The year of the file's creation, or the one before when the
+         * date would lie more than a day after the file was made. */
+        kt_time made = f->st->created != KT_TIME_NONE ? f->st->created : f->st->modified;
+        if (made == KT_TIME_NONE)
+            return false;
+        char iso[KT_TIME_ISO_MAX], with[160];
+        kt_time_format_iso(made, iso);
+        int year = (int)strtol(iso, NULL, 10);
+        kt_time_pattern tp = a->name_time;
+        char pattern[160];
+        snprintf(pattern, sizeof pattern, "%%Y|%s", a->name_time.pattern);
+        tp.pattern = pattern;
+        tp.no_year = false;
+        for (int k = 0; k < 2; k++, year--) {
+            snprintf(with, sizeof with, "%04d|%s", year, text);
+            if (kt_time_pattern_parse(&tp, with, t) != KT_OK)
+                continue; /* 29 February of a common year */
+            if (*t <= made + DAY_NS)
+                break;
+        }
+        if (*t > made + DAY_NS)
+            return false;
+        snprintf(with, sizeof with, "%s, year %d from the file's creation", text, year);
+        kt_strlcpy(text, with, tlen);
     }
     return true;
+}
+
+#define MAX_LINE_FINDS 10000 /* per file */
+
+/* parse: lines: every line the regex matches is a find. With date: name,
+ * the line's time of day takes its date from the file name, a day later
+ * each time the clock goes backwards (a log that runs past midnight). */
+static void parse_lines(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_time day = KT_TIME_NONE, prev = 0;
+    char ntext[128];
+    if (a->parse_date_from_name) {
+        kt_time start;
+        if (!a->has_name_time || !name_time(c, a, f, &start, ntext, sizeof ntext))
+            return;
+        day = start - ((start % DAY_NS) + DAY_NS) % DAY_NS;
+        prev = start - day;
+    }
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+        return;
+    size_t lineno = 0, finds = 0;
+    char what[KT_FS_PATH_MAX + 600];
+    for (char *line = (char *)b.data; line && *line && !c->rc;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        lineno++;
+        size_t ll = strlen(line);
+        if (ll && line[ll - 1] == '\r')
+            line[ll - 1] = '\0';
+        regmatch_t m[10];
+        char text[128];
+        kt_time t;
+        if (regexec(&a->parse_regex, line, 10, m, 0) == 0 && m[1].rm_so >= 0 &&
+            (size_t)(m[1].rm_eo - m[1].rm_so) < sizeof text) {
+            memcpy(text, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+            text[m[1].rm_eo - m[1].rm_so] = '\0';
+            if (kt_time_pattern_parse(&a->parse_time, text, &t) != KT_OK) {
+                warn(c, "volume %d: '%s' line %zu: time '%s' is not valid (artifact %s)",
+                     c->vol->index, f->path, lineno, text, a->id);
+            } else if (++finds > MAX_LINE_FINDS) {
+                warn(c, "volume %d: '%s': more than %d matching lines; the rest are skipped",
+                     c->vol->index, f->path, MAX_LINE_FINDS);
+                break;
+            } else {
+                if (day != KT_TIME_NONE) {
+                    if (t < prev)
+                        day += DAY_NS;
+                    prev = t;
+                    t += day;
+                }
+                found lf = *f;
+                lf.line = line;
+                lf.groups = m;
+                lf.ngroups = 10;
+                char product[256], version[128], src[600], value[64];
+                kt_event e;
+                base_event(c, a, &lf, &e, product, sizeof product, version, sizeof version);
+                if (day != KT_TIME_NONE)
+                    snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'",
+                             lineno, text, ntext);
+                else
+                    snprintf(src, sizeof src, "line %zu '%s'", lineno, text);
+                const char *zone;
+                convert_note(c, &a->parse_time, &t, src, sizeof src, &zone);
+                e.time = t;
+                e.zone = (char *)zone;
+                e.precision = a->parse_time.precision;
+                e.time_source = src;
+                snprintf(value, sizeof value, "line %zu", lineno);
+                e.value = value;
+                e.path = (char *)f->path;
+                e.inode = f->st->inode;
+                e.allocated = !f->deleted;
+                snprintf(what, sizeof what, " (%s%s line %zu: %.400s)", f->deleted ? "deleted: " : "",
+                         f->path, lineno, line);
+                add(c, &e, what);
+            }
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    kt_buf_release(&b);
 }
 
 static void file_find(ctx *c, const kt_artifact *a, const found *f)
@@ -617,44 +804,33 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
         e.time_source = (char *)file_time_label(c, r->field);
         add(c, &e, what);
     }
-    if (a->parse != KT_PARSE_NONE) {
+    if (a->source != KT_SRC_FILES)
+        return;
+    if (a->parse == KT_PARSE_LINES) {
+        parse_lines(c, a, f);
+    } else if (a->parse != KT_PARSE_NONE) {
         base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
         char src[600];
-        if (parse_content(c, a, f, &e.time, src, sizeof src)) {
+        const char *zone;
+        if (parse_content(c, a, f, &e.time, src, sizeof src, &zone)) {
             e.path = (char *)f->path;
             e.inode = f->st->inode;
             e.allocated = !f->deleted;
             e.precision = a->parse_time.precision;
             e.time_source = src;
-            if (a->parse_time.local && c->has_tz)
-                e.zone = c->tz.name;
+            e.zone = (char *)zone;
             add(c, &e, what);
         }
     }
-    if (a->has_name_time) {
+    if (a->has_name_time && !a->parse_date_from_name) {
         base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
-        char name[512], text[128];
-        component(f->path, -1, '/', name, sizeof name);
-        regmatch_t m[2];
-        if (regexec(&a->name_regex, name, 2, m, 0) != 0 || m[1].rm_so < 0 ||
-            (size_t)(m[1].rm_eo - m[1].rm_so) >= sizeof text)
+        char text[128], src[600];
+        if (!name_time(c, a, f, &e.time, text, sizeof text))
             return;
-        memcpy(text, name + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
-        text[m[1].rm_eo - m[1].rm_so] = '\0';
-        if (kt_time_pattern_parse(&a->name_time, text, &e.time) != KT_OK) {
-            warn(c, "volume %d: '%s': name time '%s' is not valid (artifact %s)", c->vol->index,
-                 f->path, text, a->id);
-            return;
-        }
-        char src[600];
-        if (a->name_time.local && to_utc(c, &e.time)) {
-            e.zone = c->tz.name;
-            snprintf(src, sizeof src, "file name '%s' (local time, converted with %s)", text,
-                     c->tz.name);
-        } else {
-            snprintf(src, sizeof src, "file name '%s' (%s)", text,
-                     a->name_time.local ? "local time, zone unknown: taken as UTC" : "UTC");
-        }
+        snprintf(src, sizeof src, "file name '%s'", text);
+        const char *zone;
+        convert_note(c, &a->name_time, &e.time, src, sizeof src, &zone);
+        e.zone = (char *)zone;
         e.path = (char *)f->path;
         e.inode = f->st->inode;
         e.allocated = !f->deleted;
@@ -708,7 +884,7 @@ static int evtx_record(void *p, const kt_evtx_record *r)
     }
     found f = *x->file;
     f.rec = r;
-    char product[256], version[128], src[128], value[128], what[1024];
+    char product[256], version[128], src[400], value[128], what[1024];
     kt_event e;
     base_event(c, a, &f, &e, product, sizeof product, version, sizeof version);
     if (ev->category_set)
@@ -717,6 +893,32 @@ static int evtx_record(void *p, const kt_evtx_record *r)
     e.precision = KT_PREC_100NS;
     snprintf(src, sizeof src, "event %u TimeCreated (record %llu%s)", r->event_id,
              (unsigned long long)r->record_id, r->recovered ? ", recovered" : "");
+    if (a->has_string_time) {
+        /* The time is in the record's text (a date it reports), not when
+         * the record was written; no such text, no find. */
+        regmatch_t m[2];
+        char text[128];
+        const char *s = (size_t)a->string_time_index < r->nstrings
+                            ? r->strings[a->string_time_index]
+                            : NULL;
+        if (s == NULL || regexec(&a->string_time_regex, s, 2, m, 0) != 0 || m[1].rm_so < 0 ||
+            (size_t)(m[1].rm_eo - m[1].rm_so) >= sizeof text)
+            return 0;
+        memcpy(text, s + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+        text[m[1].rm_eo - m[1].rm_so] = '\0';
+        if (kt_time_pattern_parse(&a->string_time, text, &e.time) != KT_OK) {
+            warn(c, "volume %d: '%s' record %llu: time '%s' does not fit '%s' (artifact %s)",
+                 c->vol->index, f.path, (unsigned long long)r->record_id, text,
+                 a->string_time.pattern, a->id);
+            return 0;
+        }
+        snprintf(src, sizeof src, "event %u (record %llu%s) text '%s'", r->event_id,
+                 (unsigned long long)r->record_id, r->recovered ? ", recovered" : "", text);
+        const char *zone;
+        convert_note(c, &a->string_time, &e.time, src, sizeof src, &zone);
+        e.zone = (char *)zone;
+        e.precision = a->string_time.precision;
+    }
     e.time_source = src;
     snprintf(value, sizeof value, "record %llu", (unsigned long long)r->record_id);
     e.value = value;
@@ -798,6 +1000,449 @@ static void evtx_read(ctx *c, evtx_log *l)
     kt_buf_release(&b);
 }
 
+/* ---- SQLite databases ------------------------------------------------------- */
+
+#define SQLITE_MAX_ROWS 100000 /* per database and artifact */
+#define SQLITE_MAX_STEPS 50000000 /* virtual machine steps: a bound on any query */
+
+/* Only reading: a definition's query can change nothing, even in memory. */
+static int sqlite_authorize(void *p, int action, const char *a1, const char *a2, const char *a3,
+                            const char *a4)
+{
+    (void)p, (void)a1, (void)a2, (void)a3, (void)a4;
+    return action == SQLITE_SELECT || action == SQLITE_READ || action == SQLITE_FUNCTION
+               ? SQLITE_OK
+               : SQLITE_DENY;
+}
+
+static int sqlite_progress(void *p)
+{
+    size_t *steps = p;
+    return ++*steps > SQLITE_MAX_STEPS / 1000;
+}
+
+/* Open a database image read-only from memory (a private copy: a WAL-mode
+ * header is set to rollback mode, as a database without its -wal file
+ * reads). */
+static sqlite3 *sqlite_open(ctx *c, const found *f, kt_buf *b, size_t *steps)
+{
+    if (b->len < 100 || memcmp(b->data, "SQLite format 3", 16) != 0) {
+        warn(c, "volume %d: '%s': not an SQLite database", c->vol->index, f->path);
+        return NULL;
+    }
+    if (b->data[18] == 2 && b->data[19] == 2)
+        b->data[18] = b->data[19] = 1;
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE, NULL) !=
+            SQLITE_OK ||
+        sqlite3_deserialize(db, "main", b->data, (sqlite3_int64)b->len, (sqlite3_int64)b->len,
+                            SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
+        warn(c, "volume %d: '%s': SQLite: %s", c->vol->index, f->path,
+             db ? sqlite3_errmsg(db) : "out of memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_set_authorizer(db, sqlite_authorize, NULL);
+    sqlite3_progress_handler(db, 1000, sqlite_progress, steps);
+    return db;
+}
+
+static void sqlite_wal_note(ctx *c, const found *f)
+{
+    char wal[KT_FS_PATH_MAX + 8];
+    kt_stat st;
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    if (kt_fs_stat(c->fs, wal, f->deleted ? KT_FS_DELETED : 0, &st, NULL) == KT_OK && st.size > 0)
+        warn(c,
+             "volume %d: '%s': its write-ahead log (%llu bytes) is not applied: changes not yet "
+             "written back to the database are not read",
+             c->vol->index, f->path, (unsigned long long)st.size);
+}
+
+static void sqlite_tables(ctx *c, const kt_artifact *a, const found *f, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL, *cnt = NULL;
+    kt_buf list = {0};
+    if (sqlite3_prepare_v2(db,
+                           "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+                           -1, &st, NULL) != SQLITE_OK) {
+        warn(c, "volume %d: '%s': SQLite: %s", c->vol->index, f->path, sqlite3_errmsg(db));
+        return;
+    }
+    size_t n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = (const char *)sqlite3_column_text(st, 0);
+        if (name == NULL)
+            continue;
+        char *q = sqlite3_mprintf("SELECT count(*) FROM \"%w\"", name);
+        long long rows = -1;
+        if (q && sqlite3_prepare_v2(db, q, -1, &cnt, NULL) == SQLITE_OK &&
+            sqlite3_step(cnt) == SQLITE_ROW)
+            rows = sqlite3_column_int64(cnt, 0);
+        sqlite3_finalize(cnt);
+        cnt = NULL;
+        sqlite3_free(q);
+        char item[300];
+        int len = rows >= 0 ? snprintf(item, sizeof item, "%s%s (%lld rows)", n ? ", " : "", name,
+                                       rows)
+                            : snprintf(item, sizeof item, "%s%s (unreadable)", n ? ", " : "",
+                                       name);
+        if (kt_buf_append(&list, item, (size_t)len < sizeof item ? (size_t)len : sizeof item - 1))
+            c->rc = KT_ENOMEM;
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (kt_buf_append(&list, "", 1))
+        c->rc = KT_ENOMEM;
+    if (c->rc) {
+        kt_buf_release(&list);
+        return;
+    }
+    char what[KT_FS_PATH_MAX + 2048];
+    snprintf(what, sizeof what, " (%s%s: %zu tables: %.1900s)", f->deleted ? "deleted: " : "",
+             f->path, n, n ? (const char *)list.data : "none");
+    kt_buf_release(&list);
+    for (size_t i = 0; i < a->nfile_times; i++) {
+        char product[256], version[128];
+        kt_event e;
+        base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
+        e.time = file_time(f->st, a->file_times[i].field);
+        if (e.time == KT_TIME_NONE)
+            continue;
+        if (a->file_times[i].category_set)
+            e.category = a->file_times[i].category;
+        e.time_source = (char *)file_time_label(c, a->file_times[i].field);
+        e.precision = fs_precision(c);
+        e.path = (char *)f->path;
+        e.inode = f->st->inode;
+        e.allocated = !f->deleted;
+        add(c, &e, what);
+    }
+}
+
+static void sqlite_rows(ctx *c, const kt_artifact *a, const found *f, sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, a->query, -1, &st, NULL) != SQLITE_OK) {
+        warn(c, "volume %d: '%s': query of artifact %s: %s", c->vol->index, f->path, a->id,
+             sqlite3_errmsg(db));
+        return;
+    }
+    int ncol = sqlite3_column_count(st);
+    size_t rows = 0, bad = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && !c->rc) {
+        if (++rows > SQLITE_MAX_ROWS) {
+            warn(c, "volume %d: '%s': more than %d rows for artifact %s; the rest are skipped",
+                 c->vol->index, f->path, SQLITE_MAX_ROWS, a->id);
+            break;
+        }
+        sqlite3_int64 raw = sqlite3_column_int64(st, 0);
+        kt_time t = KT_TIME_NONE;
+        if (sqlite3_column_type(st, 0) == SQLITE_INTEGER && raw > 0)
+            t = a->column_encoding == KT_ENC_FILETIME ? kt_time_from_filetime((uint64_t)raw)
+                                                      : kt_time_from_unix(raw, 0);
+        if (t == KT_TIME_NONE) {
+            bad++;
+            continue;
+        }
+        const char *cols[16] = {0};
+        int n = ncol < 16 ? ncol : 16;
+        for (int i = 0; i < n; i++)
+            cols[i] = (const char *)sqlite3_column_text(st, i);
+        found rf = *f;
+        rf.columns = cols;
+        rf.ncolumns = (size_t)n;
+        char product[256], version[128], src[200], value[64], what[KT_FS_PATH_MAX + 1024];
+        kt_event e;
+        base_event(c, a, &rf, &e, product, sizeof product, version, sizeof version);
+        e.time = t;
+        e.precision = a->column_encoding == KT_ENC_FILETIME ? KT_PREC_100NS : KT_PREC_SECOND;
+        snprintf(src, sizeof src, "column %s = %lld (%s, UTC)", sqlite3_column_name(st, 0),
+                 (long long)raw, a->column_encoding == KT_ENC_FILETIME ? "FILETIME" : "Unix time");
+        e.time_source = src;
+        snprintf(value, sizeof value, "row %zu", rows);
+        e.value = value;
+        e.path = (char *)f->path;
+        e.inode = f->st->inode;
+        e.allocated = !f->deleted;
+        size_t len = (size_t)snprintf(what, sizeof what, " (%s%s row %zu", f->deleted ? "deleted: " : "",
+                                      f->path, rows);
+        for (int i = 1; i < n && len < sizeof what; i++)
+            len += (size_t)snprintf(what + len, sizeof what - len, "%s%s=%.200s", i > 1 ? "; " : ": ",
+                                    sqlite3_column_name(st, i), cols[i] ? cols[i] : "NULL");
+        if (len < sizeof what)
+            snprintf(what + len, sizeof what - len, ")");
+        add(c, &e, what);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        warn(c, "volume %d: '%s': query of artifact %s stopped: %s", c->vol->index, f->path, a->id,
+             sqlite3_errmsg(db));
+    if (bad)
+        warn(c, "volume %d: '%s': %zu rows of artifact %s have no usable time", c->vol->index,
+             f->path, bad, a->id);
+    sqlite3_finalize(st);
+}
+
+static void sqlite_find(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_COLLECT_MAX_DB, &b))
+        return;
+    if (!a->tables)
+        file_find(c, a, f); /* its file times, if the definition asks for them */
+    size_t steps = 0;
+    sqlite3 *db = sqlite_open(c, f, &b, &steps);
+    if (db) {
+        sqlite_wal_note(c, f);
+        if (a->tables)
+            sqlite_tables(c, a, f, db);
+        else
+            sqlite_rows(c, a, f, db);
+        sqlite3_close(db);
+    }
+    kt_buf_release(&b);
+}
+
+/* ---- Prefetch -------------------------------------------------------------------- */
+
+static void prefetch_find(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_PREFETCH_MAX_SIZE, &b))
+        return;
+    kt_prefetch pf;
+    kt_strlist w = {0};
+    kt_error err = {0};
+    if (kt_prefetch_read(b.data, b.len, &pf, &w, &err) != KT_OK) {
+        warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+    } else {
+        char what[KT_FS_PATH_MAX + 128];
+        snprintf(what, sizeof what, " (%s%s: %s run %u times)", f->deleted ? "deleted: " : "",
+                 f->path, pf.executable, pf.run_count);
+        for (size_t i = 0; i < pf.nruns && !c->rc; i++) {
+            char product[256], version[128], src[128], value[64];
+            kt_event e;
+            base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
+            e.time = pf.runs[i];
+            e.precision = KT_PREC_100NS;
+            snprintf(src, sizeof src, "prefetch v%u run time %zu of %zu%s", pf.version, i + 1,
+                     pf.nruns, pf.compressed ? " (MAM compressed)" : "");
+            e.time_source = src;
+            snprintf(value, sizeof value, "run count %u", pf.run_count);
+            e.value = value;
+            e.path = (char *)f->path;
+            e.inode = f->st->inode;
+            e.allocated = !f->deleted;
+            add(c, &e, what);
+        }
+    }
+    for (size_t i = 0; i < w.count; i++)
+        warn(c, "volume %d: '%s': %s", c->vol->index, f->path, w.items[i]);
+    kt_strlist_release(&w);
+    kt_buf_release(&b);
+}
+
+/* ---- package databases and logs --------------------------------------------- */
+
+typedef struct pkg_ctx {
+    ctx *c;
+    const kt_artifact *a;
+    const found *f;
+    kt_time file_mtime; /* dated a database without times (dpkg status) */
+} pkg_ctx;
+
+/* dpkg status has no times: an installed package's info/NAME.list was
+ * written when it was unpacked (install or upgrade). */
+static kt_time dpkg_list_time(ctx *c, const char *name, const char *arch, char *src, size_t len)
+{
+    char path[KT_FS_PATH_MAX];
+    kt_stat st;
+    for (int k = 0; k < 2; k++) {
+        if (k == 0)
+            snprintf(path, sizeof path, "var/lib/dpkg/info/%s.list", name);
+        else if (arch)
+            snprintf(path, sizeof path, "var/lib/dpkg/info/%s:%s.list", name, arch);
+        else
+            break;
+        if (kt_fs_stat(c->fs, path, 0, &st, NULL) == KT_OK && st.modified != KT_TIME_NONE) {
+            snprintf(src, len, "modified time of %s", path);
+            return st.modified;
+        }
+    }
+    return KT_TIME_NONE;
+}
+
+static int pkg_event(void *p, const kt_pkg_event *pe)
+{
+    pkg_ctx *x = p;
+    ctx *c = x->c;
+    const kt_artifact *a = x->a;
+    if ((int)pe->action >= KT_PKG_ACTION_COUNT || !a->pkg_action_set[pe->action] || !pe->name)
+        return 0;
+    bool named = false;
+    for (size_t i = 0; i < a->pkg_names.count && !named; i++)
+        named = fnmatch(a->pkg_names.items[i], pe->name, 0) == 0;
+    if (!named)
+        return 0;
+    found f = *x->f;
+    char product[256], version[128], src[600], value[600], what[KT_FS_PATH_MAX + 900];
+    kt_event e;
+    base_event(c, a, &f, &e, product, sizeof product, version, sizeof version);
+    if (a->product.from == KT_NAME_PACKAGE) {
+        apply_regex(&a->product, pe->name, product, sizeof product);
+        const kt_product_def *d = kt_artifacts_product_for(c->set, a->vendor, product);
+        e.product_id = d ? d->id : NULL;
+        e.product_name = product[0] ? product : NULL;
+    }
+    if (a->version.from == KT_NAME_PACKAGE || a->version.from == KT_NAME_NONE) {
+        apply_regex(&a->version, pe->version, version, sizeof version);
+        e.version = version[0] ? version : NULL;
+    }
+    e.category = a->pkg_action[pe->action];
+    if (pe->action == KT_PKG_STATE && pe->state) {
+        /* Only an installed package registers the product; one removed
+         * with its configuration files left is residue. */
+        if (strstr(pe->state, "config-files"))
+            e.role = KT_ROLE_RESIDUE;
+        else if (!strstr(pe->state, " installed"))
+            e.role = KT_ROLE_NONE;
+    }
+    if (e.category != KT_CAT_REMOVAL)
+        e.removal_method = NULL;
+    if (pe->has_time) {
+        e.time = pe->time;
+        e.precision = pe->precision;
+        if (a->pkg_format == KT_PKGF_RPMDB)
+            snprintf(src, sizeof src, "INSTALLTIME of record %zu (UTC)", pe->line);
+        else
+            snprintf(src, sizeof src, "line %zu", pe->line);
+        if (pe->local) {
+            kt_time_pattern lp = {.local = true};
+            const char *zone;
+            convert_note(c, &lp, &e.time, src, sizeof src, &zone);
+            e.zone = (char *)zone;
+        } else if (a->pkg_format != KT_PKGF_RPMDB) {
+            size_t n = strlen(src);
+            snprintf(src + n, sizeof src - n, ", UTC");
+        }
+    } else if (a->pkg_format == KT_PKGF_DPKG_STATUS) {
+        e.time = dpkg_list_time(c, pe->name, pe->arch, src, sizeof src);
+        e.precision = fs_precision(c);
+        if (e.time == KT_TIME_NONE) {
+            e.time = x->file_mtime;
+            snprintf(src, sizeof src, "modified time of %s (the entry has no time of its own)",
+                     f.path);
+        }
+    } else {
+        return 0;
+    }
+    if (e.time == KT_TIME_NONE)
+        return 0;
+    e.time_source = src;
+    snprintf(value, sizeof value, "%s%s%s", pe->state ? pe->state : kt_pkg_action_name(pe->action),
+             pe->old_version ? " from " : "", pe->old_version ? pe->old_version : "");
+    e.value = value;
+    e.path = (char *)f.path;
+    e.inode = f.st->inode;
+    e.allocated = !f.deleted;
+    snprintf(what, sizeof what, " (%s %s%s%s%s%s in %s%s%.300s)", kt_pkg_action_name(pe->action),
+             pe->name, pe->version ? " " : "", pe->version ? pe->version : "",
+             pe->old_version ? " over " : "", pe->old_version ? pe->old_version : "", f.path,
+             pe->detail ? ": " : "", pe->detail ? pe->detail : "");
+    add(c, &e, what);
+    return c->rc;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static void packages_find(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_buf b = {0}, gz = {0};
+    size_t limit = a->pkg_format == KT_PKGF_RPMDB ? KT_COLLECT_MAX_DB : 256u << 20;
+    if (read_found(c, a, f, limit, &b))
+        return;
+    const uint8_t *data = b.data;
+    size_t len = b.len;
+    kt_error err = {0};
+    if (ends_with(f->path, ".gz")) {
+        int rc = kt_gunzip(b.data, b.len, 256u << 20, &gz, &err);
+        if (rc != KT_OK)
+            warn(c, "volume %d: '%s': %s%s", c->vol->index, f->path, err.msg,
+                 gz.len ? " (what did decompress is read)" : "");
+        if (rc != KT_OK && gz.len == 0)
+            goto out;
+        data = gz.data;
+        len = gz.len;
+        err = (kt_error){0};
+    }
+    pkg_ctx x = {.c = c, .a = a, .f = f, .file_mtime = f->st->modified};
+    kt_strlist w = {0};
+    int rc = KT_OK;
+    switch (a->pkg_format) {
+    case KT_PKGF_DPKG_STATUS:
+        rc = kt_pkg_parse_dpkg_status(data, len, pkg_event, &x, &w, &err);
+        break;
+    case KT_PKGF_DPKG_LOG:
+        rc = kt_pkg_parse_dpkg_log(data, len, pkg_event, &x, &w, &err);
+        break;
+    case KT_PKGF_APT_HISTORY:
+        rc = kt_pkg_parse_apt_history(data, len, pkg_event, &x, &w, &err);
+        break;
+    case KT_PKGF_RPMDB:
+        rc = kt_pkg_parse_rpmdb(data, len, pkg_event, &x, &w, &err);
+        break;
+    case KT_PKGF_DNF_LOG:
+        rc = kt_pkg_parse_dnf_log(data, len, pkg_event, &x, &w, &err);
+        break;
+    case KT_PKGF_YUM_LOG: {
+        /* yum.log has no year: the year its last line was written. */
+        char iso[KT_TIME_ISO_MAX];
+        kt_time_format_iso(f->st->modified, iso);
+        int year = f->st->modified != KT_TIME_NONE ? (int)strtol(iso, NULL, 10) : 0;
+        if (year == 0) {
+            warn(c, "volume %d: '%s': no modified time to give yum.log's lines their year",
+                 c->vol->index, f->path);
+            break;
+        }
+        rc = kt_pkg_parse_yum_log(data, len, year, pkg_event, &x, &w, &err);
+        break;
+    }
+    case KT_PKGF_COUNT:
+        break;
+    }
+    if (rc != KT_OK && c->rc == KT_OK && rc != KT_ENOMEM)
+        warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+    else if (rc == KT_ENOMEM)
+        c->rc = KT_ENOMEM;
+    for (size_t i = 0; i < w.count; i++)
+        warn(c, "volume %d: '%s': %s", c->vol->index, f->path, w.items[i]);
+    kt_strlist_release(&w);
+out:
+    kt_buf_release(&gz);
+    kt_buf_release(&b);
+}
+
+/* files: content: the file counts only when its content matches. */
+static bool content_matches(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+        return false;
+    if (kt_buf_append(&b, "", 1) != KT_OK) {
+        kt_buf_release(&b);
+        c->rc = KT_ENOMEM;
+        return false;
+    }
+    bool hit = regexec(&a->content_regex, (const char *)b.data, 0, NULL, 0) == 0;
+    kt_buf_release(&b);
+    return hit;
+}
+
 static bool type_fits(const kt_artifact *a, kt_file_type t)
 {
     return a->type == 0 || (a->type == 1 && t == KT_FT_REG) || (a->type == 2 && t == KT_FT_DIR);
@@ -836,7 +1481,13 @@ static void file_walk(ctx *c, const kt_artifact *a, char **parts, size_t nparts,
             found f = {.path = path, .st = &d->st, .deleted = deleted};
             if (a->source == KT_SRC_EVTX)
                 evtx_note(c, a, &f);
-            else
+            else if (a->source == KT_SRC_SQLITE)
+                sqlite_find(c, a, &f);
+            else if (a->source == KT_SRC_PREFETCH)
+                prefetch_find(c, a, &f);
+            else if (a->source == KT_SRC_PACKAGES)
+                packages_find(c, a, &f);
+            else if (!a->has_content_regex || content_matches(c, a, &f))
                 file_find(c, a, &f);
         } else if (d->st.type == KT_FT_DIR) {
             file_walk(c, a, parts, nparts, i + 1, path, deleted, matches);
@@ -912,8 +1563,10 @@ static void load_windows(ctx *c)
             warn(c, "volume %d: SYSTEM hive has no Select\\Current: services not read",
                  c->vol->index);
         kt_error err = {0};
-        if (c->controlset[0] && kt_wintz_from_hive(c->system, c->controlset, &c->tz, &err) == KT_OK)
+        if (c->controlset[0] && kt_wintz_from_hive(c->system, c->controlset, &c->tz, &err) == KT_OK) {
             c->has_tz = true;
+            kt_strlcpy(c->zone, c->tz.name, sizeof c->zone);
+        }
         else if (c->controlset[0])
             warn(c, "volume %d: no time zone (%s): local times are left as UTC", c->vol->index,
                  err.msg);
@@ -935,6 +1588,32 @@ static void load_windows(ctx *c)
     kt_dirent_list_release(&users);
 }
 
+/* Linux and macOS: the zone is /etc/localtime of the evidence (TZif),
+ * never the host's. Its name comes from the link's target (system.c). */
+static void load_unix(ctx *c)
+{
+    kt_buf b = {0};
+    kt_error err = {0};
+    if (kt_fs_read(c->fs, "etc/localtime", KT_FS_FOLLOW, KT_TZIF_MAX_SIZE, &b, &err) != KT_OK) {
+        warn(c, "volume %d: no time zone (etc/localtime: %s): local times are taken as UTC and "
+                "say so",
+             c->vol->index, err.msg);
+    } else if (kt_tzif_parse(b.data, b.len, &c->tzif, &err) != KT_OK) {
+        warn(c, "volume %d: etc/localtime: %s: local times are taken as UTC and say so",
+             c->vol->index, err.msg);
+    } else {
+        c->has_tz = true;
+        c->stats->files_read++;
+        c->stats->bytes_read += b.len;
+        if (c->sys->timezone[0])
+            kt_strlcpy(c->zone, c->sys->timezone, sizeof c->zone);
+        else
+            snprintf(c->zone, sizeof c->zone, "etc/localtime (%s)",
+                     kt_tzif_footer(c->tzif)[0] ? kt_tzif_footer(c->tzif) : "no name");
+    }
+    kt_buf_release(&b);
+}
+
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
                       const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
@@ -949,9 +1628,11 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
     const char *os = kt_os_name(sys->os);
     if (sys->os == KT_OS_WINDOWS)
         load_windows(&c);
+    else if (sys->os == KT_OS_LINUX || sys->os == KT_OS_MACOS)
+        load_unix(&c);
     zone[0] = '\0';
     if (c.has_tz)
-        kt_strlcpy(zone, c.tz.name, zone_len);
+        kt_strlcpy(zone, c.zone, zone_len);
     for (size_t i = 0; i < set->nartifacts && !c.rc; i++) {
         const kt_artifact *a = &set->artifacts[i];
         if (a->os == NULL || strcmp(a->os, os) != 0)
@@ -964,6 +1645,7 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
     for (size_t i = 0; i < c.nlogs && !c.rc; i++)
         evtx_read(&c, &c.logs[i]);
     free(c.logs);
+    kt_tzif_free(c.tzif);
     kt_hive_free(c.software);
     kt_hive_free(c.system);
     kt_hive_free(c.amcache);

@@ -38,7 +38,8 @@ static int parse_version(const char *s, long *parts)
         if (end == s)
             return 0;
         parts[n++] = v;
-        if (*end != '.')
+        /* "12.1.0-1297": a package's build number is one more part */
+        if (*end != '.' && *end != '-')
             return *end ? 0 : n;
         s = end + 1;
     }
@@ -123,9 +124,24 @@ static bool is_install_exact(const kt_event *e)
     return e->category == KT_CAT_INSTALL && e->precision != KT_PREC_DAY;
 }
 
+static bool is_install_record(const kt_event *e)
+{
+    return e->category == KT_CAT_INSTALL && e->artifact && e->artifact->installer_record;
+}
+
 static bool is_signature(const kt_event *e)
 {
     return e->category == KT_CAT_SIGNATURE_UPDATE;
+}
+
+static bool is_ksn(const kt_event *e)
+{
+    return e->category == KT_CAT_KSN;
+}
+
+static bool is_execution(const kt_event *e)
+{
+    return e->category == KT_CAT_EXECUTION || e->category == KT_CAT_DETECTION;
 }
 
 static bool is_removal(const kt_event *e)
@@ -137,12 +153,12 @@ static void product_fields(group *g)
 {
     kt_product_finding *f = &g->f;
     f->first_seen = f->installed = f->last_signature_update = f->last_codebase_update = f->removed =
-        f->last_ksn_evidence = KT_TIME_NONE;
+        f->last_ksn_evidence = f->last_execution = KT_TIME_NONE;
     f->ksn = "unknown";
-    kt_time install_exact = KT_TIME_NONE, install_day = KT_TIME_NONE;
+    kt_time install_record = KT_TIME_NONE, install_exact = KT_TIME_NONE, install_day = KT_TIME_NONE;
     kt_time removed_by_tool = KT_TIME_NONE;
     bool named = false, registration = false, program = false, files_left = false;
-    const char *method = NULL;
+    const char *method = NULL, *method_other = NULL;
     for (size_t i = 0; i < g->nev; i++) {
         const kt_event *e = g->ev[i];
         if (f->first_seen == KT_TIME_NONE || e->time < f->first_seen)
@@ -151,6 +167,11 @@ static void product_fields(group *g)
             kt_time *slot = e->precision == KT_PREC_DAY ? &install_day : &install_exact;
             if (*slot == KT_TIME_NONE || e->time < *slot)
                 *slot = e->time;
+            /* The installer's own record of completing the install is the
+             * install time, ahead of folder times (which a copy or a
+             * restore can carry). */
+            if (is_install_record(e) && (install_record == KT_TIME_NONE || e->time < install_record))
+                install_record = e->time;
         }
         if (e->category == KT_CAT_SIGNATURE_UPDATE &&
             (f->last_signature_update == KT_TIME_NONE || e->time > f->last_signature_update))
@@ -160,6 +181,10 @@ static void product_fields(group *g)
             if (f->last_ksn_evidence == KT_TIME_NONE || e->time > f->last_ksn_evidence)
                 f->last_ksn_evidence = e->time;
         }
+        /* The product at work: programs run, services started, detections. */
+        if ((e->category == KT_CAT_EXECUTION || e->category == KT_CAT_DETECTION) &&
+            (f->last_execution == KT_TIME_NONE || e->time > f->last_execution))
+            f->last_execution = e->time;
         if (e->category == KT_CAT_CODEBASE_UPDATE &&
             (f->last_codebase_update == KT_TIME_NONE || e->time > f->last_codebase_update))
             f->last_codebase_update = e->time;
@@ -170,8 +195,13 @@ static void product_fields(group *g)
             if (*slot == KT_TIME_NONE || e->time > *slot)
                 *slot = e->time;
         }
-        if (e->removal_method && !method)
+        /* How: a removal record's own method first (an MSI removal, the
+         * remover's "removed" line), else a method any find names (the
+         * remover downloaded or run). */
+        if (e->removal_method && e->category == KT_CAT_REMOVAL && !method)
             method = e->removal_method;
+        if (e->removal_method && !method_other)
+            method_other = e->removal_method;
         /* A display name from the registry beats the definition's name. */
         if (!named && e->product_name && e->artifact &&
             e->artifact->product.from == KT_NAME_VALUE) {
@@ -185,13 +215,19 @@ static void product_fields(group *g)
         if (e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE))
             files_left = true;
     }
-    f->installed = install_exact != KT_TIME_NONE ? install_exact : install_day;
+    f->installed = install_record != KT_TIME_NONE  ? install_record
+                   : install_exact != KT_TIME_NONE ? install_exact
+                                                   : install_day;
     if (removed_by_tool != KT_TIME_NONE)
         f->removed = removed_by_tool;
     set_ids(&f->ev_installed, g->ev, g->nev, f->installed,
-            install_exact != KT_TIME_NONE ? is_install_exact : is_install);
+            install_record != KT_TIME_NONE  ? is_install_record
+            : install_exact != KT_TIME_NONE ? is_install_exact
+                                            : is_install);
     set_ids(&f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
     set_ids(&f->ev_signature, g->ev, g->nev, f->last_signature_update, is_signature);
+    set_ids(&f->ev_ksn, g->ev, g->nev, f->last_ksn_evidence, is_ksn);
+    set_ids(&f->ev_execution, g->ev, g->nev, f->last_execution, is_execution);
 
     /* Versions: releases that are prefixes of one another are the same
      * ("21.3" and "21.3.10.391"); more than one release is a codebase
@@ -245,7 +281,7 @@ static void product_fields(group *g)
         f->removed = KT_TIME_NONE;
     } else {
         f->status = files_left ? "residue" : "removed";
-        f->removal_method = method ? method : "unknown";
+        f->removal_method = method ? method : method_other ? method_other : "unknown";
         set_ids(&f->ev_removed, g->ev, g->nev, f->removed, is_removal);
     }
     for (size_t i = 0; i < g->nev; i++) {
@@ -463,6 +499,8 @@ void kt_system_finding_release(kt_system_finding *f)
         kt_strlist_release(&p->ev_removed);
         kt_strlist_release(&p->ev_status);
         kt_strlist_release(&p->ev_version);
+        kt_strlist_release(&p->ev_ksn);
+        kt_strlist_release(&p->ev_execution);
     }
     free(f->products);
     kt_strlist_release(&f->migration_ev);

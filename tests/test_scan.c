@@ -125,7 +125,31 @@ static void check_scenario(const char *name, const char *container)
                 check_str(name, what, p->removal_method, want);
             else if (strcmp(field, "name") == 0)
                 check_str(name, what, p->name, want);
+            else if (strcmp(field, "ksn") == 0)
+                check_str(name, what, p->ksn, want);
+            else if (strcmp(field, "last_ksn_evidence") == 0)
+                check_time(name, what, p->last_ksn_evidence, want);
+            else if (strcmp(field, "last_execution") == 0)
+                check_time(name, what, p->last_execution, want);
+            else
+                ck_abort_msg("%s:%d: unknown product field '%s'", exp_name, r->line, field);
             products++;
+        } else if (strcmp(scope, "event") == 0) {
+            /* event ARTIFACT TIME [PRODUCT [VERSION]]: that find, at that
+             * instant, for that product and version. */
+            bool hit = false;
+            kt_time when = truth_time(want);
+            for (size_t k = 0; k < s.tl.count && !hit; k++) {
+                const kt_event *e = &s.tl.items[k];
+                hit = e->time == when && strcmp(e->artifact->id, field) == 0 &&
+                      (r->nfields < 4 || (e->product_id && strcmp(e->product_id, r->f[3]) == 0)) &&
+                      (r->nfields < 5 || (e->version && strcmp(e->version, r->f[4]) == 0));
+            }
+            ck_assert_msg(hit, "%s:%d: no event %s at %s%s%s%s%s (%s)", exp_name, r->line, field,
+                          want, r->nfields > 3 ? " for " : "", r->nfields > 3 ? r->f[3] : "",
+                          r->nfields > 4 ? " " : "", r->nfields > 4 ? r->f[4] : "", container);
+        } else {
+            ck_abort_msg("%s:%d: unknown scope '%s'", exp_name, r->line, scope);
         }
     }
     /* No product the ground truth does not name. */
@@ -283,11 +307,17 @@ START_TEST(event_logs_give_exact_msi_service_and_detection_events)
         {"kaspersky.win.evtx-service-installed", "2022-03-16T14:29:58.0000001Z", KT_CAT_INSTALL},
         {"kaspersky.win.evtx-service-installed", "2022-03-16T14:29:59.5Z", KT_CAT_INSTALL},
         {"kaspersky.win.evtx-msi-installed", "2022-03-16T14:30:00.1234567Z", KT_CAT_INSTALL},
-        {"kaspersky.win.evtx-msi-status", "2022-03-16T14:30:00.1234567Z", KT_CAT_INSTALL},
+        {"kaspersky.win.evtx-msi-install-status", "2022-03-16T14:30:00.1234567Z", KT_CAT_INSTALL},
         {"kaspersky.win.evtx-security-center", "2022-03-16T14:31:12.5Z", KT_CAT_CONFIG},
         {"kaspersky.win.evtx-kes-detection", "2023-11-02T09:15:27.25Z", KT_CAT_DETECTION},
+        /* "Database release date:  11/1/2023 8:40:00 PM", EDT */
+        {"kaspersky.win.evtx-kes-bases-date", "2023-11-02T00:40:00Z", KT_CAT_SIGNATURE_UPDATE},
+        {"kaspersky.win.evtx-kes-detection", "2024-07-05T14:02:11.5Z", KT_CAT_DETECTION},
+        /* "Database release date:  7/5/2024 7:30:00 AM", EDT */
+        {"kaspersky.win.evtx-kes-bases-date", "2024-07-05T11:30:00Z", KT_CAT_SIGNATURE_UPDATE},
+        {"kaspersky.win.evtx-kes-ksn-verdict", "2024-07-05T14:02:11.5Z", KT_CAT_KSN},
         {"kaspersky.win.evtx-msi-removed", "2024-08-01T10:00:00.7654321Z", KT_CAT_REMOVAL},
-        {"kaspersky.win.evtx-msi-status", "2024-08-01T10:00:00.7654321Z", KT_CAT_REMOVAL},
+        {"kaspersky.win.evtx-msi-remove-status", "2024-08-01T10:00:00.7654321Z", KT_CAT_REMOVAL},
         /* testdata/windows/hives/Amcache-kes.spec: key LastWrite times */
         {"kaspersky.win.amcache-application", "2022-03-16T14:35:10.1000001Z", KT_CAT_PRESENCE},
         {"kaspersky.win.amcache-file", "2022-03-16T14:36:02.9876543Z", KT_CAT_EXECUTION},
@@ -305,7 +335,7 @@ START_TEST(event_logs_give_exact_msi_service_and_detection_events)
             ck_assert_str_eq(e->hive, "Amcache.hve");
     }
     const kt_event *v =
-        event_of(&s.tl, "kaspersky.win.evtx-msi-status", "2022-03-16T14:30:00.1234567Z");
+        event_of(&s.tl, "kaspersky.win.evtx-msi-install-status", "2022-03-16T14:30:00.1234567Z");
     ck_assert_str_eq(v->version, "11.11.0.452");
     ck_assert_str_eq(v->product_id, "kaspersky-kes");
     /* The MSI removal's own time is the removal time. */
@@ -314,9 +344,18 @@ START_TEST(event_logs_give_exact_msi_service_and_detection_events)
     const kt_product_finding *p = &f->products[0];
     ck_assert_str_eq(p->id, "kaspersky-kes");
     ck_assert_str_eq(p->status, "removed");
-    ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:29:58.0000001Z"));
+    /* The installer's record beats the service install two seconds before;
+     * the newest bases date and the KSN verdict come from the KES log. */
+    ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:30:00.1234567Z"));
+    ck_assert_int_eq(p->first_seen, truth_time("2022-03-16T14:29:58.0000001Z"));
     ck_assert_int_eq(p->removed, truth_time("2024-08-01T10:00:00.7654321Z"));
     ck_assert_str_eq(p->removal_method, "msi");
+    ck_assert_int_eq(p->last_signature_update, truth_time("2024-07-05T11:30:00Z"));
+    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_int_eq(p->last_ksn_evidence, truth_time("2024-07-05T14:02:11.5Z"));
+    ck_assert_int_eq(p->last_execution, truth_time("2024-07-05T14:02:11.5Z"));
+    ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    ck_assert_int_eq(f->verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
     ck_assert_str_eq(p->version, "11.11.0.452");
     ck_assert_int_eq(f->verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
     ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);

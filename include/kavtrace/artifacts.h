@@ -55,6 +55,7 @@ typedef enum kt_encoding {
 typedef enum kt_precision {
     KT_PREC_NS,
     KT_PREC_100NS,
+    KT_PREC_MS,
     KT_PREC_SECOND,
     KT_PREC_MINUTE,
     KT_PREC_DAY,
@@ -74,10 +75,17 @@ typedef enum kt_file_time {
     KT_FT_COUNT,
 } kt_file_time;
 
-/* A time pattern: %Y %m %d %H %M %S and literal characters. */
+/* A time pattern: %Y %m %d %H %M %S (fixed width), %-m %-d %-H %-I (one
+ * or two digits), %I with %p (12-hour clock, AM/PM), %f (milliseconds,
+ * three digits) and literal characters; a space matches one or more
+ * spaces. A pattern without a date (time_only) gives the time of day and
+ * needs a date from elsewhere; one without a year (no_year) parses as in
+ * the year 2000 and needs the year from elsewhere. */
 typedef struct kt_time_pattern {
     char *pattern;
     bool local;             /* wall-clock time of the analysed system */
+    bool time_only;         /* no %Y %m %d */
+    bool no_year;           /* %m and %d without %Y: the year comes from elsewhere */
     kt_precision precision; /* derived from the fields present */
 } kt_time_pattern;
 
@@ -89,6 +97,9 @@ typedef enum kt_name_from {
     KT_NAME_KEY,       /* the matched key's name */
     KT_NAME_COMPONENT, /* path component `component` (0-based; -1 = last) */
     KT_NAME_STRING,    /* event record string (EventData item) `component` */
+    KT_NAME_GROUP,     /* capture group `component` of the parse regex */
+    KT_NAME_COLUMN,    /* result column `component` of an SQLite query */
+    KT_NAME_PACKAGE,   /* the package's name (packages) */
 } kt_name_from;
 
 typedef struct kt_name_rule {
@@ -123,7 +134,24 @@ typedef enum kt_source {
     KT_SRC_REGISTRY,
     KT_SRC_FILES,
     KT_SRC_EVTX,
+    KT_SRC_SQLITE,
+    KT_SRC_PREFETCH,
+    KT_SRC_PACKAGES,
 } kt_source;
+
+/* Package databases and logs (packages.h has the parsers). */
+typedef enum kt_pkg_format {
+    KT_PKGF_DPKG_STATUS,
+    KT_PKGF_DPKG_LOG,
+    KT_PKGF_APT_HISTORY,
+    KT_PKGF_RPMDB,
+    KT_PKGF_DNF_LOG,
+    KT_PKGF_YUM_LOG,
+    KT_PKGF_COUNT,
+} kt_pkg_format;
+
+#define KT_PKG_ACTION_COUNT 7 /* kt_pkg_action: state, install, upgrade, downgrade, reinstall,
+                               * remove, purge */
 
 /* One event id an event-log artifact takes, and what it means. */
 typedef struct kt_evtx_event {
@@ -134,7 +162,8 @@ typedef struct kt_evtx_event {
 
 typedef enum kt_parse_format {
     KT_PARSE_NONE,
-    KT_PARSE_LINE, /* each text line against `regex`; group 1 is the time */
+    KT_PARSE_LINE,  /* text lines against `regex`; group 1 of the first match is the time */
+    KT_PARSE_LINES, /* every matching line is a find of its own */
     KT_PARSE_XML,  /* the root element's first present attribute of `attributes` */
 } kt_parse_format;
 
@@ -147,6 +176,7 @@ typedef struct kt_artifact {
     kt_role role;
     char *confidence;
     char *removal_method; /* what a removal find says about how */
+    bool installer_record; /* the installer's own record: its install time wins */
     char *file;
     int line;
     kt_source source;
@@ -170,6 +200,7 @@ typedef struct kt_artifact {
     regex_t parse_regex;
     kt_strlist attributes;
     kt_time_pattern parse_time;
+    bool parse_date_from_name; /* a time-of-day pattern dated by name_time */
     bool has_name_time;
     regex_t name_regex;
     kt_time_pattern name_time;
@@ -179,6 +210,26 @@ typedef struct kt_artifact {
     kt_strlist providers;
     kt_evtx_event *events;
     size_t nevents;
+    /* a time read from an EventData string instead of TimeCreated */
+    bool has_string_time;
+    int string_time_index;
+    regex_t string_time_regex; /* group 1 is the time text */
+    kt_time_pattern string_time;
+
+    /* SQLite databases (paths, deleted, file times shared with files) */
+    char *query;          /* SELECT; the first column is the time unless `tables` */
+    kt_encoding column_encoding; /* of the time column */
+    bool tables;          /* record the database's tables, not rows */
+
+    /* files whose content must match (files) */
+    bool has_content_regex;
+    regex_t content_regex;
+
+    /* packages (paths and deleted shared with files) */
+    kt_pkg_format pkg_format;
+    kt_strlist pkg_names;                         /* package name globs */
+    bool pkg_action_set[KT_PKG_ACTION_COUNT];     /* actions taken */
+    kt_category pkg_action[KT_PKG_ACTION_COUNT];  /* and what each means */
 
     kt_name_rule product;
     kt_name_rule version;

@@ -15,6 +15,7 @@
 
 #define KT_COLLECT_MAX_MATCHES 100000   /* finds per artifact */
 #define KT_COLLECT_MAX_PARSE (4u << 20) /* bytes of one parsed file */
+#define KT_COLLECT_MAX_DB (512u << 20)  /* bytes of one SQLite database */
 
 typedef struct kt_collect_stats {
     size_t events;

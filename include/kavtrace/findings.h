@@ -38,12 +38,12 @@ typedef struct kt_product_finding {
     char name[256];
     char version[64];
     kt_time first_seen, installed, last_signature_update, last_codebase_update, removed,
-        last_ksn_evidence;
+        last_ksn_evidence, last_execution;
     const char *ksn;            /* "enabled", "disabled", "unknown" */
     const char *status;         /* "present", "removed", "residue" */
     const char *removal_method; /* "kavremover", "migration", "unknown", or NULL */
     kt_strlist ev_all, ev_installed, ev_first_seen, ev_signature, ev_codebase, ev_removed,
-        ev_status, ev_version;
+        ev_status, ev_version, ev_ksn, ev_execution;
 } kt_product_finding;
 
 typedef struct kt_system_finding {

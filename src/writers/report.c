@@ -37,6 +37,7 @@ static void product(kt_json *j, const kt_product_finding *p)
     kt_json_time(j, "last_codebase_update", p->last_codebase_update);
     kt_json_string(j, "ksn", p->ksn);
     kt_json_time(j, "last_ksn_evidence", p->last_ksn_evidence);
+    kt_json_time(j, "last_execution", p->last_execution);
     kt_json_string(j, "status", p->status);
     kt_json_time(j, "removed", p->removed);
     kt_json_string(j, "removal_method", p->removal_method);
@@ -47,6 +48,8 @@ static void product(kt_json *j, const kt_product_finding *p)
     ids(j, "installed", &p->ev_installed);
     ids(j, "last_signature_update", &p->ev_signature);
     ids(j, "last_codebase_update", &p->ev_codebase);
+    ids(j, "last_ksn_evidence", &p->ev_ksn);
+    ids(j, "last_execution", &p->ev_execution);
     ids(j, "status", &p->ev_status);
     ids(j, "removed", &p->ev_removed);
     kt_json_end_object(j);
