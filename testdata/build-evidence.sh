@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH
 #
 # Builds every synthetic evidence item from nothing, without mounts, loop
 # devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
@@ -13,17 +13,18 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 4 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX" >&2
+if [[ $# -ne 5 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH" >&2
   exit 2
 fi
 out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
+mkprefetch=$(realpath "$5")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
 inputs_hash() {
   (cd "$here" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$mkhive" "$populate" "$mkevtx" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
+   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
 }
 stamp="$out/.stamp"
 want=$(inputs_hash)
@@ -138,7 +139,7 @@ mkdir -p "$tree/Windows/appcompat/Programs"
   "$tree/Windows/System32/winevt/Logs/Kaspersky Endpoint Security.evtx"
 
 step "Windows scenarios with expected findings"
-"$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate"
+"$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate" "$mkevtx" "$mkprefetch"
 
 rm -rf "$work"
 echo "$want" > "$stamp"

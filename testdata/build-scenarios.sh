@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-scenarios.sh OUTDIR MKHIVE NTFS_POPULATE
+# build-scenarios.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX [MKPREFETCH]
 #
 # Builds the synthetic Windows scenarios of testdata/scenarios/ (one
 # directory each: hives/*.spec, ntfs.tsv, content/, disk.conf, and the
@@ -17,12 +17,17 @@
 #
 #   MKHIVE          compiled testdata/tools/kt-mkhive.c
 #   NTFS_POPULATE   compiled testdata/tools/kt-ntfs-populate.c
+#   MKEVTX          compiled testdata/tools/kt-mkevtx.c
+#   MKPREFETCH      compiled testdata/tools/kt-mkprefetch.c (scenarios with
+#                   prefetch/*.spec need it)
 # testdata/scenarios/tools/kt-ntfs-rmdir.c (deleted directories) is compiled
 # here with cc and pkg-config's libntfs-3g flags.
 #
 # Hive files: hives/SOFTWARE.spec -> SOFTWARE, hives/NTUSER-<user>.spec ->
-# NTUSER-<user>.DAT; ntfs.tsv names them (and the files in content/) as
-# @NAME. ntfs.tsv is the kt-ntfs-populate manifest plus the kind
+# NTUSER-<user>.DAT; event logs: evtx/NAME.spec -> NAME.evtx (kt-mkevtx);
+# SQLite databases: sql/NAME.sql -> NAME (sqlite3, run on the SQL text);
+# prefetch: prefetch/NAME.spec -> NAME.pf (kt-mkprefetch); ntfs.tsv names
+# them (and the files in content/) as @NAME. ntfs.tsv is the kt-ntfs-populate manifest plus the kind
 # 'deleted-dir': kt-ntfs-populate gets it as 'dir', then kt-ntfs-rmdir
 # deletes it.
 #
@@ -30,24 +35,26 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 3 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE" >&2
+if [[ $# -lt 4 || $# -gt 5 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX [MKPREFETCH]" >&2
   exit 2
 fi
-out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3")
+out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
+mkprefetch=${5:+$(realpath "$5")}
 here=$(cd "$(dirname "$0")" && pwd)
 scen=$here/scenarios
 export TZ=UTC LC_ALL=C
 PATH=$PATH:/sbin:/usr/sbin # mkntfs, ntfslabel, sfdisk
 
-for tool in mkntfs ntfslabel faketime sfdisk ewfacquirestream qemu-img cc pkg-config; do
+for tool in mkntfs ntfslabel faketime sfdisk ewfacquirestream qemu-img cc pkg-config sqlite3; do
   command -v "$tool" >/dev/null 2>&1 || {
-    echo "$0: $tool not found (apt-get install ntfs-3g ntfs-3g-dev faketime fdisk ewf-tools qemu-utils gcc pkg-config)" >&2
+    echo "$0: $tool not found (apt-get install ntfs-3g ntfs-3g-dev faketime fdisk ewf-tools qemu-utils gcc pkg-config sqlite3)" >&2
     exit 1
   }
 done
 [[ -x $mkhive ]] || { echo "$0: not executable: $mkhive" >&2; exit 1; }
 [[ -x $populate ]] || { echo "$0: not executable: $populate" >&2; exit 1; }
+[[ -x $mkevtx ]] || { echo "$0: not executable: $mkevtx" >&2; exit 1; }
 
 readonly NTFS_MIB=48 DISK_MIB=64 PART_START=2048
 readonly PART_SECTORS=$((NTFS_MIB * 2048))
@@ -59,7 +66,9 @@ mapfile -t names < <(cd "$scen" && for d in */; do
 inputs_hash() {
   (cd "$scen" && find . -type f ! -name '*.md' ! -name expected.tsv -print0 |
      LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$here/build-scenarios.sh" "$mkhive" "$populate" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
+   sha256sum "$here/build-scenarios.sh" "$mkhive" "$populate" "$mkevtx" ${mkprefetch:+"$mkprefetch"} |
+     cut -d' ' -f1
+   sqlite3 --version) | sha256sum | cut -d' ' -f1
 }
 stamp=$out/.scenarios-stamp
 want=$(inputs_hash)
@@ -108,13 +117,28 @@ for name in "${names[@]}"; do
   mkdir -p "$w/content" "$out/hives/$name"
   rm -f "$out/hives/$name"/*
 
-  step "$name: hives"
+  step "$name: hives, event logs, databases"
   if [[ -d $dir/content ]]; then cp -R "$dir/content/." "$w/content/"; fi
   for spec in "$dir"/hives/*.spec; do
     base=$(basename "$spec" .spec)
     case $base in NTUSER-* | UsrClass-*) file=$base.DAT ;; *) file=$base ;; esac
     "$mkhive" "$spec" "$out/hives/$name/$file"
     cp "$out/hives/$name/$file" "$w/content/$file"
+  done
+  for spec in "$dir"/evtx/*.spec; do
+    [[ -e $spec ]] || continue
+    "$mkevtx" "$spec" "$w/content/$(basename "$spec" .spec).evtx"
+  done
+  for sql in "$dir"/sql/*.sql; do
+    [[ -e $sql ]] || continue
+    db=$w/content/$(basename "$sql" .sql)
+    rm -f "$db"
+    sqlite3 -bail "$db" < "$sql" > /dev/null
+  done
+  for spec in "$dir"/prefetch/*.spec; do
+    [[ -e $spec ]] || continue
+    [[ -n $mkprefetch ]] || { echo "$0: $spec needs MKPREFETCH" >&2; exit 1; }
+    "$mkprefetch" "$spec" "$w/content/$(basename "$spec" .spec).pf"
   done
 
   step "$name: NTFS volume"

@@ -16,10 +16,23 @@
 #     key LastWrite, a FILETIME or Unix-seconds value, a
 #     "dd-MM-yyyy HH-mm-ss" value, a kdb.stt or u*.xml root Date, or a local
 #     InstallDate / kavremover log-name time converted with the hive's own
-#     TimeZoneInformation (DST rules read from the TZI, not from tzdata).
+#     TimeZoneInformation (DST rules read from the TZI, not from tzdata);
+#     a detects.db Time (Python's sqlite3), a kavremover log line dated by
+#     the log's name, a trace file's name time, and the times of the
+#     content built from specs (below);
+#   - event rows of expected.tsv (event ARTIFACT TIME [PRODUCT [VERSION]])
+#     name planted times too.
+#   - content built from evtx/, prefetch/ and sql/ specs (no copy in
+#     content/) is read back from the volume and compared with its spec:
+#     event logs with python-evtx (every record's time, provider, id, level,
+#     channel, computer and data), prefetch files with pyscca,
+#     databases by their SQL dump (python's sqlite3). Record TimeCreated
+#     times and "Database release date:" strings (local, US format) count as
+#     planted times.
 #
 # usage: testdata/scenarios/check-scenarios.sh OUTDIR [NAME...]
-# Needs sleuthkit and python3-libregf. Exit 0 when everything matches.
+# Needs sleuthkit, python3-libregf, python3-evtx and python3-libscca. Exit 0
+# when everything matches.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,13 +40,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 for tool in fls istat icat; do
   command -v "$tool" >/dev/null || { echo "$0: $tool not found (apt-get install sleuthkit)" >&2; exit 1; }
 done
-/usr/bin/python3 -c 'import pyregf' 2>/dev/null ||
-  { echo "$0: python3-libregf not installed (apt-get install python3-libregf)" >&2; exit 1; }
+/usr/bin/python3 -c 'import pyregf, pyscca, Evtx.Evtx' 2>/dev/null ||
+  { echo "$0: needs python3-libregf python3-libscca python3-evtx (apt-get install them)" >&2; exit 1; }
 
 export TZ=UTC LC_ALL=C.UTF-8
 exec /usr/bin/python3 - "$here" "$@" <<'PY'
 import os, re, subprocess, sys, tempfile, datetime as dt
-import pyregf
+import xml.etree.ElementTree as ET
+import pyregf, pyscca, sqlite3
+import Evtx.Evtx as evtx_mod
 
 scen_dir, out = sys.argv[1], os.path.realpath(sys.argv[2])
 names = sys.argv[3:] or sorted(d for d in os.listdir(scen_dir)
@@ -115,7 +130,105 @@ def local_to_utc(tzi, local):
     else:
         bias += tzi['StandardBias']
     u = local + dt.timedelta(minutes=bias)
-    return ticks(u.year, u.month, u.day, u.hour, u.minute, u.second)
+    return ticks(u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond * 10)
+
+# ---- content built from evtx/, prefetch/, sql/ specs ---------------------------
+def spec_lines(path):
+    for n, line in enumerate(open(path, encoding='utf-8-sig'), 1):
+        line = line.rstrip('\r\n')
+        if line and not line.startswith('#'):
+            yield n, line.split('\t')
+
+def unesc(v):
+    return re.sub(r'\\([tn\\])', lambda m: {'t': '\t', 'n': '\n', '\\': '\\'}[m.group(1)], v)
+
+local_times = []        # (naive local datetime, what): converted once the TZI is known
+
+def check_evtx(where, spec, data, path):
+    want = []
+    for n, f in spec_lines(spec):
+        if f[0] == 'record':
+            times, rest = [parse_iso(f[1])], f[2:]
+        elif f[0] == 'filler':
+            step = round(float(f[3]) * 10**7)
+            times, rest = [parse_iso(f[2]) + i * step for i in range(int(f[1]))], f[4:]
+        else:
+            continue
+        fields = [(d.split('=', 1)[0], unesc(d.split('=', 1)[1])) for d in rest[6:]]
+        want += [(t, rest[0], rest[2], rest[3], rest[4], rest[5], fields) for t in times]
+    ns = '{http://schemas.microsoft.com/win/2004/08/events/event}'
+    with tempfile.NamedTemporaryFile(suffix='.evtx') as tmp:
+        tmp.write(data)
+        tmp.flush()
+        got = []
+        with evtx_mod.Evtx(tmp.name) as log:
+            for r in log.records():
+                x = ET.fromstring(r.xml())
+                sy = x.find(ns + 'System')
+                ed = x.find(ns + 'EventData')
+                got.append((r.unpack_qword(0x10), sy.find(ns + 'Provider').get('Name'),
+                            sy.find(ns + 'EventID').text, sy.find(ns + 'Level').text,
+                            sy.find(ns + 'Channel').text, sy.find(ns + 'Computer').text,
+                            [(d.get('Name') or '', d.text or '') for d in (ed if ed is not None else [])],
+                            sy.find(ns + 'TimeCreated').get('SystemTime')))
+    check(len(got) == len(want), '%s: %d event records (spec %d)' % (where, len(got), len(want)))
+    def created(st):    # python-evtx renders TimeCreated through a float: a few us off
+        m = re.match(r'(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?', st)
+        return ticks(*map(int, m.groups()[:6]), int((m.group(7) or '0').ljust(6, '0')) * 10)
+    bad_recs = [i + 1 for i, (g, w) in enumerate(zip(got, want))
+                if g[:7] != w or abs(created(g[7]) - w[0]) > 100]
+    check(not bad_recs, '%s: records as the spec says (time, provider, id, level, channel, computer, data) %s'
+          % (where, bad_recs[:5] or ''))
+    for t, prov, eid, _, _, _, fields in want:
+        plant(t, 'evtx %s %s %s TimeCreated' % (path, prov, eid))
+        for _, v in fields:
+            m = re.search(r'Database release date: *(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d\d):(\d\d) ([AP])M', v)
+            if m:
+                mo, d, y, h, mi, se = map(int, m.groups()[:6])
+                h = h % 12 + (12 if m.group(7) == 'P' else 0)
+                local_times.append((dt.datetime(y, mo, d, h, mi, se),
+                                    'evtx %s %s %s "Database release date" local' % (path, prov, eid)))
+
+def check_prefetch(where, spec, data, path):
+    want = {'run': []}
+    for n, f in spec_lines(spec):
+        if f[0] == 'run':
+            want['run'].append(parse_iso(f[1]))
+        elif f[0] in ('executable', 'hash', 'runcount'):
+            want[f[0]] = f[1]
+    for t in want['run']:
+        plant(t, 'prefetch %s run time' % path)
+    with tempfile.NamedTemporaryFile(suffix='.pf') as tmp:
+        tmp.write(data)
+        tmp.flush()
+        pf = pyscca.file()
+        pf.open(tmp.name)
+        runs = [pf.get_last_run_time_as_integer(i) for i in range(8)]
+        got = (pf.get_executable_filename(), '%08X' % pf.get_prefetch_hash(), str(pf.get_run_count()),
+               [t for t in runs if t])
+        pf.close()
+    check(got == (want['executable'], want['hash'].upper(), want['runcount'], want['run']),
+          where + ': prefetch name, hash, run count and run times as the spec says')
+
+def check_sql(where, spec, data, path):
+    ref = sqlite3.connect(':memory:')
+    ref.executescript(open(spec, encoding='utf-8').read())
+    with tempfile.NamedTemporaryFile(suffix='.db') as tmp:
+        tmp.write(data)
+        tmp.flush()
+        db = sqlite3.connect(tmp.name)
+        same = list(db.iterdump()) == list(ref.iterdump())
+        db.close()
+    check(same, where + ': database holds what its SQL makes')
+
+def generated(sd, name):
+    stem = os.path.splitext(name)[0]
+    for sub, spec, fn in (('evtx', stem + '.spec', check_evtx) if name.endswith('.evtx') else (None,) * 3,
+                          ('prefetch', stem + '.spec', check_prefetch) if name.endswith('.pf') else (None,) * 3,
+                          ('sql', name + '.sql', check_sql)):
+        if sub and os.path.isfile(os.path.join(sd, sub, spec)):
+            return os.path.join(sd, sub, spec), fn
+    return None
 
 def s32(v):
     return v - (1 << 32) if v >= 1 << 31 else v
@@ -217,6 +330,10 @@ for name in names:
                 src = os.path.join(sd, 'content', content[1:])
                 if not os.path.exists(src):
                     src = os.path.join(hives_dir, content[1:])
+                gen = generated(sd, content[1:])
+                if gen and not os.path.exists(src):
+                    gen[1](where, gen[0], data, path)
+                    continue
                 wanted = open(src, 'rb').read()
             else:
                 wanted = b''
@@ -287,17 +404,53 @@ for name in names:
     for path in listing:
         m = re.search(r'kavremvr (\d{4})-(\d\d)-(\d\d) (\d\d)-(\d\d)-(\d\d) \(pid \d+\)\.log$', path)
         if m:
-            plant(local_to_utc(tzi, dt.datetime(*map(int, m.groups()))),
-                                 'kavremover log name %s' % path)
+            start = dt.datetime(*map(int, m.groups()))
+            plant(local_to_utc(tzi, start), 'kavremover log name %s' % path)
+            # its lines "PID:TID HH:MM:SS.mmm text", dated by the name
+            day, prev = start.date(), start.time()
+            for ln in contents.get(path, b'').decode('utf-8', 'replace').splitlines():
+                lm = re.match(r'\d+:\d+ (\d\d):(\d\d):(\d\d)\.(\d{3}) ', ln)
+                if not lm:
+                    continue
+                h, mi, se, ms = map(int, lm.groups())
+                tod = dt.time(h, mi, se, ms * 1000)
+                if tod < prev:
+                    day += dt.timedelta(days=1)
+                prev = tod
+                plant(local_to_utc(tzi, dt.datetime.combine(day, tod)),
+                      'kavremover log line %s: %s' % (path, ln))
+        m = re.search(r'/(KAV|KES)[^/]*_(\d\d)\.(\d\d)_(\d\d)\.(\d\d)_pid\d+\.[^/]*$', path)
+        if m and path in contents:
+            mo, d, h, mi = map(int, m.groups()[1:])
+            created = [t for t, w in all_times.items() if 'SI created ' + path in w]
+            year = (EPOCH1601 + dt.timedelta(microseconds=created[0] // 10)).year if created else 0
+            if year:
+                plant(local_to_utc(tzi, dt.datetime(year, mo, d, h, mi)), 'trace file name %s' % path)
+    for path, data in contents.items():
+        base = path.split('/')[-1]
+        if base.lower() == 'detects.db':
+            dp = os.path.join(tmp, path.replace('/', '_'))
+            open(dp, 'wb').write(data)
+            db = sqlite3.connect('file:%s?mode=ro' % dp, uri=True)
+            for (t,) in db.execute('SELECT Time FROM detects'):
+                plant(t, 'detects.db Time %s' % path)
+            db.close()
+    for local, what in local_times:
+        plant(local_to_utc(tzi, local), what)
+    local_times.clear()
 
     # ---- expected.tsv ----------------------------------------------------------
-    exp, order = {}, []
+    exp, order, events = {}, [], []
     with open(os.path.join(sd, 'expected.tsv'), encoding='utf-8') as fh:
         for n, line in enumerate(fh, 1):
             line = line.rstrip('\n')
             if not line or line.startswith('#'):
                 continue
             f = line.split('\t')
+            if f[0] == 'event':
+                check(3 <= len(f) <= 5, '%s: expected.tsv:%d event row has 3 to 5 fields' % (name, n))
+                events.append((n, f))
+                continue
             if not check(len(f) == 3, '%s: expected.tsv:%d has 3 fields' % (name, n)):
                 continue
             if (f[0], f[1]) in exp:
@@ -315,21 +468,28 @@ for name in names:
           and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
     check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'ultraav')
               for p in products), name + ': product ids %s' % products)
+    optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
           and all(s in ('system', 'verdict', 'migration') or s in products for s, _ in exp)
-          and all(fl in fields for s, fl in exp if s in products), name + ': every product field, no other')
+          and all(fl in fields + optional for s, fl in exp if s in products),
+          name + ': every product field, no other')
     check(exp.get(('system', 'os')) == 'windows', name + ': system os windows')
     check(exp.get(('system', 'hostname')) == hostname, name + ': hostname %s (SYSTEM %s)' % (exp.get(('system', 'hostname')), hostname))
     check(exp.get(('system', 'timezone')) == tzname, name + ': timezone %s (SYSTEM %s)' % (exp.get(('system', 'timezone')), tzname))
     for p in products:
         check(exp[(p, 'status')] in ('present', 'removed', 'residue'), '%s: %s status' % (name, p))
-        check(exp[(p, 'removal_method')] in ('kavremover', 'migration', 'unknown', 'null'),
+        check(exp[(p, 'removal_method')] in ('kavremover', 'migration', 'msi', 'unknown', 'null'),
               '%s: %s removal_method' % (name, p))
         check((exp[(p, 'removed')] == 'null') == (exp[(p, 'status')] == 'present')
               and (exp[(p, 'removed')] == 'null') == (exp[(p, 'removal_method')] == 'null'),
               '%s: %s removed/removal_method null exactly when present' % (name, p))
 
     # every time is planted
+    for n, f in events:
+        if len(f) >= 3:
+            t = parse_iso(f[2])
+            check(t in all_times, '%s: expected.tsv:%d event %s %s <- %s'
+                  % (name, n, f[1], f[2], '; '.join(all_times.get(t, ['NOT PLANTED']))))
     for n, (scope, field, value) in order:
         if not re.fullmatch(r'\d{4}-.*Z', value):
             continue
