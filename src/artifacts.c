@@ -81,6 +81,7 @@ const char *kt_precision_name(kt_precision p)
 
 static int check_pattern(kt_time_pattern *tp)
 {
+    tp->has_offset = false;
     bool y = false, m = false, d = false, H = false, I = false, P = false, M = false, S = false,
          f = false;
     for (const char *p = tp->pattern; *p; p++) {
@@ -119,6 +120,9 @@ static int check_pattern(kt_time_pattern *tp)
         case 'f':
             f = true;
             break;
+        case 'z':
+            tp->has_offset = true;
+            break;
         case '%':
             break;
         default:
@@ -154,7 +158,7 @@ static int digits(const char **s, int n, bool flexible, int *out)
 
 int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *out)
 {
-    int Y = 0, m = 0, d = 0, H = 0, M = 0, S = 0, ms = 0, pm = -1;
+    int Y = 0, m = 0, d = 0, H = 0, M = 0, S = 0, ms = 0, pm = -1, offset = 0;
     bool twelve = false;
     const char *s = text;
     for (const char *p = tp->pattern; *p; p++) {
@@ -214,6 +218,23 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
         case 'f':
             rc = digits(&s, 3, false, &ms);
             break;
+        case 'z': {
+            int sign = *s == '+' ? 1 : *s == '-' ? -1 : 0, oh = 0, om = 0;
+            if (sign == 0) {
+                rc = -1;
+                break;
+            }
+            s++;
+            rc = digits(&s, 2, false, &oh);
+            if (rc == 0 && *s == ':')
+                s++;
+            if (rc == 0 && *s >= '0' && *s <= '9')
+                rc = digits(&s, 2, false, &om);
+            if (rc == 0 && (oh > 23 || om > 59))
+                rc = -1;
+            offset = sign * (oh * 3600 + om * 60);
+            break;
+        }
         default:
             return KT_EFORMAT;
         }
@@ -238,7 +259,7 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
     if (m == 2 && d == 29 && !leap)
         return KT_EFORMAT;
     int64_t days = kt_days_from_civil(Y, (unsigned)m, (unsigned)d);
-    *out = kt_time_from_unix(days * 86400 + secs, (int64_t)ms * 1000000);
+    *out = kt_time_from_unix(days * 86400 + secs - offset, (int64_t)ms * 1000000);
     return KT_OK;
 }
 
@@ -758,6 +779,27 @@ static void parse_packages(ctx *c, yaml_node_t *pk, kt_artifact *a)
     parse_name_rule(c, get(c, pk, "version"), &a->version, false);
 }
 
+static void parse_where(ctx *c, yaml_node_t *w, kt_artifact *a, const char *what);
+
+/* Property lists: each dictionary (of a root array, or the root) a record. */
+static void parse_plist(ctx *c, yaml_node_t *pl, kt_artifact *a)
+{
+    static const char *const keys[] = {"paths", "deleted", "where", "time",
+                                       "product", "version", NULL};
+    check_keys(c, pl, "plist", keys);
+    get_strings(c, pl, "paths", &a->paths, true, "plist");
+    for (size_t i = 0; i < a->paths.count; i++)
+        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
+            problem(c, get(c, pl, "paths"), "plist: path '%s' must be relative, without '..'",
+                    a->paths.items[i]);
+    a->type = 1;
+    a->deleted = get_bool(c, pl, "deleted", false);
+    parse_where(c, get(c, pl, "where"), a, "plist");
+    a->plist_time_key = dup_scalar(c, pl, "time", true, "plist");
+    parse_name_rule(c, get(c, pl, "product"), &a->product, true);
+    parse_name_rule(c, get(c, pl, "version"), &a->version, true);
+}
+
 /* Windows Prefetch files: every stored run time. */
 static void parse_prefetch(ctx *c, yaml_node_t *pf, kt_artifact *a)
 {
@@ -858,7 +900,7 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
     static const char *const keys[] = {"id",       "description", "vendor",     "os",
                                        "category", "role",        "confidence", "removal_method",
                                        "registry", "files",       "evtx",       "sqlite",
-                                       "prefetch", "packages", "installer_record", NULL};
+                                       "prefetch", "packages", "plist", "installer_record", NULL};
     check_keys(c, n, "artifact", keys);
     a->file = strdup(c->file);
     a->line = (int)n->start_mark.line + 1;
@@ -905,6 +947,7 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
         {"registry", KT_SRC_REGISTRY, parse_registry}, {"files", KT_SRC_FILES, parse_files},
         {"evtx", KT_SRC_EVTX, parse_evtx},             {"sqlite", KT_SRC_SQLITE, parse_sqlite},
         {"prefetch", KT_SRC_PREFETCH, parse_prefetch}, {"packages", KT_SRC_PACKAGES, parse_packages},
+        {"plist", KT_SRC_PLIST, parse_plist},
     };
     size_t given = 0, which = 0;
     for (size_t i = 0; i < sizeof sources / sizeof sources[0]; i++)
@@ -915,7 +958,7 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
     if (given != 1) {
         problem(c, n,
                 "artifact '%s': give exactly one of 'registry', 'files', 'evtx', 'sqlite', "
-                "'prefetch' or 'packages'",
+                "'prefetch', 'packages' or 'plist'",
                 a->id ? a->id : "?");
         return;
     }
@@ -926,8 +969,11 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
 static void parse_product(ctx *c, yaml_node_t *n, kt_product_def *p)
 {
     static const char *const keys[] = {
-        "id", "name", "vendor", "match", "primary", "migration_target", NULL};
+        "id", "name", "vendor", "match", "primary", "migration_target", "os", NULL};
     check_keys(c, n, "product", keys);
+    p->os = dup_scalar(c, n, "os", false, "product");
+    if (p->os && strcmp(p->os, "windows") && strcmp(p->os, "linux") && strcmp(p->os, "macos"))
+        problem(c, get(c, n, "os"), "product: os must be windows, linux or macos");
     p->file = strdup(c->file);
     p->line = (int)n->start_mark.line + 1;
     p->id = dup_scalar(c, n, "id", true, "product");
@@ -1171,6 +1217,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
         if (a->has_content_regex)
             regfree(&a->content_regex);
         kt_strlist_release(&a->pkg_names);
+        free(a->plist_time_key);
         name_rule_release(&a->product);
         name_rule_release(&a->version);
     }
@@ -1178,6 +1225,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
     for (size_t i = 0; i < set->nproducts; i++) {
         free(set->products[i].id);
         free(set->products[i].vendor);
+        free(set->products[i].os);
         free(set->products[i].name);
         free(set->products[i].file);
         kt_strlist_release(&set->products[i].match);
@@ -1195,11 +1243,19 @@ void kt_artifact_set_release(kt_artifact_set *set)
 const kt_product_def *kt_artifacts_product_for(const kt_artifact_set *set, const char *vendor,
                                                const char *name)
 {
+    return kt_artifacts_product_for_os(set, vendor, NULL, name);
+}
+
+const kt_product_def *kt_artifacts_product_for_os(const kt_artifact_set *set, const char *vendor,
+                                                  const char *os, const char *name)
+{
     if (name == NULL || !name[0])
         return NULL;
     for (size_t i = 0; i < set->nproducts; i++) {
         const kt_product_def *p = &set->products[i];
         if (vendor && p->vendor && strcmp(vendor, p->vendor) != 0)
+            continue;
+        if (p->os && (os == NULL || strcmp(p->os, os) != 0))
             continue;
         for (size_t m = 0; m < p->match.count; m++)
             if (fnmatch(p->match.items[m], name, FNM_CASEFOLD) == 0)

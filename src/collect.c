@@ -12,6 +12,7 @@
 #include "kavtrace/evtx.h"
 #include "kavtrace/prefetch.h"
 #include "kavtrace/packages.h"
+#include "kavtrace/plist.h"
 #include "kavtrace/registry.h"
 #include "kavtrace/tzif.h"
 #include "kavtrace/wintz.h"
@@ -45,6 +46,13 @@ typedef struct ctx {
     char zone[128]; /* the zone's name */
     int tz_flags;   /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
     int rc; /* first fatal error (out of memory) */
+    /* the entries one artifact found so far: two paths to one file (a
+     * linked directory, /var and /private/var on macOS) are one find */
+    struct seen_entry {
+        uint64_t inode;
+        bool deleted;
+    } *seen;
+    size_t nseen, seen_cap;
 } ctx;
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -146,6 +154,8 @@ typedef struct found {
     const char *line;
     const regmatch_t *groups;
     size_t ngroups;
+    /* a dictionary (plist) */
+    const kt_plist_dict *dict;
     /* a result row (sqlite) */
     const char *const *columns;
     size_t ncolumns;
@@ -164,6 +174,8 @@ static void resolve_name(ctx *c, const kt_name_rule *r, const found *f, char *ou
     case KT_NAME_VALUE:
         if (f->hive)
             kt_hive_value_string(f->hive, f->node, r->text, raw, sizeof raw, NULL);
+        else if (f->dict)
+            kt_plist_dict_string(f->dict, r->text, 0, raw, sizeof raw);
         break;
     case KT_NAME_KEY:
         if (f->key)
@@ -216,7 +228,7 @@ static void base_event(ctx *c, const kt_artifact *a, const found *f, kt_event *e
     e->fs = (char *)kt_fs_type_name(c->fs);
     resolve_name(c, &a->product, f, product, plen);
     resolve_name(c, &a->version, f, version, vlen);
-    const kt_product_def *p = kt_artifacts_product_for(c->set, a->vendor, product);
+    const kt_product_def *p = kt_artifacts_product_for_os(c->set, a->vendor, a->os, product);
     e->product_id = p ? p->id : NULL;
     e->product_name = product[0] ? product : NULL;
     e->version = version[0] ? version : NULL;
@@ -554,7 +566,9 @@ static void convert_note(ctx *c, const kt_time_pattern *tp, kt_time *t, char *sr
 {
     size_t n = strlen(src);
     *zone = NULL;
-    if (!tp->local) {
+    if (tp->has_offset) {
+        snprintf(src + n, srclen - n, ", with its UTC offset");
+    } else if (!tp->local) {
         snprintf(src + n, srclen - n, ", UTC");
     } else if (to_utc(c, t)) {
         *zone = c->zone;
@@ -1291,7 +1305,7 @@ static int pkg_event(void *p, const kt_pkg_event *pe)
     base_event(c, a, &f, &e, product, sizeof product, version, sizeof version);
     if (a->product.from == KT_NAME_PACKAGE) {
         apply_regex(&a->product, pe->name, product, sizeof product);
-        const kt_product_def *d = kt_artifacts_product_for(c->set, a->vendor, product);
+        const kt_product_def *d = kt_artifacts_product_for_os(c->set, a->vendor, a->os, product);
         e.product_id = d ? d->id : NULL;
         e.product_name = product[0] ? product : NULL;
     }
@@ -1427,6 +1441,79 @@ out:
     kt_buf_release(&b);
 }
 
+/* ---- property lists ------------------------------------------------------------ */
+
+typedef struct plist_ctx {
+    ctx *c;
+    const kt_artifact *a;
+    const found *f;
+    size_t undated;
+} plist_ctx;
+
+/* Every `where` key must hold a string (or an array item) that one of its
+ * globs matches. */
+static bool plist_where(const kt_artifact *a, const kt_plist_dict *d)
+{
+    for (size_t w = 0; w < a->nwhere; w++) {
+        bool any = false;
+        char v[512];
+        for (size_t i = 0; !any && i < 4096 &&
+                           kt_plist_dict_string(d, a->where[w].value, i, v, sizeof v) == KT_OK;
+             i++)
+            for (size_t g = 0; g < a->where[w].globs.count && !any; g++)
+                any = fnmatch(a->where[w].globs.items[g], v, FNM_CASEFOLD) == 0;
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+static int plist_record(void *p, const kt_plist_dict *d, size_t index)
+{
+    plist_ctx *x = p;
+    ctx *c = x->c;
+    const kt_artifact *a = x->a;
+    if (!plist_where(a, d))
+        return 0;
+    kt_time t = kt_plist_dict_date(d, a->plist_time_key);
+    if (t == KT_TIME_NONE) {
+        x->undated++;
+        return 0;
+    }
+    found f = *x->f;
+    f.dict = d;
+    char product[256], version[128], src[200], value[64], what[KT_FS_PATH_MAX + 64];
+    kt_event e;
+    base_event(c, a, &f, &e, product, sizeof product, version, sizeof version);
+    e.time = t;
+    e.precision = KT_PREC_SECOND;
+    snprintf(src, sizeof src, "%s of dictionary %zu (plist date, UTC)", a->plist_time_key, index);
+    e.time_source = src;
+    snprintf(value, sizeof value, "dictionary %zu", index);
+    e.value = value;
+    e.path = (char *)f.path;
+    e.inode = f.st->inode;
+    e.allocated = !f.deleted;
+    snprintf(what, sizeof what, " (%s%s)", f.deleted ? "deleted: " : "", f.path);
+    add(c, &e, what);
+    return c->rc;
+}
+
+static void plist_find(ctx *c, const kt_artifact *a, const found *f)
+{
+    kt_buf b = {0};
+    if (read_found(c, a, f, KT_PLIST_MAX_SIZE, &b))
+        return;
+    plist_ctx x = {.c = c, .a = a, .f = f};
+    kt_error err = {0};
+    if (kt_plist_each_dict(b.data, b.len, plist_record, &x, &err) != KT_OK && c->rc == KT_OK)
+        warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+    if (x.undated)
+        warn(c, "volume %d: '%s': %zu matching entries have no date '%s' (artifact %s)",
+             c->vol->index, f->path, x.undated, a->plist_time_key, a->id);
+    kt_buf_release(&b);
+}
+
 /* files: content: the file counts only when its content matches. */
 static bool content_matches(ctx *c, const kt_artifact *a, const found *f)
 {
@@ -1446,6 +1533,28 @@ static bool content_matches(ctx *c, const kt_artifact *a, const found *f)
 static bool type_fits(const kt_artifact *a, kt_file_type t)
 {
     return a->type == 0 || (a->type == 1 && t == KT_FT_REG) || (a->type == 2 && t == KT_FT_DIR);
+}
+
+/* Whether the artifact found this entry already (and note it if not). */
+static bool seen_before(ctx *c, uint64_t inode, bool deleted)
+{
+    if (inode == 0)
+        return false;
+    for (size_t i = 0; i < c->nseen; i++)
+        if (c->seen[i].inode == inode && c->seen[i].deleted == deleted)
+            return true;
+    if (c->nseen == c->seen_cap) {
+        size_t cap = c->seen_cap ? 2 * c->seen_cap : 64;
+        struct seen_entry *p = realloc(c->seen, cap * sizeof *p);
+        if (p == NULL) {
+            c->rc = KT_ENOMEM;
+            return true;
+        }
+        c->seen = p;
+        c->seen_cap = cap;
+    }
+    c->seen[c->nseen++] = (struct seen_entry){inode, deleted};
+    return false;
 }
 
 /* Expand path pattern components [i..] below directory `dir`. */
@@ -1475,7 +1584,7 @@ static void file_walk(ctx *c, const kt_artifact *a, char **parts, size_t nparts,
             (int)sizeof path)
             continue;
         if (last) {
-            if (!type_fits(a, d->st.type))
+            if (!type_fits(a, d->st.type) || seen_before(c, d->st.inode, deleted))
                 continue;
             (*matches)++;
             found f = {.path = path, .st = &d->st, .deleted = deleted};
@@ -1487,6 +1596,8 @@ static void file_walk(ctx *c, const kt_artifact *a, char **parts, size_t nparts,
                 prefetch_find(c, a, &f);
             else if (a->source == KT_SRC_PACKAGES)
                 packages_find(c, a, &f);
+            else if (a->source == KT_SRC_PLIST)
+                plist_find(c, a, &f);
             else if (!a->has_content_regex || content_matches(c, a, &f))
                 file_find(c, a, &f);
         } else if (d->st.type == KT_FT_DIR) {
@@ -1499,6 +1610,7 @@ static void file_walk(ctx *c, const kt_artifact *a, char **parts, size_t nparts,
 static void files_artifact(ctx *c, const kt_artifact *a)
 {
     size_t matches = 0;
+    c->nseen = 0;
     for (size_t k = 0; k < a->paths.count && !c->rc; k++) {
         char pattern[KT_FS_PATH_MAX];
         kt_strlcpy(pattern, a->paths.items[k], sizeof pattern);
@@ -1645,6 +1757,7 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
     for (size_t i = 0; i < c.nlogs && !c.rc; i++)
         evtx_read(&c, &c.logs[i]);
     free(c.logs);
+    free(c.seen);
     kt_tzif_free(c.tzif);
     kt_hive_free(c.software);
     kt_hive_free(c.system);

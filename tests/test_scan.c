@@ -283,6 +283,38 @@ START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
 }
 END_TEST
 
+START_TEST(corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding)
+{
+    /* tests/unpack-corpus.sh: plaso's dpkg.log and apt history, Velociraptor's
+     * dpkg status (Debian tree); plaso's InstallHistory.plist (macOS tree). */
+    const struct {
+        const char *tree;
+        kt_os os;
+        const char *zone;
+        size_t files; /* the zone file and the package or plist files */
+    } trees[] = {
+        {"unix-trees/debian", KT_OS_LINUX, "Europe/Berlin", 4},
+        {"unix-trees/macos", KT_OS_MACOS, "America/New_York", 2},
+    };
+    for (size_t i = 0; i < sizeof trees / sizeof trees[0]; i++) {
+        char *path = path_join(corpus_unpacked_dir(), trees[i].tree);
+        kt_scan s = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(s.nsystems, 1);
+        ck_assert_int_eq(s.systems[0].sys.os, trees[i].os);
+        ck_assert_str_eq(s.systems[0].zone, trees[i].zone);
+        for (size_t w = 0; w < s.warnings.count; w++)
+            ck_abort_msg("%s: warning: %s", trees[i].tree, s.warnings.items[w]);
+        ck_assert_uint_eq(s.stats.files_read, trees[i].files);
+        ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i].tree, s.tl.count);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        kt_scan_release(&s);
+        free(path);
+    }
+}
+END_TEST
+
 static const kt_event *event_of(const kt_timeline *tl, const char *artifact, const char *when)
 {
     for (size_t i = 0; i < tl->count; i++)
@@ -434,6 +466,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
     tcase_add_test(tc, corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn);
+    tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
     tcase_add_test(tc, csv_cells_are_quoted_and_formula_safe);

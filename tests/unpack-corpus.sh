@@ -52,3 +52,42 @@ cp "$corpus/evtx-attack-samples/WinDefender_Events_1117_1116_AtomicRedTeam.evtx"
 cp "$museum/Microsoft-Windows-Windows Defender%4Operational.evtx" "$logs/Kaspersky Event Log.evtx"
 mkdir -p "$good/Windows/appcompat/Programs"
 cp "$corpus/plaso/winreg/Amcache.hve" "$good/Windows/appcompat/Programs/Amcache.hve"
+# The corpus's Prefetch files where Windows keeps them (none is a Kaspersky
+# program's, so the definitions pass them by).
+mkdir -p "$good/Windows/Prefetch"
+find "$corpus" -name '*.pf' -exec cp {} "$good/Windows/Prefetch/" \;
+
+# Linux and macOS trees of the corpus's package logs, dpkg status and
+# InstallHistory.plist (none names Kaspersky). Their zone files come from
+# the host's tzdata: test data, not what the tool reads on its own.
+unix=$out/unix-trees
+rm -rf "$unix"
+deb=$unix/debian
+mkdir -p "$deb/etc" "$deb/var/log/apt" "$deb/var/lib/dpkg" "$deb/usr/share/zoneinfo/Europe"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\nVERSION_ID="12"\nID=debian\n' \
+  > "$deb/etc/os-release"
+echo corpus-deb > "$deb/etc/hostname"
+cp /usr/share/zoneinfo/Europe/Berlin "$deb/usr/share/zoneinfo/Europe/Berlin"
+ln -s ../usr/share/zoneinfo/Europe/Berlin "$deb/etc/localtime"
+cp "$corpus/plaso/dpkg.log" "$deb/var/log/dpkg.log"
+cp "$corpus/plaso/apt_history.log" "$deb/var/log/apt/history.log"
+cp "$corpus/velociraptor/debian_status" "$deb/var/lib/dpkg/status"
+mac=$unix/macos
+mkdir -p "$mac/System/Library/CoreServices" "$mac/Library/Receipts" "$mac/var/db/timezone/zoneinfo/America" "$mac/etc"
+cat > "$mac/System/Library/CoreServices/SystemVersion.plist" <<'PL'
+<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>ProductBuildVersion</key>
+	<string>22G91</string>
+	<key>ProductName</key>
+	<string>macOS</string>
+	<key>ProductVersion</key>
+	<string>13.5.2</string>
+</dict>
+</plist>
+PL
+cp /usr/share/zoneinfo/America/New_York "$mac/var/db/timezone/zoneinfo/America/New_York"
+ln -s /var/db/timezone/zoneinfo/America/New_York "$mac/etc/localtime"
+cp "$corpus/plaso/plist/InstallHistory.plist" "$mac/Library/Receipts/InstallHistory.plist"

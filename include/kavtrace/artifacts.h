@@ -77,7 +77,8 @@ typedef enum kt_file_time {
 
 /* A time pattern: %Y %m %d %H %M %S (fixed width), %-m %-d %-H %-I (one
  * or two digits), %I with %p (12-hour clock, AM/PM), %f (milliseconds,
- * three digits) and literal characters; a space matches one or more
+ * three digits), %z (a UTC offset: +HH, +HHMM or +HH:MM; the result is
+ * then UTC) and literal characters; a space matches one or more
  * spaces. A pattern without a date (time_only) gives the time of day and
  * needs a date from elsewhere; one without a year (no_year) parses as in
  * the year 2000 and needs the year from elsewhere. */
@@ -86,6 +87,7 @@ typedef struct kt_time_pattern {
     bool local;             /* wall-clock time of the analysed system */
     bool time_only;         /* no %Y %m %d */
     bool no_year;           /* %m and %d without %Y: the year comes from elsewhere */
+    bool has_offset;        /* %z: the text carries its UTC offset */
     kt_precision precision; /* derived from the fields present */
 } kt_time_pattern;
 
@@ -137,6 +139,7 @@ typedef enum kt_source {
     KT_SRC_SQLITE,
     KT_SRC_PREFETCH,
     KT_SRC_PACKAGES,
+    KT_SRC_PLIST,
 } kt_source;
 
 /* Package databases and logs (packages.h has the parsers). */
@@ -225,6 +228,10 @@ typedef struct kt_artifact {
     bool has_content_regex;
     regex_t content_regex;
 
+    /* property lists (paths, deleted, where shared): the dictionary key
+     * holding the date */
+    char *plist_time_key;
+
     /* packages (paths and deleted shared with files) */
     kt_pkg_format pkg_format;
     kt_strlist pkg_names;                         /* package name globs */
@@ -242,6 +249,7 @@ typedef struct kt_product_def {
     kt_strlist match;      /* names that mean this product (globs) */
     bool primary;          /* unattributed finds of its vendor join it */
     bool migration_target; /* the product a Kaspersky install was moved to */
+    char *os;              /* only finds of artifacts for this system (NULL: any) */
     char *file;
     int line;
 } kt_product_def;
@@ -279,6 +287,10 @@ const char *kt_file_time_name(kt_file_time f);
 /* The product definition whose match globs fit `name` (NULL if none). */
 const kt_product_def *kt_artifacts_product_for(const kt_artifact_set *set, const char *vendor,
                                                const char *name);
+/* The same for a find of an artifact for system `os` (products limited to
+ * another system are skipped). */
+const kt_product_def *kt_artifacts_product_for_os(const kt_artifact_set *set, const char *vendor,
+                                                  const char *os, const char *name);
 const kt_product_def *kt_artifacts_product(const kt_artifact_set *set, const char *id);
 const kt_milestone *kt_artifacts_milestone(const kt_artifact_set *set, const char *id);
 

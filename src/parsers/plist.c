@@ -31,3 +31,71 @@ out:
     plist_free(root);
     return rc;
 }
+
+/* ---- records: the dictionaries of a property list ---------------------------- */
+
+struct kt_plist_dict {
+    plist_t node;
+};
+
+/* Seconds from 1970 to 2001-01-01, the epoch of plist dates. */
+#define MAC_EPOCH_OFFSET INT64_C(978307200)
+
+int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx,
+                       kt_error *err)
+{
+    if (len == 0 || len > KT_PLIST_MAX_SIZE)
+        return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
+    plist_t root = NULL;
+    plist_from_memory(data, (uint32_t)len, &root);
+    if (root == NULL)
+        return kt_error_set(err, KT_EFORMAT, "not a property list");
+    int rc = KT_OK;
+    if (plist_get_node_type(root) == PLIST_DICT) {
+        kt_plist_dict d = {root};
+        rc = cb(ctx, &d, 0);
+    } else if (plist_get_node_type(root) == PLIST_ARRAY) {
+        uint32_t n = plist_array_get_size(root);
+        for (uint32_t i = 0; i < n && rc == KT_OK; i++) {
+            plist_t item = plist_array_get_item(root, i);
+            if (item && plist_get_node_type(item) == PLIST_DICT) {
+                kt_plist_dict d = {item};
+                rc = cb(ctx, &d, i);
+            }
+        }
+    } else {
+        rc = kt_error_set(err, KT_EFORMAT, "property list is neither an array nor a dictionary");
+    }
+    plist_free(root);
+    return rc;
+}
+
+int kt_plist_dict_string(const kt_plist_dict *d, const char *key, size_t index, char *out,
+                         size_t out_len)
+{
+    plist_t node = plist_dict_get_item(d->node, key);
+    if (node && plist_get_node_type(node) == PLIST_ARRAY)
+        node = index < plist_array_get_size(node) ? plist_array_get_item(node, (uint32_t)index)
+                                                  : NULL;
+    else if (index > 0)
+        node = NULL;
+    if (node == NULL || plist_get_node_type(node) != PLIST_STRING)
+        return KT_ENOTFOUND;
+    char *s = NULL;
+    plist_get_string_val(node, &s);
+    kt_strlcpy(out, s ? s : "", out_len);
+    free(s);
+    return KT_OK;
+}
+
+kt_time kt_plist_dict_date(const kt_plist_dict *d, const char *key)
+{
+    plist_t node = plist_dict_get_item(d->node, key);
+    if (node == NULL || plist_get_node_type(node) != PLIST_DATE)
+        return KT_TIME_NONE;
+    int32_t sec = 0, usec = 0;
+    plist_get_date_val(node, &sec, &usec);
+    if (usec < 0 || usec > 999999)
+        return KT_TIME_NONE;
+    return kt_time_from_unix((int64_t)sec + MAC_EPOCH_OFFSET, (int64_t)usec * 1000);
+}
