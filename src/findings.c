@@ -354,7 +354,9 @@ static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
             ksn_after = true;
         else if (past_cut && strcmp(p->ksn, "disabled") != 0)
             ksn_unknown = ksn_unknown || strcmp(p->ksn, "enabled") != 0;
-        if (past_cut && strcmp(p->ksn, "enabled") == 0 && p->last_ksn_evidence == KT_TIME_NONE)
+        /* KSN turned on (at install, say) and nothing turning it off: on
+         * while the product ran past the cutoff. */
+        if (past_cut && strcmp(p->ksn, "enabled") == 0)
             ksn_after = true;
         if (!is_present && p->removed != KT_TIME_NONE)
             ids_from(&ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);

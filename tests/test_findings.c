@@ -8,7 +8,8 @@
 #include "testutil.h"
 
 static kt_artifact_set defs;
-static kt_artifact art_install, art_program, art_reg, art_sig, art_removal, art_tool, art_ksn;
+static kt_artifact art_install, art_program, art_reg, art_sig, art_removal, art_tool, art_ksn,
+    art_msi, art_msi_removed, art_run;
 
 static void setup(void)
 {
@@ -24,6 +25,10 @@ static void setup(void)
     art_tool =
         (kt_artifact){.id = "t.tool", .category = KT_CAT_PRESENCE, .removal_method = "kavremover"};
     art_ksn = (kt_artifact){.id = "t.ksn", .category = KT_CAT_KSN};
+    art_msi = (kt_artifact){.id = "t.msi", .category = KT_CAT_INSTALL, .installer_record = true};
+    art_msi_removed =
+        (kt_artifact){.id = "t.msi-removed", .category = KT_CAT_REMOVAL, .removal_method = "msi"};
+    art_run = (kt_artifact){.id = "t.run", .category = KT_CAT_EXECUTION};
 }
 
 static void teardown(void)
@@ -123,6 +128,58 @@ START_TEST(new_release_after_cutoff_is_a_codebase_update)
 }
 END_TEST
 
+START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
+{
+    /* An answer file accepted KSN in 2023; the product is still there. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2023-02-14T16:22:00Z", "kaspersky-kesl", "12.0.0-6672", true, "p");
+    ev(&tl, &art_reg, "2023-02-14T16:22:05Z", "kaspersky-kesl", "12.0.0-6672", true, NULL);
+    ev(&tl, &art_ksn, "2023-02-14T16:20:00Z", "kaspersky-kesl", NULL, true, "autoinstall.ini");
+    kt_system_finding f = build(&tl);
+    ck_assert_str_eq(f.products[0].ksn, "enabled");
+    ck_assert_int_eq(f.products[0].last_ksn_evidence, truth_time("2023-02-14T16:20:00Z"));
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* The same, removed before the cutoff: KSN ended with it. */
+    ev(&tl, &art_install, "2023-02-14T16:22:00Z", "kaspersky-kesl", NULL, false, "p");
+    ev(&tl, &art_ksn, "2023-02-14T16:20:00Z", "kaspersky-kesl", NULL, true, "autoinstall.ini");
+    ev(&tl, &art_msi_removed, "2024-09-10T14:00:00Z", "kaspersky-kesl", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(installer_records_and_removal_records_win)
+{
+    kt_timeline tl = {0};
+    /* The folder is made first; the installer records completion later. */
+    ev(&tl, &art_install, "2022-03-16T14:31:07Z", "kaspersky-kes", NULL, false, "folder");
+    ev(&tl, &art_msi, "2022-03-16T14:33:13Z", "kaspersky-kes", "11.11.0.452", true, NULL);
+    ev(&tl, &art_msi, "2023-03-16T10:00:00Z", "kaspersky-kes", "11.11.0.452", true, NULL);
+    /* A removal tool downloaded (a method, not a removal record) and the
+     * MSI removal record; a later folder inference. */
+    ev(&tl, &art_tool, "2024-01-01T00:00:00Z", "kaspersky-kes", NULL, true, "kavremvr.exe");
+    ev(&tl, &art_msi_removed, "2024-02-01T10:00:00Z", "kaspersky-kes", NULL, true, NULL);
+    ev(&tl, &art_removal, "2024-02-01T10:00:02Z", "kaspersky-kes", NULL, true, "parent");
+    ev(&tl, &art_run, "2024-01-31T09:00:00Z", "kaspersky-kes", NULL, true, "avp.exe");
+    kt_system_finding f = build(&tl);
+    const kt_product_finding *p = &f.products[0];
+    ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:33:13Z"));
+    ck_assert_int_eq(p->first_seen, truth_time("2022-03-16T14:31:07Z"));
+    ck_assert_str_eq(p->status, "removed");
+    ck_assert_int_eq(p->removed, truth_time("2024-02-01T10:00:00Z"));
+    ck_assert_str_eq(p->removal_method, "msi");
+    ck_assert_int_eq(p->last_execution, truth_time("2024-01-31T09:00:00Z"));
+    ck_assert_uint_eq(p->ev_execution.count, 1);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 START_TEST(removal_time_unknown_leaves_removed_before_cutoff_open)
 {
     kt_timeline tl = {0};
@@ -205,6 +262,8 @@ static Suite *suite(void)
     tcase_add_test(tc, timeline_is_sorted_merged_numbered_and_placed);
     tcase_add_test(tc, present_product_with_no_update_evidence_leaves_signature_verdict_open);
     tcase_add_test(tc, new_release_after_cutoff_is_a_codebase_update);
+    tcase_add_test(tc, ksn_on_at_install_counts_while_installed_past_the_cutoff);
+    tcase_add_test(tc, installer_records_and_removal_records_win);
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
