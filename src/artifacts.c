@@ -900,7 +900,8 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
     static const char *const keys[] = {"id",       "description", "vendor",     "os",
                                        "category", "role",        "confidence", "removal_method",
                                        "registry", "files",       "evtx",       "sqlite",
-                                       "prefetch", "packages", "plist", "installer_record", NULL};
+                                       "prefetch", "packages", "plist", "installer_record",
+                                       "ksn",      NULL};
     check_keys(c, n, "artifact", keys);
     a->file = strdup(c->file);
     a->line = (int)n->start_mark.line + 1;
@@ -939,6 +940,11 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
         problem(c, get(c, n, "confidence"), "artifact: confidence must be high, medium or low");
     a->removal_method = dup_scalar(c, n, "removal_method", false, "artifact");
     a->installer_record = get_bool(c, n, "installer_record", false);
+    const char *ksn = scalar(get(c, n, "ksn"));
+    if (ksn && strcmp(ksn, "disabled") == 0)
+        a->ksn_disabled = true;
+    else if (ksn && strcmp(ksn, "enabled") != 0)
+        problem(c, get(c, n, "ksn"), "artifact: ksn must be enabled (the default) or disabled");
     static const struct {
         const char *key;
         kt_source source;

@@ -159,6 +159,7 @@ static void product_fields(group *g)
     kt_time removed_by_tool = KT_TIME_NONE;
     bool named = false, registration = false, program = false, files_left = false;
     const char *method = NULL, *method_other = NULL;
+    kt_time ksn_off = KT_TIME_NONE;
     for (size_t i = 0; i < g->nev; i++) {
         const kt_event *e = g->ev[i];
         if (f->first_seen == KT_TIME_NONE || e->time < f->first_seen)
@@ -176,8 +177,11 @@ static void product_fields(group *g)
         if (e->category == KT_CAT_SIGNATURE_UPDATE &&
             (f->last_signature_update == KT_TIME_NONE || e->time > f->last_signature_update))
             f->last_signature_update = e->time;
-        if (e->category == KT_CAT_KSN) {
-            f->ksn = "enabled";
+        /* KSN: the newest find that shows it on or off decides. */
+        if (e->category == KT_CAT_KSN && e->artifact && e->artifact->ksn_disabled) {
+            if (ksn_off == KT_TIME_NONE || e->time > ksn_off)
+                ksn_off = e->time;
+        } else if (e->category == KT_CAT_KSN) {
             if (f->last_ksn_evidence == KT_TIME_NONE || e->time > f->last_ksn_evidence)
                 f->last_ksn_evidence = e->time;
         }
@@ -215,6 +219,11 @@ static void product_fields(group *g)
         if (e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE))
             files_left = true;
     }
+    if (f->last_ksn_evidence != KT_TIME_NONE &&
+        (ksn_off == KT_TIME_NONE || f->last_ksn_evidence >= ksn_off))
+        f->ksn = "enabled";
+    else if (ksn_off != KT_TIME_NONE)
+        f->ksn = "disabled";
     f->installed = install_record != KT_TIME_NONE  ? install_record
                    : install_exact != KT_TIME_NONE ? install_exact
                                                    : install_day;
@@ -226,7 +235,8 @@ static void product_fields(group *g)
                                             : is_install);
     set_ids(&f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
     set_ids(&f->ev_signature, g->ev, g->nev, f->last_signature_update, is_signature);
-    set_ids(&f->ev_ksn, g->ev, g->nev, f->last_ksn_evidence, is_ksn);
+    set_ids(&f->ev_ksn, g->ev, g->nev,
+            strcmp(f->ksn, "disabled") == 0 ? ksn_off : f->last_ksn_evidence, is_ksn);
     set_ids(&f->ev_execution, g->ev, g->nev, f->last_execution, is_execution);
 
     /* Versions: releases that are prefixes of one another are the same

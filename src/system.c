@@ -194,6 +194,17 @@ static void macos_details(kt_fs *fs, kt_system *sys)
         warn(sys, sys->marker, &e);
     }
     kt_buf_release(&b);
+    /* The Bonjour name (what `scutil --get LocalHostName` says). */
+    static const char *const prefs[] = {
+        "Library/Preferences/SystemConfiguration/preferences.plist",
+        "private/var/db/SystemConfiguration/preferences.plist",
+    };
+    for (size_t i = 0; i < sizeof prefs / sizeof prefs[0] && !sys->hostname[0]; i++) {
+        if (kt_fs_read(fs, prefs[i], KT_FS_FOLLOW, SMALL_FILE_MAX, &b, NULL) == KT_OK)
+            kt_plist_get_path_string(b.data, b.len, "System/Network/HostNames/LocalHostName",
+                                     sys->hostname, sizeof sys->hostname, NULL);
+        kt_buf_release(&b);
+    }
     unix_timezone(fs, sys, "etc/localtime", NULL);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB
 #
 # Builds every synthetic evidence item from nothing, without mounts, loop
 # devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
@@ -13,18 +13,19 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 5 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH" >&2
+if [[ $# -ne 6 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB" >&2
   exit 2
 fi
 out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
-mkprefetch=$(realpath "$5")
+mkprefetch=$(realpath "$5") mkrpmdb=$(realpath "$6")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
 inputs_hash() {
   (cd "$here" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" | cut -d' ' -f1) | sha256sum | cut -d' ' -f1
+   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" | cut -d' ' -f1) |
+    sha256sum | cut -d' ' -f1
 }
 stamp="$out/.stamp"
 want=$(inputs_hash)
@@ -140,6 +141,9 @@ mkdir -p "$tree/Windows/appcompat/Programs"
 
 step "Windows scenarios with expected findings"
 "$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate" "$mkevtx" "$mkprefetch"
+
+step "Linux and macOS scenarios with expected findings"
+"$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 
 rm -rf "$work"
 echo "$want" > "$stamp"

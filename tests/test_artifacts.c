@@ -30,24 +30,35 @@ START_TEST(maps_names_found_on_disk_to_products)
 {
     kt_artifact_set set = {0};
     load_shipped_artifacts(&set);
+    /* The same name means another product on another system. */
     struct {
-        const char *name, *id;
+        const char *os, *name, *id;
     } cases[] = {
-        {"Kaspersky Endpoint Security for Windows", "kaspersky-kes"},
-        {"KES.12.2.0", "kaspersky-kes"},
-        {"AVP", "kaspersky-kes"},
-        {"AVP21.3", "kaspersky-consumer"},
-        {"avp21.19", "kaspersky-consumer"},
-        {"Kaspersky Internet Security 21.3", "kaspersky-consumer"},
-        {"Kaspersky", "kaspersky-consumer"},
-        {"NetworkAgent", "kaspersky-klnagent"},
-        {"Kaspersky Security Center Network Agent", "kaspersky-klnagent"},
+        {"windows", "Kaspersky Endpoint Security for Windows", "kaspersky-kes"},
+        {"windows", "KES.12.2.0", "kaspersky-kes"},
+        {"windows", "AVP", "kaspersky-kes"},
+        {"windows", "AVP21.3", "kaspersky-consumer"},
+        {"windows", "avp21.19", "kaspersky-consumer"},
+        {"windows", "Kaspersky Internet Security 21.3", "kaspersky-consumer"},
+        {"windows", "Kaspersky", "kaspersky-consumer"},
+        {"windows", "NetworkAgent", "kaspersky-klnagent"},
+        {"windows", "Kaspersky Security Center Network Agent", "kaspersky-klnagent"},
+        {"linux", "kesl", "kaspersky-kesl"},
+        {"linux", "kesl-gui", "kaspersky-kesl"},
+        {"linux", "klnagent64", "kaspersky-klnagent"},
+        {"macos", "Kaspersky Internet Security", "kaspersky-mac"},
+        {"macos", "com.kaspersky.kav.core", "kaspersky-mac"},
+        {"macos", "Kaspersky", "kaspersky-mac"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const kt_product_def *p = kt_artifacts_product_for(&set, "kaspersky", cases[i].name);
-        ck_assert_msg(p && strcmp(p->id, cases[i].id) == 0, "'%s' -> %s, want %s", cases[i].name,
-                      p ? p->id : "none", cases[i].id);
+        const kt_product_def *p =
+            kt_artifacts_product_for_os(&set, "kaspersky", cases[i].os, cases[i].name);
+        ck_assert_msg(p && strcmp(p->id, cases[i].id) == 0, "%s '%s' -> %s, want %s",
+                      cases[i].os, cases[i].name, p ? p->id : "none", cases[i].id);
     }
+    /* A Windows product's name is nobody's on Linux. */
+    ck_assert_ptr_null(kt_artifacts_product_for_os(&set, "kaspersky", "linux", "AVP21.3"));
+    ck_assert_ptr_null(kt_artifacts_product_for_os(&set, "kaspersky", "linux", "kaspersky"));
     ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", "ESET Security"));
     ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", "Kaspersky-notes"));
     ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", ""));

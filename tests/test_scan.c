@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kavtrace/evtx.h"
 #include "kavtrace/scan.h"
@@ -60,10 +61,10 @@ static const kt_product_finding *find_product(const kt_system_finding *f, const 
     return NULL;
 }
 
-static void check_scenario(const char *name, const char *container)
+static void check_scenario(const char *set, const char *name, const char *container)
 {
     char file[512];
-    snprintf(file, sizeof file, "scenarios/%s.%s", name, container);
+    snprintf(file, sizeof file, "%s/%s.%s", set, name, container);
     char *path = path_join(evidence_dir(), file);
     kt_scan s = {0};
     kt_error err = {0};
@@ -73,7 +74,7 @@ static void check_scenario(const char *name, const char *container)
     const kt_system_finding *f = &sys->findings;
 
     char exp_name[512];
-    snprintf(exp_name, sizeof exp_name, "scenarios/%s/expected.tsv", name);
+    snprintf(exp_name, sizeof exp_name, "%s/%s/expected.tsv", set, name);
     tsv t;
     truth_load(&t, exp_name);
     size_t products = 0;
@@ -172,9 +173,11 @@ static void check_scenario(const char *name, const char *container)
     free(path);
 }
 
-static void each_scenario(const char *container)
+/* Every scenario of testdata/SET with an expected.tsv, in `container`;
+ * the directory-tree scenarios (tree.tsv: macOS) as their tree. */
+static size_t scenarios_of(const char *set, const char *container)
 {
-    char *dir = path_join(testdata_dir(), "scenarios");
+    char *dir = path_join(testdata_dir(), set);
     DIR *d = opendir(dir);
     ck_assert_msg(d != NULL, "no %s", dir);
     size_t n = 0;
@@ -182,20 +185,29 @@ static void each_scenario(const char *container)
     while ((de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.')
             continue;
-        char exp[512];
-        snprintf(exp, sizeof exp, "scenarios/%s/expected.tsv", de->d_name);
-        char *p = path_join(testdata_dir(), exp);
-        FILE *f = fopen(p, "r");
+        char rel[512];
+        snprintf(rel, sizeof rel, "%s/%s/expected.tsv", set, de->d_name);
+        char *p = path_join(testdata_dir(), rel);
+        bool has = access(p, F_OK) == 0;
         free(p);
-        if (f == NULL)
+        snprintf(rel, sizeof rel, "%s/%s/tree.tsv", set, de->d_name);
+        p = path_join(testdata_dir(), rel);
+        bool tree = access(p, F_OK) == 0;
+        free(p);
+        if (!has)
             continue;
-        fclose(f);
-        check_scenario(de->d_name, container);
+        check_scenario(set, de->d_name, tree ? "tree" : container);
         n++;
     }
     closedir(d);
     free(dir);
-    ck_assert_uint_ge(n, 4);
+    return n;
+}
+
+static void each_scenario(const char *container)
+{
+    ck_assert_uint_ge(scenarios_of("scenarios", container), 5);
+    ck_assert_uint_ge(scenarios_of("scenarios-unix", container), 4);
 }
 
 START_TEST(scenarios_in_split_e01)

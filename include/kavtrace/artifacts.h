@@ -180,6 +180,7 @@ typedef struct kt_artifact {
     char *confidence;
     char *removal_method; /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
+    bool ksn_disabled;     /* a ksn find that shows KSN turned off */
     char *file;
     int line;
     kt_source source;

@@ -12,6 +12,10 @@
 /* The string under `key` of the top-level dictionary. */
 int kt_plist_get_string(const void *data, size_t len, const char *key, char *out, size_t out_len,
                         kt_error *err);
+/* The string at a '/'-separated path of dictionary keys
+ * ("System/Network/HostNames/LocalHostName"). */
+int kt_plist_get_path_string(const void *data, size_t len, const char *path, char *out,
+                             size_t out_len, kt_error *err);
 
 /* The dictionaries of a property list: each item of a root array that is
  * one, or the root dictionary itself (index 0). cb's non-zero return stops

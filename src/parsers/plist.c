@@ -1,11 +1,18 @@
 #include <plist/plist.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kavtrace/buf.h"
 #include "kavtrace/plist.h"
 
 int kt_plist_get_string(const void *data, size_t len, const char *key, char *out, size_t out_len,
                         kt_error *err)
+{
+    return kt_plist_get_path_string(data, len, key, out, out_len, err);
+}
+
+int kt_plist_get_path_string(const void *data, size_t len, const char *path, char *out,
+                             size_t out_len, kt_error *err)
 {
     if (len == 0 || len > KT_PLIST_MAX_SIZE)
         return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
@@ -18,9 +25,22 @@ int kt_plist_get_string(const void *data, size_t len, const char *key, char *out
         rc = kt_error_set(err, KT_EFORMAT, "property list is not a dictionary");
         goto out;
     }
-    plist_t node = plist_dict_get_item(root, key);
+    /* Down the dictionaries, one '/'-separated key at a time. */
+    plist_t node = root;
+    for (const char *k = path; node && *k;) {
+        size_t n = strcspn(k, "/");
+        char key[256];
+        if (n >= sizeof key || plist_get_node_type(node) != PLIST_DICT) {
+            node = NULL;
+            break;
+        }
+        memcpy(key, k, n);
+        key[n] = '\0';
+        node = plist_dict_get_item(node, key);
+        k += n + (k[n] == '/');
+    }
     if (node == NULL || plist_get_node_type(node) != PLIST_STRING) {
-        rc = kt_error_set(err, KT_ENOTFOUND, "no string '%s'", key);
+        rc = kt_error_set(err, KT_ENOTFOUND, "no string '%s'", path);
         goto out;
     }
     char *s = NULL;

@@ -1,0 +1,843 @@
+#!/usr/bin/env bash
+# Checks the built Linux and macOS scenarios (testdata/build-unix-scenarios.sh
+# OUTDIR) with readers that share no code with the builder:
+#   - the disk: mmls (one Linux partition, type 0x83, at sector 2048);
+#     ewfverify on NAME.E01 and `qemu-img compare` of NAME.vhd / NAME.vmdk
+#     with NAME.raw;
+#   - the ext4 volume, read with The Sleuth Kit (fls, istat, icat at offset
+#     2048) AND e2fsprogs (debugfs stat / dump on 'NAME.raw?offset=1048576'):
+#     every ext4.tsv row is there with its kind, allocated or deleted as its
+#     kind says, its four times to the nanosecond (both readers), dtime = ctime
+#     seconds for deleted rows, its content (text, content/ files, gzip
+#     members read with Python's gzip, the host's zoneinfo bytes, the rpm
+#     database read with `rpm --dbpath` and Python's sqlite3 against its
+#     spec), its link target; nothing else is on the volume;
+#   - the directory tree (macOS) with os.lstat / os.readlink / open: kinds,
+#     mtimes to the nanosecond, contents, link targets, nothing extra;
+#   - the system: hostname (etc/hostname; macOS: LocalHostName in
+#     Library/Preferences/SystemConfiguration/preferences.plist, plistlib), the
+#     time zone (the etc/localtime link resolved inside the image; the zone
+#     name from its target; the TZif bytes read back and loaded with Python's
+#     zoneinfo.ZoneInfo.from_file);
+#   - expected.tsv: well formed (system lines, the eight verdicts, every
+#     product field), consistent (verdicts vs product fields, as
+#     testdata/scenarios/check-scenarios.sh does for Windows), every time in
+#     it a time planted on the image (an inode time, a dpkg.log / apt
+#     history.log line converted from local time with the image's own zone
+#     file, a dnf.rpm.log or install.log line whose written offset must agree
+#     with that zone file, an rpm INSTALLTIME, a plist date); and every
+#     product field equal to what the rules of README.md give when they are
+#     applied, here and independently, to the records read back from the image.
+#
+# usage: testdata/scenarios-unix/check-unix-scenarios.sh OUTDIR [NAME...]
+# Needs sleuthkit, e2fsprogs, ewf-tools, qemu-utils, rpm, python3 (>= 3.9).
+# Exit 0 when everything matches.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+[[ $# -ge 1 ]] || { echo "usage: $0 OUTDIR [NAME...]" >&2; exit 2; }
+PATH=$PATH:/sbin:/usr/sbin
+for tool in mmls fls istat icat debugfs ewfverify qemu-img rpm; do
+  command -v "$tool" >/dev/null || {
+    echo "$0: $tool not found (apt-get install sleuthkit e2fsprogs ewf-tools qemu-utils rpm)" >&2
+    exit 1
+  }
+done
+PY=/usr/bin/python3
+[[ -x $PY ]] || PY=python3
+export TZ=UTC LC_ALL=C.UTF-8
+exec "$PY" - "$here" "$@" <<'PY'
+import datetime as dt, gzip, io, os, plistlib, posixpath, re, shutil, sqlite3, subprocess, sys, tempfile
+from zoneinfo import ZoneInfo
+
+scen_dir, out = sys.argv[1], os.path.realpath(sys.argv[2])
+names = sys.argv[3:] or sorted(d for d in os.listdir(scen_dir)
+                               if os.path.isfile(os.path.join(scen_dir, d, 'expected.tsv')))
+UTC = dt.timezone.utc
+SALES_BAN, CUTOFF = None, None
+passed = failed = 0
+
+def ok(msg):
+    global passed
+    passed += 1
+    print('ok   ' + msg)
+
+def bad(msg):
+    global failed
+    failed += 1
+    print('FAIL ' + msg)
+
+def check(cond, msg):
+    (ok if cond else bad)(msg)
+    return cond
+
+def run(*args, binary=False, check_rc=True):
+    r = subprocess.run(args, capture_output=True)
+    if check_rc and r.returncode:
+        raise RuntimeError('%s: %s' % (' '.join(args), r.stderr.decode(errors='replace')))
+    return r.stdout if binary else r.stdout.decode('utf-8', errors='replace')
+
+# ---- times: integer nanoseconds since 1970 UTC --------------------------------------
+def ns_of(d):
+    """aware datetime (second precision or us) -> ns"""
+    delta = d - dt.datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * 10**9 + delta.microseconds * 1000
+
+def parse_iso(s):
+    m = re.fullmatch(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?Z', s)
+    if not m:
+        raise ValueError('bad time ' + s)
+    base = dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC)
+    return ns_of(base) + int((m.group(7) or '0').ljust(9, '0'))
+
+def fmt(t):
+    s, f = divmod(t, 10**9)
+    d = dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=s)
+    return d.strftime('%Y-%m-%dT%H:%M:%S') + ('.%09d' % f).rstrip('0') + 'Z' if f else \
+        d.strftime('%Y-%m-%dT%H:%M:%SZ')
+
+SALES_BAN, CUTOFF = parse_iso('2024-07-20T04:00:00Z'), parse_iso('2024-09-29T04:00:00Z')
+
+def local_to_utc(zone, naive):
+    """every UTC instant (ns) that shows `naive` on the wall clock of `zone`"""
+    got = set()
+    for fold in (0, 1):
+        aware = naive.replace(tzinfo=zone, fold=fold)
+        u = aware.astimezone(UTC)
+        if u.astimezone(zone).replace(tzinfo=None) == naive:
+            got.add(ns_of(u))
+    return sorted(got)
+
+def offset_text(zone, t):
+    d = (dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(seconds=t // 10**9)).astimezone(zone)
+    return '%s UTC%+g%s' % (d.tzname(), d.utcoffset().total_seconds() / 3600,
+                            ', DST' if d.dst() else '')
+
+def unescape(text):
+    out, i = [], 0
+    while i < len(text):
+        c = text[i]
+        if c == '\\':
+            out.append({'n': '\n', 't': '\t', '\\': '\\'}[text[i + 1]])
+            i += 2
+        else:
+            out.append(c)
+            i += 1
+    return ''.join(out).encode()
+
+def vkey(v):
+    return tuple(int(x) for x in re.findall(r'\d+', v))
+
+# ---- manifests -------------------------------------------------------------------------
+def read_manifest(path, ncol):
+    rows = []
+    for n, line in enumerate(open(path, encoding='utf-8'), 1):
+        line = line.rstrip('\n')
+        if not line or line.startswith('#'):
+            continue
+        f = line.split('\t')
+        if len(f) != ncol:
+            bad('%s:%d: %d fields' % (path, n, len(f)))
+            continue
+        if ncol == 7:
+            times, prev = [], None
+            for t in f[2:6]:
+                t = prev if t == '=' else t
+                times.append(parse_iso(t))
+                prev = t
+            rows.append({'n': n, 'kind': f[0], 'path': f[1], 'times': times, 'content': f[6]})
+        else:
+            rows.append({'n': n, 'kind': f[0], 'path': f[1], 'times': [parse_iso(f[2])],
+                         'content': f[3]})
+    return rows
+
+def want_content(sd, spec):
+    """(kind, bytes or spec name): what a content spec should read back as"""
+    if spec == '-':
+        return ('bytes', b'')
+    if spec.startswith('text:'):
+        return ('bytes', unescape(spec[5:]))
+    if spec.startswith('@'):
+        return ('bytes', open(os.path.join(sd, 'content', spec[1:]), 'rb').read())
+    if spec.startswith('gz:'):
+        return ('gz', open(os.path.join(sd, 'content', spec[3:]), 'rb').read())
+    if spec.startswith('zoneinfo:'):
+        return ('bytes', open('/usr/share/zoneinfo/' + spec[9:], 'rb').read())
+    if spec.startswith('rpmdb:'):
+        return ('rpmdb', os.path.join(sd, 'content', spec[6:]))
+    raise ValueError(spec)
+
+def rpm_query(data):
+    d = tempfile.mkdtemp()
+    try:
+        os.makedirs(os.path.join(d, 'rpm'))
+        with open(os.path.join(d, 'rpm', 'rpmdb.sqlite'), 'wb') as fh:
+            fh.write(data)
+        q = run('rpm', '--dbpath', os.path.join(d, 'rpm'), '-qa', '--qf',
+                '%{NAME}\t%{EPOCH}\t%{VERSION}\t%{RELEASE}\t%{ARCH}\t%{INSTALLTIME}\n')
+        db = sqlite3.connect(os.path.join(d, 'rpm', 'rpmdb.sqlite'))
+        nrows = db.execute('SELECT count(*) FROM Packages').fetchone()[0]
+        db.close()
+    finally:
+        shutil.rmtree(d)
+    rows = [l.split('\t') for l in q.splitlines() if l]
+    return rows, nrows
+
+def rpm_spec(path):
+    rows = []
+    for line in open(path, encoding='utf-8'):
+        if line.startswith('#') or not line.strip():
+            continue
+        f = line.rstrip('\n').split('\t')
+        rows.append([f[0], '(none)' if f[1] == '-' else f[1], f[2], f[3],
+                     '(none)' if f[4] == '-' else f[4], f[5]])
+    return rows
+
+def check_content(where, sd, spec, data):
+    kind, want = want_content(sd, spec)
+    if kind == 'bytes':
+        return check(data == want, where + ': content')
+    if kind == 'gz':
+        try:
+            got = gzip.decompress(data)
+        except OSError as e:
+            return bad('%s: not gzip (%s)' % (where, e))
+        return check(got == want, where + ': gzip member = content/' + spec[3:])
+    rows, nrows = rpm_query(data)
+    spec_rows = rpm_spec(want)
+    return check(sorted(rows) == sorted(spec_rows) and nrows == len(spec_rows),
+                 '%s: rpm --dbpath lists the %d spec rows (%d Packages rows)' % (where, len(spec_rows), nrows))
+
+# ---- an image as a set of entries --------------------------------------------------------
+class Entry:
+    def __init__(self, path, kind, allocated, times, dtime=None, target=None, data=None):
+        self.path, self.kind, self.allocated = path, kind, allocated
+        self.times, self.dtime, self.target, self.data = times, dtime, target, data
+
+def resolve(entries, path, follow_last=True, depth=0):
+    """resolve a path inside the image (links resolve against the image root)"""
+    if depth > 20:
+        return None
+    parts = [p for p in path.split('/') if p]
+    cur = ''
+    for i, p in enumerate(parts):
+        nxt = p if not cur else cur + '/' + p
+        e = entries.get(nxt)
+        if e is None or not e.allocated:
+            return None
+        if e.kind == 'symlink' and (follow_last or i < len(parts) - 1):
+            tgt = e.target
+            base = '' if tgt.startswith('/') else posixpath.dirname(nxt)
+            joined = posixpath.normpath(posixpath.join('/' + base, tgt)).lstrip('/')
+            r = resolve(entries, joined, True, depth + 1)
+            if r is None:
+                return None
+            nxt = r
+        cur = nxt
+    return cur
+
+def ext4_entries(name, sd, raw, rows):
+    """read the volume with TSK and debugfs; compare with ext4.tsv; return {path: Entry}"""
+    off = '2048'
+    listing = {}
+    for line in run('fls', '-r', '-p', '-o', off, raw).splitlines():
+        m = re.match(r'^(\S)/(\S) (\* )?(\d+)(?:\(realloc\))?:\t(.*)$', line)
+        if not m:
+            bad('%s: unparsed fls line %r' % (name, line))
+            continue
+        if m.group(5).startswith('$OrphanFiles'):
+            continue
+        listing[m.group(5)] = (int(m.group(4)), not m.group(3), m.group(2))
+    dev = '%s?offset=%d' % (raw, 2048 * 512)
+    # one debugfs run: stat of every inode fls listed, dump of every regular file
+    tmp = tempfile.mkdtemp()
+    cmds = []
+    for p, (ino, alloc, typ) in listing.items():
+        cmds.append('stat <%d>' % ino)
+        if typ == 'r':
+            cmds.append('dump <%d> %s/%d' % (ino, tmp, ino))
+    with open(os.path.join(tmp, 'cmds'), 'w') as fh:
+        fh.write('\n'.join(cmds) + '\n')
+    env = dict(os.environ, DEBUGFS_PAGER='__none__', PAGER='__none__')
+    dbg = subprocess.run(['debugfs', '-f', os.path.join(tmp, 'cmds'), dev], capture_output=True,
+                         env=env).stdout.decode('utf-8', 'replace')
+    dstat = {}
+    for block in re.split(r'^debugfs: ', dbg, flags=re.M):
+        m = re.match(r'stat <(\d+)>\n', block)
+        if not m:
+            continue
+        st = {}
+        for f, s, x in re.findall(r'^\s*(ctime|atime|mtime|crtime|dtime): 0x([0-9a-f]+)(?::([0-9a-f]+))?',
+                                  block, re.M):
+            s, x = int(s, 16), int(x or '0', 16)
+            s = s - (1 << 32) if s >= 1 << 31 else s
+            st[f] = (s + ((x & 3) << 32)) * 10**9 + (x >> 2)
+        lm = re.search(r'Fast link dest: "(.*)"', block)
+        st['link'] = lm.group(1) if lm else None
+        dstat[int(m.group(1))] = st
+    entries, seen = {}, set()
+    kinds = {'dir': 'd', 'deleted-dir': 'd', 'file': 'r', 'deleted': 'r', 'symlink': 'l'}
+    for r in rows:
+        where = '%s: ext4.tsv:%d %s' % (name, r['n'], r['path'])
+        e = listing.get(r['path'])
+        if not check(e is not None, where + ': listed by fls'):
+            continue
+        seen.add(r['path'])
+        ino, alloc, typ = e
+        deleted = r['kind'] in ('deleted', 'deleted-dir')
+        ist = run('istat', '-o', off, raw, str(ino))
+        check(alloc != deleted and ('Not Allocated' in ist) == deleted and typ == kinds[r['kind']],
+              '%s: %s %s' % (where, 'deleted' if deleted else 'allocated', r['kind']))
+        got = []
+        for label in ('File Created', 'File Modified', 'Inode Modified', 'Accessed'):
+            m = re.search(r'^%s:\t(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\.(\d{9}) \(UTC\)' % label, ist, re.M)
+            got.append(ns_of(dt.datetime(*map(int, m.groups()[:6]), tzinfo=UTC)) + int(m.group(7))
+                       if m else None)
+        check(got == r['times'], where + ': crtime mtime ctime atime (istat)')
+        ds = dstat.get(ino, {})
+        check([ds.get(k) for k in ('crtime', 'mtime', 'ctime', 'atime')] == r['times'],
+              where + ': crtime mtime ctime atime (debugfs)')
+        dtime = None
+        if deleted:
+            m = re.search(r'^Deleted:\t(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) \(UTC\)', ist, re.M)
+            dtime = ns_of(dt.datetime(*map(int, m.groups()), tzinfo=UTC)) if m else None
+            check(dtime == r['times'][2] // 10**9 * 10**9 == ds.get('dtime'),
+                  where + ': dtime = ctime seconds (istat, debugfs)')
+        data = target = None
+        if typ == 'r':
+            data = run('icat', '-o', off, raw, str(ino), binary=True)
+            dump = os.path.join(tmp, str(ino))
+            check(os.path.isfile(dump) and open(dump, 'rb').read() == data,
+                  where + ': icat and debugfs dump agree')
+            check_content(where, sd, r['content'], data)
+        elif typ == 'l':
+            target = ds.get('link')
+            check(target == r['content'], where + ': link target %s' % target)
+        # what the image holds (istat), not what the manifest says
+        times = [g if g is not None else w for g, w in zip(got, r['times'])]
+        entries[r['path']] = Entry(r['path'], r['kind'].replace('deleted-dir', 'dir')
+                                   .replace('deleted', 'file'), not deleted, times,
+                                   dtime, target, data)
+    extra = [p for p in listing if p not in seen and p != 'lost+found']
+    check(not extra, '%s: nothing on the volume beyond the manifest %s' % (name, extra or ''))
+    shutil.rmtree(tmp)
+    return entries
+
+def tree_entries(name, sd, tree, rows):
+    entries, seen = {}, set()
+    for r in rows:
+        where = '%s: tree.tsv:%d %s' % (name, r['n'], r['path'])
+        p = os.path.join(tree, r['path'])
+        try:
+            st = os.lstat(p)
+        except OSError:
+            bad(where + ': exists')
+            continue
+        seen.add(r['path'])
+        kind = 'symlink' if os.path.islink(p) else 'dir' if os.path.isdir(p) else 'file'
+        check(kind == r['kind'], where + ': ' + r['kind'])
+        check(st.st_mtime_ns == r['times'][0], where + ': mtime')
+        data = target = None
+        if kind == 'file':
+            data = open(p, 'rb').read()
+            check_content(where, sd, r['content'], data)
+        elif kind == 'symlink':
+            target = os.readlink(p)
+            check(target == r['content'], where + ': link target')
+        entries[r['path']] = Entry(r['path'], kind, True, [st.st_mtime_ns], None, target, data)
+    extra = []
+    for d, dirs, files in os.walk(tree):
+        for f in dirs + files:
+            rel = os.path.relpath(os.path.join(d, f), tree)
+            if rel not in seen:
+                extra.append(rel)
+    check(not extra, '%s: nothing in the tree beyond the manifest %s' % (name, extra or ''))
+    return entries
+
+# ---- records read from the image ---------------------------------------------------------
+class Rec:
+    def __init__(self, times, what, pkg=None, action=None, versions=(), ambiguous=False):
+        self.times, self.what, self.pkg, self.action = times, what, pkg, action
+        self.versions, self.ambiguous = list(versions), ambiguous
+
+def linux_records(name, entries, zone, planted):
+    recs = []
+    def local(naive, what):
+        c = local_to_utc(zone, naive)
+        if not c:
+            bad('%s: %s: local time does not exist in the zone' % (name, what))
+        for t in c:
+            planted.setdefault(t, []).append(what + (' (ambiguous: %d candidates)' % len(c)
+                                                     if len(c) > 1 else '') + ', ' + offset_text(zone, t))
+        return c
+    ambiguous_seen = []
+    for path, e in sorted(entries.items()):
+        if e.kind != 'file' or not e.allocated or e.data is None:
+            continue
+        base = path.split('/')[-1]
+        text = None
+        if re.fullmatch(r'dpkg\.log(\.\d+)?(\.gz)?', base) or re.fullmatch(r'history\.log(\.\d+)?(\.gz)?', base) \
+                or base.startswith('dnf.rpm.log'):
+            data = gzip.decompress(e.data) if base.endswith('.gz') else e.data
+            text = data.decode('utf-8', 'replace')
+        if text is None:
+            continue
+        if base.startswith('dpkg.log'):
+            for ln, line in enumerate(text.splitlines(), 1):
+                m = re.match(r'(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) (\S+) (.*)$', line)
+                if not m:
+                    continue
+                naive = dt.datetime(*map(int, m.groups()[:6]))
+                what = '%s:%d "%s"' % (path, ln, line)
+                c = local(naive, what)
+                if len(c) > 1:
+                    ambiguous_seen.append(what)
+                f = m.group(8).split()
+                if m.group(7) in ('install', 'upgrade', 'remove', 'purge') and len(f) >= 3:
+                    recs.append(Rec(c, what, f[0].split(':')[0], m.group(7),
+                                    [v for v in f[1:3] if v != '<none>'], len(c) > 1))
+                    if m.group(7) == 'upgrade':   # the new version is first seen here
+                        recs[-1].versions = [f[2]]
+                        recs.append(Rec(c, what, f[0].split(':')[0], 'seen', [f[1]], len(c) > 1))
+                elif m.group(7) == 'status' and len(f) >= 3:
+                    recs.append(Rec(c, what, f[1].split(':')[0], 'seen', [f[2]], len(c) > 1))
+        elif base.startswith('history.log'):
+            for block in text.split('\n\n'):
+                m = re.search(r'^Start-Date: (\d{4})-(\d\d)-(\d\d)  (\d\d):(\d\d):(\d\d)$', block, re.M)
+                if not m:
+                    continue
+                what = '%s "Start-Date: %s"' % (path, m.group(0)[12:])
+                c = local(dt.datetime(*map(int, m.groups())), what)
+                if len(c) > 1:
+                    ambiguous_seen.append(what)
+                me = re.search(r'^End-Date: (\d{4})-(\d\d)-(\d\d)  (\d\d):(\d\d):(\d\d)$', block, re.M)
+                if me:
+                    local(dt.datetime(*map(int, me.groups())), '%s "End-Date: %s"' % (path, me.group(0)[10:]))
+                for action in ('Install', 'Upgrade', 'Remove', 'Purge'):
+                    ma = re.search(r'^%s: (.*)$' % action, block, re.M)
+                    if not ma:
+                        continue
+                    for pkg, vers in re.findall(r'([^\s,:]+):\S+ \(([^)]*)\)', ma.group(1)):
+                        vs = [v.strip() for v in vers.split(',') if v.strip() != 'automatic']
+                        act = action.lower()
+                        recs.append(Rec(c, what, pkg, act, vs[-1:] if act == 'upgrade' else vs, len(c) > 1))
+        else:   # dnf.rpm.log: local time with its offset written in the line
+            for ln, line in enumerate(text.splitlines(), 1):
+                m = re.match(r'(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)([+-])(\d\d)(\d\d) (\S+) (.*)$', line)
+                if not m:
+                    continue
+                y, mo, d, h, mi, s = map(int, m.groups()[:6])
+                off = (1 if m.group(7) == '+' else -1) * (int(m.group(8)) * 60 + int(m.group(9)))
+                t = ns_of(dt.datetime(y, mo, d, h, mi, s, tzinfo=dt.timezone(dt.timedelta(minutes=off))))
+                what = '%s:%d "%s"' % (path, ln, line)
+                check([t] == local_to_utc(zone, dt.datetime(y, mo, d, h, mi, s)),
+                      '%s: %s:%d offset %s%s%s agrees with the zone file' % (name, path, ln, m.group(7),
+                                                                           m.group(8), m.group(9)))
+                planted.setdefault(t, []).append(what + ', ' + offset_text(zone, t))
+                ma = re.match(r'(Installed|Upgrade|Upgraded|Erase|Reinstalled): (.+)$', m.group(11))
+                if ma:
+                    nevra = re.match(r'(.+)-(?:\d+:)?([^-]+)-([^-]+)\.([^.]+)$', ma.group(2))
+                    act = {'Installed': 'install', 'Upgrade': 'upgrade', 'Upgraded': 'seen',
+                           'Erase': 'remove', 'Reinstalled': 'seen'}[ma.group(1)]
+                    recs.append(Rec([t], what, nevra.group(1), act,
+                                    ['%s-%s' % (nevra.group(2), nevra.group(3))]))
+    # the rpm database
+    for path, e in entries.items():
+        if path.endswith('rpmdb.sqlite') and e.allocated and e.data:
+            for n, ep, v, r, a, itime in rpm_query(e.data)[0]:
+                t = int(itime) * 10**9
+                what = '%s INSTALLTIME of %s-%s-%s' % (path, n, v, r)
+                planted.setdefault(t, []).append(what)
+                recs.append(Rec([t], what, n, 'rpmdb', ['%s-%s' % (v, r)]))
+    return recs, ambiguous_seen
+
+def dpkg_status(entries):
+    e = entries.get('var/lib/dpkg/status')
+    pk = {}
+    if e and e.allocated:
+        for stanza in e.data.decode('utf-8', 'replace').split('\n\n'):
+            f = dict(re.findall(r'^([A-Za-z-]+): (.*)$', stanza, re.M))
+            if 'Package' in f:
+                pk[f['Package']] = f
+    return pk
+
+# ---- the rules of README.md, applied to what was read back --------------------------------
+LINUX_PRODUCTS = {
+    'kaspersky-kesl': {
+        'pkg': 'kesl',
+        'paths': ['opt/kaspersky/kesl', 'var/opt/kaspersky/kesl', 'var/log/kaspersky/kesl',
+                  'etc/opt/kaspersky', 'usr/lib/systemd/system/kesl.service',
+                  'etc/systemd/system/multi-user.target.wants/kesl.service'],
+        'info': 'var/lib/dpkg/info/kesl.',
+        'program': 'opt/kaspersky/kesl',
+        'units': ['usr/lib/systemd/system/kesl.service',
+                  'etc/systemd/system/multi-user.target.wants/kesl.service'],
+        'bases': ['var/opt/kaspersky/kesl/private/updates', 'var/opt/kaspersky/kesl/common/updates'],
+        'folders': r'var/opt/kaspersky/kesl/install_(.+)$',
+    },
+    'kaspersky-klnagent': {
+        'pkg': 'klnagent64',
+        'paths': ['opt/kaspersky/klnagent64', 'var/opt/kaspersky/klnagent', 'var/log/kaspersky/klnagent64',
+                  'usr/lib/systemd/system/klnagent64.service',
+                  'etc/systemd/system/multi-user.target.wants/klnagent64.service'],
+        'info': 'var/lib/dpkg/info/klnagent64.',
+        'program': 'opt/kaspersky/klnagent64',
+        'units': ['usr/lib/systemd/system/klnagent64.service',
+                  'etc/systemd/system/multi-user.target.wants/klnagent64.service'],
+        'bases': [],
+        'folders': None,
+    },
+}
+
+def under(path, prefixes):
+    return any(path == p or path.startswith(p + '/') for p in prefixes)
+
+def entry_times(e):
+    return [t for t in e.times + [e.dtime] if t is not None]
+
+def one(name, field, recs):
+    """the single UTC time of the records that decide a field (ambiguity is a failure)"""
+    if any(r.ambiguous for r in recs):
+        bad('%s: %s depends on an ambiguous local time' % (name, field))
+    return min(t for r in recs for t in r.times)
+
+def ksn_from(entries):
+    for path, e in sorted(entries.items()):
+        if e.allocated and e.kind == 'file' and re.search(r'autoinstall[^/]*\.ini$', path):
+            m = re.search(rb'^USE_KSN=(\w+)', e.data, re.M)
+            if m:
+                return 'enabled' if m.group(1).lower() in (b'yes', b'1', b'true') else 'disabled'
+    return 'unknown'
+
+def derive_linux(name, entries, recs):
+    status_db = dpkg_status(entries)
+    products = {}
+    for pid, p in LINUX_PRODUCTS.items():
+        prec = [r for r in recs if r.pkg == p['pkg']]
+        pent = [e for path, e in entries.items() if under(path, p['paths']) or path.startswith(p['info'])]
+        if not prec and not pent:
+            continue
+        f = {}
+        versions = {}
+        def see(v, t):
+            if v not in versions or t < versions[v]:
+                versions[v] = t
+        for r in prec:
+            for v in r.versions:
+                see(v, min(r.times))
+        if p['pkg'] in status_db:
+            see(status_db[p['pkg']]['Version'], entries['var/lib/dpkg/status'].times[1])
+        for path, e in entries.items():
+            m = re.match(p['folders'], path) if p['folders'] else None
+            if m and e.kind == 'dir':
+                see(m.group(1), e.times[0])
+        newest = max(versions, key=vkey) if versions else None
+        f['version'] = newest or 'null'
+        inst = [r for r in prec if r.action in ('install', 'rpmdb')]
+        f['installed'] = one(name, 'installed', inst) if inst else \
+            (min(e.times[0] for e in pent if e.kind == 'dir') if pent else None)
+        alltimes = [t for r in prec for t in r.times] + [t for e in pent for t in entry_times(e)]
+        f['first_seen'] = min(alltimes) if alltimes else None
+        bases = [e.times[1] for path, e in entries.items() if under(path, p['bases']) and e.kind == 'file']
+        f['last_signature_update'] = max(bases) if bases else None
+        if len({vkey(v) for v in versions}) >= 2:
+            sightings = [r for r in prec if newest in r.versions]
+            t_rec = one(name, 'last_codebase_update', sightings) if sightings else None
+            f['last_codebase_update'] = min(x for x in (t_rec, versions[newest]) if x is not None)
+        else:
+            f['last_codebase_update'] = None
+        registered = (status_db.get(p['pkg'], {}).get('Status') == 'install ok installed'
+                      or any(r.action == 'rpmdb' for r in prec)
+                      or any(entries.get(u) is not None and entries[u].allocated for u in p['units']))
+        program = any(e.allocated and e.kind == 'file' and under(path, [p['program']])
+                      for path, e in entries.items())
+        left = any(e.allocated for e in pent)
+        f['status'] = 'present' if registered and program else 'residue' if left else 'removed'
+        rem = [r for r in prec if r.action in ('remove', 'purge')]
+        if f['status'] == 'present':
+            f['removed'], f['removal_method'] = None, 'null'
+        elif rem:
+            f['removed'], f['removal_method'] = one(name, 'removed', rem), 'package'
+        else:
+            f['removed'], f['removal_method'] = None, 'unknown'
+        if pid == 'kaspersky-kesl':
+            f['ksn'] = ksn_from(entries)
+        products[pid] = f
+    return products
+
+def derive_macos(name, entries, zone, planted):
+    recs = []
+    ih = entries.get('Library/Receipts/InstallHistory.plist')
+    if ih is not None:
+        for i, item in enumerate(plistlib.loads(ih.data)):
+            t = ns_of(item['date'].replace(tzinfo=UTC))
+            what = 'InstallHistory.plist[%d] %s %s' % (i, item['displayName'], item['displayVersion'])
+            planted.setdefault(t, []).append(what)
+            if item['displayName'].startswith('Kaspersky') or \
+                    any(x.startswith('com.kaspersky.') for x in item.get('packageIdentifiers', [])):
+                recs.append(Rec([t], what, 'kaspersky', 'install', [item['displayVersion']]))
+    for path, e in entries.items():
+        if re.fullmatch(r'private/var/db/receipts/[^/]+\.plist', path):
+            pl = plistlib.loads(e.data)
+            t = ns_of(pl['InstallDate'].replace(tzinfo=UTC))
+            what = '%s InstallDate (%s %s)' % (path, pl['PackageIdentifier'], pl['PackageVersion'])
+            planted.setdefault(t, []).append(what)
+            if pl['PackageIdentifier'].startswith('com.kaspersky.'):
+                recs.append(Rec([t], what, 'kaspersky', 'seen', [pl['PackageVersion']]))
+    log = entries.get(resolve(entries, 'var/log/install.log') or '')
+    if log is not None:
+        for ln, line in enumerate(log.data.decode('utf-8', 'replace').splitlines(), 1):
+            m = re.match(r'(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)([+-])(\d\d) (\S+) (.*)$', line)
+            if not m:
+                continue
+            y, mo, d, h, mi, s = map(int, m.groups()[:6])
+            off = (1 if m.group(7) == '+' else -1) * int(m.group(8)) * 60
+            t = ns_of(dt.datetime(y, mo, d, h, mi, s, tzinfo=dt.timezone(dt.timedelta(minutes=off))))
+            what = 'install.log:%d "%s"' % (ln, line)
+            check([t] == local_to_utc(zone, dt.datetime(y, mo, d, h, mi, s)),
+                  '%s: install.log:%d offset %s%s agrees with the zone file' % (name, ln, m.group(7), m.group(8)))
+            planted.setdefault(t, []).append(what + ', ' + offset_text(zone, t))
+            if 'Kaspersky' in m.group(10):
+                vm = re.search(r'\("([\d.]+)"\)', line)
+                act = 'remove' if re.search(r'Uninstall', m.group(10)) else 'seen'
+                recs.append(Rec([t], what, 'kaspersky', act, [vm.group(1)] if vm else []))
+    kav = ['Library/Application Support/Kaspersky Lab/KAV']
+    pent = [e for path, e in entries.items()
+            if under(path, kav) or re.fullmatch(r'Applications/Kaspersky[^/]*\.app(/.*)?', path)
+            or re.fullmatch(r'Library/Launch(Daemons|Agents)/com\.kaspersky\.[^/]*', path)
+            or re.fullmatch(r'private/var/db/receipts/com\.kaspersky\.[^/]*', path)]
+    if not recs and not pent:
+        return {}
+    f = {}
+    versions = {}
+    for r in recs:
+        for v in r.versions:
+            versions[v] = min(versions.get(v, r.times[0]), r.times[0])
+    newest = max(versions, key=vkey)
+    f['version'] = newest
+    inst = [r for r in recs if r.action == 'install']
+    f['installed'] = min(r.times[0] for r in inst) if inst else None
+    f['first_seen'] = min([r.times[0] for r in recs] + [e.times[0] for e in pent])
+    bases = [e.times[0] for path, e in entries.items()
+             if under(path, [kav[0] + '/Bases']) and e.kind == 'file']
+    f['last_signature_update'] = max(bases) if bases else None
+    f['last_codebase_update'] = versions[newest] if len(versions) >= 2 else None
+    registered = any(re.fullmatch(r'Library/LaunchDaemons/com\.kaspersky\.[^/]*', e.path) for e in pent)
+    program = any(re.fullmatch(r'Applications/Kaspersky[^/]*\.app', e.path) for e in pent)
+    f['status'] = 'present' if registered and program else 'residue' if pent else 'removed'
+    rem = [r for r in recs if r.action == 'remove']
+    if f['status'] == 'present':
+        f['removed'], f['removal_method'] = None, 'null'
+    elif rem:
+        f['removed'] = min(r.times[0] for r in rem)
+        f['removal_method'] = 'uninstaller' if any('Uninstaller' in r.what for r in rem) else 'unknown'
+    else:
+        f['removed'], f['removal_method'] = None, 'unknown'
+    f['ksn'] = 'unknown'
+    return {'kaspersky-mac': f}
+
+def derive_verdicts(products):
+    tv = lambda b: 'true' if b else 'false'
+    kas = list(products.values())
+    v = {'kaspersky_ever_installed': tv(kas),
+         'kaspersky_present_at_acquisition': tv(any(p['status'] == 'present' for p in kas)),
+         'migrated_to_ultraav': 'false'}
+    inst = [p['installed'] for p in kas]
+    v['installed_after_sales_ban'] = 'null' if None in inst else tv(any(i >= SALES_BAN for i in inst))
+    def past_cutoff(p):     # installed at or after the cutoff
+        return p['status'] == 'present' or (p['removed'] is not None and p['removed'] >= CUTOFF)
+    sigs = [p['last_signature_update'] for p in kas if p['last_signature_update'] is not None]
+    if any(s >= CUTOFF for s in sigs):
+        v['signature_update_after_cutoff'] = 'true'
+    elif any(past_cutoff(p) and p['last_signature_update'] is None for p in kas):
+        v['signature_update_after_cutoff'] = 'null'
+    else:
+        v['signature_update_after_cutoff'] = 'false'
+    v['codebase_update_after_cutoff'] = tv(any(p['last_codebase_update'] is not None
+                                               and p['last_codebase_update'] >= CUTOFF for p in kas))
+    ksn = 'false'
+    for p in kas:
+        k = p.get('ksn')
+        if k is None:
+            continue
+        if past_cutoff(p) and k == 'enabled':
+            ksn = 'true'
+        elif past_cutoff(p) and k == 'unknown' and ksn != 'true':
+            ksn = 'null'
+    v['ksn_after_cutoff'] = ksn
+    if not kas:
+        v['removed_before_cutoff'] = 'null'
+    elif any(p['status'] != 'present' and p['removed'] is None for p in kas):
+        v['removed_before_cutoff'] = 'null'
+    else:
+        v['removed_before_cutoff'] = tv(all(p['removed'] is not None and p['removed'] < CUTOFF for p in kas))
+    return v
+
+# ---- per scenario ---------------------------------------------------------------------------
+VERDICTS = ['kaspersky_ever_installed', 'kaspersky_present_at_acquisition', 'installed_after_sales_ban',
+            'signature_update_after_cutoff', 'codebase_update_after_cutoff', 'ksn_after_cutoff',
+            'removed_before_cutoff', 'migrated_to_ultraav']
+FIELDS = ['version', 'installed', 'first_seen', 'last_signature_update', 'last_codebase_update',
+          'status', 'removed', 'removal_method']
+OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution']
+TIME_FIELDS = ['installed', 'first_seen', 'last_signature_update', 'last_codebase_update', 'removed']
+
+for name in names:
+    sd = os.path.join(scen_dir, name)
+    print('== ' + name)
+    planted = {}
+    linux = os.path.isfile(os.path.join(sd, 'ext4.tsv'))
+    if linux:
+        raw = os.path.join(out, name + '.raw')
+        if not check(os.path.isfile(raw), name + ': ' + raw + ' exists'):
+            continue
+        mm = run('mmls', raw)
+        parts = re.findall(r'^\d+:\s+\d+:\d+\s+(\d+)\s+(\d+)\s+(\d+)\s+(.*)$', mm, re.M)
+        check(parts == [('0000002048', '0000067583', '0000065536', 'Linux (0x83)')],
+              name + ': MBR with one Linux partition at sector 2048 %s' % parts)
+        e01 = os.path.join(out, name + '.E01')
+        check(os.path.isfile(e01) and os.path.isfile(os.path.join(out, name + '.E02')) and
+              subprocess.run(['ewfverify', '-q', e01], capture_output=True).returncode == 0,
+              name + ': split E01 verifies (ewfverify)')
+        for fmt_, ext in (('vpc', 'vhd'), ('vmdk', 'vmdk')):
+            r = subprocess.run(['qemu-img', 'compare', '-q', '-f', 'raw', '-F', fmt_, raw,
+                                os.path.join(out, name + '.' + ext)], capture_output=True)
+            check(r.returncode == 0, '%s: %s.%s holds the same disk (qemu-img compare)' % (name, name, ext))
+        rows = read_manifest(os.path.join(sd, 'ext4.tsv'), 7)
+        entries = ext4_entries(name, sd, raw, rows)
+    else:
+        tree = os.path.join(out, name + '.tree')
+        if not check(os.path.isdir(tree), name + ': ' + tree + ' exists'):
+            continue
+        rows = read_manifest(os.path.join(sd, 'tree.tsv'), 4)
+        entries = tree_entries(name, sd, tree, rows)
+    for e in entries.values():
+        for lab, t in zip(('crtime', 'mtime', 'ctime', 'atime') if linux else ('mtime',), e.times):
+            planted.setdefault(t, []).append('%s %s' % (lab, e.path))
+        if e.dtime is not None:
+            planted.setdefault(e.dtime, []).append('dtime %s' % e.path)
+
+    # ---- system: hostname and zone, from the image ---------------------------------------
+    lt = resolve(entries, 'etc/localtime', follow_last=False)
+    link = entries.get(lt) if lt else None
+    zname = None
+    if check(link is not None and link.kind == 'symlink', name + ': etc/localtime is a link'):
+        m = re.search(r'/zoneinfo(?:\.default)?/(.+)$', link.target)
+        zname = m.group(1) if m else None
+    zfile = resolve(entries, 'etc/localtime')
+    zone = None
+    if check(zfile is not None and entries[zfile].kind == 'file' and entries[zfile].data.startswith(b'TZif'),
+             '%s: etc/localtime resolves inside the image to a TZif file (%s)' % (name, zfile)):
+        zone = ZoneInfo.from_file(io.BytesIO(entries[zfile].data), key=zname)
+    if linux:
+        host = entries['etc/hostname'].data.decode().strip()
+        if 'etc/timezone' in entries:
+            check(entries['etc/timezone'].data.decode().strip() == zname,
+                  name + ': etc/timezone agrees with the etc/localtime link')
+    else:
+        pref = plistlib.loads(entries['Library/Preferences/SystemConfiguration/preferences.plist'].data)
+        host = pref['System']['Network']['HostNames']['LocalHostName']
+
+    # ---- records and the rules -----------------------------------------------------------
+    if linux:
+        recs, amb = linux_records(name, entries, zone, planted)
+        if amb:
+            print('note %s: %d log lines in a repeated hour (ambiguous local time; both instants '
+                  'planted, no expected time depends on them), e.g. %s' % (name, len(amb), amb[0]))
+        derived = derive_linux(name, entries, recs)
+    else:
+        derived = derive_macos(name, entries, zone, planted)
+    dverdicts = derive_verdicts(derived)
+
+    # ---- expected.tsv --------------------------------------------------------------------------
+    exp, order = {}, []
+    for n, line in enumerate(open(os.path.join(sd, 'expected.tsv'), encoding='utf-8'), 1):
+        line = line.rstrip('\n')
+        if not line or line.startswith('#'):
+            continue
+        f = line.split('\t')
+        if not check(len(f) == 3, '%s: expected.tsv:%d has 3 fields' % (name, n)):
+            continue
+        if (f[0], f[1]) in exp:
+            bad('%s: expected.tsv:%d duplicate %s %s' % (name, n, f[0], f[1]))
+        exp[(f[0], f[1])] = f[2]
+        order.append((n, f))
+    products = sorted({s for s, _ in exp if s.startswith('product:')})
+    check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in VERDICTS)
+          and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
+    check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac') for p in products),
+          name + ': product ids %s' % products)
+    check(all((p, fl) in exp for p in products for fl in FIELDS)
+          and all(s in ('system', 'verdict', 'migration') or s in products for s, _ in exp)
+          and all(fl in FIELDS + OPTIONAL for s, fl in exp if s in products),
+          name + ': every product field, no other')
+    check(exp.get(('system', 'os')) == ('linux' if linux else 'macos'), name + ': system os')
+    check(exp.get(('system', 'hostname')) == host, name + ': hostname %s (image: %s)' % (exp.get(('system', 'hostname')), host))
+    check(exp.get(('system', 'timezone')) == zname, name + ': timezone %s (image: %s)' % (exp.get(('system', 'timezone')), zname))
+    check(exp.get(('migration', 'to')) == 'null' and exp.get(('migration', 'time')) == 'null',
+          name + ': no migration')
+    for p in products:
+        check(exp[(p, 'status')] in ('present', 'removed', 'residue'), '%s: %s status' % (name, p))
+        check(exp[(p, 'removal_method')] in ('package', 'uninstaller', 'unknown', 'null'),
+              '%s: %s removal_method' % (name, p))
+        check((exp[(p, 'removed')] == 'null') == (exp[(p, 'status')] == 'present')
+              and (exp[(p, 'removal_method')] == 'null') == (exp[(p, 'status')] == 'present'),
+              '%s: %s removed/removal_method null exactly when present' % (name, p))
+        for fl in TIME_FIELDS:
+            if exp[(p, fl)] != 'null' and fl != 'first_seen' and exp[(p, 'first_seen')] != 'null':
+                check(parse_iso(exp[(p, 'first_seen')]) <= parse_iso(exp[(p, fl)]),
+                      '%s: %s first_seen <= %s' % (name, p, fl))
+
+    # every time is planted
+    for n, (scope, field, value) in order:
+        if re.fullmatch(r'\d{4}-.*Z', value):
+            t = parse_iso(value)
+            check(t in planted, '%s: expected.tsv:%d %s %s = %s <- %s'
+                  % (name, n, scope, field, value, '; '.join(planted.get(t, ['NOT PLANTED']))))
+
+    # verdicts vs the expected product fields (as for Windows)
+    V = {v: exp.get(('verdict', v)) for v in VERDICTS}
+    tv = lambda b: 'true' if b else 'false'
+    check(V['kaspersky_ever_installed'] == tv(products), name + ': kaspersky_ever_installed vs products')
+    check(V['kaspersky_present_at_acquisition'] == tv(any(exp[(p, 'status')] == 'present' for p in products)),
+          name + ': kaspersky_present_at_acquisition vs statuses')
+    inst = [exp[(p, 'installed')] for p in products]
+    if 'null' not in inst:
+        check(V['installed_after_sales_ban'] == tv(any(parse_iso(i) >= SALES_BAN for i in inst)),
+              name + ': installed_after_sales_ban vs installed')
+    sigs = [parse_iso(exp[(p, 'last_signature_update')]) for p in products
+            if exp[(p, 'last_signature_update')] != 'null']
+    if sigs or not products:
+        check(V['signature_update_after_cutoff'] == tv(any(s >= CUTOFF for s in sigs)),
+              name + ': signature_update_after_cutoff vs last_signature_update')
+    cbs = [parse_iso(exp[(p, 'last_codebase_update')]) for p in products if exp[(p, 'last_codebase_update')] != 'null']
+    check(V['codebase_update_after_cutoff'] == tv(any(c >= CUTOFF for c in cbs)),
+          name + ': codebase_update_after_cutoff vs last_codebase_update')
+    if products:
+        removed = [exp[(p, 'removed')] for p in products]
+        want = 'null' if 'null' in removed and any(exp[(p, 'status')] != 'present' for p in products) else \
+            tv(all(r != 'null' and parse_iso(r) < CUTOFF for r in removed))
+        check(V['removed_before_cutoff'] == want, name + ': removed_before_cutoff vs removed')
+    else:
+        check(V['removed_before_cutoff'] == 'null', name + ': removed_before_cutoff null (never installed)')
+    check(V['migrated_to_ultraav'] == 'false', name + ': migrated_to_ultraav false (no UltraAV)')
+
+    # the expected findings = the rules applied to the image
+    check(sorted('product:' + p for p in derived) == products,
+          '%s: products found by the rules %s = expected %s' % (name, sorted(derived), products))
+    for pid, f in derived.items():
+        p = 'product:' + pid
+        if p not in products:
+            continue
+        for fl, val in f.items():
+            got = fmt(val) if fl in TIME_FIELDS and val is not None else ('null' if val is None else val)
+            want = exp.get((p, fl), '(absent)')
+            same = got == want or (fl in TIME_FIELDS and got != 'null' and want not in ('null', '(absent)')
+                                   and parse_iso(want) == val)
+            check(same, '%s: %s %s by the rules = %s (expected %s)' % (name, pid, fl, got, want))
+    for v in VERDICTS:
+        check(dverdicts[v] == V[v], '%s: verdict %s by the rules = %s (expected %s)' % (name, v, dverdicts[v], V[v]))
+
+print('check-unix-scenarios: %d passed, %d failed' % (passed, failed))
+sys.exit(1 if failed else 0)
+PY
