@@ -43,7 +43,8 @@ typedef struct ctx {
     kt_wintz tz;    /* Windows: the SYSTEM hive's TimeZoneInformation */
     kt_tzif *tzif;  /* Linux, macOS: /etc/localtime of the evidence */
     bool has_tz;
-    char zone[128]; /* the zone's name */
+    bool zone_builtin; /* the zone's rule from kavtrace's table, not the image */
+    char zone[128];    /* the zone's name */
     int tz_flags;   /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
     int rc; /* first fatal error (out of memory) */
     /* the entries one artifact found so far: two paths to one file (a
@@ -572,7 +573,8 @@ static void convert_note(ctx *c, const kt_time_pattern *tp, kt_time *t, char *sr
         snprintf(src + n, srclen - n, ", UTC");
     } else if (to_utc(c, t)) {
         *zone = c->zone;
-        snprintf(src + n, srclen - n, ", local, converted with %s%s", c->zone,
+        snprintf(src + n, srclen - n, ", local, converted with %s%s%s", c->zone,
+                 c->zone_builtin ? " (kavtrace's rule: no zone file in the image)" : "",
                  c->tz_flags == KT_TZ_AMBIGUOUS     ? " (a repeated hour: the first of its two instants)"
                  : c->tz_flags == KT_TZ_NONEXISTENT ? " (an hour the clock skipped)"
                                                     : "");
@@ -1706,14 +1708,8 @@ static void load_unix(ctx *c)
 {
     kt_buf b = {0};
     kt_error err = {0};
-    if (kt_fs_read(c->fs, "etc/localtime", KT_FS_FOLLOW, KT_TZIF_MAX_SIZE, &b, &err) != KT_OK) {
-        warn(c, "volume %d: no time zone (etc/localtime: %s): local times are taken as UTC and "
-                "say so",
-             c->vol->index, err.msg);
-    } else if (kt_tzif_parse(b.data, b.len, &c->tzif, &err) != KT_OK) {
-        warn(c, "volume %d: etc/localtime: %s: local times are taken as UTC and say so",
-             c->vol->index, err.msg);
-    } else {
+    if (kt_fs_read(c->fs, "etc/localtime", KT_FS_FOLLOW, KT_TZIF_MAX_SIZE, &b, &err) == KT_OK &&
+        kt_tzif_parse(b.data, b.len, &c->tzif, &err) == KT_OK) {
         c->has_tz = true;
         c->stats->files_read++;
         c->stats->bytes_read += b.len;
@@ -1722,8 +1718,29 @@ static void load_unix(ctx *c)
         else
             snprintf(c->zone, sizeof c->zone, "etc/localtime (%s)",
                      kt_tzif_footer(c->tzif)[0] ? kt_tzif_footer(c->tzif) : "no name");
+        kt_buf_release(&b);
+        return;
     }
     kt_buf_release(&b);
+    /* The zone is named (the link's target, /etc/timezone) but its file is
+     * not in the image, or unreadable: kavtrace's own table of current
+     * rules, if it has the zone. */
+    char rule[64];
+    kt_error e2 = {0};
+    if (c->sys->timezone[0] &&
+        kt_tzif_builtin(c->sys->timezone, &c->tzif, rule, sizeof rule, &e2) == KT_OK) {
+        c->has_tz = true;
+        c->zone_builtin = true;
+        kt_strlcpy(c->zone, c->sys->timezone, sizeof c->zone);
+        warn(c, "volume %d: etc/localtime: %s: local times are converted with kavtrace's own "
+                "rule for %s (%s), right for 2023-2026",
+             c->vol->index, err.msg, c->zone, rule);
+        return;
+    }
+    warn(c, "volume %d: no time zone (etc/localtime: %s%s%s): local times are taken as UTC and "
+            "say so",
+         c->vol->index, err.msg, c->sys->timezone[0] ? "; no built-in rule for " : "",
+         c->sys->timezone);
 }
 
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kavtrace/evtx.h"
@@ -327,6 +328,70 @@ START_TEST(corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding)
 }
 END_TEST
 
+static void put_file(const char *root, const char *rel, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
+{
+    /* An Ubuntu tree whose /etc/localtime points at a zone file the image
+     * does not have: the name is known, the rule comes from kavtrace's
+     * table (agreeing with tzdata, test_tzif), and the scan says so. */
+    char root[] = "/tmp/kt-scan-linux-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/os-release", "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nVERSION_ID=\"22.04\"\n");
+    put_file(root, "etc/hostname", "web-01\n");
+    char link[1024];
+    snprintf(link, sizeof link, "%s/etc/localtime", root);
+    ck_assert_int_eq(symlink("/usr/share/zoneinfo/America/Chicago", link), 0);
+    put_file(root, "var/lib/dpkg/status",
+             "Package: kesl\nStatus: install ok installed\nArchitecture: amd64\n"
+             "Version: 12.1.0-1297\nDescription: Kaspersky Endpoint Security for Linux\n\n");
+    put_file(root, "var/log/dpkg.log",
+             "2023-02-14 10:22:05 install kesl:amd64 <none> 12.0.0-6672\n"
+             "2023-02-14 10:22:09 status installed kesl:amd64 12.0.0-6672\n"
+             "2024-10-15 09:41:05 upgrade kesl:amd64 12.0.0-6672 12.1.0-1297\n");
+    put_file(root, "opt/kaspersky/kesl/bin/kesl-control", "#!/bin/sh\n");
+    put_file(root, "root/autoinstall.ini", "EULA_AGREED=yes\nUSE_KSN=yes\n");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_str_eq(s.systems[0].zone, "America/Chicago");
+    bool said = false;
+    for (size_t w = 0; w < s.warnings.count; w++)
+        said = said || strstr(s.warnings.items[w], "kavtrace's own rule for America/Chicago");
+    ck_assert_msg(said, "no warning about the built-in rule");
+    const kt_system_finding *f = &s.systems[0].findings;
+    const kt_product_finding *p = find_product(f, "kaspersky-kesl");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->status, "present");
+    ck_assert_str_eq(p->version, "12.1.0-1297");
+    ck_assert_int_eq(p->installed, truth_time("2023-02-14T16:22:05Z")); /* CST */
+    ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T14:41:05Z")); /* CDT */
+    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_int_eq(f->verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
+    ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);
+    ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
+    kt_scan_release(&s);
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static const kt_event *event_of(const kt_timeline *tl, const char *artifact, const char *when)
 {
     for (size_t i = 0; i < tl->count; i++)
@@ -479,6 +544,7 @@ static Suite *suite(void)
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
     tcase_add_test(tc, corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn);
     tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
+    tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
     tcase_add_test(tc, csv_cells_are_quoted_and_formula_safe);

@@ -568,6 +568,52 @@ START_TEST(reads_zones_with_only_a_footer)
 }
 END_TEST
 
+START_TEST(built_in_rules_agree_with_tzdata_from_2023_to_2026)
+{
+    /* Every zone of the built-in table against the host's tzdata file of
+     * that name (test data), every 6 hours of 2023-2026, and the local
+     * times of a Chicago log across both DST changes. */
+    size_t zones = 0, instants = 0;
+    for (size_t i = 0; i < kt_tzif_builtin_count(); i++) {
+        const char *name = kt_tzif_builtin_name(i);
+        char path[256];
+        snprintf(path, sizeof path, "/usr/share/zoneinfo/%s", name);
+        kt_buf b = {0};
+        if (access(path, R_OK) != 0)
+            continue; /* an alias this tzdata no longer ships */
+        file_load(path, &b);
+        kt_tzif *host = NULL, *ours = NULL;
+        kt_error err = {0};
+        ck_assert_int_eq(kt_tzif_parse(b.data, b.len, &host, &err), 0);
+        char rule[64];
+        ck_assert_msg(kt_tzif_builtin(name, &ours, rule, sizeof rule, &err) == 0, "%s: %s", name,
+                      err.msg);
+        for (int64_t t = 1672531200; t < 1798761600; t += 6 * 3600) {
+            int32_t a = 0, c = 0;
+            kt_time x = kt_time_from_unix(t, 0);
+            ck_assert_int_eq(kt_tzif_offset_at(host, x, &a, NULL, NULL), 0);
+            ck_assert_int_eq(kt_tzif_offset_at(ours, x, &c, NULL, NULL), 0);
+            ck_assert_msg(a == c, "%s (%s) at %lld: %d, tzdata %d", name, rule, (long long)t, c, a);
+            instants++;
+        }
+        kt_tzif_free(host);
+        kt_tzif_free(ours);
+        kt_buf_release(&b);
+        zones++;
+    }
+    ck_assert_uint_ge(zones, 60);
+    ck_assert_uint_ge(instants, 60 * 5800);
+    kt_tzif *z = NULL;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_tzif_builtin("America/Chicago", &z, NULL, 0, &err), 0);
+    check_local(z, "2023-02-14T10:22:05Z", "2023-02-14T16:22:05Z", KT_TZ_EXACT);
+    check_local(z, "2024-10-15T09:41:05Z", "2024-10-15T14:41:05Z", KT_TZ_EXACT);
+    check_local(z, "2024-11-03T01:30:00Z", "2024-11-03T06:30:00Z", KT_TZ_AMBIGUOUS);
+    kt_tzif_free(z);
+    ck_assert_int_eq(kt_tzif_builtin("Mars/Olympus_Mons", &z, NULL, 0, &err), KT_ENOTFOUND);
+}
+END_TEST
+
 START_TEST(matches_zdump_on_own_zones)
 {
     static const char *kinds[] = {"fat", "slim", "right"};
@@ -1044,6 +1090,7 @@ static Suite *suite(void)
     tcase_add_test(tc, uses_the_footer_after_the_last_transition);
     tcase_add_test(tc, converts_southern_and_half_hour_zones);
     tcase_add_test(tc, reads_zones_with_only_a_footer);
+    tcase_add_test(tc, built_in_rules_agree_with_tzdata_from_2023_to_2026);
     tcase_add_test(tc, matches_zdump_on_own_zones);
     tcase_add_test(tc, reads_right_files_in_posix_time);
     tcase_add_test(tc, matches_zdump_on_host_zones);

@@ -86,4 +86,12 @@ int kt_tzif_local_to_utc(const kt_tzif *z, kt_time local, kt_time *utc, int *fla
  * written only on success. */
 int kt_tzif_zone_name(const char *link_target, char *buf, size_t size);
 
+/* A zone of kavtrace's own table of current rules (tzif_builtin.c), for
+ * an image whose /etc/localtime names a zone its own tzdata lacks: a
+ * footer-only zone. `rule` receives the POSIX rule used. KT_ENOTFOUND for
+ * a zone not in the table. */
+int kt_tzif_builtin(const char *name, kt_tzif **out, char *rule, size_t rule_len, kt_error *err);
+size_t kt_tzif_builtin_count(void);
+const char *kt_tzif_builtin_name(size_t i);
+
 #endif
