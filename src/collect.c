@@ -1519,6 +1519,10 @@ static void plist_find(ctx *c, const kt_artifact *a, const found *f)
 /* files: content: the file counts only when its content matches. */
 static bool content_matches(ctx *c, const kt_artifact *a, const found *f)
 {
+    /* Answer and settings files are small; a large file in /tmp is not
+     * one, and is passed by without reading it. */
+    if (f->st->size > KT_COLLECT_MAX_PARSE)
+        return false;
     kt_buf b = {0};
     if (read_found(c, a, f, KT_COLLECT_MAX_PARSE, &b))
         return false;
