@@ -98,6 +98,12 @@ static void summary(FILE *out, const kt_scan *s, const char *outdir)
                     pf->version[0] ? " " : "", pf->version, pf->status,
                     kt_time_format_iso(pf->installed, a),
                     kt_time_format_iso(pf->last_signature_update, b));
+            if (pf->last_codebase_update != KT_TIME_NONE)
+                fprintf(out, "; codebase update %s", kt_time_format_iso(pf->last_codebase_update, c));
+            if (strcmp(pf->ksn, "unknown") != 0)
+                fprintf(out, "; KSN %s", pf->ksn);
+            if (pf->last_execution != KT_TIME_NONE)
+                fprintf(out, "; last at work %s", kt_time_format_iso(pf->last_execution, c));
             if (pf->removed != KT_TIME_NONE)
                 fprintf(out, "; removed %s (%s)", kt_time_format_iso(pf->removed, c),
                         pf->removal_method);
