@@ -135,9 +135,9 @@ static int check_pattern(kt_time_pattern *tp)
     tp->no_year = !y && m && d;
     if (tp->time_only ? !(H || I) : !(m && d))
         return -1;
-    tp->precision = f   ? KT_PREC_MS
-                    : S ? KT_PREC_SECOND
-                    : M ? KT_PREC_MINUTE
+    tp->precision = f          ? KT_PREC_MS
+                    : S        ? KT_PREC_SECOND
+                    : M        ? KT_PREC_MINUTE
                     : (H || I) ? KT_PREC_MINUTE
                                : KT_PREC_DAY;
     return 0;
@@ -428,8 +428,7 @@ static void parse_pattern(ctx *c, yaml_node_t *map, const char *what, kt_time_pa
         problem(c, get(c, map, "pattern"), "%s: pattern '%s' has no date (%%Y, %%m, %%d)", what,
                 tp->pattern);
     else if (tp->pattern && tp->no_year && !(allow & PATTERN_NO_YEAR))
-        problem(c, get(c, map, "pattern"), "%s: pattern '%s' has no year (%%Y)", what,
-                tp->pattern);
+        problem(c, get(c, map, "pattern"), "%s: pattern '%s' has no year (%%Y)", what, tp->pattern);
     const char *zone = scalar(get(c, map, "zone"));
     if (zone == NULL || strcmp(zone, "utc") == 0)
         tp->local = false;
@@ -461,14 +460,14 @@ static void parse_name_rule(ctx *c, yaml_node_t *n, kt_name_rule *r, bool regist
         r->from = KT_NAME_PACKAGE;
     else if (get(c, n, "string") || get(c, n, "component") || get(c, n, "group") ||
              get(c, n, "column")) {
-        const char *key = get(c, n, "string")  ? "string"
+        const char *key = get(c, n, "string")   ? "string"
                           : get(c, n, "group")  ? "group"
                           : get(c, n, "column") ? "column"
                                                 : "component";
-        r->from = key[0] == 's'   ? KT_NAME_STRING
-                  : key[0] == 'g' ? KT_NAME_GROUP
+        r->from = key[0] == 's'                    ? KT_NAME_STRING
+                  : key[0] == 'g'                  ? KT_NAME_GROUP
                   : key[1] == 'o' && key[2] == 'l' ? KT_NAME_COLUMN
-                                                    : KT_NAME_COMPONENT;
+                                                   : KT_NAME_COMPONENT;
         const char *v = scalar(get(c, n, key));
         char *end = NULL;
         long k = v ? strtol(v, &end, 10) : 0;
@@ -626,15 +625,14 @@ static void parse_file_common(ctx *c, yaml_node_t *f, kt_artifact *a)
 
 static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
 {
-    static const char *const keys[] = {"paths",   "type",    "deleted", "times",
-                                       "parse",   "name_time", "product", "version",
-                                       "content", NULL};
+    static const char *const keys[] = {"paths",     "type",    "deleted", "times",   "parse",
+                                       "name_time", "product", "version", "content", NULL};
     check_keys(c, f, "files", keys);
     parse_file_common(c, f, a);
     const char *content = scalar(get(c, f, "content"));
     if (content) {
-        int rc = regcomp(&a->content_regex, content, REG_EXTENDED | REG_ICASE | REG_NEWLINE |
-                                                         REG_NOSUB);
+        int rc =
+            regcomp(&a->content_regex, content, REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
         if (rc != 0) {
             char msg[256];
             regerror(rc, &a->content_regex, msg, sizeof msg);
@@ -645,8 +643,8 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
     }
     yaml_node_t *p = get(c, f, "parse");
     if (p) {
-        static const char *const pkeys[] = {"format",  "regex", "attributes", "pattern",
-                                            "zone",    "date",  NULL};
+        static const char *const pkeys[] = {"format", "regex", "attributes", "pattern",
+                                            "zone",   "date",  NULL};
         check_keys(c, p, "parse", pkeys);
         const char *fmt = scalar(get(c, p, "format"));
         if (fmt && (strcmp(fmt, "line") == 0 || strcmp(fmt, "lines") == 0)) {
@@ -667,7 +665,8 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
             a->parse_date_from_name = true;
         else if (date)
             problem(c, get(c, p, "date"), "parse: date can only be 'name' (from name_time)");
-        parse_pattern(c, p, "parse", &a->parse_time, a->parse_date_from_name ? PATTERN_TIME_ONLY : 0);
+        parse_pattern(c, p, "parse", &a->parse_time,
+                      a->parse_date_from_name ? PATTERN_TIME_ONLY : 0);
         if (a->parse_date_from_name && !a->parse_time.time_only)
             problem(c, p, "parse: with date: name the pattern is a time of day only");
         if (a->parse_date_from_name && get(c, f, "name_time") == NULL)
@@ -691,7 +690,7 @@ static void parse_files(ctx *c, yaml_node_t *f, kt_artifact *a)
 /* SQLite databases: rows of a query, or the list of tables. */
 static void parse_sqlite(ctx *c, yaml_node_t *q, kt_artifact *a)
 {
-    static const char *const keys[] = {"paths",   "type",    "deleted", "times", "query",
+    static const char *const keys[] = {"paths",    "type",   "deleted", "times",   "query",
                                        "encoding", "tables", "product", "version", NULL};
     check_keys(c, q, "sqlite", keys);
     parse_file_common(c, q, a);
@@ -730,7 +729,7 @@ static const char *const pkg_action_names[KT_PKG_ACTION_COUNT] = {
  * with what it means. */
 static void parse_packages(ctx *c, yaml_node_t *pk, kt_artifact *a)
 {
-    static const char *const keys[] = {"format", "paths",   "deleted", "names",
+    static const char *const keys[] = {"format",  "paths",   "deleted", "names",
                                        "actions", "product", "version", NULL};
     check_keys(c, pk, "packages", keys);
     get_strings(c, pk, "paths", &a->paths, true, "packages");
@@ -784,7 +783,7 @@ static void parse_where(ctx *c, yaml_node_t *w, kt_artifact *a, const char *what
 /* Property lists: each dictionary (of a root array, or the root) a record. */
 static void parse_plist(ctx *c, yaml_node_t *pl, kt_artifact *a)
 {
-    static const char *const keys[] = {"paths", "deleted", "where", "time",
+    static const char *const keys[] = {"paths",   "deleted", "where", "time",
                                        "product", "version", NULL};
     check_keys(c, pl, "plist", keys);
     get_strings(c, pl, "paths", &a->paths, true, "plist");
@@ -900,7 +899,7 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
     static const char *const keys[] = {"id",       "description", "vendor",     "os",
                                        "category", "role",        "confidence", "removal_method",
                                        "registry", "files",       "evtx",       "sqlite",
-                                       "prefetch", "packages", "plist", "installer_record",
+                                       "prefetch", "packages",    "plist",      "installer_record",
                                        "ksn",      NULL};
     check_keys(c, n, "artifact", keys);
     a->file = strdup(c->file);
@@ -950,9 +949,12 @@ static void parse_artifact(ctx *c, yaml_node_t *n, kt_artifact *a)
         kt_source source;
         void (*parse)(ctx *, yaml_node_t *, kt_artifact *);
     } sources[] = {
-        {"registry", KT_SRC_REGISTRY, parse_registry}, {"files", KT_SRC_FILES, parse_files},
-        {"evtx", KT_SRC_EVTX, parse_evtx},             {"sqlite", KT_SRC_SQLITE, parse_sqlite},
-        {"prefetch", KT_SRC_PREFETCH, parse_prefetch}, {"packages", KT_SRC_PACKAGES, parse_packages},
+        {"registry", KT_SRC_REGISTRY, parse_registry},
+        {"files", KT_SRC_FILES, parse_files},
+        {"evtx", KT_SRC_EVTX, parse_evtx},
+        {"sqlite", KT_SRC_SQLITE, parse_sqlite},
+        {"prefetch", KT_SRC_PREFETCH, parse_prefetch},
+        {"packages", KT_SRC_PACKAGES, parse_packages},
         {"plist", KT_SRC_PLIST, parse_plist},
     };
     size_t given = 0, which = 0;

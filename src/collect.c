@@ -40,19 +40,19 @@ typedef struct ctx {
     char controlset[32];
     evtx_log *logs;
     size_t nlogs;
-    kt_wintz tz;    /* Windows: the SYSTEM hive's TimeZoneInformation */
-    kt_tzif *tzif;  /* Linux, macOS: /etc/localtime of the evidence */
+    kt_wintz tz;   /* Windows: the SYSTEM hive's TimeZoneInformation */
+    kt_tzif *tzif; /* Linux, macOS: /etc/localtime of the evidence */
     bool has_tz;
     bool zone_builtin; /* the zone's rule from kavtrace's table, not the image */
     char zone[128];    /* the zone's name */
-    int tz_flags;   /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
-    int rc; /* first fatal error (out of memory) */
+    int tz_flags;      /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
+    int rc;            /* first fatal error (out of memory) */
     /* the entries one artifact found so far: two paths to one file (a
      * linked directory, /var and /private/var on macOS) are one find */
     struct seen_entry {
         uint64_t inode;
         bool deleted;
-    } *seen;
+    } * seen;
     size_t nseen, seen_cap;
 } ctx;
 
@@ -575,7 +575,8 @@ static void convert_note(ctx *c, const kt_time_pattern *tp, kt_time *t, char *sr
         *zone = c->zone;
         snprintf(src + n, srclen - n, ", local, converted with %s%s%s", c->zone,
                  c->zone_builtin ? " (kavtrace's rule: no zone file in the image)" : "",
-                 c->tz_flags == KT_TZ_AMBIGUOUS     ? " (a repeated hour: the first of its two instants)"
+                 c->tz_flags == KT_TZ_AMBIGUOUS
+                     ? " (a repeated hour: the first of its two instants)"
                  : c->tz_flags == KT_TZ_NONEXISTENT ? " (an hour the clock skipped)"
                                                     : "");
     } else {
@@ -759,8 +760,8 @@ static void parse_lines(ctx *c, const kt_artifact *a, const found *f)
                 kt_event e;
                 base_event(c, a, &lf, &e, product, sizeof product, version, sizeof version);
                 if (day != KT_TIME_NONE)
-                    snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'",
-                             lineno, text, ntext);
+                    snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'", lineno,
+                             text, ntext);
                 else
                     snprintf(src, sizeof src, "line %zu '%s'", lineno, text);
                 const char *zone;
@@ -774,8 +775,8 @@ static void parse_lines(ctx *c, const kt_artifact *a, const found *f)
                 e.path = (char *)f->path;
                 e.inode = f->st->inode;
                 e.allocated = !f->deleted;
-                snprintf(what, sizeof what, " (%s%s line %zu: %.400s)", f->deleted ? "deleted: " : "",
-                         f->path, lineno, line);
+                snprintf(what, sizeof what, " (%s%s line %zu: %.400s)",
+                         f->deleted ? "deleted: " : "", f->path, lineno, line);
                 add(c, &e, what);
             }
         }
@@ -914,9 +915,8 @@ static int evtx_record(void *p, const kt_evtx_record *r)
          * the record was written; no such text, no find. */
         regmatch_t m[2];
         char text[128];
-        const char *s = (size_t)a->string_time_index < r->nstrings
-                            ? r->strings[a->string_time_index]
-                            : NULL;
+        const char *s =
+            (size_t)a->string_time_index < r->nstrings ? r->strings[a->string_time_index] : NULL;
         if (s == NULL || regexec(&a->string_time_regex, s, 2, m, 0) != 0 || m[1].rm_so < 0 ||
             (size_t)(m[1].rm_eo - m[1].rm_so) >= sizeof text)
             return 0;
@@ -1018,7 +1018,7 @@ static void evtx_read(ctx *c, evtx_log *l)
 
 /* ---- SQLite databases ------------------------------------------------------- */
 
-#define SQLITE_MAX_ROWS 100000 /* per database and artifact */
+#define SQLITE_MAX_ROWS 100000    /* per database and artifact */
 #define SQLITE_MAX_STEPS 50000000 /* virtual machine steps: a bound on any query */
 
 /* Only reading: a definition's query can change nothing, even in memory. */
@@ -1079,8 +1079,7 @@ static void sqlite_tables(ctx *c, const kt_artifact *a, const found *f, sqlite3 
 {
     sqlite3_stmt *st = NULL, *cnt = NULL;
     kt_buf list = {0};
-    if (sqlite3_prepare_v2(db,
-                           "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+    if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK) {
         warn(c, "volume %d: '%s': SQLite: %s", c->vol->index, f->path, sqlite3_errmsg(db));
         return;
@@ -1099,10 +1098,9 @@ static void sqlite_tables(ctx *c, const kt_artifact *a, const found *f, sqlite3 
         cnt = NULL;
         sqlite3_free(q);
         char item[300];
-        int len = rows >= 0 ? snprintf(item, sizeof item, "%s%s (%lld rows)", n ? ", " : "", name,
-                                       rows)
-                            : snprintf(item, sizeof item, "%s%s (unreadable)", n ? ", " : "",
-                                       name);
+        int len = rows >= 0
+                      ? snprintf(item, sizeof item, "%s%s (%lld rows)", n ? ", " : "", name, rows)
+                      : snprintf(item, sizeof item, "%s%s (unreadable)", n ? ", " : "", name);
         if (kt_buf_append(&list, item, (size_t)len < sizeof item ? (size_t)len : sizeof item - 1))
             c->rc = KT_ENOMEM;
         n++;
@@ -1182,11 +1180,12 @@ static void sqlite_rows(ctx *c, const kt_artifact *a, const found *f, sqlite3 *d
         e.path = (char *)f->path;
         e.inode = f->st->inode;
         e.allocated = !f->deleted;
-        size_t len = (size_t)snprintf(what, sizeof what, " (%s%s row %zu", f->deleted ? "deleted: " : "",
-                                      f->path, rows);
+        size_t len = (size_t)snprintf(what, sizeof what, " (%s%s row %zu",
+                                      f->deleted ? "deleted: " : "", f->path, rows);
         for (int i = 1; i < n && len < sizeof what; i++)
-            len += (size_t)snprintf(what + len, sizeof what - len, "%s%s=%.200s", i > 1 ? "; " : ": ",
-                                    sqlite3_column_name(st, i), cols[i] ? cols[i] : "NULL");
+            len +=
+                (size_t)snprintf(what + len, sizeof what - len, "%s%s=%.200s", i > 1 ? "; " : ": ",
+                                 sqlite3_column_name(st, i), cols[i] ? cols[i] : "NULL");
         if (len < sizeof what)
             snprintf(what + len, sizeof what - len, ")");
         add(c, &e, what);
@@ -1681,11 +1680,11 @@ static void load_windows(ctx *c)
             warn(c, "volume %d: SYSTEM hive has no Select\\Current: services not read",
                  c->vol->index);
         kt_error err = {0};
-        if (c->controlset[0] && kt_wintz_from_hive(c->system, c->controlset, &c->tz, &err) == KT_OK) {
+        if (c->controlset[0] &&
+            kt_wintz_from_hive(c->system, c->controlset, &c->tz, &err) == KT_OK) {
             c->has_tz = true;
             kt_strlcpy(c->zone, c->tz.name, sizeof c->zone);
-        }
-        else if (c->controlset[0])
+        } else if (c->controlset[0])
             warn(c, "volume %d: no time zone (%s): local times are left as UTC", c->vol->index,
                  err.msg);
     }
@@ -1736,13 +1735,15 @@ static void load_unix(ctx *c)
         c->has_tz = true;
         c->zone_builtin = true;
         kt_strlcpy(c->zone, c->sys->timezone, sizeof c->zone);
-        warn(c, "volume %d: etc/localtime: %s: local times are converted with kavtrace's own "
-                "rule for %s (%s), right for 2023-2026",
+        warn(c,
+             "volume %d: etc/localtime: %s: local times are converted with kavtrace's own "
+             "rule for %s (%s), right for 2023-2026",
              c->vol->index, err.msg, c->zone, rule);
         return;
     }
-    warn(c, "volume %d: no time zone (etc/localtime: %s%s%s): local times are taken as UTC and "
-            "say so",
+    warn(c,
+         "volume %d: no time zone (etc/localtime: %s%s%s): local times are taken as UTC and "
+         "say so",
          c->vol->index, err.msg, c->sys->timezone[0] ? "; no built-in rule for " : "",
          c->sys->timezone);
 }

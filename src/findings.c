@@ -171,7 +171,8 @@ static void product_fields(group *g)
             /* The installer's own record of completing the install is the
              * install time, ahead of folder times (which a copy or a
              * restore can carry). */
-            if (is_install_record(e) && (install_record == KT_TIME_NONE || e->time < install_record))
+            if (is_install_record(e) &&
+                (install_record == KT_TIME_NONE || e->time < install_record))
                 install_record = e->time;
         }
         if (e->category == KT_CAT_SIGNATURE_UPDATE &&

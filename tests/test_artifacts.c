@@ -53,8 +53,8 @@ START_TEST(maps_names_found_on_disk_to_products)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const kt_product_def *p =
             kt_artifacts_product_for_os(&set, "kaspersky", cases[i].os, cases[i].name);
-        ck_assert_msg(p && strcmp(p->id, cases[i].id) == 0, "%s '%s' -> %s, want %s",
-                      cases[i].os, cases[i].name, p ? p->id : "none", cases[i].id);
+        ck_assert_msg(p && strcmp(p->id, cases[i].id) == 0, "%s '%s' -> %s, want %s", cases[i].os,
+                      cases[i].name, p ? p->id : "none", cases[i].id);
     }
     /* A Windows product's name is nobody's on Linux. */
     ck_assert_ptr_null(kt_artifacts_product_for_os(&set, "kaspersky", "linux", "AVP21.3"));

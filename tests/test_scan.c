@@ -378,7 +378,7 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     ck_assert_ptr_nonnull(p);
     ck_assert_str_eq(p->status, "present");
     ck_assert_str_eq(p->version, "12.1.0-1297");
-    ck_assert_int_eq(p->installed, truth_time("2023-02-14T16:22:05Z")); /* CST */
+    ck_assert_int_eq(p->installed, truth_time("2023-02-14T16:22:05Z"));            /* CST */
     ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T14:41:05Z")); /* CDT */
     ck_assert_str_eq(p->ksn, "enabled");
     ck_assert_int_eq(f->verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);

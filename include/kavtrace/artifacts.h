@@ -153,8 +153,9 @@ typedef enum kt_pkg_format {
     KT_PKGF_COUNT,
 } kt_pkg_format;
 
-#define KT_PKG_ACTION_COUNT 7 /* kt_pkg_action: state, install, upgrade, downgrade, reinstall,
-                               * remove, purge */
+#define KT_PKG_ACTION_COUNT                                                                        \
+    7 /* kt_pkg_action: state, install, upgrade, downgrade, reinstall,                             \
+       * remove, purge */
 
 /* One event id an event-log artifact takes, and what it means. */
 typedef struct kt_evtx_event {
@@ -167,7 +168,7 @@ typedef enum kt_parse_format {
     KT_PARSE_NONE,
     KT_PARSE_LINE,  /* text lines against `regex`; group 1 of the first match is the time */
     KT_PARSE_LINES, /* every matching line is a find of its own */
-    KT_PARSE_XML,  /* the root element's first present attribute of `attributes` */
+    KT_PARSE_XML,   /* the root element's first present attribute of `attributes` */
 } kt_parse_format;
 
 typedef struct kt_artifact {
@@ -178,7 +179,7 @@ typedef struct kt_artifact {
     kt_category category;
     kt_role role;
     char *confidence;
-    char *removal_method; /* what a removal find says about how */
+    char *removal_method;  /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
     bool ksn_disabled;     /* a ksn find that shows KSN turned off */
     char *file;
@@ -221,9 +222,9 @@ typedef struct kt_artifact {
     kt_time_pattern string_time;
 
     /* SQLite databases (paths, deleted, file times shared with files) */
-    char *query;          /* SELECT; the first column is the time unless `tables` */
+    char *query;                 /* SELECT; the first column is the time unless `tables` */
     kt_encoding column_encoding; /* of the time column */
-    bool tables;          /* record the database's tables, not rows */
+    bool tables;                 /* record the database's tables, not rows */
 
     /* files whose content must match (files) */
     bool has_content_regex;
@@ -235,9 +236,9 @@ typedef struct kt_artifact {
 
     /* packages (paths and deleted shared with files) */
     kt_pkg_format pkg_format;
-    kt_strlist pkg_names;                         /* package name globs */
-    bool pkg_action_set[KT_PKG_ACTION_COUNT];     /* actions taken */
-    kt_category pkg_action[KT_PKG_ACTION_COUNT];  /* and what each means */
+    kt_strlist pkg_names;                        /* package name globs */
+    bool pkg_action_set[KT_PKG_ACTION_COUNT];    /* actions taken */
+    kt_category pkg_action[KT_PKG_ACTION_COUNT]; /* and what each means */
 
     kt_name_rule product;
     kt_name_rule version;

@@ -22,8 +22,7 @@ int kt_plist_get_path_string(const void *data, size_t len, const char *path, cha
  * the walk and is returned. */
 typedef struct kt_plist_dict kt_plist_dict;
 typedef int (*kt_plist_dict_cb)(void *ctx, const kt_plist_dict *d, size_t index);
-int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx,
-                       kt_error *err);
+int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx, kt_error *err);
 
 /* The string under key, or item `index` of an array of strings there
  * (index 0 of a plain string). KT_ENOTFOUND when there is none. */

@@ -99,7 +99,8 @@ static void summary(FILE *out, const kt_scan *s, const char *outdir)
                     kt_time_format_iso(pf->installed, a),
                     kt_time_format_iso(pf->last_signature_update, b));
             if (pf->last_codebase_update != KT_TIME_NONE)
-                fprintf(out, "; codebase update %s", kt_time_format_iso(pf->last_codebase_update, c));
+                fprintf(out, "; codebase update %s",
+                        kt_time_format_iso(pf->last_codebase_update, c));
             if (strcmp(pf->ksn, "unknown") != 0)
                 fprintf(out, "; KSN %s", pf->ksn);
             if (pf->last_execution != KT_TIME_NONE)

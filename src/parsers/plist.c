@@ -61,8 +61,7 @@ struct kt_plist_dict {
 /* Seconds from 1970 to 2001-01-01, the epoch of plist dates. */
 #define MAC_EPOCH_OFFSET INT64_C(978307200)
 
-int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx,
-                       kt_error *err)
+int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx, kt_error *err)
 {
     if (len == 0 || len > KT_PLIST_MAX_SIZE)
         return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
@@ -95,8 +94,8 @@ int kt_plist_dict_string(const kt_plist_dict *d, const char *key, size_t index, 
 {
     plist_t node = plist_dict_get_item(d->node, key);
     if (node && plist_get_node_type(node) == PLIST_ARRAY)
-        node = index < plist_array_get_size(node) ? plist_array_get_item(node, (uint32_t)index)
-                                                  : NULL;
+        node =
+            index < plist_array_get_size(node) ? plist_array_get_item(node, (uint32_t)index) : NULL;
     else if (index > 0)
         node = NULL;
     if (node == NULL || plist_get_node_type(node) != PLIST_STRING)
