@@ -280,8 +280,10 @@ START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
         ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
         if (i == 0) {
             ck_assert_uint_eq(s.stats.hives_read, 9);
-            /* Every event log was read (and none mentions Kaspersky). */
-            ck_assert_uint_eq(s.stats.files_read, 10);
+            /* Every event log of the corpus (11) was read (and none mentions
+             * Kaspersky); the damaged ones warn. */
+            ck_assert_uint_eq(s.stats.files_read, 11);
+            ck_assert_uint_ge(s.warnings.count, 2);
         } else {
             /* The corrupt SYSTEM hive is a warning; the other hives are read. */
             bool warned = false;
@@ -290,6 +292,26 @@ START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
             ck_assert_msg(warned, "no warning for the corrupt SYSTEM hive");
             ck_assert_uint_ge(s.stats.hives_read, 3);
         }
+        kt_scan_release(&s);
+        free(path);
+    }
+}
+END_TEST
+
+START_TEST(corpus_amcache_hives_are_read_and_give_no_finding)
+{
+    /* tests/unpack-corpus.sh: each corpus Amcache.hve in a tree of its own. */
+    for (int i = 1; i <= 4; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "amcache-trees/%d", i);
+        char *path = path_join(corpus_unpacked_dir(), rel);
+        kt_scan s = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(s.nsystems, 1);
+        ck_assert_uint_eq(s.stats.hives_read, 2); /* SOFTWARE and Amcache.hve */
+        ck_assert_msg(s.tl.count == 0, "%s: %zu events", rel, s.tl.count);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
         kt_scan_release(&s);
         free(path);
     }
@@ -543,6 +565,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
     tcase_add_test(tc, corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn);
+    tcase_add_test(tc, corpus_amcache_hives_are_read_and_give_no_finding);
     tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);

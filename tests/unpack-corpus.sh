@@ -42,6 +42,7 @@ mkdir -p "$logs"
 museum="$corpus/dfir-artifact-museum/RathbunVM_W10EventLogs"
 cp "$museum/Application.evtx" "$logs/Application.evtx"
 cp "$museum/System.evtx" "$logs/System.evtx"
+cp "$museum/Setup.evtx" "$logs/Archive-System-2020-01-01-00-00-00-001.evtx"
 cp "$corpus/plaso/evtx/System2.evtx" "$logs/Archive-System-2015-08-09-09-17-38-375.evtx"
 cp "$corpus/evtx-attack-samples/LM_Remote_Service02_7045.evtx" "$logs/Archive-System-2019-03-03-09-29-14-168.evtx"
 cp "$corpus/omerbenamram-evtx/Application_no_crc32.evtx" "$logs/Archive-Application-2021-03-31-23-54-34-704.evtx"
@@ -91,3 +92,17 @@ PL
 cp /usr/share/zoneinfo/America/New_York "$mac/var/db/timezone/zoneinfo/America/New_York"
 ln -s /var/db/timezone/zoneinfo/America/New_York "$mac/etc/localtime"
 cp "$corpus/plaso/plist/InstallHistory.plist" "$mac/Library/Receipts/InstallHistory.plist"
+
+# Each of the corpus's Amcache hives where Windows keeps it, in a tree of
+# its own (the Amcache definitions read only that path).
+n=0
+for a in "$corpus/plaso/winreg/Amcache.hve" "$corpus/plaso/winreg/win10-Amcache.hve" \
+         "$corpus/dfir-artifact-museum/Win2012R2_StolenSzechuan_Amcache.hve" \
+         "$corpus/velociraptor/Amcache.hve"; do
+  n=$((n + 1))
+  t=$out/amcache-trees/$n
+  rm -rf "$t"
+  mkdir -p "$t/Windows/System32/config" "$t/Windows/appcompat/Programs"
+  cp "$corpus/hivex/minimal" "$t/Windows/System32/config/SOFTWARE"
+  cp "$a" "$t/Windows/appcompat/Programs/Amcache.hve"
+done
