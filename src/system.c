@@ -175,6 +175,26 @@ static void linux_details(kt_fs *fs, kt_system *sys)
     unix_timezone(fs, sys, "etc/localtime", "etc/timezone");
 }
 
+/* A Linux root without os-release (a minimal or damaged one): known by
+ * the distribution's other files; the name from lsb-release if any. */
+static void linux_other_details(kt_fs *fs, kt_system *sys)
+{
+    kt_buf b = {0};
+    if (kt_fs_read(fs, "etc/lsb-release", KT_FS_FOLLOW, SMALL_FILE_MAX, &b, NULL) == KT_OK)
+        os_release_value((const char *)b.data, "DISTRIB_DESCRIPTION", sys->os_name,
+                         sizeof sys->os_name);
+    kt_buf_release(&b);
+    if (kt_fs_read(fs, "etc/hostname", 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
+        char *nl = strchr((char *)b.data, '\n');
+        if (nl)
+            *nl = '\0';
+        kt_strlcpy(sys->hostname, (const char *)b.data, sizeof sys->hostname);
+        trim(sys->hostname);
+    }
+    kt_buf_release(&b);
+    unix_timezone(fs, sys, "etc/localtime", "etc/timezone");
+}
+
 /* ---- macOS ------------------------------------------------------------ */
 
 static void macos_details(kt_fs *fs, kt_system *sys)
@@ -219,6 +239,11 @@ static const struct {
     {KT_OS_LINUX, "etc/os-release", linux_details},
     {KT_OS_LINUX, "usr/lib/os-release", linux_details},
     {KT_OS_MACOS, "System/Library/CoreServices/SystemVersion.plist", macos_details},
+    {KT_OS_LINUX, "etc/lsb-release", linux_other_details},
+    {KT_OS_LINUX, "etc/debian_version", linux_other_details},
+    {KT_OS_LINUX, "etc/redhat-release", linux_other_details},
+    {KT_OS_LINUX, "var/lib/dpkg/status", linux_other_details},
+    {KT_OS_LINUX, "var/lib/rpm/rpmdb.sqlite", linux_other_details},
 };
 
 int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)

@@ -372,7 +372,9 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
      * table (agreeing with tzdata, test_tzif), and the scan says so. */
     char root[] = "/tmp/kt-scan-linux-XXXXXX";
     ck_assert_ptr_nonnull(mkdtemp(root));
-    put_file(root, "etc/os-release", "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nVERSION_ID=\"22.04\"\n");
+    /* No os-release (a minimal root): lsb-release tells the system. */
+    put_file(root, "etc/lsb-release",
+             "DISTRIB_ID=Ubuntu\nDISTRIB_DESCRIPTION=\"Ubuntu 22.04.4 LTS\"\n");
     put_file(root, "etc/hostname", "web-01\n");
     char link[1024];
     snprintf(link, sizeof link, "%s/etc/localtime", root);
@@ -390,6 +392,9 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     kt_error err = {0};
     ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
     ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_LINUX);
+    ck_assert_str_eq(s.systems[0].sys.os_name, "Ubuntu 22.04.4 LTS");
+    ck_assert_str_eq(s.systems[0].sys.hostname, "web-01");
     ck_assert_str_eq(s.systems[0].zone, "America/Chicago");
     bool said = false;
     for (size_t w = 0; w < s.warnings.count; w++)
