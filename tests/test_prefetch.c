@@ -141,24 +141,65 @@ START_TEST(windows_10_file_gives_all_eight_run_times_newest_first)
 }
 END_TEST
 
-START_TEST(refuses_windows_11_format_as_unsupported)
+START_TEST(reads_windows_11_format_with_format_30_layout)
 {
+    /* libscca refuses format 31 after decompressing it; the reader then
+     * decompresses the file itself and hands it over as format 30. The
+     * hash matches the file's name; the run time is February 2026. */
     kt_buf b = {0};
     load(WIN11_PF, &b);
     kt_prefetch pf = {.version = 99};
+    kt_strlist w = {0};
     kt_error err = {0};
-    ck_assert_int_eq(kt_prefetch_read(b.data, b.len, &pf, NULL, &err), KT_EFORMAT);
-    ck_assert_msg(strstr(err.msg, "unsupported prefetch format (libscca: ") != NULL, "%s", err.msg);
-    ck_assert_uint_eq(pf.version, 99); /* untouched */
+    ck_assert_msg(kt_prefetch_read(b.data, b.len, &pf, &w, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(pf.version, 31);
+    ck_assert_str_eq(pf.executable, "AM_DELTA_PATCH_1.443.990.0.EX");
+    ck_assert_uint_eq(pf.hash, 0x7037CF86);
+    ck_assert_uint_eq(pf.run_count, 1);
+    ck_assert_uint_eq(pf.nruns, 1);
+    ck_assert_int_eq(pf.runs[0], ft(134146862246686325u));
+    ck_assert(pf.compressed);
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_ptr_nonnull(
+        strstr(w.items[0], "format 31 (Windows 11) read with format 30's layout"));
+    kt_strlist_release(&w);
     kt_buf_release(&b);
+}
+END_TEST
 
-    /* Uncompressed, the version is known and named. */
-    kt_buf t = {0};
-    load(TASKHOST_PF, &t);
-    t.data[0] = 31;
-    ck_assert_int_eq(kt_prefetch_read(t.data, t.len, &pf, NULL, &err), KT_EFORMAT);
-    ck_assert_msg(strstr(err.msg, "unsupported prefetch format version 31") != NULL, "%s", err.msg);
-    kt_buf_release(&t);
+START_TEST(own_xpress_huffman_decompression_matches_libscca)
+{
+    /* Every MAM file of the corpus read through the reader's own
+     * decompressor gives what libscca's gives. */
+    static const char *mam[] = {
+        CMD10_PF, "ericzimmerman-prefetch/Win10/DCODEDCODEDCODEDCODEDCODEDCOD-E65B9FE8.pf",
+        "plaso/winprefetch/NOTEPAD.EXE-D8414F97.pf", "velociraptor/VELOCIRAPTOR.EXE-DB95245D.pf"};
+    for (size_t i = 0; i < sizeof mam / sizeof mam[0]; i++) {
+        kt_buf b = {0};
+        load(mam[i], &b);
+        kt_prefetch theirs, ours;
+        kt_error err = {0};
+        ck_assert_int_eq(kt_prefetch_read(b.data, b.len, &theirs, NULL, &err), 0);
+        setenv("KAVTRACE_PREFETCH_OWN_XPRESS", "1", 1);
+        int rc = kt_prefetch_read(b.data, b.len, &ours, NULL, &err);
+        unsetenv("KAVTRACE_PREFETCH_OWN_XPRESS");
+        ck_assert_msg(rc == 0, "%s: %s", mam[i], err.msg);
+        ck_assert_msg(memcmp(&theirs, &ours, sizeof ours) == 0, "%s differs", mam[i]);
+        /* Cut short or damaged, the stream is refused, never overrun. */
+        for (size_t cut = 8; cut < b.len; cut += b.len / 7 + 1) {
+            setenv("KAVTRACE_PREFETCH_OWN_XPRESS", "1", 1);
+            rc = kt_prefetch_read(b.data, cut, &ours, NULL, &err);
+            unsetenv("KAVTRACE_PREFETCH_OWN_XPRESS");
+            ck_assert_msg(rc == KT_EFORMAT, "%s cut at %zu: %d %s", mam[i], cut, rc, err.msg);
+        }
+        for (size_t k = 12; k < b.len; k += 97)
+            b.data[k] ^= 0x5A;
+        setenv("KAVTRACE_PREFETCH_OWN_XPRESS", "1", 1);
+        rc = kt_prefetch_read(b.data, b.len, &ours, NULL, &err);
+        unsetenv("KAVTRACE_PREFETCH_OWN_XPRESS");
+        ck_assert_msg(rc == 0 || rc == KT_EFORMAT, "%s damaged: %d %s", mam[i], rc, err.msg);
+        kt_buf_release(&b);
+    }
 }
 END_TEST
 
@@ -509,7 +550,8 @@ static Suite *suite(void)
     tcase_add_checked_fixture(tc, NULL, restore_reader);
     tcase_add_test(tc, reads_every_corpus_prefetch_file);
     tcase_add_test(tc, windows_10_file_gives_all_eight_run_times_newest_first);
-    tcase_add_test(tc, refuses_windows_11_format_as_unsupported);
+    tcase_add_test(tc, reads_windows_11_format_with_format_30_layout);
+    tcase_add_test(tc, own_xpress_huffman_decompression_matches_libscca);
     tcase_add_test(tc, refuses_what_is_not_a_prefetch_file);
     tcase_add_test(tc, refuses_truncated_and_garbage_input);
     tcase_add_test(tc, survives_bit_flips);

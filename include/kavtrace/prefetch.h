@@ -4,8 +4,9 @@
  * installed beside kavtrace): like libevtx (see evtx.h), it carries its
  * own copies of the libyal helper libraries, which clash with libewf's.
  * It reads format versions 17 (XP), 23 (Vista, 7), 26 (8.1) and 30
- * (Windows 10, MAM-compressed or not); version 31 (Windows 11) is refused
- * as unsupported. */
+ * (Windows 10, MAM-compressed or not); version 31 (Windows 11), which
+ * libscca refuses, is decompressed by the reader itself and read with
+ * format 30's layout (a warning says so). */
 #ifndef KAVTRACE_PREFETCH_H
 #define KAVTRACE_PREFETCH_H
 
@@ -22,7 +23,7 @@
 #define KT_PREFETCH_MAX_RUNS 8
 
 typedef struct kt_prefetch {
-    uint32_t version;     /* format version: 17, 23, 26 or 30 */
+    uint32_t version;     /* format version: 17, 23, 26, 30 or 31 */
     char executable[256]; /* executable name (at most 29 characters), UTF-8 */
     uint32_t hash;        /* prefetch hash, as in the file name */
     uint32_t run_count;

@@ -36,6 +36,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "xpress.h"
+
 /* Limits on what the file may make this process do. */
 #define MAX_INPUT ((size_t)64 << 20)          /* bytes read from stdin */
 #define MAX_UNCOMPRESSED ((uint32_t)64 << 20) /* a MAM file's stated size */
@@ -283,6 +285,27 @@ static void emit_volumes(libscca_file_t *file)
     }
 }
 
+/* A MAM file ("MAM" + method 4 + uncompressed size [+ CRC32 when the
+ * method's high bit is set]) decompressed here; NULL when it cannot be. */
+static uint8_t *decompress(const uint8_t *data, size_t len, size_t *out_len)
+{
+    if (len < 8 || memcmp(data, "MAM", 3) != 0 || (data[3] & 0x0F) != 4)
+        return NULL;
+    size_t header = data[3] & 0x80 ? 12 : 8;
+    uint32_t size = le32(data + 4);
+    if (size < HEADER_SIZE || size > MAX_UNCOMPRESSED || len < header)
+        return NULL;
+    uint8_t *out = malloc(size);
+    if (out == NULL)
+        return NULL;
+    if (kt_xpress_huffman_decompress(data + header, len - header, out, size) != 0) {
+        free(out);
+        return NULL;
+    }
+    *out_len = size;
+    return out;
+}
+
 int main(void)
 {
     /* A file that sends libscca into a loop costs a minute, not the scan. */
@@ -321,12 +344,50 @@ int main(void)
                  le32(data + 12), len);
     }
 
+    /* Windows 11 writes format 31, laid out as format 30 (PECmd and
+     * dissect.target read it so); libscca 20200717 refuses it, and for a
+     * MAM file says so only after decompressing. Such a file is
+     * decompressed here (Xpress Huffman) and handed over as format 30. */
+    uint8_t *plain_copy = NULL;
+    size_t plain_len = 0;
+    uint32_t real_version = 0;
+    bool own = compressed && getenv("KAVTRACE_PREFETCH_OWN_XPRESS") != NULL;
+    if (own && (plain_copy = decompress(data, len, &plain_len)) == NULL) {
+        free(data);
+        return bad_file("corrupt prefetch file (Xpress Huffman stream does not decompress)");
+    }
+    if (!compressed && stated_version == 31) {
+        data[0] = 30;
+        real_version = 31;
+    } else if (own && le32(plain_copy) == 31) {
+        plain_copy[0] = 30;
+        real_version = 31;
+    }
+
     libscca_file_t *file = NULL;
     libscca_error_t *e = NULL;
     int fd = -1, rc = 0;
-    int opened = open_file(data, len, &file, &fd, &e);
+    int opened = own ? open_file(plain_copy, plain_len, &file, &fd, &e)
+                     : open_file(data, len, &file, &fd, &e);
     int why_not = errno;
+    if (opened > 0 && compressed && !own) {
+        char why[512];
+        cause(e, why, sizeof why);
+        if (strstr(why, "unsupported") && (plain_copy = decompress(data, len, &plain_len)) &&
+            le32(plain_copy) == 31 && memcmp(plain_copy + 4, "SCCA", 4) == 0) {
+            plain_copy[0] = 30;
+            real_version = 31;
+            libscca_error_free(&e);
+            libscca_file_free(&file, NULL);
+            if (fd >= 0)
+                close(fd);
+            fd = -1;
+            opened = open_file(plain_copy, plain_len, &file, &fd, &e);
+            why_not = errno;
+        }
+    }
     free(data);
+    free(plain_copy);
     if (opened < 0) {
         rc = failed("staging the input: %s", strerror(why_not));
         goto out;
@@ -352,6 +413,10 @@ int main(void)
         cause(e, why, sizeof why);
         rc = bad_file("corrupt prefetch file (libscca: %s)", why);
         goto out;
+    }
+    if (real_version) {
+        version = real_version;
+        warn("format %" PRIu32 " (Windows 11) read with format 30's layout", real_version);
     }
     printf("V\t%" PRIu32 "\n", version);
     emit_name(file);
