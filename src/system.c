@@ -149,6 +149,19 @@ static void unix_timezone(kt_fs *fs, kt_system *sys, const char *localtime, cons
     kt_buf_release(&b);
 }
 
+static void linux_hostname(kt_fs *fs, kt_system *sys)
+{
+    kt_buf b = {0};
+    if (kt_fs_read(fs, "etc/hostname", 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
+        char *nl = strchr((char *)b.data, '\n');
+        if (nl)
+            *nl = '\0';
+        kt_strlcpy(sys->hostname, (const char *)b.data, sizeof sys->hostname);
+        trim(sys->hostname);
+    }
+    kt_buf_release(&b);
+}
+
 static void linux_details(kt_fs *fs, kt_system *sys)
 {
     kt_buf b = {0};
@@ -164,14 +177,7 @@ static void linux_details(kt_fs *fs, kt_system *sys)
         warn(sys, sys->marker, &e);
     }
     kt_buf_release(&b);
-    if (kt_fs_read(fs, "etc/hostname", 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
-        char *nl = strchr((char *)b.data, '\n');
-        if (nl)
-            *nl = '\0';
-        kt_strlcpy(sys->hostname, (const char *)b.data, sizeof sys->hostname);
-        trim(sys->hostname);
-    }
-    kt_buf_release(&b);
+    linux_hostname(fs, sys);
     unix_timezone(fs, sys, "etc/localtime", "etc/timezone");
 }
 
@@ -184,14 +190,7 @@ static void linux_other_details(kt_fs *fs, kt_system *sys)
         os_release_value((const char *)b.data, "DISTRIB_DESCRIPTION", sys->os_name,
                          sizeof sys->os_name);
     kt_buf_release(&b);
-    if (kt_fs_read(fs, "etc/hostname", 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
-        char *nl = strchr((char *)b.data, '\n');
-        if (nl)
-            *nl = '\0';
-        kt_strlcpy(sys->hostname, (const char *)b.data, sizeof sys->hostname);
-        trim(sys->hostname);
-    }
-    kt_buf_release(&b);
+    linux_hostname(fs, sys);
     unix_timezone(fs, sys, "etc/localtime", "etc/timezone");
 }
 

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "reader_proto.h"
+
 /* File header (libevtx docs, "Windows XML Event Log format" 2.1):
  * 0x00 "ElfFile\0", 0x08 first chunk number, 0x10 last chunk number,
  * 0x18 next record id, 0x2A number of chunks, 0x78 flags, 0x7C CRC32 of
@@ -43,29 +45,6 @@ static uint64_t get(const uint8_t *p, int n)
     return v;
 }
 
-static void out_text(const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '\\':
-            fputs("\\\\", stdout);
-            break;
-        case '\t':
-            fputs("\\t", stdout);
-            break;
-        case '\n':
-            fputs("\\n", stdout);
-            break;
-        case '\r':
-            fputs("\\r", stdout);
-            break;
-        default:
-            putchar(*s);
-        }
-    }
-    putchar('\n');
-}
-
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
@@ -75,7 +54,7 @@ static void warn(const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     fputs("W\t", stdout);
-    out_text(msg);
+    kt_proto_text(msg);
 }
 
 static bool mentions(const uint8_t *chunk, char **names, int n)
@@ -123,9 +102,9 @@ static void emit(libevtx_record_t *r, size_t chunk, bool recovered)
     printf("R\t%llu\t%llu\t%u\t%zu\t%d\t%d\n", (unsigned long long)id, (unsigned long long)written,
            event, chunk, recovered ? 1 : 0, n);
     fputs("P\t", stdout);
-    out_text(provider);
+    kt_proto_text(provider);
     fputs("C\t", stdout);
-    out_text(computer);
+    kt_proto_text(computer);
     for (int i = 0; i < n; i++) {
         size_t size = 0;
         char *s = NULL;
@@ -134,7 +113,7 @@ static void emit(libevtx_record_t *r, size_t chunk, bool recovered)
             libevtx_record_get_utf8_string(r, i, (uint8_t *)s, size, NULL) != 1)
             s[0] = '\0';
         fputs("S\t", stdout);
-        out_text(s ? s : "");
+        kt_proto_text(s ? s : "");
         free(s);
     }
     puts(".");

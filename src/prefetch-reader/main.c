@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "reader_proto.h"
 #include "xpress.h"
 
 /* Limits on what the file may make this process do. */
@@ -56,35 +57,12 @@ static uint32_t le32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static void out_text(const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '\\':
-            fputs("\\\\", stdout);
-            break;
-        case '\t':
-            fputs("\\t", stdout);
-            break;
-        case '\n':
-            fputs("\\n", stdout);
-            break;
-        case '\r':
-            fputs("\\r", stdout);
-            break;
-        default:
-            putchar(*s);
-        }
-    }
-    putchar('\n');
-}
-
 static void say(char kind, const char *fmt, va_list ap)
 {
     char msg[1024];
     vsnprintf(msg, sizeof msg, fmt, ap);
     printf("%c\t", kind);
-    out_text(msg);
+    kt_proto_text(msg);
 }
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -221,7 +199,7 @@ static void emit_name(libscca_file_t *file)
         fputs("N\t\n", stdout);
     } else {
         fputs("N\t", stdout);
-        out_text(name);
+        kt_proto_text(name);
     }
     free(name);
     libscca_error_free(&e);
@@ -277,7 +255,7 @@ static void emit_volumes(libscca_file_t *file)
             libscca_error_free(&e);
         } else {
             printf("D\t%" PRIu64 "\t%08" PRIX32 "\t", created, serial);
-            out_text(path);
+            kt_proto_text(path);
         }
         free(path);
         /* Only forgets the pointer: the file owns its volumes. */
