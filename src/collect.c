@@ -1328,10 +1328,14 @@ static int pkg_event(void *p, const kt_pkg_event *pe)
     if (pe->has_time) {
         e.time = pe->time;
         e.precision = pe->precision;
+        char wall[KT_TIME_ISO_MAX];
+        kt_time_format_iso(pe->time, wall);
+        if (pe->local && strlen(wall) > 1)
+            wall[strlen(wall) - 1] = '\0'; /* a wall-clock time: no 'Z' */
         if (a->pkg_format == KT_PKGF_RPMDB)
             snprintf(src, sizeof src, "INSTALLTIME of record %zu (UTC)", pe->line);
         else
-            snprintf(src, sizeof src, "line %zu", pe->line);
+            snprintf(src, sizeof src, "line %zu '%s'", pe->line, wall);
         if (pe->local) {
             kt_time_pattern lp = {.local = true};
             const char *zone;
