@@ -136,6 +136,10 @@ static void check_scenario(const char *set, const char *name, const char *contai
             else
                 ck_abort_msg("%s:%d: unknown product field '%s'", exp_name, r->line, field);
             products++;
+        } else if (strcmp(scope, "timeline") == 0 && strcmp(field, "events") == 0) {
+            char n[32];
+            snprintf(n, sizeof n, "%zu", s.tl.count);
+            check_str(name, what, n, want);
         } else if (strcmp(scope, "event") == 0) {
             /* event ARTIFACT TIME [PRODUCT [VERSION]]: that find, at that
              * instant, for that product and version. */

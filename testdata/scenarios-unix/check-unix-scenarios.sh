@@ -768,7 +768,7 @@ for name in names:
     check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac') for p in products),
           name + ': product ids %s' % products)
     check(all((p, fl) in exp for p in products for fl in FIELDS)
-          and all(s in ('system', 'verdict', 'migration') or s in products for s, _ in exp)
+          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in products for s, _ in exp)
           and all(fl in FIELDS + OPTIONAL for s, fl in exp if s in products),
           name + ': every product field, no other')
     check(exp.get(('system', 'os')) == ('linux' if linux else 'macos'), name + ': system os')
