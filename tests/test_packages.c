@@ -959,6 +959,29 @@ START_TEST(gunzip_keeps_what_decompressed_before_truncation)
 }
 END_TEST
 
+START_TEST(numbers_longer_than_an_int_are_refused_not_overflowed)
+{
+    /* fuzz/fuzz_packages: a dnf line whose epoch ran past INT_MAX made the
+     * digit reader overflow (UBSan). */
+    char *path = path_join(testdata_dir(), "linux/packages/fuzz-dnf-long-number.log");
+    kt_buf b = {0};
+    file_load(path, &b);
+    kt_strlist w = {0};
+    kt_error err = {0};
+    gots g = {0};
+    int rc = kt_pkg_parse_dnf_log(b.data, b.len, collect, &g, &w, &err);
+    ck_assert_msg(rc == 0 || rc == KT_EFORMAT, "%d %s", rc, err.msg);
+    /* The line with the impossible epoch is no event with a bogus version. */
+    for (size_t i = 0; i < g.count; i++)
+        ck_assert_msg(g.items[i].version == NULL || strstr(g.items[i].version, "333333") == NULL,
+                      "%s", g.items[i].version);
+    gots_free(&g);
+    kt_strlist_release(&w);
+    kt_buf_release(&b);
+    free(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("packages");
@@ -987,6 +1010,7 @@ static Suite *suite(void)
     tcase_add_test(tc, names_unsupported_rpm_databases);
     tcase_add_test(tc, gunzips_multi_member_files);
     tcase_add_test(tc, gunzip_keeps_what_decompressed_before_truncation);
+    tcase_add_test(tc, numbers_longer_than_an_int_are_refused_not_overflowed);
     suite_add_tcase(s, tc);
     return s;
 }

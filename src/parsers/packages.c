@@ -111,8 +111,8 @@ int kt_pkgi_digits(const char *p, size_t n)
 {
     int v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return -1;
+        if (p[i] < '0' || p[i] > '9' || v > (INT32_MAX - 9) / 10)
+            return -1; /* not digits, or more than an int holds */
         v = v * 10 + (p[i] - '0');
     }
     return v;

@@ -5,6 +5,26 @@
 #include "kavtrace/buf.h"
 #include "kavtrace/plist.h"
 
+/* A string node's text, up to its first NUL: libplist 2.2's
+ * plist_get_string_val asserts (aborts) on a string with a NUL inside,
+ * which a damaged binary plist can hold. */
+static void copy_string(plist_t node, char *out, size_t out_len)
+{
+    uint64_t n = 0;
+    const char *p = plist_get_string_ptr(node, &n);
+    if (p == NULL || out_len == 0) {
+        if (out_len)
+            out[0] = '\0';
+        return;
+    }
+    const char *nul = memchr(p, '\0', (size_t)n);
+    size_t len = nul ? (size_t)(nul - p) : (size_t)n;
+    if (len >= out_len)
+        len = out_len - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
 int kt_plist_get_string(const void *data, size_t len, const char *key, char *out, size_t out_len,
                         kt_error *err)
 {
@@ -43,10 +63,7 @@ int kt_plist_get_path_string(const void *data, size_t len, const char *path, cha
         rc = kt_error_set(err, KT_ENOTFOUND, "no string '%s'", path);
         goto out;
     }
-    char *s = NULL;
-    plist_get_string_val(node, &s);
-    kt_strlcpy(out, s ? s : "", out_len);
-    free(s);
+    copy_string(node, out, out_len);
 out:
     plist_free(root);
     return rc;
@@ -100,10 +117,7 @@ int kt_plist_dict_string(const kt_plist_dict *d, const char *key, size_t index, 
         node = NULL;
     if (node == NULL || plist_get_node_type(node) != PLIST_STRING)
         return KT_ENOTFOUND;
-    char *s = NULL;
-    plist_get_string_val(node, &s);
-    kt_strlcpy(out, s ? s : "", out_len);
-    free(s);
+    copy_string(node, out, out_len);
     return KT_OK;
 }
 

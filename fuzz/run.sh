@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# fuzz/run.sh [SECONDS] [OUTDIR]: run every harness built by fuzz/build.sh
+# for SECONDS each (default 60), seeded from ../shared/corpus and
+# testdata/. Crashes are left in OUTDIR/crashes/; each one found becomes a
+# test in the parser's suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60} out=${2:-build-fuzz}
+corpus=../shared/corpus
+seeds() {
+  local d=$out/seeds/$1; shift
+  rm -rf "$d"; mkdir -p "$d"
+  for f in "$@"; do [[ -f $f ]] && cp "$f" "$d/$(basename "$f").$(cksum < "$f" | cut -d' ' -f1)"; done
+  echo "$d"
+}
+mkdir -p "$out/crashes"
+run() {
+  local name=$1 seeddir=$2
+  echo "== $name ($secs s)"
+  "$out/$name" -max_total_time="$secs" -max_len=262144 -artifact_prefix="$out/crashes/$name-" \
+    -print_final_stats=1 "$seeddir" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb)|ERROR|SUMMARY" || true
+}
+run fuzz_tzif "$(seeds tzif /usr/share/zoneinfo/America/Chicago /usr/share/zoneinfo/Europe/London \
+  /usr/share/zoneinfo/Australia/Lord_Howe /usr/share/zoneinfo/Asia/Kolkata)"
+pk=$(seeds packages)
+i=0
+for f in "$corpus/velociraptor/debian_status" "$corpus/plaso/dpkg.log" "$corpus/plaso/apt_history.log" \
+         testdata/linux/packages/*; do
+  [[ -f $f ]] || continue
+  for sel in 0 1 2 4 5 6; do { printf "\\x$(printf %02x $sel)"; head -c 60000 "$f"; } > "$pk/$i-$sel"; done
+  i=$((i + 1))
+done
+run fuzz_packages "$pk"
+run fuzz_plist "$(seeds plist "$corpus/plaso/plist/InstallHistory.plist" testdata/scenarios-unix/kaspersky-mac-removed/content/*.plist)"
+xp=$(seeds xpress)
+for f in $(find "$corpus" -name '*.pf'); do
+  if head -c 3 "$f" | grep -q MAM; then { printf '\xff\xff'; tail -c +9 "$f"; } > "$xp/$(basename "$f")"; fi
+done
+run fuzz_xpress "$xp"
+tp=$(seeds time_pattern)
+printf '202411252140' > "$tp/a"; printf '11/18/2024 6:20:00 AM' > "$tp/b"; printf '2024-10-02 11:42:51-07' > "$tp/c"
+run fuzz_time_pattern "$tp"
+ls "$out/crashes" | head
