@@ -211,7 +211,7 @@ static size_t scenarios_of(const char *set, const char *container)
 
 static void each_scenario(const char *container)
 {
-    ck_assert_uint_ge(scenarios_of("scenarios", container), 5);
+    ck_assert_uint_ge(scenarios_of("scenarios", container), 6);
     ck_assert_uint_ge(scenarios_of("scenarios-unix", container), 4);
 }
 

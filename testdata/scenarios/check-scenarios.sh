@@ -466,7 +466,7 @@ for name in names:
     products = sorted({s for s, _ in exp if s.startswith('product:')})
     check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in verdicts)
           and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
-    check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'ultraav')
+    check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'kaspersky-ksws', 'ultraav')
               for p in products), name + ': product ids %s' % products)
     optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
