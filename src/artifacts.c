@@ -379,6 +379,17 @@ static void get_strings(ctx *c, yaml_node_t *map, const char *key, kt_strlist *o
         problem(c, n, "%s: '%s' is empty", what, key);
 }
 
+/* `paths` of a file-based source: relative to the volume root, never
+ * climbing out of it. */
+static void get_paths(ctx *c, yaml_node_t *map, kt_artifact *a, const char *what)
+{
+    get_strings(c, map, "paths", &a->paths, true, what);
+    for (size_t i = 0; i < a->paths.count; i++)
+        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
+            problem(c, get(c, map, "paths"), "%s: path '%s' must be relative, without '..'", what,
+                    a->paths.items[i]);
+}
+
 static int parse_category(ctx *c, yaml_node_t *n, kt_category *out)
 {
     const char *s = scalar(n);
@@ -577,11 +588,7 @@ static void parse_registry(ctx *c, yaml_node_t *reg, kt_artifact *a)
  * product, version. */
 static void parse_file_common(ctx *c, yaml_node_t *f, kt_artifact *a)
 {
-    get_strings(c, f, "paths", &a->paths, true, "files");
-    for (size_t i = 0; i < a->paths.count; i++)
-        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
-            problem(c, get(c, f, "paths"), "files: path '%s' must be relative, without '..'",
-                    a->paths.items[i]);
+    get_paths(c, f, a, "files");
     const char *type = scalar(get(c, f, "type"));
     if (type == NULL || strcmp(type, "any") == 0)
         a->type = 0;
@@ -732,11 +739,7 @@ static void parse_packages(ctx *c, yaml_node_t *pk, kt_artifact *a)
     static const char *const keys[] = {"format",  "paths",   "deleted", "names",
                                        "actions", "product", "version", NULL};
     check_keys(c, pk, "packages", keys);
-    get_strings(c, pk, "paths", &a->paths, true, "packages");
-    for (size_t i = 0; i < a->paths.count; i++)
-        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
-            problem(c, get(c, pk, "paths"), "packages: path '%s' must be relative, without '..'",
-                    a->paths.items[i]);
+    get_paths(c, pk, a, "packages");
     a->type = 1;
     a->deleted = get_bool(c, pk, "deleted", false);
     const char *fmt = scalar(get(c, pk, "format"));
@@ -786,11 +789,7 @@ static void parse_plist(ctx *c, yaml_node_t *pl, kt_artifact *a)
     static const char *const keys[] = {"paths",   "deleted", "where", "time",
                                        "product", "version", NULL};
     check_keys(c, pl, "plist", keys);
-    get_strings(c, pl, "paths", &a->paths, true, "plist");
-    for (size_t i = 0; i < a->paths.count; i++)
-        if (a->paths.items[i][0] == '/' || strstr(a->paths.items[i], ".."))
-            problem(c, get(c, pl, "paths"), "plist: path '%s' must be relative, without '..'",
-                    a->paths.items[i]);
+    get_paths(c, pl, a, "plist");
     a->type = 1;
     a->deleted = get_bool(c, pl, "deleted", false);
     parse_where(c, get(c, pl, "where"), a, "plist");
@@ -841,7 +840,7 @@ static void parse_evtx(ctx *c, yaml_node_t *ev, kt_artifact *a)
     static const char *const keys[] = {"paths",   "deleted", "providers", "events", "where",
                                        "product", "version", "time",      NULL};
     check_keys(c, ev, "evtx", keys);
-    get_strings(c, ev, "paths", &a->paths, true, "evtx");
+    get_paths(c, ev, a, "evtx");
     a->deleted = get_bool(c, ev, "deleted", false);
     get_strings(c, ev, "providers", &a->providers, true, "evtx");
     yaml_node_t *es = get(c, ev, "events");

@@ -25,6 +25,17 @@ static void copy_string(plist_t node, char *out, size_t out_len)
     out[len] = '\0';
 }
 
+/* Parse data (XML or binary) into *root. */
+static int load(const void *data, size_t len, plist_t *root, kt_error *err)
+{
+    if (len == 0 || len > KT_PLIST_MAX_SIZE)
+        return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
+    plist_from_memory(data, (uint32_t)len, root);
+    if (*root == NULL)
+        return kt_error_set(err, KT_EFORMAT, "not a property list");
+    return KT_OK;
+}
+
 int kt_plist_get_string(const void *data, size_t len, const char *key, char *out, size_t out_len,
                         kt_error *err)
 {
@@ -34,13 +45,10 @@ int kt_plist_get_string(const void *data, size_t len, const char *key, char *out
 int kt_plist_get_path_string(const void *data, size_t len, const char *path, char *out,
                              size_t out_len, kt_error *err)
 {
-    if (len == 0 || len > KT_PLIST_MAX_SIZE)
-        return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
     plist_t root = NULL;
-    plist_from_memory(data, (uint32_t)len, &root);
-    if (root == NULL)
-        return kt_error_set(err, KT_EFORMAT, "not a property list");
-    int rc = KT_OK;
+    int rc = load(data, len, &root, err);
+    if (rc != KT_OK)
+        return rc;
     if (plist_get_node_type(root) != PLIST_DICT) {
         rc = kt_error_set(err, KT_EFORMAT, "property list is not a dictionary");
         goto out;
@@ -80,13 +88,10 @@ struct kt_plist_dict {
 
 int kt_plist_each_dict(const void *data, size_t len, kt_plist_dict_cb cb, void *ctx, kt_error *err)
 {
-    if (len == 0 || len > KT_PLIST_MAX_SIZE)
-        return kt_error_set(err, KT_ELIMIT, "plist of %zu bytes", len);
     plist_t root = NULL;
-    plist_from_memory(data, (uint32_t)len, &root);
-    if (root == NULL)
-        return kt_error_set(err, KT_EFORMAT, "not a property list");
-    int rc = KT_OK;
+    int rc = load(data, len, &root, err);
+    if (rc != KT_OK)
+        return rc;
     if (plist_get_node_type(root) == PLIST_DICT) {
         kt_plist_dict d = {root};
         rc = cb(ctx, &d, 0);
