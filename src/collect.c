@@ -785,13 +785,13 @@ static void parse_lines(ctx *c, const kt_artifact *a, const found *f)
     kt_buf_release(&b);
 }
 
-static void file_find(ctx *c, const kt_artifact *a, const found *f)
+/* The definition's stored times of the entry (`times`), each a find;
+ * `what` ends each event's text. */
+static void file_time_finds(ctx *c, const kt_artifact *a, const found *f, const char *what)
 {
     char product[256], version[128];
     kt_event e;
-    char what[KT_FS_PATH_MAX + 64];
     char parent[KT_FS_PATH_MAX]; /* lives as long as the events that point at it */
-    snprintf(what, sizeof what, " (%s%s)", f->deleted ? "deleted: " : "", f->path);
     for (size_t i = 0; i < a->nfile_times; i++) {
         const kt_file_time_rule *r = &a->file_times[i];
         base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
@@ -821,6 +821,15 @@ static void file_find(ctx *c, const kt_artifact *a, const found *f)
         e.time_source = (char *)file_time_label(c, r->field);
         add(c, &e, what);
     }
+}
+
+static void file_find(ctx *c, const kt_artifact *a, const found *f)
+{
+    char product[256], version[128];
+    kt_event e;
+    char what[KT_FS_PATH_MAX + 64];
+    snprintf(what, sizeof what, " (%s%s)", f->deleted ? "deleted: " : "", f->path);
+    file_time_finds(c, a, f, what);
     if (a->source != KT_SRC_FILES)
         return;
     if (a->parse == KT_PARSE_LINES) {
@@ -1116,22 +1125,7 @@ static void sqlite_tables(ctx *c, const kt_artifact *a, const found *f, sqlite3 
     snprintf(what, sizeof what, " (%s%s: %zu tables: %.1900s)", f->deleted ? "deleted: " : "",
              f->path, n, n ? (const char *)list.data : "none");
     kt_buf_release(&list);
-    for (size_t i = 0; i < a->nfile_times; i++) {
-        char product[256], version[128];
-        kt_event e;
-        base_event(c, a, f, &e, product, sizeof product, version, sizeof version);
-        e.time = file_time(f->st, a->file_times[i].field);
-        if (e.time == KT_TIME_NONE)
-            continue;
-        if (a->file_times[i].category_set)
-            e.category = a->file_times[i].category;
-        e.time_source = (char *)file_time_label(c, a->file_times[i].field);
-        e.precision = fs_precision(c);
-        e.path = (char *)f->path;
-        e.inode = f->st->inode;
-        e.allocated = !f->deleted;
-        add(c, &e, what);
-    }
+    file_time_finds(c, a, f, what);
 }
 
 static void sqlite_rows(ctx *c, const kt_artifact *a, const found *f, sqlite3 *db)
