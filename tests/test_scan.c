@@ -385,7 +385,9 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     ck_assert_int_eq(symlink("/usr/share/zoneinfo/America/Chicago", link), 0);
     put_file(root, "var/lib/dpkg/status",
              "Package: kesl\nStatus: install ok installed\nArchitecture: amd64\n"
-             "Version: 12.1.0-1297\nDescription: Kaspersky Endpoint Security for Linux\n\n");
+             "Version: 12.1.0-1297\nDescription: Kaspersky Endpoint Security for Linux\n\n"
+             "Package: klnagent64\nStatus: deinstall ok config-files\nArchitecture: amd64\n"
+             "Config-Version: 14.0.0-4490\nDescription: Kaspersky Network Agent\n\n");
     put_file(root, "var/log/dpkg.log",
              "2023-02-14 10:22:05 install kesl:amd64 <none> 12.0.0-6672\n"
              "2023-02-14 10:22:09 status installed kesl:amd64 12.0.0-6672\n"
@@ -414,8 +416,16 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     ck_assert_str_eq(p->ksn, "enabled");
     ck_assert_int_eq(f->verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
     ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
-    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);
     ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
+    /* The agent was removed with its configuration files left: no
+     * registration, residue; nothing dates its install, so whether any
+     * product came after the sales ban stays open. */
+    const kt_product_finding *agent = find_product(f, "kaspersky-klnagent");
+    ck_assert_ptr_nonnull(agent);
+    ck_assert_str_eq(agent->status, "residue");
+    ck_assert_str_eq(agent->version, "14.0.0-4490");
+    ck_assert_int_eq(agent->installed, KT_TIME_NONE);
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_NULL);
     kt_scan_release(&s);
     char cmd[1100];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

@@ -19,6 +19,8 @@
 #     time zone (the etc/localtime link resolved inside the image; the zone
 #     name from its target; the TZif bytes read back and loaded with Python's
 #     zoneinfo.ZoneInfo.from_file);
+#   - event rows of expected.tsv (event ARTIFACT TIME [PRODUCT [VERSION]])
+#     name planted times;
 #   - expected.tsv: well formed (system lines, the eight verdicts, every
 #     product field), consistent (verdicts vs product fields, as
 #     testdata/scenarios/check-scenarios.sh does for Windows), every time in
@@ -756,6 +758,12 @@ for name in names:
         if not line or line.startswith('#'):
             continue
         f = line.split('\t')
+        if f[0] == 'event':    # event ARTIFACT TIME [PRODUCT [VERSION]]: a planted time too
+            if check(3 <= len(f) <= 5, '%s: expected.tsv:%d event row has 3 to 5 fields' % (name, n)):
+                t = parse_iso(f[2])
+                check(t in planted, '%s: expected.tsv:%d event %s %s <- %s'
+                      % (name, n, f[1], f[2], '; '.join(planted.get(t, ['NOT PLANTED']))))
+            continue
         if not check(len(f) == 3, '%s: expected.tsv:%d has 3 fields' % (name, n)):
             continue
         if (f[0], f[1]) in exp:
