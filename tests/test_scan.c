@@ -442,6 +442,55 @@ static const kt_event *event_of(const kt_timeline *tl, const char *artifact, con
     return NULL;
 }
 
+START_TEST(rhel_rpm_database_and_yum_log_date_install_and_upgrade)
+{
+    /* A RHEL 8 tree: kesl installed by yum in March 2024 (EST) and updated
+     * in October (EDT); the rpm database holds the updated version with the
+     * update's INSTALLTIME. yum.log has no year: its modified time gives it. */
+    char root[] = "/tmp/kt-scan-rhel-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/redhat-release", "Red Hat Enterprise Linux release 8.9 (Ootpa)\n");
+    put_file(root, "etc/hostname", "db-01\n");
+    char link[1024];
+    snprintf(link, sizeof link, "%s/etc/localtime", root);
+    ck_assert_int_eq(symlink("../usr/share/zoneinfo/America/New_York", link), 0);
+    put_file(root, "var/log/yum.log",
+             "Mar 04 10:00:00 Installed: kesl-11.4.0-7146.x86_64\n"
+             "Oct 15 09:41:05 Updated: kesl-11.4.0-8000.x86_64\n");
+    char path[1100], cmd[2300];
+    snprintf(cmd, sizeof cmd, "touch -d 2024-11-01T00:00:00Z '%s/var/log/yum.log'", root);
+    ck_assert_int_eq(system(cmd), 0);
+    put_file(root, "rpm.tsv",
+             "bash\t-\t5.1.8\t6.el9\tx86_64\t1680000000\t0\n"
+             "kesl\t-\t11.4.0\t8000\tx86_64\t1728999665\t0\n");
+    put_file(root, "var/lib/rpm/.keep", "");
+    snprintf(cmd, sizeof cmd, "'%s' sqlite '%s/rpm.tsv' '%s/var/lib/rpm/rpmdb.sqlite'",
+             getenv("KT_MKRPMDB"), root, root);
+    ck_assert_int_eq(system(cmd), 0);
+    put_file(root, "opt/kaspersky/kesl/bin/kesl-control", "#!/bin/sh\n");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_LINUX);
+    const kt_system_finding *f = &s.systems[0].findings;
+    const kt_product_finding *p = find_product(f, "kaspersky-kesl");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->status, "present"); /* the rpm entry and the program folder */
+    ck_assert_str_eq(p->version, "11.4.0-8000");
+    ck_assert_int_eq(p->installed, truth_time("2024-03-04T15:00:00Z"));            /* EST */
+    ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T13:41:05Z")); /* EDT */
+    const kt_event *rpm = event_of(&s.tl, "kaspersky.linux.rpmdb", "2024-10-15T13:41:05Z");
+    ck_assert_ptr_nonnull(rpm); /* INSTALLTIME 1728999665, UTC */
+    ck_assert_str_eq(rpm->version, "11.4.0-8000");
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);
+    ck_assert_int_eq(f->verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
+    kt_scan_release(&s);
+    snprintf(path, sizeof path, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(path), 0);
+}
+END_TEST
+
 START_TEST(event_logs_give_exact_msi_service_and_detection_events)
 {
     /* The specs in testdata/windows/evtx are the ground truth of this tree. */
@@ -587,6 +636,7 @@ static Suite *suite(void)
     tcase_add_test(tc, corpus_amcache_hives_are_read_and_give_no_finding);
     tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
+    tcase_add_test(tc, rhel_rpm_database_and_yum_log_date_install_and_upgrade);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
     tcase_add_test(tc, csv_cells_are_quoted_and_formula_safe);
