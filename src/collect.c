@@ -44,6 +44,8 @@ typedef struct ctx {
     kt_tzif *tzif; /* Linux, macOS: /etc/localtime of the evidence */
     bool has_tz;
     bool zone_builtin; /* the zone's rule from kavtrace's table, not the image */
+    kt_tzif_builtin_info tzdb; /* that table's tzdata release and span */
+    size_t tzdb_late, tzdb_early; /* times past its release, before its span */
     char zone[128];    /* the zone's name */
     int tz_flags;      /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
     int rc;            /* first fatal error (out of memory) */
@@ -573,8 +575,22 @@ static void convert_note(ctx *c, const kt_time_pattern *tp, kt_time *t, char *sr
         snprintf(src + n, srclen - n, ", UTC");
     } else if (to_utc(c, t)) {
         *zone = c->zone;
-        snprintf(src + n, srclen - n, ", local, converted with %s%s%s", c->zone,
-                 c->zone_builtin ? " (kavtrace's rule: no zone file in the image)" : "",
+        char table[160] = "";
+        if (c->zone_builtin) {
+            int k = snprintf(table, sizeof table,
+                             " (kavtrace's table from tzdata %s: no zone file in the image)",
+                             c->tzdb.release);
+            if (*t > c->tzdb.released) {
+                c->tzdb_late++;
+                snprintf(table + k, sizeof table - (size_t)k,
+                         " (after that release: a later change of the zone's rules is not in it)");
+            } else if (*t < c->tzdb.from) {
+                c->tzdb_early++;
+                snprintf(table + k, sizeof table - (size_t)k,
+                         " (before the table's start: the zone's offset then is assumed)");
+            }
+        }
+        snprintf(src + n, srclen - n, ", local, converted with %s%s%s", c->zone, table,
                  c->tz_flags == KT_TZ_AMBIGUOUS
                      ? " (a repeated hour: the first of its two instants)"
                  : c->tz_flags == KT_TZ_NONEXISTENT ? " (an hour the clock skipped)"
@@ -1726,24 +1742,25 @@ static void load_unix(ctx *c)
     /* The zone is named (the link's target, /etc/timezone) but its file is
      * not in the image, or unreadable: kavtrace's own table of current
      * rules, if it has the zone. */
-    char rule[64];
     kt_error e2 = {0};
     if (c->sys->timezone[0] &&
-        kt_tzif_builtin(c->sys->timezone, &c->tzif, rule, sizeof rule, &e2) == KT_OK) {
+        kt_tzif_builtin(c->sys->timezone, &c->tzif, &c->tzdb, &e2) == KT_OK) {
         c->has_tz = true;
         c->zone_builtin = true;
         kt_strlcpy(c->zone, c->sys->timezone, sizeof c->zone);
+        char from[KT_TIME_ISO_MAX], rel[KT_TIME_ISO_MAX];
         warn(c,
-             "volume %d: etc/localtime: %s: local times are converted with kavtrace's own "
-             "rule for %s (%s), right for 2023-2026",
-             c->vol->index, err.msg, c->zone, rule);
+             "volume %d: etc/localtime: %s: local times are converted with kavtrace's table "
+             "from tzdata %s (released %s) for %s, whose transitions it lists from %s",
+             c->vol->index, err.msg, c->tzdb.release, kt_time_format_iso(c->tzdb.released, rel),
+             c->zone, kt_time_format_iso(c->tzdb.from, from));
         return;
     }
     warn(c,
          "volume %d: no time zone (etc/localtime: %s%s%s): local times are taken as UTC and "
          "say so",
-         c->vol->index, err.msg, c->sys->timezone[0] ? "; no built-in rule for " : "",
-         c->sys->timezone);
+         c->vol->index, err.msg, c->sys->timezone[0] ? "; " : "",
+         c->sys->timezone[0] ? e2.msg : "");
 }
 
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
@@ -1776,6 +1793,17 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
     }
     for (size_t i = 0; i < c.nlogs && !c.rc; i++)
         evtx_read(&c, &c.logs[i]);
+    if (c.tzdb_late)
+        warn(&c,
+             "volume %d: %zu local time%s later than tzdata %s's release converted with "
+             "kavtrace's table for %s: a change of the zone's rules after that release is not "
+             "in it (each event's time source says so)",
+             vol->index, c.tzdb_late, c.tzdb_late == 1 ? "" : "s", c.tzdb.release, c.zone);
+    if (c.tzdb_early)
+        warn(&c,
+             "volume %d: %zu local time%s before the start of kavtrace's table for %s, "
+             "converted with the zone's offset at its start (each event's time source says so)",
+             vol->index, c.tzdb_early, c.tzdb_early == 1 ? "" : "s", c.zone);
     free(c.logs);
     free(c.seen);
     kt_tzif_free(c.tzif);

@@ -674,6 +674,18 @@ static int64_t next_change(const kt_tzif *z, int64_t u)
     return INT64_MAX; /* not reached: the last events are a year past u */
 }
 
+int kt_tzif_next_change(const kt_tzif *z, kt_time t, kt_time *next)
+{
+    if (t == KT_TIME_NONE)
+        return KT_EARG;
+    int64_t n = next_change(z, floor_div(t, KT_NS_PER_SEC));
+    kt_time r = n == INT64_MAX ? KT_TIME_NONE : kt_time_from_unix(n, 0);
+    if (r == KT_TIME_NONE)
+        return KT_ENOTFOUND;
+    *next = r;
+    return KT_OK;
+}
+
 int kt_tzif_offset_at(const kt_tzif *z, kt_time t, int32_t *utoff, bool *isdst, const char **abbr)
 {
     if (t == KT_TIME_NONE)

@@ -11,6 +11,7 @@
 
 #include "kavtrace/evtx.h"
 #include "kavtrace/scan.h"
+#include "kavtrace/tzif.h"
 #include "kavtrace/writers.h"
 #include "testutil.h"
 
@@ -402,10 +403,15 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     ck_assert_str_eq(s.systems[0].sys.os_name, "Ubuntu 22.04.4 LTS");
     ck_assert_str_eq(s.systems[0].sys.hostname, "web-01");
     ck_assert_str_eq(s.systems[0].zone, "America/Chicago");
+    kt_tzif_builtin_info tzdb;
+    kt_tzif_builtin_about(&tzdb);
+    char table[128];
+    snprintf(table, sizeof table, "kavtrace's table from tzdata %s", tzdb.release);
     bool said = false;
     for (size_t w = 0; w < s.warnings.count; w++)
-        said = said || strstr(s.warnings.items[w], "kavtrace's own rule for America/Chicago");
-    ck_assert_msg(said, "no warning about the built-in rule");
+        said = said || (strstr(s.warnings.items[w], table) &&
+                        strstr(s.warnings.items[w], "for America/Chicago"));
+    ck_assert_msg(said, "no warning about the zone table");
     const kt_system_finding *f = &s.systems[0].findings;
     const kt_product_finding *p = find_product(f, "kaspersky-kesl");
     ck_assert_ptr_nonnull(p);
@@ -441,6 +447,97 @@ static const kt_event *event_of(const kt_timeline *tl, const char *artifact, con
             return &tl->items[i];
     return NULL;
 }
+
+/* A Debian tree whose /etc/localtime names `zone`, a file the tree lacks,
+ * with one dpkg.log: kavtrace's zone table converts its local times. */
+static void scan_zone_tree(const char *zone, const char *log, kt_scan *s, char *root)
+{
+    put_file(root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian 12\"\n");
+    char link[1024], target[256];
+    snprintf(link, sizeof link, "%s/etc/localtime", root);
+    snprintf(target, sizeof target, "/usr/share/zoneinfo/%s", zone);
+    ck_assert_int_eq(symlink(target, link), 0);
+    put_file(root, "var/log/dpkg.log", log);
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s->nsystems, 1);
+    ck_assert_str_eq(s->systems[0].zone, zone);
+}
+
+static void remove_tree(const char *root)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The event of `artifact` at `when`, converted by the table of `release`. */
+static const kt_event *table_event(const kt_scan *s, const char *when, const char *release)
+{
+    const kt_event *e = event_of(&s->tl, "kaspersky.linux.dpkg-log", when);
+    ck_assert_msg(e != NULL, "no dpkg.log event at %s", when);
+    char want[128];
+    snprintf(want, sizeof want, "kavtrace's table from tzdata %s", release);
+    ck_assert_msg(strstr(e->time_source, want), "time source: %s", e->time_source);
+    return e;
+}
+
+static bool warned(const kt_scan *s, const char *a, const char *b)
+{
+    for (size_t w = 0; w < s->warnings.count; w++)
+        if (strstr(s->warnings.items[w], a) && (!b || strstr(s->warnings.items[w], b)))
+            return true;
+    return false;
+}
+
+START_TEST(zone_table_converts_with_the_zone_history)
+{
+    /* Winnipeg keeps -05 all year from 2026-11-01: 10:00:01 is 15:00:01Z
+     * both in July 2025 (CDT) and in November 2026. The second is past the
+     * table's tzdata release: the time source and the log say so. */
+    kt_tzif_builtin_info tzdb;
+    kt_tzif_builtin_about(&tzdb);
+    char root[] = "/tmp/kt-scan-winnipeg-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    kt_scan s = {0};
+    scan_zone_tree("America/Winnipeg",
+                   "2025-07-01 10:00:01 install kesl:amd64 <none> 12.1.0-1297\n"
+                   "2026-11-15 10:00:01 upgrade kesl:amd64 12.1.0-1297 12.2.0-2412\n",
+                   &s, root);
+    const kt_event *e = table_event(&s, "2025-07-01T15:00:01Z", tzdb.release);
+    ck_assert_ptr_null(strstr(e->time_source, "after that release"));
+    ck_assert_str_eq(e->zone, "America/Winnipeg");
+    e = table_event(&s, "2026-11-15T15:00:01Z", tzdb.release);
+    ck_assert_msg(strstr(e->time_source, "after that release"), "%s", e->time_source);
+    char table[128];
+    snprintf(table, sizeof table, "kavtrace's table from tzdata %s", tzdb.release);
+    ck_assert(warned(&s, table, "for America/Winnipeg"));
+    ck_assert(warned(&s, "1 local time later than tzdata", tzdb.release));
+    kt_scan_release(&s);
+    remove_tree(root);
+
+    /* Mexico City kept daylight time until October 2022 (the old table's
+     * one current rule said -06 for it). */
+    char root2[] = "/tmp/kt-scan-mexico-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root2));
+    memset(&s, 0, sizeof s);
+    scan_zone_tree("America/Mexico_City",
+                   "2021-07-01 10:00:00 install kesl:amd64 <none> 11.2.0-4528\n"
+                   "2023-07-01 10:00:00 upgrade kesl:amd64 11.2.0-4528 12.0.0-6672\n"
+                   "1969-07-01 10:00:00 install kesl:amd64 <none> 1.0-1\n",
+                   &s, root2);
+    table_event(&s, "2021-07-01T15:00:00Z", tzdb.release);
+    table_event(&s, "2023-07-01T16:00:00Z", tzdb.release);
+    ck_assert(!warned(&s, "later than tzdata", NULL));
+    /* Before the table's start (1970) the zone's offset is assumed, and
+     * said to be. */
+    e = table_event(&s, "1969-07-01T16:00:00Z", tzdb.release);
+    ck_assert_msg(strstr(e->time_source, "before the table's start"), "%s", e->time_source);
+    ck_assert(warned(&s, "1 local time before the start of kavtrace's table", NULL));
+    kt_scan_release(&s);
+    remove_tree(root2);
+}
+END_TEST
 
 START_TEST(rhel_rpm_database_and_yum_log_date_install_and_upgrade)
 {
@@ -636,6 +733,7 @@ static Suite *suite(void)
     tcase_add_test(tc, corpus_amcache_hives_are_read_and_give_no_finding);
     tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
+    tcase_add_test(tc, zone_table_converts_with_the_zone_history);
     tcase_add_test(tc, rhel_rpm_database_and_yum_log_date_install_and_upgrade);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);

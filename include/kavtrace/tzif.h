@@ -86,11 +86,42 @@ int kt_tzif_local_to_utc(const kt_tzif *z, kt_time local, kt_time *utc, int *fla
  * written only on success. */
 int kt_tzif_zone_name(const char *link_target, char *buf, size_t size);
 
-/* A zone of kavtrace's own table of current rules (tzif_builtin.c), for
- * an image whose /etc/localtime names a zone its own tzdata lacks: a
- * footer-only zone. `rule` receives the POSIX rule used. KT_ENOTFOUND for
- * a zone not in the table. */
-int kt_tzif_builtin(const char *name, kt_tzif **out, char *rule, size_t rule_len, kt_error *err);
+/* The first instant after t at which the zone's offset, daylight flag or
+ * abbreviation may change: a transition of the file, or of its footer
+ * rule past the last one. Nothing may change in (t, *next); something
+ * usually, not always, changes at *next (the footer taking over from the
+ * last transition, a transition to an identical type). Returns 0, or
+ * KT_ENOTFOUND when the local time never changes after t, or KT_EARG for
+ * KT_TIME_NONE (*next untouched on both). */
+int kt_tzif_next_change(const kt_tzif *z, kt_time t, kt_time *next);
+
+/* ---- kavtrace's zone table (tzif_builtin.c, generated from tzdata) ----
+ *
+ * For an image whose /etc/localtime names a zone whose file the image
+ * lacks (a link into a tzdata tree that was never installed), kavtrace
+ * carries each zone's history from one pinned tzdata release: every
+ * transition (offset, daylight flag, abbreviation) from `from` until
+ * `until`, then the zone's final POSIX rule. Every Zone and Link name of
+ * that release (zone1970.tab, backward, backzone) is in it. Times before
+ * `from` are given the zone's state at `from`, which may be wrong: the
+ * caller says so. Times after `released` use rules that a later tzdata
+ * release may have changed: the caller says so too. The host's zone files
+ * are never read. */
+typedef struct kt_tzif_builtin_info {
+    const char *release; /* the tzdata release, "2026f" */
+    kt_time released;    /* when it was released */
+    kt_time from, until; /* the span whose transitions are listed */
+} kt_tzif_builtin_info;
+
+/* The table's release and span. */
+void kt_tzif_builtin_about(kt_tzif_builtin_info *info);
+
+/* Zone `name` of the table ("America/Winnipeg", "US/Central") as a zone
+ * to convert with (kt_tzif_free). `info` (may be NULL) receives the
+ * table's release and span. KT_ENOTFOUND for a name not in the table. */
+int kt_tzif_builtin(const char *name, kt_tzif **out, kt_tzif_builtin_info *info, kt_error *err);
+
+/* The table's names, in strcmp order: i from 0 to count - 1. */
 size_t kt_tzif_builtin_count(void);
 const char *kt_tzif_builtin_name(size_t i);
 

@@ -14,3 +14,7 @@ zic=$(command -v zic || echo /usr/sbin/zic)
 "$zic" -b fat -d "$out/fat" "$here/zones.zi"
 "$zic" -b slim -d "$out/slim" "$here/zones.zi"
 "$zic" -b fat -L "$here/leapseconds" -d "$out/right" "$here/zones.zi"
+# The pinned tzdata release kavtrace's zone table is made from
+# (tzdata/, see scripts/tz-update): the reference the table is checked
+# against, and real zones for the reader's own tests.
+"$zic" -b fat -d "$out/tzdata" "$here/tzdata/tzdata.zi"
