@@ -39,6 +39,11 @@ mkdir -p "$out/work" "$out/corrupt"
 work=$out/work
 step() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# The images' zone files come from the pinned tzdata release, never the host's.
+step "zone files (pinned tzdata)"
+"$here/tz/zoneinfo.sh" "$out/zoneinfo"
+export KT_ZONEINFO=$out/zoneinfo
+
 # --- Windows volume: hives, then NTFS ------------------------------------
 step "registry hives"
 mkdir -p "$work/content" "$out/hives"

@@ -17,7 +17,8 @@
 # The raw disks and the trees (contents and times) are identical from build
 # to build; the containers carry what their writers add (libewf's set GUID,
 # qemu-img's VHD UUID and VMDK CID). Host inputs that do enter the images:
-# the zoneinfo files named by `zoneinfo:` contents (Debian's tzdata), gzip's
+# the zoneinfo files named by `zoneinfo:` contents (zic's output for the
+# pinned tzdata release testdata/tz/tzdata/, not the host's tzdata), gzip's
 # output (`gz:` contents) and kt-mkrpmdb's (`rpmdb:` contents); the stamp
 # hashes them all.
 #
@@ -36,8 +37,8 @@
 #           before" (crtime cannot be '=')
 #   content '-' (dir, empty file) | 'text:' + text with \n \t \\ escapes |
 #           '@NAME' the bytes of content/NAME | 'gz:NAME' content/NAME
-#           through `gzip -n -9` | 'zoneinfo:ZONE' the host's
-#           /usr/share/zoneinfo/ZONE | 'rpmdb:NAME' the rpmdb.sqlite that
+#           through `gzip -n -9` | 'zoneinfo:ZONE' ZONE compiled from
+#           the pinned tzdata (KT_ZONEINFO) | 'rpmdb:NAME' the rpmdb.sqlite that
 #           kt-mkrpmdb makes from the spec content/NAME | for a symlink: its
 #           target
 # 'deleted' (a file) and 'deleted-dir' are created with their content and
@@ -82,7 +83,15 @@ for tool in mke2fs debugfs sfdisk ewfacquirestream qemu-img faketime gzip date s
   }
 done
 
-readonly BLOCKS=8192 DISK_MIB=36 PART_START=2048 ZONEINFO=/usr/share/zoneinfo
+readonly BLOCKS=8192 DISK_MIB=36 PART_START=2048
+# Zone files from the pinned tzdata release (testdata/tz/tzdata/), never the host's.
+if [[ -z ${KT_ZONEINFO:-} ]]; then
+  KT_ZONEINFO=$(mktemp -d)
+  zoneinfo_tmp=$KT_ZONEINFO
+  trap 'rm -rf "$zoneinfo_tmp"' EXIT
+  "$here/tz/zoneinfo.sh" "$KT_ZONEINFO"
+fi
+readonly ZONEINFO=$KT_ZONEINFO
 readonly PART_SECTORS=$((BLOCKS * 8))
 
 die() { echo "$0: $*" >&2; exit 1; }
@@ -121,7 +130,7 @@ rm -f "$stamp"
 work=$out/.work-unix-scenarios
 rm -rf "$work"
 mkdir -p "$work"
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" ${zoneinfo_tmp:+"$zoneinfo_tmp"}' EXIT
 [[ $work =~ ^[A-Za-z0-9._/+-]+$ ]] || die "work dir path unsuitable for debugfs: $work"
 
 # conf FILE KEY: the value of KEY in a disk.conf (KEY<TAB>VALUE lines).
@@ -170,7 +179,7 @@ stage_content() {
     zoneinfo:*)
       name=${spec#zoneinfo:}
       [[ $name =~ ^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$ ]] || die "bad zone '$name'"
-      [[ -f $ZONEINFO/$name ]] || die "$ZONEINFO/$name missing (apt-get install tzdata)"
+      [[ -f $ZONEINFO/$name ]] || die "$ZONEINFO/$name missing from the pinned tzdata"
       cat "$ZONEINFO/$name" > "$dest" ;;
     *) die "bad content '$spec'" ;;
   esac

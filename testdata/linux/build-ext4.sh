@@ -46,7 +46,15 @@ HASH_SEED=d0e1f2a3-b4c5-4d6e-8f70-8192a3b4c5d6
 LABEL=ubuntu-root
 BUILD_EPOCH=1732968000          # 2024-11-30T12:00:00Z: mkfs/write time, root dir times, dtime
 BLOCKS=8192                     # 8192 x 4 KiB = 32 MiB
-ZONEINFO_SRC=/usr/share/zoneinfo/America/Chicago
+# The zone file comes from the pinned tzdata release (testdata/tz/tzdata/),
+# compiled by zic: KT_ZONEINFO when the caller compiled it already.
+if [ -z "${KT_ZONEINFO:-}" ]; then
+	KT_ZONEINFO=$(mktemp -d "${TMPDIR:-/tmp}/kt-zoneinfo.XXXXXXXX")
+	ZONEINFO_TMP=$KT_ZONEINFO
+	trap 'rm -rf "$ZONEINFO_TMP"' EXIT
+	"$(cd "$(dirname "$0")/.." && pwd)/tz/zoneinfo.sh" "$KT_ZONEINFO"
+fi
+ZONEINFO_SRC=$KT_ZONEINFO/America/Chicago
 
 for t in mke2fs debugfs date; do
 	command -v "$t" >/dev/null 2>&1 || [ -x "/sbin/$t" ] || [ -x "/usr/sbin/$t" ] ||
@@ -57,12 +65,12 @@ PATH=$PATH:/sbin:/usr/sbin
 [ -f "$MANIFEST" ] || die "manifest not found: $MANIFEST"
 mkdir -p "$CONTENT_DIR"
 if [ ! -e "$CONTENT_DIR/localtime" ]; then
-	[ -f "$ZONEINFO_SRC" ] || die "$ZONEINFO_SRC missing (apt-get install tzdata)"
+	[ -f "$ZONEINFO_SRC" ] || die "$ZONEINFO_SRC missing (zic failed?)"
 	cp -L "$ZONEINFO_SRC" "$CONTENT_DIR/localtime"
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/build-ext4.XXXXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP" ${ZONEINFO_TMP:+"$ZONEINFO_TMP"}' EXIT
 [[ $TMP =~ ^[A-Za-z0-9._/+-]+$ ]] || die "temp dir path unsuitable for debugfs: $TMP"
 
 # Names and symlink targets go into debugfs command lines unquoted.

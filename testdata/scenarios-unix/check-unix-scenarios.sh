@@ -9,7 +9,7 @@
 #     every ext4.tsv row is there with its kind, allocated or deleted as its
 #     kind says, its four times to the nanosecond (both readers), dtime = ctime
 #     seconds for deleted rows, its content (text, content/ files, gzip
-#     members read with Python's gzip, the host's zoneinfo bytes, the rpm
+#     members read with Python's gzip, the pinned tzdata's zone bytes, the rpm
 #     database read with `rpm --dbpath` and Python's sqlite3 against its
 #     spec), its link target; nothing else is on the volume;
 #   - the directory tree (macOS) with os.lstat / os.readlink / open: kinds,
@@ -164,7 +164,7 @@ def want_content(sd, spec):
     if spec.startswith('gz:'):
         return ('gz', open(os.path.join(sd, 'content', spec[3:]), 'rb').read())
     if spec.startswith('zoneinfo:'):
-        return ('bytes', open('/usr/share/zoneinfo/' + spec[9:], 'rb').read())
+        return ('bytes', open(os.path.join(os.environ['KT_ZONEINFO'], spec[9:]), 'rb').read())
     if spec.startswith('rpmdb:'):
         return ('rpmdb', os.path.join(sd, 'content', spec[6:]))
     raise ValueError(spec)
