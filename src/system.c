@@ -6,6 +6,7 @@
 #include "kavtrace/plist.h"
 #include "kavtrace/registry.h"
 #include "kavtrace/system.h"
+#include "kavtrace/tzif.h"
 
 #define SMALL_FILE_MAX ((size_t)1 << 20)
 
@@ -40,13 +41,15 @@ static void trim(char *s)
 
 /* ---- Windows ---------------------------------------------------------- */
 
-static int open_hive(kt_fs *fs, kt_system *sys, const char *path, kt_hive **out)
+static int open_hive(kt_fs *fs, kt_system *sys, const char *path, kt_hive **out, size_t *size)
 {
     kt_buf b = {0};
     kt_error e = {0};
     int rc = kt_fs_read(fs, path, 0, KT_HIVE_MAX_SIZE, &b, &e);
-    if (rc == KT_OK)
+    if (rc == KT_OK) {
+        *size = b.len;
         rc = kt_hive_open_mem(b.data, b.len, path, out, &e);
+    }
     if (rc && rc != KT_ENOMEM)
         warn(sys, path, &e);
     kt_buf_release(&b);
@@ -57,7 +60,7 @@ static void windows_details(kt_fs *fs, kt_system *sys)
 {
     kt_hive *sw = NULL, *sy = NULL;
     const char *cv = "Microsoft\\Windows NT\\CurrentVersion";
-    if (open_hive(fs, sys, "Windows/System32/config/SOFTWARE", &sw) == KT_OK) {
+    if (open_hive(fs, sys, "Windows/System32/config/SOFTWARE", &sw, &sys->software_size) == KT_OK) {
         char build[32] = "", display[32] = "";
         kt_hive_get_string(sw, cv, "ProductName", sys->os_name, sizeof sys->os_name, NULL);
         kt_hive_get_string(sw, cv, "CurrentBuild", build, sizeof build, NULL);
@@ -71,10 +74,12 @@ static void windows_details(kt_fs *fs, kt_system *sys)
                  display[0] && build[0] ? " " : "", build[0] ? "(build " : "", build,
                  build[0] ? ")" : "");
     }
-    if (open_hive(fs, sys, "Windows/System32/config/SYSTEM", &sy) == KT_OK) {
+    if (open_hive(fs, sys, "Windows/System32/config/SYSTEM", &sy, &sys->system_size) == KT_OK) {
         uint32_t current = 0;
         kt_error e = {0};
-        if (kt_hive_get_dword(sy, "Select", "Current", &current, &e) == KT_OK && current < 1000) {
+        if (kt_hive_get_dword(sy, "Select", "Current", &current, &e) == KT_OK && current > 0 &&
+            current < 1000) {
+            snprintf(sys->controlset, sizeof sys->controlset, "ControlSet%03u", current);
             char cs[64];
             snprintf(cs, sizeof cs, "ControlSet%03u\\Control\\ComputerName\\ComputerName", current);
             kt_hive_get_string(sy, cs, "ComputerName", sys->hostname, sizeof sys->hostname, NULL);
@@ -86,9 +91,11 @@ static void windows_details(kt_fs *fs, kt_system *sys)
         } else {
             warn(sys, "SYSTEM hive: no current control set", &e);
         }
+        if (sys->controlset[0])
+            kt_zone_load_windows(&sys->zone, sy, sys->controlset);
     }
-    kt_hive_free(sw);
-    kt_hive_free(sy);
+    sys->software = sw;
+    sys->system = sy;
 }
 
 /* ---- Linux ------------------------------------------------------------ */
@@ -117,34 +124,25 @@ static void os_release_value(const char *text, const char *key, char *out, size_
     }
 }
 
-/* A zone name from a path into a zoneinfo tree. */
-static bool zone_from_path(const char *path, char *out, size_t len)
-{
-    const char *z = strstr(path, "zoneinfo/");
-    if (z == NULL)
-        return false;
-    z += strlen("zoneinfo/");
-    if (strncmp(z, "posix/", 6) == 0 || strncmp(z, "right/", 6) == 0)
-        z += 6;
-    kt_strlcpy(out, z, len);
-    return out[0] != '\0';
-}
-
 static void unix_timezone(kt_fs *fs, kt_system *sys, const char *localtime, const char *tzfile)
 {
     char target[KT_FS_PATH_MAX];
     kt_stat st;
     if (kt_fs_stat(fs, localtime, 0, &st, NULL) == KT_OK && st.type == KT_FT_LINK &&
         kt_fs_readlink(fs, localtime, target, sizeof target, NULL) == KT_OK &&
-        zone_from_path(target, sys->timezone, sizeof sys->timezone))
+        kt_tzif_zone_name(target, sys->timezone, sizeof sys->timezone) == KT_OK)
         return;
     kt_buf b = {0};
     if (tzfile && kt_fs_read(fs, tzfile, 0, SMALL_FILE_MAX, &b, NULL) == KT_OK) {
         char *nl = strchr((char *)b.data, '\n');
         if (nl)
             *nl = '\0';
-        kt_strlcpy(sys->timezone, (const char *)b.data, sizeof sys->timezone);
-        trim(sys->timezone);
+        /* A zone name, checked as the link's target is. */
+        char name[sizeof sys->timezone + 16];
+        snprintf(name, sizeof name, "zoneinfo/%s", (const char *)b.data);
+        trim(name);
+        if (kt_tzif_zone_name(name, sys->timezone, sizeof sys->timezone) != KT_OK)
+            sys->timezone[0] = '\0';
     }
     kt_buf_release(&b);
 }
@@ -257,6 +255,8 @@ int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
         sys->os = systems[i].os;
         kt_strlcpy(sys->marker, systems[i].marker, sizeof sys->marker);
         systems[i].details(fs, sys);
+        if (sys->os != KT_OS_WINDOWS)
+            kt_zone_load_unix(&sys->zone, fs, sys->timezone, &sys->zone_file_size);
         if (!sys->os_name[0])
             kt_strlcpy(sys->os_name, kt_os_name(sys->os), sizeof sys->os_name);
         return KT_OK;
@@ -269,4 +269,8 @@ void kt_system_release(kt_system *sys)
     if (sys == NULL)
         return;
     kt_strlist_release(&sys->warnings);
+    kt_hive_free(sys->software);
+    kt_hive_free(sys->system);
+    kt_zone_release(&sys->zone);
+    memset(sys, 0, sizeof *sys);
 }

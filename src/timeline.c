@@ -2,28 +2,41 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/alloc.h"
 #include "kavtrace/timeline.h"
 
-static char *dup(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
+/* The events' strings, copied into blocks the timeline owns and frees
+ * together. */
+#define BLOCK_MIN 65536
 
-static void free_strings(kt_event *e)
+struct kt_timeline_block {
+    kt_timeline_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+static const char *copy(kt_timeline *tl, const char *s, bool *failed)
 {
-    free(e->time_source);
-    free(e->zone);
-    free(e->vendor);
-    free(e->product_id);
-    free(e->product_name);
-    free(e->version);
-    free(e->removal_method);
-    free(e->fs);
-    free(e->path);
-    free(e->hive);
-    free(e->key);
-    free(e->value);
-    free(e->description);
+    if (s == NULL || *failed)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    kt_timeline_block *b = tl->blocks;
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
+        kt_timeline_block *nb = kt_malloc(sizeof *nb + cap);
+        if (nb == NULL) {
+            *failed = true;
+            return NULL;
+        }
+        nb->next = tl->blocks;
+        nb->used = 0;
+        nb->cap = cap;
+        tl->blocks = b = nb;
+    }
+    char *out = b->data + b->used;
+    memcpy(out, s, n);
+    b->used += n;
+    return out;
 }
 
 int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
@@ -32,26 +45,40 @@ int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
         return KT_ELIMIT;
     if (tl->count == tl->cap) {
         size_t cap = tl->cap ? tl->cap * 2 : 64;
-        kt_event *p = realloc(tl->items, cap * sizeof *p);
+        kt_event *p = kt_realloc(tl->items, cap * sizeof *p);
         if (p == NULL)
             return KT_ENOMEM;
         tl->items = p;
         tl->cap = cap;
     }
+    /* A failed copy leaves the used part of the block as it was. */
+    kt_timeline_block *mark = tl->blocks;
+    size_t used = mark ? mark->used : 0;
+    bool failed = false;
     kt_event e = *ev;
-    e.time_source = dup(ev->time_source);
-    e.zone = dup(ev->zone);
-    e.vendor = dup(ev->vendor);
-    e.product_id = dup(ev->product_id);
-    e.product_name = dup(ev->product_name);
-    e.version = dup(ev->version);
-    e.removal_method = dup(ev->removal_method);
-    e.fs = dup(ev->fs);
-    e.path = dup(ev->path);
-    e.hive = dup(ev->hive);
-    e.key = dup(ev->key);
-    e.value = dup(ev->value);
-    e.description = dup(ev->description);
+    e.time_source = copy(tl, ev->time_source, &failed);
+    e.zone = copy(tl, ev->zone, &failed);
+    e.vendor = copy(tl, ev->vendor, &failed);
+    e.product_id = copy(tl, ev->product_id, &failed);
+    e.product_name = copy(tl, ev->product_name, &failed);
+    e.version = copy(tl, ev->version, &failed);
+    e.removal_method = copy(tl, ev->removal_method, &failed);
+    e.fs = copy(tl, ev->fs, &failed);
+    e.path = copy(tl, ev->path, &failed);
+    e.hive = copy(tl, ev->hive, &failed);
+    e.key = copy(tl, ev->key, &failed);
+    e.value = copy(tl, ev->value, &failed);
+    e.description = copy(tl, ev->description, &failed);
+    if (failed) {
+        while (tl->blocks != mark) {
+            kt_timeline_block *b = tl->blocks;
+            tl->blocks = b->next;
+            kt_free(b);
+        }
+        if (mark)
+            mark->used = used;
+        return KT_ENOMEM;
+    }
     tl->items[tl->count++] = e;
     return KT_OK;
 }
@@ -132,10 +159,8 @@ void kt_timeline_finish(kt_timeline *tl, const kt_artifact_set *set)
         qsort(tl->items, tl->count, sizeof *tl->items, event_cmp);
     size_t out = 0;
     for (size_t i = 0; i < tl->count; i++) {
-        if (out > 0 && same(&tl->items[out - 1], &tl->items[i])) {
-            free_strings(&tl->items[i]);
-            continue;
-        }
+        if (out > 0 && same(&tl->items[out - 1], &tl->items[i]))
+            continue; /* its strings stay in the blocks until release */
         tl->items[out++] = tl->items[i];
     }
     tl->count = out;
@@ -149,9 +174,12 @@ void kt_timeline_release(kt_timeline *tl)
 {
     if (tl == NULL)
         return;
-    for (size_t i = 0; i < tl->count; i++)
-        free_strings(&tl->items[i]);
-    free(tl->items);
+    while (tl->blocks) {
+        kt_timeline_block *b = tl->blocks;
+        tl->blocks = b->next;
+        kt_free(b);
+    }
+    kt_free(tl->items);
     memset(tl, 0, sizeof *tl);
 }
 

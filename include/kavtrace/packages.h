@@ -23,7 +23,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kavtrace/artifacts.h"
 #include "kavtrace/buf.h"
 #include "kavtrace/error.h"
 #include "kavtrace/time.h"
@@ -44,6 +43,7 @@ typedef enum kt_pkg_action {
     KT_PKG_REINSTALL, /* the same version again */
     KT_PKG_REMOVE,    /* dpkg/apt remove (config files stay), rpm erase */
     KT_PKG_PURGE,
+    KT_PKG_ACTION_COUNT,
 } kt_pkg_action;
 
 /* One package event. Every pointer is borrowed and lives only during the

@@ -7,6 +7,7 @@
 #ifndef KAVTRACE_TIME_H
 #define KAVTRACE_TIME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,42 @@ int kt_time_parse_iso(const char *s, kt_time *out);
  * FILETIME keeps its 100 ns. KT_TIME_NONE prints "-". Returns buf. */
 #define KT_TIME_ISO_MAX 40
 char *kt_time_format_iso(kt_time t, char buf[KT_TIME_ISO_MAX]);
+
+/* How finely a time is known. */
+typedef enum kt_precision {
+    KT_PREC_NS,
+    KT_PREC_100NS,
+    KT_PREC_MS,
+    KT_PREC_SECOND,
+    KT_PREC_MINUTE,
+    KT_PREC_DAY,
+} kt_precision;
+
+const char *kt_precision_name(kt_precision p);
+
+/* A time pattern: %Y %m %d %H %M %S (fixed width), %-m %-d %-H %-I (one
+ * or two digits), %I with %p (12-hour clock, AM/PM), %f (milliseconds,
+ * three digits), %z (a UTC offset: +HH, +HHMM or +HH:MM; the result is
+ * then UTC) and literal characters; a space matches one or more
+ * spaces. A pattern without a date (time_only) gives the time of day and
+ * needs a date from elsewhere; one without a year (no_year) parses as in
+ * the year 2000 and needs the year from elsewhere. */
+typedef struct kt_time_pattern {
+    char *pattern;          /* owned by whoever filled it in */
+    bool local;             /* wall-clock time of the analysed system */
+    bool time_only;         /* no %Y %m %d */
+    bool no_year;           /* %m and %d without %Y: the year comes from elsewhere */
+    bool has_offset;        /* %z: the text carries its UTC offset */
+    kt_precision precision; /* derived from the fields present */
+} kt_time_pattern;
+
+/* Check tp->pattern and derive time_only, no_year, has_offset and
+ * precision from it. Returns 0, or KT_EFORMAT for an unknown or
+ * inconsistent field (tp's derived fields are then unspecified). */
+int kt_time_pattern_compile(kt_time_pattern *tp);
+
+/* Parse `text` with a time pattern into wall-clock-as-UTC nanoseconds.
+ * Returns 0 or KT_EFORMAT (*out untouched). */
+int kt_time_pattern_parse(const kt_time_pattern *p, const char *text, kt_time *out);
 
 #endif

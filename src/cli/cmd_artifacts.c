@@ -5,17 +5,13 @@
 #include "cli.h"
 #include "options.h"
 
-static const char *source_name(const kt_artifact *a)
+/* The artifact's source and what it reads there: "registry:SOFTWARE",
+ * "files:lines", "evtx". */
+static void source_name(const kt_artifact *a, char *buf, size_t len)
 {
-    if (a->source == KT_SRC_REGISTRY)
-        return a->hive;
-    if (a->parse == KT_PARSE_LINE)
-        return "file:line";
-    if (a->parse == KT_PARSE_XML)
-        return "file:xml";
-    if (a->has_name_time)
-        return "file:name";
-    return "files";
+    char detail[64];
+    kt_artifact_source_detail(a, detail, sizeof detail);
+    snprintf(buf, len, "%s%s%s", kt_artifact_source(a), detail[0] ? ":" : "", detail);
 }
 
 static int list(const kt_artifact_set *set)
@@ -32,12 +28,14 @@ static int list(const kt_artifact_set *set)
         printf("  %-22s %-10s %s%s\n", set->products[i].id, set->products[i].vendor,
                set->products[i].name,
                set->products[i].migration_target ? " (migration target)" : "");
-    printf("artifacts:\n  %-42s %-8s %-9s %-16s %-7s %s\n", "id", "os", "source", "category",
+    printf("artifacts:\n  %-42s %-8s %-20s %-16s %-7s %s\n", "id", "os", "source", "category",
            "conf.", "description");
     size_t per_cat[KT_CAT_COUNT] = {0};
     for (size_t i = 0; i < set->nartifacts; i++) {
         const kt_artifact *a = &set->artifacts[i];
-        printf("  %-42s %-8s %-9s %-16s %-7s %s\n", a->id, a->os, source_name(a),
+        char source[96];
+        source_name(a, source, sizeof source);
+        printf("  %-42s %-8s %-20s %-16s %-7s %s\n", a->id, a->os, source,
                kt_category_name(a->category), a->confidence, a->description);
         per_cat[a->category]++;
     }

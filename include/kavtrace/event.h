@@ -1,0 +1,77 @@
+/* kavtrace: the event model. An event is one dated fact a collector found:
+ * when (and how that time was read), what kind of fact, about which
+ * product, from which artifact definition, and where exactly in the
+ * evidence. Collectors build events (src/collect/emit.c is the one
+ * place that does) and hand them to the timeline, which copies them. */
+#ifndef KAVTRACE_EVENT_H
+#define KAVTRACE_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kavtrace/time.h"
+
+/* What kind of fact an event is. */
+typedef enum kt_category {
+    KT_CAT_INSTALL,
+    KT_CAT_SIGNATURE_UPDATE,
+    KT_CAT_CODEBASE_UPDATE,
+    KT_CAT_KSN,
+    KT_CAT_REMOVAL,
+    KT_CAT_EXECUTION,
+    KT_CAT_DETECTION,
+    KT_CAT_PRESENCE,
+    KT_CAT_MIGRATION,
+    KT_CAT_CONFIG,
+    KT_CAT_COUNT,
+} kt_category;
+
+/* What a find says about the product's state at acquisition. */
+typedef enum kt_role {
+    KT_ROLE_NONE,
+    KT_ROLE_REGISTRATION, /* uninstall entry, service, product key, package */
+    KT_ROLE_PROGRAM,      /* program or data files */
+    KT_ROLE_RESIDUE,      /* files that outlive an uninstall (drivers) */
+} kt_role;
+
+const char *kt_category_name(kt_category c);
+const char *kt_role_name(kt_role r);
+
+/* The definition an event came from (artifacts.h); events only point at
+ * it, and it outlives them. */
+struct kt_artifact;
+
+/* Every string is borrowed by whoever builds the event and copied by the
+ * timeline (kt_timeline_add), which owns its copies; NULL means "none". */
+typedef struct kt_event {
+    char id[16]; /* "E000001", set by kt_timeline_finish */
+    kt_time time;
+    kt_precision precision;
+    const char *time_source; /* "$SI created", "key last written", "InstallDate (local date)" */
+    const char *zone;        /* the zone a local time was converted with, else NULL */
+    kt_category category;
+    const char *vendor;
+    const char *product_id;   /* a kt_product_def id, or NULL when not identified */
+    const char *product_name; /* the name found on disk, if any */
+    const char *version;
+    const struct kt_artifact *artifact;
+    kt_role role;
+    const char *removal_method;
+    /* where */
+    int volume;
+    int64_t volume_offset;
+    const char *fs;
+    const char *path;
+    uint64_t inode;
+    bool allocated;
+    const char *hive;
+    const char *key;
+    const char *value;
+    const char *description;
+    /* against the milestones (kt_timeline_finish) */
+    char phase[80];   /* "before announced", "sales_ban..vendor_cutoff", "after cutoff" */
+    char nearest[32]; /* the nearest milestone's id */
+    int64_t distance; /* seconds from that milestone (negative: before it) */
+} kt_event;
+
+#endif

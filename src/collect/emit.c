@@ -1,0 +1,222 @@
+/* Building events: the one place that fills an event's common fields,
+ * converts local times with the system's zone and hands events to the
+ * timeline. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "source.h"
+
+void kt_collect_warn(kt_collector *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kt_strlist_vaddf(c->warnings, fmt, ap);
+    va_end(ap);
+}
+
+void **kt_collect_state(kt_collector *c, const kt_source_ops *s)
+{
+    for (size_t i = 0; i < kt_nsources && i < KT_SOURCES_MAX; i++)
+        if (kt_sources[i] == s)
+            return &c->state[i];
+    return NULL;
+}
+
+void kt_collect_apply_regex(const kt_name_rule *r, const char *in, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (in == NULL)
+        return;
+    if (!r->has_regex) {
+        kt_strlcpy(out, in, len);
+        return;
+    }
+    regmatch_t m[2];
+    if (regexec(&r->regex, in, 2, m, 0) == 0 && m[1].rm_so >= 0) {
+        size_t n = (size_t)(m[1].rm_eo - m[1].rm_so);
+        if (n >= len)
+            n = len - 1;
+        memcpy(out, in + m[1].rm_so, n);
+        out[n] = '\0';
+    }
+}
+
+void kt_collect_component(const char *path, int i, char sep, char *out, size_t len)
+{
+    out[0] = '\0';
+    const char *parts[KT_FS_MAX_DEPTH];
+    size_t lens[KT_FS_MAX_DEPTH];
+    int n = 0;
+    for (const char *p = path; *p && n < KT_FS_MAX_DEPTH;) {
+        size_t l = strcspn(p, (char[]){sep, 0});
+        if (l) {
+            parts[n] = p;
+            lens[n++] = l;
+        }
+        p += l;
+        while (*p == sep)
+            p++;
+    }
+    int k = i < 0 ? n + i : i;
+    if (k < 0 || k >= n)
+        return;
+    size_t l = lens[k] < len - 1 ? lens[k] : len - 1;
+    memcpy(out, parts[k], l);
+    out[l] = '\0';
+}
+
+static void resolve_name(const kt_name_rule *r, const kt_find *f, char *out, size_t len)
+{
+    char raw[512] = "";
+    switch (r->from) {
+    case KT_NAME_NONE:
+        out[0] = '\0';
+        return;
+    case KT_NAME_FIXED:
+        kt_strlcpy(raw, r->text, sizeof raw);
+        break;
+    case KT_NAME_VALUE:
+        if (f->hive)
+            kt_hive_value_string(f->hive, f->node, r->text, raw, sizeof raw, NULL);
+        else if (f->dict)
+            kt_plist_dict_string(f->dict, r->text, 0, raw, sizeof raw);
+        break;
+    case KT_NAME_KEY:
+        if (f->key)
+            kt_collect_component(f->key, -1, '\\', raw, sizeof raw);
+        break;
+    case KT_NAME_STRING:
+        if (f->rec && r->component >= 0 && (size_t)r->component < f->rec->nstrings)
+            kt_strlcpy(raw, f->rec->strings[r->component], sizeof raw);
+        break;
+    case KT_NAME_GROUP:
+        if (f->line && r->component >= 0 && (size_t)r->component < f->ngroups &&
+            f->groups[r->component].rm_so >= 0) {
+            size_t n = (size_t)(f->groups[r->component].rm_eo - f->groups[r->component].rm_so);
+            if (n >= sizeof raw)
+                n = sizeof raw - 1;
+            memcpy(raw, f->line + f->groups[r->component].rm_so, n);
+            raw[n] = '\0';
+        }
+        break;
+    case KT_NAME_PACKAGE: /* set by the package reader itself */
+        break;
+    case KT_NAME_COLUMN:
+        if (f->columns && r->component >= 0 && (size_t)r->component < f->ncolumns &&
+            f->columns[r->component])
+            kt_strlcpy(raw, f->columns[r->component], sizeof raw);
+        break;
+    case KT_NAME_COMPONENT:
+        if (f->key)
+            kt_collect_component(f->key, r->component, '\\', raw, sizeof raw);
+        else if (f->path)
+            kt_collect_component(f->path, r->component, '/', raw, sizeof raw);
+        break;
+    }
+    kt_collect_apply_regex(r, raw, out, len);
+}
+
+void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_event_draft *e)
+{
+    memset(e, 0, sizeof *e);
+    kt_event *ev = &e->ev;
+    ev->artifact = a;
+    ev->category = a->category;
+    ev->role = a->role;
+    ev->vendor = a->vendor;
+    ev->removal_method = a->removal_method;
+    ev->volume = c->vol->index;
+    ev->volume_offset = c->vol->offset;
+    ev->fs = kt_fs_type_name(c->fs);
+    resolve_name(&a->product, f, e->product, sizeof e->product);
+    resolve_name(&a->version, f, e->version, sizeof e->version);
+    const kt_product_def *p = kt_artifacts_product_for_os(c->set, a->vendor, a->os, e->product);
+    ev->product_id = p ? p->id : NULL;
+    ev->product_name = e->product[0] ? e->product : NULL;
+    ev->version = e->version[0] ? e->version : NULL;
+    ev->allocated = true;
+}
+
+void kt_emit_product(kt_collector *c, const kt_artifact *a, kt_event_draft *e, const char *product)
+{
+    kt_collect_apply_regex(&a->product, product, e->product, sizeof e->product);
+    const kt_product_def *d = kt_artifacts_product_for_os(c->set, a->vendor, a->os, e->product);
+    e->ev.product_id = d ? d->id : NULL;
+    e->ev.product_name = e->product[0] ? e->product : NULL;
+}
+
+void kt_emit_version(const kt_artifact *a, kt_event_draft *e, const char *version)
+{
+    kt_collect_apply_regex(&a->version, version, e->version, sizeof e->version);
+    e->ev.version = e->version[0] ? e->version : NULL;
+}
+
+void kt_emit_file(kt_event_draft *e, const kt_find *f)
+{
+    e->ev.path = f->path;
+    e->ev.inode = f->st->inode;
+    e->ev.allocated = !f->deleted;
+}
+
+void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
+{
+    kt_event *ev = &e->ev;
+    char desc[1024];
+    snprintf(desc, sizeof desc, "%s%s%s%s%s%s", ev->artifact->description,
+             ev->product_name ? ": " : "", ev->product_name ? ev->product_name : "",
+             ev->version ? " " : "", ev->version ? ev->version : "", what);
+    ev->description = desc;
+    int rc = kt_timeline_add(c->tl, ev);
+    ev->description = NULL;
+    if (rc && c->rc == KT_OK)
+        c->rc = rc;
+    else if (rc == KT_OK)
+        c->stats->events++;
+}
+
+bool kt_collect_to_utc(kt_collector *c, kt_time *t, int *flags)
+{
+    kt_time utc;
+    if (kt_zone_to_utc(c->zone, *t, &utc, flags) != KT_OK)
+        return false;
+    *t = utc;
+    return true;
+}
+
+void kt_collect_convert(kt_collector *c, const kt_time_pattern *tp, kt_time *t, char *src,
+                        size_t srclen, const char **zone)
+{
+    size_t n = strlen(src);
+    int flags = KT_TZ_EXACT;
+    *zone = NULL;
+    if (tp->has_offset) {
+        snprintf(src + n, srclen - n, ", with its UTC offset");
+    } else if (!tp->local) {
+        snprintf(src + n, srclen - n, ", UTC");
+    } else if (kt_collect_to_utc(c, t, &flags)) {
+        *zone = c->zone->name;
+        char table[160] = "";
+        if (c->zone->kind == KT_ZONE_TABLE) {
+            const kt_tzif_builtin_info *tb = &c->zone->table;
+            int k = snprintf(table, sizeof table,
+                             " (kavtrace's table from tzdata %s: no zone file in the image)",
+                             tb->release);
+            if (*t > tb->released) {
+                c->zone_late++;
+                snprintf(table + k, sizeof table - (size_t)k,
+                         " (after that release: a later change of the zone's rules is not in it)");
+            } else if (*t < tb->from) {
+                c->zone_early++;
+                snprintf(table + k, sizeof table - (size_t)k,
+                         " (before the table's start: the zone's offset then is assumed)");
+            }
+        }
+        snprintf(src + n, srclen - n, ", local, converted with %s%s%s", c->zone->name, table,
+                 flags == KT_TZ_AMBIGUOUS     ? " (a repeated hour: the first of its two instants)"
+                 : flags == KT_TZ_NONEXISTENT ? " (an hour the clock skipped)"
+                                              : "");
+    } else {
+        snprintf(src + n, srclen - n, ", local, zone unknown: taken as UTC");
+    }
+}

@@ -1,0 +1,99 @@
+/* The pattern walker shared by registry key patterns and file path
+ * patterns (source.h). */
+#include <fnmatch.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "source.h"
+
+typedef struct level {
+    kt_walk *w;
+    char **parts;
+    size_t nparts, i;
+    const char *path;
+} level;
+
+static bool has_glob(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+static bool stopped(const kt_walk *w)
+{
+    return w->matches >= w->max_matches || (w->stop && *w->stop);
+}
+
+static void walk(kt_walk *w, char **parts, size_t nparts, size_t i, const char *path,
+                 const void *node, bool below_glob);
+
+/* The node's path joined with a child's name; false when it does not fit
+ * and the walker skips what does not. */
+static bool join(const kt_walk *w, const char *path, const char *name, char *out, size_t len)
+{
+    size_t max = w->path_max && w->path_max < len ? w->path_max : len;
+    int n = snprintf(out, max, "%s%s%s", path, path[0] ? (char[]){w->sep, 0} : "", name);
+    return w->path_max == 0 || n < (int)max;
+}
+
+static void each_child(void *p, const char *name, const void *child)
+{
+    level *l = p;
+    kt_walk *w = l->w;
+    if (stopped(w) || fnmatch(l->parts[l->i], name, w->fnm_flags) != 0)
+        return;
+    char path[KT_FS_PATH_MAX];
+    if (!join(w, l->path, name, path, sizeof path))
+        return;
+    walk(w, l->parts, l->nparts, l->i + 1, path, child, true);
+}
+
+static void walk(kt_walk *w, char **parts, size_t nparts, size_t i, const char *path,
+                 const void *node, bool below_glob)
+{
+    if (stopped(w))
+        return;
+    if (i == nparts) {
+        if (w->match(w->arg, path, node))
+            w->matches++;
+        return;
+    }
+    bool last = i + 1 == nparts;
+    bool literal = !has_glob(parts[i]) && w->lookup && (!below_glob || w->lookup_after_glob) &&
+                   (!last || w->lookup_last);
+    if (literal) {
+        union {
+            max_align_t align;
+            unsigned char bytes[KT_WALK_NODE_MAX];
+        } child;
+        char real[1024], sub[KT_FS_PATH_MAX];
+        if (!w->lookup(w->arg, path, node, parts[i], real, sizeof real, &child))
+            return;
+        if (!join(w, path, real, sub, sizeof sub))
+            return;
+        walk(w, parts, nparts, i + 1, sub, &child, below_glob);
+        return;
+    }
+    level l = {.w = w, .parts = parts, .nparts = nparts, .i = i, .path = path};
+    w->list(w->arg, path, node, last, each_child, &l);
+}
+
+void kt_walk_run(kt_walk *w, const char *pattern, const char *root_path, const void *root)
+{
+    char buf[KT_FS_PATH_MAX];
+    kt_strlcpy(buf, pattern, sizeof buf);
+    char *parts[KT_WALK_MAX_DEPTH];
+    size_t n = 0;
+    for (char *s = buf; *s && n < KT_WALK_MAX_DEPTH;) {
+        while (*s == w->sep)
+            s++;
+        if (!*s)
+            break;
+        parts[n++] = s;
+        while (*s && *s != w->sep)
+            s++;
+        if (*s)
+            *s++ = '\0';
+    }
+    walk(w, parts, n, 0, root_path, root, false);
+}
