@@ -13,6 +13,7 @@
 #include "collect/source.h"
 #include "defs.h"
 #include "kavtrace/artifacts.h"
+#include "kavtrace/findings.h"
 
 static const char *const category_names[KT_CAT_COUNT] = {
     [KT_CAT_INSTALL] = "install",
@@ -112,6 +113,10 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
         defs_problem(c, defs_get(c, n, "confidence"),
                      "artifact: confidence must be high, medium or low");
     a->removal_method = defs_dup(c, n, "removal_method", false, "artifact");
+    if (a->removal_method && kt_removal_from_name(a->removal_method) == KT_REMOVAL_NONE)
+        defs_problem(c, defs_get(c, n, "removal_method"),
+                     "artifact: removal_method must be msi, kavremover, package, uninstaller, "
+                     "migration or unknown");
     a->installer_record = defs_bool(c, n, "installer_record", false);
     const char *ksn = defs_scalar(defs_get(c, n, "ksn"));
     if (ksn && strcmp(ksn, "disabled") == 0)

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "kavtrace/alloc.h"
 #include "kavtrace/buf.h"
 #include "kavtrace/error.h"
 
@@ -17,7 +18,7 @@ int kt_buf_reserve(kt_buf *b, size_t extra)
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    uint8_t *p = realloc(b->data, cap);
+    uint8_t *p = kt_realloc(b->data, cap);
     if (p == NULL)
         return KT_ENOMEM;
     b->data = p;
@@ -66,7 +67,7 @@ void kt_buf_release(kt_buf *b)
 {
     if (b == NULL)
         return;
-    free(b->data);
+    kt_free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
@@ -75,13 +76,13 @@ int kt_strlist_add(kt_strlist *l, const char *s)
 {
     if (l->count == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
-        char **p = realloc(l->items, cap * sizeof *p);
+        char **p = kt_realloc(l->items, cap * sizeof *p);
         if (p == NULL)
             return KT_ENOMEM;
         l->items = p;
         l->cap = cap;
     }
-    char *copy = strdup(s);
+    char *copy = kt_strdup(s);
     if (copy == NULL)
         return KT_ENOMEM;
     l->items[l->count++] = copy;
@@ -112,8 +113,8 @@ void kt_strlist_release(kt_strlist *l)
     if (l == NULL)
         return;
     for (size_t i = 0; i < l->count; i++)
-        free(l->items[i]);
-    free(l->items);
+        kt_free(l->items[i]);
+    kt_free(l->items);
     l->items = NULL;
     l->count = l->cap = 0;
 }

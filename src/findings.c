@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/alloc.h"
 #include "kavtrace/findings.h"
 
 static const char *const verdict_names[KT_V_COUNT] = {
@@ -78,7 +79,7 @@ static group *group_for(group **gs, size_t *n, const char *id, const char *vendo
     for (size_t i = 0; i < *n; i++)
         if (strcmp((*gs)[i].f.id, id) == 0)
             return &(*gs)[i];
-    group *p = realloc(*gs, (*n + 1) * sizeof *p);
+    group *p = kt_realloc(*gs, (*n + 1) * sizeof *p);
     if (p == NULL)
         return NULL;
     *gs = p;
@@ -96,7 +97,7 @@ static group *group_for(group **gs, size_t *n, const char *id, const char *vendo
 
 static int add_event(group *g, const kt_event *e)
 {
-    const kt_event **p = realloc(g->ev, (g->nev + 1) * sizeof *p);
+    const kt_event **p = kt_realloc(g->ev, (g->nev + 1) * sizeof *p);
     if (p == NULL)
         return KT_ENOMEM;
     g->ev = p;
@@ -106,12 +107,21 @@ static int add_event(group *g, const kt_event *e)
 
 /* ---- one product ----------------------------------------------------------------- */
 
-static void set_ids(kt_strlist *l, const kt_event *const *ev, size_t n, kt_time t,
+/* Add an event id to l; a failure is remembered in *rc (an id dropped
+ * from the evidence of a field would make the field's proof incomplete,
+ * so it fails the findings instead). */
+static void add_id(int *rc, kt_strlist *l, const char *id)
+{
+    if (*rc == KT_OK && kt_strlist_add(l, id) != KT_OK)
+        *rc = KT_ENOMEM;
+}
+
+static void set_ids(int *rc, kt_strlist *l, const kt_event *const *ev, size_t n, kt_time t,
                     bool (*pick)(const kt_event *))
 {
     for (size_t i = 0; i < n; i++)
         if (ev[i]->time == t && (pick == NULL || pick(ev[i])))
-            kt_strlist_add(l, ev[i]->id);
+            add_id(rc, l, ev[i]->id);
 }
 
 static bool is_install(const kt_event *e)
@@ -149,16 +159,18 @@ static bool is_removal(const kt_event *e)
     return e->category == KT_CAT_REMOVAL;
 }
 
-static void product_fields(group *g)
+static int product_fields(group *g)
 {
+    int rc = KT_OK;
     kt_product_finding *f = &g->f;
     f->first_seen = f->installed = f->last_signature_update = f->last_codebase_update = f->removed =
         f->last_ksn_evidence = f->last_execution = KT_TIME_NONE;
-    f->ksn = "unknown";
+    f->ksn = KT_KSN_UNKNOWN;
+    f->removal_method = KT_REMOVAL_NONE;
     kt_time install_record = KT_TIME_NONE, install_exact = KT_TIME_NONE, install_day = KT_TIME_NONE;
     kt_time removed_by_tool = KT_TIME_NONE;
     bool named = false, registration = false, program = false, files_left = false;
-    const char *method = NULL, *method_other = NULL;
+    kt_removal method = KT_REMOVAL_NONE, method_other = KT_REMOVAL_NONE;
     kt_time ksn_off = KT_TIME_NONE;
     for (size_t i = 0; i < g->nev; i++) {
         const kt_event *e = g->ev[i];
@@ -203,10 +215,11 @@ static void product_fields(group *g)
         /* How: a removal record's own method first (an MSI removal, the
          * remover's "removed" line), else a method any find names (the
          * remover downloaded or run). */
-        if (e->removal_method && e->category == KT_CAT_REMOVAL && !method)
-            method = e->removal_method;
-        if (e->removal_method && !method_other)
-            method_other = e->removal_method;
+        kt_removal how = kt_removal_from_name(e->removal_method);
+        if (how != KT_REMOVAL_NONE && e->category == KT_CAT_REMOVAL && method == KT_REMOVAL_NONE)
+            method = how;
+        if (how != KT_REMOVAL_NONE && method_other == KT_REMOVAL_NONE)
+            method_other = how;
         /* A display name from the registry beats the definition's name. */
         if (!named && e->product_name && e->artifact &&
             e->artifact->product.from == KT_NAME_VALUE) {
@@ -222,23 +235,23 @@ static void product_fields(group *g)
     }
     if (f->last_ksn_evidence != KT_TIME_NONE &&
         (ksn_off == KT_TIME_NONE || f->last_ksn_evidence >= ksn_off))
-        f->ksn = "enabled";
+        f->ksn = KT_KSN_ENABLED;
     else if (ksn_off != KT_TIME_NONE)
-        f->ksn = "disabled";
+        f->ksn = KT_KSN_DISABLED;
     f->installed = install_record != KT_TIME_NONE  ? install_record
                    : install_exact != KT_TIME_NONE ? install_exact
                                                    : install_day;
     if (removed_by_tool != KT_TIME_NONE)
         f->removed = removed_by_tool;
-    set_ids(&f->ev_installed, g->ev, g->nev, f->installed,
+    set_ids(&rc, &f->ev_installed, g->ev, g->nev, f->installed,
             install_record != KT_TIME_NONE  ? is_install_record
             : install_exact != KT_TIME_NONE ? is_install_exact
                                             : is_install);
-    set_ids(&f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
-    set_ids(&f->ev_signature, g->ev, g->nev, f->last_signature_update, is_signature);
-    set_ids(&f->ev_ksn, g->ev, g->nev,
-            strcmp(f->ksn, "disabled") == 0 ? ksn_off : f->last_ksn_evidence, is_ksn);
-    set_ids(&f->ev_execution, g->ev, g->nev, f->last_execution, is_execution);
+    set_ids(&rc, &f->ev_first_seen, g->ev, g->nev, f->first_seen, NULL);
+    set_ids(&rc, &f->ev_signature, g->ev, g->nev, f->last_signature_update, is_signature);
+    set_ids(&rc, &f->ev_ksn, g->ev, g->nev,
+            f->ksn == KT_KSN_DISABLED ? ksn_off : f->last_ksn_evidence, is_ksn);
+    set_ids(&rc, &f->ev_execution, g->ev, g->nev, f->last_execution, is_execution);
 
     /* Versions: releases that are prefixes of one another are the same
      * ("21.3" and "21.3.10.391"); more than one release is a codebase
@@ -257,7 +270,7 @@ static void product_fields(group *g)
         for (size_t i = 0; i < g->nev; i++)
             if (g->ev[i]->version && version_cmp(g->ev[i]->version, best) == 0 &&
                 version_parts(g->ev[i]->version))
-                kt_strlist_add(&f->ev_version, g->ev[i]->id);
+                add_id(&rc, &f->ev_version, g->ev[i]->id);
         const char *lowest = best;
         for (size_t i = 0; i < g->nev; i++) {
             const char *v = g->ev[i]->version;
@@ -284,36 +297,40 @@ static void product_fields(group *g)
                 (g->ev[i]->category == KT_CAT_CODEBASE_UPDATE ||
                  (g->ev[i]->version && version_parts(g->ev[i]->version) &&
                   version_cmp(g->ev[i]->version, lowest) != 0)))
-                kt_strlist_add(&f->ev_codebase, g->ev[i]->id);
+                add_id(&rc, &f->ev_codebase, g->ev[i]->id);
     }
 
     if (registration && program) {
-        f->status = "present";
+        f->status = KT_STATUS_PRESENT;
         f->removed = KT_TIME_NONE;
     } else {
-        f->status = files_left ? "residue" : "removed";
-        f->removal_method = method ? method : method_other ? method_other : "unknown";
-        set_ids(&f->ev_removed, g->ev, g->nev, f->removed, is_removal);
+        f->status = files_left ? KT_STATUS_RESIDUE : KT_STATUS_REMOVED;
+        f->removal_method = method != KT_REMOVAL_NONE         ? method
+                            : method_other != KT_REMOVAL_NONE ? method_other
+                                                              : KT_REMOVAL_UNKNOWN;
+        set_ids(&rc, &f->ev_removed, g->ev, g->nev, f->removed, is_removal);
     }
     for (size_t i = 0; i < g->nev; i++) {
         const kt_event *e = g->ev[i];
         bool reg = e->allocated && e->role == KT_ROLE_REGISTRATION;
         bool files = e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE);
         if (reg || files)
-            kt_strlist_add(&f->ev_status, e->id);
+            add_id(&rc, &f->ev_status, e->id);
     }
+    return rc;
 }
 
 /* ---- verdicts ------------------------------------------------------------------- */
 
-static void ids_from(kt_strlist *dst, const kt_strlist *src)
+static void ids_from(int *rc, kt_strlist *dst, const kt_strlist *src)
 {
     for (size_t i = 0; i < src->count; i++)
-        kt_strlist_add(dst, src->items[i]);
+        add_id(rc, dst, src->items[i]);
 }
 
-static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
+static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
 {
+    int rc = KT_OK;
     const kt_milestone *ban = kt_artifacts_milestone(set, "sales_ban");
     const kt_milestone *cut = kt_artifacts_milestone(set, "cutoff");
     kt_time t_ban = ban ? ban->time : KT_TIME_NONE, t_cut = cut ? cut->time : KT_TIME_NONE;
@@ -328,17 +345,17 @@ static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
         if (strcmp(p->vendor, KT_SUBJECT_VENDOR) != 0)
             continue;
         subject++;
-        ids_from(&ev[KT_V_EVER_INSTALLED], &p->ev_first_seen);
-        bool is_present = strcmp(p->status, "present") == 0;
+        ids_from(&rc, &ev[KT_V_EVER_INSTALLED], &p->ev_first_seen);
+        bool is_present = p->status == KT_STATUS_PRESENT;
         if (is_present) {
             present = true;
-            ids_from(&ev[KT_V_PRESENT_AT_ACQUISITION], &p->ev_status);
+            ids_from(&rc, &ev[KT_V_PRESENT_AT_ACQUISITION], &p->ev_status);
         }
         if (p->installed == KT_TIME_NONE)
             unknown_install = true;
         else if (t_ban != KT_TIME_NONE && p->installed >= t_ban) {
             after_ban = true;
-            ids_from(&ev[KT_V_INSTALLED_AFTER_SALES_BAN], &p->ev_installed);
+            ids_from(&rc, &ev[KT_V_INSTALLED_AFTER_SALES_BAN], &p->ev_installed);
         }
         /* Installed past the cutoff: still present, removed at or after it,
          * or removed at a time nothing shows. */
@@ -351,26 +368,26 @@ static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
         if (p->last_signature_update != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
             p->last_signature_update >= t_cut) {
             sig_after = true;
-            ids_from(&ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], &p->ev_signature);
+            ids_from(&rc, &ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], &p->ev_signature);
         } else if (p->last_signature_update == KT_TIME_NONE && past_cut) {
             sig_unknown = true;
         }
         if (p->last_codebase_update != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
             p->last_codebase_update >= t_cut) {
             code_after = true;
-            ids_from(&ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], &p->ev_codebase);
+            ids_from(&rc, &ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], &p->ev_codebase);
         }
         if (p->last_ksn_evidence != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
             p->last_ksn_evidence >= t_cut)
             ksn_after = true;
-        else if (past_cut && strcmp(p->ksn, "disabled") != 0)
-            ksn_unknown = ksn_unknown || strcmp(p->ksn, "enabled") != 0;
+        else if (past_cut && p->ksn != KT_KSN_DISABLED)
+            ksn_unknown = ksn_unknown || p->ksn != KT_KSN_ENABLED;
         /* KSN turned on (at install, say) and nothing turning it off: on
          * while the product ran past the cutoff. */
-        if (past_cut && strcmp(p->ksn, "enabled") == 0)
+        if (past_cut && p->ksn == KT_KSN_ENABLED)
             ksn_after = true;
         if (!is_present && p->removed != KT_TIME_NONE)
-            ids_from(&ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
+            ids_from(&rc, &ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
     }
     kt_tri *v = s->verdicts;
     v[KT_V_EVER_INSTALLED] = subject ? KT_TRUE : KT_FALSE;
@@ -388,9 +405,59 @@ static void verdicts(kt_system_finding *s, const kt_artifact_set *set)
                                                       : KT_TRUE;
     v[KT_V_MIGRATED_TO_ULTRAAV] = s->migrated ? KT_TRUE : KT_FALSE;
     if (s->migrated)
-        ids_from(&ev[KT_V_MIGRATED_TO_ULTRAAV], &s->migration_ev);
+        ids_from(&rc, &ev[KT_V_MIGRATED_TO_ULTRAAV], &s->migration_ev);
     if (v[KT_V_REMOVED_BEFORE_CUTOFF] != KT_TRUE)
         kt_strlist_release(&ev[KT_V_REMOVED_BEFORE_CUTOFF]);
+    return rc;
+}
+
+static const char *const removal_names[KT_REMOVAL_COUNT] = {
+    [KT_REMOVAL_NONE] = NULL,
+    [KT_REMOVAL_UNKNOWN] = "unknown",
+    [KT_REMOVAL_MSI] = "msi",
+    [KT_REMOVAL_KAVREMOVER] = "kavremover",
+    [KT_REMOVAL_PACKAGE] = "package",
+    [KT_REMOVAL_UNINSTALLER] = "uninstaller",
+    [KT_REMOVAL_MIGRATION] = "migration",
+};
+
+const char *kt_removal_name(kt_removal r)
+{
+    return r < KT_REMOVAL_COUNT ? removal_names[r] : NULL;
+}
+
+kt_removal kt_removal_from_name(const char *name)
+{
+    for (int r = KT_REMOVAL_UNKNOWN; name && r < KT_REMOVAL_COUNT; r++)
+        if (strcmp(name, removal_names[r]) == 0)
+            return (kt_removal)r;
+    return KT_REMOVAL_NONE;
+}
+
+const char *kt_status_name(kt_status s)
+{
+    switch (s) {
+    case KT_STATUS_PRESENT:
+        return "present";
+    case KT_STATUS_REMOVED:
+        return "removed";
+    case KT_STATUS_RESIDUE:
+        return "residue";
+    }
+    return "?";
+}
+
+const char *kt_ksn_name(kt_ksn k)
+{
+    switch (k) {
+    case KT_KSN_ENABLED:
+        return "enabled";
+    case KT_KSN_DISABLED:
+        return "disabled";
+    case KT_KSN_UNKNOWN:
+        break;
+    }
+    return "unknown";
 }
 
 int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int volume,
@@ -433,10 +500,10 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     }
     if (rc) {
         for (size_t i = 0; i < n; i++) {
-            free(gs[i].ev);
+            kt_free(gs[i].ev);
             kt_strlist_release(&gs[i].f.ev_all);
         }
-        free(gs);
+        kt_free(gs);
         return kt_error_set(err, rc, "out of memory");
     }
     /* A group with nothing that shows an install (only a downloaded removal
@@ -454,19 +521,24 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         if (installed) {
             gs[kept++] = gs[i];
         } else {
-            free(gs[i].ev);
+            kt_free(gs[i].ev);
             kt_strlist_release(&gs[i].f.ev_all);
         }
     }
     n = kept;
-    out->products = calloc(n ? n : 1, sizeof *out->products);
+    out->products = kt_calloc(n ? n : 1, sizeof *out->products);
     if (out->products == NULL) {
-        free(gs);
+        for (size_t i = 0; i < n; i++) {
+            kt_free(gs[i].ev);
+            kt_strlist_release(&gs[i].f.ev_all);
+        }
+        kt_free(gs);
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
     bool subject = false;
     for (size_t i = 0; i < n; i++) {
-        product_fields(&gs[i]);
+        if (product_fields(&gs[i]) != KT_OK)
+            rc = KT_ENOMEM;
         subject = subject || strcmp(gs[i].f.vendor, KT_SUBJECT_VENDOR) == 0;
     }
     /* Migration: the target installed on a system that had the subject. */
@@ -477,24 +549,29 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         out->migrated = true;
         kt_strlcpy(out->migration_to, gs[i].f.name, sizeof out->migration_to);
         out->migration_time = t;
-        ids_from(&out->migration_ev, gs[i].f.installed != KT_TIME_NONE ? &gs[i].f.ev_installed
+        ids_from(&rc, &out->migration_ev, gs[i].f.installed != KT_TIME_NONE ? &gs[i].f.ev_installed
                                                                        : &gs[i].f.ev_first_seen);
         /* A subject product removed up to a day before it: replaced by it. */
         for (size_t k = 0; k < n; k++) {
             kt_product_finding *p = &gs[k].f;
             if (strcmp(p->vendor, KT_SUBJECT_VENDOR) == 0 && p->removed != KT_TIME_NONE &&
                 t >= p->removed && t - p->removed <= MIGRATION_WINDOW &&
-                strcmp(p->removal_method, "unknown") == 0)
-                p->removal_method = "migration";
+                p->removal_method == KT_REMOVAL_UNKNOWN)
+                p->removal_method = KT_REMOVAL_MIGRATION;
         }
     }
     for (size_t i = 0; i < n; i++) {
         out->products[i] = gs[i].f;
-        free(gs[i].ev);
+        kt_free(gs[i].ev);
     }
     out->nproducts = n;
-    free(gs);
-    verdicts(out, set);
+    kt_free(gs);
+    if (rc == KT_OK)
+        rc = verdicts(out, set);
+    if (rc != KT_OK) {
+        kt_system_finding_release(out);
+        return kt_error_set(err, rc, "out of memory");
+    }
     return KT_OK;
 }
 
@@ -515,7 +592,7 @@ void kt_system_finding_release(kt_system_finding *f)
         kt_strlist_release(&p->ev_ksn);
         kt_strlist_release(&p->ev_execution);
     }
-    free(f->products);
+    kt_free(f->products);
     kt_strlist_release(&f->migration_ev);
     for (int v = 0; v < KT_V_COUNT; v++)
         kt_strlist_release(&f->verdict_ev[v]);

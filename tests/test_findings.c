@@ -95,7 +95,7 @@ START_TEST(present_product_with_no_update_evidence_leaves_signature_verdict_open
     ev(&tl, &art_reg, "2024-08-01T10:01:00Z", "kaspersky-kes", "12.2.0.462", true, NULL);
     kt_system_finding f = build(&tl);
     ck_assert_uint_eq(f.nproducts, 1);
-    ck_assert_str_eq(f.products[0].status, "present");
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "present");
     ck_assert_str_eq(f.products[0].version, "12.2.0.462");
     ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
     ck_assert_int_eq(f.verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_TRUE);
@@ -121,7 +121,7 @@ START_TEST(new_release_after_cutoff_is_a_codebase_update)
     ck_assert_str_eq(p->version, "21.8");
     ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-02T08:00:00Z"));
     ck_assert_int_eq(f.verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
-    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_str_eq(kt_ksn_name(p->ksn), "enabled");
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
@@ -136,7 +136,7 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
     ev(&tl, &art_reg, "2023-02-14T16:22:05Z", "kaspersky-kesl", "12.0.0-6672", true, NULL);
     ev(&tl, &art_ksn, "2023-02-14T16:20:00Z", "kaspersky-kesl", NULL, true, "autoinstall.ini");
     kt_system_finding f = build(&tl);
-    ck_assert_str_eq(f.products[0].ksn, "enabled");
+    ck_assert_str_eq(kt_ksn_name(f.products[0].ksn), "enabled");
     ck_assert_int_eq(f.products[0].last_ksn_evidence, truth_time("2023-02-14T16:20:00Z"));
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
     kt_system_finding_release(&f);
@@ -170,9 +170,9 @@ START_TEST(installer_records_and_removal_records_win)
     const kt_product_finding *p = &f.products[0];
     ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:33:13Z"));
     ck_assert_int_eq(p->first_seen, truth_time("2022-03-16T14:31:07Z"));
-    ck_assert_str_eq(p->status, "removed");
+    ck_assert_str_eq(kt_status_name(p->status), "removed");
     ck_assert_int_eq(p->removed, truth_time("2024-02-01T10:00:00Z"));
-    ck_assert_str_eq(p->removal_method, "msi");
+    ck_assert_str_eq(kt_removal_name(p->removal_method), "msi");
     ck_assert_int_eq(p->last_execution, truth_time("2024-01-31T09:00:00Z"));
     ck_assert_uint_eq(p->ev_execution.count, 1);
     kt_system_finding_release(&f);
@@ -185,7 +185,7 @@ START_TEST(removal_time_unknown_leaves_removed_before_cutoff_open)
     kt_timeline tl = {0};
     ev(&tl, &art_install, "2022-01-01T00:00:00Z", "kaspersky-kes", NULL, false, "deleted");
     kt_system_finding f = build(&tl);
-    ck_assert_str_eq(f.products[0].status, "removed");
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "removed");
     ck_assert_int_eq(f.products[0].removed, KT_TIME_NONE);
     ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
     ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_NULL);
@@ -201,7 +201,7 @@ START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_pr
     kt_system_finding f = build(&tl);
     ck_assert_uint_eq(f.nproducts, 1);
     ck_assert_str_eq(f.products[0].id, "kaspersky-unidentified");
-    ck_assert_str_eq(f.products[0].status, "residue");
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "residue");
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
@@ -240,7 +240,7 @@ START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
     ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
     for (size_t i = 0; i < f.nproducts; i++)
         if (strcmp(f.products[i].id, "kaspersky-consumer") == 0)
-            ck_assert_str_eq(f.products[i].removal_method, "migration");
+            ck_assert_str_eq(kt_removal_name(f.products[i].removal_method), "migration");
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 

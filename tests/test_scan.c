@@ -123,13 +123,13 @@ static void check_scenario(const char *set, const char *name, const char *contai
             else if (strcmp(field, "removed") == 0)
                 check_time(name, what, p->removed, want);
             else if (strcmp(field, "status") == 0)
-                check_str(name, what, p->status, want);
+                check_str(name, what, kt_status_name(p->status), want);
             else if (strcmp(field, "removal_method") == 0)
-                check_str(name, what, p->removal_method, want);
+                check_str(name, what, kt_removal_name(p->removal_method), want);
             else if (strcmp(field, "name") == 0)
                 check_str(name, what, p->name, want);
             else if (strcmp(field, "ksn") == 0)
-                check_str(name, what, p->ksn, want);
+                check_str(name, what, kt_ksn_name(p->ksn), want);
             else if (strcmp(field, "last_ksn_evidence") == 0)
                 check_time(name, what, p->last_ksn_evidence, want);
             else if (strcmp(field, "last_execution") == 0)
@@ -415,11 +415,11 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     const kt_system_finding *f = &s.systems[0].findings;
     const kt_product_finding *p = find_product(f, "kaspersky-kesl");
     ck_assert_ptr_nonnull(p);
-    ck_assert_str_eq(p->status, "present");
+    ck_assert_str_eq(kt_status_name(p->status), "present");
     ck_assert_str_eq(p->version, "12.1.0-1297");
     ck_assert_int_eq(p->installed, truth_time("2023-02-14T16:22:05Z"));            /* CST */
     ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T14:41:05Z")); /* CDT */
-    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_str_eq(kt_ksn_name(p->ksn), "enabled");
     ck_assert_int_eq(f->verdicts[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_TRUE);
     ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
     ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
@@ -428,7 +428,7 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
      * product came after the sales ban stays open. */
     const kt_product_finding *agent = find_product(f, "kaspersky-klnagent");
     ck_assert_ptr_nonnull(agent);
-    ck_assert_str_eq(agent->status, "residue");
+    ck_assert_str_eq(kt_status_name(agent->status), "residue");
     ck_assert_str_eq(agent->version, "14.0.0-4490");
     ck_assert_int_eq(agent->installed, KT_TIME_NONE);
     ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_NULL);
@@ -573,7 +573,7 @@ START_TEST(rhel_rpm_database_and_yum_log_date_install_and_upgrade)
     const kt_system_finding *f = &s.systems[0].findings;
     const kt_product_finding *p = find_product(f, "kaspersky-kesl");
     ck_assert_ptr_nonnull(p);
-    ck_assert_str_eq(p->status, "present"); /* the rpm entry and the program folder */
+    ck_assert_str_eq(kt_status_name(p->status), "present"); /* the rpm entry and the program folder */
     ck_assert_str_eq(p->version, "11.4.0-8000");
     ck_assert_int_eq(p->installed, truth_time("2024-03-04T15:00:00Z"));            /* EST */
     ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T13:41:05Z")); /* EDT */
@@ -639,15 +639,15 @@ START_TEST(event_logs_give_exact_msi_service_and_detection_events)
     ck_assert_uint_eq(f->nproducts, 1);
     const kt_product_finding *p = &f->products[0];
     ck_assert_str_eq(p->id, "kaspersky-kes");
-    ck_assert_str_eq(p->status, "removed");
+    ck_assert_str_eq(kt_status_name(p->status), "removed");
     /* The installer's record beats the service install two seconds before;
      * the newest bases date and the KSN verdict come from the KES log. */
     ck_assert_int_eq(p->installed, truth_time("2022-03-16T14:30:00.1234567Z"));
     ck_assert_int_eq(p->first_seen, truth_time("2022-03-16T14:29:58.0000001Z"));
     ck_assert_int_eq(p->removed, truth_time("2024-08-01T10:00:00.7654321Z"));
-    ck_assert_str_eq(p->removal_method, "msi");
+    ck_assert_str_eq(kt_removal_name(p->removal_method), "msi");
     ck_assert_int_eq(p->last_signature_update, truth_time("2024-07-05T11:30:00Z"));
-    ck_assert_str_eq(p->ksn, "enabled");
+    ck_assert_str_eq(kt_ksn_name(p->ksn), "enabled");
     ck_assert_int_eq(p->last_ksn_evidence, truth_time("2024-07-05T14:02:11.5Z"));
     ck_assert_int_eq(p->last_execution, truth_time("2024-07-05T14:02:11.5Z"));
     ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);

@@ -32,6 +32,40 @@ typedef enum kt_verdict {
 
 const char *kt_verdict_name(kt_verdict v);
 
+/* What is left of a product at acquisition. */
+typedef enum kt_status {
+    KT_STATUS_PRESENT, /* registered, or its program files are there */
+    KT_STATUS_REMOVED, /* nothing of it is left */
+    KT_STATUS_RESIDUE, /* removed, but files outlived it (drivers, config files) */
+} kt_status;
+
+typedef enum kt_ksn {
+    KT_KSN_UNKNOWN,
+    KT_KSN_ENABLED,
+    KT_KSN_DISABLED,
+} kt_ksn;
+
+/* How a product was removed. */
+typedef enum kt_removal {
+    KT_REMOVAL_NONE, /* not removed */
+    KT_REMOVAL_UNKNOWN,
+    KT_REMOVAL_MSI,
+    KT_REMOVAL_KAVREMOVER,
+    KT_REMOVAL_PACKAGE,
+    KT_REMOVAL_UNINSTALLER,
+    KT_REMOVAL_MIGRATION, /* the migration target arrived within a day of it */
+    KT_REMOVAL_COUNT,
+} kt_removal;
+
+/* "present", "removed", "residue"; "enabled", "disabled", "unknown";
+ * "msi", "kavremover", ... (NULL for KT_REMOVAL_NONE). */
+const char *kt_status_name(kt_status s);
+const char *kt_ksn_name(kt_ksn k);
+const char *kt_removal_name(kt_removal r);
+/* The method a definition's removal_method names; KT_REMOVAL_NONE when
+ * `name` is none of them. */
+kt_removal kt_removal_from_name(const char *name);
+
 typedef struct kt_product_finding {
     char id[64];
     char vendor[32];
@@ -39,9 +73,9 @@ typedef struct kt_product_finding {
     char version[64];
     kt_time first_seen, installed, last_signature_update, last_codebase_update, removed,
         last_ksn_evidence, last_execution;
-    const char *ksn;            /* "enabled", "disabled", "unknown" */
-    const char *status;         /* "present", "removed", "residue" */
-    const char *removal_method; /* "kavremover", "migration", "unknown", or NULL */
+    kt_ksn ksn;
+    kt_status status;
+    kt_removal removal_method; /* KT_REMOVAL_NONE unless removed */
     kt_strlist ev_all, ev_installed, ev_first_seen, ev_signature, ev_codebase, ev_removed,
         ev_status, ev_version, ev_ksn, ev_execution;
 } kt_product_finding;

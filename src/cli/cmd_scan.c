@@ -95,19 +95,20 @@ static void summary(FILE *out, const kt_scan *s, const char *outdir)
             const kt_product_finding *pf = &f->products[p];
             char a[KT_TIME_ISO_MAX], b[KT_TIME_ISO_MAX], c[KT_TIME_ISO_MAX];
             fprintf(out, "    %s%s%s: %s; installed %s; last signature update %s", pf->name,
-                    pf->version[0] ? " " : "", pf->version, pf->status,
+                    pf->version[0] ? " " : "", pf->version, kt_status_name(pf->status),
                     kt_time_format_iso(pf->installed, a),
                     kt_time_format_iso(pf->last_signature_update, b));
             if (pf->last_codebase_update != KT_TIME_NONE)
                 fprintf(out, "; codebase update %s",
                         kt_time_format_iso(pf->last_codebase_update, c));
-            if (strcmp(pf->ksn, "unknown") != 0)
-                fprintf(out, "; KSN %s", pf->ksn);
+            if (pf->ksn != KT_KSN_UNKNOWN)
+                fprintf(out, "; KSN %s", kt_ksn_name(pf->ksn));
             if (pf->last_execution != KT_TIME_NONE)
                 fprintf(out, "; last at work %s", kt_time_format_iso(pf->last_execution, c));
             if (pf->removed != KT_TIME_NONE)
                 fprintf(out, "; removed %s (%s)", kt_time_format_iso(pf->removed, c),
-                        pf->removal_method);
+                        kt_removal_name(pf->removal_method) ? kt_removal_name(pf->removal_method)
+                                                            : "unknown");
             fputc('\n', out);
         }
         if (f->migrated) {

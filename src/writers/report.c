@@ -35,12 +35,12 @@ static void product(kt_json *j, const kt_product_finding *p)
     kt_json_time(j, "installed", p->installed);
     kt_json_time(j, "last_signature_update", p->last_signature_update);
     kt_json_time(j, "last_codebase_update", p->last_codebase_update);
-    kt_json_string(j, "ksn", p->ksn);
+    kt_json_string(j, "ksn", kt_ksn_name(p->ksn));
     kt_json_time(j, "last_ksn_evidence", p->last_ksn_evidence);
     kt_json_time(j, "last_execution", p->last_execution);
-    kt_json_string(j, "status", p->status);
+    kt_json_string(j, "status", kt_status_name(p->status));
     kt_json_time(j, "removed", p->removed);
-    kt_json_string(j, "removal_method", p->removal_method);
+    kt_json_string(j, "removal_method", kt_removal_name(p->removal_method));
     ids(j, "evidence_events", &p->ev_all);
     kt_json_begin_object(j, "evidence");
     ids(j, "version", &p->ev_version);
