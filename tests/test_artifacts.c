@@ -150,6 +150,65 @@ START_TEST(check_reports_problems_with_file_and_line)
 }
 END_TEST
 
+START_TEST(docs_list_every_source_of_the_table)
+{
+    /* docs/artifacts.md's source table (between its markers) names the
+     * sources of the code's table, in its order, each with its summary. */
+    char *path = path_join(testdata_dir(), "../docs/artifacts.md");
+    kt_buf b = {0};
+    file_load(path, &b);
+    const char *begin = strstr((const char *)b.data, "<!-- sources:");
+    const char *end = begin ? strstr(begin, "<!-- /sources -->") : NULL;
+    ck_assert_msg(begin && end, "docs/artifacts.md has no sources table");
+    const char *p = begin;
+    size_t rows = 0;
+    for (const char *row = strstr(p, "\n| `"); row && row < end; row = strstr(row + 1, "\n| `"))
+        rows++;
+    ck_assert_uint_eq(rows, kt_source_count());
+    for (size_t i = 0; i < kt_source_count(); i++) {
+        char want[512];
+        snprintf(want, sizeof want, "\n| `%s` | %s |\n", kt_source_key(i), kt_source_summary(i));
+        const char *at = strstr(p, want);
+        ck_assert_msg(at && at < end, "docs/artifacts.md: no row, or out of order: %s", want);
+        p = at + 1;
+    }
+    kt_buf_release(&b);
+    free(path);
+}
+END_TEST
+
+START_TEST(lists_each_artifacts_real_source)
+{
+    /* Every shipped artifact has a source; the event-log, Prefetch,
+     * package, plist and SQLite ones are not called files. */
+    kt_artifact_set defs = {0};
+    load_shipped_artifacts(&defs);
+    size_t per_source[16] = {0};
+    for (size_t i = 0; i < defs.nartifacts; i++) {
+        const char *src = kt_artifact_source(&defs.artifacts[i]);
+        size_t k = 0;
+        while (k < kt_source_count() && strcmp(kt_source_key(k), src) != 0)
+            k++;
+        ck_assert_msg(k < kt_source_count(), "%s: source %s", defs.artifacts[i].id, src);
+        per_source[k]++;
+    }
+    for (size_t k = 0; k < kt_source_count(); k++)
+        ck_assert_msg(per_source[k] > 0, "no shipped artifact reads %s", kt_source_key(k));
+    char detail[64];
+    for (size_t i = 0; i < defs.nartifacts; i++) {
+        const kt_artifact *a = &defs.artifacts[i];
+        kt_artifact_source_detail(a, detail, sizeof detail);
+        if (strcmp(kt_artifact_source(a), "registry") == 0)
+            ck_assert_msg(strcmp(detail, "SOFTWARE") == 0 || strcmp(detail, "SYSTEM") == 0 ||
+                              strcmp(detail, "NTUSER") == 0 || strcmp(detail, "AMCACHE") == 0,
+                          "%s: %s", a->id, detail);
+        if (strcmp(a->id, "kaspersky.linux.dpkg-log") == 0)
+            ck_assert_str_eq(detail, "dpkg-log");
+    }
+    kt_artifact_set_release(&defs);
+}
+END_TEST
+
 START_TEST(parses_time_patterns_strictly)
 {
     kt_time_pattern p = {.pattern = "%d-%m-%Y %H-%M-%S"};
@@ -173,6 +232,8 @@ static Suite *suite(void)
     tcase_add_test(tc, maps_names_found_on_disk_to_products);
     tcase_add_test(tc, check_reports_problems_with_file_and_line);
     tcase_add_test(tc, parses_time_patterns_strictly);
+    tcase_add_test(tc, docs_list_every_source_of_the_table);
+    tcase_add_test(tc, lists_each_artifacts_real_source);
     suite_add_tcase(s, tc);
     return s;
 }
