@@ -549,8 +549,9 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         out->migrated = true;
         kt_strlcpy(out->migration_to, gs[i].f.name, sizeof out->migration_to);
         out->migration_time = t;
-        ids_from(&rc, &out->migration_ev, gs[i].f.installed != KT_TIME_NONE ? &gs[i].f.ev_installed
-                                                                       : &gs[i].f.ev_first_seen);
+        ids_from(&rc, &out->migration_ev,
+                 gs[i].f.installed != KT_TIME_NONE ? &gs[i].f.ev_installed
+                                                   : &gs[i].f.ev_first_seen);
         /* A subject product removed up to a day before it: replaced by it. */
         for (size_t k = 0; k < n; k++) {
             kt_product_finding *p = &gs[k].f;

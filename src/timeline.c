@@ -83,6 +83,16 @@ int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
     return KT_OK;
 }
 
+static int sink_add(void *tl, const kt_event *ev)
+{
+    return kt_timeline_add(tl, ev);
+}
+
+kt_event_sink kt_timeline_sink(kt_timeline *tl)
+{
+    return (kt_event_sink){.ctx = tl, .add = sink_add};
+}
+
 static int scmp(const char *a, const char *b)
 {
     if (a == b)

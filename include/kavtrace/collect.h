@@ -31,5 +31,10 @@ typedef struct kt_collect_stats {
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
                       const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
+/* The same, sending each event to `sink` (kt_collect_system's sink is
+ * the timeline). */
+int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
+                         const kt_system *sys, kt_event_sink *sink, kt_strlist *warnings,
+                         kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 
 #endif

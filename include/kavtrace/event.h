@@ -74,4 +74,12 @@ typedef struct kt_event {
     int64_t distance; /* seconds from that milestone (negative: before it) */
 } kt_event;
 
+/* Where collectors send events: the timeline (kt_timeline_sink), or a
+ * test's own list. add copies what it keeps (the event and its strings
+ * are borrowed) and returns 0 or an error (KT_ENOMEM stops collection). */
+typedef struct kt_event_sink {
+    void *ctx;
+    int (*add)(void *ctx, const kt_event *e);
+} kt_event_sink;
+
 #endif

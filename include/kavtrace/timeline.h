@@ -28,6 +28,8 @@ typedef struct kt_timeline {
  * 0, KT_ELIMIT past KT_TIMELINE_MAX_EVENTS, or KT_ENOMEM; on error the
  * timeline is unchanged. */
 int kt_timeline_add(kt_timeline *tl, const kt_event *ev);
+/* A sink that adds to tl. */
+kt_event_sink kt_timeline_sink(kt_timeline *tl);
 /* Sort, merge duplicates, number the events and place them against the
  * milestones of set. */
 void kt_timeline_finish(kt_timeline *tl, const kt_artifact_set *set);

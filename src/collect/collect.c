@@ -93,11 +93,19 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
                       const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
 {
+    kt_event_sink sink = kt_timeline_sink(tl);
+    return kt_collect_system_to(set, fs, vol, sys, &sink, warnings, stats, zone, zone_len, err);
+}
+
+int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
+                         const kt_system *sys, kt_event_sink *sink, kt_strlist *warnings,
+                         kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
+{
     kt_collector c = {.set = set,
                       .fs = fs,
                       .vol = vol,
                       .sys = sys,
-                      .tl = tl,
+                      .sink = sink,
                       .warnings = warnings,
                       .stats = stats,
                       .zone = &sys->zone};

@@ -167,7 +167,7 @@ void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
              ev->product_name ? ": " : "", ev->product_name ? ev->product_name : "",
              ev->version ? " " : "", ev->version ? ev->version : "", what);
     ev->description = desc;
-    int rc = kt_timeline_add(c->tl, ev);
+    int rc = c->sink->add(c->sink->ctx, ev);
     ev->description = NULL;
     if (rc && c->rc == KT_OK)
         c->rc = rc;

@@ -293,9 +293,8 @@ void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_par
         char src[300];
         kt_strlcpy(src, file_time_label(c, r->field), sizeof src);
         if (fat) {
-            kt_strlcpy(src + strlen(src), " (FAT local time", sizeof src - strlen(src));
+            kt_strlcpy(src + strlen(src), " (FAT local time)", sizeof src - strlen(src));
             kt_collect_convert(c, &fat_local, &e.ev.time, src, sizeof src, &e.ev.zone);
-            kt_strlcpy(src + strlen(src), ")", sizeof src - strlen(src));
         }
         e.ev.time_source = src;
         kt_emit(c, &e, what);

@@ -83,7 +83,7 @@ struct kt_collector {
     kt_fs *fs;
     const kt_volume *vol;
     const kt_system *sys;
-    kt_timeline *tl;
+    kt_event_sink *sink;
     kt_strlist *warnings;
     kt_collect_stats *stats;
     const kt_zone *zone;          /* the system's zone (in sys) */

@@ -1,0 +1,384 @@
+/* The collector stage on small trees, one source at a time: definitions
+ * written by the test, a directory tree built by the test, and a sink
+ * that keeps every event collection sends, before the timeline sorts or
+ * merges anything. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "kavtrace/collect.h"
+#include "kavtrace/image.h"
+#include "kavtrace/volume.h"
+#include "testutil.h"
+
+/* ---- a sink that keeps copies ---- */
+
+typedef struct kept {
+    char artifact[96], time[KT_TIME_ISO_MAX], source[400], product[96], version[64], path[256],
+        key[256], category[32];
+} kept;
+
+typedef struct sink {
+    kept *items;
+    size_t count;
+} sink;
+
+static int keep(void *p, const kt_event *e)
+{
+    sink *s = p;
+    kept *k = realloc(s->items, (s->count + 1) * sizeof *k);
+    ck_assert_ptr_nonnull(k);
+    s->items = k;
+    k = &s->items[s->count++];
+    memset(k, 0, sizeof *k);
+    snprintf(k->artifact, sizeof k->artifact, "%s", e->artifact->id);
+    kt_time_format_iso(e->time, k->time);
+    snprintf(k->source, sizeof k->source, "%s", e->time_source ? e->time_source : "");
+    snprintf(k->product, sizeof k->product, "%s", e->product_id ? e->product_id : "-");
+    snprintf(k->version, sizeof k->version, "%s", e->version ? e->version : "-");
+    snprintf(k->path, sizeof k->path, "%s", e->path ? e->path : "-");
+    snprintf(k->key, sizeof k->key, "%s", e->key ? e->key : "-");
+    snprintf(k->category, sizeof k->category, "%s", kt_category_name(e->category));
+    return 0;
+}
+
+/* The events of artifact id, in the order they were sent. */
+static size_t count_of(const sink *s, const char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->count; i++)
+        n += strcmp(s->items[i].artifact, id) == 0;
+    return n;
+}
+
+static const kept *find(const sink *s, const char *id, const char *time)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].artifact, id) == 0 && strcmp(s->items[i].time, time) == 0)
+            return &s->items[i];
+    ck_abort_msg("no event of %s at %s", id, time);
+    return NULL;
+}
+
+/* ---- a tree, its definitions, one collection ---- */
+
+static void put(const char *root, const char *rel, const char *text, const char *mtime)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    if (text) {
+        FILE *f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+    } else {
+        mkdir(path, 0755);
+    }
+    if (mtime) {
+        kt_time t = truth_time(mtime);
+        struct timeval tv[2] = {{t / KT_NS_PER_SEC, 0}, {t / KT_NS_PER_SEC, 0}};
+        ck_assert_int_eq(utimes(path, tv), 0);
+    }
+}
+
+typedef struct run {
+    char root[64], defs_dir[64];
+    kt_artifact_set set;
+    sink got;
+    kt_strlist warnings;
+    kt_collect_stats stats;
+    char zone[128];
+} run;
+
+static void begin(run *r, const char *yaml)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->root, sizeof r->root, "/tmp/kt-collect-XXXXXX");
+    snprintf(r->defs_dir, sizeof r->defs_dir, "/tmp/kt-collect-defs-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(r->root));
+    ck_assert_ptr_nonnull(mkdtemp(r->defs_dir));
+    put(r->defs_dir, "test.yaml", yaml, NULL);
+}
+
+static void collect(run *r)
+{
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    int rc = kt_artifacts_load(r->defs_dir, &r->set, &problems, &err);
+    ck_assert_msg(rc == 0, "%s: %s", err.msg, problems.count ? problems.items[0] : "");
+    kt_strlist_release(&problems);
+    kt_image *img = NULL;
+    ck_assert_msg(kt_image_open(r->root, &img, &err) == 0, "%s", err.msg);
+    kt_volume_list vols = {0};
+    ck_assert_int_eq(kt_volumes_scan(img, &vols, &err), 0);
+    ck_assert_uint_eq(vols.count, 1);
+    kt_fs *fs = NULL;
+    ck_assert_int_eq(kt_fs_open_volume(img, &vols.items[0], &fs, &err), 0);
+    kt_system sys;
+    ck_assert_int_eq(kt_system_detect(fs, &sys, &err), 0);
+    ck_assert_int_ne(sys.os, KT_OS_NONE);
+    kt_event_sink s = {.ctx = &r->got, .add = keep};
+    ck_assert_int_eq(kt_collect_system_to(&r->set, fs, &vols.items[0], &sys, &s, &r->warnings,
+                                          &r->stats, r->zone, sizeof r->zone, &err),
+                     0);
+    kt_system_release(&sys);
+    kt_fs_free(fs);
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+}
+
+static void end(run *r)
+{
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", r->root, r->defs_dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(r->got.items);
+    kt_strlist_release(&r->warnings);
+    kt_artifact_set_release(&r->set);
+}
+
+static const char linux_defs[] =
+    "vendor: tv\n"
+    "products:\n"
+    "  - {id: tv-agent, name: TV Agent, match: ['tvagent*']}\n"
+    "artifacts:\n"
+    "  - id: t.folder\n"
+    "    description: program folder\n"
+    "    os: linux\n"
+    "    category: presence\n"
+    "    role: program\n"
+    "    files: {paths: ['opt/tv*/*'], type: directory, times: [si_modified],\n"
+    "            product: {component: -1}}\n"
+    "  - id: t.log\n"
+    "    description: a log line\n"
+    "    os: linux\n"
+    "    category: execution\n"
+    "    files:\n"
+    "      paths: ['var/log/tv/*.log']\n"
+    "      parse: {format: lines, regex: '^([0-9-]+ [0-9:]+) started (tv[a-z]+) ([0-9.]+)',\n"
+    "              pattern: '%Y-%m-%d %H:%M:%S', zone: local}\n"
+    "      product: {group: 2}\n"
+    "      version: {group: 3}\n"
+    "  - id: t.answer\n"
+    "    description: an answer file\n"
+    "    os: linux\n"
+    "    category: ksn\n"
+    "    files: {paths: ['etc/tv/*.ini'], content: '^USE_KSN=yes', times: [si_modified]}\n"
+    "  - id: t.dpkg\n"
+    "    description: dpkg\n"
+    "    os: linux\n"
+    "    category: install\n"
+    "    packages: {format: dpkg-log, paths: ['var/log/dpkg.log'], names: ['tvagent*'],\n"
+    "               actions: {install: install, remove: removal}, product: {package: true}}\n"
+    "  - id: t.db\n"
+    "    description: a detection\n"
+    "    os: linux\n"
+    "    category: detection\n"
+    "    sqlite: {paths: ['var/opt/tv/d.db'], query: 'SELECT t, name FROM d ORDER BY t',\n"
+    "             encoding: unix, product: {column: 1}}\n"
+    "  - id: t.mac-only\n"
+    "    description: never on Linux\n"
+    "    os: macos\n"
+    "    category: presence\n"
+    "    files: {paths: ['opt/*'], times: [si_modified]}\n";
+
+static void linux_tree(const char *root)
+{
+    put(root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(root, "opt/tv/tvagent", NULL, "2023-03-01T10:00:00Z");
+    put(root, "opt/tvx/notes.txt", "not a directory\n", "2023-03-02T10:00:00Z");
+    put(root, "var/log/tv/a.log",
+        "2024-10-01 08:00:00 started tvagent 1.2.3\n"
+        "noise\n"
+        "2024-10-02 09:30:00 started tvagent 1.2.4\n"
+        "2024-13-02 09:30:00 started tvagent 9.9\n",
+        NULL);
+    put(root, "etc/tv/yes.ini", "EULA=yes\nUSE_KSN=yes\n", "2024-05-05T05:05:05Z");
+    put(root, "etc/tv/no.ini", "USE_KSN=no\n", "2024-05-06T05:05:05Z");
+    put(root, "var/log/dpkg.log",
+        "2023-02-14 10:22:05 install tvagent:amd64 <none> 1.2.3\n"
+        "2023-02-14 10:22:06 install other:amd64 <none> 1.0\n"
+        "2024-12-01 11:00:00 remove tvagent:amd64 1.2.4 <none>\n",
+        NULL);
+    char db[1024];
+    snprintf(db, sizeof db, "%s/var/opt/tv/d.db", root);
+    put(root, "var/opt/tv/.keep", "", NULL);
+    sqlite3 *h = NULL;
+    ck_assert_int_eq(sqlite3_open(db, &h), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(h,
+                                  "CREATE TABLE d (t INTEGER, name TEXT);"
+                                  "INSERT INTO d VALUES (1727600000, 'tvagent');"
+                                  "INSERT INTO d VALUES (0, 'no time');"
+                                  "INSERT INTO d VALUES (1727700000, 'tvagent');",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+}
+
+START_TEST(files_packages_and_sqlite_of_a_linux_tree)
+{
+    run r;
+    begin(&r, linux_defs);
+    linux_tree(r.root);
+    collect(&r);
+    /* files: only the directory entry that fits the type, its mtime. */
+    ck_assert_uint_eq(count_of(&r.got, "t.folder"), 1);
+    const kept *k = find(&r.got, "t.folder", "2023-03-01T10:00:00Z");
+    ck_assert_str_eq(k->path, "opt/tv/tvagent");
+    ck_assert_str_eq(k->product, "tv-agent");
+    ck_assert_str_eq(k->source, "modified");
+    /* lines: every valid matching line; no zone here, so taken as UTC and
+     * said; the invalid date is a warning. */
+    ck_assert_uint_eq(count_of(&r.got, "t.log"), 2);
+    k = find(&r.got, "t.log", "2024-10-02T09:30:00Z");
+    ck_assert_str_eq(k->version, "1.2.4");
+    ck_assert_str_eq(k->product, "tv-agent");
+    ck_assert_str_eq(k->source, "line 3 '2024-10-02 09:30:00', local, zone unknown: taken as UTC");
+    bool said = false;
+    for (size_t i = 0; i < r.warnings.count; i++)
+        said = said || strstr(r.warnings.items[i], "line 4: time '2024-13-02 09:30:00'");
+    ck_assert_msg(said, "no warning for the invalid line");
+    /* content: only the file whose content matches. */
+    ck_assert_uint_eq(count_of(&r.got, "t.answer"), 1);
+    ck_assert_str_eq(find(&r.got, "t.answer", "2024-05-05T05:05:05Z")->path, "etc/tv/yes.ini");
+    /* packages: the matching package's actions, each its category. */
+    ck_assert_uint_eq(count_of(&r.got, "t.dpkg"), 2);
+    k = find(&r.got, "t.dpkg", "2023-02-14T10:22:05Z");
+    ck_assert_str_eq(k->category, "install");
+    ck_assert_str_eq(k->product, "tv-agent");
+    ck_assert_str_eq(find(&r.got, "t.dpkg", "2024-12-01T11:00:00Z")->category, "removal");
+    /* sqlite: rows with a time; the one without is a warning. */
+    ck_assert_uint_eq(count_of(&r.got, "t.db"), 2);
+    k = find(&r.got, "t.db", "2024-09-29T08:53:20Z");
+    ck_assert_str_eq(k->source, "column t = 1727600000 (Unix time, UTC)");
+    ck_assert_str_eq(k->product, "tv-agent");
+    /* os: macos artifacts never run on Linux. */
+    ck_assert_uint_eq(count_of(&r.got, "t.mac-only"), 0);
+    ck_assert_uint_eq(r.got.count, 8);
+    ck_assert_uint_ge(r.stats.files_read, 4);
+    ck_assert_uint_eq(r.stats.events, 8);
+    end(&r);
+}
+END_TEST
+
+static const char windows_defs[] = "vendor: tv\n"
+                                   "artifacts:\n"
+                                   "  - id: t.current\n"
+                                   "    description: CurrentVersion\n"
+                                   "    os: windows\n"
+                                   "    category: install\n"
+                                   "    registry:\n"
+                                   "      hive: SOFTWARE\n"
+                                   "      keys: ['microsoft\\Windows*\\Current*']\n"
+                                   "      where: {ProductName: 'Windows 1*'}\n"
+                                   "      version: {value: CurrentBuild}\n"
+                                   "      times:\n"
+                                   "        - {key_written: true}\n"
+                                   "        - {value: InstallDate, encoding: unix}\n"
+                                   "        - {value: InstallTime, encoding: unix_or_filetime}\n"
+                                   "  - id: t.filtered\n"
+                                   "    description: filtered out\n"
+                                   "    os: windows\n"
+                                   "    category: install\n"
+                                   "    registry:\n"
+                                   "      hive: SOFTWARE\n"
+                                   "      keys: ['Microsoft\\Windows NT\\CurrentVersion']\n"
+                                   "      where: {ProductName: 'Windows 7*'}\n"
+                                   "      times: [{key_written: true}]\n";
+
+START_TEST(registry_keys_by_pattern_and_value)
+{
+    run r;
+    begin(&r, windows_defs);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/Windows/System32/config' && cp '%s/hives/SOFTWARE' '%s/hives/SYSTEM' "
+             "'%s/Windows/System32/config/'",
+             r.root, evidence_dir(), evidence_dir(), r.root);
+    ck_assert_int_eq(system(cmd), 0);
+    collect(&r);
+    /* A literal component matched in any case, globs for the rest; the
+     * key's last write and two value encodings. */
+    ck_assert_uint_eq(count_of(&r.got, "t.current"), 3);
+    const kept *k = find(&r.got, "t.current", "2022-01-13T09:02:44.7316028Z");
+    ck_assert_str_eq(k->key, "Microsoft\\Windows NT\\CurrentVersion");
+    ck_assert_str_eq(k->source, "key last written");
+    ck_assert_str_eq(k->version, "19044");
+    ck_assert_uint_eq(count_of(&r.got, "t.current"), 3);
+    ck_assert_str_eq(r.got.items[1].time, "2022-01-10T08:15:30Z");
+    ck_assert_str_eq(r.got.items[1].source, "InstallDate (Unix seconds)");
+    ck_assert_str_eq(r.got.items[2].time, "2022-01-10T08:15:30Z");
+    ck_assert_str_eq(r.got.items[2].source, "InstallTime (FILETIME)");
+    ck_assert_uint_eq(count_of(&r.got, "t.filtered"), 0);
+    /* The zone comes from the SYSTEM hive detection loaded. */
+    ck_assert_str_eq(r.zone, "Eastern Standard Time");
+    ck_assert_uint_eq(r.stats.hives_read, 2);
+    end(&r);
+}
+END_TEST
+
+START_TEST(fat_times_are_local_and_converted_with_the_zone)
+{
+    /* FAT stores wall-clock times: a Linux root on FAT whose zone is
+     * America/Chicago (named in etc/timezone; no zone file, so kavtrace's
+     * table converts). 10:00 on 2024-07-01 is CDT: 15:00Z. */
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.fat\n"
+              "    description: folder on FAT\n"
+              "    os: linux\n"
+              "    category: presence\n"
+              "    files: {paths: ['opt/tv'], type: directory, times: [si_modified]}\n");
+    char manifest[1100], img[1100], cmd[4096];
+    snprintf(manifest, sizeof manifest, "%s/fat.tsv", r.defs_dir);
+    put(r.defs_dir, "fat.tsv",
+        "dir\tetc\t2024-01-01T00:00:00Z\t-\n"
+        "file\tetc/os-release\t2024-01-01T00:00:00Z\ttext:NAME=Debian\\n\n"
+        "file\tetc/timezone\t2024-01-01T00:00:00Z\ttext:America/Chicago\\n\n"
+        "dir\topt\t2024-01-01T00:00:00Z\t-\n"
+        "dir\topt/tv\t2024-07-01T10:00:00Z\t-\n",
+        NULL);
+    /* The tree is replaced by the FAT image itself. */
+    snprintf(img, sizeof img, "%s/fat.img", r.defs_dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s/build-fat.sh' '%s' 8192 4B565433 TVFAT '%s' 16 && rm -rf '%s' && cp '%s' '%s'",
+             testdata_dir(), img, manifest, r.root, img, r.root);
+    ck_assert_int_eq(system(cmd), 0);
+    unlink(manifest);
+    unlink(img);
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.fat"), 1);
+    const kept *k = find(&r.got, "t.fat", "2024-07-01T15:00:00Z");
+    ck_assert_msg(strncmp(k->source,
+                          "modified (FAT local time), local, converted with America/Chicago "
+                          "(kavtrace's table from tzdata ",
+                          95) == 0,
+                  "%s", k->source);
+    ck_assert_str_eq(r.zone, "America/Chicago");
+    end(&r);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("collect");
+    TCase *tc = tcase_create("sources");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, files_packages_and_sqlite_of_a_linux_tree);
+    tcase_add_test(tc, registry_keys_by_pattern_and_value);
+    tcase_add_test(tc, fat_times_are_local_and_converted_with_the_zone);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
