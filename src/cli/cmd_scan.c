@@ -143,8 +143,6 @@ static int log_file(const kt_scan *s, const char *outdir, const char *error)
         kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
     if (!error)
         kt_buf_printf(&b, "finished %s\n", kt_time_format_iso(s->finished, t));
-    if (s->sha256[0])
-        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
     int rc = write_file(outdir, "scan.log", &b);
     kt_buf_release(&b);
     return rc;
