@@ -55,8 +55,10 @@ int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
         return rc;
     }
     inv->volumes = calloc(inv->vols.count ? inv->vols.count : 1, sizeof *inv->volumes);
-    if (inv->volumes == NULL)
+    if (inv->volumes == NULL) {
+        kt_volume_list_release(&inv->vols); /* volumes has vols.count entries */
         return oom(err);
+    }
     for (size_t i = 0; i < inv->vols.count; i++)
         inv->volumes[i].volume = &inv->vols.items[i];
     for (size_t i = 0; i < inv->vols.count && rc == KT_OK; i++)
