@@ -82,7 +82,7 @@ static const char *tri(kt_tri v)
 
 static void summary(FILE *out, const kt_scan *s, const char *outdir)
 {
-    fprintf(out, "%s: %zu system%s, %zu events, %zu warnings\n", s->path, s->nsystems,
+    fprintf(out, "%s: %zu system%s, %zu events, %zu warnings\n", s->inv.path, s->nsystems,
             s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
     for (size_t i = 0; i < s->nsystems; i++) {
         const kt_scan_system *ss = &s->systems[i];
@@ -128,7 +128,7 @@ static int log_file(const kt_scan *s, const char *outdir, const char *error)
 {
     kt_buf b = {0};
     char t[KT_TIME_ISO_MAX];
-    kt_buf_printf(&b, "kavtrace %s scan of %s\n", KT_VERSION, s->path ? s->path : "?");
+    kt_buf_printf(&b, "kavtrace %s scan of %s\n", KT_VERSION, s->inv.path ? s->inv.path : "?");
     kt_buf_printf(&b, "started %s\n", kt_time_format_iso(s->started, t));
     if (error)
         kt_buf_printf(&b, "ERROR %s\n", error);
@@ -200,9 +200,9 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
-    if (rc == KT_OK && o->hash && kt_image_get_info(s.img)->format != KT_IMG_DIR) {
+    if (rc == KT_OK && o->hash && kt_image_get_info(s.inv.img)->format != KT_IMG_DIR) {
         int last = -1;
-        rc = kt_image_hash(s.img, s.sha256, s.md5, tty ? hash_progress : NULL, &last, &err);
+        rc = kt_image_hash(s.inv.img, s.sha256, s.md5, tty ? hash_progress : NULL, &last, &err);
         if (rc)
             kt_error_prefix(&err, "evidence '%s'", path);
     }

@@ -62,9 +62,9 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_init(&j, out);
     kt_json_begin_object(&j, NULL);
     kt_json_string(&j, "kavtrace_version", KT_VERSION);
-    const kt_image_info *ii = kt_image_get_info(s->img);
+    const kt_image_info *ii = kt_image_get_info(s->inv.img);
     kt_json_begin_object(&j, "evidence");
-    kt_json_string(&j, "path", s->path);
+    kt_json_string(&j, "path", s->inv.path);
     kt_json_string(&j, "format", ii->format_name);
     kt_json_int(&j, "size", ii->size);
     /* Hashes only with --hash: otherwise kavtrace reads only what it needs. */
