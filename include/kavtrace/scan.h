@@ -19,7 +19,7 @@ typedef struct kt_scan_system {
 } kt_scan_system;
 
 typedef struct kt_scan {
-    kt_inventory inv; /* the evidence item, opened (owned) */
+    kt_inventory inv; /* the evidence item, opened (owned); inv.digest once hashed */
     kt_scan_system *systems;
     size_t nsystems;
     kt_timeline tl;
@@ -27,8 +27,6 @@ typedef struct kt_scan {
     kt_collect_stats stats;
     kt_time started, finished;
     uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */
-    char sha256[65];       /* of the media, when hashed ("" otherwise) */
-    char md5[33];
 } kt_scan;
 
 /* Progress: called before each volume with a filesystem (may be NULL). */

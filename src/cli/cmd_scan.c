@@ -139,8 +139,8 @@ static int log_file(const kt_scan *s, const char *outdir, const char *error)
                   "bytes read by the process %llu\n",
                   s->tl.count, s->stats.files_read, s->stats.hives_read,
                   (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
-    if (s->sha256[0])
-        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
+    if (s->inv.digest.sha256[0])
+        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->inv.digest.sha256, s->inv.digest.md5);
     if (!error)
         kt_buf_printf(&b, "finished %s\n", kt_time_format_iso(s->finished, t));
     int rc = write_file(outdir, "scan.log", &b);
@@ -200,12 +200,9 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
-    if (rc == KT_OK && o->hash && kt_image_get_info(s.inv.img)->format != KT_IMG_DIR) {
-        int last = -1;
-        rc = kt_image_hash(s.inv.img, s.sha256, s.md5, tty ? hash_progress : NULL, &last, &err);
-        if (rc)
-            kt_error_prefix(&err, "evidence '%s'", path);
-    }
+    int last = -1;
+    if (rc == KT_OK && o->hash)
+        rc = kt_inventory_hash(&s.inv, tty ? hash_progress : NULL, &last, &err);
     if (rc) {
         fprintf(stderr, "kavtrace: %s\n", err.msg);
         log_file(&s, dir, err.msg);
