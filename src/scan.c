@@ -12,56 +12,64 @@ static kt_time now(void)
     return kt_time_from_unix(ts.tv_sec, ts.tv_nsec);
 }
 
+/* A scan system holds its kt_system by value, as its readers expect: a
+ * copy of the inventory's description of it (names, version, zone name,
+ * warnings), released with the scan. The host context (hives, zone)
+ * stays the inventory's alone: collection reads it there. */
+static int copy_system(kt_system *dst, const kt_system *src)
+{
+    *dst = *src;
+    dst->software = dst->system = NULL;
+    memset(&dst->zone, 0, sizeof dst->zone);
+    memset(&dst->warnings, 0, sizeof dst->warnings);
+    for (size_t i = 0; i < src->warnings.count; i++)
+        if (kt_strlist_add(&dst->warnings, src->warnings.items[i]))
+            return KT_ENOMEM;
+    return KT_OK;
+}
+
+static int add_all(kt_strlist *to, const kt_strlist *from)
+{
+    for (size_t i = 0; i < from->count; i++)
+        if (kt_strlist_add(to, from->items[i]))
+            return KT_ENOMEM;
+    return KT_OK;
+}
+
 int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *pctx, kt_error *err)
 {
     out->started = now();
-    out->path = strdup(path);
-    if (out->path == NULL)
-        return kt_error_set(err, KT_ENOMEM, "out of memory");
-    int rc = kt_image_open(path, &out->img, err);
+    int rc = kt_inventory_init(&out->inv, path, err);
     if (rc)
         return rc;
-    rc = kt_volumes_scan(out->img, &out->vols, err);
-    if (rc) {
-        kt_error_prefix(err, "evidence '%s'", path);
-        return rc;
-    }
-    const kt_strlist *iw = kt_image_warnings(out->img);
-    for (size_t i = 0; i < iw->count; i++)
-        kt_strlist_add(&out->warnings, iw->items[i]);
-    out->systems = calloc(out->vols.count ? out->vols.count : 1, sizeof *out->systems);
-    if (out->systems == NULL)
+    const kt_inventory *inv = &out->inv;
+    out->systems = calloc(inv->nsystems ? inv->nsystems : 1, sizeof *out->systems);
+    if (out->systems == NULL || add_all(&out->warnings, kt_image_warnings(inv->img)))
         return kt_error_set(err, KT_ENOMEM, "out of memory");
-    for (size_t i = 0; i < out->vols.count; i++) {
-        const kt_volume *v = &out->vols.items[i];
+    for (size_t i = 0; i < inv->vols.count; i++) {
+        const kt_inventory_volume *iv = &inv->volumes[i];
+        const kt_volume *v = iv->volume;
         if (!v->fs[0])
             continue;
         char what[128];
         snprintf(what, sizeof what, "volume %d (%s)", v->index, v->fs);
         if (progress)
             progress(pctx, what);
-        kt_fs *fs = NULL;
-        kt_error e = {0};
-        if (kt_fs_open_volume(out->img, v, &fs, &e)) {
-            kt_strlist_addf(&out->warnings, "%s", e.msg);
+        if (add_all(&out->warnings, &iv->warnings))
+            return kt_error_set(err, KT_ENOMEM, "out of memory");
+        if (iv->sys.os == KT_OS_NONE)
             continue;
-        }
         kt_scan_system *s = &out->systems[out->nsystems];
-        kt_system_detect(fs, &s->sys, &e);
-        if (s->sys.os == KT_OS_NONE) {
-            kt_system_release(&s->sys);
-            kt_fs_free(fs);
-            continue;
-        }
         s->volume = v;
-        kt_strlcpy(s->fs, kt_fs_type_name(fs), sizeof s->fs);
-        for (size_t w = 0; w < s->sys.warnings.count; w++)
-            kt_strlist_addf(&out->warnings, "volume %d: %s", v->index, s->sys.warnings.items[w]);
+        kt_strlcpy(s->fs, iv->fs_type, sizeof s->fs);
+        if (copy_system(&s->sys, &iv->sys)) {
+            kt_system_release(&s->sys);
+            return kt_error_set(err, KT_ENOMEM, "out of memory");
+        }
         out->nsystems++;
-        rc = kt_collect_system(set, fs, v, &s->sys, &out->tl, &out->warnings, &out->stats, s->zone,
-                               sizeof s->zone, err);
-        kt_fs_free(fs);
+        rc = kt_collect_system(set, iv->fs, v, &iv->sys, &out->tl, &out->warnings, &out->stats,
+                               s->zone, sizeof s->zone, err);
         if (rc)
             return rc;
     }
@@ -96,8 +104,6 @@ void kt_scan_release(kt_scan *s)
     free(s->systems);
     kt_timeline_release(&s->tl);
     kt_strlist_release(&s->warnings);
-    kt_volume_list_release(&s->vols);
-    kt_image_free(s->img);
-    free(s->path);
+    kt_inventory_release(&s->inv);
     memset(s, 0, sizeof *s);
 }

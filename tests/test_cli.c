@@ -215,6 +215,23 @@ static bool file_has(const char *path, const char *text)
     return found;
 }
 
+static size_t lines_with(const char *path, const char *text)
+{
+    kt_buf b = {0};
+    file_load(path, &b);
+    size_t n = 0;
+    for (char *line = (char *)b.data; line && *line;) {
+        char *end = strchr(line, '\n');
+        if (end)
+            *end = '\0';
+        if (strstr(line, text))
+            n++;
+        line = end ? end + 1 : NULL;
+    }
+    kt_buf_release(&b);
+    return n;
+}
+
 START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
 {
     char out[] = "/tmp/kt-scan-XXXXXX";
@@ -273,6 +290,12 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     snprintf(want, sizeof want, "\"sha256\": \"%s\"", sha);
     ck_assert_msg(file_has(p, want), "findings.json lacks %s", want);
     ck_assert(file_has(p, "\"stored_md5_verified\": true"));
+    free(p);
+    /* scan.log names the digests once. */
+    ck_assert(asprintf(&p, "%s/hash/scan.log", out) > 0);
+    snprintf(want, sizeof want, "media sha256 %s md5 ", sha);
+    ck_assert_msg(file_has(p, want), "scan.log lacks %s", want);
+    ck_assert_uint_eq(lines_with(p, "sha256"), 1);
     free(p);
     kt_buf_release(&o);
     kt_buf_release(&e);

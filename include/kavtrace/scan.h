@@ -1,28 +1,26 @@
-/* kavtrace: the main job for one evidence item: volumes, systems,
- * collection, timeline and findings. */
+/* kavtrace: the main job for one evidence item: its inventory (volumes,
+ * filesystems, systems), collection, timeline and findings. */
 #ifndef KAVTRACE_SCAN_H
 #define KAVTRACE_SCAN_H
 
 #include "kavtrace/artifacts.h"
 #include "kavtrace/collect.h"
 #include "kavtrace/findings.h"
-#include "kavtrace/image.h"
+#include "kavtrace/inventory.h"
 #include "kavtrace/system.h"
 #include "kavtrace/timeline.h"
-#include "kavtrace/volume.h"
 
 typedef struct kt_scan_system {
-    const kt_volume *volume; /* borrowed from the scan's volume list */
+    const kt_volume *volume; /* borrowed from the scan's inventory */
     char fs[16];
-    kt_system sys;
+    kt_system sys;  /* a copy of the inventory's system on that volume, without its host
+                     * context (hives, zone: inv's alone) */
     char zone[128]; /* the zone local times were converted with */
     kt_system_finding findings;
 } kt_scan_system;
 
 typedef struct kt_scan {
-    char *path;
-    kt_image *img;
-    kt_volume_list vols;
+    kt_inventory inv; /* the evidence item, opened (owned); inv.digest once hashed */
     kt_scan_system *systems;
     size_t nsystems;
     kt_timeline tl;
@@ -30,16 +28,17 @@ typedef struct kt_scan {
     kt_collect_stats stats;
     kt_time started, finished;
     uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */
-    char sha256[65];       /* of the media, when hashed ("" otherwise) */
-    char md5[33];
 } kt_scan;
 
-/* Progress: called before each volume (may be NULL). */
+/* Progress: called before each volume with a filesystem (may be NULL). */
 typedef void (*kt_scan_progress)(void *ctx, const char *what);
 
-/* Scan one evidence item. An unreadable image is an error; problems
- * inside it are warnings in out->warnings. *out must be zero-initialised
- * and is released with kt_scan_release (also after an error). */
+/* Scan one evidence item: take its inventory (kt_inventory_init), then
+ * collect from each system in volume order. An unreadable image is an
+ * error; problems inside it are warnings in out->warnings: the image's,
+ * then each volume's own followed by what its collection found. *out must
+ * be zero-initialised and is released with kt_scan_release (also after an
+ * error). */
 int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *progress_ctx, kt_error *err);
 void kt_scan_release(kt_scan *s);

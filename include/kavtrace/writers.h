@@ -1,6 +1,6 @@
-/* kavtrace: output writers, one table entry each. A writer renders a
- * finished scan into a buffer; the caller writes the buffer to
- * OUTDIR/<file>. */
+/* kavtrace: output writers, one table entry each, and the run log. A
+ * writer renders a finished scan into a buffer; the caller writes the
+ * buffer to OUTDIR/<file>. */
 #ifndef KAVTRACE_WRITERS_H
 #define KAVTRACE_WRITERS_H
 
@@ -21,6 +21,13 @@ extern const kt_writer kt_writer_jsonl;
 extern const kt_writer *const kt_writers[];
 extern const size_t kt_nwriters;
 const kt_writer *kt_writer_find(const char *name);
+
+/* The run log, written for every scan whatever the formats: the evidence,
+ * the start, what stopped the scan (error, or NULL when it finished), every
+ * warning, what was read, the media digests when hashed, and the end.
+ * Appends to out; 0 or KT_ENOMEM. s may be a scan that failed part-way. */
+#define KT_SCAN_LOG_FILE "scan.log"
+int kt_scan_log(kt_buf *out, const kt_scan *s, const char *error);
 
 /* A CSV cell (RFC 4180). Text starting with = + - @ (or a tab or CR) is
  * prefixed with ' so a spreadsheet never reads it as a formula. */

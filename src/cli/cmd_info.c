@@ -2,82 +2,11 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
-#include "kavtrace/fs.h"
-#include "kavtrace/image.h"
+#include "kavtrace/inventory.h"
 #include "kavtrace/json.h"
-#include "kavtrace/system.h"
-#include "kavtrace/volume.h"
-
-typedef struct found_system {
-    int volume;
-    kt_system sys;
-} found_system;
-
-typedef struct info {
-    const char *path;
-    kt_image *img;
-    kt_volume_list vols;
-    found_system *systems;
-    size_t nsystems;
-    kt_strlist warnings;
-    kt_error err;
-    bool failed;
-} info;
-
-static void gather(info *in)
-{
-    if (kt_image_open(in->path, &in->img, &in->err)) {
-        in->failed = true;
-        return;
-    }
-    if (kt_volumes_scan(in->img, &in->vols, &in->err)) {
-        kt_error_prefix(&in->err, "evidence '%s'", in->path);
-        in->failed = true;
-        return;
-    }
-    in->systems = calloc(in->vols.count ? in->vols.count : 1, sizeof *in->systems);
-    if (in->systems == NULL) {
-        kt_error_set(&in->err, KT_ENOMEM, "out of memory");
-        in->failed = true;
-        return;
-    }
-    for (size_t i = 0; i < in->vols.count; i++) {
-        const kt_volume *v = &in->vols.items[i];
-        if (!v->fs[0])
-            continue;
-        kt_fs *fs = NULL;
-        kt_error e = {0};
-        if (kt_fs_open_volume(in->img, v, &fs, &e)) {
-            kt_strlist_addf(&in->warnings, "%s", e.msg);
-            continue;
-        }
-        found_system *fsys = &in->systems[in->nsystems];
-        if (kt_system_detect(fs, &fsys->sys, &e) == KT_OK && fsys->sys.os != KT_OS_NONE) {
-            fsys->volume = v->index;
-            for (size_t w = 0; w < fsys->sys.warnings.count; w++)
-                kt_strlist_addf(&in->warnings, "volume %d: %s", v->index,
-                                fsys->sys.warnings.items[w]);
-            in->nsystems++;
-        } else {
-            kt_system_release(&fsys->sys);
-        }
-        kt_fs_free(fs);
-    }
-}
-
-static void release(info *in)
-{
-    for (size_t i = 0; i < in->nsystems; i++)
-        kt_system_release(&in->systems[i].sys);
-    free(in->systems);
-    kt_volume_list_release(&in->vols);
-    kt_strlist_release(&in->warnings);
-    kt_image_free(in->img);
-}
 
 static void human_size(int64_t n, char *buf, size_t len)
 {
@@ -94,14 +23,16 @@ static void human_size(int64_t n, char *buf, size_t len)
         snprintf(buf, len, "%lld bytes (%.1f %s)", (long long)n, v, units[u]);
 }
 
-static void print_text(FILE *out, info *in)
+/* failed: the error that stopped the inventory, or NULL. */
+static void print_text(FILE *out, const kt_inventory *inv, const kt_error *failed,
+                       const kt_strlist *warnings)
 {
-    fprintf(out, "evidence: %s\n", in->path);
-    if (in->img == NULL) {
-        fprintf(out, "  error: %s\n", in->err.msg);
+    fprintf(out, "evidence: %s\n", inv->path);
+    if (inv->img == NULL) {
+        fprintf(out, "  error: %s\n", failed->msg);
         return;
     }
-    const kt_image_info *ii = kt_image_get_info(in->img);
+    const kt_image_info *ii = kt_image_get_info(inv->img);
     char size[64];
     fprintf(out, "  format:   %s (%s)", ii->format_name, ii->format_desc);
     if (ii->segments.count > 1)
@@ -117,22 +48,24 @@ static void print_text(FILE *out, info *in)
         fprintf(out, "  stored sha1: %s\n", ii->stored_sha1);
     for (size_t i = 0; i < ii->metadata.count; i++)
         fprintf(out, "  %s %s\n", i == 0 ? "metadata:" : "         ", ii->metadata.items[i]);
-    if (in->failed) {
-        fprintf(out, "  error: %s\n", in->err.msg);
+    if (failed) {
+        fprintf(out, "  error: %s\n", failed->msg);
     } else {
-        fprintf(out, "  volumes (%s):\n", in->vols.scheme);
+        fprintf(out, "  volumes (%s):\n", inv->vols.scheme);
         fprintf(out, "    %-3s %-14s %-14s %-8s %s\n", "#", "offset", "length", "fs",
                 "description");
-        for (size_t i = 0; i < in->vols.count; i++) {
-            const kt_volume *v = &in->vols.items[i];
+        for (size_t i = 0; i < inv->vols.count; i++) {
+            const kt_volume *v = &inv->vols.items[i];
             fprintf(out, "    %-3d %-14lld %-14lld %-8s %s\n", v->index, (long long)v->offset,
                     (long long)v->length, v->fs[0] ? v->fs : "-", v->desc);
         }
-        fprintf(out, "  systems:%s\n", in->nsystems ? "" : " none found");
-        for (size_t i = 0; i < in->nsystems; i++) {
-            const kt_system *s = &in->systems[i].sys;
-            fprintf(out, "    volume %d: %s: %s%s%s", in->systems[i].volume, kt_os_name(s->os),
-                    s->os_name, s->os_version[0] ? " " : "", s->os_version);
+        fprintf(out, "  systems:%s\n", inv->nsystems ? "" : " none found");
+        for (size_t i = 0; i < inv->vols.count; i++) {
+            const kt_system *s = &inv->volumes[i].sys;
+            if (s->os == KT_OS_NONE)
+                continue;
+            fprintf(out, "    volume %d: %s: %s%s%s", inv->volumes[i].volume->index,
+                    kt_os_name(s->os), s->os_name, s->os_version[0] ? " " : "", s->os_version);
             if (s->hostname[0])
                 fprintf(out, "; hostname %s", s->hostname);
             if (s->timezone[0])
@@ -140,25 +73,23 @@ static void print_text(FILE *out, info *in)
             fputc('\n', out);
         }
     }
-    const kt_strlist *iw = kt_image_warnings(in->img);
-    if (iw->count + in->warnings.count)
+    if (warnings->count)
         fprintf(out, "  warnings:\n");
-    for (size_t i = 0; i < iw->count; i++)
-        fprintf(out, "    - %s\n", iw->items[i]);
-    for (size_t i = 0; i < in->warnings.count; i++)
-        fprintf(out, "    - %s\n", in->warnings.items[i]);
+    for (size_t i = 0; i < warnings->count; i++)
+        fprintf(out, "    - %s\n", warnings->items[i]);
 }
 
-static void put_json(kt_json *j, info *in)
+static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed,
+                     const kt_strlist *warnings)
 {
     kt_json_begin_object(j, NULL);
-    kt_json_string(j, "path", in->path);
-    if (in->img == NULL) {
-        kt_json_string(j, "error", in->err.msg);
+    kt_json_string(j, "path", inv->path);
+    if (inv->img == NULL) {
+        kt_json_string(j, "error", failed->msg);
         kt_json_end_object(j);
         return;
     }
-    const kt_image_info *ii = kt_image_get_info(in->img);
+    const kt_image_info *ii = kt_image_get_info(inv->img);
     kt_json_string(j, "format", ii->format_name);
     kt_json_string(j, "format_description", ii->format_desc);
     kt_json_int(j, "size", ii->size);
@@ -181,11 +112,11 @@ static void put_json(kt_json *j, info *in)
         kt_json_string(j, key, eq + 1);
     }
     kt_json_end_object(j);
-    kt_json_string(j, "error", in->failed ? in->err.msg : NULL);
-    kt_json_string(j, "partitioning", in->failed ? NULL : in->vols.scheme);
+    kt_json_string(j, "error", failed ? failed->msg : NULL);
+    kt_json_string(j, "partitioning", failed ? NULL : inv->vols.scheme);
     kt_json_begin_array(j, "volumes");
-    for (size_t i = 0; i < in->vols.count; i++) {
-        const kt_volume *v = &in->vols.items[i];
+    for (size_t i = 0; i < inv->vols.count; i++) {
+        const kt_volume *v = &inv->vols.items[i];
         kt_json_begin_object(j, NULL);
         kt_json_int(j, "index", v->index);
         kt_json_int(j, "offset", v->offset);
@@ -199,10 +130,12 @@ static void put_json(kt_json *j, info *in)
     }
     kt_json_end_array(j);
     kt_json_begin_array(j, "systems");
-    for (size_t i = 0; i < in->nsystems; i++) {
-        const kt_system *s = &in->systems[i].sys;
+    for (size_t i = 0; i < inv->vols.count; i++) {
+        const kt_system *s = &inv->volumes[i].sys;
+        if (s->os == KT_OS_NONE)
+            continue;
         kt_json_begin_object(j, NULL);
-        kt_json_int(j, "volume", in->systems[i].volume);
+        kt_json_int(j, "volume", inv->volumes[i].volume->index);
         kt_json_string(j, "os", kt_os_name(s->os));
         kt_json_string(j, "name", s->os_name);
         kt_json_string(j, "version", s->os_version[0] ? s->os_version : NULL);
@@ -213,11 +146,8 @@ static void put_json(kt_json *j, info *in)
     }
     kt_json_end_array(j);
     kt_json_begin_array(j, "warnings");
-    const kt_strlist *iw = kt_image_warnings(in->img);
-    for (size_t i = 0; i < iw->count; i++)
-        kt_json_string(j, NULL, iw->items[i]);
-    for (size_t i = 0; i < in->warnings.count; i++)
-        kt_json_string(j, NULL, in->warnings.items[i]);
+    for (size_t i = 0; i < warnings->count; i++)
+        kt_json_string(j, NULL, warnings->items[i]);
     kt_json_end_array(j);
     kt_json_end_object(j);
 }
@@ -259,17 +189,22 @@ static int run(int argc, char **argv)
         kt_json_begin_array(&j, "evidence");
     }
     for (int i = optind; i < argc; i++) {
-        info in = {.path = argv[i]};
-        gather(&in);
-        if (in.failed) {
-            fprintf(stderr, "kavtrace: %s\n", in.err.msg);
+        kt_inventory inv;
+        kt_error err = {0};
+        kt_strlist warnings = {0};
+        int rc = kt_inventory_init(&inv, argv[i], &err);
+        if (kt_inventory_warnings(&inv, &warnings) != KT_OK && rc == KT_OK)
+            rc = kt_error_set(&err, KT_ENOMEM, "out of memory");
+        if (rc) {
+            fprintf(stderr, "kavtrace: %s\n", err.msg);
             status = KT_EXIT_ERROR;
         }
         if (json)
-            put_json(&j, &in);
+            put_json(&j, &inv, rc ? &err : NULL, &warnings);
         else
-            print_text(stdout, &in);
-        release(&in);
+            print_text(stdout, &inv, rc ? &err : NULL, &warnings);
+        kt_strlist_release(&warnings);
+        kt_inventory_release(&inv);
     }
     if (json) {
         kt_json_end_array(&j);

@@ -82,7 +82,7 @@ static const char *tri(kt_tri v)
 
 static void summary(FILE *out, const kt_scan *s, const char *outdir)
 {
-    fprintf(out, "%s: %zu system%s, %zu events, %zu warnings\n", s->path, s->nsystems,
+    fprintf(out, "%s: %zu system%s, %zu events, %zu warnings\n", s->inv.path, s->nsystems,
             s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
     for (size_t i = 0; i < s->nsystems; i++) {
         const kt_scan_system *ss = &s->systems[i];
@@ -128,25 +128,7 @@ static void summary(FILE *out, const kt_scan *s, const char *outdir)
 static int log_file(const kt_scan *s, const char *outdir, const char *error)
 {
     kt_buf b = {0};
-    char t[KT_TIME_ISO_MAX];
-    kt_buf_printf(&b, "kavtrace %s scan of %s\n", KT_VERSION, s->path ? s->path : "?");
-    kt_buf_printf(&b, "started %s\n", kt_time_format_iso(s->started, t));
-    if (error)
-        kt_buf_printf(&b, "ERROR %s\n", error);
-    for (size_t i = 0; i < s->warnings.count; i++)
-        kt_buf_printf(&b, "WARNING %s\n", s->warnings.items[i]);
-    kt_buf_printf(&b,
-                  "events %zu, files read %zu, hives read %zu, bytes of files and hives %llu, "
-                  "bytes read by the process %llu\n",
-                  s->tl.count, s->stats.files_read, s->stats.hives_read,
-                  (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
-    if (s->sha256[0])
-        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
-    if (!error)
-        kt_buf_printf(&b, "finished %s\n", kt_time_format_iso(s->finished, t));
-    if (s->sha256[0])
-        kt_buf_printf(&b, "media sha256 %s md5 %s\n", s->sha256, s->md5);
-    int rc = write_file(outdir, "scan.log", &b);
+    int rc = kt_scan_log(&b, s, error) == KT_OK ? write_file(outdir, KT_SCAN_LOG_FILE, &b) : -1;
     kt_buf_release(&b);
     return rc;
 }
@@ -203,12 +185,9 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
-    if (rc == KT_OK && o->hash && kt_image_get_info(s.img)->format != KT_IMG_DIR) {
-        int last = -1;
-        rc = kt_image_hash(s.img, s.sha256, s.md5, tty ? hash_progress : NULL, &last, &err);
-        if (rc)
-            kt_error_prefix(&err, "evidence '%s'", path);
-    }
+    int last = -1;
+    if (rc == KT_OK && o->hash)
+        rc = kt_inventory_hash(&s.inv, tty ? hash_progress : NULL, &last, &err);
     if (rc) {
         fprintf(stderr, "kavtrace: %s\n", err.msg);
         log_file(&s, dir, err.msg);
@@ -228,7 +207,7 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
         kt_buf_release(&b);
     }
     if (log_file(&s, dir, NULL) != 0) {
-        fprintf(stderr, "kavtrace: scan: cannot write '%s/scan.log'\n", dir);
+        fprintf(stderr, "kavtrace: scan: cannot write '%s/%s'\n", dir, KT_SCAN_LOG_FILE);
         status = KT_EXIT_ERROR;
     }
     if (!o->quiet)

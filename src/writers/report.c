@@ -62,17 +62,18 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_init(&j, out);
     kt_json_begin_object(&j, NULL);
     kt_json_string(&j, "kavtrace_version", KT_VERSION);
-    const kt_image_info *ii = kt_image_get_info(s->img);
+    const kt_image_info *ii = kt_image_get_info(s->inv.img);
     kt_json_begin_object(&j, "evidence");
-    kt_json_string(&j, "path", s->path);
+    kt_json_string(&j, "path", s->inv.path);
     kt_json_string(&j, "format", ii->format_name);
     kt_json_int(&j, "size", ii->size);
     /* Hashes only with --hash: otherwise kavtrace reads only what it needs. */
-    kt_json_string(&j, "sha256", s->sha256[0] ? s->sha256 : NULL);
-    kt_json_string(&j, "md5", s->md5[0] ? s->md5 : NULL);
+    const kt_media_digest *d = &s->inv.digest;
+    kt_json_string(&j, "sha256", d->sha256[0] ? d->sha256 : NULL);
+    kt_json_string(&j, "md5", d->md5[0] ? d->md5 : NULL);
     kt_json_string(&j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
-    if (s->md5[0] && ii->stored_md5[0])
-        kt_json_bool(&j, "stored_md5_verified", strcmp(s->md5, ii->stored_md5) == 0);
+    if (d->stored_md5_match >= 0)
+        kt_json_bool(&j, "stored_md5_verified", d->stored_md5_match == 1);
     else
         kt_json_null(&j, "stored_md5_verified");
     kt_json_end_object(&j);

@@ -1,0 +1,75 @@
+/* kavtrace: what one evidence item holds, opened once: the image, its
+ * volumes, each volume's filesystem and the system on it.
+ *
+ *   image -> volumes -> filesystems -> systems
+ *
+ * `kavtrace info` shows an inventory; the scan collects from the systems
+ * in one. Every volume with a filesystem kavtrace recognises is opened and
+ * looked at for a system. A filesystem that will not open, and a system's
+ * unreadable details, are warnings of that volume; the other volumes are
+ * still opened.
+ */
+#ifndef KAVTRACE_INVENTORY_H
+#define KAVTRACE_INVENTORY_H
+
+#include <stddef.h>
+
+#include "kavtrace/buf.h"
+#include "kavtrace/error.h"
+#include "kavtrace/fs.h"
+#include "kavtrace/image.h"
+#include "kavtrace/system.h"
+#include "kavtrace/volume.h"
+
+typedef struct kt_inventory_volume {
+    const kt_volume *volume; /* borrowed from the inventory's vols */
+    kt_fs *fs;               /* owned; NULL when the volume has no filesystem kavtrace
+                                recognises, or it could not be opened (see warnings) */
+    char fs_type[16];        /* the opened filesystem's kt_fs_type_name; "" without fs */
+    kt_system sys;           /* sys.os == KT_OS_NONE: no system on this volume */
+    kt_strlist warnings;     /* why fs could not be opened, or the system's unreadable
+                                details as "volume N: ..." */
+} kt_inventory_volume;
+
+/* The whole media's digests, once kt_inventory_hash has read it. */
+typedef struct kt_media_digest {
+    char sha256[65]; /* lowercase hex; "" when not hashed */
+    char md5[33];
+    int stored_md5_match; /* EWF stored MD5 against md5: 1 equal, 0 different, -1 not
+                             compared (nothing hashed, or no stored MD5) */
+} kt_media_digest;
+
+typedef struct kt_inventory {
+    char *path;                   /* the evidence as given */
+    kt_image *img;                /* NULL when the evidence could not be opened */
+    kt_volume_list vols;          /* empty when no volume could be found */
+    kt_inventory_volume *volumes; /* vols.count entries, in the order of vols.items */
+    size_t nsystems;              /* volumes whose sys.os is not KT_OS_NONE */
+    kt_media_digest digest;
+} kt_inventory;
+
+/* Open the evidence at path and take its inventory into *inv (any previous
+ * content is overwritten, not released). An image that cannot be opened,
+ * or in which no volume at all is found, is an error ("evidence 'PATH':
+ * ..."); inv then keeps what was found before it (the image, when only the
+ * volumes failed), for the caller to show. Out of memory is an error too.
+ * Release with kt_inventory_release, after an error as well. */
+int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err);
+
+/* Close every filesystem and the image and free everything; inv is left
+ * zeroed. NULL is a no-op. */
+void kt_inventory_release(kt_inventory *inv);
+
+/* Append every warning to out, in order: the image's (container and
+ * volume problems), then each volume's. Returns 0 or KT_ENOMEM. */
+int kt_inventory_warnings(const kt_inventory *inv, kt_strlist *out);
+
+/* Read the whole media once for its SHA-256 and MD5 into inv->digest, and
+ * compare an EWF set's stored MD5 with it. progress (may be NULL) is called
+ * with the bytes done so far. A directory has no media: nothing is read
+ * and 0 is returned with the digest left empty. A read error is an error
+ * ("evidence 'PATH': ..."), and the digest is then left as it was. */
+int kt_inventory_hash(kt_inventory *inv, kt_hash_progress progress, void *progress_ctx,
+                      kt_error *err);
+
+#endif

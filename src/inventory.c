@@ -1,0 +1,120 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "kavtrace/inventory.h"
+
+static int oom(kt_error *err)
+{
+    return kt_error_set(err, KT_ENOMEM, "out of memory");
+}
+
+/* Open one volume's filesystem and look for a system on it. Only out of
+ * memory is an error; anything else becomes a warning of the volume. */
+static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
+{
+    const kt_volume *v = iv->volume;
+    if (!v->fs[0])
+        return KT_OK;
+    kt_error e = {0};
+    int rc = kt_fs_open_volume(inv->img, v, &iv->fs, &e);
+    if (rc == KT_ENOMEM)
+        return oom(err);
+    if (rc)
+        return kt_strlist_add(&iv->warnings, e.msg) ? oom(err) : KT_OK;
+    kt_strlcpy(iv->fs_type, kt_fs_type_name(iv->fs), sizeof iv->fs_type);
+    rc = kt_system_detect(iv->fs, &iv->sys, &e);
+    if (rc == KT_ENOMEM)
+        return oom(err);
+    if (rc) {
+        kt_system_release(&iv->sys);
+        memset(&iv->sys, 0, sizeof iv->sys);
+        return kt_strlist_addf(&iv->warnings, "volume %d: %s", v->index, e.msg) ? oom(err) : KT_OK;
+    }
+    if (iv->sys.os == KT_OS_NONE)
+        return KT_OK;
+    inv->nsystems++;
+    for (size_t w = 0; w < iv->sys.warnings.count; w++)
+        if (kt_strlist_addf(&iv->warnings, "volume %d: %s", v->index, iv->sys.warnings.items[w]))
+            return oom(err);
+    return KT_OK;
+}
+
+int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
+{
+    memset(inv, 0, sizeof *inv);
+    inv->digest.stored_md5_match = -1;
+    inv->path = strdup(path);
+    if (inv->path == NULL)
+        return oom(err);
+    int rc = kt_image_open(path, &inv->img, err);
+    if (rc)
+        return rc;
+    rc = kt_volumes_scan(inv->img, &inv->vols, err);
+    if (rc) {
+        kt_error_prefix(err, "evidence '%s'", path);
+        return rc;
+    }
+    inv->volumes = calloc(inv->vols.count ? inv->vols.count : 1, sizeof *inv->volumes);
+    if (inv->volumes == NULL) {
+        kt_volume_list_release(&inv->vols); /* volumes has vols.count entries */
+        return oom(err);
+    }
+    for (size_t i = 0; i < inv->vols.count; i++)
+        inv->volumes[i].volume = &inv->vols.items[i];
+    for (size_t i = 0; i < inv->vols.count && rc == KT_OK; i++)
+        rc = take_volume(inv, &inv->volumes[i], err);
+    return rc;
+}
+
+void kt_inventory_release(kt_inventory *inv)
+{
+    if (inv == NULL)
+        return;
+    for (size_t i = 0; inv->volumes && i < inv->vols.count; i++) {
+        kt_inventory_volume *iv = &inv->volumes[i];
+        kt_fs_free(iv->fs);
+        kt_system_release(&iv->sys);
+        kt_strlist_release(&iv->warnings);
+    }
+    free(inv->volumes);
+    kt_volume_list_release(&inv->vols);
+    kt_image_free(inv->img);
+    free(inv->path);
+    memset(inv, 0, sizeof *inv);
+}
+
+int kt_inventory_warnings(const kt_inventory *inv, kt_strlist *out)
+{
+    int rc = KT_OK;
+    if (inv->img) {
+        const kt_strlist *iw = kt_image_warnings(inv->img);
+        for (size_t i = 0; i < iw->count && rc == KT_OK; i++)
+            rc = kt_strlist_add(out, iw->items[i]);
+    }
+    for (size_t i = 0; inv->volumes && i < inv->vols.count && rc == KT_OK; i++) {
+        const kt_strlist *vw = &inv->volumes[i].warnings;
+        for (size_t w = 0; w < vw->count && rc == KT_OK; w++)
+            rc = kt_strlist_add(out, vw->items[w]);
+    }
+    return rc;
+}
+
+int kt_inventory_hash(kt_inventory *inv, kt_hash_progress progress, void *progress_ctx,
+                      kt_error *err)
+{
+    if (inv->img == NULL)
+        return kt_error_set(err, KT_EARG, "evidence '%s': not opened", inv->path);
+    const kt_image_info *ii = kt_image_get_info(inv->img);
+    if (ii->format == KT_IMG_DIR)
+        return KT_OK;
+    char sha256[65], md5[33];
+    int rc = kt_image_hash(inv->img, sha256, md5, progress, progress_ctx, err);
+    if (rc) {
+        kt_error_prefix(err, "evidence '%s'", inv->path);
+        return rc;
+    }
+    memcpy(inv->digest.sha256, sha256, sizeof sha256);
+    memcpy(inv->digest.md5, md5, sizeof md5);
+    inv->digest.stored_md5_match = ii->stored_md5[0] ? strcmp(md5, ii->stored_md5) == 0 : -1;
+    return KT_OK;
+}

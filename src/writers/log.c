@@ -1,0 +1,43 @@
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "kavtrace/writers.h"
+
+#ifndef KT_VERSION
+#define KT_VERSION "0"
+#endif
+
+/* One line; after a failure the rest are skipped and *rc keeps it. */
+static void put(kt_buf *out, int *rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void put(kt_buf *out, int *rc, const char *fmt, ...)
+{
+    if (*rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    *rc = kt_buf_vprintf(out, fmt, ap);
+    va_end(ap);
+}
+
+int kt_scan_log(kt_buf *out, const kt_scan *s, const char *error)
+{
+    char t[KT_TIME_ISO_MAX];
+    const kt_media_digest *d = &s->inv.digest;
+    int rc = KT_OK;
+    put(out, &rc, "kavtrace %s scan of %s\n", KT_VERSION, s->inv.path ? s->inv.path : "?");
+    put(out, &rc, "started %s\n", kt_time_format_iso(s->started, t));
+    if (error)
+        put(out, &rc, "ERROR %s\n", error);
+    for (size_t i = 0; i < s->warnings.count; i++)
+        put(out, &rc, "WARNING %s\n", s->warnings.items[i]);
+    put(out, &rc,
+        "events %zu, files read %zu, hives read %zu, bytes of files and hives %llu, "
+        "bytes read by the process %llu\n",
+        s->tl.count, s->stats.files_read, s->stats.hives_read,
+        (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
+    if (d->sha256[0])
+        put(out, &rc, "media sha256 %s md5 %s\n", d->sha256, d->md5);
+    if (!error)
+        put(out, &rc, "finished %s\n", kt_time_format_iso(s->finished, t));
+    return rc;
+}
