@@ -520,6 +520,44 @@ START_TEST(scan_outputs_match_golden_files)
 }
 END_TEST
 
+START_TEST(scanning_twice_gives_identical_outputs)
+{
+    /* Both runs write to the same directory, so even the summary is the
+     * same; the timeline files must be byte-identical as written, the
+     * findings and the log after replacing the run's start, finish and the
+     * bytes the process read (which varies from run to run under
+     * AddressSanitizer). */
+    const scenario *sc = &scenarios[_i];
+    char tmp[] = "/tmp/kt-twice-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *outdir = path_join(tmp, "out");
+    scan_result a, b;
+    scan(sc, outdir, &a);
+    remove_tree(outdir);
+    scan(sc, outdir, &b);
+    for (int i = 0; i < NOUTPUTS; i++) {
+        if (i == FINDINGS || i == LOG)
+            continue;
+        ck_assert_msg(a.out[i].len == b.out[i].len &&
+                          memcmp(a.out[i].data, b.out[i].data, a.out[i].len) == 0,
+                      "%s: %s differs between two scans", sc->name, outputs[i]);
+    }
+    normalise_run(&a, sc->name);
+    normalise_run(&b, sc->name);
+    for (int i = 0; i < NOUTPUTS; i++) {
+        char where[1024];
+        first_difference(&a.out[i], &b.out[i], where, sizeof where);
+        ck_assert_msg(a.out[i].len == b.out[i].len &&
+                          memcmp(a.out[i].data, b.out[i].data, a.out[i].len) == 0,
+                      "%s: %s differs between two scans at %s", sc->name, outputs[i], where);
+    }
+    result_release(&a);
+    result_release(&b);
+    remove_tree(tmp);
+    free(outdir);
+}
+END_TEST
+
 static const scenario *listed(const char *set, const char *name)
 {
     for (int i = 0; i < NSCENARIOS; i++)
@@ -585,6 +623,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, every_scenario_has_golden_files);
     tcase_add_loop_test(tc, scan_outputs_match_golden_files, 0, NSCENARIOS);
+    tcase_add_loop_test(tc, scanning_twice_gives_identical_outputs, 0, NSCENARIOS);
     suite_add_tcase(s, tc);
     return s;
 }
