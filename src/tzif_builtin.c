@@ -41,8 +41,7 @@ static size_t put64(uint8_t *p, int64_t v)
     return 4 + put32(p + 4, (uint32_t)v);
 }
 
-static size_t header(uint8_t *p, char version, uint32_t timecnt, uint32_t typecnt,
-                     uint32_t charcnt)
+static size_t header(uint8_t *p, char version, uint32_t timecnt, uint32_t typecnt, uint32_t charcnt)
 {
     memcpy(p, "TZif", 4);
     p[4] = (uint8_t)version;
@@ -99,8 +98,8 @@ static int synthesize(const kt_tzdb_zone *zn, uint8_t **out, size_t *len, kt_err
         return kt_error_set(err, rc, "zone table entry has too many types");
     }
     size_t footer_len = strlen(zn->footer);
-    size_t cap = 2 * HEADER_SIZE + 6 + 1 + (size_t)zn->ntimes * 9 + lt.n * 6 + lt.chars +
-                 footer_len + 2;
+    size_t cap =
+        2 * HEADER_SIZE + 6 + 1 + (size_t)zn->ntimes * 9 + lt.n * 6 + lt.chars + footer_len + 2;
     uint8_t *b = malloc(cap);
     if (!b) {
         free(idx);
@@ -140,8 +139,7 @@ static int synthesize(const kt_tzdb_zone *zn, uint8_t **out, size_t *len, kt_err
 int kt_tzif_builtin(const char *name, kt_tzif **out, kt_tzif_builtin_info *info, kt_error *err)
 {
     const kt_tzdb_name *e =
-        name ? bsearch(name, kt_tzdb_names, kt_tzdb_nnames, sizeof *kt_tzdb_names, cmp_name)
-             : NULL;
+        name ? bsearch(name, kt_tzdb_names, kt_tzdb_nnames, sizeof *kt_tzdb_names, cmp_name) : NULL;
     if (!e)
         return kt_error_set(err, KT_ENOTFOUND, "zone '%s' is not in kavtrace's table (tzdata %s)",
                             name ? name : "", kt_tzdb_release);

@@ -580,8 +580,7 @@ static void same_state(const kt_tzif *ref, const kt_tzif *ours, int64_t t, const
     const char *xa = "", *xb = "";
     kt_time x = kt_time_from_unix(t, 0);
     if (kt_tzif_offset_at(ref, x, &a, &da, &xa) != 0 ||
-        kt_tzif_offset_at(ours, x, &b, &db, &xb) != 0 || a != b || da != db ||
-        strcmp(xa, xb) != 0)
+        kt_tzif_offset_at(ours, x, &b, &db, &xb) != 0 || a != b || da != db || strcmp(xa, xb) != 0)
         ck_abort_msg("%s at %lld: table %d %d %s, tzdata %d %d %s", name, (long long)t, b, db, xb,
                      a, da, xa);
 }
