@@ -43,12 +43,12 @@ typedef struct ctx {
     kt_wintz tz;   /* Windows: the SYSTEM hive's TimeZoneInformation */
     kt_tzif *tzif; /* Linux, macOS: /etc/localtime of the evidence */
     bool has_tz;
-    bool zone_builtin; /* the zone's rule from kavtrace's table, not the image */
-    kt_tzif_builtin_info tzdb; /* that table's tzdata release and span */
+    bool zone_builtin;            /* the zone's rule from kavtrace's table, not the image */
+    kt_tzif_builtin_info tzdb;    /* that table's tzdata release and span */
     size_t tzdb_late, tzdb_early; /* times past its release, before its span */
-    char zone[128];    /* the zone's name */
-    int tz_flags;      /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
-    int rc;            /* first fatal error (out of memory) */
+    char zone[128];               /* the zone's name */
+    int tz_flags;                 /* of the last conversion: KT_TZ_AMBIGUOUS, KT_TZ_NONEXISTENT */
+    int rc;                       /* first fatal error (out of memory) */
     /* the entries one artifact found so far: two paths to one file (a
      * linked directory, /var and /private/var on macOS) are one find */
     struct seen_entry {
