@@ -19,8 +19,7 @@ typedef struct kt_fs_ops {
      * With KT_FS_DELETED a deleted name is taken when no allocated one
      * matches. Fill the child's node, its on-disk name and its type. */
     int (*child)(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
-                 kt_node *out, char *actual, size_t actual_len, kt_file_type *type,
-                 kt_error *err);
+                 kt_node *out, char *actual, size_t actual_len, kt_file_type *type, kt_error *err);
     int (*stat)(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err);
     int (*list)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
                 kt_dirent_list *out, kt_error *err);

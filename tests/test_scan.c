@@ -79,13 +79,25 @@ static void check_scenario(const char *set, const char *name, const char *contai
     snprintf(exp_name, sizeof exp_name, "%s/%s/expected.tsv", set, name);
     tsv t;
     truth_load(&t, exp_name);
-    size_t products = 0;
+    /* Strict in every scope: a row kind, field or count of fields this
+     * loop does not know fails, naming the file and line, rather than
+     * being skipped (a misspelt field would otherwise assert nothing). */
     for (size_t i = 0; i < t.count; i++) {
         tsv_row *r = &t.rows[i];
-        ck_assert_msg(r->nfields >= 3, "%s:%d: need scope, field, value", exp_name, r->line);
-        const char *scope = r->f[0], *field = r->f[1], *want = r->f[2];
-        char what[256];
-        snprintf(what, sizeof what, "%s %s (%s)", scope, field, container);
+        char at[600];
+        snprintf(at, sizeof at, "%s:%d", exp_name, r->line);
+        const char *scope = r->f[0];
+        bool event = strcmp(scope, "event") == 0;
+        const char *form =
+            event ? "event, artifact, time[, product[, version]]" : "scope, field, value";
+        ck_assert_msg(event ? r->nfields >= 3 && r->nfields <= 5 : r->nfields == 3,
+                      "%s: %d fields, want %s", at, r->nfields, form);
+        const char *field = r->f[1], *want = r->f[2];
+        for (size_t k = 0; k < i && !event; k++)
+            ck_assert_msg(strcmp(t.rows[k].f[0], scope) != 0 || strcmp(t.rows[k].f[1], field) != 0,
+                          "%s: %s %s again (line %d)", at, scope, field, t.rows[k].line);
+        char what[800];
+        snprintf(what, sizeof what, "%s: %s %s (%s)", at, scope, field, container);
         if (strcmp(scope, "system") == 0) {
             if (strcmp(field, "hostname") == 0)
                 check_str(name, what, sys->sys.hostname, want);
@@ -93,6 +105,8 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_str(name, what, sys->zone, want);
             else if (strcmp(field, "os") == 0)
                 check_str(name, what, kt_os_name(sys->sys.os), want);
+            else
+                ck_abort_msg("%s: unknown system field '%s'", at, field);
         } else if (strcmp(scope, "verdict") == 0) {
             bool known = false;
             for (int v = 0; v < KT_V_COUNT; v++) {
@@ -101,15 +115,17 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 known = true;
                 check_str(name, what, tri_name(f->verdicts[v]), want);
             }
-            ck_assert_msg(known, "%s:%d: unknown verdict '%s'", exp_name, r->line, field);
+            ck_assert_msg(known, "%s: unknown verdict '%s'", at, field);
         } else if (strcmp(scope, "migration") == 0) {
             if (strcmp(field, "to") == 0)
                 check_str(name, what, f->migrated ? f->migration_to : NULL, want);
             else if (strcmp(field, "time") == 0)
                 check_time(name, what, f->migrated ? f->migration_time : KT_TIME_NONE, want);
+            else
+                ck_abort_msg("%s: unknown migration field '%s'", at, field);
         } else if (strncmp(scope, "product:", 8) == 0) {
             const kt_product_finding *p = find_product(f, scope + 8);
-            ck_assert_msg(p != NULL, "%s: no product %s (%s)", name, scope + 8, container);
+            ck_assert_msg(p != NULL, "%s: no product %s (%s)", at, scope + 8, container);
             if (strcmp(field, "version") == 0)
                 check_str(name, what, p->version, want);
             else if (strcmp(field, "installed") == 0)
@@ -135,13 +151,14 @@ static void check_scenario(const char *set, const char *name, const char *contai
             else if (strcmp(field, "last_execution") == 0)
                 check_time(name, what, p->last_execution, want);
             else
-                ck_abort_msg("%s:%d: unknown product field '%s'", exp_name, r->line, field);
-            products++;
-        } else if (strcmp(scope, "timeline") == 0 && strcmp(field, "events") == 0) {
+                ck_abort_msg("%s: unknown product field '%s'", at, field);
+        } else if (strcmp(scope, "timeline") == 0) {
+            ck_assert_msg(strcmp(field, "events") == 0, "%s: unknown timeline field '%s'", at,
+                          field);
             char n[32];
             snprintf(n, sizeof n, "%zu", s.tl.count);
             check_str(name, what, n, want);
-        } else if (strcmp(scope, "event") == 0) {
+        } else if (event) {
             /* event ARTIFACT TIME [PRODUCT [VERSION]]: that find, at that
              * instant, for that product and version. */
             bool hit = false;
@@ -152,11 +169,11 @@ static void check_scenario(const char *set, const char *name, const char *contai
                       (r->nfields < 4 || (e->product_id && strcmp(e->product_id, r->f[3]) == 0)) &&
                       (r->nfields < 5 || (e->version && strcmp(e->version, r->f[4]) == 0));
             }
-            ck_assert_msg(hit, "%s:%d: no event %s at %s%s%s%s%s (%s)", exp_name, r->line, field,
-                          want, r->nfields > 3 ? " for " : "", r->nfields > 3 ? r->f[3] : "",
+            ck_assert_msg(hit, "%s: no event %s at %s%s%s%s%s (%s)", at, field, want,
+                          r->nfields > 3 ? " for " : "", r->nfields > 3 ? r->f[3] : "",
                           r->nfields > 4 ? " " : "", r->nfields > 4 ? r->f[4] : "", container);
         } else {
-            ck_abort_msg("%s:%d: unknown scope '%s'", exp_name, r->line, scope);
+            ck_abort_msg("%s: unknown scope '%s'", at, scope);
         }
     }
     /* No product the ground truth does not name. */
