@@ -15,8 +15,7 @@ int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error
     else
         rc = kt_fs_tsk_open(img, vol, fs, err);
     if (rc) {
-        kt_error_prefix(err, "volume %d", vol->index);
-        free(fs);
+        free(fs); /* the caller says which volume */
         return rc;
     }
     *out = fs;

@@ -20,7 +20,10 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
     if (rc == KT_ENOMEM)
         return oom(err);
     if (rc)
-        return kt_strlist_add(&iv->warnings, e.msg) ? oom(err) : KT_OK;
+        return kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "filesystem", v->index, NULL, NULL,
+                             "%s", e.msg)
+                   ? oom(err)
+                   : KT_OK;
     kt_strlcpy(iv->fs_type, kt_fs_type_name(iv->fs), sizeof iv->fs_type);
     rc = kt_system_detect(iv->fs, &iv->sys, &e);
     if (rc == KT_ENOMEM)
@@ -28,13 +31,17 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
     if (rc) {
         kt_system_release(&iv->sys);
         memset(&iv->sys, 0, sizeof iv->sys);
-        return kt_strlist_addf(&iv->warnings, "volume %d: %s", v->index, e.msg) ? oom(err) : KT_OK;
+        return kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "system", v->index, NULL, NULL, "%s",
+                             e.msg)
+                   ? oom(err)
+                   : KT_OK;
     }
     if (iv->sys.os == KT_OS_NONE)
         return KT_OK;
     inv->nsystems++;
     for (size_t w = 0; w < iv->sys.warnings.count; w++)
-        if (kt_strlist_addf(&iv->warnings, "volume %d: %s", v->index, iv->sys.warnings.items[w]))
+        if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "system", v->index, NULL, NULL, "%s",
+                          iv->sys.warnings.items[w]))
             return oom(err);
     return KT_OK;
 }
@@ -74,7 +81,7 @@ void kt_inventory_release(kt_inventory *inv)
         kt_inventory_volume *iv = &inv->volumes[i];
         kt_fs_free(iv->fs);
         kt_system_release(&iv->sys);
-        kt_strlist_release(&iv->warnings);
+        kt_diags_release(&iv->warnings);
     }
     free(inv->volumes);
     kt_volume_list_release(&inv->vols);
@@ -83,19 +90,30 @@ void kt_inventory_release(kt_inventory *inv)
     memset(inv, 0, sizeof *inv);
 }
 
-int kt_inventory_warnings(const kt_inventory *inv, kt_strlist *out)
+int kt_inventory_image_warnings(const kt_inventory *inv, kt_diags *out)
 {
     int rc = KT_OK;
     if (inv->img) {
         const kt_strlist *iw = kt_image_warnings(inv->img);
         for (size_t i = 0; i < iw->count && rc == KT_OK; i++)
-            rc = kt_strlist_add(out, iw->items[i]);
+            rc = kt_diags_addf(out, KT_SEV_WARNING, "image", -1, NULL, NULL, "%s", iw->items[i]);
     }
-    for (size_t i = 0; inv->volumes && i < inv->vols.count && rc == KT_OK; i++) {
-        const kt_strlist *vw = &inv->volumes[i].warnings;
-        for (size_t w = 0; w < vw->count && rc == KT_OK; w++)
-            rc = kt_strlist_add(out, vw->items[w]);
-    }
+    return rc;
+}
+
+int kt_inventory_volume_warnings(const kt_inventory_volume *iv, kt_diags *out)
+{
+    int rc = KT_OK;
+    for (size_t w = 0; w < iv->warnings.count && rc == KT_OK; w++)
+        rc = kt_diags_add(out, &iv->warnings.items[w]);
+    return rc;
+}
+
+int kt_inventory_warnings(const kt_inventory *inv, kt_diags *out)
+{
+    int rc = kt_inventory_image_warnings(inv, out);
+    for (size_t i = 0; inv->volumes && i < inv->vols.count && rc == KT_OK; i++)
+        rc = kt_inventory_volume_warnings(&inv->volumes[i], out);
     return rc;
 }
 

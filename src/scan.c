@@ -28,14 +28,6 @@ static int copy_system(kt_system *dst, const kt_system *src)
     return KT_OK;
 }
 
-static int add_all(kt_strlist *to, const kt_strlist *from)
-{
-    for (size_t i = 0; i < from->count; i++)
-        if (kt_strlist_add(to, from->items[i]))
-            return KT_ENOMEM;
-    return KT_OK;
-}
-
 int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *pctx, kt_error *err)
 {
@@ -45,7 +37,7 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
         return rc;
     const kt_inventory *inv = &out->inv;
     out->systems = calloc(inv->nsystems ? inv->nsystems : 1, sizeof *out->systems);
-    if (out->systems == NULL || add_all(&out->warnings, kt_image_warnings(inv->img)))
+    if (out->systems == NULL || kt_inventory_image_warnings(inv, &out->warnings))
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     for (size_t i = 0; i < inv->vols.count; i++) {
         const kt_inventory_volume *iv = &inv->volumes[i];
@@ -56,7 +48,7 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
         snprintf(what, sizeof what, "volume %d (%s)", v->index, v->fs);
         if (progress)
             progress(pctx, what);
-        if (add_all(&out->warnings, &iv->warnings))
+        if (kt_inventory_volume_warnings(iv, &out->warnings))
             return kt_error_set(err, KT_ENOMEM, "out of memory");
         if (iv->sys.os == KT_OS_NONE)
             continue;
@@ -103,7 +95,7 @@ void kt_scan_release(kt_scan *s)
     }
     free(s->systems);
     kt_timeline_release(&s->tl);
-    kt_strlist_release(&s->warnings);
+    kt_diags_release(&s->warnings);
     kt_inventory_release(&s->inv);
     memset(s, 0, sizeof *s);
 }

@@ -11,11 +11,13 @@ static const char *dash(const char *s)
     return s[0] ? s : "-";
 }
 
-static bool has_warning(const kt_strlist *l, const char *text)
+static bool has_warning(const kt_diags *l, const char *text)
 {
-    for (size_t i = 0; i < l->count; i++)
-        if (strstr(l->items[i], text))
+    for (size_t i = 0; i < l->count; i++) {
+        char line[4096];
+        if (strstr(kt_diag_text(&l->items[i], line, sizeof line), text))
             return true;
+    }
     return false;
 }
 
@@ -73,10 +75,10 @@ START_TEST(takes_stock_of_every_container)
         }
         ck_assert_msg(inv.nsystems == want_systems, "%s: %zu systems, want %zu", file, inv.nsystems,
                       want_systems);
-        kt_strlist w = {0};
+        kt_diags w = {0};
         ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
-        ck_assert_msg(w.count == 0, "%s: warning %s", file, w.count ? w.items[0] : "");
-        kt_strlist_release(&w);
+        ck_assert_msg(w.count == 0, "%s: warning %s", file, w.count ? w.items[0].message : "");
+        kt_diags_release(&w);
         kt_inventory_release(&inv);
         ck_assert_ptr_null(inv.img);
         free(path);
@@ -129,7 +131,7 @@ START_TEST(damaged_images_give_warnings_not_crashes)
 {
     kt_inventory inv;
     kt_error err = {0};
-    kt_strlist w = {0};
+    kt_diags w = {0};
 
     char *path = path_join(evidence_dir(), "corrupt/truncated.raw");
     ck_assert_msg(kt_inventory_init(&inv, path, &err) == 0, "%s", err.msg);
@@ -138,7 +140,7 @@ START_TEST(damaged_images_give_warnings_not_crashes)
     ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
     ck_assert_uint_eq(w.count, 3);
     ck_assert(has_warning(&w, "runs past the end of the image"));
-    kt_strlist_release(&w);
+    kt_diags_release(&w);
     kt_inventory_release(&inv);
     free(path);
 
@@ -148,7 +150,7 @@ START_TEST(damaged_images_give_warnings_not_crashes)
     ck_assert_int_eq(inv.volumes[1].sys.os, KT_OS_WINDOWS);
     ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
     ck_assert(has_warning(&w, "partitions read from the backup GPT header"));
-    kt_strlist_release(&w);
+    kt_diags_release(&w);
     kt_inventory_release(&inv);
     free(path);
 
@@ -159,11 +161,12 @@ START_TEST(damaged_images_give_warnings_not_crashes)
     ck_assert_uint_eq(inv.nsystems, 1);
     ck_assert_int_eq(inv.volumes[0].sys.os, KT_OS_WINDOWS);
     ck_assert_uint_eq(inv.volumes[0].warnings.count, 2);
-    ck_assert_ptr_nonnull(strstr(inv.volumes[0].warnings.items[0], "volume 0: "));
-    ck_assert_ptr_nonnull(strstr(inv.volumes[0].warnings.items[0], "not a valid registry hive"));
+    ck_assert_int_eq(inv.volumes[0].warnings.items[0].volume, 0);
+    ck_assert_str_eq(inv.volumes[0].warnings.items[0].code, "system");
+    ck_assert_ptr_nonnull(strstr(inv.volumes[0].warnings.items[0].message, "not a valid registry hive"));
     ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
     ck_assert_uint_eq(w.count, 2);
-    kt_strlist_release(&w);
+    kt_diags_release(&w);
     kt_inventory_release(&inv);
     free(path);
 
@@ -176,7 +179,7 @@ START_TEST(damaged_images_give_warnings_not_crashes)
     ck_assert_uint_eq(inv.nsystems, 0);
     ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
     ck_assert(has_warning(&w, "EWF set is corrupted or truncated"));
-    kt_strlist_release(&w);
+    kt_diags_release(&w);
     kt_inventory_release(&inv);
     free(path);
 

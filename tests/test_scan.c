@@ -15,6 +15,13 @@
 #include "kavtrace/writers.h"
 #include "testutil.h"
 
+/* A diagnostic as scan.log shows it (one buffer: use the result at once). */
+static const char *wtext(const kt_diag *d)
+{
+    static char buf[4096];
+    return kt_diag_text(d, buf, sizeof buf);
+}
+
 static kt_artifact_set defs;
 
 static int count_msi(void *ctx, const kt_evtx_record *r)
@@ -310,7 +317,7 @@ START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
             /* The corrupt SYSTEM hive is a warning; the other hives are read. */
             bool warned = false;
             for (size_t w = 0; w < s.warnings.count; w++)
-                warned = warned || strstr(s.warnings.items[w], "SYSTEM") != NULL;
+                warned = warned || strstr(wtext(&s.warnings.items[w]), "SYSTEM") != NULL;
             ck_assert_msg(warned, "no warning for the corrupt SYSTEM hive");
             ck_assert_uint_ge(s.stats.hives_read, 3);
         }
@@ -362,7 +369,7 @@ START_TEST(corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding)
         ck_assert_int_eq(s.systems[0].sys.os, trees[i].os);
         ck_assert_str_eq(s.systems[0].zone, trees[i].zone);
         for (size_t w = 0; w < s.warnings.count; w++)
-            ck_abort_msg("%s: warning: %s", trees[i].tree, s.warnings.items[w]);
+            ck_abort_msg("%s: warning: %s", trees[i].tree, wtext(&s.warnings.items[w]));
         ck_assert_uint_eq(s.stats.files_read, trees[i].files);
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i].tree, s.tl.count);
         ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
@@ -426,8 +433,8 @@ START_TEST(linux_zone_named_but_missing_uses_the_built_in_rule)
     snprintf(table, sizeof table, "kavtrace's table from tzdata %s", tzdb.release);
     bool said = false;
     for (size_t w = 0; w < s.warnings.count; w++)
-        said = said || (strstr(s.warnings.items[w], table) &&
-                        strstr(s.warnings.items[w], "for America/Chicago"));
+        said = said || (strstr(wtext(&s.warnings.items[w]), table) &&
+                        strstr(wtext(&s.warnings.items[w]), "for America/Chicago"));
     ck_assert_msg(said, "no warning about the zone table");
     const kt_system_finding *f = &s.systems[0].findings;
     const kt_product_finding *p = find_product(f, "kaspersky-kesl");
@@ -502,7 +509,7 @@ static const kt_event *table_event(const kt_scan *s, const char *when, const cha
 static bool warned(const kt_scan *s, const char *a, const char *b)
 {
     for (size_t w = 0; w < s->warnings.count; w++)
-        if (strstr(s->warnings.items[w], a) && (!b || strstr(s->warnings.items[w], b)))
+        if (strstr(wtext(&s->warnings.items[w]), a) && (!b || strstr(wtext(&s->warnings.items[w]), b)))
             return true;
     return false;
 }

@@ -8,6 +8,7 @@
 #define KAVTRACE_COLLECT_H
 
 #include "kavtrace/artifacts.h"
+#include "kavtrace/diag.h"
 #include "kavtrace/fs.h"
 #include "kavtrace/system.h"
 #include "kavtrace/timeline.h"
@@ -25,16 +26,16 @@ typedef struct kt_collect_stats {
 } kt_collect_stats;
 
 /* Collect events for the system on fs (sys from kt_system_detect) into tl.
- * Warnings (a corrupt hive, an unreadable file) go to `warnings`; only
+ * Diagnostics (a corrupt hive, an unreadable file) go to `diags`; only
  * out-of-memory is an error. `zone` receives the time zone used for
  * local times ("" if unknown). */
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                      const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
+                      const kt_system *sys, kt_timeline *tl, kt_diags *diags,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 /* The same, sending each event to `sink` (kt_collect_system's sink is
  * the timeline). */
 int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                         const kt_system *sys, kt_event_sink *sink, kt_strlist *warnings,
+                         const kt_system *sys, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include "kavtrace/buf.h"
 #include "kavtrace/error.h"
 #include "kavtrace/fs.h"
+#include "kavtrace/diag.h"
 #include "kavtrace/image.h"
 #include "kavtrace/system.h"
 #include "kavtrace/volume.h"
@@ -27,8 +28,8 @@ typedef struct kt_inventory_volume {
                                 recognises, or it could not be opened (see warnings) */
     char fs_type[16];        /* the opened filesystem's kt_fs_type_name; "" without fs */
     kt_system sys;           /* sys.os == KT_OS_NONE: no system on this volume */
-    kt_strlist warnings;     /* why fs could not be opened, or the system's unreadable
-                                details as "volume N: ..." */
+    kt_diags warnings;       /* why fs could not be opened, or the system's unreadable
+                                details */
 } kt_inventory_volume;
 
 /* The whole media's digests, once kt_inventory_hash has read it. */
@@ -62,7 +63,10 @@ void kt_inventory_release(kt_inventory *inv);
 
 /* Append every warning to out, in order: the image's (container and
  * volume problems), then each volume's. Returns 0 or KT_ENOMEM. */
-int kt_inventory_warnings(const kt_inventory *inv, kt_strlist *out);
+int kt_inventory_warnings(const kt_inventory *inv, kt_diags *out);
+/* The image's warnings alone; one volume's alone. */
+int kt_inventory_image_warnings(const kt_inventory *inv, kt_diags *out);
+int kt_inventory_volume_warnings(const kt_inventory_volume *iv, kt_diags *out);
 
 /* Read the whole media once for its SHA-256 and MD5 into inv->digest, and
  * compare an EWF set's stored MD5 with it. progress (may be NULL) is called

@@ -24,7 +24,7 @@ typedef struct kt_scan {
     kt_scan_system *systems;
     size_t nsystems;
     kt_timeline tl;
-    kt_strlist warnings;
+    kt_diags warnings; /* every diagnostic, in order: the image's, then each volume's */
     kt_collect_stats stats;
     kt_time started, finished;
     uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */

@@ -192,8 +192,15 @@ static int run(int argc, char **argv)
         kt_inventory inv;
         kt_error err = {0};
         kt_strlist warnings = {0};
+        kt_diags diags = {0};
         int rc = kt_inventory_init(&inv, argv[i], &err);
-        if (kt_inventory_warnings(&inv, &warnings) != KT_OK && rc == KT_OK)
+        int wrc = kt_inventory_warnings(&inv, &diags);
+        for (size_t d = 0; d < diags.count && wrc == KT_OK; d++) {
+            char text[4096];
+            wrc = kt_strlist_add(&warnings, kt_diag_text(&diags.items[d], text, sizeof text));
+        }
+        kt_diags_release(&diags);
+        if (wrc != KT_OK && rc == KT_OK)
             rc = kt_error_set(&err, KT_ENOMEM, "out of memory");
         if (rc) {
             fprintf(stderr, "kavtrace: %s\n", err.msg);

@@ -212,8 +212,11 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const char *path,
     }
     if (!o->quiet)
         summary(stdout, &s, dir);
-    for (size_t i = 0; i < s.warnings.count && !o->quiet; i++)
-        fprintf(stderr, "kavtrace: warning: %s: %s\n", path, s.warnings.items[i]);
+    for (size_t i = 0; i < s.warnings.count && !o->quiet; i++) {
+        char text[4096];
+        fprintf(stderr, "kavtrace: %s: %s: %s\n", kt_severity_name(s.warnings.items[i].severity),
+                path, kt_diag_text(&s.warnings.items[i], text, sizeof text));
+    }
     kt_scan_release(&s);
     return status;
 }

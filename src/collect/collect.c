@@ -6,6 +6,13 @@
 
 #include "source.h"
 
+/* Kavtrace's zone table in use is a note (the times are converted, and
+ * say how); no zone at all is a warning. */
+static kt_severity zone_severity(const kt_zone *z)
+{
+    return z->kind == KT_ZONE_TABLE ? KT_SEV_NOTE : KT_SEV_WARNING;
+}
+
 static kt_hive *load_hive(kt_collector *c, const char *path)
 {
     kt_buf b = {0};
@@ -15,9 +22,9 @@ static kt_hive *load_hive(kt_collector *c, const char *path)
         c->stats->hives_read++;
         c->stats->bytes_read += b.len;
         if (kt_hive_open_mem(b.data, b.len, path, &h, &err) != KT_OK)
-            kt_collect_warn(c, "volume %d: %s", c->vol->index, err.msg);
+            kt_collect_diag(c, KT_SEV_WARNING, "hive", path, NULL, "%s", err.msg);
     } else if (err.code != KT_ENOTFOUND) {
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "hive", path, NULL, "%s", err.msg);
     }
     kt_buf_release(&b);
     return h;
@@ -39,10 +46,10 @@ static void load_windows(kt_collector *c)
     if (kt_fs_exists(c->fs, "Windows/appcompat/Programs/Amcache.hve"))
         c->amcache = load_hive(c, "Windows/appcompat/Programs/Amcache.hve");
     if (sys->system && !sys->controlset[0])
-        kt_collect_warn(c, "volume %d: SYSTEM hive has no Select\\Current: services not read",
-                        c->vol->index);
+        kt_collect_diag(c, KT_SEV_WARNING, "hive", "Windows/System32/config/SYSTEM", NULL,
+                        "no Select\\Current: services not read");
     for (size_t i = 0; i < sys->zone.notes.count; i++)
-        kt_collect_warn(c, "volume %d: %s", c->vol->index, sys->zone.notes.items[i]);
+        kt_collect_diag(c, zone_severity(&sys->zone), "zone", NULL, NULL, "%s", sys->zone.notes.items[i]);
     kt_dirent_list users = {0};
     if (kt_fs_list(c->fs, "Users", false, &users, NULL) != KT_OK)
         return;
@@ -67,7 +74,7 @@ static void load_unix(kt_collector *c)
         c->stats->bytes_read += c->sys->zone_file_size;
     }
     for (size_t i = 0; i < c->sys->zone.notes.count; i++)
-        kt_collect_warn(c, "volume %d: %s", c->vol->index, c->sys->zone.notes.items[i]);
+        kt_collect_diag(c, zone_severity(&c->sys->zone), "zone", NULL, NULL, "%s", c->sys->zone.notes.items[i]);
 }
 
 /* What the zone table's conversions leave to say. */
@@ -75,30 +82,30 @@ static void zone_summary(kt_collector *c)
 {
     const kt_zone *z = c->zone;
     if (c->zone_late)
-        kt_collect_warn(c,
-                        "volume %d: %zu local time%s later than tzdata %s's release converted "
+        kt_collect_diag(c, KT_SEV_NOTE, "zone.table-release", NULL, NULL,
+                        "%zu local time%s later than tzdata %s's release converted "
                         "with kavtrace's table for %s: a change of the zone's rules after that "
                         "release is not in it (each event's time source says so)",
-                        c->vol->index, c->zone_late, c->zone_late == 1 ? "" : "s", z->table.release,
+                        c->zone_late, c->zone_late == 1 ? "" : "s", z->table.release,
                         z->name);
     if (c->zone_early)
-        kt_collect_warn(c,
-                        "volume %d: %zu local time%s before the start of kavtrace's table for %s, "
+        kt_collect_diag(c, KT_SEV_NOTE, "zone.table-start", NULL, NULL,
+                        "%zu local time%s before the start of kavtrace's table for %s, "
                         "converted with the zone's offset at its start (each event's time source "
                         "says so)",
-                        c->vol->index, c->zone_early, c->zone_early == 1 ? "" : "s", z->name);
+                        c->zone_early, c->zone_early == 1 ? "" : "s", z->name);
 }
 
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                      const kt_system *sys, kt_timeline *tl, kt_strlist *warnings,
+                      const kt_system *sys, kt_timeline *tl, kt_diags *diags,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
 {
     kt_event_sink sink = kt_timeline_sink(tl);
-    return kt_collect_system_to(set, fs, vol, sys, &sink, warnings, stats, zone, zone_len, err);
+    return kt_collect_system_to(set, fs, vol, sys, &sink, diags, stats, zone, zone_len, err);
 }
 
 int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                         const kt_system *sys, kt_event_sink *sink, kt_strlist *warnings,
+                         const kt_system *sys, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
 {
     kt_collector c = {.set = set,
@@ -106,7 +113,7 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
                       .vol = vol,
                       .sys = sys,
                       .sink = sink,
-                      .warnings = warnings,
+                      .diags = diags,
                       .stats = stats,
                       .zone = &sys->zone};
     const char *os = kt_os_name(sys->os);

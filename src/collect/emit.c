@@ -7,12 +7,15 @@
 
 #include "source.h"
 
-void kt_collect_warn(kt_collector *c, const char *fmt, ...)
+void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const char *path,
+                     const kt_artifact *a, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    kt_strlist_vaddf(c->warnings, fmt, ap);
+    int rc = kt_diags_vaddf(c->diags, sev, code, c->vol->index, path, a ? a->id : NULL, fmt, ap);
     va_end(ap);
+    if (rc != KT_OK && c->rc == KT_OK)
+        c->rc = rc; /* a diagnostic lost would leave a result silently incomplete */
 }
 
 void **kt_collect_state(kt_collector *c, const kt_source_ops *s)

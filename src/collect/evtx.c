@@ -159,9 +159,9 @@ static bool string_time(kt_collector *c, const kt_artifact *a, const kt_evtx_rec
     memcpy(text, str + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
     text[m[1].rm_eo - m[1].rm_so] = '\0';
     if (kt_time_pattern_parse(&s->string_time, text, &e->ev.time) != KT_OK) {
-        kt_collect_warn(c, "volume %d: '%s' record %llu: time '%s' does not fit '%s' (artifact %s)",
-                        c->vol->index, f->path, (unsigned long long)r->record_id, text,
-                        s->string_time.pattern, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "evtx.time", f->path, a,
+                        "record %llu: time '%s' does not fit '%s'",
+                        (unsigned long long)r->record_id, text, s->string_time.pattern);
         return false;
     }
     snprintf(src, srclen, "event %u (record %llu%s) text '%s'", r->event_id,
@@ -264,7 +264,7 @@ static void read_log(kt_collector *c, const evtx_log *l)
     kt_buf b = {0};
     kt_error err = {0};
     if (kt_fs_read(c->fs, l->path, l->deleted ? KT_FS_DELETED : 0, KT_EVTX_MAX_SIZE, &b, &err)) {
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, l->path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "file.read", l->path, NULL, "%s", err.msg);
         kt_buf_release(&b);
         return;
     }
@@ -282,9 +282,9 @@ static void read_log(kt_collector *c, const evtx_log *l)
     kt_strlist w = {0};
     if (kt_evtx_walk(b.data, b.len, &providers, dispatch, &x, &st, &w, &err) != KT_OK &&
         c->rc == KT_OK)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, l->path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", err.msg);
     for (size_t i = 0; i < w.count; i++)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, l->path, w.items[i]);
+        kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
     kt_strlist_release(&providers);
     kt_buf_release(&b);

@@ -188,13 +188,11 @@ static bool content_time(kt_collector *c, const kt_artifact *a, const kt_find *f
         if (doc)
             xmlFreeDoc(doc);
         else
-            kt_collect_warn(c, "volume %d: '%s': not well-formed XML (artifact %s)", c->vol->index,
-                            f->path, a->id);
+            kt_collect_diag(c, KT_SEV_WARNING, "file.parse", f->path, a, "not well-formed XML");
     }
     kt_buf_release(&b);
     if (!ok) {
-        kt_collect_warn(c, "volume %d: '%s': no time found in its content (artifact %s)",
-                        c->vol->index, f->path, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "file.parse", f->path, a, "no time found in its content");
         return false;
     }
     kt_collect_convert(c, &s->parse_time, t, src, srclen, zone);
@@ -217,8 +215,8 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
     memcpy(text, name + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
     text[m[1].rm_eo - m[1].rm_so] = '\0';
     if (kt_time_pattern_parse(&s->name_time, text, t) != KT_OK) {
-        kt_collect_warn(c, "volume %d: '%s': name time '%s' is not valid (artifact %s)",
-                        c->vol->index, f->path, text, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "file.name-time", f->path, a, "name time '%s' is not valid",
+                        text);
         return false;
     }
     if (s->name_time.no_year) {
@@ -317,13 +315,12 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
             memcpy(text, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
             text[m[1].rm_eo - m[1].rm_so] = '\0';
             if (kt_time_pattern_parse(&s->parse_time, text, &t) != KT_OK) {
-                kt_collect_warn(c, "volume %d: '%s' line %zu: time '%s' is not valid (artifact %s)",
-                                c->vol->index, f->path, lineno, text, a->id);
+                kt_collect_diag(c, KT_SEV_WARNING, "file.line-time", f->path, a,
+                                "line %zu: time '%s' is not valid", lineno, text);
             } else if (++finds > MAX_LINE_FINDS) {
-                kt_collect_warn(c,
-                                "volume %d: '%s': more than %d matching lines; the rest are "
-                                "skipped",
-                                c->vol->index, f->path, MAX_LINE_FINDS);
+                kt_collect_diag(c, KT_SEV_WARNING, "limit.lines", f->path, a,
+                                "more than %d matching lines; the rest are skipped",
+                                MAX_LINE_FINDS);
                 break;
             } else {
                 if (day != KT_TIME_NONE) {

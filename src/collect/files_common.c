@@ -132,7 +132,7 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     int rc = kt_fs_list(c->fs, path, x->fp->deleted, &l, &err);
     if (rc) {
         if (rc != KT_ENOTFOUND)
-            kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, path, err.msg);
+            kt_collect_diag(c, KT_SEV_WARNING, "dir.list", path, NULL, "%s", err.msg);
         return;
     }
     for (size_t k = 0; k < l.count && !c->rc; k++) {
@@ -305,8 +305,7 @@ int kt_file_read(kt_collector *c, const kt_artifact *a, const kt_find *f, size_t
 {
     kt_error err = {0};
     if (kt_fs_read(c->fs, f->path, f->deleted ? KT_FS_DELETED : 0, limit, b, &err)) {
-        kt_collect_warn(c, "volume %d: '%s': %s (artifact %s)", c->vol->index, f->path, err.msg,
-                        a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "file.read", f->path, a, "%s", err.msg);
         kt_buf_release(b);
         return -1;
     }

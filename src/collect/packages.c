@@ -249,9 +249,8 @@ static int run_parser(pkg_ctx *x, const uint8_t *data, size_t len, kt_strlist *w
         kt_time_format_iso(x->f->st->modified, iso);
         int year = x->f->st->modified != KT_TIME_NONE ? (int)strtol(iso, NULL, 10) : 0;
         if (year == 0) {
-            kt_collect_warn(x->c,
-                            "volume %d: '%s': no modified time to give yum.log's lines their year",
-                            x->c->vol->index, x->f->path);
+            kt_collect_diag(x->c, KT_SEV_WARNING, "packages", x->f->path, x->a,
+                            "no modified time to give yum.log's lines their year");
             return KT_OK;
         }
         return kt_pkg_parse_yum_log(data, len, year, pkg_event, x, w, err);
@@ -275,7 +274,7 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     if (ends_with(f->path, ".gz")) {
         int rc = kt_gunzip(b.data, b.len, 256u << 20, &gz, &err);
         if (rc != KT_OK)
-            kt_collect_warn(c, "volume %d: '%s': %s%s", c->vol->index, f->path, err.msg,
+            kt_collect_diag(c, KT_SEV_WARNING, "file.gzip", f->path, NULL, "%s%s", err.msg,
                             gz.len ? " (what did decompress is read)" : "");
         if (rc != KT_OK && gz.len == 0)
             goto out;
@@ -287,11 +286,11 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     kt_strlist w = {0};
     int rc = run_parser(&x, data, len, &w, &err);
     if (rc != KT_OK && c->rc == KT_OK && rc != KT_ENOMEM)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "packages", f->path, NULL, "%s", err.msg);
     else if (rc == KT_ENOMEM)
         c->rc = KT_ENOMEM;
     for (size_t i = 0; i < w.count; i++)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, f->path, w.items[i]);
+        kt_collect_diag(c, KT_SEV_WARNING, "packages", f->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
 out:
     kt_buf_release(&gz);

@@ -105,10 +105,10 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     plist_ctx x = {.c = c, .a = a, .f = f};
     kt_error err = {0};
     if (kt_plist_each_dict(b.data, b.len, record, &x, &err) != KT_OK && c->rc == KT_OK)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "plist", f->path, NULL, "%s", err.msg);
     if (x.undated)
-        kt_collect_warn(c, "volume %d: '%s': %zu matching entries have no date '%s' (artifact %s)",
-                        c->vol->index, f->path, x.undated, s->time_key, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "plist.date", f->path, a,
+                        "%zu matching entries have no date '%s'", x.undated, s->time_key);
     kt_buf_release(&b);
 }
 

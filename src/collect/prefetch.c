@@ -40,7 +40,7 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     kt_strlist w = {0};
     kt_error err = {0};
     if (kt_prefetch_read(b.data, b.len, &pf, &w, &err) != KT_OK) {
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, f->path, err.msg);
+        kt_collect_diag(c, KT_SEV_WARNING, "prefetch", f->path, NULL, "%s", err.msg);
     } else {
         char what[KT_FS_PATH_MAX + 128];
         snprintf(what, sizeof what, " (%s%s: %s run %u times)", f->deleted ? "deleted: " : "",
@@ -61,7 +61,7 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
         }
     }
     for (size_t i = 0; i < w.count; i++)
-        kt_collect_warn(c, "volume %d: '%s': %s", c->vol->index, f->path, w.items[i]);
+        kt_collect_diag(c, KT_SEV_WARNING, "prefetch", f->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
     kt_buf_release(&b);
 }

@@ -206,8 +206,8 @@ static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r
         break;
     }
     if (!ok)
-        kt_collect_warn(c, "%s: %s\\%s value '%s' is not a valid time for artifact %s",
-                        f->hive_name, f->hive_name, f->key, r->value, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "registry.time", f->key, a,
+                        "%s value '%s' is not a valid time", f->hive_name, r->value);
     kt_buf_release(&b);
     e->ev.time = t;
     return ok;
@@ -279,7 +279,7 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     size_t n = 0;
     kt_error err = {0};
     if (kt_hive_children(x->hive, *(const kt_hive_node *)node, &kids, &n, &err)) {
-        kt_collect_warn(x->c, "%s: %s: %s", x->hive_name, path, err.msg);
+        kt_collect_diag(x->c, KT_SEV_WARNING, "hive", path, NULL, "%s: %s", x->hive_name, err.msg);
         return;
     }
     for (size_t k = 0; k < n; k++) {

@@ -84,7 +84,7 @@ struct kt_collector {
     const kt_volume *vol;
     const kt_system *sys;
     kt_event_sink *sink;
-    kt_strlist *warnings;
+    kt_diags *diags;
     kt_collect_stats *stats;
     const kt_zone *zone;          /* the system's zone (in sys) */
     size_t zone_late, zone_early; /* local times past the zone table's release, before it */
@@ -110,7 +110,10 @@ struct kt_collector {
 /* The state slot of source `s` (NULL when s is not in the table). */
 void **kt_collect_state(kt_collector *c, const kt_source_ops *s);
 
-void kt_collect_warn(kt_collector *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A diagnostic of this volume (path and artifact may be NULL). */
+void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const char *path,
+                     const kt_artifact *a, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* ---- events (emit.c): the only code that adds to the timeline ---- */
 

@@ -93,7 +93,7 @@ static int progress(void *p)
 static sqlite3 *open_db(kt_collector *c, const kt_find *f, kt_buf *b, size_t *steps)
 {
     if (b->len < 100 || memcmp(b->data, "SQLite format 3", 16) != 0) {
-        kt_collect_warn(c, "volume %d: '%s': not an SQLite database", c->vol->index, f->path);
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "not an SQLite database");
         return NULL;
     }
     if (b->data[18] == 2 && b->data[19] == 2)
@@ -103,7 +103,7 @@ static sqlite3 *open_db(kt_collector *c, const kt_find *f, kt_buf *b, size_t *st
             SQLITE_OK ||
         sqlite3_deserialize(db, "main", b->data, (sqlite3_int64)b->len, (sqlite3_int64)b->len,
                             SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
-        kt_collect_warn(c, "volume %d: '%s': SQLite: %s", c->vol->index, f->path,
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "SQLite: %s",
                         db ? sqlite3_errmsg(db) : "out of memory");
         sqlite3_close(db);
         return NULL;
@@ -119,10 +119,10 @@ static void wal_note(kt_collector *c, const kt_find *f)
     kt_stat st;
     snprintf(wal, sizeof wal, "%s-wal", f->path);
     if (kt_fs_stat(c->fs, wal, f->deleted ? KT_FS_DELETED : 0, &st, NULL) == KT_OK && st.size > 0)
-        kt_collect_warn(c,
-                        "volume %d: '%s': its write-ahead log (%llu bytes) is not applied: changes "
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.wal", f->path, NULL,
+                        "its write-ahead log (%llu bytes) is not applied: changes "
                         "not yet written back to the database are not read",
-                        c->vol->index, f->path, (unsigned long long)st.size);
+                        (unsigned long long)st.size);
 }
 
 static void tables(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite3 *db)
@@ -132,8 +132,7 @@ static void tables(kt_collector *c, const kt_artifact *a, const kt_find *f, sqli
     kt_buf list = {0};
     if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK) {
-        kt_collect_warn(c, "volume %d: '%s': SQLite: %s", c->vol->index, f->path,
-                        sqlite3_errmsg(db));
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "SQLite: %s", sqlite3_errmsg(db));
         return;
     }
     size_t n = 0;
@@ -209,18 +208,16 @@ static void rows(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite
     const spec *s = a->spec;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, s->query, -1, &st, NULL) != SQLITE_OK) {
-        kt_collect_warn(c, "volume %d: '%s': query of artifact %s: %s", c->vol->index, f->path,
-                        a->id, sqlite3_errmsg(db));
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.query", f->path, a, "query: %s",
+                        sqlite3_errmsg(db));
         return;
     }
     size_t n = 0, bad = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && !c->rc) {
         if (++n > SQLITE_MAX_ROWS) {
-            kt_collect_warn(c,
-                            "volume %d: '%s': more than %d rows for artifact %s; the rest are "
-                            "skipped",
-                            c->vol->index, f->path, SQLITE_MAX_ROWS, a->id);
+            kt_collect_diag(c, KT_SEV_WARNING, "limit.rows", f->path, a,
+                            "more than %d rows; the rest are skipped", SQLITE_MAX_ROWS);
             break;
         }
         sqlite3_int64 raw = sqlite3_column_int64(st, 0);
@@ -234,11 +231,11 @@ static void rows(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite
             row(c, a, f, st, n, t, raw);
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        kt_collect_warn(c, "volume %d: '%s': query of artifact %s stopped: %s", c->vol->index,
-                        f->path, a->id, sqlite3_errmsg(db));
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.query", f->path, a, "query stopped: %s",
+                        sqlite3_errmsg(db));
     if (bad)
-        kt_collect_warn(c, "volume %d: '%s': %zu rows of artifact %s have no usable time",
-                        c->vol->index, f->path, bad, a->id);
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.time", f->path, a, "%zu rows have no usable time",
+                        bad);
     sqlite3_finalize(st);
 }
 

@@ -28,8 +28,12 @@ int kt_scan_log(kt_buf *out, const kt_scan *s, const char *error)
     put(out, &rc, "started %s\n", kt_time_format_iso(s->started, t));
     if (error)
         put(out, &rc, "ERROR %s\n", error);
-    for (size_t i = 0; i < s->warnings.count; i++)
-        put(out, &rc, "WARNING %s\n", s->warnings.items[i]);
+    for (size_t i = 0; i < s->warnings.count; i++) {
+        const kt_diag *dg = &s->warnings.items[i];
+        char text[4096];
+        put(out, &rc, "%s %s\n", dg->severity == KT_SEV_NOTE ? "NOTE" : "WARNING",
+            kt_diag_text(dg, text, sizeof text));
+    }
     put(out, &rc,
         "events %zu, files read %zu, hives read %zu, bytes of files and hives %llu, "
         "bytes read by the process %llu\n",

@@ -134,8 +134,22 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     }
     kt_json_end_array(&j);
     kt_json_begin_array(&j, "warnings");
-    for (size_t i = 0; i < s->warnings.count; i++)
-        kt_json_string(&j, NULL, s->warnings.items[i]);
+    for (size_t i = 0; i < s->warnings.count; i++) {
+        const kt_diag *dg = &s->warnings.items[i];
+        char text[4096];
+        kt_json_begin_object(&j, NULL);
+        kt_json_string(&j, "severity", kt_severity_name(dg->severity));
+        kt_json_string(&j, "code", dg->code);
+        if (dg->volume >= 0)
+            kt_json_int(&j, "volume", dg->volume);
+        else
+            kt_json_null(&j, "volume");
+        kt_json_string(&j, "path", dg->path);
+        kt_json_string(&j, "artifact", dg->artifact);
+        kt_json_string(&j, "message", dg->message);
+        kt_json_string(&j, "text", kt_diag_text(dg, text, sizeof text));
+        kt_json_end_object(&j);
+    }
     kt_json_end_array(&j);
     kt_json_begin_object(&j, "run");
     kt_json_time(&j, "started", s->started);
