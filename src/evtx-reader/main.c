@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "kavtrace/bytes.h"
 #include "reader_proto.h"
 
 /* File header (libevtx docs, "Windows XML Event Log format" 2.1):
@@ -35,14 +36,6 @@ static void put(uint8_t *p, uint64_t v, int n)
 {
     for (int i = 0; i < n; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -124,10 +117,12 @@ static size_t parse_chunk(const uint8_t *header, const uint8_t *chunk, size_t in
                           size_t *records)
 {
     uint8_t head[FILE_HEADER_BLOCK];
+    uint64_t last_record = 0;
+    kt_rd_le64(chunk, CHUNK_SIZE, 0x20, &last_record);
     memcpy(head, header, sizeof head);
     put(head + 0x08, 0, 8);
     put(head + 0x10, 0, 8);
-    put(head + 0x18, get(chunk + 0x20, 8) + 1, 8);
+    put(head + 0x18, last_record + 1, 8);
     put(head + 0x2A, 1, 2);
     put(head + 0x78, 0, 4);
     put(head + 0x7C, (uint32_t)crc32(0, head, 0x78), 4);
@@ -221,7 +216,8 @@ int main(int argc, char **argv)
         free(data);
         return 1;
     }
-    if ((uint32_t)crc32(0, data, 0x78) != (uint32_t)get(data + 0x7C, 4))
+    uint32_t crc = 0;
+    if (!kt_rd_le32(data, len, 0x7C, &crc) || (uint32_t)crc32(0, data, 0x78) != crc)
         warn("file header CRC32 mismatch (the log may be dirty)");
     size_t nchunks = (len - FILE_HEADER_BLOCK) / CHUNK_SIZE, parsed = 0, records = 0;
     if ((len - FILE_HEADER_BLOCK) % CHUNK_SIZE)
@@ -230,7 +226,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nchunks; i++) {
         const uint8_t *chunk = data + FILE_HEADER_BLOCK + i * CHUNK_SIZE;
         if (memcmp(chunk, "ElfChnk\0", 8) != 0) {
-            if (get(chunk, 8) != 0)
+            uint64_t signature = 0;
+            if (kt_rd_le64(chunk, CHUNK_SIZE, 0, &signature) && signature != 0)
                 warn("chunk %zu: bad signature, skipped", i);
             continue;
         }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/bytes.h"
 #include "kavtrace/packages.h"
 #include "packages_impl.h"
 
@@ -26,11 +27,6 @@
 #define RPM_I18NSTRING_TYPE 9
 
 #define RPM_MAX_STRING 4096 /* a name, version, release or arch */
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 typedef struct rpm_entry {
     uint32_t type, offset, count;
@@ -65,36 +61,41 @@ static int rpm_int32(const uint8_t *store, uint32_t dl, const rpm_entry *en, con
 {
     if (en->type != RPM_INT32_TYPE || en->count == 0)
         return kt_error_set(err, KT_EFORMAT, "%s: type %u is not int32", what, en->type);
-    if (en->offset > dl || dl - en->offset < 4)
+    if (!kt_rd_be32(store, dl, en->offset, out))
         return kt_error_set(err, KT_EFORMAT, "%s: offset %u outside the data store of %u bytes",
                             what, en->offset, dl);
-    *out = be32(store + en->offset);
     return KT_OK;
 }
 
 static int header_read(const uint8_t *blob, size_t len, const char *detail, kt_pkg_event *e,
                        kt_buf *scratch, kt_error *err)
 {
-    if (len < 8)
+    uint32_t il = 0, dl = 0;
+    if (!kt_rd_be32(blob, len, 0, &il) || !kt_rd_be32(blob, len, 4, &dl))
         return kt_error_set(err, KT_EFORMAT, "header of %zu bytes", len);
-    uint32_t il = be32(blob), dl = be32(blob + 4);
     if (il == 0 || il > KT_RPM_MAX_TAGS)
         return kt_error_set(err, KT_EFORMAT, "header with %u index entries", il);
     if (dl > KT_RPM_MAX_HEADER || (uint64_t)il * 16 + dl > len - 8)
         return kt_error_set(err, KT_EFORMAT,
                             "header of %u entries and %u data bytes does not fit in %zu bytes", il,
                             dl, len);
-    const uint8_t *index = blob + 8, *store = index + (size_t)il * 16;
+    size_t index_len = (size_t)il * 16;
+    const uint8_t *index = blob + 8, *store = index + index_len;
     enum { NAME, VERSION, RELEASE, EPOCH, INSTALLTIME, ARCH, NTAGS };
     static const uint32_t tags[NTAGS] = {RPMTAG_NAME,  RPMTAG_VERSION,     RPMTAG_RELEASE,
                                          RPMTAG_EPOCH, RPMTAG_INSTALLTIME, RPMTAG_ARCH};
     rpm_entry found[NTAGS] = {0};
-    for (uint32_t i = 0; i < il; i++) {
-        const uint8_t *en = index + (size_t)i * 16;
-        uint32_t tag = be32(en);
+    for (size_t at = 0; at < index_len; at += 16) {
+        uint32_t tag = 0;
+        rpm_entry en = {.present = true};
+        if (!kt_rd_be32(index, index_len, at, &tag) ||
+            !kt_rd_be32(index, index_len, at + 4, &en.type) ||
+            !kt_rd_be32(index, index_len, at + 8, &en.offset) ||
+            !kt_rd_be32(index, index_len, at + 12, &en.count))
+            return kt_error_set(err, KT_EFORMAT, "index entry %zu cut short", at / 16);
         for (int k = 0; k < NTAGS; k++) {
             if (tag == tags[k] && !found[k].present)
-                found[k] = (rpm_entry){be32(en + 4), be32(en + 8), be32(en + 12), true};
+                found[k] = en;
         }
     }
     if (!found[NAME].present)
@@ -277,26 +278,28 @@ typedef struct bdb {
     kt_buf item;
 } bdb;
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* 0x0c: the metadata page's magic, in the byte order of the machine that
  * wrote the file. */
-static bool bdb_magic(const uint8_t *data, uint32_t magic)
+static bool bdb_magic(const uint8_t *data, size_t len, uint32_t magic)
 {
-    return le32(data + 12) == magic || be32(data + 12) == magic;
+    uint32_t le = 0, be = 0;
+    return kt_rd_le32(data, len, 12, &le) && kt_rd_be32(data, len, 12, &be) &&
+           (le == magic || be == magic);
 }
 
-static uint32_t bdb32(const bdb *db, const uint8_t *p)
+/* Numbers in the byte order of the file, at off of p[0..len). */
+static bool bdb32(const bdb *db, const uint8_t *p, size_t len, size_t off, uint32_t *v)
 {
-    return db->swapped ? be32(p) : le32(p);
+    return db->swapped ? kt_rd_be32(p, len, off, v) : kt_rd_le32(p, len, off, v);
 }
 
-static uint16_t bdb16(const bdb *db, const uint8_t *p)
+static bool bdb16(const bdb *db, const uint8_t *p, size_t len, size_t off, uint32_t *v)
 {
-    return db->swapped ? (uint16_t)(p[0] << 8 | p[1]) : (uint16_t)(p[0] | p[1] << 8);
+    uint16_t w = 0;
+    if (!(db->swapped ? kt_rd_be16(p, len, off, &w) : kt_rd_le16(p, len, off, &w)))
+        return false;
+    *v = w;
+    return true;
 }
 
 /* Page pgno, checked: in the file, not seen before, numbered as itself. */
@@ -308,7 +311,8 @@ static const uint8_t *bdb_page(bdb *db, uint32_t pgno)
         return NULL;
     db->seen[pgno / 8] |= (uint8_t)(1u << (pgno % 8));
     const uint8_t *p = db->data + (size_t)pgno * db->pagesize;
-    return bdb32(db, p + 8) == pgno ? p : NULL;
+    uint32_t self = 0;
+    return bdb32(db, p, db->pagesize, 8, &self) && self == pgno ? p : NULL;
 }
 
 /* An item (key or data) of a hash page into db->item. */
@@ -325,7 +329,12 @@ static int bdb_item(bdb *db, const uint8_t *page, uint32_t off, uint32_t n, cons
         *why = "item of an unsupported type (duplicates)";
         return KT_EFORMAT;
     }
-    uint32_t pgno = bdb32(db, page + off + 4), total = bdb32(db, page + off + 8);
+    uint32_t pgno = 0, total = 0;
+    if (!bdb32(db, page, db->pagesize, off + 4, &pgno) ||
+        !bdb32(db, page, db->pagesize, off + 8, &total)) {
+        *why = "item outside its page";
+        return KT_EFORMAT;
+    }
     if (total > KT_RPM_MAX_HEADER) {
         *why = "overflow item over the header size limit";
         return KT_EFORMAT;
@@ -336,15 +345,17 @@ static int bdb_item(bdb *db, const uint8_t *page, uint32_t off, uint32_t n, cons
             *why = "broken overflow page chain";
             return KT_EFORMAT;
         }
-        uint16_t used = bdb16(db, ov + 22);
-        if (used > db->pagesize - BDB_PAGE_HDR || used > total - db->item.len || used == 0) {
+        uint32_t used = 0;
+        if (!bdb16(db, ov, db->pagesize, 22, &used) || used > db->pagesize - BDB_PAGE_HDR ||
+            used > total - db->item.len || used == 0) {
             *why = "overflow page with a bad length";
             return KT_EFORMAT;
         }
         int rc = kt_buf_append(&db->item, ov + BDB_PAGE_HDR, used);
         if (rc)
             return rc;
-        pgno = bdb32(db, ov + 16);
+        if (!bdb32(db, ov, db->pagesize, 16, &pgno))
+            pgno = 0;
     }
     return KT_OK;
 }
@@ -365,17 +376,21 @@ static int bdb_walk(bdb *db, kt_pkg_run *r)
                 rc = kt_pkgi_warn(r, "bucket %u: page %u is not a hash page", bucket, pgno);
                 break;
             }
-            uint32_t nent = bdb16(db, page + 20);
-            if (nent > (db->pagesize - BDB_PAGE_HDR) / 2) {
+            uint32_t nent = 0, next = 0;
+            if (!bdb16(db, page, db->pagesize, 20, &nent) ||
+                !bdb32(db, page, db->pagesize, 16, &next) ||
+                nent > (db->pagesize - BDB_PAGE_HDR) / 2) {
                 rc = kt_pkgi_warn(r, "page %u: %u entries do not fit", pgno, nent);
                 break;
             }
             for (uint32_t i = 0; i + 1 < nent && rc == KT_OK; i += 2) {
-                uint32_t koff = bdb16(db, page + BDB_PAGE_HDR + 2 * i);
-                uint32_t voff = bdb16(db, page + BDB_PAGE_HDR + 2 * i + 2);
-                uint32_t kend = i == 0 ? db->pagesize : bdb16(db, page + BDB_PAGE_HDR + 2 * i - 2);
+                uint32_t koff = 0, voff = 0, kend = db->pagesize;
+                size_t at = BDB_PAGE_HDR + 2 * (size_t)i;
                 const char *why = NULL;
-                if (koff >= kend || voff >= koff || kend > db->pagesize) {
+                if (!bdb16(db, page, db->pagesize, at, &koff) ||
+                    !bdb16(db, page, db->pagesize, at + 2, &voff) ||
+                    (i > 0 && !bdb16(db, page, db->pagesize, at - 2, &kend)) || koff >= kend ||
+                    voff >= koff || kend > db->pagesize) {
                     rc = kt_pkgi_warn(r, "page %u: entry %u: bad offsets", pgno, i / 2);
                     continue;
                 }
@@ -391,8 +406,8 @@ static int bdb_walk(bdb *db, kt_pkg_run *r)
                                       db->item.len);
                     continue;
                 }
-                uint32_t hnum = bdb32(db, db->item.data);
-                if (hnum == 0)
+                uint32_t hnum = 0;
+                if (!bdb32(db, db->item.data, db->item.len, 0, &hnum) || hnum == 0)
                     continue;
                 rc = bdb_item(db, page, voff, koff - voff, &why);
                 if (++recno > KT_RPM_MAX_PACKAGES) {
@@ -406,7 +421,7 @@ static int bdb_walk(bdb *db, kt_pkg_run *r)
                 else if (rc == KT_OK)
                     rc = rpm_record(r, recno, hnum, db->item.data, db->item.len, &scratch);
             }
-            pgno = bdb32(db, page + 16);
+            pgno = next;
         }
     }
 out:
@@ -417,21 +432,24 @@ out:
 static int rpmdb_bdb(kt_pkg_run *r, const uint8_t *data, size_t len, kt_error *err)
 {
     bdb db = {.data = data, .len = len};
-    db.swapped = le32(data + 12) != BDB_HASH_MAGIC;
-    uint32_t version = bdb32(&db, data + 16);
-    db.pagesize = bdb32(&db, data + 20);
-    db.lastpage = bdb32(&db, data + 32);
-    db.maxbucket = bdb32(&db, data + 72);
+    uint32_t magic = 0, version = 0;
+    bool meta = kt_rd_le32(data, len, 12, &magic);
+    db.swapped = magic != BDB_HASH_MAGIC;
+    /* 0x10 version, 0x14 page size, 0x20 last page, 0x48 max bucket, 0x60 spares */
+    meta = meta && bdb32(&db, data, len, 16, &version) && bdb32(&db, data, len, 20, &db.pagesize) &&
+           bdb32(&db, data, len, 32, &db.lastpage) && bdb32(&db, data, len, 72, &db.maxbucket);
+    for (int i = 0; i < 32 && meta; i++)
+        meta = bdb32(&db, data, len, 96 + 4 * (size_t)i, &db.spares[i]);
+    if (!meta || len < 224)
+        return kt_error_set(err, KT_EFORMAT, "Berkeley DB file shorter than its first page");
     if (version < 8 || version > 10)
         return kt_error_set(err, KT_EUNSUPPORTED, "Berkeley DB hash version %u", version);
     if (data[24] != 0)
         return kt_error_set(err, KT_EUNSUPPORTED, "encrypted Berkeley DB database");
     if (db.pagesize < 512 || db.pagesize > 65536 || (db.pagesize & (db.pagesize - 1)))
         return kt_error_set(err, KT_EFORMAT, "Berkeley DB page size %u", db.pagesize);
-    if (len < 224 || len < db.pagesize)
+    if (len < db.pagesize)
         return kt_error_set(err, KT_EFORMAT, "Berkeley DB file shorter than its first page");
-    for (int i = 0; i < 32; i++)
-        db.spares[i] = bdb32(&db, data + 96 + 4 * i);
     int rc = kt_pkgi_confirm(r);
     if (rc)
         return rc;
@@ -469,9 +487,9 @@ int kt_pkg_parse_rpmdb(const uint8_t *data, size_t len, kt_pkg_cb cb, void *ctx,
                           KT_RPMDB_MAX_SIZE);
     } else if (len >= 100 && memcmp(data, "SQLite format 3", 16) == 0) {
         rc = rpmdb_sqlite(&r, data, len, err);
-    } else if (len >= 512 && bdb_magic(data, BDB_HASH_MAGIC)) {
+    } else if (len >= 512 && bdb_magic(data, len, BDB_HASH_MAGIC)) {
         rc = rpmdb_bdb(&r, data, len, err);
-    } else if (len >= 16 && bdb_magic(data, BDB_BTREE_MAGIC)) {
+    } else if (len >= 16 && bdb_magic(data, len, BDB_BTREE_MAGIC)) {
         rc = kt_error_set(err, KT_EFORMAT,
                           "Berkeley DB btree database: an rpm index, not the Packages file");
     } else if (len >= 4 && memcmp(data, "RpmP", 4) == 0) {

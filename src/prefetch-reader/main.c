@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "kavtrace/bytes.h"
 #include "reader_proto.h"
 #include "xpress.h"
 
@@ -52,9 +53,11 @@
  * method byte (0x04: Xpress Huffman), then the uncompressed size. */
 #define HEADER_SIZE 84
 
-static uint32_t le32(const uint8_t *p)
+/* The format version at 0x00 (of an uncompressed file); 0 when too short. */
+static uint32_t version_of(const uint8_t *data, size_t len)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    uint32_t v = 0;
+    return kt_rd_le32(data, len, 0, &v) ? v : 0;
 }
 
 static void say(char kind, const char *fmt, va_list ap)
@@ -270,8 +273,9 @@ static uint8_t *decompress(const uint8_t *data, size_t len, size_t *out_len)
     if (len < 8 || memcmp(data, "MAM", 3) != 0 || (data[3] & 0x0F) != 4)
         return NULL;
     size_t header = data[3] & 0x80 ? 12 : 8;
-    uint32_t size = le32(data + 4);
-    if (size < HEADER_SIZE || size > MAX_UNCOMPRESSED || len < header)
+    uint32_t size = 0;
+    if (!kt_rd_le32(data, len, 4, &size) || size < HEADER_SIZE || size > MAX_UNCOMPRESSED ||
+        len < header)
         return NULL;
     uint8_t *out = malloc(size);
     if (out == NULL)
@@ -308,18 +312,18 @@ int main(void)
     uint32_t stated_version = 0;
     if (compressed) {
         puts("Z");
-        if (le32(data + 4) > MAX_UNCOMPRESSED) {
-            uint32_t size = le32(data + 4);
+        uint32_t size = 0;
+        if (kt_rd_le32(data, len, 4, &size) && size > MAX_UNCOMPRESSED) {
             free(data);
             return bad_file("compressed prefetch file of %" PRIu32 " bytes uncompressed, over the "
                             "limit of %" PRIu32,
                             size, MAX_UNCOMPRESSED);
         }
     } else {
-        stated_version = le32(data);
-        if (len >= HEADER_SIZE && le32(data + 12) != len)
-            warn("the header gives a file size of %" PRIu32 " bytes, the file has %zu",
-                 le32(data + 12), len);
+        stated_version = version_of(data, len);
+        uint32_t size = 0;
+        if (len >= HEADER_SIZE && kt_rd_le32(data, len, 12, &size) && size != len)
+            warn("the header gives a file size of %" PRIu32 " bytes, the file has %zu", size, len);
     }
 
     /* Windows 11 writes format 31, laid out as format 30 (PECmd and
@@ -337,7 +341,7 @@ int main(void)
     if (!compressed && stated_version == 31) {
         data[0] = 30;
         real_version = 31;
-    } else if (own && le32(plain_copy) == 31) {
+    } else if (own && version_of(plain_copy, plain_len) == 31) {
         plain_copy[0] = 30;
         real_version = 31;
     }
@@ -352,7 +356,7 @@ int main(void)
         char why[512];
         cause(e, why, sizeof why);
         if (strstr(why, "unsupported") && (plain_copy = decompress(data, len, &plain_len)) &&
-            le32(plain_copy) == 31 && memcmp(plain_copy + 4, "SCCA", 4) == 0) {
+            version_of(plain_copy, plain_len) == 31 && memcmp(plain_copy + 4, "SCCA", 4) == 0) {
             plain_copy[0] = 30;
             real_version = 31;
             libscca_error_free(&e);
