@@ -31,6 +31,14 @@ for f in "$corpus/velociraptor/debian_status" "$corpus/plaso/dpkg.log" "$corpus/
   i=$((i + 1))
 done
 run fuzz_packages "$pk"
+sq=$(seeds sqlite)
+if command -v sqlite3 >/dev/null; then
+  sqlite3 "$sq/a.db" "CREATE TABLE t(x INTEGER PRIMARY KEY, y TEXT, z BLOB); CREATE INDEX i ON t(y);
+    CREATE VIEW v AS SELECT x, upper(y) FROM t; INSERT INTO t VALUES (1, 'detect', x'00ff');"
+  sqlite3 "$sq/wal.db" "PRAGMA journal_mode = WAL; CREATE TABLE r(a, b); INSERT INTO r VALUES (1, 2);"
+  rm -f "$sq"/*-wal "$sq"/*-shm
+fi
+run fuzz_sqlite "$sq"
 run fuzz_plist "$(seeds plist "$corpus/plaso/plist/InstallHistory.plist" testdata/scenarios-unix/kaspersky-mac-removed/content/*.plist)"
 xp=$(seeds xpress)
 for f in $(find "$corpus" -name '*.pf'); do
