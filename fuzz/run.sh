@@ -45,6 +45,10 @@ for f in $(find "$corpus" -name '*.pf'); do
   if head -c 3 "$f" | grep -q MAM; then { printf '\xff\xff'; tail -c +9 "$f"; } > "$xp/$(basename "$f")"; fi
 done
 run fuzz_xpress "$xp"
+rp=$(seeds reader_proto)
+printf 'XR\t7\t133720560000000000\t11707\t0\t0\t1\nP\tMsiInstaller\nS\ta\\\\b\\tc\n.\nX\t1\t1\t1\n' > "$rp/evtx"
+printf '.Z\nV\t30\nN\tCMD.EXE\nH\tD269B812\nD\t1\t66F451BC\t\\\\VOLUME\n.\n' > "$rp/prefetch"
+run fuzz_reader_proto "$rp"
 tp=$(seeds time_pattern)
 printf '202411252140' > "$tp/a"; printf '11/18/2024 6:20:00 AM' > "$tp/b"; printf '2024-10-02 11:42:51-07' > "$tp/c"
 run fuzz_time_pattern "$tp"

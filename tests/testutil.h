@@ -26,7 +26,8 @@ typedef struct tsv {
 /* Directories from the environment (set by ctest). */
 const char *evidence_dir(void); /* KT_EVIDENCE_DIR: built evidence */
 const char *testdata_dir(void); /* KT_TESTDATA_DIR: scripts and ground truth */
-const char *corpus_dir(void);   /* KT_CORPUS_DIR: ../shared/corpus, unpacked copies in KT_CORPUS_UNPACKED */
+const char *
+corpus_dir(void); /* KT_CORPUS_DIR: ../shared/corpus, unpacked copies in KT_CORPUS_UNPACKED */
 const char *corpus_unpacked_dir(void);
 const char *kavtrace_bin(void); /* KT_BIN */
 
@@ -57,6 +58,11 @@ void file_load(const char *path, kt_buf *out);
 /* Load the shipped artifact definitions (testdata/../artifacts). */
 struct kt_artifact_set;
 void load_shipped_artifacts(struct kt_artifact_set *set);
+
+/* A shell script (#!/bin/sh, then body) at a new temporary path, run
+ * bit set: a stand-in for a reader program. The caller unlinks and frees
+ * the path. */
+char *script_file(const char *body);
 
 /* SHA-256 of a file as lowercase hex, by sha256sum. */
 void file_sha256(const char *path, char out[65]);

@@ -5,8 +5,7 @@
  * The file may be uncompressed ("SCCA", format versions 17, 23, 26, 30) or
  * MAM-compressed (Windows 10 and later: Xpress Huffman), which libscca
  * decompresses. Standard input need not be seekable.
- * Output, one item per line, fields TAB-separated, text with \\ \t \n \r
- * escaped:
+ * Output, one item per line (the protocol of src/reader_proto.h):
  *   Z                          the file is MAM-compressed (first, when so)
  *   V version                  format version, decimal
  *   N name                     executable name, UTF-8
@@ -60,20 +59,12 @@ static uint32_t version_of(const uint8_t *data, size_t len)
     return kt_rd_le32(data, len, 0, &v) ? v : 0;
 }
 
-static void say(char kind, const char *fmt, va_list ap)
-{
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    printf("%c\t", kind);
-    kt_proto_text(msg);
-}
-
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('W', fmt, ap);
+    kt_proto_vsay(stdout, 'W', fmt, ap);
     va_end(ap);
 }
 
@@ -83,7 +74,7 @@ static int bad_file(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('E', fmt, ap);
+    kt_proto_vsay(stdout, 'E', fmt, ap);
     va_end(ap);
     fflush(stdout);
     return 1;
@@ -95,7 +86,7 @@ static int failed(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('F', fmt, ap);
+    kt_proto_vsay(stdout, 'F', fmt, ap);
     va_end(ap);
     fflush(stdout);
     return 2;
@@ -199,11 +190,12 @@ static void emit_name(libscca_file_t *file)
         libscca_file_get_utf8_executable_filename(file, (uint8_t *)name, size, &e) != 1) {
         cause(e, why, sizeof why);
         warn("executable name unreadable (libscca: %s)", why);
-        fputs("N\t\n", stdout);
-    } else {
-        fputs("N\t", stdout);
-        kt_proto_text(name);
+        free(name);
+        name = NULL; /* an empty name */
     }
+    kt_proto_begin(stdout, 'N');
+    kt_proto_put_text(stdout, name);
+    kt_proto_end(stdout);
     free(name);
     libscca_error_free(&e);
 }
@@ -221,8 +213,11 @@ static void emit_runs(libscca_file_t *file, uint32_t version)
             libscca_error_free(&e);
             continue;
         }
-        if (ft != 0)
-            printf("T\t%" PRIu64 "\n", ft);
+        if (ft != 0) {
+            kt_proto_begin(stdout, 'T');
+            kt_proto_put_uint(stdout, ft);
+            kt_proto_end(stdout);
+        }
     }
 }
 
@@ -257,8 +252,11 @@ static void emit_volumes(libscca_file_t *file)
             warn("volume %d unreadable (libscca: %s)", i + 1, why);
             libscca_error_free(&e);
         } else {
-            printf("D\t%" PRIu64 "\t%08" PRIX32 "\t", created, serial);
-            kt_proto_text(path);
+            kt_proto_begin(stdout, 'D');
+            kt_proto_put_uint(stdout, created);
+            kt_proto_put_hex32(stdout, serial);
+            kt_proto_put_text(stdout, path);
+            kt_proto_end(stdout);
         }
         free(path);
         /* Only forgets the pointer: the file owns its volumes. */
@@ -311,7 +309,8 @@ int main(void)
     }
     uint32_t stated_version = 0;
     if (compressed) {
-        puts("Z");
+        kt_proto_begin(stdout, 'Z');
+        kt_proto_end(stdout);
         uint32_t size = 0;
         if (kt_rd_le32(data, len, 4, &size) && size > MAX_UNCOMPRESSED) {
             free(data);
@@ -400,13 +399,20 @@ int main(void)
         version = real_version;
         warn("format %" PRIu32 " (Windows 11) read with format 30's layout", real_version);
     }
-    printf("V\t%" PRIu32 "\n", version);
+    kt_proto_begin(stdout, 'V');
+    kt_proto_put_uint(stdout, version);
+    kt_proto_end(stdout);
     emit_name(file);
-    printf("H\t%08" PRIX32 "\n", hash);
-    printf("C\t%" PRIu32 "\n", count);
+    kt_proto_begin(stdout, 'H');
+    kt_proto_put_hex32(stdout, hash);
+    kt_proto_end(stdout);
+    kt_proto_begin(stdout, 'C');
+    kt_proto_put_uint(stdout, count);
+    kt_proto_end(stdout);
     emit_runs(file, version);
     emit_volumes(file);
-    puts(".");
+    kt_proto_begin(stdout, '.');
+    kt_proto_end(stdout);
 out:
     libscca_error_free(&e);
     if (opened == 0)
