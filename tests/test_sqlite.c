@@ -7,12 +7,16 @@
 #include "kavtrace/sqlite.h"
 #include "testutil.h"
 
+static void register_touch(sqlite3 *db);
+
 /* A database image made by SQLite itself from SQL run on an empty
- * in-memory database. */
-static void make_db(const char *sql, kt_buf *out)
+ * in-memory database (with touch() registered, when asked). */
+static void make_db_with(const char *sql, bool with_touch, kt_buf *out)
 {
     sqlite3 *db = NULL;
     ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+    if (with_touch)
+        register_touch(db);
     char *why = NULL;
     ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &why) == SQLITE_OK, "%s", why);
     sqlite3_int64 size = 0;
@@ -22,6 +26,11 @@ static void make_db(const char *sql, kt_buf *out)
     ck_assert_int_eq(kt_buf_append(out, bytes, (size_t)size), 0);
     sqlite3_free(bytes);
     sqlite3_close(db);
+}
+
+static void make_db(const char *sql, kt_buf *out)
+{
+    make_db_with(sql, false, out);
 }
 
 static kt_sqlite *open_ok(const kt_buf *b, uint64_t max_steps)
@@ -173,17 +182,7 @@ static void register_touch(sqlite3 *db)
  * is made, so the schema is valid. */
 static void make_db_calling_touch(const char *sql, kt_buf *out)
 {
-    sqlite3 *mk = NULL;
-    ck_assert_int_eq(sqlite3_open(":memory:", &mk), SQLITE_OK);
-    register_touch(mk);
-    char *why = NULL;
-    ck_assert_msg(sqlite3_exec(mk, sql, NULL, NULL, &why) == SQLITE_OK, "%s", why);
-    sqlite3_int64 size = 0;
-    unsigned char *bytes = sqlite3_serialize(mk, "main", &size, 0);
-    ck_assert_ptr_nonnull(bytes);
-    ck_assert_int_eq(kt_buf_append(out, bytes, (size_t)size), 0);
-    sqlite3_free(bytes);
-    sqlite3_close(mk);
+    make_db_with(sql, true, out);
 }
 
 START_TEST(schema_cannot_run_functions_with_side_effects)
@@ -217,7 +216,6 @@ START_TEST(schema_cannot_run_functions_with_side_effects)
     kt_sqlite_close(s);
 
     /* A generated column that calls it makes the whole schema unreadable. */
-    b.len = 0;
     make_db_calling_touch("CREATE TABLE g(x, y AS (x + touch())); INSERT INTO g(x) VALUES (1);",
                           &b);
     s = open_ok(&b, 0);
