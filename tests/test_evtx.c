@@ -51,11 +51,12 @@ static int keep(void *ctx, const kt_evtx_record *r)
 }
 
 /* Walk a stand-in log through a reader printing `output` (printf format
- * text); returns the walk's result. */
-static int walk_with(const char *output, seen *s, kt_strlist *w, kt_evtx_stats *st, kt_error *err)
+ * text) and exiting with `status`; returns the walk's result. */
+static int walk_exit(const char *output, int status, seen *s, kt_strlist *w, kt_evtx_stats *st,
+                     kt_error *err)
 {
     char body[4096];
-    snprintf(body, sizeof body, "cat >/dev/null\nprintf '%s'", output);
+    snprintf(body, sizeof body, "cat >/dev/null\nprintf '%s'\nexit %d", output, status);
     char *script = script_file(body);
     setenv("KAVTRACE_EVTX_READER", script, 1);
     static const uint8_t log[16] = "ElfFile";
@@ -65,6 +66,11 @@ static int walk_with(const char *output, seen *s, kt_strlist *w, kt_evtx_stats *
     unlink(script);
     free(script);
     return rc;
+}
+
+static int walk_with(const char *output, seen *s, kt_strlist *w, kt_evtx_stats *st, kt_error *err)
+{
+    return walk_exit(output, 0, s, w, st, err);
 }
 
 #define REC1                                                                                       \
@@ -173,16 +179,9 @@ START_TEST(a_fatal_line_is_the_error)
     kt_strlist w = {0};
     kt_evtx_stats st = {0};
     kt_error err = {0};
-    char *script = script_file("printf 'E\\tbroken \\\\\\\\ log\\n'; exit 1");
-    setenv("KAVTRACE_EVTX_READER", script, 1);
-    static const uint8_t log[16] = "ElfFile";
-    memset(&s, 0, sizeof s);
-    ck_assert_int_eq(kt_evtx_walk(log, sizeof log, NULL, keep, &s, &st, &w, &err), KT_EFORMAT);
+    ck_assert_int_eq(walk_exit("E\\tbroken \\\\\\\\ log\\n", 1, &s, &w, &st, &err), KT_EFORMAT);
     ck_assert_str_eq(err.msg, "broken \\ log");
     ck_assert_uint_eq(w.count, 0);
-    restore_reader();
-    unlink(script);
-    free(script);
 }
 END_TEST
 
