@@ -26,8 +26,7 @@ typedef struct tsv {
 /* Directories from the environment (set by ctest). */
 const char *evidence_dir(void); /* KT_EVIDENCE_DIR: built evidence */
 const char *testdata_dir(void); /* KT_TESTDATA_DIR: scripts and ground truth */
-const char *
-corpus_dir(void); /* KT_CORPUS_DIR: ../shared/corpus, unpacked copies in KT_CORPUS_UNPACKED */
+const char *corpus_dir(void);   /* KT_CORPUS_DIR: ../shared/corpus, unpacked copies in KT_CORPUS_UNPACKED */
 const char *corpus_unpacked_dir(void);
 const char *kavtrace_bin(void); /* KT_BIN */
 
