@@ -17,8 +17,11 @@ build() {
   echo "built $out/$name"
 }
 build fuzz_tzif src/tzif.c "${common[@]}"
-build fuzz_packages src/parsers/packages.c src/parsers/packages_rpm.c src/parsers/gzip.c \
-  "${common[@]}" $(pkg-config --libs sqlite3) -lz
+build fuzz_packages src/parsers/packages.c src/parsers/rpm_header.c src/parsers/rpmdb_sqlite.c \
+  src/parsers/rpmdb_bdb.c src/parsers/dnf_log.c src/parsers/yum_log.c src/parsers/sqlite.c \
+  src/parsers/gzip.c "${common[@]}" $(pkg-config --libs sqlite3) -lz
+build fuzz_sqlite src/parsers/sqlite.c "${common[@]}" $(pkg-config --libs sqlite3)
 build fuzz_plist src/parsers/plist.c "${common[@]}" $(pkg-config --cflags --libs libplist-2.0)
 build fuzz_xpress src/prefetch-reader/xpress.c
+build fuzz_reader_proto src/reader_proto.c
 build fuzz_time_pattern src/artifacts.c "${common[@]}" $(pkg-config --cflags --libs yaml-0.1)

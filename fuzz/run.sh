@@ -31,12 +31,24 @@ for f in "$corpus/velociraptor/debian_status" "$corpus/plaso/dpkg.log" "$corpus/
   i=$((i + 1))
 done
 run fuzz_packages "$pk"
+sq=$(seeds sqlite)
+if command -v sqlite3 >/dev/null; then
+  sqlite3 "$sq/a.db" "CREATE TABLE t(x INTEGER PRIMARY KEY, y TEXT, z BLOB); CREATE INDEX i ON t(y);
+    CREATE VIEW v AS SELECT x, upper(y) FROM t; INSERT INTO t VALUES (1, 'detect', x'00ff');"
+  sqlite3 "$sq/wal.db" "PRAGMA journal_mode = WAL; CREATE TABLE r(a, b); INSERT INTO r VALUES (1, 2);"
+  rm -f "$sq"/*-wal "$sq"/*-shm
+fi
+run fuzz_sqlite "$sq"
 run fuzz_plist "$(seeds plist "$corpus/plaso/plist/InstallHistory.plist" testdata/scenarios-unix/kaspersky-mac-removed/content/*.plist)"
 xp=$(seeds xpress)
 for f in $(find "$corpus" -name '*.pf'); do
   if head -c 3 "$f" | grep -q MAM; then { printf '\xff\xff'; tail -c +9 "$f"; } > "$xp/$(basename "$f")"; fi
 done
 run fuzz_xpress "$xp"
+rp=$(seeds reader_proto)
+printf 'XR\t7\t133720560000000000\t11707\t0\t0\t1\nP\tMsiInstaller\nS\ta\\\\b\\tc\n.\nX\t1\t1\t1\n' > "$rp/evtx"
+printf '.Z\nV\t30\nN\tCMD.EXE\nH\tD269B812\nD\t1\t66F451BC\t\\\\VOLUME\n.\n' > "$rp/prefetch"
+run fuzz_reader_proto "$rp"
 tp=$(seeds time_pattern)
 printf '202411252140' > "$tp/a"; printf '11/18/2024 6:20:00 AM' > "$tp/b"; printf '2024-10-02 11:42:51-07' > "$tp/c"
 run fuzz_time_pattern "$tp"

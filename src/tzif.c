@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/bytes.h"
 #include "kavtrace/tzif.h"
 
 /* RFC 8536 3.1: the 44-byte header. */
@@ -61,44 +62,18 @@ typedef struct zstate {
     const char *abbr;
 } zstate;
 
-static bool rd_be32(const uint8_t *b, size_t len, size_t off, uint32_t *v)
-{
-    if (off > len || len - off < 4)
-        return false;
-    *v = (uint32_t)b[off] << 24 | (uint32_t)b[off + 1] << 16 | (uint32_t)b[off + 2] << 8 |
-         (uint32_t)b[off + 3];
-    return true;
-}
-
-static bool rd_be64(const uint8_t *b, size_t len, size_t off, uint64_t *v)
-{
-    uint32_t hi, lo;
-    if (!rd_be32(b, len, off, &hi) || !rd_be32(b, len, off + 4, &lo))
-        return false;
-    *v = (uint64_t)hi << 32 | lo;
-    return true;
-}
-
-static bool rd_u8(const uint8_t *b, size_t len, size_t off, uint8_t *v)
-{
-    if (off >= len)
-        return false;
-    *v = b[off];
-    return true;
-}
-
 /* A transition or leap time: 4 bytes (v1 block) or 8, signed. */
 static bool rd_time(const uint8_t *b, size_t len, size_t off, size_t width, int64_t *v)
 {
     if (width == 4) {
         uint32_t u;
-        if (!rd_be32(b, len, off, &u))
+        if (!kt_rd_be32(b, len, off, &u))
             return false;
         *v = (int32_t)u;
         return true;
     }
     uint64_t u;
-    if (!rd_be64(b, len, off, &u))
+    if (!kt_rd_be64(b, len, off, &u))
         return false;
     *v = (int64_t)u;
     return true;
@@ -135,7 +110,8 @@ static int read_header(const uint8_t *b, size_t len, size_t off, const char *whi
     /* 0x14: six big-endian counts, after 15 reserved bytes. */
     uint32_t c[6];
     for (size_t i = 0; i < 6; i++)
-        rd_be32(b, len, off + 20 + 4 * i, &c[i]);
+        if (!kt_rd_be32(b, len, off + 20 + 4 * i, &c[i]))
+            return kt_error_set(err, KT_EFORMAT, "truncated in the %s header", which);
     *h = (header){.version = h->version,
                   .isutcnt = c[0],
                   .isstdcnt = c[1],
@@ -212,7 +188,7 @@ static int read_block(kt_tzif *z, const uint8_t *b, size_t len, size_t *off, con
             return kt_error_set(err, KT_EFORMAT, "transition %u: times not in ascending order", i);
     }
     for (uint32_t i = 0; i < h->timecnt; i++, p++) {
-        if (!rd_u8(b, len, p, &z->idx[i]))
+        if (!kt_rd_u8(b, len, p, &z->idx[i]))
             return truncated(err, "transition types");
         if (z->idx[i] >= h->typecnt)
             return kt_error_set(err, KT_EFORMAT, "transition %u: type %u of %u", i, z->idx[i],
@@ -221,8 +197,8 @@ static int read_block(kt_tzif *z, const uint8_t *b, size_t len, size_t *off, con
     for (uint32_t i = 0; i < h->typecnt; i++, p += 6) {
         uint32_t utoff;
         uint8_t isdst, abbr;
-        if (!rd_be32(b, len, p, &utoff) || !rd_u8(b, len, p + 4, &isdst) ||
-            !rd_u8(b, len, p + 5, &abbr))
+        if (!kt_rd_be32(b, len, p, &utoff) || !kt_rd_u8(b, len, p + 4, &isdst) ||
+            !kt_rd_u8(b, len, p + 5, &abbr))
             return truncated(err, "local time types");
         int32_t off_s = (int32_t)utoff;
         if (off_s < MIN_UTOFF || off_s > MAX_UTOFF)
@@ -250,7 +226,7 @@ static int read_block(kt_tzif *z, const uint8_t *b, size_t len, size_t *off, con
     for (uint32_t i = 0; i < h->leapcnt; i++, p += width + 4) {
         int64_t occ;
         uint32_t c;
-        if (!rd_time(b, len, p, width, &occ) || !rd_be32(b, len, p + width, &c))
+        if (!rd_time(b, len, p, width, &occ) || !kt_rd_be32(b, len, p + width, &c))
             return truncated(err, "leap-second records");
         if (i > 0 && occ <= prev_occ)
             return kt_error_set(err, KT_EFORMAT, "leap second %u: not in ascending order", i);
@@ -270,7 +246,7 @@ static int read_block(kt_tzif *z, const uint8_t *b, size_t len, size_t *off, con
                                 i);
     for (uint32_t i = 0; i < h->isstdcnt + h->isutcnt; i++, p++) {
         uint8_t v;
-        if (!rd_u8(b, len, p, &v))
+        if (!kt_rd_u8(b, len, p, &v))
             return truncated(err, "indicators");
         if (v > 1)
             return kt_error_set(err, KT_EFORMAT, "indicator %u is %u, not 0 or 1", i, v);

@@ -5,6 +5,7 @@
 
 #include <zlib.h>
 
+#include "kavtrace/bytes.h"
 #include "kavtrace/volume.h"
 #include "tsk_util.h"
 
@@ -78,25 +79,21 @@ static int add_pool(TSK_IMG_INFO *img, int64_t off, int64_t len, kt_volume_list 
     return added;
 }
 
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 /* Check a GPT header sector: signature and header CRC32 (UEFI 2.x, 5.3.2:
  * CRC over HeaderSize bytes with the CRC field at 0x10 zeroed). Returns
  * NULL when valid, else what is wrong. */
 static const char *gpt_header_problem(const uint8_t *sec, size_t len)
 {
-    if (len < 92 || memcmp(sec, "EFI PART", 8) != 0)
+    uint32_t hsize = 0, crc = 0;
+    if (len < 92 || memcmp(sec, "EFI PART", 8) != 0 || !kt_rd_le32(sec, len, 12, &hsize) ||
+        !kt_rd_le32(sec, len, 16, &crc))
         return "no 'EFI PART' signature";
-    uint32_t hsize = le32(sec + 12);
-    if (hsize < 92 || hsize > len)
-        return "bad header size";
     uint8_t copy[512];
+    if (hsize < 92 || hsize > len || hsize > sizeof copy)
+        return "bad header size";
     memcpy(copy, sec, hsize);
     memset(copy + 16, 0, 4);
-    if ((uint32_t)crc32(0, copy, hsize) != le32(sec + 16))
+    if ((uint32_t)crc32(0, copy, hsize) != crc)
         return "header CRC32 mismatch";
     return NULL;
 }
@@ -134,11 +131,6 @@ static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t n
     kt_image_warn(img, "%s", note);
 }
 
-static uint64_t le64(const uint8_t *p)
-{
-    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
-}
-
 #define GPT_MAX_ENTRIES 1024
 
 static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index);
@@ -156,8 +148,11 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
     if (tsk_img_read(timg, last * ss, (char *)hdr, ss) != (ssize_t)ss ||
         gpt_header_problem(hdr, ss) != NULL)
         return 0;
-    uint64_t lba = le64(hdr + 0x48);
-    uint32_t count = le32(hdr + 0x50), size = le32(hdr + 0x54);
+    uint64_t lba = 0;
+    uint32_t count = 0, size = 0, crc = 0;
+    if (!kt_rd_le64(hdr, ss, 0x48, &lba) || !kt_rd_le32(hdr, ss, 0x50, &count) ||
+        !kt_rd_le32(hdr, ss, 0x54, &size) || !kt_rd_le32(hdr, ss, 0x58, &crc))
+        return 0;
     if (count == 0 || count > GPT_MAX_ENTRIES || size < 128 || size > 1024 || size % 8 ||
         lba >= (uint64_t)last)
         return 0;
@@ -167,7 +162,7 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         return 0;
     int with_fs = 0;
     if (tsk_img_read(timg, (TSK_OFF_T)(lba * ss), (char *)entries, bytes) != (ssize_t)bytes ||
-        (uint32_t)crc32(0, entries, (uInt)bytes) != le32(hdr + 0x58)) {
+        (uint32_t)crc32(0, entries, (uInt)bytes) != crc) {
         kt_image_warn(img, "the backup GPT's partition entries are unreadable or fail their CRC32");
         goto out;
     }
@@ -177,8 +172,9 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         bool used = false;
         for (int k = 0; k < 16 && !used; k++)
             used = e[k] != 0;
-        uint64_t first = le64(e + 0x20), end = le64(e + 0x28);
-        if (!used || end < first || end > (uint64_t)last)
+        uint64_t first = 0, end = 0;
+        if (!used || !kt_rd_le64(e, size, 0x20, &first) || !kt_rd_le64(e, size, 0x28, &end) ||
+            end < first || end > (uint64_t)last)
             continue;
         kt_volume v = {.offset = (int64_t)(first * ss),
                        .length = (int64_t)((end - first + 1) * ss),
@@ -187,8 +183,8 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         char name[40];
         size_t n = 0;
         for (size_t k = 0; k < 36 && n + 1 < sizeof name; k++) {
-            uint16_t c = (uint16_t)(e[0x38 + 2 * k] | e[0x38 + 2 * k + 1] << 8);
-            if (c == 0)
+            uint16_t c = 0;
+            if (!kt_rd_le16(e, size, 0x38 + 2 * k, &c) || c == 0)
                 break;
             name[n++] = c < 0x80 ? (char)c : '?';
         }
@@ -229,8 +225,9 @@ static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mb
     for (int i = 0; i < 4; i++) {
         const uint8_t *e = mbr + 446 + 16 * i;
         uint8_t type = e[4];
-        uint32_t start = le32(e + 8), count = le32(e + 12);
-        if ((e[0] != 0 && e[0] != 0x80) || type == 0 || type == 0xEE || count == 0)
+        uint32_t start = 0, count = 0;
+        if (!kt_rd_le32(e, 16, 8, &start) || !kt_rd_le32(e, 16, 12, &count) ||
+            (e[0] != 0 && e[0] != 0x80) || type == 0 || type == 0xEE || count == 0)
             continue;
         if (type == 0x05 || type == 0x0F || type == 0x85)
             continue; /* the extended container itself holds no filesystem */

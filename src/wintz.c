@@ -1,23 +1,25 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kavtrace/bytes.h"
 #include "kavtrace/wintz.h"
 
-static uint16_t le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | p[1] << 8);
-}
+#define SYSTEMTIME_SIZE 16
 
-static void read_rule(const uint8_t *p, kt_wintz_rule *r)
+/* SYSTEMTIME: wYear, wMonth, wDayOfWeek, wDay, wHour, wMinute, wSecond,
+ * wMilliseconds, each a little-endian 16-bit word. */
+static void read_rule(const uint8_t p[SYSTEMTIME_SIZE], kt_wintz_rule *r)
 {
-    /* SYSTEMTIME: wYear, wMonth, wDayOfWeek, wDay, wHour, wMinute, wSecond, wMilliseconds */
-    r->year = le16(p);
-    r->month = le16(p + 2);
-    r->dow = le16(p + 4);
-    r->day = le16(p + 6);
-    r->hour = le16(p + 8);
-    r->minute = le16(p + 10);
-    r->second = le16(p + 12);
+    uint16_t w[7] = {0};
+    for (size_t i = 0; i < 7; i++)
+        kt_rd_le16(p, SYSTEMTIME_SIZE, 2 * i, &w[i]);
+    r->year = w[0];
+    r->month = w[1];
+    r->dow = w[2];
+    r->day = w[3];
+    r->hour = w[4];
+    r->minute = w[5];
+    r->second = w[6];
 }
 
 void kt_wintz_init(kt_wintz *tz, const char *name, int32_t bias, int32_t std_bias, int32_t dst_bias,
@@ -40,14 +42,11 @@ static int32_t get_i32(kt_hive *h, kt_hive_node n, const char *name, bool *ok)
 {
     uint32_t type = 0;
     kt_buf b = {0};
-    int32_t v = 0;
-    if (kt_hive_value(h, n, name, &type, &b, NULL) == KT_OK && b.len >= 4)
-        v = (int32_t)((uint32_t)b.data[0] | (uint32_t)b.data[1] << 8 | (uint32_t)b.data[2] << 16 |
-                      (uint32_t)b.data[3] << 24);
-    else
+    uint32_t v = 0;
+    if (kt_hive_value(h, n, name, &type, &b, NULL) != KT_OK || !kt_rd_le32(b.data, b.len, 0, &v))
         *ok = false;
     kt_buf_release(&b);
-    return v;
+    return (int32_t)v;
 }
 
 int kt_wintz_from_hive(kt_hive *system, const char *controlset, kt_wintz *out, kt_error *err)

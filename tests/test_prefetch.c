@@ -434,14 +434,7 @@ static void drop_reader(void)
 /* A stand-in reader: a shell script at a temporary path. */
 static char *fake_reader(const char *body)
 {
-    char path[] = "/tmp/kt-test-reader-XXXXXX";
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    FILE *f = fdopen(fd, "w");
-    fprintf(f, "#!/bin/sh\n%s\n", body);
-    fclose(f);
-    chmod(path, 0700);
-    return strdup(path);
+    return script_file(body);
 }
 
 static size_t open_fds(void)
@@ -519,6 +512,65 @@ START_TEST(reports_reader_failures_clearly)
 }
 END_TEST
 
+START_TEST(refuses_malformed_reader_output)
+{
+    kt_buf b = {0};
+    load(TASKHOST_PF, &b);
+    kt_prefetch pf;
+    kt_error err = {0};
+    /* A whole result, then each line broken in one way: the result is
+     * refused, as a whole, with the same error. */
+    const char *good = "V\\t30\\nN\\tX\\nH\\t0000002A\\nC\\t3\\nT\\t133724533617312456\\n"
+                       "D\\t130922646062049644\\t66F451BC\\t\\\\\\\\VOLUME\\n";
+    const char *bad[] = {
+        "\\n",               /* an empty line */
+        "Q\\tx\\n",          /* an unknown kind */
+        "Zx\\n",             /* no TAB after the kind */
+        "Z\\tx\\n",          /* a field where there is none */
+        "N\\tbad\\\\q\\n",   /* an escape the reader does not write */
+        "H\\t0x2A\\n",       /* a hash with a prefix */
+        "T\\t-5\\n",         /* a negative time */
+        "C\\t4294967296\\n", /* a count over 32 bits */
+        "D\\t1\\t2\\n",      /* a volume short of its path */
+        "W\\n",              /* a warning without its text */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char body[1024];
+        snprintf(body, sizeof body, "cat >/dev/null; printf '%s%s.\\n'", good, bad[i]);
+        char *script = fake_reader(body);
+        setenv("KAVTRACE_PREFETCH_READER", script, 1);
+        ck_assert_msg(kt_prefetch_read(b.data, b.len, &pf, NULL, &err) == KT_EIO, "case %zu", i);
+        char want[512];
+        snprintf(want, sizeof want, "'%s' gave an incomplete or garbled result", script);
+        ck_assert_str_eq(err.msg, want);
+        unlink(script);
+        free(script);
+    }
+    /* the same lines with nothing broken, and a line after the end */
+    for (int after = 0; after < 2; after++) {
+        char body[1024];
+        snprintf(body, sizeof body, "cat >/dev/null; printf '%s.\\n%s'", good,
+                 after ? "W\\tlate\\n" : "");
+        char *script = fake_reader(body);
+        setenv("KAVTRACE_PREFETCH_READER", script, 1);
+        kt_strlist w = {0};
+        ck_assert_int_eq(kt_prefetch_read(b.data, b.len, &pf, &w, &err), after ? KT_EIO : 0);
+        if (!after) {
+            ck_assert_str_eq(pf.executable, "X");
+            ck_assert_uint_eq(pf.hash, 42);
+            ck_assert_uint_eq(pf.run_count, 3);
+            ck_assert_uint_eq(pf.nruns, 1);
+        }
+        ck_assert_uint_eq(w.count, 0);
+        kt_strlist_release(&w);
+        unlink(script);
+        free(script);
+    }
+    restore_reader();
+    kt_buf_release(&b);
+}
+END_TEST
+
 START_TEST(reader_reads_a_pipe)
 {
     /* Standard input need not be a seekable file. */
@@ -557,6 +609,7 @@ static Suite *suite(void)
     tcase_add_test(tc, survives_bit_flips);
     tcase_add_test(tc, reads_back_synthetic_files_exactly_as_specified);
     tcase_add_test(tc, reports_reader_failures_clearly);
+    tcase_add_test(tc, refuses_malformed_reader_output);
     tcase_add_test(tc, reader_reads_a_pipe);
     suite_add_tcase(s, tc);
     return s;

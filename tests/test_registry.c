@@ -96,12 +96,72 @@ START_TEST(opens_real_hives_and_refuses_broken_ones)
 }
 END_TEST
 
+/* Set the stated data length of every value named `name` in a hive's
+ * bytes (vk record: "vk" at 0x00, name length at 0x02, data length at
+ * 0x04, flags at 0x10, the name at 0x14); returns how many. */
+static size_t forge_value_length(kt_buf *b, const char *name, uint32_t len)
+{
+    size_t n = strlen(name), found = 0;
+    for (size_t off = 0x1000; off + 0x14 + n <= b->len; off += 8) {
+        uint8_t *vk = b->data + off + 4; /* after the cell's size */
+        if (memcmp(vk, "vk", 2) != 0 || vk[2] != n || vk[3] != 0 || !(vk[0x10] & 1) ||
+            memcmp(vk + 0x14, name, n) != 0)
+            continue;
+        for (int i = 0; i < 4; i++)
+            vk[4 + i] = (uint8_t)(len >> (8 * i));
+        found++;
+    }
+    return found;
+}
+
+START_TEST(refuses_oversized_values_before_reading_them)
+{
+    char *path = path_join(evidence_dir(), "hives/SYSTEM");
+    kt_buf b = {0};
+    file_load(path, &b);
+    /* A length over the limit, and one no hive can hold: hivex itself
+     * refuses values over its own cap with ERANGE, so the message says
+     * which check came first. */
+    const uint32_t lengths[] = {KT_HIVE_MAX_VALUE + 1, 0x7FFFFFF0u};
+    const char *key = "ControlSet001\\Control\\ComputerName\\ComputerName";
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_uint_eq(forge_value_length(&b, "ComputerName", lengths[i]), 2);
+        kt_hive *h = NULL;
+        kt_error err = {0};
+        ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SYSTEM", &h, &err) == 0, "%s", err.msg);
+        char name[64];
+        ck_assert_int_eq(kt_hive_get_string(h, key, "ComputerName", name, sizeof name, &err),
+                         KT_ELIMIT);
+        ck_assert_str_eq(err.msg, "value 'ComputerName' too large");
+        kt_hive_node node;
+        ck_assert_int_eq(kt_hive_find(h, 0, key, &node, &err), 0);
+        uint32_t type = 99;
+        kt_buf data = {0};
+        ck_assert_int_eq(kt_hive_value(h, node, "ComputerName", &type, &data, &err), KT_ELIMIT);
+        ck_assert_str_eq(err.msg, "value 'ComputerName' too large");
+        ck_assert_uint_eq(type, 99);
+        ck_assert_uint_eq(data.len, 0);
+        ck_assert_int_eq(kt_hive_value_string(h, node, "ComputerName", name, sizeof name, &err),
+                         KT_ELIMIT);
+        ck_assert_str_eq(err.msg, "value 'ComputerName' too large");
+        /* the other values are still read */
+        uint32_t current = 0;
+        ck_assert_int_eq(kt_hive_get_dword(h, "Select", "Current", &current, &err), 0);
+        ck_assert_uint_eq(current, 1);
+        kt_hive_free(h);
+    }
+    kt_buf_release(&b);
+    free(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("registry");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, reads_values_and_key_times_from_memory);
     tcase_add_test(tc, opens_real_hives_and_refuses_broken_ones);
+    tcase_add_test(tc, refuses_oversized_values_before_reading_them);
     suite_add_tcase(s, tc);
     return s;
 }

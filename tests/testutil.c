@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,6 +170,21 @@ int run_capture(const char *cmd, kt_buf *out, kt_buf *errout)
     unlink(errfile);
     free(full);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+char *script_file(const char *body)
+{
+    char path[] = "/tmp/kt-test-reader-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "#!/bin/sh\n%s\n", body);
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(chmod(path, 0700), 0);
+    char *copy = strdup(path);
+    ck_assert_ptr_nonnull(copy);
+    return copy;
 }
 
 void file_sha256(const char *path, char out[65])

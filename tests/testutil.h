@@ -59,6 +59,11 @@ void file_load(const char *path, kt_buf *out);
 struct kt_artifact_set;
 void load_shipped_artifacts(struct kt_artifact_set *set);
 
+/* A shell script (#!/bin/sh, then body) at a new temporary path, run
+ * bit set: a stand-in for a reader program. The caller unlinks and frees
+ * the path. */
+char *script_file(const char *body);
+
 /* SHA-256 of a file as lowercase hex, by sha256sum. */
 void file_sha256(const char *path, char out[65]);
 

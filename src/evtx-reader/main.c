@@ -2,11 +2,12 @@
  * its own (see include/kavtrace/evtx.h), for kavtrace.
  *
  * usage: kavtrace-evtx [PROVIDER...] < LOG
- * Output, one item per line, fields TAB-separated, \\ \t \n \r escaped:
+ * Output, one item per line (the protocol of src/reader_proto.h):
  *   R id filetime event_id chunk recovered nstrings / P provider /
- *   C computer / S string (nstrings times) / .      a record
+ *   C computer / S string (nstrings times) / .      a record (recovered:
+ *                                                    0 or 1)
  *   W message                                        a warning
- *   X chunks parsed records                          at the end
+ *   X chunks parsed records                          the end line
  *   E message                                        fatal (exit 1) */
 #include <errno.h>
 #include <libevtx.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "kavtrace/bytes.h"
 #include "reader_proto.h"
 
 /* File header (libevtx docs, "Windows XML Event Log format" 2.1):
@@ -37,24 +39,13 @@ static void put(uint8_t *p, uint64_t v, int n)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn(const char *fmt, ...)
 {
-    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    kt_proto_vsay(stdout, 'W', fmt, ap);
     va_end(ap);
-    fputs("W\t", stdout);
-    kt_proto_text(msg);
 }
 
 static bool mentions(const uint8_t *chunk, char **names, int n)
@@ -99,12 +90,20 @@ static void emit(libevtx_record_t *r, size_t chunk, bool recovered)
         n = 0;
     if (n > MAX_STRINGS)
         n = MAX_STRINGS;
-    printf("R\t%llu\t%llu\t%u\t%zu\t%d\t%d\n", (unsigned long long)id, (unsigned long long)written,
-           event, chunk, recovered ? 1 : 0, n);
-    fputs("P\t", stdout);
-    kt_proto_text(provider);
-    fputs("C\t", stdout);
-    kt_proto_text(computer);
+    kt_proto_begin(stdout, 'R');
+    kt_proto_put_uint(stdout, id);
+    kt_proto_put_uint(stdout, written);
+    kt_proto_put_uint(stdout, event);
+    kt_proto_put_uint(stdout, chunk);
+    kt_proto_put_uint(stdout, recovered);
+    kt_proto_put_uint(stdout, (uint64_t)n);
+    kt_proto_end(stdout);
+    kt_proto_begin(stdout, 'P');
+    kt_proto_put_text(stdout, provider);
+    kt_proto_end(stdout);
+    kt_proto_begin(stdout, 'C');
+    kt_proto_put_text(stdout, computer);
+    kt_proto_end(stdout);
     for (int i = 0; i < n; i++) {
         size_t size = 0;
         char *s = NULL;
@@ -112,11 +111,13 @@ static void emit(libevtx_record_t *r, size_t chunk, bool recovered)
             size <= (1u << 20) && (s = malloc(size)) != NULL &&
             libevtx_record_get_utf8_string(r, i, (uint8_t *)s, size, NULL) != 1)
             s[0] = '\0';
-        fputs("S\t", stdout);
-        kt_proto_text(s ? s : "");
+        kt_proto_begin(stdout, 'S');
+        kt_proto_put_text(stdout, s);
+        kt_proto_end(stdout);
         free(s);
     }
-    puts(".");
+    kt_proto_begin(stdout, '.');
+    kt_proto_end(stdout);
 }
 
 /* One chunk as a one-chunk log (libevtx opens by path: a memfd). */
@@ -124,10 +125,12 @@ static size_t parse_chunk(const uint8_t *header, const uint8_t *chunk, size_t in
                           size_t *records)
 {
     uint8_t head[FILE_HEADER_BLOCK];
+    uint64_t last_record = 0;
+    kt_rd_le64(chunk, CHUNK_SIZE, 0x20, &last_record);
     memcpy(head, header, sizeof head);
     put(head + 0x08, 0, 8);
     put(head + 0x10, 0, 8);
-    put(head + 0x18, get(chunk + 0x20, 8) + 1, 8);
+    put(head + 0x18, last_record + 1, 8);
     put(head + 0x2A, 1, 2);
     put(head + 0x78, 0, 4);
     put(head + 0x7C, (uint32_t)crc32(0, head, 0x78), 4);
@@ -196,7 +199,7 @@ int main(int argc, char **argv)
     while (data) {
         if (len == cap) {
             if (cap >= READER_MAX_INPUT) {
-                puts("E\tevent log too large");
+                kt_proto_say(stdout, 'E', "event log too large");
                 return 1;
             }
             uint8_t *p = realloc(data, cap * 2);
@@ -213,15 +216,16 @@ int main(int argc, char **argv)
         len += (size_t)n;
     }
     if (data == NULL) {
-        puts("E\tout of memory");
+        kt_proto_say(stdout, 'E', "out of memory");
         return 1;
     }
     if (len < FILE_HEADER_BLOCK || memcmp(data, "ElfFile\0", 8) != 0) {
-        puts("E\tnot an event log (no 'ElfFile' header)");
+        kt_proto_say(stdout, 'E', "not an event log (no 'ElfFile' header)");
         free(data);
         return 1;
     }
-    if ((uint32_t)crc32(0, data, 0x78) != (uint32_t)get(data + 0x7C, 4))
+    uint32_t crc = 0;
+    if (!kt_rd_le32(data, len, 0x7C, &crc) || (uint32_t)crc32(0, data, 0x78) != crc)
         warn("file header CRC32 mismatch (the log may be dirty)");
     size_t nchunks = (len - FILE_HEADER_BLOCK) / CHUNK_SIZE, parsed = 0, records = 0;
     if ((len - FILE_HEADER_BLOCK) % CHUNK_SIZE)
@@ -230,7 +234,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nchunks; i++) {
         const uint8_t *chunk = data + FILE_HEADER_BLOCK + i * CHUNK_SIZE;
         if (memcmp(chunk, "ElfChnk\0", 8) != 0) {
-            if (get(chunk, 8) != 0)
+            uint64_t signature = 0;
+            if (kt_rd_le64(chunk, CHUNK_SIZE, 0, &signature) && signature != 0)
                 warn("chunk %zu: bad signature, skipped", i);
             continue;
         }
@@ -238,7 +243,11 @@ int main(int argc, char **argv)
             continue;
         parsed += parse_chunk(data, chunk, i, &records);
     }
-    printf("X\t%zu\t%zu\t%zu\n", nchunks, parsed, records);
+    kt_proto_begin(stdout, 'X');
+    kt_proto_put_uint(stdout, nchunks);
+    kt_proto_put_uint(stdout, parsed);
+    kt_proto_put_uint(stdout, records);
+    kt_proto_end(stdout);
     free(data);
     return fflush(stdout) == 0 ? 0 : 1;
 }

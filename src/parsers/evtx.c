@@ -1,11 +1,13 @@
 /* The library's side of event logs: hand the log to kavtrace-evtx (see
  * include/kavtrace/evtx.h) and read back what it found. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kavtrace/evtx.h"
 #include "parsers/reader.h"
+#include "reader_proto.h"
 
 const char *kt_evtx_reader_path(void)
 {
@@ -36,44 +38,84 @@ typedef struct walk {
     void *ctx;
     kt_evtx_stats *stats;
     kt_strlist *warnings;
+    kt_proto_session session;
     int stop;
+    int rc; /* KT_ENOMEM */
     char fatal[KT_ERROR_MSG_MAX];
 } walk;
 
-/* One line of the reader's output; returns the callback's stop value. */
-static int on_line(void *ctx, char *line)
+static void warn(walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(walk *w, const char *fmt, ...)
 {
-    walk *w = ctx;
+    va_list ap;
+    va_start(ap, fmt);
+    if (w->warnings && kt_strlist_vaddf(w->warnings, fmt, ap) != KT_OK)
+        w->rc = KT_ENOMEM;
+    va_end(ap);
+}
+
+/* A text field kept for the record: NULL when out of memory. */
+static char *keep(walk *w, const char *s)
+{
+    char *copy = strdup(s);
+    if (copy == NULL)
+        w->rc = KT_ENOMEM;
+    return copy;
+}
+
+/* "R id filetime event_id chunk recovered nstrings": a record begins. */
+static bool record_start(pending *p, const kt_proto_line *l)
+{
+    uint64_t id, ft, ev, chunk, rec, ns;
+    if (l->nfields != 6 || !kt_proto_number(l->field[0], 10, UINT64_MAX, &id) ||
+        !kt_proto_number(l->field[1], 10, UINT64_MAX, &ft) ||
+        !kt_proto_number(l->field[2], 10, UINT32_MAX, &ev) ||
+        !kt_proto_number(l->field[3], 10, SIZE_MAX, &chunk) ||
+        !kt_proto_number(l->field[4], 10, 1, &rec) ||
+        !kt_proto_number(l->field[5], 10, KT_EVTX_MAX_STRINGS, &ns))
+        return false;
+    p->rec.record_id = id;
+    p->rec.written = kt_time_from_filetime(ft);
+    p->rec.event_id = (uint32_t)ev;
+    p->rec.chunk = (size_t)chunk;
+    p->rec.recovered = rec != 0;
+    p->want = (size_t)ns;
+    p->open = true;
+    return true;
+}
+
+/* One decoded line; false when it does not suit its kind or place. */
+static bool on_record_line(walk *w, const kt_proto_line *l)
+{
     pending *p = &w->p;
-    size_t n = strlen(line);
-    char kind = line[0];
-    char *rest = n > 1 ? line + 2 : line + n;
-    if (kind == 'R') {
+    bool text = l->nfields == 1;
+    switch (l->kind) {
+    case 'R': {
+        /* a record still open never got its end: it is dropped */
+        bool unfinished = p->open;
         pending_clear(p);
-        unsigned long long id = 0, ft = 0;
-        unsigned ev = 0;
-        size_t chunk = 0;
-        int rec = 0, ns = 0;
-        if (sscanf(rest, "%llu\t%llu\t%u\t%zu\t%d\t%d", &id, &ft, &ev, &chunk, &rec, &ns) == 6 &&
-            ns >= 0 && ns <= KT_EVTX_MAX_STRINGS) {
-            p->rec.record_id = id;
-            p->rec.written = kt_time_from_filetime(ft);
-            p->rec.event_id = ev;
-            p->rec.chunk = chunk;
-            p->rec.recovered = rec != 0;
-            p->want = (size_t)ns;
-            p->open = true;
-        }
-    } else if (kind == 'P' && p->open) {
-        kt_reader_unescape(rest);
-        p->provider = strdup(rest);
-    } else if (kind == 'C' && p->open) {
-        kt_reader_unescape(rest);
-        p->computer = strdup(rest);
-    } else if (kind == 'S' && p->open && p->have < p->want) {
-        kt_reader_unescape(rest);
-        p->strings[p->have++] = strdup(rest);
-    } else if (kind == '.' && p->open) {
+        return record_start(p, l) && !unfinished;
+    }
+    case 'P':
+        if (!p->open || !text || p->provider)
+            return false;
+        p->provider = keep(w, l->field[0]);
+        return true;
+    case 'C':
+        if (!p->open || !text || p->computer)
+            return false;
+        p->computer = keep(w, l->field[0]);
+        return true;
+    case 'S':
+        if (!p->open || !text || p->have == p->want)
+            return false;
+        p->strings[p->have++] = keep(w, l->field[0]);
+        return true;
+    case '.': {
+        if (!p->open || l->nfields != 0)
+            return false;
+        /* delivered even when short of strings, and then counted */
+        bool whole = p->have == p->want;
         p->rec.provider = p->provider ? p->provider : "";
         p->rec.computer = p->computer ? p->computer : "";
         p->rec.strings = (const char *const *)p->strings;
@@ -81,21 +123,42 @@ static int on_line(void *ctx, char *line)
         w->stats->records++;
         w->stop = w->cb(w->ctx, &p->rec);
         pending_clear(p);
-        return w->stop;
-    } else if (kind == 'W') {
-        kt_reader_unescape(rest);
-        kt_strlist_add(w->warnings, rest);
-    } else if (kind == 'X') {
-        size_t c = 0, pc = 0, r = 0;
-        if (sscanf(rest, "%zu\t%zu\t%zu", &c, &pc, &r) == 3) {
-            w->stats->chunks += c;
-            w->stats->chunks_parsed += pc;
-        }
-    } else if (kind == 'E') {
-        kt_reader_unescape(rest);
-        kt_strlcpy(w->fatal, rest, sizeof w->fatal);
+        return whole;
     }
-    return 0;
+    case 'W':
+        if (!text)
+            return false;
+        warn(w, "%s", l->field[0]);
+        return true;
+    case 'X': {
+        uint64_t c, pc, r;
+        if (p->open || l->nfields != 3 || !kt_proto_number(l->field[0], 10, SIZE_MAX, &c) ||
+            !kt_proto_number(l->field[1], 10, SIZE_MAX, &pc) ||
+            !kt_proto_number(l->field[2], 10, SIZE_MAX, &r))
+            return false;
+        w->stats->chunks += (size_t)c;
+        w->stats->chunks_parsed += (size_t)pc;
+        return true;
+    }
+    case 'E':
+        if (!text)
+            return false;
+        kt_strlcpy(w->fatal, l->field[0], sizeof w->fatal);
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* One line of the reader's output; returns the callback's stop value, or
+ * KT_ENOMEM. */
+static int on_line(void *ctx, char *line)
+{
+    walk *w = ctx;
+    kt_proto_line l;
+    if (kt_proto_next(&w->session, line, &l) && !on_record_line(w, &l))
+        kt_proto_reject(&w->session);
+    return w->stop ? w->stop : w->rc;
 }
 
 int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, kt_evtx_cb cb,
@@ -120,11 +183,29 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, k
     w->ctx = ctx;
     w->stats = stats;
     w->warnings = warnings;
-    rc = kt_reader_run(kt_evtx_reader_path(), argv, data, len, on_line, w, err);
-    if (w->stop)
+    w->session.end = 'X';
+    const char *reader = kt_evtx_reader_path();
+    rc = kt_reader_run(reader, argv, data, len, on_line, w, err);
+    if (w->stop) {
         rc = w->stop;
-    else if (w->fatal[0])
+    } else if (w->rc) {
+        rc = kt_error_set(err, w->rc, "out of memory");
+    } else if (w->fatal[0]) {
         rc = kt_error_set(err, KT_EFORMAT, "%s", w->fatal);
+    } else if (rc == KT_OK) {
+        /* What was read stands; the protocol's problems are warnings. */
+        if (w->p.open)
+            kt_proto_reject(&w->session);
+        if (w->session.malformed)
+            warn(w, "'%s' wrote %zu malformed line%s (the first: line %zu); skipped", reader,
+                 w->session.malformed, w->session.malformed == 1 ? "" : "s",
+                 w->session.first_malformed);
+        if (!w->session.ended)
+            warn(w, "'%s' ended without its end line: the log may have been read only in part",
+                 reader);
+        if (w->rc)
+            rc = kt_error_set(err, w->rc, "out of memory");
+    }
 out:
     if (w)
         pending_clear(&w->p);

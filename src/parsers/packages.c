@@ -144,18 +144,13 @@ const char *kt_pkg_action_name(kt_pkg_action a)
     return "?";
 }
 
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 static kt_span trim(kt_span s)
 {
-    while (s.n && is_space(s.p[0])) {
+    while (s.n && kt_pkgi_space(s.p[0])) {
         s.p++;
         s.n--;
     }
-    while (s.n && (is_space(s.p[s.n - 1]) || s.p[s.n - 1] == '\r'))
+    while (s.n && (kt_pkgi_space(s.p[s.n - 1]) || s.p[s.n - 1] == '\r'))
         s.n--;
     return s;
 }
@@ -172,7 +167,7 @@ static bool word(kt_span *rest, kt_span *w)
     if (rest->n == 0)
         return false;
     size_t i = 0;
-    while (i < rest->n && !is_space(rest->p[i]))
+    while (i < rest->n && !kt_pkgi_space(rest->p[i]))
         i++;
     w->p = rest->p;
     w->n = i;
@@ -191,9 +186,9 @@ static bool parse_date_time(kt_span s, kt_time *t, size_t *used)
         return false;
     int y = kt_pkgi_digits(p, 4), mo = kt_pkgi_digits(p + 5, 2), d = kt_pkgi_digits(p + 8, 2);
     size_t i = 10;
-    if (!is_space(p[i]))
+    if (!kt_pkgi_space(p[i]))
         return false;
-    while (i < s.n && is_space(p[i]))
+    while (i < s.n && kt_pkgi_space(p[i]))
         i++;
     if (s.n - i < 8 || p[i + 2] != ':' || p[i + 5] != ':')
         return false;
@@ -399,7 +394,7 @@ int kt_pkg_parse_dpkg_status(const uint8_t *data, size_t len, kt_pkg_cb cb, void
             continue;
         }
         seen_data = true;
-        if (is_space(line.p[0])) {
+        if (kt_pkgi_space(line.p[0])) {
             if (!in_field)
                 rc = kt_pkgi_warn(&w, "line %zu: continuation line outside a field", it.no);
             continue;
@@ -445,7 +440,7 @@ static int dpkg_line(kt_span line, size_t no, kt_buf *scratch, kt_pkg_run *w)
 {
     kt_time t;
     size_t used;
-    if (!parse_date_time(line, &t, &used) || (used < line.n && !is_space(line.p[used])))
+    if (!parse_date_time(line, &t, &used) || (used < line.n && !kt_pkgi_space(line.p[used])))
         return kt_pkgi_warn(w, "line %zu: no 'YYYY-MM-DD HH:MM:SS' time", no);
     int rc = kt_pkgi_confirm(w);
     if (rc)
@@ -586,22 +581,22 @@ static size_t apt_detail(const apt_block *b, kt_buf *scratch, int *rc)
 static bool apt_entry(const char **p, const char *end, kt_span *name, kt_span *v[3], size_t *nv)
 {
     const char *s = *p;
-    while (s < end && is_space(*s))
+    while (s < end && kt_pkgi_space(*s))
         s++;
     const char *n0 = s;
-    while (s < end && !is_space(*s) && *s != '(' && *s != ',' && *s != ')')
+    while (s < end && !kt_pkgi_space(*s) && *s != '(' && *s != ',' && *s != ')')
         s++;
     if (s == n0)
         return false;
     *name = (kt_span){n0, (size_t)(s - n0)};
-    while (s < end && is_space(*s))
+    while (s < end && kt_pkgi_space(*s))
         s++;
     if (s == end || *s != '(')
         return false;
     s++;
     *nv = 0;
     for (;;) {
-        while (s < end && is_space(*s))
+        while (s < end && kt_pkgi_space(*s))
             s++;
         const char *v0 = s;
         while (s < end && *s != ',' && *s != ')' && *s != '(')
@@ -615,7 +610,7 @@ static bool apt_entry(const char **p, const char *end, kt_span *name, kt_span *v
         if (*s++ == ')')
             break;
     }
-    while (s < end && is_space(*s))
+    while (s < end && kt_pkgi_space(*s))
         s++;
     if (s < end) {
         if (*s != ',')
@@ -633,7 +628,7 @@ static int apt_emit_list(const apt_block *b, const apt_list *l, size_t detail_of
     int rc = KT_OK;
     size_t base = scratch->len;
     while (rc == KT_OK) {
-        while (p < end && is_space(*p))
+        while (p < end && kt_pkgi_space(*p))
             p++;
         if (p == end)
             break;

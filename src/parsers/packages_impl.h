@@ -1,4 +1,5 @@
-/* Helpers shared by the package parsers (packages.c, packages_rpm.c):
+/* Helpers shared by the package parsers (packages.c, rpm_header.c,
+ * rpmdb_sqlite.c, rpmdb_bdb.c, dnf_log.c, yum_log.c):
  * a line reader, the capped warning sink, strings copied out of the input
  * and date parsing. Not part of the public API. */
 #ifndef KT_PACKAGES_IMPL_H
@@ -65,6 +66,12 @@ const char *kt_pkgi_at(const kt_buf *b, size_t off);
 int kt_pkgi_digits(const char *p, size_t n);
 /* Seconds since 1970 for a valid civil date and time; false otherwise. */
 bool kt_pkgi_civil(int y, int mo, int d, int h, int mi, int s, int64_t *secs);
+
+/* A space or a tab: what separates the fields of a log line. */
+static inline bool kt_pkgi_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static inline bool kt_span_eq(kt_span s, const char *lit)
 {

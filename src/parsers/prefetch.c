@@ -3,13 +3,13 @@
  * line protocol) and read back what it found. */
 #include "kavtrace/prefetch.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "parsers/reader.h"
+#include "reader_proto.h"
 
 const char *kt_prefetch_reader_path(void)
 {
@@ -20,8 +20,8 @@ const char *kt_prefetch_reader_path(void)
 typedef struct result {
     kt_prefetch pf;
     kt_strlist *warnings;
-    bool have_version, have_count, done;
-    size_t garbled;                 /* lines that break the protocol */
+    kt_proto_session session;
+    bool have_version, have_count;
     size_t dropped;                 /* run times past KT_PREFETCH_MAX_RUNS */
     char fatal[KT_ERROR_MSG_MAX];   /* E: the file cannot be read */
     char failure[KT_ERROR_MSG_MAX]; /* F: the reader failed */
@@ -38,103 +38,84 @@ static void warn(result *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A whole unsigned number in `base`, at most max. */
-static bool number(const char *s, int base, unsigned long long max, unsigned long long *v)
+/* One field, a number in base at most max. */
+static bool one_number(const kt_proto_line *l, int base, uint64_t max, uint64_t *v)
 {
-    if (s[0] == '\0' || s[0] == '-' || s[0] == '+' || s[0] == ' ')
+    return l->nfields == 1 && kt_proto_number(l->field[0], base, max, v);
+}
+
+/* One decoded line; false when it does not suit its kind. */
+static bool on_result_line(result *r, const kt_proto_line *l)
+{
+    uint64_t v = 0;
+    bool text = l->nfields == 1;
+    switch (l->kind) {
+    case 'Z':
+        r->pf.compressed = true;
+        return l->nfields == 0;
+    case 'V':
+        if (!one_number(l, 10, UINT32_MAX, &v))
+            return false;
+        r->pf.version = (uint32_t)v;
+        r->have_version = true;
+        return true;
+    case 'N':
+        if (!text)
+            return false;
+        if (kt_strlcpy(r->pf.executable, l->field[0], sizeof r->pf.executable) >=
+            sizeof r->pf.executable)
+            warn(r, "executable name cut to %zu bytes", sizeof r->pf.executable - 1);
+        return true;
+    case 'H':
+        if (!one_number(l, 16, UINT32_MAX, &v))
+            return false;
+        r->pf.hash = (uint32_t)v;
+        return true;
+    case 'C':
+        if (!one_number(l, 10, UINT32_MAX, &v))
+            return false;
+        r->pf.run_count = (uint32_t)v;
+        r->have_count = true;
+        return true;
+    case 'T':
+        if (!one_number(l, 10, UINT64_MAX, &v))
+            return false;
+        if (kt_time_from_filetime(v) == KT_TIME_NONE)
+            warn(r, "last run time out of range (FILETIME %llu)", (unsigned long long)v);
+        else if (r->pf.nruns == KT_PREFETCH_MAX_RUNS)
+            r->dropped++;
+        else
+            r->pf.runs[r->pf.nruns++] = kt_time_from_filetime(v);
+        return true;
+    case 'D':
+        /* Volume information: not part of kt_prefetch (yet). */
+        return l->nfields == 3 && kt_proto_number(l->field[0], 10, UINT64_MAX, &v) &&
+               kt_proto_number(l->field[1], 16, UINT32_MAX, &v);
+    case 'W':
+        if (text)
+            warn(r, "%s", l->field[0]);
+        return text;
+    case 'E':
+        if (text)
+            kt_strlcpy(r->fatal, l->field[0], sizeof r->fatal);
+        return text;
+    case 'F':
+        if (text)
+            kt_strlcpy(r->failure, l->field[0], sizeof r->failure);
+        return text;
+    case '.':
+        return l->nfields == 0;
+    default:
         return false;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long n = strtoull(s, &end, base);
-    if (errno || *end != '\0' || n > max)
-        return false;
-    *v = n;
-    return true;
+    }
 }
 
 static int on_line(void *ctx, char *line)
 {
     result *r = ctx;
-    char kind = line[0];
-    char *rest = line[0] && line[1] == '\t' ? line + 2 : NULL;
-    unsigned long long v = 0;
-    if (kind == '\0')
-        return 0;
-    if (line[1] != '\0' && rest == NULL) {
-        r->garbled++;
-        return 0;
-    }
-    switch (kind) {
-    case 'Z':
-        r->pf.compressed = true;
-        break;
-    case 'V':
-        if (rest && number(rest, 10, UINT32_MAX, &v)) {
-            r->pf.version = (uint32_t)v;
-            r->have_version = true;
-        } else {
-            r->garbled++;
-        }
-        break;
-    case 'N':
-        if (rest == NULL)
-            break;
-        kt_reader_unescape(rest);
-        if (kt_strlcpy(r->pf.executable, rest, sizeof r->pf.executable) >= sizeof r->pf.executable)
-            warn(r, "executable name cut to %zu bytes", sizeof r->pf.executable - 1);
-        break;
-    case 'H':
-        if (rest && number(rest, 16, UINT32_MAX, &v))
-            r->pf.hash = (uint32_t)v;
-        else
-            r->garbled++;
-        break;
-    case 'C':
-        if (rest && number(rest, 10, UINT32_MAX, &v)) {
-            r->pf.run_count = (uint32_t)v;
-            r->have_count = true;
-        } else {
-            r->garbled++;
-        }
-        break;
-    case 'T':
-        if (rest == NULL || !number(rest, 10, UINT64_MAX, &v)) {
-            r->garbled++;
-        } else if (kt_time_from_filetime(v) == KT_TIME_NONE) {
-            warn(r, "last run time out of range (FILETIME %llu)", v);
-        } else if (r->pf.nruns == KT_PREFETCH_MAX_RUNS) {
-            r->dropped++;
-        } else {
-            r->pf.runs[r->pf.nruns++] = kt_time_from_filetime(v);
-        }
-        break;
-    case 'D':
-        /* Volume information: not part of kt_prefetch (yet). */
-        break;
-    case 'W':
-        if (rest) {
-            kt_reader_unescape(rest);
-            warn(r, "%s", rest);
-        }
-        break;
-    case 'E':
-        if (rest) {
-            kt_reader_unescape(rest);
-            kt_strlcpy(r->fatal, rest, sizeof r->fatal);
-        }
-        break;
-    case 'F':
-        if (rest) {
-            kt_reader_unescape(rest);
-            kt_strlcpy(r->failure, rest, sizeof r->failure);
-        }
-        break;
-    case '.':
-        r->done = true;
-        break;
-    default:
-        r->garbled++;
-    }
+    kt_proto_line l;
+    if (kt_proto_next(&r->session, line, &l) && !on_result_line(r, &l))
+        kt_proto_reject(&r->session);
     return 0;
 }
 
@@ -158,12 +139,16 @@ int kt_prefetch_read(const uint8_t *data, size_t len, kt_prefetch *out, kt_strli
     if (r == NULL)
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     r->warnings = warnings;
+    r->session.end = '.';
     int rc = kt_reader_run(reader, argv, data, len, on_line, r, err);
+    /* A result is whole or refused: no end line, a malformed line or a
+     * missing version or count refuses it. */
     if (r->fatal[0])
         rc = kt_error_set(err, KT_EFORMAT, "%s", r->fatal);
     else if (r->failure[0])
         rc = kt_error_set(err, KT_EIO, "'%s': %s", reader, r->failure);
-    else if (rc == KT_OK && (!r->done || r->garbled || !r->have_version || !r->have_count))
+    else if (rc == KT_OK &&
+             (!r->session.ended || r->session.malformed || !r->have_version || !r->have_count))
         rc = kt_error_set(err, KT_EIO, "'%s' gave an incomplete or garbled result", reader);
     if (rc == KT_OK) {
         if (r->dropped)

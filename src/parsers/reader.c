@@ -26,20 +26,6 @@ const char *kt_reader_path(const char *envvar, const char *name, char *buf, size
     return kt_path_beside_exe(name, buf, len) == 0 ? buf : name;
 }
 
-void kt_reader_unescape(char *s)
-{
-    char *w = s;
-    for (char *r = s; *r; r++) {
-        if (*r == '\\' && r[1]) {
-            r++;
-            *w++ = *r == 'n' ? '\n' : *r == 't' ? '\t' : *r == 'r' ? '\r' : *r;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-}
-
 /* The descriptor moved above 2 (still close-on-exec) when it is 0, 1 or 2,
  * as it is when the caller runs with a standard stream closed: the child's
  * dup2 onto 0 and 1 must not overwrite one of its own sources. */

@@ -5,8 +5,9 @@
  * copies of the same helper libraries, and a malformed file then takes
  * down the reader, not the scan. kt_reader_run gives the program the bytes
  * as its standard input (a memfd: seekable, and readable by path through
- * /proc/self/fd/0) and hands its standard output back line by line. Its
- * standard error is the caller's. */
+ * /proc/self/fd/0) and hands its standard output back line by line (their
+ * protocol, both sides of it, is src/reader_proto.h). Its standard error
+ * is the caller's. */
 #ifndef KAVTRACE_PARSERS_READER_H
 #define KAVTRACE_PARSERS_READER_H
 
@@ -41,8 +42,5 @@ int kt_reader_run(const char *path, char *const argv[], const uint8_t *data, siz
  * `name` in the running program's directory (written into buf), else
  * `name` itself. Returns the environment's string, buf or name. */
 const char *kt_reader_path(const char *envvar, const char *name, char *buf, size_t len);
-
-/* Undo a reader's text escapes (\\ \t \n \r) in place. */
-void kt_reader_unescape(char *s);
 
 #endif

@@ -29,6 +29,20 @@ static int hivex_error(kt_error *err, int code, const char *what)
     return kt_error_set(err, code, "%s: %s", what, e ? strerror(e) : "hivex error");
 }
 
+/* A value's type and length, read from its vk record without its data:
+ * over KT_HIVE_MAX_VALUE it is refused before hivex reads (and allocates)
+ * the data. */
+static int value_meta(kt_hive *hv, hive_value_h v, const char *name, hive_type *t, size_t *len,
+                      kt_error *err)
+{
+    errno = 0;
+    if (hivex_value_type(hv->h, v, t, len) != 0)
+        return hivex_error(err, KT_EFORMAT, name);
+    if (*len > KT_HIVE_MAX_VALUE)
+        return kt_error_set(err, KT_ELIMIT, "value '%s' too large", name);
+    return KT_OK;
+}
+
 int kt_hive_open_mem(const void *data, size_t len, const char *name, kt_hive **out, kt_error *err)
 {
     if (len > KT_HIVE_MAX_SIZE)
@@ -109,7 +123,11 @@ int kt_hive_get_string(kt_hive *hv, const char *key, const char *value, char *ou
                        kt_error *err)
 {
     hive_value_h v;
+    hive_type t;
+    size_t vlen;
     int rc = find_value(hv, key, value, &v, err);
+    if (rc == KT_OK)
+        rc = value_meta(hv, v, value, &t, &vlen, err);
     if (rc)
         return rc;
     errno = 0;
@@ -124,7 +142,11 @@ int kt_hive_get_string(kt_hive *hv, const char *key, const char *value, char *ou
 int kt_hive_get_dword(kt_hive *hv, const char *key, const char *value, uint32_t *out, kt_error *err)
 {
     hive_value_h v;
+    hive_type t;
+    size_t vlen;
     int rc = find_value(hv, key, value, &v, err);
+    if (rc == KT_OK)
+        rc = value_meta(hv, v, value, &t, &vlen, err);
     if (rc)
         return rc;
     errno = 0;
@@ -243,11 +265,14 @@ int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *ty
         return found;
     hive_type t;
     size_t len = 0;
+    int rc = value_meta(hv, v, name, &t, &len, err);
+    if (rc)
+        return rc;
+    errno = 0;
     char *data = hivex_value_value(hv->h, v, &t, &len);
     if (data == NULL)
         return hivex_error(err, KT_EFORMAT, name);
-    int rc = len > KT_HIVE_MAX_VALUE ? kt_error_set(err, KT_ELIMIT, "value '%s' too large", name)
-                                     : kt_buf_append(out, data, len);
+    rc = kt_buf_append(out, data, len);
     free(data);
     if (rc == KT_OK)
         *type = (uint32_t)t;
@@ -263,8 +288,9 @@ int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char 
         return found;
     hive_type t;
     size_t vlen;
-    if (hivex_value_type(hv->h, v, &t, &vlen) != 0)
-        return hivex_error(err, KT_EFORMAT, name);
+    int rc = value_meta(hv, v, name, &t, &vlen, err);
+    if (rc)
+        return rc;
     if (t == hive_t_REG_DWORD) {
         snprintf(buf, len, "%u", (unsigned)hivex_value_dword(hv->h, v));
         return KT_OK;

@@ -5,8 +5,7 @@
  * The file may be uncompressed ("SCCA", format versions 17, 23, 26, 30) or
  * MAM-compressed (Windows 10 and later: Xpress Huffman), which libscca
  * decompresses. Standard input need not be seekable.
- * Output, one item per line, fields TAB-separated, text with \\ \t \n \r
- * escaped:
+ * Output, one item per line (the protocol of src/reader_proto.h):
  *   Z                          the file is MAM-compressed (first, when so)
  *   V version                  format version, decimal
  *   N name                     executable name, UTF-8
@@ -36,6 +35,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "kavtrace/bytes.h"
 #include "reader_proto.h"
 #include "xpress.h"
 
@@ -52,17 +52,11 @@
  * method byte (0x04: Xpress Huffman), then the uncompressed size. */
 #define HEADER_SIZE 84
 
-static uint32_t le32(const uint8_t *p)
+/* The format version at 0x00 (of an uncompressed file); 0 when too short. */
+static uint32_t version_of(const uint8_t *data, size_t len)
 {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void say(char kind, const char *fmt, va_list ap)
-{
-    char msg[1024];
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    printf("%c\t", kind);
-    kt_proto_text(msg);
+    uint32_t v = 0;
+    return kt_rd_le32(data, len, 0, &v) ? v : 0;
 }
 
 static void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -70,7 +64,7 @@ static void warn(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('W', fmt, ap);
+    kt_proto_vsay(stdout, 'W', fmt, ap);
     va_end(ap);
 }
 
@@ -80,7 +74,7 @@ static int bad_file(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('E', fmt, ap);
+    kt_proto_vsay(stdout, 'E', fmt, ap);
     va_end(ap);
     fflush(stdout);
     return 1;
@@ -92,7 +86,7 @@ static int failed(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    say('F', fmt, ap);
+    kt_proto_vsay(stdout, 'F', fmt, ap);
     va_end(ap);
     fflush(stdout);
     return 2;
@@ -196,11 +190,12 @@ static void emit_name(libscca_file_t *file)
         libscca_file_get_utf8_executable_filename(file, (uint8_t *)name, size, &e) != 1) {
         cause(e, why, sizeof why);
         warn("executable name unreadable (libscca: %s)", why);
-        fputs("N\t\n", stdout);
-    } else {
-        fputs("N\t", stdout);
-        kt_proto_text(name);
+        free(name);
+        name = NULL; /* an empty name */
     }
+    kt_proto_begin(stdout, 'N');
+    kt_proto_put_text(stdout, name);
+    kt_proto_end(stdout);
     free(name);
     libscca_error_free(&e);
 }
@@ -218,8 +213,11 @@ static void emit_runs(libscca_file_t *file, uint32_t version)
             libscca_error_free(&e);
             continue;
         }
-        if (ft != 0)
-            printf("T\t%" PRIu64 "\n", ft);
+        if (ft != 0) {
+            kt_proto_begin(stdout, 'T');
+            kt_proto_put_uint(stdout, ft);
+            kt_proto_end(stdout);
+        }
     }
 }
 
@@ -254,8 +252,11 @@ static void emit_volumes(libscca_file_t *file)
             warn("volume %d unreadable (libscca: %s)", i + 1, why);
             libscca_error_free(&e);
         } else {
-            printf("D\t%" PRIu64 "\t%08" PRIX32 "\t", created, serial);
-            kt_proto_text(path);
+            kt_proto_begin(stdout, 'D');
+            kt_proto_put_uint(stdout, created);
+            kt_proto_put_hex32(stdout, serial);
+            kt_proto_put_text(stdout, path);
+            kt_proto_end(stdout);
         }
         free(path);
         /* Only forgets the pointer: the file owns its volumes. */
@@ -270,8 +271,9 @@ static uint8_t *decompress(const uint8_t *data, size_t len, size_t *out_len)
     if (len < 8 || memcmp(data, "MAM", 3) != 0 || (data[3] & 0x0F) != 4)
         return NULL;
     size_t header = data[3] & 0x80 ? 12 : 8;
-    uint32_t size = le32(data + 4);
-    if (size < HEADER_SIZE || size > MAX_UNCOMPRESSED || len < header)
+    uint32_t size = 0;
+    if (!kt_rd_le32(data, len, 4, &size) || size < HEADER_SIZE || size > MAX_UNCOMPRESSED ||
+        len < header)
         return NULL;
     uint8_t *out = malloc(size);
     if (out == NULL)
@@ -307,19 +309,20 @@ int main(void)
     }
     uint32_t stated_version = 0;
     if (compressed) {
-        puts("Z");
-        if (le32(data + 4) > MAX_UNCOMPRESSED) {
-            uint32_t size = le32(data + 4);
+        kt_proto_begin(stdout, 'Z');
+        kt_proto_end(stdout);
+        uint32_t size = 0;
+        if (kt_rd_le32(data, len, 4, &size) && size > MAX_UNCOMPRESSED) {
             free(data);
             return bad_file("compressed prefetch file of %" PRIu32 " bytes uncompressed, over the "
                             "limit of %" PRIu32,
                             size, MAX_UNCOMPRESSED);
         }
     } else {
-        stated_version = le32(data);
-        if (len >= HEADER_SIZE && le32(data + 12) != len)
-            warn("the header gives a file size of %" PRIu32 " bytes, the file has %zu",
-                 le32(data + 12), len);
+        stated_version = version_of(data, len);
+        uint32_t size = 0;
+        if (len >= HEADER_SIZE && kt_rd_le32(data, len, 12, &size) && size != len)
+            warn("the header gives a file size of %" PRIu32 " bytes, the file has %zu", size, len);
     }
 
     /* Windows 11 writes format 31, laid out as format 30 (PECmd and
@@ -337,7 +340,7 @@ int main(void)
     if (!compressed && stated_version == 31) {
         data[0] = 30;
         real_version = 31;
-    } else if (own && le32(plain_copy) == 31) {
+    } else if (own && version_of(plain_copy, plain_len) == 31) {
         plain_copy[0] = 30;
         real_version = 31;
     }
@@ -352,7 +355,7 @@ int main(void)
         char why[512];
         cause(e, why, sizeof why);
         if (strstr(why, "unsupported") && (plain_copy = decompress(data, len, &plain_len)) &&
-            le32(plain_copy) == 31 && memcmp(plain_copy + 4, "SCCA", 4) == 0) {
+            version_of(plain_copy, plain_len) == 31 && memcmp(plain_copy + 4, "SCCA", 4) == 0) {
             plain_copy[0] = 30;
             real_version = 31;
             libscca_error_free(&e);
@@ -396,13 +399,20 @@ int main(void)
         version = real_version;
         warn("format %" PRIu32 " (Windows 11) read with format 30's layout", real_version);
     }
-    printf("V\t%" PRIu32 "\n", version);
+    kt_proto_begin(stdout, 'V');
+    kt_proto_put_uint(stdout, version);
+    kt_proto_end(stdout);
     emit_name(file);
-    printf("H\t%08" PRIX32 "\n", hash);
-    printf("C\t%" PRIu32 "\n", count);
+    kt_proto_begin(stdout, 'H');
+    kt_proto_put_hex32(stdout, hash);
+    kt_proto_end(stdout);
+    kt_proto_begin(stdout, 'C');
+    kt_proto_put_uint(stdout, count);
+    kt_proto_end(stdout);
     emit_runs(file, version);
     emit_volumes(file);
-    puts(".");
+    kt_proto_begin(stdout, '.');
+    kt_proto_end(stdout);
 out:
     libscca_error_free(&e);
     if (opened == 0)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kavtrace/bytes.h"
 #include "xpress.h"
 
 #define SYMBOLS 512
@@ -59,9 +60,10 @@ typedef struct stream {
 
 static int word(stream *s, uint32_t *w)
 {
-    if (s->pos + 2 > s->len)
+    uint16_t v;
+    if (!kt_rd_le16(s->in, s->len, s->pos, &v))
         return -1;
-    *w = (uint32_t)s->in[s->pos] | (uint32_t)s->in[s->pos + 1] << 8;
+    *w = v;
     s->pos += 2;
     return 0;
 }
@@ -118,9 +120,10 @@ int kt_xpress_huffman_decompress(const uint8_t *in, size_t in_len, uint8_t *out,
             sym -= 256;
             uint32_t length = sym & 15, offset_bits = sym >> 4;
             if (length == 15) {
-                if (s.pos >= s.len)
+                uint8_t more;
+                if (!kt_rd_u8(s.in, s.len, s.pos++, &more))
                     return -1;
-                length = s.in[s.pos++];
+                length = more;
                 if (length == 255) {
                     uint32_t w;
                     if (word(&s, &w))

@@ -1,0 +1,202 @@
+/* The library's side of event logs (src/parsers/evtx.c): what it makes
+ * of kavtrace-evtx's output, read through stand-in readers. Malformed or
+ * cut-short output is a warning, never a crash, and the records that were
+ * whole are kept. (The real reader over real logs: the scan suite.) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kavtrace/evtx.h"
+#include "testutil.h"
+
+static char *real_reader;
+
+static void save_reader(void)
+{
+    const char *r = getenv("KAVTRACE_EVTX_READER");
+    ck_assert_ptr_nonnull(r);
+    real_reader = strdup(r);
+}
+
+static void restore_reader(void)
+{
+    setenv("KAVTRACE_EVTX_READER", real_reader, 1);
+}
+
+static void drop_reader(void)
+{
+    free(real_reader);
+    real_reader = NULL;
+}
+
+typedef struct seen {
+    size_t count;
+    char text[1024];
+} seen;
+
+/* Each record as "id/event/provider/computer/strings|" */
+static int keep(void *ctx, const kt_evtx_record *r)
+{
+    seen *s = ctx;
+    size_t n = strlen(s->text);
+    n += (size_t)snprintf(s->text + n, sizeof s->text - n, "%llu/%u/%s/%s/",
+                          (unsigned long long)r->record_id, r->event_id, r->provider, r->computer);
+    for (size_t i = 0; i < r->nstrings && n < sizeof s->text; i++)
+        n += (size_t)snprintf(s->text + n, sizeof s->text - n, "%s%s", i ? "," : "", r->strings[i]);
+    if (n < sizeof s->text)
+        snprintf(s->text + n, sizeof s->text - n, "|");
+    s->count++;
+    return 0;
+}
+
+/* Walk a stand-in log through a reader printing `output` (printf format
+ * text) and exiting with `status`; returns the walk's result. */
+static int walk_exit(const char *output, int status, seen *s, kt_strlist *w, kt_evtx_stats *st,
+                     kt_error *err)
+{
+    char body[4096];
+    snprintf(body, sizeof body, "cat >/dev/null\nprintf '%s'\nexit %d", output, status);
+    char *script = script_file(body);
+    setenv("KAVTRACE_EVTX_READER", script, 1);
+    static const uint8_t log[16] = "ElfFile";
+    memset(s, 0, sizeof *s);
+    int rc = kt_evtx_walk(log, sizeof log, NULL, keep, s, st, w, err);
+    restore_reader();
+    unlink(script);
+    free(script);
+    return rc;
+}
+
+static int walk_with(const char *output, seen *s, kt_strlist *w, kt_evtx_stats *st, kt_error *err)
+{
+    return walk_exit(output, 0, s, w, st, err);
+}
+
+#define REC1                                                                                       \
+    "R\\t7\\t133720560000000000\\t11707\\t0\\t0\\t2\\nP\\tMsiInstaller\\nC\\tWS-01\\n"             \
+    "S\\tKaspersky\\\\\\\\tab\\nS\\t21.3\\n.\\n"
+
+START_TEST(reads_records_and_the_end_line)
+{
+    seen s;
+    kt_strlist w = {0};
+    kt_evtx_stats st = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(walk_with(REC1 "W\\tchunk 3: a warning\\nX\\t4\\t1\\t1\\n", &s, &w, &st, &err),
+                     0);
+    ck_assert_str_eq(s.text, "7/11707/MsiInstaller/WS-01/Kaspersky\\tab,21.3|");
+    ck_assert_uint_eq(st.records, 1);
+    ck_assert_uint_eq(st.chunks, 4);
+    ck_assert_uint_eq(st.chunks_parsed, 1);
+    ck_assert_uint_eq(w.count, 1);
+    ck_assert_str_eq(w.items[0], "chunk 3: a warning");
+    kt_strlist_release(&w);
+}
+END_TEST
+
+START_TEST(warns_when_the_end_line_is_missing)
+{
+    seen s;
+    kt_strlist w = {0};
+    kt_evtx_stats st = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(walk_with(REC1, &s, &w, &st, &err), 0);
+    ck_assert_uint_eq(s.count, 1);
+    ck_assert_uint_eq(w.count, 1);
+    /* after the stand-in's path */
+    ck_assert_ptr_nonnull(strstr(w.items[0], "' ended without its end line: the log may have been "
+                                             "read only in part"));
+    kt_strlist_release(&w);
+
+    /* a record cut off before its end: not delivered, and said so */
+    ck_assert_int_eq(
+        walk_with("R\\t1\\t0\\t1\\t0\\t0\\t1\\nP\\tp\\nC\\tc\\nS\\tx\\n", &s, &w, &st, &err), 0);
+    ck_assert_uint_eq(s.count, 0);
+    ck_assert_uint_eq(w.count, 2);
+    ck_assert_ptr_nonnull(strstr(w.items[0], "' wrote 1 malformed line (the first: line 4)"));
+    ck_assert_ptr_nonnull(strstr(w.items[1], "' ended without its end line"));
+    kt_strlist_release(&w);
+}
+END_TEST
+
+START_TEST(malformed_lines_are_warnings_and_whole_records_stay)
+{
+    static const struct {
+        const char *output;
+        size_t records, malformed, first;
+    } cases[] = {
+        /* a line of garbage, an unknown kind, a kind without its TAB */
+        {"garbage\\n" REC1 "Q\\tx\\nWx\\nX\\t1\\t1\\t1\\n", 1, 3, 1},
+        /* an empty line, a bad escape, a NUL-free control kind */
+        {"\\n" REC1 "W\\tbad\\\\q\\n\\001\\tx\\nX\\t1\\t1\\t1\\n", 1, 3, 1},
+        /* R with a field short, too many, not numbers, negative, huge */
+        {"R\\t1\\t2\\t3\\t4\\t5\\nR\\t1\\t2\\t3\\t4\\t5\\t6\\t7\\nR\\ta\\tb\\tc\\td\\te\\tf\\n"
+         "R\\t-1\\t0\\t0\\t0\\t0\\t0\\nR\\t1\\t0\\t99999999999\\t0\\t0\\t0\\n" REC1
+         "X\\t1\\t1\\t1\\n",
+         1, 5, 1},
+        /* strings: more than announced; more than the limit; a record with its end short */
+        {"R\\t1\\t0\\t1\\t0\\t0\\t1\\nP\\tp\\nC\\tc\\nS\\ta\\nS\\tb\\n.\\n"
+         "R\\t2\\t0\\t1\\t0\\t0\\t257\\n"
+         "R\\t3\\t0\\t1\\t0\\t0\\t2\\nS\\ta\\n.\\nX\\t1\\t1\\t3\\n",
+         2, 3, 5},
+        /* lines outside a record; a second R before the first ended; a twice-named provider */
+        {"P\\tp\\nS\\ts\\n."
+         "\\nR\\t1\\t0\\t1\\t0\\t0\\t0\\nR\\t2\\t0\\t1\\t0\\t0\\t0\\nP\\ta\\nP\\tb\\n"
+         ".\\nX\\t1\\t1\\t1\\n",
+         1, 5, 1},
+        /* a recovered flag other than 0 or 1; anything after the end line */
+        {"R\\t1\\t0\\t1\\t0\\t2\\t0\\n" REC1 "X\\t1\\t1\\t1\\nW\\tlate\\n" REC1, 1, 8, 1},
+        /* an end line with bad counts still ends the output */
+        {REC1 "X\\t1\\tx\\t1\\nX\\t1\\t1\\t1\\n", 1, 2, 7},
+        /* an end line inside a record */
+        {"R\\t1\\t0\\t1\\t0\\t0\\t0\\nX\\t1\\t1\\t1\\n", 0, 2, 2},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        seen s;
+        kt_strlist w = {0};
+        kt_evtx_stats st = {0};
+        kt_error err = {0};
+        ck_assert_msg(walk_with(cases[i].output, &s, &w, &st, &err) == 0, "case %zu: %s", i,
+                      err.msg);
+        ck_assert_msg(s.count == cases[i].records, "case %zu: %zu records", i, s.count);
+        char want[128];
+        snprintf(want, sizeof want, "' wrote %zu malformed line%s (the first: line %zu)",
+                 cases[i].malformed, cases[i].malformed == 1 ? "" : "s", cases[i].first);
+        bool found = false;
+        for (size_t k = 0; k < w.count; k++)
+            found = found || strstr(w.items[k], want) != NULL;
+        ck_assert_msg(found, "case %zu: no '%s' in %zu warnings (%s)", i, want, w.count,
+                      w.count ? w.items[w.count - 1] : "");
+        kt_strlist_release(&w);
+    }
+}
+END_TEST
+
+START_TEST(a_fatal_line_is_the_error)
+{
+    seen s;
+    kt_strlist w = {0};
+    kt_evtx_stats st = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(walk_exit("E\\tbroken \\\\\\\\ log\\n", 1, &s, &w, &st, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "broken \\ log");
+    ck_assert_uint_eq(w.count, 0);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("evtx");
+    TCase *tc = tcase_create("core");
+    tcase_add_unchecked_fixture(tc, save_reader, drop_reader);
+    tcase_add_checked_fixture(tc, NULL, restore_reader);
+    tcase_add_test(tc, reads_records_and_the_end_line);
+    tcase_add_test(tc, warns_when_the_end_line_is_missing);
+    tcase_add_test(tc, malformed_lines_are_warnings_and_whole_records_stay);
+    tcase_add_test(tc, a_fatal_line_is_the_error);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
