@@ -120,7 +120,7 @@ char *kt_diag_text(const kt_diag *d, char *buf, size_t len)
 #define PUT(...)                                                                                   \
     do {                                                                                           \
         if (n < len)                                                                               \
-            n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                                 \
+            n += (size_t)snprintf(buf + n, len - n, __VA_ARGS__);                                  \
     } while (0)
     if (d->volume >= 0)
         PUT("volume %d: ", d->volume);

@@ -509,7 +509,8 @@ static const kt_event *table_event(const kt_scan *s, const char *when, const cha
 static bool warned(const kt_scan *s, const char *a, const char *b)
 {
     for (size_t w = 0; w < s->warnings.count; w++)
-        if (strstr(wtext(&s->warnings.items[w]), a) && (!b || strstr(wtext(&s->warnings.items[w]), b)))
+        if (strstr(wtext(&s->warnings.items[w]), a) &&
+            (!b || strstr(wtext(&s->warnings.items[w]), b)))
             return true;
     return false;
 }
@@ -597,7 +598,8 @@ START_TEST(rhel_rpm_database_and_yum_log_date_install_and_upgrade)
     const kt_system_finding *f = &s.systems[0].findings;
     const kt_product_finding *p = find_product(f, "kaspersky-kesl");
     ck_assert_ptr_nonnull(p);
-    ck_assert_str_eq(kt_status_name(p->status), "present"); /* the rpm entry and the program folder */
+    ck_assert_str_eq(kt_status_name(p->status),
+                     "present"); /* the rpm entry and the program folder */
     ck_assert_str_eq(p->version, "11.4.0-8000");
     ck_assert_int_eq(p->installed, truth_time("2024-03-04T15:00:00Z"));            /* EST */
     ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-15T13:41:05Z")); /* EDT */

@@ -1,6 +1,6 @@
 /* kt-tzgen: kavtrace's zone table, made from and compared with tzdata.
  *
- *   kt-tzgen generate ZONEDIR TZDATA_ZI ZONE1970_TAB RELEASE > src/tzdb_data.c
+ *   kt-tzgen generate ZONEDIR TZDATA_ZI ZONE1970_TAB RELEASE > gen/tzdb_data.c
  *       The table of every Zone and Link name of TZDATA_ZI, each read from
  *       its TZif file in ZONEDIR (zic's output for TZDATA_ZI): the type in
  *       force at 2000-01-01, every change up to 2038-01-01, the final rule.

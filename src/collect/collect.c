@@ -49,7 +49,8 @@ static void load_windows(kt_collector *c)
         kt_collect_diag(c, KT_SEV_WARNING, "hive", "Windows/System32/config/SYSTEM", NULL,
                         "no Select\\Current: services not read");
     for (size_t i = 0; i < sys->zone.notes.count; i++)
-        kt_collect_diag(c, zone_severity(&sys->zone), "zone", NULL, NULL, "%s", sys->zone.notes.items[i]);
+        kt_collect_diag(c, zone_severity(&sys->zone), "zone", NULL, NULL, "%s",
+                        sys->zone.notes.items[i]);
     kt_dirent_list users = {0};
     if (kt_fs_list(c->fs, "Users", false, &users, NULL) != KT_OK)
         return;
@@ -74,7 +75,8 @@ static void load_unix(kt_collector *c)
         c->stats->bytes_read += c->sys->zone_file_size;
     }
     for (size_t i = 0; i < c->sys->zone.notes.count; i++)
-        kt_collect_diag(c, zone_severity(&c->sys->zone), "zone", NULL, NULL, "%s", c->sys->zone.notes.items[i]);
+        kt_collect_diag(c, zone_severity(&c->sys->zone), "zone", NULL, NULL, "%s",
+                        c->sys->zone.notes.items[i]);
 }
 
 /* What the zone table's conversions leave to say. */
@@ -86,8 +88,7 @@ static void zone_summary(kt_collector *c)
                         "%zu local time%s later than tzdata %s's release converted "
                         "with kavtrace's table for %s: a change of the zone's rules after that "
                         "release is not in it (each event's time source says so)",
-                        c->zone_late, c->zone_late == 1 ? "" : "s", z->table.release,
-                        z->name);
+                        c->zone_late, c->zone_late == 1 ? "" : "s", z->table.release, z->name);
     if (c->zone_early)
         kt_collect_diag(c, KT_SEV_NOTE, "zone.table-start", NULL, NULL,
                         "%zu local time%s before the start of kavtrace's table for %s, "

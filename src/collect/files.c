@@ -192,7 +192,8 @@ static bool content_time(kt_collector *c, const kt_artifact *a, const kt_find *f
     }
     kt_buf_release(&b);
     if (!ok) {
-        kt_collect_diag(c, KT_SEV_WARNING, "file.parse", f->path, a, "no time found in its content");
+        kt_collect_diag(c, KT_SEV_WARNING, "file.parse", f->path, a,
+                        "no time found in its content");
         return false;
     }
     kt_collect_convert(c, &s->parse_time, t, src, srclen, zone);
@@ -215,8 +216,8 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
     memcpy(text, name + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
     text[m[1].rm_eo - m[1].rm_so] = '\0';
     if (kt_time_pattern_parse(&s->name_time, text, t) != KT_OK) {
-        kt_collect_diag(c, KT_SEV_WARNING, "file.name-time", f->path, a, "name time '%s' is not valid",
-                        text);
+        kt_collect_diag(c, KT_SEV_WARNING, "file.name-time", f->path, a,
+                        "name time '%s' is not valid", text);
         return false;
     }
     if (s->name_time.no_year) {

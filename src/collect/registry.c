@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kavtrace/bytes.h"
 #include "source.h"
 
 typedef struct time_rule {
@@ -125,14 +126,6 @@ static void detail(const kt_artifact *a, char *buf, size_t len)
 
 /* ---- collection ---- */
 
-static uint64_t le(const uint8_t *p, size_t n)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 /* Decode one registry time; false when the value is absent or not in the
  * expected encoding (a warning names it). */
 static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r, const kt_find *f,
@@ -147,11 +140,15 @@ static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r
     }
     bool ok = false;
     kt_time t = KT_TIME_NONE;
+    uint32_t v32 = 0;
+    uint64_t v64 = 0;
+    bool is32 = b.len == 4 && kt_rd_le32(b.data, b.len, 0, &v32);
+    bool is64 = b.len == 8 && kt_rd_le64(b.data, b.len, 0, &v64);
     e->ev.precision = KT_PREC_SECOND;
     switch (r->encoding) {
     case KT_ENC_FILETIME:
-        if (b.len == 8) {
-            t = kt_time_from_filetime(le(b.data, 8));
+        if (is64) {
+            t = kt_time_from_filetime(v64);
             e->ev.precision = KT_PREC_100NS;
             ok = t != KT_TIME_NONE;
             snprintf(src, srclen, "%s (FILETIME)", r->value);
@@ -159,12 +156,12 @@ static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r
         break;
     case KT_ENC_UNIX:
     case KT_ENC_UNIX_OR_FILETIME:
-        if (b.len == 4 && (type == KT_REG_DWORD || type == KT_REG_BINARY)) {
-            t = kt_time_from_unix((int64_t)le(b.data, 4), 0);
+        if (is32 && (type == KT_REG_DWORD || type == KT_REG_BINARY)) {
+            t = kt_time_from_unix((int64_t)v32, 0);
             snprintf(src, srclen, "%s (Unix seconds)", r->value);
-            ok = le(b.data, 4) != 0;
-        } else if (b.len == 8) {
-            uint64_t v = le(b.data, 8);
+            ok = v32 != 0;
+        } else if (is64) {
+            uint64_t v = v64;
             if (r->encoding == KT_ENC_UNIX_OR_FILETIME && v > UINT64_C(100000000000)) {
                 t = kt_time_from_filetime(v);
                 e->ev.precision = KT_PREC_100NS;

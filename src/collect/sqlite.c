@@ -1,16 +1,15 @@
 /* Source `sqlite`: rows of a read-only SELECT on an SQLite database (a
  * private in-memory copy), each dated by its first column; or the list of
  * the database's tables, dated by the file's times. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "kavtrace/sqlite.h"
 #include "source.h"
 
-#define SQLITE_MAX_ROWS 100000    /* per database and artifact */
-#define SQLITE_MAX_STEPS 50000000 /* virtual machine steps: a bound on any query */
+#define SQLITE_MAX_ROWS 100000 /* per database and artifact */
 
 typedef struct spec {
     kt_file_part fp;
@@ -71,48 +70,6 @@ static void detail(const kt_artifact *a, char *buf, size_t len)
 
 /* ---- collection ---- */
 
-/* Only reading: a definition's query can change nothing, even in memory. */
-static int authorize(void *p, int action, const char *a1, const char *a2, const char *a3,
-                     const char *a4)
-{
-    (void)p, (void)a1, (void)a2, (void)a3, (void)a4;
-    return action == SQLITE_SELECT || action == SQLITE_READ || action == SQLITE_FUNCTION
-               ? SQLITE_OK
-               : SQLITE_DENY;
-}
-
-static int progress(void *p)
-{
-    size_t *steps = p;
-    return ++*steps > SQLITE_MAX_STEPS / 1000;
-}
-
-/* Open a database image read-only from memory (a private copy: a WAL-mode
- * header is set to rollback mode, as a database without its -wal file
- * reads). */
-static sqlite3 *open_db(kt_collector *c, const kt_find *f, kt_buf *b, size_t *steps)
-{
-    if (b->len < 100 || memcmp(b->data, "SQLite format 3", 16) != 0) {
-        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "not an SQLite database");
-        return NULL;
-    }
-    if (b->data[18] == 2 && b->data[19] == 2)
-        b->data[18] = b->data[19] = 1;
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_PRIVATECACHE, NULL) !=
-            SQLITE_OK ||
-        sqlite3_deserialize(db, "main", b->data, (sqlite3_int64)b->len, (sqlite3_int64)b->len,
-                            SQLITE_DESERIALIZE_READONLY) != SQLITE_OK) {
-        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "SQLite: %s",
-                        db ? sqlite3_errmsg(db) : "out of memory");
-        sqlite3_close(db);
-        return NULL;
-    }
-    sqlite3_set_authorizer(db, authorize, NULL);
-    sqlite3_progress_handler(db, 1000, progress, steps);
-    return db;
-}
-
 static void wal_note(kt_collector *c, const kt_find *f)
 {
     char wal[KT_FS_PATH_MAX + 8];
@@ -125,14 +82,16 @@ static void wal_note(kt_collector *c, const kt_find *f)
                         (unsigned long long)st.size);
 }
 
-static void tables(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite3 *db)
+static void tables(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_sqlite *conn)
 {
+    sqlite3 *db = kt_sqlite_db(conn);
     const spec *s = a->spec;
     sqlite3_stmt *st = NULL, *cnt = NULL;
     kt_buf list = {0};
     if (sqlite3_prepare_v2(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
                            -1, &st, NULL) != SQLITE_OK) {
-        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "SQLite: %s", sqlite3_errmsg(db));
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "SQLite: %s",
+                        sqlite3_errmsg(db));
         return;
     }
     size_t n = 0;
@@ -203,8 +162,9 @@ static void row(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite3
     kt_emit(c, &e, what);
 }
 
-static void rows(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite3 *db)
+static void rows(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_sqlite *conn)
 {
+    sqlite3 *db = kt_sqlite_db(conn);
     const spec *s = a->spec;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, s->query, -1, &st, NULL) != SQLITE_OK) {
@@ -232,10 +192,10 @@ static void rows(kt_collector *c, const kt_artifact *a, const kt_find *f, sqlite
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         kt_collect_diag(c, KT_SEV_WARNING, "sqlite.query", f->path, a, "query stopped: %s",
-                        sqlite3_errmsg(db));
+                        kt_sqlite_errmsg(conn));
     if (bad)
-        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.time", f->path, a, "%zu rows have no usable time",
-                        bad);
+        kt_collect_diag(c, KT_SEV_WARNING, "sqlite.time", f->path, a,
+                        "%zu rows have no usable time", bad);
     sqlite3_finalize(st);
 }
 
@@ -250,15 +210,20 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
         snprintf(what, sizeof what, " (%s%s)", f->deleted ? "deleted: " : "", f->path);
         kt_file_time_finds(c, a, &s->fp, f, what);
     }
-    size_t steps = 0;
-    sqlite3 *db = open_db(c, f, &b, &steps);
-    if (db) {
+    kt_sqlite *conn = NULL;
+    kt_error err = {0};
+    if (kt_sqlite_open(b.data, b.len, 0, &conn, &err) != KT_OK) {
+        if (err.code == KT_ENOMEM)
+            c->rc = KT_ENOMEM;
+        else
+            kt_collect_diag(c, KT_SEV_WARNING, "sqlite", f->path, NULL, "%s", err.msg);
+    } else {
         wal_note(c, f);
         if (s->tables)
-            tables(c, a, f, db);
+            tables(c, a, f, conn);
         else
-            rows(c, a, f, db);
-        sqlite3_close(db);
+            rows(c, a, f, conn);
+        kt_sqlite_close(conn);
     }
     kt_buf_release(&b);
 }
