@@ -34,6 +34,7 @@ void kt_zone_load_unix(kt_zone *z, kt_fs *fs, const char *name, size_t *bytes_re
         return;
     }
     kt_buf_release(&b);
+    z->file_unreadable = err.code != KT_ENOTFOUND;
     /* The zone is named (the link's target, etc/timezone) but its file is
      * not in the image, or unreadable: kavtrace's table, if it has it. */
     kt_error e2 = {0};

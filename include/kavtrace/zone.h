@@ -26,6 +26,7 @@ typedef struct kt_zone {
     kt_wintz wintz;             /* KT_ZONE_WINDOWS */
     kt_tzif *tzif;              /* KT_ZONE_TZIF, KT_ZONE_TABLE (owned) */
     kt_tzif_builtin_info table; /* KT_ZONE_TABLE: the table's release */
+    bool file_unreadable;       /* the image has a zone file kavtrace could not read */
     kt_strlist notes;           /* what loading it found: warnings, each a sentence */
 } kt_zone;
 

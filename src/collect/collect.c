@@ -6,11 +6,12 @@
 
 #include "source.h"
 
-/* Kavtrace's zone table in use is a note (the times are converted, and
- * say how); no zone at all is a warning. */
+/* Kavtrace's zone table standing in for a zone file the image lacks is a
+ * note (the times are converted, and say how); a zone file that is there
+ * but unreadable, or no zone at all, is a warning. */
 static kt_severity zone_severity(const kt_zone *z)
 {
-    return z->kind == KT_ZONE_TABLE ? KT_SEV_NOTE : KT_SEV_WARNING;
+    return z->kind == KT_ZONE_TABLE && !z->file_unreadable ? KT_SEV_NOTE : KT_SEV_WARNING;
 }
 
 static kt_hive *load_hive(kt_collector *c, const char *path)
