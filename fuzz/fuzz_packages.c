@@ -1,5 +1,7 @@
 /* libFuzzer harness: package databases and logs, and gunzip
- * (src/parsers/packages*.c, gzip.c). The first byte picks the format. */
+ * (src/parsers/packages.c, rpm_header.c, rpmdb_*.c, dnf_log.c, yum_log.c,
+ * zypp_history.c, gzip.c). The first byte picks the format; rpmdb takes
+ * SQLite, Berkeley DB and ndb files by their magic. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     size_t n = len - 1, events = 0;
     kt_strlist w = {0};
     kt_error err = {0};
-    switch (data[0] % 7) {
+    switch (data[0] % 8) {
     case 0:
         kt_pkg_parse_dpkg_status(p, n, count, &events, &w, &err);
         break;
@@ -39,6 +41,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         break;
     case 5:
         kt_pkg_parse_yum_log(p, n, 2024, count, &events, &w, &err);
+        break;
+    case 6:
+        kt_pkg_parse_zypp_history(p, n, count, &events, &w, &err);
         break;
     default: {
         kt_buf out = {0};

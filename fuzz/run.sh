@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS] [OUTDIR]: run every harness built by fuzz/build.sh
 # for SECONDS each (default 60), seeded from ../shared/corpus and
-# testdata/. Crashes are left in OUTDIR/crashes/; each one found becomes a
+# testdata/ (and RPM databases from $KT_MKRPMDB when it is set). Crashes are left in OUTDIR/crashes/; each one found becomes a
 # test in the parser's suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +30,14 @@ for f in "$corpus/velociraptor/debian_status" "$corpus/plaso/dpkg.log" "$corpus/
   for sel in 0 1 2 4 5 6; do { printf "\\x$(printf %02x $sel)"; head -c 60000 "$f"; } > "$pk/$i-$sel"; done
   i=$((i + 1))
 done
+# RPM databases in each format, when the test builder is at hand
+# (KT_MKRPMDB=build/tests/kt-mkrpmdb).
+if [[ -n ${KT_MKRPMDB:-} && -x $KT_MKRPMDB ]]; then
+  for kind in sqlite bdb ndb; do
+    "$KT_MKRPMDB" "$kind" testdata/linux/rpmdb.tsv "$pk/db.$kind" &&
+      { printf '\x03'; cat "$pk/db.$kind"; } > "$pk/rpmdb-$kind" && rm -f "$pk/db.$kind"
+  done
+fi
 run fuzz_packages "$pk"
 sq=$(seeds sqlite)
 if command -v sqlite3 >/dev/null; then

@@ -61,7 +61,7 @@ static void gots_free(gots *g)
     memset(g, 0, sizeof *g);
 }
 
-typedef enum kind { DPKG_STATUS, DPKG_LOG, APT, RPMDB, DNF, YUM } kind;
+typedef enum kind { DPKG_STATUS, DPKG_LOG, APT, RPMDB, DNF, YUM, ZYPP } kind;
 
 static int parse(kind k, const kt_buf *b, gots *g, kt_strlist *w, kt_error *err)
 {
@@ -79,6 +79,8 @@ static int parse(kind k, const kt_buf *b, gots *g, kt_strlist *w, kt_error *err)
         return kt_pkg_parse_dnf_log(d, b->len, collect, g, w, err);
     case YUM:
         return kt_pkg_parse_yum_log(d, b->len, 2025, collect, g, w, err);
+    case ZYPP:
+        return kt_pkg_parse_zypp_history(d, b->len, collect, g, w, err);
     }
     return -1;
 }
@@ -343,7 +345,7 @@ END_TEST
 START_TEST(empty_files_give_no_events)
 {
     char *path = path_join(testdata_dir(), "linux/packages/empty.log");
-    const kind kinds[] = {DPKG_STATUS, DPKG_LOG, APT, RPMDB, DNF, YUM};
+    const kind kinds[] = {DPKG_STATUS, DPKG_LOG, APT, RPMDB, DNF, YUM, ZYPP};
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
         gots g = {0};
         kt_strlist w = {0};
@@ -383,7 +385,10 @@ START_TEST(rejects_files_of_another_format_without_warnings)
         {DNF, "linux/packages/yum.log", "not a dnf log: no line starts with an ISO time"},
         {YUM, "linux/packages/dnf.rpm.log", "not a yum log: no line starts with 'Mon DD HH:MM:SS'"},
         {RPMDB, "linux/packages/dpkg-status",
-         "not an rpm database (neither SQLite nor Berkeley DB)"},
+         "not an rpm database (neither SQLite, Berkeley DB nor ndb)"},
+        {ZYPP, "linux/packages/dpkg.log",
+         "not a zypper history: no 'YYYY-MM-DD HH:MM:SS|ACTION|...' line"},
+        {DPKG_LOG, "linux/packages/zypp-history", "not a dpkg log: no line starts with a time"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *path = path_join(testdata_dir(), cases[i].file);
@@ -612,6 +617,143 @@ START_TEST(reads_yum_log_across_new_year)
 }
 END_TEST
 
+/* ---- zypper history ---- */
+
+START_TEST(reads_zypp_history_updates_as_zypper_writes_them)
+{
+    gots g = {0};
+    kt_strlist w = {0};
+    parse_testdata(ZYPP, "linux/packages/zypp-history", &g, &w);
+    ck_assert_uint_eq(g.count, 10);
+    check(&g, 0, KT_PKG_INSTALL, "kesl", "12.0.0-6672", NULL, "x86_64", "2024-08-05T09:12:40Z",
+          true, 6);
+    ck_assert_str_eq(g.items[0].detail,
+                     "requested by root@web-07; repository _tmpRPMcache_; command: 'zypper' "
+                     "'--non-interactive' 'install' '--allow-unsigned-rpm' "
+                     "'./kesl-12.0.0-6672.x86_64.rpm' (by root@web-07)");
+    check(&g, 1, KT_PKG_INSTALL, "perl-File-Copy-Recursive", "0.45-1.9", NULL, "noarch",
+          "2024-08-05T09:12:41Z", true, 7);
+    ck_assert_str_eq(g.items[1].detail,
+                     "repository repo-oss; command: 'zypper' '--non-interactive' 'install' "
+                     "'--allow-unsigned-rpm' './kesl-12.0.0-6672.x86_64.rpm' (by root@web-07)");
+    /* zypper writes an update as an install: the edition the file showed
+     * installed is the old one; '\|' and '\\' are escapes */
+    check(&g, 2, KT_PKG_UPGRADE, "kesl", "12.1.0-1297", "12.0.0-6672", "x86_64",
+          "2024-10-02T11:42:57Z", true, 10);
+    ck_assert_str_eq(g.items[2].detail,
+                     "requested by root@web-07; repository kaspersky|local; command: 'zypper' 'in' "
+                     "'./kesl-12.1.0-1297.x86_64.rpm' 'with|pipe' 'back\\slash' (by root@web-07)");
+    check(&g, 3, KT_PKG_REINSTALL, "kesl", "12.1.0-1297", "12.1.0-1297", "x86_64",
+          "2024-10-03T08:00:00Z", true, 11);
+    check(&g, 4, KT_PKG_DOWNGRADE, "kesl", "12.0.0-6672", "12.1.0-1297", "x86_64",
+          "2024-10-04T08:00:00Z", true, 12);
+    /* the patch and repository lines carry no package event */
+    check(&g, 5, KT_PKG_REMOVE, "kesl", "12.0.0-6672", NULL, "x86_64", "2024-10-05T08:00:00Z", true,
+          15);
+    /* after a remove, an install is an install */
+    check(&g, 6, KT_PKG_INSTALL, "kesl", "12.1.0-1297", NULL, "x86_64", "2024-10-05T08:00:01Z",
+          true, 16);
+    check(&g, 7, KT_PKG_INSTALL, "epoch-pkg", "1:2.0-1", NULL, "x86_64", "2024-10-06T08:00:01Z",
+          true, 19);
+    ck_assert_str_eq(g.items[7].detail, "command: 'zypper' 'in' './kesl-12.1.0-1297.x86_64.rpm' "
+                                        "'with|pipe' 'back\\slash' (by root@web-07)");
+    check(&g, 8, KT_PKG_UPGRADE, "epoch-pkg", "2:1.0-1", "1:2.0-1", "x86_64",
+          "2024-10-07T08:00:00Z", true, 20);
+    check(&g, 9, KT_PKG_REMOVE, "kesl-gui", "12.1.0-1297", NULL, "x86_64", "2024-10-08T08:00:00Z",
+          true, 21);
+    static const char *const want[] = {
+        "line 14: not a 'YYYY-MM-DD HH:MM:SS|ACTION|...' line",
+        "line 17: not a 'YYYY-MM-DD HH:MM:SS|ACTION|...' line",
+        "line 18: 'install' line without NAME|EDITION|ARCH",
+    };
+    check_warnings(&w, want, 3);
+    gots_free(&g);
+    kt_strlist_release(&w);
+}
+END_TEST
+
+START_TEST(reads_zypp_history_cut_short_or_with_crlf)
+{
+    char *path = path_join(testdata_dir(), "linux/packages/zypp-history");
+    kt_buf b = {0}, crlf = {0};
+    file_load(path, &b);
+    /* every prefix parses without a crash, and never gives more events */
+    for (size_t cut = 0; cut <= b.len; cut += 7) {
+        kt_buf part = {.data = b.data, .len = cut};
+        gots g = {0};
+        kt_strlist w = {0};
+        kt_error err = {0};
+        int rc = parse(ZYPP, &part, &g, &w, &err);
+        ck_assert_msg(rc == 0 || rc == KT_EFORMAT, "cut %zu: rc %d", cut, rc);
+        ck_assert_uint_le(g.count, 10);
+        gots_free(&g);
+        kt_strlist_release(&w);
+    }
+    for (size_t i = 0; i < b.len; i++) {
+        if (b.data[i] == '\n')
+            ck_assert_int_eq(kt_buf_append(&crlf, "\r", 1), 0);
+        ck_assert_int_eq(kt_buf_append(&crlf, &b.data[i], 1), 0);
+    }
+    gots g = {0};
+    kt_strlist w = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(parse(ZYPP, &crlf, &g, &w, &err), 0);
+    ck_assert_uint_eq(g.count, 10);
+    check(&g, 9, KT_PKG_REMOVE, "kesl-gui", "12.1.0-1297", NULL, "x86_64", "2024-10-08T08:00:00Z",
+          true, 21);
+    ck_assert_uint_eq(w.count, 3);
+    gots_free(&g);
+    kt_strlist_release(&w);
+    kt_buf_release(&b);
+    kt_buf_release(&crlf);
+    free(path);
+}
+END_TEST
+
+START_TEST(compares_rpm_versions_as_rpm)
+{
+    /* rpm's own rpmvercmp cases (tests/rpmvercmp.at), and epochs */
+    static const struct {
+        const char *a, *b;
+        int want;
+    } cases[] = {
+        {"1.0", "1.0", 0},
+        {"1.0", "2.0", -1},
+        {"2.0.1", "2.0", 1},
+        {"5.5p1", "5.5p2", -1},
+        {"5.5p10", "5.5p1", 1},
+        {"10xyz", "10.1xyz", -1},
+        {"xyz10", "xyz10.1", -1},
+        {"1.0aa", "1.0a", 1},
+        {"010", "10", 0},
+        {"1.0", "1.0a", -1},
+        {"1a", "1", 1},
+        {"2.0", "2_0", 0},
+        {"a", "b", -1},
+        {"1.0~rc1", "1.0", -1},
+        {"1.0~rc1", "1.0~rc2", -1},
+        {"1.0~rc1~git", "1.0~rc1", -1},
+        {"1.0^", "1.0", 1},
+        {"1.0^git1", "1.0.1", -1},
+        {"1.0^git1", "1.0^git2", -1},
+        {"1.0^20160101", "1.0~rc1", 1},
+        {"12.1.0-1297", "12.0.0-6672", 1},
+        {"12.1.0-1297", "12.1.0-1297", 0},
+        {"1:1.0-1", "2.0-1", 1},
+        {"0:2.0-1", "2.0-1", 0},
+        {"2:1.0-1", "1:9.9-9", 1},
+        {"1.0-10", "1.0-9", 1},
+        {"1.0-1.el9", "1.0-1.el10", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int cmp = kt_rpm_version_cmp(cases[i].a, cases[i].b);
+        int back = kt_rpm_version_cmp(cases[i].b, cases[i].a);
+        ck_assert_msg(cmp == cases[i].want && back == -cases[i].want, "%s vs %s: %d / %d, want %d",
+                      cases[i].a, cases[i].b, cmp, back, cases[i].want);
+    }
+}
+END_TEST
+
 /* ---- RPM databases ---- */
 
 static char *tmpdir;
@@ -759,11 +901,157 @@ START_TEST(reads_rpmdb_berkeley_db_in_both_byte_orders)
 }
 END_TEST
 
+START_TEST(reads_rpmdb_ndb)
+{
+    make_tmpdir();
+    kt_buf db = {0};
+    mkrpmdb("ndb", "", &db);
+    gots g = {0};
+    kt_strlist w = {0};
+    parse_rpmdb(&db, &g, &w, 0);
+    ck_assert_msg(w.count == 0, "%s", w.count ? w.items[0] : "");
+    /* in package-index order: the spec's first row is package 1 */
+    ck_assert_str_eq(g.items[0].name, "kesl");
+    ck_assert_uint_eq(g.items[0].line, 1);
+    ck_assert_str_eq(g.items[0].detail, "hnum 1");
+    check_rpmdb_rows(&g);
+    gots_free(&g);
+    kt_buf_release(&db);
+    remove_tmpdir();
+}
+END_TEST
+
+static uint32_t le32at(const kt_buf *b, size_t off)
+{
+    ck_assert_uint_le(off + 4, b->len);
+    const uint8_t *p = b->data + off;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void le32set(kt_buf *b, size_t off, uint32_t v)
+{
+    ck_assert_uint_le(off + 4, b->len);
+    for (int i = 0; i < 4; i++)
+        b->data[off + (size_t)i] = (uint8_t)(v >> (8 * i));
+}
+
+/* One damage to a copy of an ndb file: the events and the first warning. */
+static void ndb_damaged(const kt_buf *db, void (*damage)(kt_buf *), size_t want_events,
+                        const char *want_warning)
+{
+    kt_buf copy = {0};
+    ck_assert_int_eq(kt_buf_append(&copy, db->data, db->len), 0);
+    damage(&copy);
+    gots g = {0};
+    kt_strlist w = {0};
+    parse_rpmdb(&copy, &g, &w, 0);
+    ck_assert_msg(g.count == want_events, "%zu events, want %zu", g.count, want_events);
+    ck_assert_msg(w.count >= 1 && strcmp(w.items[0], want_warning) == 0, "warning '%s', want '%s'",
+                  w.count ? w.items[0] : "-", want_warning);
+    gots_free(&g);
+    kt_strlist_release(&w);
+    kt_buf_release(&copy);
+}
+
+/* Slot 2 is package 1 (kesl); its blob starts at block 256 (after the
+ * one slot page). */
+static void flip_blob_byte(kt_buf *b)
+{
+    b->data[4096 + 40] ^= 1;
+}
+
+static void blob_elsewhere(kt_buf *b)
+{
+    le32set(b, 32 + 8, le32at(b, 32 + 8) + 1);
+}
+
+static void blob_past_end(kt_buf *b)
+{
+    le32set(b, 32 + 8, (uint32_t)(b->len / 16));
+}
+
+static void slot_marker_gone(kt_buf *b)
+{
+    b->data[48] = 'X';
+}
+
+static void slot_in_slot_pages(kt_buf *b)
+{
+    le32set(b, 32 + 8, 3);
+}
+
+static void same_package_twice(kt_buf *b)
+{
+    le32set(b, 48 + 4, 1);
+}
+
+static void blob_of_another_package(kt_buf *b)
+{
+    le32set(b, 4096 + 4, 9);
+}
+
+static void cut_in_the_slot_page(kt_buf *b)
+{
+    b->len = 2048;
+}
+
+START_TEST(reads_damaged_ndb_records_as_far_as_they_go)
+{
+    make_tmpdir();
+    kt_buf db = {0};
+    mkrpmdb("ndb", "", &db);
+    ck_assert_uint_eq(le32at(&db, 12), 1); /* one slot page */
+    ck_assert_uint_eq(le32at(&db, 32), 0x746f6c53u);
+    ck_assert_uint_eq(le32at(&db, 40), 256); /* package 1's blob: block 256 */
+    ck_assert_uint_eq(le32at(&db, 4096), 0x53626c42u);
+    gots g = {0};
+    kt_strlist w = {0};
+    parse_rpmdb(&db, &g, &w, 0);
+    size_t all = g.count;
+    gots_free(&g);
+    /* a damaged blob is read anyway, and said to be damaged */
+    ndb_damaged(&db, flip_blob_byte, all,
+                "record 1 (pkgidx 1): blob checksum does not match: read anyway");
+    ndb_damaged(&db, blob_elsewhere, all - 1, "record 1 (pkgidx 1): no blob at block 257");
+    char want[200];
+    snprintf(want, sizeof want,
+             "record 1 (pkgidx 1): blob of %u blocks at block %zu past the end of the file",
+             le32at(&db, 44), db.len / 16);
+    ndb_damaged(&db, blob_past_end, all - 1, want);
+    ndb_damaged(&db, slot_marker_gone, all - 1, "1 slots without their marker: skipped");
+    snprintf(want, sizeof want, "slot 2: package 1 at block 3 (%u blocks) is not a record",
+             le32at(&db, 44));
+    ndb_damaged(&db, slot_in_slot_pages, all - 1, want);
+    ndb_damaged(&db, same_package_twice, all - 1, "slot 3: package 1 has a second slot: skipped");
+    ndb_damaged(&db, blob_of_another_package, all - 1,
+                "record 1 (pkgidx 1): the blob at block 256 is package 9's");
+    ndb_damaged(&db, cut_in_the_slot_page, 0, "file holds 0 of 1 slot pages");
+    /* the header itself: another version, no slot pages, too short */
+    kt_buf bad = {0};
+    ck_assert_int_eq(kt_buf_append(&bad, db.data, 64), 0);
+    kt_error err = {0};
+    le32set(&bad, 4, 1);
+    ck_assert_int_eq(parse(RPMDB, &bad, &g, &w, &err), KT_EUNSUPPORTED);
+    ck_assert_str_eq(err.msg, "rpm ndb database version 1");
+    le32set(&bad, 4, 0);
+    le32set(&bad, 12, 0);
+    ck_assert_int_eq(parse(RPMDB, &bad, &g, &w, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "rpm ndb database without slot pages");
+    bad.len = 20;
+    ck_assert_int_eq(parse(RPMDB, &bad, &g, &w, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "rpm ndb database shorter than its header");
+    ck_assert_uint_eq(g.count + w.count, 0);
+    kt_buf_release(&bad);
+    kt_buf_release(&db);
+    remove_tmpdir();
+}
+END_TEST
+
 START_TEST(survives_damaged_rpm_databases)
 {
     make_tmpdir();
-    const char *kinds[][2] = {{"sqlite", ""}, {"bdb", ""}, {"bdb", "be"}};
-    for (size_t k = 0; k < 3; k++) {
+    const char *kinds[][2] = {{"sqlite", ""}, {"bdb", ""}, {"bdb", "be"}, {"ndb", ""}};
+    for (size_t k = 0; k < 4; k++) {
         kt_buf db = {0};
         mkrpmdb(kinds[k][0], kinds[k][1], &db);
         /* cut short at every 4 KiB boundary and mid-page */
@@ -865,14 +1153,14 @@ END_TEST
 START_TEST(names_unsupported_rpm_databases)
 {
     kt_buf b = {0};
-    ck_assert_int_eq(kt_buf_append(&b, "RpmP", 4), 0);
-    for (int i = 0; i < 60; i++)
-        ck_assert_int_eq(kt_buf_append(&b, "\0", 1), 0);
     gots g = {0};
     kt_strlist w = {0};
     kt_error err = {0};
-    ck_assert_int_eq(parse(RPMDB, &b, &g, &w, &err), KT_EUNSUPPORTED);
-    ck_assert_str_eq(err.msg, "rpm ndb database (Packages.db) not supported");
+    /* a Berkeley DB btree: one of rpm's indexes, not Packages */
+    static const uint8_t btree[16] = {[12] = 0x62, [13] = 0x31, [14] = 0x05, [15] = 0x00};
+    ck_assert_int_eq(kt_buf_append(&b, btree, sizeof btree), 0);
+    ck_assert_int_eq(parse(RPMDB, &b, &g, &w, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "Berkeley DB btree database: an rpm index, not the Packages file");
     /* an SQLite database without a Packages table */
     sqlite3 *sq = NULL;
     ck_assert_int_eq(sqlite3_open(":memory:", &sq), SQLITE_OK);
@@ -1003,8 +1291,13 @@ static Suite *suite(void)
     tcase_add_test(tc, splits_nevra_with_dashes_and_epochs);
     tcase_add_test(tc, reads_dnf_rpm_log_pairing_upgrades);
     tcase_add_test(tc, reads_yum_log_across_new_year);
+    tcase_add_test(tc, reads_zypp_history_updates_as_zypper_writes_them);
+    tcase_add_test(tc, reads_zypp_history_cut_short_or_with_crlf);
+    tcase_add_test(tc, compares_rpm_versions_as_rpm);
     tcase_add_test(tc, reads_rpmdb_sqlite);
     tcase_add_test(tc, reads_rpmdb_berkeley_db_in_both_byte_orders);
+    tcase_add_test(tc, reads_rpmdb_ndb);
+    tcase_add_test(tc, reads_damaged_ndb_records_as_far_as_they_go);
     tcase_add_test(tc, survives_damaged_rpm_databases);
     tcase_add_test(tc, reads_rpm_header_blobs_with_bounds_checks);
     tcase_add_test(tc, names_unsupported_rpm_databases);

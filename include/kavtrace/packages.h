@@ -2,9 +2,9 @@
  *
  * Parsers of package databases and package-manager logs read from a seized
  * image as bytes in memory: dpkg's status file and log, apt's history log,
- * the RPM database (SQLite rpmdb.sqlite and the older Berkeley DB
- * Packages) and the dnf and yum logs. Each turns its source into package
- * events, one call of a callback per event. They know formats, not
+ * the RPM database (SQLite rpmdb.sqlite, the older Berkeley DB Packages
+ * and openSUSE's ndb Packages.db) and the dnf, yum and zypper logs. Each
+ * turns its source into package events, one call of a callback per event. They know formats, not
  * products: matching names against definitions and converting local times
  * with the image's zone are the caller's.
  *
@@ -99,11 +99,13 @@ int kt_pkg_parse_apt_history(const uint8_t *data, size_t len, kt_pkg_cb cb, void
                              kt_strlist *warnings, kt_error *err);
 
 /* An RPM database file: rpmdb.sqlite (RHEL 9, Fedora 33+) read from
- * memory, never written, or the Berkeley DB hash file Packages (RHEL <= 8,
- * either byte order). One KT_PKG_STATE event per package header: time =
- * INSTALLTIME (UTC), version = [EPOCH:]VERSION-RELEASE, line = 1-based
- * record number in the database's order, detail = "hnum N". The sqlite
- * file alone is read: transactions still in rpmdb.sqlite-wal are not seen. */
+ * memory, never written, the Berkeley DB hash file Packages (RHEL <= 8,
+ * either byte order) or rpm's ndb Packages.db (openSUSE, SLES 15 SP3+).
+ * One KT_PKG_STATE event per package header: time = INSTALLTIME (UTC),
+ * version = [EPOCH:]VERSION-RELEASE, line = 1-based record number in the
+ * database's order (ndb: package-index order), detail = "hnum N" (ndb:
+ * the package index). The sqlite file alone is read: transactions still
+ * in rpmdb.sqlite-wal are not seen. */
 int kt_pkg_parse_rpmdb(const uint8_t *data, size_t len, kt_pkg_cb cb, void *ctx,
                        kt_strlist *warnings, kt_error *err);
 
@@ -131,6 +133,20 @@ int kt_pkg_parse_dnf_log(const uint8_t *data, size_t len, kt_pkg_cb cb, void *ct
 int kt_pkg_parse_yum_log(const uint8_t *data, size_t len, int year_hint, kt_pkg_cb cb, void *ctx,
                          kt_strlist *warnings, kt_error *err);
 
+/* /var/log/zypp/history (zypper, openSUSE and SLES; rotated copies
+ * already decompressed): lines "TIME|ACTION|FIELD|..." with TIME
+ * "YYYY-MM-DD HH:MM:SS" local, '#' comments skipped. `install` (NAME,
+ * EDITION, ARCH, REQBY, REPO-ALIAS, CHECKSUM) and `remove` (NAME, EDITION,
+ * ARCH, REQBY) lines are events; zypper writes an update as an install
+ * of the new edition, so an install of a name and arch the file already
+ * shows installed (no remove since) is an UPGRADE, DOWNGRADE or REINSTALL
+ * by rpm's version order, with old_version. detail = "requested by R;
+ * repository A; command: C (by U)" of what the line has, C the last
+ * `command` line before it (zypper's own command line). Other actions
+ * (repositories, patches) are skipped. */
+int kt_pkg_parse_zypp_history(const uint8_t *data, size_t len, kt_pkg_cb cb, void *ctx,
+                              kt_strlist *warnings, kt_error *err);
+
 /* Compare two Debian version strings ([epoch:]upstream[-revision]) as dpkg
  * does: <0, 0, >0. Not a valid version (a non-numeric epoch) compares as
  * its plain text after the valid ones. */
@@ -143,6 +159,11 @@ typedef struct kt_nevra {
     const char *name, *version, *arch;
 } kt_nevra;
 int kt_rpm_split_nevra(const char *s, size_t len, kt_nevra *nevra, kt_buf *out);
+
+/* Compare two rpm versions "[epoch:]version[-release]" in rpm's order
+ * (rpmvercmp: numbers as numbers, '~' before anything, '^' after the
+ * end): <0, 0, >0. A missing epoch is 0. */
+int kt_rpm_version_cmp(const char *a, const char *b);
 
 #define KT_GZIP_MAX_OUTPUT ((size_t)1 << 30)
 

@@ -1,5 +1,5 @@
 /* Source `packages`: package databases and logs (dpkg status and log,
- * apt history, the RPM database, dnf and yum logs; parsers in
+ * apt history, the RPM database, dnf, yum and zypper logs; parsers in
  * src/parsers/), the events of packages whose names match, each action
  * with the category the definition gives it. */
 #include <fnmatch.h>
@@ -18,13 +18,15 @@ typedef enum pkg_format {
     PKGF_RPMDB,
     PKGF_DNF_LOG,
     PKGF_YUM_LOG,
+    PKGF_ZYPP_HISTORY,
     PKGF_COUNT,
 } pkg_format;
 
 static const char *const format_names[PKGF_COUNT] = {
-    [PKGF_DPKG_STATUS] = "dpkg-status", [PKGF_DPKG_LOG] = "dpkg-log",
-    [PKGF_APT_HISTORY] = "apt-history", [PKGF_RPMDB] = "rpmdb",
-    [PKGF_DNF_LOG] = "dnf-log",         [PKGF_YUM_LOG] = "yum-log",
+    [PKGF_DPKG_STATUS] = "dpkg-status",   [PKGF_DPKG_LOG] = "dpkg-log",
+    [PKGF_APT_HISTORY] = "apt-history",   [PKGF_RPMDB] = "rpmdb",
+    [PKGF_DNF_LOG] = "dnf-log",           [PKGF_YUM_LOG] = "yum-log",
+    [PKGF_ZYPP_HISTORY] = "zypp-history",
 };
 
 typedef struct spec {
@@ -85,7 +87,7 @@ static void parse(kt_defs *c, yaml_node_t *pk, kt_artifact *a)
     if (!known)
         defs_problem(c, defs_get(c, pk, "format") ? defs_get(c, pk, "format") : pk,
                      "packages: format must be dpkg-status, dpkg-log, apt-history, rpmdb, "
-                     "dnf-log or yum-log");
+                     "dnf-log, yum-log or zypp-history");
     defs_strings(c, pk, "names", &s->names, true, "packages");
     parse_actions(c, pk, s);
     defs_name_rule(c, defs_get(c, pk, "product"), &a->product, false);
@@ -243,6 +245,8 @@ static int run_parser(pkg_ctx *x, const uint8_t *data, size_t len, kt_strlist *w
         return kt_pkg_parse_rpmdb(data, len, pkg_event, x, w, err);
     case PKGF_DNF_LOG:
         return kt_pkg_parse_dnf_log(data, len, pkg_event, x, w, err);
+    case PKGF_ZYPP_HISTORY:
+        return kt_pkg_parse_zypp_history(data, len, pkg_event, x, w, err);
     case PKGF_YUM_LOG: {
         /* yum.log has no year: the year its last line was written. */
         char iso[KT_TIME_ISO_MAX];
@@ -305,8 +309,8 @@ static void collect(kt_collector *c, const kt_artifact *a)
 
 const kt_source_ops kt_source_packages = {
     .key = "packages",
-    .summary = "package databases and logs (dpkg status and log, apt history, rpmdb, dnf and "
-               "yum logs): the actions on packages whose names match",
+    .summary = "package databases and logs (dpkg status and log, apt history, rpmdb, dnf, yum "
+               "and zypper logs): the actions on packages whose names match",
     .parse = parse,
     .release = release,
     .detail = detail,

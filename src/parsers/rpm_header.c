@@ -1,5 +1,6 @@
 /* RPM's own formats: the header blobs the RPM database stores, the
- * database file's format (which reader), and NEVRA strings.
+ * database file's format (which reader), NEVRA strings and rpm's version
+ * order.
  *
  * Header blob (rpm lib/header.c, headerImport):
  * 0x00 BE32 il: index entries; 0x04 BE32 dl: data store bytes;
@@ -193,10 +194,11 @@ int kt_pkg_parse_rpmdb(const uint8_t *data, size_t len, kt_pkg_cb cb, void *ctx,
     } else if (len >= 16 && kt_rpmi_bdb_magic(data, len, KT_BDB_BTREE_MAGIC)) {
         rc = kt_error_set(err, KT_EFORMAT,
                           "Berkeley DB btree database: an rpm index, not the Packages file");
-    } else if (len >= 4 && memcmp(data, "RpmP", 4) == 0) {
-        rc = kt_error_set(err, KT_EUNSUPPORTED, "rpm ndb database (Packages.db) not supported");
+    } else if (kt_rpmi_ndb_magic(data, len)) {
+        rc = kt_rpmi_ndb(&r, data, len, err);
     } else {
-        rc = kt_error_set(err, KT_EFORMAT, "not an rpm database (neither SQLite nor Berkeley DB)");
+        rc = kt_error_set(err, KT_EFORMAT,
+                          "not an rpm database (neither SQLite, Berkeley DB nor ndb)");
     }
     return kt_pkgi_finish(&r, rc, err);
 }
@@ -271,4 +273,114 @@ int kt_rpm_split_nevra(const char *s, size_t len, kt_nevra *nevra, kt_buf *out)
     nevra->version = kt_pkgi_at(out, o_ver);
     nevra->arch = kt_pkgi_at(out, o_arch);
     return KT_OK;
+}
+
+/* ---- version order (rpm's rpmvercmp, as rpm's docs describe it) ---- */
+
+static bool is_alpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* One of version or release: runs of digits compare as numbers, runs of
+ * letters as text, a number is newer than letters, other characters only
+ * separate; '~' sorts before anything (even the end), '^' after the end
+ * but before anything else. [a, ae) and [b, be). */
+static int vercmp(const char *a, const char *ae, const char *b, const char *be)
+{
+    while (a < ae || b < be) {
+        while (a < ae && !is_alpha(*a) && !is_digit(*a) && *a != '~' && *a != '^')
+            a++;
+        while (b < be && !is_alpha(*b) && !is_digit(*b) && *b != '~' && *b != '^')
+            b++;
+        bool ta = a < ae && *a == '~', tb = b < be && *b == '~';
+        if (ta || tb) {
+            if (!(ta && tb))
+                return ta ? -1 : 1;
+            a++;
+            b++;
+            continue;
+        }
+        bool ca = a < ae && *a == '^', cb = b < be && *b == '^';
+        if (ca || cb) {
+            if (a == ae)
+                return -1;
+            if (b == be)
+                return 1;
+            if (!(ca && cb))
+                return ca ? -1 : 1;
+            a++;
+            b++;
+            continue;
+        }
+        if (a == ae || b == be)
+            break;
+        bool num = is_digit(*a);
+        const char *sa = a, *sb = b;
+        while (a < ae && (num ? is_digit(*a) : is_alpha(*a)))
+            a++;
+        while (b < be && (num ? is_digit(*b) : is_alpha(*b)))
+            b++;
+        if (b == sb)
+            return num ? 1 : -1; /* a number against letters */
+        if (num) {
+            while (sa < a && *sa == '0')
+                sa++;
+            while (sb < b && *sb == '0')
+                sb++;
+            if (a - sa != b - sb)
+                return a - sa > b - sb ? 1 : -1;
+        }
+        size_t na = (size_t)(a - sa), nb = (size_t)(b - sb);
+        int c = memcmp(sa, sb, na < nb ? na : nb);
+        if (c == 0 && na != nb)
+            c = na < nb ? -1 : 1;
+        if (c)
+            return c < 0 ? -1 : 1;
+    }
+    if (a == ae && b == be)
+        return 0;
+    return a == ae ? -1 : 1;
+}
+
+typedef struct evr {
+    unsigned long long epoch;
+    const char *v, *ve, *r, *re;
+} evr;
+
+static void evr_split(const char *s, evr *x)
+{
+    const char *end = s + strlen(s), *colon = s;
+    x->epoch = 0;
+    while (colon < end && is_digit(*colon))
+        colon++;
+    if (colon < end && *colon == ':' && colon > s) {
+        for (const char *p = s; p < colon && x->epoch < UINT32_MAX; p++)
+            x->epoch = x->epoch * 10 + (unsigned)(*p - '0');
+        s = colon + 1;
+    }
+    const char *dash = NULL;
+    for (const char *p = s; p < end; p++)
+        if (*p == '-')
+            dash = p;
+    x->v = s;
+    x->ve = dash ? dash : end;
+    x->r = dash ? dash + 1 : end;
+    x->re = end;
+}
+
+int kt_rpm_version_cmp(const char *a, const char *b)
+{
+    evr x, y;
+    evr_split(a, &x);
+    evr_split(b, &y);
+    if (x.epoch != y.epoch)
+        return x.epoch < y.epoch ? -1 : 1;
+    int c = vercmp(x.v, x.ve, y.v, y.ve);
+    return c ? c : vercmp(x.r, x.re, y.r, y.re);
 }

@@ -1,5 +1,5 @@
 /* Shared by the RPM database readers (rpm_header.c, rpmdb_sqlite.c,
- * rpmdb_bdb.c); not part of the public API. Each reader is handed a whole
+ * rpmdb_bdb.c, rpmdb_ndb.c); not part of the public API. Each reader is handed a whole
  * database file, already checked against KT_RPMDB_MAX_SIZE, and reports
  * through the run r (see packages_impl.h). */
 #ifndef KT_RPM_IMPL_H
@@ -30,5 +30,12 @@ int kt_rpmi_sqlite(kt_pkg_run *r, const uint8_t *data, size_t len, kt_error *err
 bool kt_rpmi_bdb_magic(const uint8_t *data, size_t len, uint32_t magic);
 /* A Berkeley DB hash file Packages (kt_rpmi_bdb_magic KT_BDB_HASH_MAGIC, len >= 512). */
 int kt_rpmi_bdb(kt_pkg_run *r, const uint8_t *data, size_t len, kt_error *err);
+
+/* 0x00 of an ndb Packages.db: "RpmP" little-endian. */
+#define KT_NDB_MAGIC 0x506d7052u
+/* Whether data starts with the ndb magic. */
+bool kt_rpmi_ndb_magic(const uint8_t *data, size_t len);
+/* rpm's ndb Packages.db (kt_rpmi_ndb_magic). */
+int kt_rpmi_ndb(kt_pkg_run *r, const uint8_t *data, size_t len, kt_error *err);
 
 #endif

@@ -6,6 +6,12 @@
  *   kt-mkrpmdb bdb SPEC OUT [be]    Berkeley DB hash "Packages" (libdb), keys the
  *                                   header numbers in the file's byte order
  *                                   (little-endian, or big-endian with "be")
+ *   kt-mkrpmdb ndb SPEC OUT         rpm's ndb "Packages.db" (openSUSE), written
+ *                                   here as rpm's lib/backend/ndb/rpmpkg.c lays
+ *                                   it out (Debian's rpm is built without ndb):
+ *                                   one slot page per 254 packages, blobs
+ *                                   appended in spec order, package index and
+ *                                   blob write time = row number and installtime
  *
  * SPEC rows: name, epoch ("-": none), version, release, arch ("-": none),
  * installtime (Unix seconds), description bytes (a filler that makes the
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define MAX_ROWS 10000
 #define MAX_DESC (1 << 20)
@@ -284,11 +291,71 @@ static void write_bdb(const char *out, const row *rows, size_t n, int big)
     scrub(out, big);
 }
 
+static void le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* rpmpkg.c: a 32-byte file header, then slot pages of 4096 bytes (16-byte
+ * slots "Slot" pkgidx blkoff blkcnt; the header takes the first two), then
+ * 16-byte blocks of blobs: "BlbS" pkgidx time length, the header blob,
+ * zeros, Adler-32 of all before it, length, "BlbE". */
+static void write_ndb(const char *out, const row *rows, size_t n)
+{
+    size_t npages = (n + 2 + 255) / 256;
+    size_t fileblks = npages * 256;
+    unsigned char **blobs = calloc(n ? n : 1, sizeof *blobs);
+    unsigned int *sizes = calloc(n ? n : 1, sizeof *sizes);
+    if (blobs == NULL || sizes == NULL)
+        die("out of memory");
+    size_t total = npages * 4096;
+    for (size_t i = 0; i < n; i++) {
+        blobs[i] = header_blob(&rows[i], &sizes[i]);
+        total += (16 + (size_t)sizes[i] + 12 + 15) / 16 * 16;
+    }
+    unsigned char *f = calloc(total, 1);
+    if (f == NULL)
+        die("out of memory");
+    memcpy(f, "RpmP", 4);
+    le32(f + 4, 0);
+    le32(f + 8, (uint32_t)n + 1); /* generation: one per slot written, after the first */
+    le32(f + 12, (uint32_t)npages);
+    le32(f + 16, (uint32_t)n + 1);
+    for (size_t slot = 2; slot < npages * 256; slot++)
+        memcpy(f + slot * 16, "Slot", 4);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t blkcnt = (uint32_t)((16 + (size_t)sizes[i] + 12 + 15) / 16);
+        unsigned char *sl = f + (i + 2) * 16, *b = f + fileblks * 16;
+        le32(sl + 4, (uint32_t)i + 1);
+        le32(sl + 8, (uint32_t)fileblks);
+        le32(sl + 12, blkcnt);
+        memcpy(b, "BlbS", 4);
+        le32(b + 4, (uint32_t)i + 1);
+        le32(b + 8, (uint32_t)num(rows[i].f[5], UINT32_MAX, "installtime"));
+        le32(b + 12, sizes[i]);
+        memcpy(b + 16, blobs[i], sizes[i]);
+        size_t tail = (size_t)blkcnt * 16 - 12;
+        le32(b + tail, (uint32_t)adler32(1L, b, (uInt)tail));
+        le32(b + tail + 4, sizes[i]);
+        memcpy(b + tail + 8, "BlbE", 4);
+        fileblks += blkcnt;
+        free(blobs[i]);
+    }
+    FILE *o = fopen(out, "wb");
+    if (o == NULL || fwrite(f, 1, total, o) != total || fclose(o) != 0)
+        die("cannot write '%s'", out);
+    free(f);
+    free(blobs);
+    free(sizes);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 4 || argc > 5 || (strcmp(argv[1], "sqlite") && strcmp(argv[1], "bdb")) ||
+    if (argc < 4 || argc > 5 ||
+        (strcmp(argv[1], "sqlite") && strcmp(argv[1], "bdb") && strcmp(argv[1], "ndb")) ||
         (argc == 5 && (strcmp(argv[1], "bdb") || strcmp(argv[4], "be")))) {
-        fprintf(stderr, "usage: kt-mkrpmdb sqlite SPEC OUT | kt-mkrpmdb bdb SPEC OUT [be]\n");
+        fprintf(stderr, "usage: kt-mkrpmdb sqlite|ndb SPEC OUT | kt-mkrpmdb bdb SPEC OUT [be]\n");
         return 2;
     }
     static row rows[MAX_ROWS];
@@ -298,6 +365,8 @@ int main(int argc, char **argv)
     out_path = argv[3];
     if (strcmp(argv[1], "sqlite") == 0)
         write_sqlite(argv[3], rows, n);
+    else if (strcmp(argv[1], "ndb") == 0)
+        write_ndb(argv[3], rows, n);
     else
         write_bdb(argv[3], rows, n, argc == 5);
     free(text);
