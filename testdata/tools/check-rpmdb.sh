@@ -6,7 +6,11 @@
 #   - builds each database twice and requires byte-identical output;
 #   - lists each with `rpm --dbpath DIR -qa` (on a copy: rpm may add files
 #     beside a database it opens) and compares name, epoch, version,
-#     release, arch and install time with the spec's rows;
+#     release, arch and install time with the spec's rows; Debian's rpm has
+#     no ndb backend, so an ndb file is first taken apart by ndb2sqlite.py
+#     (a reader of the container written from rpm's rpmpkg.c: magics,
+#     lengths, Adler-32) and its header blobs given to rpm in an
+#     rpmdb.sqlite;
 #   - checks that a bad spec fails and leaves no output.
 #
 # Usage: testdata/tools/check-rpmdb.sh KT-MKRPMDB [SPEC]   (default SPEC:
@@ -54,6 +58,21 @@ check() { # kind file [be]
 	cp "$tmp/$name.1" "$tmp/db-$name/$file"
 	local backend=()
 	[ "$kind" = bdb ] && backend=(-D '_db_backend bdb_ro')
+	if [ "$kind" = ndb ]; then
+		rm "$tmp/db-$name/$file"
+		if ! /usr/bin/python3 "$here/ndb2sqlite.py" "$tmp/$name.1" "$tmp/db-$name/rpmdb.sqlite" \
+			>"$tmp/$name.blobs"; then
+			echo "check-rpmdb: $name: ndb2sqlite.py refused the file" >&2
+			fail=1
+		fi
+		# each blob's write time is its package's install time, in spec order
+		cut -f2 "$tmp/$name.blobs" >"$tmp/$name.times"
+		grep -v '^#' "$spec" | grep -v '^$' | cut -f6 >"$tmp/$name.want-times"
+		if ! cmp -s "$tmp/$name.times" "$tmp/$name.want-times"; then
+			echo "check-rpmdb: $name: blob times are not the spec's install times" >&2
+			fail=1
+		fi
+	fi
 	if ! rpm --dbpath "$tmp/db-$name" "${backend[@]}" -qa --qf "$qf" 2>"$tmp/$name.err" |
 		LC_ALL=C sort >"$tmp/$name.got"; then
 		echo "check-rpmdb: $name: rpm -qa failed:" >&2
@@ -71,10 +90,11 @@ check() { # kind file [be]
 check sqlite rpmdb.sqlite
 check bdb Packages
 check bdb Packages be
+check ndb Packages.db
 
 # A bad spec: an error, and no output left behind.
 printf 'kesl\t-\t1\t1\tx86_64\tnot-a-number\t0\n' >"$tmp/bad.tsv"
-for kind in sqlite bdb; do
+for kind in sqlite bdb ndb; do
 	if "$tool" "$kind" "$tmp/bad.tsv" "$tmp/bad.$kind" 2>/dev/null; then
 		echo "check-rpmdb: $kind: a bad spec was accepted" >&2
 		fail=1
