@@ -118,10 +118,19 @@ void defs_strings(kt_defs *c, yaml_node_t *map, const char *key, kt_strlist *out
 void defs_paths(kt_defs *c, yaml_node_t *map, kt_strlist *paths, const char *what)
 {
     defs_strings(c, map, "paths", paths, true, what);
-    for (size_t i = 0; i < paths->count; i++)
-        if (paths->items[i][0] == '/' || strstr(paths->items[i], ".."))
+    for (size_t i = 0; i < paths->count; i++) {
+        const char *p = paths->items[i];
+        if (p[0] == '/' || strstr(p, ".."))
             defs_problem(c, defs_get(c, map, "paths"),
-                         "%s: path '%s' must be relative, without '..'", what, paths->items[i]);
+                         "%s: path '%s' must be relative, without '..'", what, p);
+        /* "**" is a whole component, once: any run of directories */
+        const char *any = strstr(p, "**");
+        bool whole = any == NULL || ((any == p || any[-1] == '/') && (any[2] == '/' || !any[2]) &&
+                                     strstr(any + 2, "**") == NULL);
+        if (!whole)
+            defs_problem(c, defs_get(c, map, "paths"),
+                         "%s: path '%s': '**' stands alone between slashes, once a path", what, p);
+    }
 }
 
 int defs_category(kt_defs *c, yaml_node_t *n, kt_category *out)
@@ -164,7 +173,8 @@ void defs_pattern(kt_defs *c, yaml_node_t *map, const char *what, kt_time_patter
         defs_problem(
             c, defs_get(c, map, "pattern"),
             "%s: pattern '%s' needs %%Y, %%m and %%d (or, with a date from elsewhere, only a "
-            "time) and only %%H %%M %%S %%f, %%I with %%p, or %%-m %%-d %%-H %%-I besides",
+            "time) and only %%H %%M %%S %%f, %%I with %%p, or %%-m %%-d %%-H %%-I besides; or "
+            "%%s (Unix seconds) alone",
             what, tp->pattern);
     else if (tp->pattern && tp->time_only && !(allow & PATTERN_TIME_ONLY))
         defs_problem(c, defs_get(c, map, "pattern"), "%s: pattern '%s' has no date (%%Y, %%m, %%d)",

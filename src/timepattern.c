@@ -29,6 +29,7 @@ const char *kt_precision_name(kt_precision p)
 int kt_time_pattern_compile(kt_time_pattern *tp)
 {
     tp->has_offset = false;
+    tp->unix_seconds = false;
     bool y = false, m = false, d = false, H = false, I = false, P = false, M = false, S = false,
          f = false;
     for (const char *p = tp->pattern; *p; p++) {
@@ -70,11 +71,22 @@ int kt_time_pattern_compile(kt_time_pattern *tp)
         case 'z':
             tp->has_offset = true;
             break;
+        case 's':
+            tp->unix_seconds = true;
+            break;
         case '%':
             break;
         default:
             return KT_EFORMAT;
         }
+    }
+    /* Unix seconds name the instant alone */
+    if (tp->unix_seconds) {
+        if (y || m || d || H || I || P || M || S || f || tp->has_offset)
+            return KT_EFORMAT;
+        tp->time_only = tp->no_year = false;
+        tp->precision = KT_PREC_SECOND;
+        return 0;
     }
     if (I != P || (I && H))
         return KT_EFORMAT;
@@ -106,6 +118,7 @@ static int digits(const char **s, int n, bool flexible, int *out)
 int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *out)
 {
     int Y = 0, m = 0, d = 0, H = 0, M = 0, S = 0, ms = 0, pm = -1, offset = 0;
+    int64_t unix_secs = -1;
     bool twelve = false;
     const char *s = text;
     for (const char *p = tp->pattern; *p; p++) {
@@ -165,6 +178,17 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
         case 'f':
             rc = digits(&s, 3, false, &ms);
             break;
+        case 's': {
+            /* 1 to 11 digits: up to the year 5138 */
+            int64_t v = 0;
+            int n = 0;
+            for (; n < 11 && s[n] >= '0' && s[n] <= '9'; n++)
+                v = v * 10 + (s[n] - '0');
+            rc = n == 0 || (s[n] >= '0' && s[n] <= '9');
+            s += n;
+            unix_secs = v;
+            break;
+        }
         case 'z': {
             int sign = *s == '+' ? 1 : *s == '-' ? -1 : 0, oh = 0, om = 0;
             if (sign == 0) {
@@ -187,6 +211,12 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
         }
         if (rc)
             return KT_EFORMAT;
+    }
+    if (tp->unix_seconds) {
+        if (unix_secs < 0)
+            return KT_EFORMAT;
+        *out = kt_time_from_unix(unix_secs, 0);
+        return KT_OK;
     }
     if (twelve)
         H = H % 12 + (pm == 1 ? 12 : 0);

@@ -61,11 +61,12 @@ typedef struct kt_time_pattern {
     bool time_only;         /* no %Y %m %d */
     bool no_year;           /* %m and %d without %Y: the year comes from elsewhere */
     bool has_offset;        /* %z: the text carries its UTC offset */
+    bool unix_seconds;      /* %s: seconds since 1970, UTC (alone in the pattern) */
     kt_precision precision; /* derived from the fields present */
 } kt_time_pattern;
 
-/* Check tp->pattern and derive time_only, no_year, has_offset and
- * precision from it. Returns 0, or KT_EFORMAT for an unknown or
+/* Check tp->pattern and derive time_only, no_year, has_offset,
+ * unix_seconds and precision from it. Returns 0, or KT_EFORMAT for an unknown or
  * inconsistent field (tp's derived fields are then unspecified). */
 int kt_time_pattern_compile(kt_time_pattern *tp);
 

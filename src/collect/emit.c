@@ -193,7 +193,9 @@ void kt_collect_convert(kt_collector *c, const kt_time_pattern *tp, kt_time *t, 
     size_t n = strlen(src);
     int flags = KT_TZ_EXACT;
     *zone = NULL;
-    if (tp->has_offset) {
+    if (tp->unix_seconds) {
+        snprintf(src + n, srclen - n, ", Unix seconds (UTC)");
+    } else if (tp->has_offset) {
         snprintf(src + n, srclen - n, ", with its UTC offset");
     } else if (!tp->local) {
         snprintf(src + n, srclen - n, ", UTC");

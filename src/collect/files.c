@@ -2,6 +2,7 @@
  * (allocated and deleted), dated by their stored times, by a time in
  * their content (a line, every matching line, an XML attribute) or in
  * their name; optionally only when their content matches. */
+#include <errno.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <stdio.h>
@@ -24,37 +25,66 @@ typedef struct spec {
     regex_t parse_regex;
     kt_strlist attributes;
     kt_time_pattern parse_time;
+    bool time_modified;  /* lines without a time: the file's modified time */
     bool date_from_name; /* a time-of-day pattern dated by name_time */
     bool has_name_time;
     regex_t name_regex;
     kt_time_pattern name_time;
-    bool has_content_regex; /* the file counts only when its content matches */
-    regex_t content_regex;
+    regex_t *content; /* the file counts only when its content matches every one */
+    size_t ncontent;
+    bool assignments; /* content_form: assignments */
+    size_t max_size;  /* files larger are passed by unread (content and parse) */
 } spec;
+
+/* Files one artifact reads to test their content, at most (a search with
+ * "**" over home directories meets many small files). */
+#define MAX_CONTENT_READS 5000
 
 /* ---- definitions ---- */
 
 static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
 {
-    const char *content = defs_scalar(defs_get(c, f, "content"));
-    if (content == NULL)
-        return;
-    int rc =
-        regcomp(&s->content_regex, content, REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
-    if (rc != 0) {
-        char msg[256];
-        regerror(rc, &s->content_regex, msg, sizeof msg);
-        defs_problem(c, defs_get(c, f, "content"), "files: bad content regex '%s': %s", content,
-                     msg);
-    } else {
-        s->has_content_regex = true;
+    kt_strlist res = {0};
+    defs_strings(c, f, "content", &res, false, "files");
+    s->content = calloc(res.count ? res.count : 1, sizeof *s->content);
+    for (size_t i = 0; s->content && i < res.count; i++) {
+        int rc = regcomp(&s->content[s->ncontent], res.items[i],
+                         REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
+        if (rc != 0) {
+            char msg[256];
+            regerror(rc, &s->content[s->ncontent], msg, sizeof msg);
+            defs_problem(c, defs_get(c, f, "content"), "files: bad content regex '%s': %s",
+                         res.items[i], msg);
+        } else {
+            s->ncontent++;
+        }
+    }
+    kt_strlist_release(&res);
+    const char *form = defs_scalar(defs_get(c, f, "content_form"));
+    if (form && strcmp(form, "assignments") == 0)
+        s->assignments = true;
+    else if (form || defs_get(c, f, "content_form"))
+        defs_problem(c, defs_get(c, f, "content_form"),
+                     "files: content_form can only be "
+                     "'assignments'");
+    s->max_size = KT_COLLECT_MAX_PARSE;
+    yaml_node_t *ms = defs_get(c, f, "max_size");
+    if (ms) {
+        const char *v = defs_scalar(ms);
+        char *end = NULL;
+        errno = 0;
+        unsigned long long n = v ? strtoull(v, &end, 10) : 0;
+        if (!v || errno || end == v || *end || v[0] == '-' || n == 0 || n > KT_COLLECT_MAX_PARSE)
+            defs_problem(c, ms, "files: max_size must be bytes, 1 to %u", KT_COLLECT_MAX_PARSE);
+        else
+            s->max_size = (size_t)n;
     }
 }
 
 static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
 {
     static const char *const pkeys[] = {"format", "regex", "attributes", "pattern",
-                                        "zone",   "date",  NULL};
+                                        "zone",   "date",  "time",       NULL};
     defs_check_keys(c, p, "parse", pkeys);
     const char *fmt = defs_scalar(defs_get(c, p, "format"));
     if (fmt && (strcmp(fmt, "line") == 0 || strcmp(fmt, "lines") == 0)) {
@@ -70,6 +100,17 @@ static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
     } else {
         defs_problem(c, p, "parse: format must be line, lines or xml");
     }
+    const char *tm = defs_scalar(defs_get(c, p, "time"));
+    if (tm && strcmp(tm, "modified") == 0 && s->parse == PARSE_LINES) {
+        /* the lines carry no time: no pattern, no zone */
+        s->time_modified = true;
+        if (defs_get(c, p, "pattern") || defs_get(c, p, "zone") || defs_get(c, p, "date"))
+            defs_problem(c, p, "parse: time: modified takes no pattern, zone or date");
+        return;
+    }
+    if (tm || defs_get(c, p, "time"))
+        defs_problem(c, defs_get(c, p, "time"),
+                     "parse: time can only be 'modified', with format: lines");
     const char *date = defs_scalar(defs_get(c, p, "date"));
     if (date && strcmp(date, "name") == 0)
         s->date_from_name = true;
@@ -88,8 +129,9 @@ static void parse(kt_defs *c, yaml_node_t *f, kt_artifact *a)
     if (s == NULL)
         return;
     a->spec = s;
-    static const char *const keys[] = {"paths",     "type",    "deleted", "times",   "parse",
-                                       "name_time", "product", "version", "content", NULL};
+    static const char *const keys[] = {"paths",   "type",         "deleted",  "times",
+                                       "parse",   "name_time",    "product",  "version",
+                                       "content", "content_form", "max_size", NULL};
     defs_check_keys(c, f, "files", keys);
     kt_file_part_parse(c, f, a, &s->fp);
     parse_content(c, f, s);
@@ -124,8 +166,9 @@ static void release(void *p)
     if (s->has_name_time)
         regfree(&s->name_regex);
     defs_pattern_release(&s->name_time);
-    if (s->has_content_regex)
-        regfree(&s->content_regex);
+    for (size_t i = 0; i < s->ncontent; i++)
+        regfree(&s->content[i]);
+    free(s->content);
     free(s);
 }
 
@@ -149,7 +192,7 @@ static bool content_time(kt_collector *c, const kt_artifact *a, const kt_find *f
 {
     const spec *s = a->spec;
     kt_buf b = {0};
-    if (kt_file_read(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+    if (kt_file_read(c, a, f, s->max_size, &b))
         return false;
     bool ok = false;
     char text[128] = "";
@@ -264,14 +307,23 @@ static void line_find(kt_collector *c, const kt_artifact *a, const kt_find *f, c
     char src[600], value[64], what[KT_FS_PATH_MAX + 600];
     kt_event_draft e;
     kt_emit_begin(c, a, &lf, &e);
-    if (dated_by)
-        snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'", lineno, text,
-                 dated_by);
-    else
-        snprintf(src, sizeof src, "line %zu '%s'", lineno, text);
-    kt_collect_convert(c, &s->parse_time, &t, src, sizeof src, &e.ev.zone);
+    if (s->time_modified) {
+        /* a shell history's line: written at or before the file was */
+        snprintf(src, sizeof src,
+                 "line %zu has no time of its own: the file's modified time, the latest the "
+                 "line can have been written",
+                 lineno);
+        e.ev.precision = kt_file_precision(c);
+    } else {
+        if (dated_by)
+            snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'", lineno, text,
+                     dated_by);
+        else
+            snprintf(src, sizeof src, "line %zu '%s'", lineno, text);
+        kt_collect_convert(c, &s->parse_time, &t, src, sizeof src, &e.ev.zone);
+        e.ev.precision = s->parse_time.precision;
+    }
     e.ev.time = t;
-    e.ev.precision = s->parse_time.precision;
     e.ev.time_source = src;
     snprintf(value, sizeof value, "line %zu", lineno);
     e.ev.value = value;
@@ -296,8 +348,10 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
         day = start - ((start % DAY_NS) + DAY_NS) % DAY_NS;
         prev = start - day;
     }
+    if (s->time_modified && f->st->modified == KT_TIME_NONE)
+        return;
     kt_buf b = {0};
-    if (kt_file_read(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+    if (kt_file_read(c, a, f, s->max_size, &b))
         return;
     size_t lineno = 0, finds = 0;
     for (char *line = (char *)b.data; line && *line && !c->rc;) {
@@ -311,8 +365,18 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
         regmatch_t m[10];
         char text[128];
         kt_time t;
-        if (regexec(&s->parse_regex, line, 10, m, 0) == 0 && m[1].rm_so >= 0 &&
-            (size_t)(m[1].rm_eo - m[1].rm_so) < sizeof text) {
+        if (s->time_modified) {
+            if (regexec(&s->parse_regex, line, 10, m, 0) == 0) {
+                if (++finds > MAX_LINE_FINDS) {
+                    kt_collect_diag(c, KT_SEV_WARNING, "limit.lines", f->path, a,
+                                    "more than %d matching lines; the rest are skipped",
+                                    MAX_LINE_FINDS);
+                    break;
+                }
+                line_find(c, a, f, line, m, lineno, "", f->st->modified, NULL);
+            }
+        } else if (regexec(&s->parse_regex, line, 10, m, 0) == 0 && m[1].rm_so >= 0 &&
+                   (size_t)(m[1].rm_eo - m[1].rm_so) < sizeof text) {
             memcpy(text, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
             text[m[1].rm_eo - m[1].rm_so] = '\0';
             if (kt_time_pattern_parse(&s->parse_time, text, &t) != KT_OK) {
@@ -338,23 +402,70 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
     kt_buf_release(&b);
 }
 
+/* content_form: assignments: every line blank, a '#' comment or NAME=...
+ * (NAME a shell-style name): an answer file, not a page or a note that
+ * quotes one. Text only: a NUL byte fails. */
+static bool assignments_only(const char *p, size_t len)
+{
+    if (memchr(p, '\0', len))
+        return false;
+    for (const char *end = p + len; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end, *q = p;
+        while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++;
+        if (q < e && *q != '#') {
+            if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_'))
+                return false;
+            while (q < e && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
+                             (*q >= '0' && *q <= '9') || *q == '_'))
+                q++;
+            while (q < e && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q == e || *q != '=')
+                return false;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    return true;
+}
+
+typedef struct content_state {
+    size_t reads;
+    bool capped;
+} content_state;
+
+static content_state *cstate(kt_collector *c)
+{
+    return (content_state *)*kt_collect_state(c, &kt_source_files);
+}
+
 /* content: the file counts only when its content matches. */
 static bool content_matches(kt_collector *c, const kt_artifact *a, const kt_find *f)
 {
     const spec *s = a->spec;
-    /* Answer and settings files are small; a large file in /tmp is not
-     * one, and is passed by without reading it. */
-    if (f->st->size > KT_COLLECT_MAX_PARSE)
+    /* Answer and settings files are small; a larger file is not one, and
+     * is passed by without reading it. */
+    if (f->st->size < 0 || (uint64_t)f->st->size > s->max_size)
         return false;
+    content_state *cs = cstate(c);
+    if (cs && cs->reads >= MAX_CONTENT_READS) {
+        cs->capped = true;
+        return false;
+    }
+    if (cs)
+        cs->reads++;
     kt_buf b = {0};
-    if (kt_file_read(c, a, f, KT_COLLECT_MAX_PARSE, &b))
+    if (kt_file_read(c, a, f, s->max_size, &b))
         return false;
     if (kt_buf_append(&b, "", 1) != KT_OK) {
         kt_buf_release(&b);
         c->rc = KT_ENOMEM;
         return false;
     }
-    bool hit = regexec(&s->content_regex, (const char *)b.data, 0, NULL, 0) == 0;
+    bool hit = !s->assignments || assignments_only((const char *)b.data, b.len - 1);
+    for (size_t i = 0; hit && i < s->ncontent; i++)
+        hit = regexec(&s->content[i], (const char *)b.data, 0, NULL, 0) == 0;
     kt_buf_release(&b);
     return hit;
 }
@@ -362,10 +473,14 @@ static bool content_matches(kt_collector *c, const kt_artifact *a, const kt_find
 static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
 {
     const spec *s = a->spec;
-    if (s->has_content_regex && !content_matches(c, a, f))
+    if ((s->ncontent || s->assignments) && !content_matches(c, a, f))
         return;
-    char what[KT_FS_PATH_MAX + 64];
-    snprintf(what, sizeof what, " (%s%s)", f->deleted ? "deleted: " : "", f->path);
+    char what[2 * KT_FS_PATH_MAX + 64], target[KT_FS_PATH_MAX] = "";
+    if (f->st->type == KT_FT_LINK && !f->deleted &&
+        kt_fs_readlink(c->fs, f->path, target, sizeof target, NULL) != KT_OK)
+        target[0] = '\0';
+    snprintf(what, sizeof what, " (%s%s%s%s)", f->deleted ? "deleted: " : "", f->path,
+             target[0] ? " -> " : "", target);
     kt_file_time_finds(c, a, &s->fp, f, what);
     kt_event_draft e;
     if (s->parse == PARSE_LINES) {
@@ -397,7 +512,17 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
 static void collect(kt_collector *c, const kt_artifact *a)
 {
     const spec *s = a->spec;
+    content_state cs = {0};
+    void **slot = kt_collect_state(c, &kt_source_files);
+    if (slot)
+        *slot = &cs;
     kt_file_walk(c, a, &s->fp, found);
+    if (slot)
+        *slot = NULL;
+    if (cs.capped)
+        kt_collect_diag(c, KT_SEV_WARNING, "limit.content", NULL, a,
+                        "content of more than %d files tested: the rest is passed by unread",
+                        MAX_CONTENT_READS);
 }
 
 const kt_source_ops kt_source_files = {

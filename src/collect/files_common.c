@@ -147,11 +147,23 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     kt_dirent_list_release(&l);
 }
 
+/* A symbolic link counts as the directory it leads to (resolved inside
+ * the evidence): /opt/kaspersky/kesl links into the versioned tree. The
+ * find keeps the link's own times (when it was made). */
+static bool link_to_dir(kt_collector *c, const char *path, const fnode *n)
+{
+    kt_stat target;
+    return n->st.type == KT_FT_LINK && !n->deleted &&
+           kt_fs_stat(c->fs, path, KT_FS_FOLLOW, &target, NULL) == KT_OK &&
+           target.type == KT_FT_DIR;
+}
+
 static bool match(void *arg, const char *path, const void *node)
 {
     fwalk *x = arg;
     const fnode *n = node;
-    if (!type_fits(x->fp, n->st.type) || seen_before(x->c, n->st.inode, n->deleted))
+    bool fits = type_fits(x->fp, n->st.type) || (x->fp->type == 2 && link_to_dir(x->c, path, n));
+    if (!fits || seen_before(x->c, n->st.inode, n->deleted))
         return false;
     kt_find f = {.path = path, .st = &n->st, .deleted = n->deleted};
     x->found(x->c, x->a, &f);
@@ -168,6 +180,7 @@ void kt_file_walk(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
         .lookup_after_glob = false,
         .lookup_last = false,
         .path_max = KT_FS_PATH_MAX,
+        .node_size = sizeof(fnode),
         .max_matches = KT_COLLECT_MAX_MATCHES,
         .stop = &c->rc,
         .arg = &x,
@@ -177,8 +190,16 @@ void kt_file_walk(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
     };
     c->nseen = 0;
     fnode root = {.deleted = false};
-    for (size_t k = 0; k < fp->paths.count && !c->rc; k++)
+    for (size_t k = 0; k < fp->paths.count && !c->rc; k++) {
+        w.any_cut = 0;
         kt_walk_run(&w, fp->paths.items[k], "", &root);
+        if (w.nomem)
+            c->rc = KT_ENOMEM;
+        else if (w.any_cut)
+            kt_collect_diag(c, KT_SEV_WARNING, "limit.search", fp->paths.items[k], a,
+                            "search stopped after %d directories: the rest of it is not searched",
+                            KT_WALK_ANY_NODES);
+    }
 }
 
 /* ---- an entry's stored times ---- */

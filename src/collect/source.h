@@ -184,10 +184,19 @@ kt_precision kt_file_precision(const kt_collector *c);
  * One algorithm for registry key patterns and file path patterns: split
  * the pattern on `sep`; a literal component is looked up (when the tree
  * can), a glob is matched (fnmatch) against the node's listed children;
- * every node at the pattern's end is a match. */
+ * every node at the pattern's end is a match.
+ *
+ * A component "**" (when the walker knows its node size) stands for any
+ * run of 0 to KT_WALK_ANY_DEPTH nodes: the rest of the pattern is tried at
+ * the node, then at each child, each grandchild, ... breadth first, so the
+ * shallowest places are searched first; at most KT_WALK_ANY_NODES nodes
+ * are entered below one "**" (any_cut counts the searches that stopped
+ * there). */
 
 #define KT_WALK_NODE_MAX 256
 #define KT_WALK_MAX_DEPTH 256
+#define KT_WALK_ANY_DEPTH 6
+#define KT_WALK_ANY_NODES 4096
 
 typedef void (*kt_walk_each)(void *walk, const char *name, const void *child);
 
@@ -197,7 +206,10 @@ typedef struct kt_walk {
     bool lookup_after_glob; /* literal components below a glob are looked up too */
     bool lookup_last;       /* the last component too */
     size_t path_max;        /* longer paths are skipped (0: cut to fit) */
+    size_t node_size;       /* bytes of a node, for "**" (0: "**" is a plain glob) */
     size_t max_matches, matches;
+    size_t any_cut;  /* "**" searches stopped at KT_WALK_ANY_NODES */
+    bool nomem;      /* a "**" search ran out of memory */
     const int *stop; /* non-zero: stop walking */
     void *arg;
     /* The child of node named `name` (the tree's spelling into real,

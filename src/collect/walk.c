@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <stdalign.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "source.h"
@@ -48,6 +49,90 @@ static void each_child(void *p, const char *name, const void *child)
     walk(w, l->parts, l->nparts, l->i + 1, path, child, true);
 }
 
+/* ---- "**": breadth first ---- */
+
+typedef union node_bytes {
+    max_align_t align;
+    unsigned char bytes[KT_WALK_NODE_MAX];
+} node_bytes;
+
+typedef struct any_item {
+    size_t path; /* offset in any_search.paths */
+    int depth;
+    node_bytes node;
+} any_item;
+
+typedef struct any_search {
+    kt_walk *w;
+    any_item *items;
+    size_t count, cap;
+    kt_buf paths;
+    const char *path; /* of the node being listed */
+    int depth;        /* of its children */
+    size_t entered;
+    bool cut;
+} any_search;
+
+/* Queue a node found at `path`; false when the search must stop. */
+static void any_push(any_search *q, const char *path, const void *node, int depth)
+{
+    kt_walk *w = q->w;
+    if (q->entered >= KT_WALK_ANY_NODES) {
+        q->cut = true;
+        return;
+    }
+    if (q->count == q->cap) {
+        size_t cap = q->cap ? 2 * q->cap : 64;
+        any_item *n = realloc(q->items, cap * sizeof *n);
+        if (n == NULL) {
+            w->nomem = true;
+            return;
+        }
+        q->items = n;
+        q->cap = cap;
+    }
+    any_item *it = &q->items[q->count];
+    it->path = q->paths.len;
+    if (kt_buf_append(&q->paths, path, strlen(path) + 1) != KT_OK) {
+        w->nomem = true;
+        return;
+    }
+    it->depth = depth;
+    memcpy(it->node.bytes, node, w->node_size);
+    q->count++;
+    q->entered++;
+}
+
+static void any_child(void *p, const char *name, const void *child)
+{
+    any_search *q = p;
+    char path[KT_FS_PATH_MAX];
+    if (!q->w->nomem && !stopped(q->w) && join(q->w, q->path, name, path, sizeof path))
+        any_push(q, path, child, q->depth);
+}
+
+static void walk_any(kt_walk *w, char **parts, size_t nparts, size_t i, const char *path,
+                     const void *node)
+{
+    any_search q = {.w = w};
+    any_push(&q, path, node, 0); /* the node itself: "**" as no level */
+    for (size_t head = 0; head < q.count && !w->nomem && !stopped(w); head++) {
+        any_item it = q.items[head];
+        char here[KT_FS_PATH_MAX];
+        kt_strlcpy(here, (const char *)q.paths.data + it.path, sizeof here);
+        walk(w, parts, nparts, i + 1, here, &it.node, true);
+        if (it.depth >= KT_WALK_ANY_DEPTH || stopped(w))
+            continue;
+        q.path = here;
+        q.depth = it.depth + 1;
+        w->list(w->arg, here, &it.node, false, any_child, &q);
+    }
+    if (q.cut)
+        w->any_cut++;
+    free(q.items);
+    kt_buf_release(&q.paths);
+}
+
 static void walk(kt_walk *w, char **parts, size_t nparts, size_t i, const char *path,
                  const void *node, bool below_glob)
 {
@@ -56,6 +141,10 @@ static void walk(kt_walk *w, char **parts, size_t nparts, size_t i, const char *
     if (i == nparts) {
         if (w->match(w->arg, path, node))
             w->matches++;
+        return;
+    }
+    if (strcmp(parts[i], "**") == 0 && w->node_size && w->node_size <= KT_WALK_NODE_MAX) {
+        walk_any(w, parts, nparts, i, path, node);
         return;
     }
     bool last = i + 1 == nparts;
