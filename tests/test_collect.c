@@ -380,6 +380,265 @@ START_TEST(fat_times_are_local_and_converted_with_the_zone)
 }
 END_TEST
 
+/* ---- searches with "**", content tests, links, undated lines ---- */
+
+static void put_link(const char *root, const char *rel, const char *target, const char *mtime)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    ck_assert_int_eq(symlink(target, path), 0);
+    kt_time t = truth_time(mtime);
+    struct timeval tv[2] = {{t / KT_NS_PER_SEC, 0}, {t / KT_NS_PER_SEC, 0}};
+    ck_assert_int_eq(lutimes(path, tv), 0);
+}
+
+static size_t index_of(const sink *s, const char *id, const char *path)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].artifact, id) == 0 && strcmp(s->items[i].path, path) == 0)
+            return i;
+    ck_abort_msg("no event of %s for %s", id, path);
+    return 0;
+}
+
+static bool has_event_for(const sink *s, const char *id, const char *path)
+{
+    for (size_t i = 0; i < s->count; i++)
+        if (strcmp(s->items[i].artifact, id) == 0 && strcmp(s->items[i].path, path) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(any_depth_searches_shallowest_first_and_stop_at_their_bounds)
+{
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.any\n"
+              "    description: any text file\n"
+              "    os: linux\n"
+              "    category: presence\n"
+              "    files: {paths: ['home/**/*.txt'], type: file, times: [si_modified]}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "home/a/b/c/deep.txt", "3\n", "2024-01-03T00:00:00Z");
+    put(r.root, "home/top.txt", "0\n", "2024-01-01T00:00:00Z");
+    put(r.root, "home/a/one.txt", "1\n", "2024-01-02T00:00:00Z");
+    /* "**" stands for at most 6 folders */
+    put(r.root, "home/1/2/3/4/5/6/six.txt", "6\n", "2024-01-06T00:00:00Z");
+    put(r.root, "home/1/2/3/4/5/6/7/seven.txt", "7\n", "2024-01-07T00:00:00Z");
+    collect(&r);
+    /* breadth first: the home folder, then each depth in turn */
+    size_t top = index_of(&r.got, "t.any", "home/top.txt"),
+           one = index_of(&r.got, "t.any", "home/a/one.txt"),
+           deep = index_of(&r.got, "t.any", "home/a/b/c/deep.txt"),
+           six = index_of(&r.got, "t.any", "home/1/2/3/4/5/6/six.txt");
+    ck_assert(top < one && one < deep && deep < six);
+    ck_assert(!has_event_for(&r.got, "t.any", "home/1/2/3/4/5/6/7/seven.txt"));
+    ck_assert_uint_eq(count_of(&r.got, "t.any"), 4);
+    ck_assert_uint_eq(r.warnings.count, 1); /* no zone, nothing else */
+    end(&r);
+
+    /* A wide folder: more than the 4096 folders one search enters. What
+     * lies as shallow as it, or shallower, is still searched; the rest
+     * is not, and a warning says so. */
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.any\n"
+              "    description: any text file\n"
+              "    os: linux\n"
+              "    category: presence\n"
+              "    files: {paths: ['home/**/*.txt'], type: file, times: [si_modified]}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/home/w", r.root);
+    put(r.root, "home/w/d0000/first.txt", "x\n", "2024-01-08T00:00:00Z");
+    for (int i = 1; i < 4200; i++) {
+        snprintf(dir, sizeof dir, "%s/home/w/d%04d", r.root, i);
+        ck_assert_int_eq(mkdir(dir, 0755), 0);
+    }
+    put(r.root, "home/w/d4199/late.txt", "x\n", "2024-01-08T00:00:00Z");
+    put(r.root, "home/zz/shallow.txt", "z\n", "2024-01-09T00:00:00Z");
+    collect(&r);
+    ck_assert(has_event_for(&r.got, "t.any", "home/zz/shallow.txt"));
+    ck_assert(has_event_for(&r.got, "t.any", "home/w/d0000/first.txt"));
+    ck_assert(!has_event_for(&r.got, "t.any", "home/w/d4199/late.txt"));
+    bool said = false;
+    for (size_t i = 0; i < r.warnings.count; i++) {
+        const kt_diag *d = &r.warnings.items[i];
+        if (strcmp(d->code, "limit.search") != 0)
+            continue;
+        said = true;
+        ck_assert_str_eq(d->path, "home/**/*.txt");
+        ck_assert_str_eq(d->artifact, "t.any");
+        ck_assert_str_eq(d->message,
+                         "search stopped after 4096 directories: the rest of it is not searched");
+    }
+    ck_assert(said);
+    end(&r);
+}
+END_TEST
+
+START_TEST(content_tests_every_regex_and_the_assignments_form)
+{
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.answer\n"
+              "    description: an answer file\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['*', 'home/**/*']\n"
+              "      type: file\n"
+              "      max_size: 200\n"
+              "      content_form: assignments\n"
+              "      content: ['^EULA_AGREED=', "
+              "'^[[:space:]]*USE_KSN[[:space:]]*=[[:space:]]*yes[[:space:]]*$']\n"
+              "      times: [si_modified]\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "install.conf", "# answers\nEULA_AGREED=yes\nUSE_KSN = yes\n",
+        "2024-02-01T00:00:00Z");
+    put(r.root, "home/u/inst/kaspersky-installer/setup.txt",
+        "#DO NOT EDIT\n\nEULA_AGREED=yes\r\nUSE_KSN=Yes\r\nGROUP_CLEAN=no", "2024-02-02T00:00:00Z");
+    /* the package's template: every key commented out */
+    put(r.root, "home/u/inst/kaspersky-installer/doc/autoinstall.ini",
+        "# Use KSN: yes|no (required)\n#EULA_AGREED=\n#USE_KSN=\n", NULL);
+    /* a page quoting an answer file */
+    put(r.root, "home/u/howto.html", "<pre>\nEULA_AGREED=yes\nUSE_KSN=yes\n</pre>\n", NULL);
+    /* a note with a line of prose */
+    put(r.root, "home/u/notes", "EULA_AGREED=yes\nUSE_KSN=yes\nremember to reboot\n", NULL);
+    put(r.root, "home/u/ksn-only.ini", "USE_KSN=yes\n", NULL);
+    put(r.root, "home/u/no.ini", "EULA_AGREED=yes\nUSE_KSN=no\n", NULL);
+    char big[400];
+    snprintf(big, sizeof big, "EULA_AGREED=yes\nUSE_KSN=yes\n#%0250d\n", 0);
+    put(r.root, "home/u/big.ini", big, NULL);
+    char bin[64] = "EULA_AGREED=yes\nUSE_KSN=yes\n";
+    put(r.root, "home/u/bin.dat", bin, NULL);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/home/u/bin.dat", r.root);
+    FILE *f = fopen(path, "ab");
+    ck_assert_ptr_nonnull(f);
+    fputc(0, f);
+    fclose(f);
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.answer"), 2);
+    ck_assert_str_eq(find(&r.got, "t.answer", "2024-02-01T00:00:00Z")->path, "install.conf");
+    ck_assert_str_eq(find(&r.got, "t.answer", "2024-02-02T00:00:00Z")->path,
+                     "home/u/inst/kaspersky-installer/setup.txt");
+    end(&r);
+}
+END_TEST
+
+START_TEST(links_to_directories_count_as_directories)
+{
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.dir\n"
+              "    description: a program folder\n"
+              "    os: linux\n"
+              "    category: install\n"
+              "    files: {paths: ['opt/k/*'], type: directory, times: [si_modified]}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "var/k/install_1.0/opt/k/prog/bin/run", "#!/bin/sh\n", NULL);
+    put(r.root, "var/k/file", "not a folder\n", NULL);
+    put(r.root, "opt/k/real", NULL, "2024-03-01T00:00:00Z");
+    put_link(r.root, "opt/k/prog", "../../var/k/install_1.0/opt/k/prog", "2024-03-02T00:00:00Z");
+    put_link(r.root, "opt/k/abs", "/var/k/install_1.0/opt/k/prog", "2024-03-03T00:00:00Z");
+    put_link(r.root, "opt/k/dangling", "../../var/k/gone", "2024-03-04T00:00:00Z");
+    put_link(r.root, "opt/k/to-file", "../../var/k/file", "2024-03-05T00:00:00Z");
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.dir"), 3);
+    ck_assert_str_eq(find(&r.got, "t.dir", "2024-03-01T00:00:00Z")->path, "opt/k/real");
+    /* the link's own time: when it was made */
+    ck_assert_str_eq(find(&r.got, "t.dir", "2024-03-02T00:00:00Z")->path, "opt/k/prog");
+    ck_assert_str_eq(find(&r.got, "t.dir", "2024-03-03T00:00:00Z")->path, "opt/k/abs");
+    end(&r);
+}
+END_TEST
+
+START_TEST(history_lines_with_and_without_their_time)
+{
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.timed\n"
+              "    description: a command with its time\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['home/*/.zsh_history']\n"
+              "      parse: {format: lines, regex: '^: ([0-9]+):[0-9]+;.*go', pattern: '%s'}\n"
+              "  - id: t.undated\n"
+              "    description: a command without its time\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['home/*/.zsh_history']\n"
+              "      parse: {format: lines, regex: '^([^:].*go)', time: modified}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "home/u/.zsh_history",
+        ": 1727600000:0;go now\nplain go\n: 99999999999999:0;go too far\nstop\nsudo go\n",
+        "2024-11-01T00:00:00Z");
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.timed"), 1);
+    const kept *k = find(&r.got, "t.timed", "2024-09-29T08:53:20Z");
+    ck_assert_str_eq(k->source, "line 1 '1727600000', Unix seconds (UTC)");
+    ck_assert_uint_eq(count_of(&r.got, "t.undated"), 2);
+    k = find(&r.got, "t.undated", "2024-11-01T00:00:00Z");
+    ck_assert_str_eq(k->source, "line 2 has no time of its own: the file's modified time, the "
+                                "latest the line can have been written");
+    /* 14 digits is no Unix time: a warning, not an event */
+    bool said = false;
+    for (size_t i = 0; i < r.warnings.count; i++)
+        said = said || strcmp(r.warnings.items[i].message,
+                              "line 3: time '99999999999999' is not valid") == 0;
+    ck_assert(said);
+    end(&r);
+}
+END_TEST
+
+START_TEST(definitions_of_searches_and_times_are_checked)
+{
+    static const char *const bad[] = {
+        "    files: {paths: ['home/a**/x'], times: [si_modified]}\n",
+        "    files: {paths: ['home/**/b/**'], times: [si_modified]}\n",
+        "    files: {paths: ['x'], content_form: ini, content: 'a', times: [si_modified]}\n",
+        "    files: {paths: ['x'], max_size: 0, times: [si_modified]}\n",
+        "    files: {paths: ['x'], max_size: 99999999999, times: [si_modified]}\n",
+        "    files: {paths: ['x'], parse: {format: line, regex: '(a)', time: modified}}\n",
+        "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', time: modified, "
+        "pattern: '%s'}}\n",
+        "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', pattern: '%Y %s'}}\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        run r;
+        char yaml[1024];
+        snprintf(yaml, sizeof yaml,
+                 "vendor: tv\nartifacts:\n  - id: t.bad\n    description: bad\n    os: linux\n"
+                 "    category: presence\n%s",
+                 bad[i]);
+        begin(&r, yaml);
+        kt_strlist problems = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_artifacts_load(r.defs_dir, &r.set, &problems, &err) == KT_EFORMAT,
+                      "accepted: %s", bad[i]);
+        ck_assert_uint_ge(problems.count, 1);
+        kt_strlist_release(&problems);
+        end(&r);
+    }
+    kt_time_pattern p = {.pattern = "%s"};
+    ck_assert_int_eq(kt_time_pattern_compile(&p), 0);
+    ck_assert(p.unix_seconds && !p.time_only && !p.no_year);
+    ck_assert_int_eq(p.precision, KT_PREC_SECOND);
+    kt_time t;
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "1543170972", &t), 0);
+    ck_assert_int_eq(t, truth_time("2018-11-25T18:36:12Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "", &t), KT_EFORMAT);
+    ck_assert_int_eq(kt_time_pattern_parse(&p, "123456789012", &t), KT_EFORMAT);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("collect");
@@ -388,6 +647,11 @@ static Suite *suite(void)
     tcase_add_test(tc, files_packages_and_sqlite_of_a_linux_tree);
     tcase_add_test(tc, registry_keys_by_pattern_and_value);
     tcase_add_test(tc, fat_times_are_local_and_converted_with_the_zone);
+    tcase_add_test(tc, any_depth_searches_shallowest_first_and_stop_at_their_bounds);
+    tcase_add_test(tc, content_tests_every_regex_and_the_assignments_form);
+    tcase_add_test(tc, links_to_directories_count_as_directories);
+    tcase_add_test(tc, history_lines_with_and_without_their_time);
+    tcase_add_test(tc, definitions_of_searches_and_times_are_checked);
     suite_add_tcase(s, tc);
     return s;
 }
