@@ -39,8 +39,8 @@
 #           '@NAME' the bytes of content/NAME | 'gz:NAME' content/NAME
 #           through `gzip -n -9` | 'zoneinfo:ZONE' ZONE compiled from
 #           the pinned tzdata (KT_ZONEINFO) | 'rpmdb:NAME' the rpmdb.sqlite that
-#           kt-mkrpmdb makes from the spec content/NAME | for a symlink: its
-#           target
+#           kt-mkrpmdb makes from the spec content/NAME | 'ndb:NAME' the ndb
+#           Packages.db kt-mkrpmdb makes from it | for a symlink: its target
 # 'deleted' (a file) and 'deleted-dir' are created with their content and
 # times, then removed with debugfs rm / rmdir, children first: the name stays
 # in the parent's directory block, the inode keeps its times, size and extent
@@ -163,18 +163,18 @@ stage_content() {
   case $spec in
     -) : > "$dest" ;;
     text:*) decode_text "${spec#text:}" > "$dest" ;;
-    @* | gz:* | rpmdb:*)
-      name=${spec#@}; name=${name#gz:}; name=${name#rpmdb:}
+    @* | gz:* | rpmdb:* | ndb:*)
+      name=${spec#@}; name=${name#gz:}; name=${name#rpmdb:}; name=${name#ndb:}
       [[ $name =~ ^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$ && /$name/ != */../* ]] ||
         die "bad content name '$name'"
       [[ -f $dir/content/$name ]] || die "missing $dir/content/$name"
       case $spec in
         @*) cat "$dir/content/$name" > "$dest" ;;
         gz:*) gzip -n -9 -c "$dir/content/$name" > "$dest" ;;
-        rpmdb:*)
+        rpmdb:* | ndb:*)
           [[ -n $mkrpmdb && -x $mkrpmdb ]] || die "$spec needs KT_MKRPMDB (tests/ target kt-mkrpmdb)"
           rm -f "$dest"
-          "$mkrpmdb" sqlite "$dir/content/$name" "$dest" ;;
+          "$mkrpmdb" "$([[ $spec == ndb:* ]] && echo ndb || echo sqlite)" "$dir/content/$name" "$dest" ;;
       esac ;;
     zoneinfo:*)
       name=${spec#zoneinfo:}
@@ -394,7 +394,7 @@ build_tree() { # DIR TREE
     case $kind in
       dir) [[ $content == - ]] || die "$manifest:$lineno: dir content must be '-'"
         mkdir "$tree/$path" ;;
-      file) [[ $content != rpmdb:* ]] || die "$manifest:$lineno: no rpmdb: in a tree"
+      file) [[ $content != rpmdb:* && $content != ndb:* ]] || die "$manifest:$lineno: no rpm database in a tree"
         stage_content "$content" "$dir" "$tree/$path" ;;
       symlink) ln -s "$content" "$tree/$path" ;;
       *) die "$manifest:$lineno: unknown kind '$kind'" ;;
