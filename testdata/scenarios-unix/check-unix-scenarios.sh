@@ -11,7 +11,9 @@
 #     seconds for deleted rows, its content (text, content/ files, gzip
 #     members read with Python's gzip, the pinned tzdata's zone bytes, the rpm
 #     database read with `rpm --dbpath` and Python's sqlite3 against its
-#     spec), its link target; nothing else is on the volume;
+#     spec; an ndb Packages.db taken apart by testdata/tools/ndb2sqlite.py,
+#     its headers then listed by `rpm --dbpath`), its link target; nothing
+#     else is on the volume;
 #   - the directory tree (macOS) with os.lstat / os.readlink / open: kinds,
 #     mtimes to the nanosecond, contents, link targets, nothing extra;
 #   - the system: hostname (etc/hostname; macOS: LocalHostName in
@@ -27,7 +29,8 @@
 #     it a time planted on the image (an inode time, a dpkg.log / apt
 #     history.log line converted from local time with the image's own zone
 #     file, a dnf.rpm.log or install.log line whose written offset must agree
-#     with that zone file, an rpm INSTALLTIME, a plist date); and every
+#     with that zone file, a zypper history line converted from local time,
+#     an rpm INSTALLTIME, a zsh history stamp, a plist date); and every
 #     product field equal to what the rules of README.md give when they are
 #     applied, here and independently, to the records read back from the image.
 #
@@ -167,9 +170,25 @@ def want_content(sd, spec):
         return ('bytes', open(os.path.join(os.environ['KT_ZONEINFO'], spec[9:]), 'rb').read())
     if spec.startswith('rpmdb:'):
         return ('rpmdb', os.path.join(sd, 'content', spec[6:]))
+    if spec.startswith('ndb:'):
+        return ('ndb', os.path.join(sd, 'content', spec[4:]))
     raise ValueError(spec)
 
+def ndb_to_sqlite(data):
+    """an ndb Packages.db as rpmdb.sqlite bytes (ndb2sqlite.py: Debian's rpm has no ndb)"""
+    d = tempfile.mkdtemp()
+    try:
+        with open(os.path.join(d, 'Packages.db'), 'wb') as fh:
+            fh.write(data)
+        run(sys.executable, os.path.join(scen_dir, '..', 'tools', 'ndb2sqlite.py'),
+            os.path.join(d, 'Packages.db'), os.path.join(d, 'rpmdb.sqlite'))
+        return open(os.path.join(d, 'rpmdb.sqlite'), 'rb').read()
+    finally:
+        shutil.rmtree(d)
+
 def rpm_query(data):
+    if data[:4] == b'RpmP':
+        data = ndb_to_sqlite(data)
     d = tempfile.mkdtemp()
     try:
         os.makedirs(os.path.join(d, 'rpm'))
@@ -205,7 +224,10 @@ def check_content(where, sd, spec, data):
         except OSError as e:
             return bad('%s: not gzip (%s)' % (where, e))
         return check(got == want, where + ': gzip member = content/' + spec[3:])
-    rows, nrows = rpm_query(data)
+    try:
+        rows, nrows = rpm_query(data)
+    except RuntimeError as e:
+        return bad('%s: rpm database not read: %s' % (where, e))
     spec_rows = rpm_spec(want)
     return check(sorted(rows) == sorted(spec_rows) and nrows == len(spec_rows),
                  '%s: rpm --dbpath lists the %d spec rows (%d Packages rows)' % (where, len(spec_rows), nrows))
@@ -378,6 +400,33 @@ def linux_records(name, entries, zone, planted):
             continue
         base = path.split('/')[-1]
         text = None
+        if path == 'var/log/zypp/history':
+            installed = {}
+            for ln, line in enumerate(e.data.decode('utf-8', 'replace').splitlines(), 1):
+                if line.startswith('#'):
+                    continue
+                f = [x.replace('\\|', '|').replace('\\\\', '\\')
+                     for x in re.split(r'(?<!\\)\|', line)]
+                m = re.fullmatch(r'(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)', f[0])
+                if not m or len(f) < 2:
+                    continue
+                what = '%s:%d "%s"' % (path, ln, line)
+                c = local(dt.datetime(*map(int, m.groups())), what)
+                act = f[1].strip()
+                if act not in ('install', 'remove') or len(f) < 5:
+                    continue
+                key = (f[2], f[4])
+                if act == 'remove':
+                    installed.pop(key, None)
+                    recs.append(Rec(c, what, f[2], 'remove', [f[3]], len(c) > 1))
+                elif key in installed:      # zypper writes an update as an install
+                    recs.append(Rec(c, what, f[2], 'upgrade', [f[3]], len(c) > 1))
+                    recs.append(Rec(c, what, f[2], 'seen', [installed[key]], len(c) > 1))
+                else:
+                    recs.append(Rec(c, what, f[2], 'install', [f[3]], len(c) > 1))
+                if act == 'install':
+                    installed[key] = f[3]
+            continue
         if re.fullmatch(r'dpkg\.log(\.\d+)?(\.gz)?', base) or re.fullmatch(r'history\.log(\.\d+)?(\.gz)?', base) \
                 or base.startswith('dnf.rpm.log'):
             data = gzip.decompress(e.data) if base.endswith('.gz') else e.data
@@ -443,9 +492,17 @@ def linux_records(name, entries, zone, planted):
                            'Erase': 'remove', 'Reinstalled': 'seen'}[ma.group(1)]
                     recs.append(Rec([t], what, nevra.group(1), act,
                                     ['%s-%s' % (nevra.group(2), nevra.group(3))]))
+    # zsh's extended history: each command's start, in Unix seconds
+    for path, e in entries.items():
+        if e.allocated and e.kind == 'file' and re.fullmatch(r'(root|home/[^/]+)/\.zsh_history', path):
+            for ln, line in enumerate(e.data.decode('utf-8', 'replace').splitlines(), 1):
+                m = re.match(r': (\d+):\d+;', line)
+                if m:
+                    planted.setdefault(int(m.group(1)) * 10**9, []).append(
+                        '%s:%d "%s" (Unix seconds)' % (path, ln, line))
     # the rpm database
     for path, e in entries.items():
-        if path.endswith('rpmdb.sqlite') and e.allocated and e.data:
+        if (path.endswith('rpmdb.sqlite') or path.endswith('Packages.db')) and e.allocated and e.data:
             for n, ep, v, r, a, itime in rpm_query(e.data)[0]:
                 t = int(itime) * 10**9
                 what = '%s INSTALLTIME of %s-%s-%s' % (path, n, v, r)
@@ -466,19 +523,27 @@ def dpkg_status(entries):
 # ---- the rules of README.md, applied to what was read back --------------------------------
 LINUX_PRODUCTS = {
     'kaspersky-kesl': {
-        'pkg': 'kesl',
-        'paths': ['opt/kaspersky/kesl', 'var/opt/kaspersky/kesl', 'var/log/kaspersky/kesl',
-                  'etc/opt/kaspersky', 'usr/lib/systemd/system/kesl.service',
-                  'etc/systemd/system/multi-user.target.wants/kesl.service'],
+        'pkg': ('kesl', 'kesl-gui'),
+        'paths': ['opt/kaspersky/kesl', 'var/opt/kaspersky/kesl', 'var/opt/kaspersky/kesl-gui',
+                  'var/log/kaspersky/kesl', 'etc/opt/kaspersky', 'usr/lib/systemd/system/kesl.service',
+                  'etc/systemd/system/multi-user.target.wants/kesl.service',
+                  'etc/systemd/system/kesl.service'],
+        # the desktop entries: only their creation is a find
+        'created': ['etc/xdg/autostart/kaspersky-kesl.desktop',
+                    'usr/share/kservices5/ServiceMenus/kaspersky-kesl.desktop',
+                    'usr/share/kio/servicemenus/kaspersky-kesl.desktop'],
+        'created_re': r'(root|home/[^/]+)/\.config/autostart/kaspersky-kesl\.desktop',
         'info': 'var/lib/dpkg/info/kesl.',
         'program': 'opt/kaspersky/kesl',
         'units': ['usr/lib/systemd/system/kesl.service',
-                  'etc/systemd/system/multi-user.target.wants/kesl.service'],
+                  'etc/systemd/system/multi-user.target.wants/kesl.service',
+                  'etc/systemd/system/kesl.service'],
         'bases': ['var/opt/kaspersky/kesl/private/updates', 'var/opt/kaspersky/kesl/common/updates'],
         'folders': r'var/opt/kaspersky/kesl/install_(.+)$',
     },
     'kaspersky-klnagent': {
-        'pkg': 'klnagent64',
+        'pkg': ('klnagent64',),
+        'created': [], 'created_re': None,
         'paths': ['opt/kaspersky/klnagent64', 'var/opt/kaspersky/klnagent', 'var/log/kaspersky/klnagent64',
                   'usr/lib/systemd/system/klnagent64.service',
                   'etc/systemd/system/multi-user.target.wants/klnagent64.service'],
@@ -503,21 +568,86 @@ def one(name, field, recs):
         bad('%s: %s depends on an ambiguous local time' % (name, field))
     return min(t for r in recs for t in r.times)
 
-def ksn_from(entries):
+ANSWER_ROOTS = ('root/', 'home/', 'tmp/', 'var/tmp/', 'opt/')
+ANSWER_FIXED = ('etc/opt/kaspersky/', 'var/opt/kaspersky/kesl/', 'var/opt/kaspersky/kesl/common/')
+
+def answer_files(entries):
+    """KESL answer files by content (README.md): (path, mtime, 'enabled'|'disabled')"""
+    out = []
     for path, e in sorted(entries.items()):
-        if e.allocated and e.kind == 'file' and re.search(r'autoinstall[^/]*\.ini$', path):
-            m = re.search(rb'^USE_KSN=(\w+)', e.data, re.M)
-            if m:
-                return 'enabled' if m.group(1).lower() in (b'yes', b'1', b'true') else 'disabled'
-    return 'unknown'
+        if not e.allocated or e.kind != 'file' or e.data is None or len(e.data) > 65536:
+            continue
+        parent = path.rsplit('/', 1)[0] + '/' if '/' in path else ''
+        deep = path.startswith(ANSWER_ROOTS) and path.count('/') - 1 <= 6 + 1
+        if not (parent == '' or deep or parent in ANSWER_FIXED):
+            continue
+        if b'\0' in e.data:
+            continue
+        lines = e.data.decode('utf-8', 'replace').split('\n')
+        if not all(re.fullmatch(r'[ \t\r]*(#.*)?|[ \t\r]*[A-Za-z_][A-Za-z0-9_]*[ \t]*=.*', l, re.S)
+                   for l in lines):
+            continue
+        if not any(re.match(r'\s*EULA_AGREED\s*=', l, re.I) for l in lines):
+            continue
+        for l in lines:
+            m = re.fullmatch(r'\s*USE_KSN\s*=\s*"?(\w+)"?\s*', l, re.I)
+            if m and m.group(1).lower() in ('yes', 'true', '1', 'no', 'false', '0'):
+                out.append((path, e.times[1],
+                            'enabled' if m.group(1).lower() in ('yes', 'true', '1') else 'disabled'))
+    return out
+
+def history_ksn(entries):
+    """kesl-control KSN commands in shell histories: (path, time, state)"""
+    out = []
+    for path, e in sorted(entries.items()):
+        if not (e.allocated and e.kind == 'file' and
+                re.fullmatch(r'(root|home/[^/]+)/\.(bash_history|zsh_history|histfile)', path)):
+            continue
+        for line in e.data.decode('utf-8', 'replace').splitlines():
+            m = re.match(r': (\d+):\d+;(.*)$', line)
+            cmd, t = (m.group(2), int(m.group(1)) * 10**9) if m else (line, e.times[1])
+            if not m and re.match(r'\s*[:#]', line):
+                continue
+            if 'kesl-control' not in cmd:
+                continue
+            s = re.search(r'UseKSN=["\']?(\w+)', cmd, re.I)
+            if '--accept-ksn' in cmd or (s and '--set-app-settings' in cmd
+                                          and s.group(1).lower() in ('yes', 'true', '1')):
+                out.append((path, t, 'enabled'))
+            elif s and '--set-app-settings' in cmd and s.group(1).lower() in ('no', 'false', '0'):
+                out.append((path, t, 'disabled'))
+    return out
+
+def ksn_from(entries):
+    """the newest find decides; at a tie, on"""
+    finds = answer_files(entries) + history_ksn(entries)
+    if not finds:
+        return 'unknown'
+    on = [t for _, t, k in finds if k == 'enabled']
+    off = [t for _, t, k in finds if k == 'disabled']
+    return 'enabled' if on and (not off or max(on) >= max(off)) else 'disabled'
+
+def groups_time(entries):
+    e = entries.get('etc/group')
+    if e and e.allocated and re.search(rb'^(kesladmin|kesluser|keslaudit|nokesl):', e.data, re.M):
+        return e.times[1]
+    return None
 
 def derive_linux(name, entries, recs):
     status_db = dpkg_status(entries)
     products = {}
     for pid, p in LINUX_PRODUCTS.items():
-        prec = [r for r in recs if r.pkg == p['pkg']]
+        prec = [r for r in recs if r.pkg in p['pkg']]
         pent = [e for path, e in entries.items() if under(path, p['paths']) or path.startswith(p['info'])]
-        if not prec and not pent:
+        created = [e.times[0] for path, e in entries.items()
+                   if path in p['created'] or (p['created_re'] and re.fullmatch(p['created_re'], path))]
+        extra = []      # finds of the product outside its folders, each with its one time
+        if pid == 'kaspersky-kesl':
+            extra = [t for _, t, _ in answer_files(entries) + history_ksn(entries)]
+            if groups_time(entries) is not None:
+                extra.append(groups_time(entries))
+        extra += created
+        if not prec and not pent and not extra:
             continue
         f = {}
         versions = {}
@@ -527,8 +657,9 @@ def derive_linux(name, entries, recs):
         for r in prec:
             for v in r.versions:
                 see(v, min(r.times))
-        if p['pkg'] in status_db:
-            see(status_db[p['pkg']]['Version'], entries['var/lib/dpkg/status'].times[1])
+        for pkg in p['pkg']:
+            if pkg in status_db:
+                see(status_db[pkg]['Version'], entries['var/lib/dpkg/status'].times[1])
         for path, e in entries.items():
             m = re.match(p['folders'], path) if p['folders'] else None
             if m and e.kind == 'dir':
@@ -538,20 +669,26 @@ def derive_linux(name, entries, recs):
         inst = [r for r in prec if r.action in ('install', 'rpmdb')]
         f['installed'] = one(name, 'installed', inst) if inst else \
             (min(e.times[0] for e in pent if e.kind == 'dir') if pent else None)
-        alltimes = [t for r in prec for t in r.times] + [t for e in pent for t in entry_times(e)]
+        alltimes = [t for r in prec for t in r.times] + [t for e in pent for t in entry_times(e)] + extra
         f['first_seen'] = min(alltimes) if alltimes else None
         bases = [e.times[1] for path, e in entries.items() if under(path, p['bases']) and e.kind == 'file']
         f['last_signature_update'] = max(bases) if bases else None
         if len({vkey(v) for v in versions}) >= 2:
+            # the last update record, or the first sighting of the newest version when later
             sightings = [r for r in prec if newest in r.versions]
             t_rec = one(name, 'last_codebase_update', sightings) if sightings else None
-            f['last_codebase_update'] = min(x for x in (t_rec, versions[newest]) if x is not None)
+            first = min(x for x in (t_rec, versions[newest]) if x is not None)
+            ups = [r for r in prec if r.action == 'upgrade']
+            if any(r.ambiguous for r in ups):
+                bad('%s: last_codebase_update depends on an ambiguous local time' % name)
+            f['last_codebase_update'] = max([first] + [min(r.times) for r in ups])
         else:
             f['last_codebase_update'] = None
-        registered = (status_db.get(p['pkg'], {}).get('Status') == 'install ok installed'
+        registered = (any(status_db.get(k, {}).get('Status') == 'install ok installed' for k in p['pkg'])
                       or any(r.action == 'rpmdb' for r in prec)
                       or any(entries.get(u) is not None and entries[u].allocated for u in p['units']))
-        program = any(e.allocated and e.kind == 'file' and under(path, [p['program']])
+        prog = resolve(entries, p['program']) or p['program']   # a link counts as its folder
+        program = any(e.allocated and e.kind == 'file' and under(path, [prog])
                       for path, e in entries.items())
         left = any(e.allocated for e in pent)
         f['status'] = 'present' if registered and program else 'residue' if left else 'removed'
