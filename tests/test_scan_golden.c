@@ -38,6 +38,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios-unix", .name = "kesl-ubuntu", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},
+    {.set = "scenarios-unix", .name = "kesl-opensuse-installer", .container = "E01"},
     {.set = "scenarios-unix", .name = "kaspersky-mac-removed", .container = "tree"},
 };
 #define NSCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
