@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "kavtrace/evtx.h"
@@ -495,6 +496,129 @@ static void remove_tree(const char *root)
     ck_assert_int_eq(system(cmd), 0);
 }
 
+/* put_file, then its modified time. */
+static void put_file_at(const char *root, const char *rel, const char *text, const char *when)
+{
+    put_file(root, rel, text);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    kt_time t = truth_time(when);
+    struct timeval tv[2] = {{t / KT_NS_PER_SEC, 0}, {t / KT_NS_PER_SEC, 0}};
+    ck_assert_int_eq(utimes(path, tv), 0);
+}
+
+/* A file of ../shared/real-kaspersky (beside the corpus), as text. */
+static char *real_file(const char *rel)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../real-kaspersky/%s", corpus_dir(), rel);
+    kt_buf b = {0};
+    file_load(path, &b);
+    ck_assert_int_eq(kt_buf_append(&b, "", 1), 0);
+    return (char *)b.data;
+}
+
+static size_t events_of(const kt_timeline *tl, const char *artifact, const char *path)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tl->count; i++)
+        n += strcmp(tl->items[i].artifact->id, artifact) == 0 &&
+             (!path || (tl->items[i].path && strcmp(tl->items[i].path, path) == 0));
+    return n;
+}
+
+START_TEST(linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions)
+{
+    /* The real answer files where admins put them (real-world-kaspersky.md
+     * L1, L9), the package's template beside one, shell histories, KESL's
+     * groups, the launcher's unit copy and a kav4fs install with its real
+     * settings export. No zone: times are UTC. */
+    char root[] = "/tmp/kt-scan-answers-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian 12\"\n");
+    char *setup = real_file("kesl-installer-comexr/setup.txt");
+    char *tmpl = real_file("kesl-installer-comexr/autoinstall.ini");
+    char *saferwall = real_file("linux-answer-files/saferwall-install.conf");
+    char *salt = real_file("linux-answer-files/freeipa-salt-answers-kesl");
+    char *docker = real_file("kav4fs-malice/docker.conf");
+    char *settings = real_file("kav4fs-malice/settings.xml");
+    put_file_at(root, "home/user/kesl-installer/kaspersky-installer/setup.txt", setup,
+                "2024-08-05T16:11:48Z");
+    put_file_at(root, "home/user/kesl-installer/kaspersky-installer/doc/autoinstall.ini", tmpl,
+                "2024-08-05T16:05:12Z");
+    put_file_at(root, "install.conf", saferwall, "2019-03-01T10:00:00Z");
+    put_file_at(root, "opt/answers-kesl", salt, "2021-07-01T09:00:00Z");
+    put_file_at(root, "etc/kaspersky/docker.conf", docker, "2019-02-10T01:00:00Z");
+    put_file_at(root, "tmp/kav4fs.conf", docker, "2019-02-10T01:00:01Z");
+    put_file_at(root, "root/.bash_history",
+                "cd /tmp\nkesl-control --accept-ksn\n"
+                "sudo /opt/kaspersky/kesl/bin/kesl-control --set-app-settings UseKSN=Yes\n"
+                "man kesl-control\n",
+                "2024-10-02T17:50:12Z");
+    put_file_at(root, "home/user/.zsh_history",
+                ": 1727461324:0;sudo kesl-control --set-app-settings UseKSN=No\n"
+                ": 1727461351:0;kesl-control --get-app-settings | grep -i ksn\n",
+                "2024-11-19T15:03:12Z");
+    put_file_at(root, "etc/group", "root:x:0:\nkesladmin:x:478:\nkesluser:x:477:\nops:x:1000:\n",
+                "2024-09-17T14:01:59Z");
+    put_file_at(root, "etc/systemd/system/kesl.service", "[Unit]\n", "2024-11-18T07:31:09Z");
+    put_file(root, "opt/kaspersky/kav4fs/bin/kav4fs-control", "stand-in\n");
+    put_file_at(root, "var/opt/kaspersky/kav4fs/update/avbases/kdb-i386-0607g.xml", "stand-in\n",
+                "2019-02-10T01:30:00Z");
+    put_file(root, "etc/init.d/kav4fs-supervisor", "#!/bin/sh\n");
+    put_file_at(root, "root/settings.xml", settings, "2019-02-11T08:00:00Z");
+    free(setup), free(tmpl), free(saferwall), free(salt), free(docker), free(settings);
+
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    const kt_timeline *tl = &s.tl;
+    /* found by content, whatever the name; not the template, not kav4fs's */
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.autoinstall-ksn", NULL), 2);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.autoinstall-ksn",
+                                "home/user/kesl-installer/kaspersky-installer/setup.txt"),
+                      1);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.autoinstall-ksn", "install.conf"), 1);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.autoinstall-no-ksn", NULL), 1);
+    ck_assert_ptr_nonnull(
+        event_of(tl, "kaspersky.linux.autoinstall-no-ksn", "2021-07-01T09:00:00Z"));
+    /* histories: zsh's stamp, bash's file time (and the line that only
+     * names kesl-control is none) */
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-ksn-undated", NULL), 2);
+    const kt_event *e = event_of(tl, "kaspersky.linux.history-ksn-undated", "2024-10-02T17:50:12Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e->time_source, "no time of its own"), "%s", e->time_source);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-no-ksn", NULL), 1);
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.history-no-ksn", "2024-09-27T18:22:04Z"));
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-ksn", NULL) +
+                          events_of(tl, "kaspersky.linux.history-no-ksn-undated", NULL),
+                      0);
+    /* groups: dated by the file's last change, a presence */
+    e = event_of(tl, "kaspersky.linux.groups", "2024-09-17T14:01:59Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->category, KT_CAT_PRESENCE);
+    /* /etc/systemd/system/kesl.service: the last start */
+    e = event_of(tl, "kaspersky.linux.systemd-unit-started", "2024-11-18T07:31:09Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(e->category, KT_CAT_EXECUTION);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.systemd-unit", NULL), 0);
+    /* kav4fs: its own product, installed as its settings export says */
+    const kt_product_finding *p = find_product(&s.systems[0].findings, "kaspersky-kav4fs");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->name, "Kaspersky Anti-Virus for Linux File Server");
+    ck_assert_int_eq(p->installed, truth_time("2018-11-25T18:36:12Z"));
+    ck_assert_int_eq(p->last_signature_update, truth_time("2019-02-10T01:30:00Z"));
+    ck_assert_str_eq(kt_status_name(p->status), "present");
+    const kt_product_finding *k = find_product(&s.systems[0].findings, "kaspersky-kesl");
+    ck_assert_ptr_nonnull(k);
+    /* the newest KSN find: root's re-enabling, after ops turned it off */
+    ck_assert_str_eq(kt_ksn_name(k->ksn), "enabled");
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
 /* The event of `artifact` at `when`, converted by the table of `release`. */
 static const kt_event *table_event(const kt_scan *s, const char *when, const char *release)
 {
@@ -760,6 +884,7 @@ static Suite *suite(void)
     tcase_add_test(tc, corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding);
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, zone_table_converts_with_the_zone_history);
+    tcase_add_test(tc, linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions);
     tcase_add_test(tc, rhel_rpm_database_and_yum_log_date_install_and_upgrade);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
