@@ -10,7 +10,7 @@ command -v clang >/dev/null || { echo "fuzz/build.sh: clang not found (apt-get i
 mkdir -p "$out"
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -Iinclude -Isrc -Isrc/prefetch-reader)
-common=(src/error.c src/buf.c src/time.c)
+common=(src/error.c src/buf.c src/time.c src/alloc.c)
 build() {
   local name=$1; shift
   clang "${flags[@]}" -o "$out/$name" "fuzz/$name.c" "$@"
@@ -25,4 +25,4 @@ build fuzz_sqlite src/parsers/sqlite.c "${common[@]}" $(pkg-config --libs sqlite
 build fuzz_plist src/parsers/plist.c "${common[@]}" $(pkg-config --cflags --libs libplist-2.0)
 build fuzz_xpress src/prefetch-reader/xpress.c
 build fuzz_reader_proto src/reader_proto.c
-build fuzz_time_pattern src/artifacts.c "${common[@]}" $(pkg-config --cflags --libs yaml-0.1)
+build fuzz_time_pattern src/timepattern.c "${common[@]}"

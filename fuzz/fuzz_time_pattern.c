@@ -1,5 +1,5 @@
 /* libFuzzer harness: time patterns (kt_time_pattern_parse in
- * src/artifacts.c) on every pattern the shipped definitions use and more. */
+ * src/timepattern.c) on every pattern the shipped definitions use and more. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         {.pattern = "%H:%M:%S.%f", .time_only = true},
         {.pattern = "%m.%d_%H.%M", .no_year = true},
         {.pattern = "%Y-%m-%d %H:%M:%S%z", .has_offset = true},
+        {.pattern = "%s", .unix_seconds = true},
     };
     char text[128];
     size_t n = len < sizeof text - 1 ? len : sizeof text - 1;
