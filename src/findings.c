@@ -411,6 +411,34 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
     return rc;
 }
 
+/* ---- backing ------------------------------------------------------------------- */
+
+/* The event numbered `id`: kt_timeline_finish numbers them in order, so
+ * "E000123" is the 123rd (a search when it is not). */
+static const kt_event *event_by_id(const kt_timeline *tl, const char *id)
+{
+    char *end = NULL;
+    unsigned long n = id[0] == 'E' ? strtoul(id + 1, &end, 10) : 0;
+    if (n >= 1 && n <= tl->count && strcmp(tl->items[n - 1].id, id) == 0)
+        return &tl->items[n - 1];
+    return kt_timeline_find(tl, id);
+}
+
+/* Each verdict's backing: the strongest that the definitions of the events
+ * behind it name (real > vendor-doc > third-party > inferred > unknown). */
+static void verdict_backing(kt_system_finding *s, const kt_timeline *tl)
+{
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        kt_backing best = KT_BACKING_UNKNOWN;
+        for (size_t i = 0; i < s->verdict_ev[v].count; i++) {
+            const kt_event *e = event_by_id(tl, s->verdict_ev[v].items[i]);
+            if (e && e->artifact && e->artifact->backing > best)
+                best = e->artifact->backing;
+        }
+        s->verdict_backing[v] = best;
+    }
+}
+
 static const char *const removal_names[KT_REMOVAL_COUNT] = {
     [KT_REMOVAL_NONE] = NULL,
     [KT_REMOVAL_UNKNOWN] = "unknown",
@@ -569,6 +597,8 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     kt_free(gs);
     if (rc == KT_OK)
         rc = verdicts(out, set);
+    if (rc == KT_OK)
+        verdict_backing(out, tl);
     if (rc != KT_OK) {
         kt_system_finding_release(out);
         return kt_error_set(err, rc, "out of memory");

@@ -150,6 +150,94 @@ START_TEST(check_reports_problems_with_file_and_line)
 }
 END_TEST
 
+START_TEST(reads_backing_and_rejects_bad_ones_with_file_and_line)
+{
+    /* One artifact a line: each problem's line names its artifact. */
+#define ART(id, backing)                                                                           \
+    "  - {id: " id ", description: x, os: linux, category: install, " backing                      \
+    "files: {paths: ['x'], times: [si_modified]}}\n"
+    char *dir = write_defs("vendor: acme\n"
+                           "artifacts:\n"                                                  /* 2 */
+                           ART("a.real", "backing: {kind: real, ref: 'notes.md §2'}, ")    /* 3 */
+                           ART("a.none", "")                                               /* 4 */
+                           ART("a.doc", "backing: {kind: vendor-doc, ref: help 124710}, ") /* 5 */
+                           ART("a.third", "backing: {kind: third-party, ref: tool}, ")     /* 6 */
+                           ART("a.inferred", "backing: {kind: inferred, ref: why}, "));    /* 7 */
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_OK);
+    ck_assert_msg(problems.count == 0, "%s", problems.count ? problems.items[0] : "");
+    ck_assert_uint_eq(set.nartifacts, 5);
+    ck_assert_int_eq(set.artifacts[0].backing, KT_BACKING_REAL);
+    ck_assert_str_eq(set.artifacts[0].backing_ref, "notes.md §2");
+    ck_assert_int_eq(set.artifacts[1].backing, KT_BACKING_UNKNOWN); /* absent: the default */
+    ck_assert_ptr_null(set.artifacts[1].backing_ref);
+    ck_assert_int_eq(set.artifacts[2].backing, KT_BACKING_VENDOR_DOC);
+    ck_assert_str_eq(set.artifacts[2].backing_ref, "help 124710");
+    ck_assert_int_eq(set.artifacts[3].backing, KT_BACKING_THIRD_PARTY);
+    ck_assert_int_eq(set.artifacts[4].backing, KT_BACKING_INFERRED);
+    /* Stronger is larger, and every kind reads back as written. */
+    ck_assert_int_gt(KT_BACKING_REAL, KT_BACKING_VENDOR_DOC);
+    ck_assert_int_gt(KT_BACKING_VENDOR_DOC, KT_BACKING_THIRD_PARTY);
+    ck_assert_int_gt(KT_BACKING_THIRD_PARTY, KT_BACKING_INFERRED);
+    ck_assert_int_gt(KT_BACKING_INFERRED, KT_BACKING_UNKNOWN);
+    for (int b = KT_BACKING_INFERRED; b < KT_BACKING_COUNT; b++)
+        ck_assert_int_eq(kt_backing_from_name(kt_backing_name((kt_backing)b)), b);
+    ck_assert_int_eq(kt_backing_from_name("unknown"), KT_BACKING_UNKNOWN);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+
+    dir = write_defs("vendor: acme\n"
+                     "artifacts:\n"                                                 /* 2 */
+                     ART("b.kind", "backing: {kind: rumour, ref: a forum}, ")       /* 3 */
+                     ART("b.noref", "backing: {kind: real}, ")                      /* 4 */
+                     ART("b.scalar", "backing: real, ")                             /* 5 */
+                     ART("b.key", "backing: {kind: real, ref: r, grade: A}, ")      /* 6 */
+                     ART("b.empty", "backing: {kind: inferred, ref: ' '}, ")        /* 7 */
+                     ART("b.nokind", "backing: {ref: somewhere}, ")                 /* 8 */
+                     ART("b.unknown", "backing: {kind: unknown, ref: nothing}, ")); /* 9 */
+#undef ART
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:3:",
+                          "kind must be real, vendor-doc, third-party or inferred, not 'rumour'"));
+    ck_assert(has_problem(&problems, "bad.yaml:4:", "backing: 'ref' is required"));
+    ck_assert(has_problem(&problems, "bad.yaml:5:", "backing must be a mapping"));
+    ck_assert(has_problem(&problems, "bad.yaml:6:", "backing: unknown key 'grade'"));
+    ck_assert(has_problem(&problems, "bad.yaml:7:", "backing: ref is empty"));
+    ck_assert(has_problem(&problems, "bad.yaml:8:", "backing: 'kind' is required"));
+    ck_assert(has_problem(&problems, "bad.yaml:9:", "not 'unknown'"));
+    ck_assert_msg(problems.count == 7, "%zu problems", problems.count);
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+}
+END_TEST
+
+START_TEST(every_macos_definition_names_its_backing)
+{
+    /* macos.yaml grades each of its artifacts by its sources (the other
+     * files may not yet: theirs read as unknown). */
+    kt_artifact_set set = {0};
+    load_shipped_artifacts(&set);
+    size_t mac = 0;
+    for (size_t i = 0; i < set.nartifacts; i++) {
+        const kt_artifact *a = &set.artifacts[i];
+        if (strstr(a->file, "/kaspersky/macos.yaml") == NULL)
+            continue;
+        mac++;
+        ck_assert_msg(a->backing != KT_BACKING_UNKNOWN && a->backing_ref && a->backing_ref[0],
+                      "%s:%d: %s has no backing", a->file, a->line, a->id);
+    }
+    ck_assert_uint_ge(mac, 15);
+    /* Seen on a real Mac: the installer's and updater's files in /tmp. */
+    for (size_t i = 0; i < set.nartifacts; i++)
+        if (strcmp(set.artifacts[i].id, "kaspersky.mac.tmp-autoupdater") == 0)
+            ck_assert_int_eq(set.artifacts[i].backing, KT_BACKING_REAL);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
 START_TEST(docs_list_every_source_of_the_table)
 {
     /* docs/artifacts.md's source table (between its markers) names the
@@ -234,6 +322,8 @@ static Suite *suite(void)
     tcase_add_test(tc, parses_time_patterns_strictly);
     tcase_add_test(tc, docs_list_every_source_of_the_table);
     tcase_add_test(tc, lists_each_artifacts_real_source);
+    tcase_add_test(tc, reads_backing_and_rejects_bad_ones_with_file_and_line);
+    tcase_add_test(tc, every_macos_definition_names_its_backing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -254,6 +254,62 @@ START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
 }
 END_TEST
 
+START_TEST(each_verdict_takes_the_strongest_backing_of_the_events_behind_it)
+{
+    kt_artifact install = {.id = "b.install",
+                           .category = KT_CAT_INSTALL,
+                           .role = KT_ROLE_PROGRAM,
+                           .backing = KT_BACKING_INFERRED};
+    kt_artifact reg = {.id = "b.reg",
+                       .category = KT_CAT_PRESENCE,
+                       .role = KT_ROLE_REGISTRATION,
+                       .backing = KT_BACKING_REAL};
+    kt_artifact sig_tool = {
+        .id = "b.sig-tool", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_THIRD_PARTY};
+    kt_artifact sig_doc = {
+        .id = "b.sig-doc", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_VENDOR_DOC};
+    kt_artifact sig_real = {
+        .id = "b.sig-real", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_REAL};
+    kt_timeline tl = {0};
+    ev(&tl, &install, "2024-08-01T10:00:00Z", "kaspersky-kes", NULL, true, "p");
+    ev(&tl, &reg, "2024-08-01T10:00:00Z", "kaspersky-kes", NULL, true, NULL);
+    /* An older update from a real source is not behind the verdict. */
+    ev(&tl, &sig_real, "2024-10-01T00:00:00Z", "kaspersky-kes", NULL, true, "old");
+    ev(&tl, &sig_tool, "2024-10-05T00:00:00Z", "kaspersky-kes", NULL, true, "a");
+    ev(&tl, &sig_doc, "2024-10-05T00:00:00Z", "kaspersky-kes", NULL, true, "b");
+    kt_system_finding f = build(&tl);
+    /* First seen: the install (inferred) and the registration (real). */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_EVER_INSTALLED].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_EVER_INSTALLED], KT_BACKING_REAL);
+    ck_assert_int_eq(f.verdict_backing[KT_V_PRESENT_AT_ACQUISITION], KT_BACKING_REAL);
+    /* Installed: the install alone. */
+    ck_assert_int_eq(f.verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_TRUE);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_INSTALLED_AFTER_SALES_BAN].count, 1);
+    ck_assert_int_eq(f.verdict_backing[KT_V_INSTALLED_AFTER_SALES_BAN], KT_BACKING_INFERRED);
+    /* The latest update: a tool's and the vendor's reading of it. */
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_TRUE);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_BACKING_VENDOR_DOC);
+    ck_assert_str_eq(kt_backing_name(f.verdict_backing[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF]),
+                     "vendor-doc");
+    /* No event behind it: nothing backs it. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF].count, 0);
+    ck_assert_int_eq(f.verdict_backing[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_BACKING_UNKNOWN);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* Definitions that say nothing: unknown, however many events. */
+    ev(&tl, &art_install, "2023-02-01T00:00:00Z", "kaspersky-kes", NULL, true, "p");
+    ev(&tl, &art_reg, "2023-02-01T00:00:00Z", "kaspersky-kes", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_EVER_INSTALLED].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_EVER_INSTALLED], KT_BACKING_UNKNOWN);
+    ck_assert_str_eq(kt_backing_name(f.verdict_backing[KT_V_EVER_INSTALLED]), "unknown");
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("findings");
@@ -267,6 +323,7 @@ static Suite *suite(void)
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
+    tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
     suite_add_tcase(s, tc);
     return s;
 }

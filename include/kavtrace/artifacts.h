@@ -74,6 +74,25 @@ typedef struct kt_where {
     kt_strlist globs;
 } kt_where;
 
+/* What backs a definition: the kind of source that shows the artifact
+ * (its path, name or record, for this vendor) exists, weakest first, so
+ * that the larger value is the stronger. KT_BACKING_UNKNOWN: the
+ * definition says nothing. */
+typedef enum kt_backing {
+    KT_BACKING_UNKNOWN,
+    KT_BACKING_INFERRED,    /* not read anywhere: reasoned from the OS's behaviour */
+    KT_BACKING_THIRD_PARTY, /* third-party tools, rules, scripts */
+    KT_BACKING_VENDOR_DOC,  /* the vendor's own documentation */
+    KT_BACKING_REAL,        /* seen in a real file or capture */
+    KT_BACKING_COUNT,
+} kt_backing;
+
+/* "unknown", "inferred", "third-party", "vendor-doc", "real". */
+const char *kt_backing_name(kt_backing b);
+/* The kind a definition names; KT_BACKING_UNKNOWN when `name` is none of
+ * inferred, third-party, vendor-doc, real. */
+kt_backing kt_backing_from_name(const char *name);
+
 /* A source of finds: registry, files, evtx, ... One table entry each
  * (src/collect/source.h); an artifact names exactly one. */
 typedef struct kt_source_ops kt_source_ops;
@@ -91,6 +110,8 @@ typedef struct kt_artifact {
     char *removal_method;  /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
     bool ksn_disabled;     /* a ksn find that shows KSN turned off */
+    kt_backing backing;    /* what backs the definition */
+    char *backing_ref;     /* where that is written ("real-world-kaspersky.md §3.3"), or NULL */
     char *file;
     int line;
     kt_name_rule product;
