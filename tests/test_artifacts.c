@@ -48,6 +48,9 @@ START_TEST(maps_names_found_on_disk_to_products)
         {"linux", "klnagent64", "kaspersky-klnagent"},
         {"macos", "Kaspersky Internet Security", "kaspersky-mac"},
         {"macos", "com.kaspersky.kav.core", "kaspersky-mac"},
+        {"macos", "com.kaspersky.klnagent.core", "kaspersky-klnagent"},
+        {"macos", "com.kaspersky.kav_agent", "kaspersky-mac"},
+        {"macos", "klnagent", "kaspersky-klnagent"},
         {"macos", "Kaspersky", "kaspersky-mac"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -230,10 +233,27 @@ START_TEST(every_macos_definition_names_its_backing)
                       "%s:%d: %s has no backing", a->file, a->line, a->id);
     }
     ck_assert_uint_ge(mac, 15);
-    /* Seen on a real Mac: the installer's and updater's files in /tmp. */
-    for (size_t i = 0; i < set.nartifacts; i++)
-        if (strcmp(set.artifacts[i].id, "kaspersky.mac.tmp-autoupdater") == 0)
-            ck_assert_int_eq(set.artifacts[i].backing, KT_BACKING_REAL);
+    /* Seen on a real Mac: the installer's and updater's files in /tmp; no
+     * public sample of Kaspersky's install.log lines. */
+    struct {
+        const char *id;
+        kt_backing want;
+    } cases[] = {
+        {"kaspersky.mac.tmp-autoupdater", KT_BACKING_REAL},
+        {"kaspersky.mac.tmp-install-type", KT_BACKING_REAL},
+        {"kaspersky.mac.receipt", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.install-log", KT_BACKING_INFERRED},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        bool found = false;
+        for (size_t i = 0; i < set.nartifacts; i++)
+            if (strcmp(set.artifacts[i].id, cases[k].id) == 0) {
+                found = true;
+                ck_assert_msg(set.artifacts[i].backing == cases[k].want, "%s: %s", cases[k].id,
+                              kt_backing_name(set.artifacts[i].backing));
+            }
+        ck_assert_msg(found, "no %s", cases[k].id);
+    }
     kt_artifact_set_release(&set);
 }
 END_TEST
