@@ -39,6 +39,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},
     {.set = "scenarios-unix", .name = "kaspersky-mac-removed", .container = "tree"},
+    {.set = "scenarios-unix", .name = "kes-mac-managed", .container = "tree"},
 };
 #define NSCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 
