@@ -417,8 +417,7 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
  * "E000123" is the 123rd (a search when it is not). */
 static const kt_event *event_by_id(const kt_timeline *tl, const char *id)
 {
-    char *end = NULL;
-    unsigned long n = id[0] == 'E' ? strtoul(id + 1, &end, 10) : 0;
+    unsigned long n = id[0] == 'E' ? strtoul(id + 1, NULL, 10) : 0;
     if (n >= 1 && n <= tl->count && strcmp(tl->items[n - 1].id, id) == 0)
         return &tl->items[n - 1];
     return kt_timeline_find(tl, id);
