@@ -65,6 +65,9 @@ typedef struct kt_name_rule {
     int component;
     bool has_regex;
     regex_t regex; /* first capture group is the result */
+    /* then, when given, what that result means: map_from[i] (exact) gives
+     * map_to[i]; a result the map does not hold gives nothing */
+    kt_strlist map_from, map_to;
 } kt_name_rule;
 
 /* A filter: value (or EventData index, or dictionary key) `value` must
