@@ -150,6 +150,32 @@ START_TEST(check_reports_problems_with_file_and_line)
 }
 END_TEST
 
+START_TEST(checks_version_maps_and_removal_methods)
+{
+    char *dir = write_defs("vendor: acme\n"                                             /* 1 */
+                           "artifacts:\n"                                               /* 2 */
+                           "  - id: a.map\n"                                            /* 3 */
+                           "    description: x\n"                                       /* 4 */
+                           "    os: windows\n"                                          /* 5 */
+                           "    category: install\n"                                    /* 6 */
+                           "    removal_method: shredder\n"                             /* 7 */
+                           "    files:\n"                                               /* 8 */
+                           "      paths: ['x/*']\n"                                     /* 9 */
+                           "      times: [si_created]\n"                                /* 10 */
+                           "      version: {component: -1, map: ['21.13', '12.1']}\n"); /* 11 */
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:7:", "removal_method must be"));
+    ck_assert(has_problem(&problems, "bad.yaml:11:", "'map' maps what was read"));
+    ck_assert_uint_eq(problems.count, 2);
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+}
+END_TEST
+
 START_TEST(docs_list_every_source_of_the_table)
 {
     /* docs/artifacts.md's source table (between its markers) names the
@@ -232,6 +258,7 @@ static Suite *suite(void)
     tcase_add_test(tc, maps_names_found_on_disk_to_products);
     tcase_add_test(tc, check_reports_problems_with_file_and_line);
     tcase_add_test(tc, parses_time_patterns_strictly);
+    tcase_add_test(tc, checks_version_maps_and_removal_methods);
     tcase_add_test(tc, docs_list_every_source_of_the_table);
     tcase_add_test(tc, lists_each_artifacts_real_source);
     suite_add_tcase(s, tc);

@@ -157,7 +157,8 @@ static const char linux_defs[] =
     "    category: presence\n"
     "    role: program\n"
     "    files: {paths: ['opt/tv*/*'], type: directory, times: [si_modified],\n"
-    "            product: {component: -1}}\n"
+    "            product: {component: -1},\n"
+    "            version: {component: -1, regex: '^tv(.*)$', map: {'agent': '7.1'}}}\n"
     "  - id: t.log\n"
     "    description: a log line\n"
     "    os: linux\n"
@@ -236,6 +237,7 @@ START_TEST(files_packages_and_sqlite_of_a_linux_tree)
     ck_assert_str_eq(k->path, "opt/tv/tvagent");
     ck_assert_str_eq(k->product, "tv-agent");
     ck_assert_str_eq(k->source, "modified");
+    ck_assert_str_eq(k->version, "7.1"); /* "agent" through the version rule's map */
     /* lines: every valid matching line; no zone here, so taken as UTC and
      * said; the invalid date is a warning. */
     ck_assert_uint_eq(count_of(&r.got, "t.log"), 2);
