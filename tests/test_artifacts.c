@@ -247,6 +247,18 @@ START_TEST(parses_time_patterns_strictly)
     ck_assert_int_eq(kt_time_pattern_parse(&q, "202104290954", &t), 0);
     ck_assert_int_eq(t, truth_time("2021-04-29T09:54:00Z"));
     ck_assert_int_eq(kt_time_pattern_parse(&q, "2021042909", &t), KT_EFORMAT);
+    /* Day first with the dotted a.m./p.m. of other locales (a real KES 10
+     * event: "21/02/2021 10:21:00 p.m."; Spanish "p. m."). */
+    kt_time_pattern d = {.pattern = "%-d/%-m/%Y %-I:%M:%S %p"};
+    ck_assert_int_eq(kt_time_pattern_compile(&d), 0);
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "21/02/2021 10:21:00 p.m.", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-02-21T22:21:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 a. m.", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-09-03T00:40:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 PM", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-09-03T12:40:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 p.x.", &t), KT_EFORMAT);
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 q.m.", &t), KT_EFORMAT);
 }
 END_TEST
 
