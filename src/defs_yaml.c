@@ -135,7 +135,7 @@ int defs_category(kt_defs *c, yaml_node_t *n, kt_category *out)
     }
     defs_problem(c, n,
                  "unknown category '%s' (install, signature_update, codebase_update, ksn, "
-                 "removal, execution, detection, presence, migration, config)",
+                 "removal, execution, detection, presence, migration, config, update)",
                  s ? s : "?");
     return -1;
 }

@@ -49,6 +49,20 @@ START_TEST(maps_names_found_on_disk_to_products)
         {"macos", "Kaspersky Internet Security", "kaspersky-mac"},
         {"macos", "com.kaspersky.kav.core", "kaspersky-mac"},
         {"macos", "Kaspersky", "kaspersky-mac"},
+        /* The KTS 21.2 capture's VPN key and its protected\KIS key; the
+         * other consumer editions of its Installer\environment. */
+        {"windows", "KSDE5.2", "kaspersky-vpn"},
+        {"windows", "Kaspersky VPN 5.2", "kaspersky-vpn"},
+        {"windows", "Kaspersky Secure Connection", "kaspersky-vpn"},
+        {"windows", "KIS", "kaspersky-consumer"},
+        {"windows", "KAV", "kaspersky-consumer"},
+        {"windows", "PURE", "kaspersky-consumer"},
+        {"windows", "SAAS", "kaspersky-consumer"},
+        {"windows", "KFA", "kaspersky-consumer"},
+        {"windows", "Kaspersky Password Manager 9.0", "kaspersky-password-manager"},
+        {"windows", "Kaspersky Safe Kids", "kaspersky-safe-kids"},
+        {"macos", "Kaspersky Safe Kids", "kaspersky-safe-kids"},
+        {"macos", "KAV", "kaspersky-mac"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const kt_product_def *p =
@@ -64,6 +78,14 @@ START_TEST(maps_names_found_on_disk_to_products)
     ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", ""));
     const kt_product_def *u = kt_artifacts_product_for(&set, "ultraav", "UltraAV");
     ck_assert(u && u->migration_target);
+    /* Products that are not the anti-virus have no signatures and take
+     * no unattributed finds. */
+    const char *apart[] = {"kaspersky-vpn", "kaspersky-password-manager", "kaspersky-safe-kids"};
+    for (size_t i = 0; i < sizeof apart / sizeof apart[0]; i++) {
+        const kt_product_def *p = kt_artifacts_product(&set, apart[i]);
+        ck_assert_msg(p && p->no_signatures && !p->primary, "%s", apart[i]);
+    }
+    ck_assert(!kt_artifacts_product(&set, "kaspersky-consumer")->no_signatures);
     kt_artifact_set_release(&set);
 }
 END_TEST
@@ -117,10 +139,21 @@ START_TEST(check_reports_problems_with_file_and_line)
                            "    files:\n"                /* 15 */
                            "      paths: ['x/*']\n"      /* 16 */
                            "      parse: {format: line, regex: 'no group', pattern: '%Y%m%d'}\n"
-                           "  - description: missing id\n"              /* 18 */
-                           "    os: plan9\n"                            /* 19 */
-                           "    category: install\n"                    /* 20 */
-                           "    registry: {hive: SAM, keys: ['x']}\n"); /* 21 */
+                           "  - description: missing id\n"            /* 18 */
+                           "    os: plan9\n"                          /* 19 */
+                           "    category: install\n"                  /* 20 */
+                           "    registry: {hive: SAM, keys: ['x']}\n" /* 21 */
+                           "  - id: a.two\n"                          /* 22 */
+                           "    description: z\n"                     /* 23 */
+                           "    os: windows\n"                        /* 24 */
+                           "    category: update\n"                   /* 25 */
+                           "    join: sometimes\n"                    /* 26 */
+                           "    files: {paths: ['x'], times: [si_created]}\n"
+                           "products:\n"               /* 28 */
+                           "  - id: p.one\n"           /* 29 */
+                           "    name: P\n"             /* 30 */
+                           "    match: ['P*']\n"       /* 31 */
+                           "    signatures: maybe\n"); /* 32 */
     kt_artifact_set set = {0};
     kt_strlist problems = {0};
     kt_error err = {0};
@@ -134,6 +167,9 @@ START_TEST(check_reports_problems_with_file_and_line)
     ck_assert(
         has_problem(&problems, "bad.yaml:21:", "hive must be SOFTWARE, SYSTEM, NTUSER or AMCACHE"));
     ck_assert(has_problem(&problems, "bad.yaml:11:", "artifact id 'a.one' already used"));
+    ck_assert(has_problem(&problems, "bad.yaml:26:", "join must be primary or none"));
+    ck_assert(has_problem(&problems, "bad.yaml:32:", "'signatures' must be true or false"));
+    ck_assert(!has_problem(&problems, "bad.yaml:25:", "category"));
     kt_strlist_release(&problems);
     kt_artifact_set_release(&set);
     remove_defs(dir);

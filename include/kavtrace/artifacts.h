@@ -94,6 +94,7 @@ typedef struct kt_artifact {
     char *removal_method;  /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
     bool ksn_disabled;     /* a ksn find that shows KSN turned off */
+    bool join_primary;     /* a find naming no known product joins the vendor's primary one */
     char *file;
     int line;
     kt_name_rule product;
@@ -118,7 +119,8 @@ typedef struct kt_product_def {
     char *vendor;
     char *name;
     kt_strlist match;      /* names that mean this product (globs) */
-    bool primary;          /* unattributed finds of its vendor join it */
+    bool primary;          /* finds of `join: primary` artifacts naming no product join it */
+    bool no_signatures;    /* `signatures: false`: its signature_update finds are updates */
     bool migration_target; /* the product a Kaspersky install was moved to */
     char *os;              /* only finds of artifacts for this system (NULL: any) */
     char *file;

@@ -180,6 +180,12 @@ void kt_emit_file(kt_event_draft *e, const kt_find *f)
 void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
 {
     kt_event *ev = &e->ev;
+    /* A product without anti-virus signatures (a VPN: the KTS 21.2
+     * capture's KSDE5.2 keeps its own LastSuccessfulUpdate) updates its
+     * components, not signatures. */
+    const kt_product_def *p = kt_artifacts_product(c->set, ev->product_id);
+    if (p && p->no_signatures && ev->category == KT_CAT_SIGNATURE_UPDATE)
+        ev->category = KT_CAT_UPDATE;
     char desc[1024];
     snprintf(desc, sizeof desc, "%s%s%s%s%s%s", ev->artifact->description,
              ev->product_name ? ": " : "", ev->product_name ? ev->product_name : "",
