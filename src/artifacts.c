@@ -26,6 +26,7 @@ static const char *const category_names[KT_CAT_COUNT] = {
     [KT_CAT_PRESENCE] = "presence",
     [KT_CAT_MIGRATION] = "migration",
     [KT_CAT_CONFIG] = "config",
+    [KT_CAT_UPDATE] = "update",
 };
 
 static const char *const file_time_names[KT_FT_COUNT] = {
@@ -117,7 +118,7 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
 {
     static const char *const common[] = {
         "id",         "description",    "vendor",           "os",  "category", "role",
-        "confidence", "removal_method", "installer_record", "ksn", "backing"};
+        "confidence", "removal_method", "installer_record", "ksn", "join",     "backing"};
     const char *keys[sizeof common / sizeof common[0] + KT_SOURCES_MAX + 1];
     size_t nk = 0;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
@@ -174,6 +175,12 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
     else if (ksn && strcmp(ksn, "enabled") != 0)
         defs_problem(c, defs_get(c, n, "ksn"),
                      "artifact: ksn must be enabled (the default) or disabled");
+    const char *join = defs_scalar(defs_get(c, n, "join"));
+    if (join && strcmp(join, "primary") == 0)
+        a->join_primary = true;
+    else if (join && strcmp(join, "none") != 0)
+        defs_problem(c, defs_get(c, n, "join"),
+                     "artifact: join must be primary or none (the default)");
     parse_backing(c, n, a);
     size_t given = 0, which = 0;
     for (size_t i = 0; i < kt_nsources; i++)
@@ -201,7 +208,7 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
 static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
 {
     static const char *const keys[] = {
-        "id", "name", "vendor", "match", "primary", "migration_target", "os", NULL};
+        "id", "name", "vendor", "match", "primary", "migration_target", "os", "signatures", NULL};
     defs_check_keys(c, n, "product", keys);
     p->os = defs_dup(c, n, "os", false, "product");
     if (p->os && strcmp(p->os, "windows") && strcmp(p->os, "linux") && strcmp(p->os, "macos"))
@@ -218,6 +225,7 @@ static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
     defs_strings(c, n, "match", &p->match, true, "product");
     p->primary = defs_bool(c, n, "primary", false);
     p->migration_target = defs_bool(c, n, "migration_target", false);
+    p->no_signatures = !defs_bool(c, n, "signatures", true);
 }
 
 static void parse_milestone(kt_defs *c, yaml_node_t *n, kt_milestone *m)

@@ -52,6 +52,20 @@ START_TEST(maps_names_found_on_disk_to_products)
         {"macos", "com.kaspersky.kav_agent", "kaspersky-mac"},
         {"macos", "klnagent", "kaspersky-klnagent"},
         {"macos", "Kaspersky", "kaspersky-mac"},
+        /* The KTS 21.2 capture's VPN key and its protected\KIS key; the
+         * other consumer editions of its Installer\environment. */
+        {"windows", "KSDE5.2", "kaspersky-vpn"},
+        {"windows", "Kaspersky VPN 5.2", "kaspersky-vpn"},
+        {"windows", "Kaspersky Secure Connection", "kaspersky-vpn"},
+        {"windows", "KIS", "kaspersky-consumer"},
+        {"windows", "KAV", "kaspersky-consumer"},
+        {"windows", "PURE", "kaspersky-consumer"},
+        {"windows", "SAAS", "kaspersky-consumer"},
+        {"windows", "KFA", "kaspersky-consumer"},
+        {"windows", "Kaspersky Password Manager 9.0", "kaspersky-password-manager"},
+        {"windows", "Kaspersky Safe Kids", "kaspersky-safe-kids"},
+        {"macos", "Kaspersky Safe Kids", "kaspersky-safe-kids"},
+        {"macos", "KAV", "kaspersky-mac"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const kt_product_def *p =
@@ -67,6 +81,14 @@ START_TEST(maps_names_found_on_disk_to_products)
     ck_assert_ptr_null(kt_artifacts_product_for(&set, "kaspersky", ""));
     const kt_product_def *u = kt_artifacts_product_for(&set, "ultraav", "UltraAV");
     ck_assert(u && u->migration_target);
+    /* Products that are not the anti-virus have no signatures and take
+     * no unattributed finds. */
+    const char *apart[] = {"kaspersky-vpn", "kaspersky-password-manager", "kaspersky-safe-kids"};
+    for (size_t i = 0; i < sizeof apart / sizeof apart[0]; i++) {
+        const kt_product_def *p = kt_artifacts_product(&set, apart[i]);
+        ck_assert_msg(p && p->no_signatures && !p->primary, "%s", apart[i]);
+    }
+    ck_assert(!kt_artifacts_product(&set, "kaspersky-consumer")->no_signatures);
     kt_artifact_set_release(&set);
 }
 END_TEST
@@ -120,10 +142,21 @@ START_TEST(check_reports_problems_with_file_and_line)
                            "    files:\n"                /* 15 */
                            "      paths: ['x/*']\n"      /* 16 */
                            "      parse: {format: line, regex: 'no group', pattern: '%Y%m%d'}\n"
-                           "  - description: missing id\n"              /* 18 */
-                           "    os: plan9\n"                            /* 19 */
-                           "    category: install\n"                    /* 20 */
-                           "    registry: {hive: SAM, keys: ['x']}\n"); /* 21 */
+                           "  - description: missing id\n"            /* 18 */
+                           "    os: plan9\n"                          /* 19 */
+                           "    category: install\n"                  /* 20 */
+                           "    registry: {hive: SAM, keys: ['x']}\n" /* 21 */
+                           "  - id: a.two\n"                          /* 22 */
+                           "    description: z\n"                     /* 23 */
+                           "    os: windows\n"                        /* 24 */
+                           "    category: update\n"                   /* 25 */
+                           "    join: sometimes\n"                    /* 26 */
+                           "    files: {paths: ['x'], times: [si_created]}\n"
+                           "products:\n"               /* 28 */
+                           "  - id: p.one\n"           /* 29 */
+                           "    name: P\n"             /* 30 */
+                           "    match: ['P*']\n"       /* 31 */
+                           "    signatures: maybe\n"); /* 32 */
     kt_artifact_set set = {0};
     kt_strlist problems = {0};
     kt_error err = {0};
@@ -137,6 +170,9 @@ START_TEST(check_reports_problems_with_file_and_line)
     ck_assert(
         has_problem(&problems, "bad.yaml:21:", "hive must be SOFTWARE, SYSTEM, NTUSER or AMCACHE"));
     ck_assert(has_problem(&problems, "bad.yaml:11:", "artifact id 'a.one' already used"));
+    ck_assert(has_problem(&problems, "bad.yaml:26:", "join must be primary or none"));
+    ck_assert(has_problem(&problems, "bad.yaml:32:", "'signatures' must be true or false"));
+    ck_assert(!has_problem(&problems, "bad.yaml:25:", "category"));
     kt_strlist_release(&problems);
     kt_artifact_set_release(&set);
     remove_defs(dir);
@@ -211,6 +247,32 @@ START_TEST(reads_backing_and_rejects_bad_ones_with_file_and_line)
     ck_assert(has_problem(&problems, "bad.yaml:8:", "backing: 'kind' is required"));
     ck_assert(has_problem(&problems, "bad.yaml:9:", "not 'unknown'"));
     ck_assert_msg(problems.count == 7, "%zu problems", problems.count);
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+}
+END_TEST
+
+START_TEST(checks_version_maps_and_removal_methods)
+{
+    char *dir = write_defs("vendor: acme\n"                                             /* 1 */
+                           "artifacts:\n"                                               /* 2 */
+                           "  - id: a.map\n"                                            /* 3 */
+                           "    description: x\n"                                       /* 4 */
+                           "    os: windows\n"                                          /* 5 */
+                           "    category: install\n"                                    /* 6 */
+                           "    removal_method: shredder\n"                             /* 7 */
+                           "    files:\n"                                               /* 8 */
+                           "      paths: ['x/*']\n"                                     /* 9 */
+                           "      times: [si_created]\n"                                /* 10 */
+                           "      version: {component: -1, map: ['21.13', '12.1']}\n"); /* 11 */
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:7:", "removal_method must be"));
+    ck_assert(has_problem(&problems, "bad.yaml:11:", "'map' maps what was read"));
+    ck_assert_uint_eq(problems.count, 2);
     kt_strlist_release(&problems);
     kt_artifact_set_release(&set);
     remove_defs(dir);
@@ -329,6 +391,18 @@ START_TEST(parses_time_patterns_strictly)
     ck_assert_int_eq(kt_time_pattern_parse(&q, "202104290954", &t), 0);
     ck_assert_int_eq(t, truth_time("2021-04-29T09:54:00Z"));
     ck_assert_int_eq(kt_time_pattern_parse(&q, "2021042909", &t), KT_EFORMAT);
+    /* Day first with the dotted a.m./p.m. of other locales (a real KES 10
+     * event: "21/02/2021 10:21:00 p.m."; Spanish "p. m."). */
+    kt_time_pattern d = {.pattern = "%-d/%-m/%Y %-I:%M:%S %p"};
+    ck_assert_int_eq(kt_time_pattern_compile(&d), 0);
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "21/02/2021 10:21:00 p.m.", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-02-21T22:21:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 a. m.", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-09-03T00:40:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 PM", &t), 0);
+    ck_assert_int_eq(t, truth_time("2021-09-03T12:40:00Z"));
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 p.x.", &t), KT_EFORMAT);
+    ck_assert_int_eq(kt_time_pattern_parse(&d, "3/9/2021 12:40:00 q.m.", &t), KT_EFORMAT);
 }
 END_TEST
 
@@ -340,6 +414,7 @@ static Suite *suite(void)
     tcase_add_test(tc, maps_names_found_on_disk_to_products);
     tcase_add_test(tc, check_reports_problems_with_file_and_line);
     tcase_add_test(tc, parses_time_patterns_strictly);
+    tcase_add_test(tc, checks_version_maps_and_removal_methods);
     tcase_add_test(tc, docs_list_every_source_of_the_table);
     tcase_add_test(tc, lists_each_artifacts_real_source);
     tcase_add_test(tc, reads_backing_and_rejects_bad_ones_with_file_and_line);

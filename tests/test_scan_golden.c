@@ -35,6 +35,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios", .name = "clean-decoys", .container = "E01"},
     {.set = "scenarios", .name = "kes-uninstalled", .container = "E01"},
     {.set = "scenarios", .name = "ksws-server", .container = "E01"},
+    {.set = "scenarios", .name = "kes-russian", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-ubuntu", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},

@@ -65,6 +65,9 @@ typedef struct kt_name_rule {
     int component;
     bool has_regex;
     regex_t regex; /* first capture group is the result */
+    /* then, when given, what that result means: map_from[i] (exact) gives
+     * map_to[i]; a result the map does not hold gives nothing */
+    kt_strlist map_from, map_to;
 } kt_name_rule;
 
 /* A filter: value (or EventData index, or dictionary key) `value` must
@@ -110,6 +113,7 @@ typedef struct kt_artifact {
     char *removal_method;  /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
     bool ksn_disabled;     /* a ksn find that shows KSN turned off */
+    bool join_primary;     /* a find naming no known product joins the vendor's primary one */
     kt_backing backing;    /* what backs the definition */
     char *backing_ref;     /* where that is written ("real-world-kaspersky.md §3.3"), or NULL */
     char *file;
@@ -136,7 +140,8 @@ typedef struct kt_product_def {
     char *vendor;
     char *name;
     kt_strlist match;      /* names that mean this product (globs) */
-    bool primary;          /* unattributed finds of its vendor join it */
+    bool primary;          /* finds of `join: primary` artifacts naming no product join it */
+    bool no_signatures;    /* `signatures: false`: its signature_update finds are updates */
     bool migration_target; /* the product a Kaspersky install was moved to */
     char *os;              /* only finds of artifacts for this system (NULL: any) */
     char *file;
