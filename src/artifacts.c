@@ -26,6 +26,7 @@ static const char *const category_names[KT_CAT_COUNT] = {
     [KT_CAT_PRESENCE] = "presence",
     [KT_CAT_MIGRATION] = "migration",
     [KT_CAT_CONFIG] = "config",
+    [KT_CAT_UPDATE] = "update",
 };
 
 static const char *const file_time_names[KT_FT_COUNT] = {
@@ -61,13 +62,63 @@ const char *kt_role_name(kt_role r)
     return "none";
 }
 
+static const char *const backing_names[KT_BACKING_COUNT] = {
+    [KT_BACKING_UNKNOWN] = "unknown",
+    [KT_BACKING_INFERRED] = "inferred",
+    [KT_BACKING_THIRD_PARTY] = "third-party",
+    [KT_BACKING_VENDOR_DOC] = "vendor-doc",
+    [KT_BACKING_REAL] = "real",
+};
+
+const char *kt_backing_name(kt_backing b)
+{
+    return b < KT_BACKING_COUNT ? backing_names[b] : "?";
+}
+
+kt_backing kt_backing_from_name(const char *name)
+{
+    for (int b = KT_BACKING_INFERRED; name && b < KT_BACKING_COUNT; b++)
+        if (strcmp(name, backing_names[b]) == 0)
+            return (kt_backing)b;
+    return KT_BACKING_UNKNOWN;
+}
+
 /* ---- YAML document access ------------------------------------------------ */
+
+/* `backing: {kind: real|vendor-doc|third-party|inferred, ref: '...'}`:
+ * optional (unknown when absent); when given, both keys are required, so a
+ * grade never stands without the place that gives it. */
+static void parse_backing(kt_defs *c, yaml_node_t *map, kt_artifact *a)
+{
+    yaml_node_t *n = defs_get(c, map, "backing");
+    if (n == NULL)
+        return;
+    if (n->type != YAML_MAPPING_NODE) {
+        defs_problem(c, n, "artifact: backing must be a mapping {kind: ..., ref: '...'}");
+        return;
+    }
+    static const char *const keys[] = {"kind", "ref", NULL};
+    defs_check_keys(c, n, "backing", keys);
+    char *kind = defs_dup(c, n, "kind", true, "backing");
+    if (kind) {
+        a->backing = kt_backing_from_name(kind);
+        if (a->backing == KT_BACKING_UNKNOWN)
+            defs_problem(c, defs_get(c, n, "kind"),
+                         "backing: kind must be real, vendor-doc, third-party or inferred, not "
+                         "'%s'",
+                         kind);
+        free(kind);
+    }
+    a->backing_ref = defs_dup(c, n, "ref", true, "backing");
+    if (a->backing_ref && a->backing_ref[strspn(a->backing_ref, " \t")] == '\0')
+        defs_problem(c, defs_get(c, n, "ref"), "backing: ref is empty");
+}
 
 static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
 {
     static const char *const common[] = {
-        "id",         "description",    "vendor",           "os", "category", "role",
-        "confidence", "removal_method", "installer_record", "ksn"};
+        "id",         "description",    "vendor",           "os",  "category", "role",
+        "confidence", "removal_method", "installer_record", "ksn", "join",     "backing"};
     const char *keys[sizeof common / sizeof common[0] + KT_SOURCES_MAX + 1];
     size_t nk = 0;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
@@ -124,6 +175,13 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
     else if (ksn && strcmp(ksn, "enabled") != 0)
         defs_problem(c, defs_get(c, n, "ksn"),
                      "artifact: ksn must be enabled (the default) or disabled");
+    const char *join = defs_scalar(defs_get(c, n, "join"));
+    if (join && strcmp(join, "primary") == 0)
+        a->join_primary = true;
+    else if (join && strcmp(join, "none") != 0)
+        defs_problem(c, defs_get(c, n, "join"),
+                     "artifact: join must be primary or none (the default)");
+    parse_backing(c, n, a);
     size_t given = 0, which = 0;
     for (size_t i = 0; i < kt_nsources; i++)
         if (defs_get(c, n, kt_sources[i]->key)) {
@@ -150,7 +208,7 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
 static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
 {
     static const char *const keys[] = {
-        "id", "name", "vendor", "match", "primary", "migration_target", "os", NULL};
+        "id", "name", "vendor", "match", "primary", "migration_target", "os", "signatures", NULL};
     defs_check_keys(c, n, "product", keys);
     p->os = defs_dup(c, n, "os", false, "product");
     if (p->os && strcmp(p->os, "windows") && strcmp(p->os, "linux") && strcmp(p->os, "macos"))
@@ -167,6 +225,7 @@ static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
     defs_strings(c, n, "match", &p->match, true, "product");
     p->primary = defs_bool(c, n, "primary", false);
     p->migration_target = defs_bool(c, n, "migration_target", false);
+    p->no_signatures = !defs_bool(c, n, "signatures", true);
 }
 
 static void parse_milestone(kt_defs *c, yaml_node_t *n, kt_milestone *m)
@@ -367,6 +426,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
         free(a->os);
         free(a->confidence);
         free(a->removal_method);
+        free(a->backing_ref);
         free(a->file);
         if (a->source && a->source->release)
             a->source->release(a->spec);

@@ -144,7 +144,7 @@ int defs_category(kt_defs *c, yaml_node_t *n, kt_category *out)
     }
     defs_problem(c, n,
                  "unknown category '%s' (install, signature_update, codebase_update, ksn, "
-                 "removal, execution, detection, presence, migration, config)",
+                 "removal, execution, detection, presence, migration, config, update)",
                  s ? s : "?");
     return -1;
 }
@@ -200,8 +200,8 @@ void defs_name_rule(kt_defs *c, yaml_node_t *n, kt_name_rule *r, bool registry)
         r->text = strdup((char *)n->data.scalar.value);
         return;
     }
-    static const char *const keys[] = {"fixed", "value",  "key",     "component", "string",
-                                       "group", "column", "package", "regex",     NULL};
+    static const char *const keys[] = {"fixed",  "value",   "key",   "component", "string", "group",
+                                       "column", "package", "regex", "map",       NULL};
     defs_check_keys(c, n, "product/version", keys);
     if ((r->text = defs_dup(c, n, "fixed", false, "product/version")))
         r->from = KT_NAME_FIXED;
@@ -234,6 +234,24 @@ void defs_name_rule(kt_defs *c, yaml_node_t *n, kt_name_rule *r, bool registry)
     const char *re = defs_scalar(defs_get(c, n, "regex"));
     if (re)
         r->has_regex = defs_regex(c, n, re, &r->regex);
+    yaml_node_t *map = defs_get(c, n, "map");
+    if (map && map->type != YAML_MAPPING_NODE) {
+        defs_problem(c, map, "product/version: 'map' maps what was read to what it means");
+    } else if (map) {
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+             p++) {
+            const char *from = defs_scalar(yaml_document_get_node(c->doc, p->key));
+            const char *to = defs_scalar(yaml_document_get_node(c->doc, p->value));
+            if (from == NULL || to == NULL) {
+                defs_problem(c, map, "product/version: 'map' holds strings only");
+                continue;
+            }
+            kt_strlist_add(&r->map_from, from);
+            kt_strlist_add(&r->map_to, to);
+        }
+        if (r->map_from.count == 0)
+            defs_problem(c, map, "product/version: 'map' is empty");
+    }
 }
 
 void defs_where(kt_defs *c, yaml_node_t *w, kt_where **where, size_t *nwhere, const char *what,
@@ -276,6 +294,8 @@ void defs_where_release(kt_where *where, size_t n)
 
 void defs_name_rule_release(kt_name_rule *r)
 {
+    kt_strlist_release(&r->map_from);
+    kt_strlist_release(&r->map_to);
     free(r->text);
     if (r->has_regex)
         regfree(&r->regex);

@@ -328,7 +328,61 @@ static void ids_from(int *rc, kt_strlist *dst, const kt_strlist *src)
         add_id(rc, dst, src->items[i]);
 }
 
-static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
+/* Whether a product was there past the cutoff: still present, removed at
+ * or after it, or removed at a time nothing shows. */
+static bool past_cutoff(const kt_product_finding *p, kt_time t_cut)
+{
+    return p->status == KT_STATUS_PRESENT || p->removed == KT_TIME_NONE ||
+           (t_cut != KT_TIME_NONE && p->removed >= t_cut);
+}
+
+static bool ksn_off_event(const kt_event *e)
+{
+    return e->category == KT_CAT_KSN && e->artifact && e->artifact->ksn_disabled;
+}
+
+/* KSN after the cutoff, for one product (docs/findings.md). */
+static kt_tri ksn_vote(const group *g, kt_time t_cut)
+{
+    const kt_product_finding *f = &g->f;
+    if (f->last_ksn_evidence != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
+        f->last_ksn_evidence >= t_cut)
+        return KT_TRUE; /* in use after the cutoff */
+    if (!past_cutoff(f, t_cut))
+        return KT_FALSE;
+    if (f->ksn == KT_KSN_ENABLED)
+        return KT_TRUE; /* on, and nothing later turns it off */
+    if (f->ksn == KT_KSN_UNKNOWN)
+        return KT_NULL;
+    /* Off by its newest find. The state at the cutoff is that of the
+     * newest find at or before it (on wins a tie, as for `ksn`). */
+    kt_time on = KT_TIME_NONE, off = KT_TIME_NONE, first = KT_TIME_NONE;
+    bool first_off = false;
+    for (size_t i = 0; i < g->nev; i++) {
+        const kt_event *e = g->ev[i];
+        if (e->category != KT_CAT_KSN)
+            continue;
+        if (first == KT_TIME_NONE || e->time < first || (e->time == first && !ksn_off_event(e))) {
+            first = e->time;
+            first_off = ksn_off_event(e);
+        }
+        if (t_cut == KT_TIME_NONE || e->time > t_cut)
+            continue;
+        kt_time *slot = ksn_off_event(e) ? &off : &on;
+        if (*slot == KT_TIME_NONE || e->time > *slot)
+            *slot = e->time;
+    }
+    if (on != KT_TIME_NONE && (off == KT_TIME_NONE || on >= off))
+        return KT_NULL; /* on at the cutoff, off by a later find: since when is not known */
+    if (off != KT_TIME_NONE)
+        return KT_FALSE; /* off at the cutoff, and nothing later turns it on */
+    /* Every KSN find is after the cutoff, all of them off: off from the
+     * start only if it was turned off at or before the install (the
+     * KSN Statement declined during setup). */
+    return first_off && f->installed != KT_TIME_NONE && first <= f->installed ? KT_FALSE : KT_NULL;
+}
+
+static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_tri *ksn_votes)
 {
     int rc = KT_OK;
     const kt_milestone *ban = kt_artifacts_milestone(set, "sales_ban");
@@ -357,10 +411,7 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
             after_ban = true;
             ids_from(&rc, &ev[KT_V_INSTALLED_AFTER_SALES_BAN], &p->ev_installed);
         }
-        /* Installed past the cutoff: still present, removed at or after it,
-         * or removed at a time nothing shows. */
-        bool past_cut = is_present || p->removed == KT_TIME_NONE ||
-                        (t_cut != KT_TIME_NONE && p->removed >= t_cut);
+        bool past_cut = past_cutoff(p, t_cut);
         if (past_cut) {
             still_at_cutoff = still_at_cutoff || is_present || p->removed != KT_TIME_NONE;
             removal_unknown = removal_unknown || (!is_present && p->removed == KT_TIME_NONE);
@@ -370,22 +421,17 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
             sig_after = true;
             ids_from(&rc, &ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], &p->ev_signature);
         } else if (p->last_signature_update == KT_TIME_NONE && past_cut) {
-            sig_unknown = true;
+            /* A product without signatures (a VPN) leaves nothing open. */
+            const kt_product_def *def = kt_artifacts_product(set, p->id);
+            sig_unknown = sig_unknown || !(def && def->no_signatures);
         }
         if (p->last_codebase_update != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
             p->last_codebase_update >= t_cut) {
             code_after = true;
             ids_from(&rc, &ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], &p->ev_codebase);
         }
-        if (p->last_ksn_evidence != KT_TIME_NONE && t_cut != KT_TIME_NONE &&
-            p->last_ksn_evidence >= t_cut)
-            ksn_after = true;
-        else if (past_cut && p->ksn != KT_KSN_DISABLED)
-            ksn_unknown = ksn_unknown || p->ksn != KT_KSN_ENABLED;
-        /* KSN turned on (at install, say) and nothing turning it off: on
-         * while the product ran past the cutoff. */
-        if (past_cut && p->ksn == KT_KSN_ENABLED)
-            ksn_after = true;
+        ksn_after = ksn_after || ksn_votes[i] == KT_TRUE;
+        ksn_unknown = ksn_unknown || ksn_votes[i] == KT_NULL;
         if (!is_present && p->removed != KT_TIME_NONE)
             ids_from(&rc, &ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
     }
@@ -409,6 +455,33 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set)
     if (v[KT_V_REMOVED_BEFORE_CUTOFF] != KT_TRUE)
         kt_strlist_release(&ev[KT_V_REMOVED_BEFORE_CUTOFF]);
     return rc;
+}
+
+/* ---- backing ------------------------------------------------------------------- */
+
+/* The event numbered `id`: kt_timeline_finish numbers them in order, so
+ * "E000123" is the 123rd (a search when it is not). */
+static const kt_event *event_by_id(const kt_timeline *tl, const char *id)
+{
+    unsigned long n = id[0] == 'E' ? strtoul(id + 1, NULL, 10) : 0;
+    if (n >= 1 && n <= tl->count && strcmp(tl->items[n - 1].id, id) == 0)
+        return &tl->items[n - 1];
+    return kt_timeline_find(tl, id);
+}
+
+/* Each verdict's backing: the strongest that the definitions of the events
+ * behind it name (real > vendor-doc > third-party > inferred > unknown). */
+static void verdict_backing(kt_system_finding *s, const kt_timeline *tl)
+{
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        kt_backing best = KT_BACKING_UNKNOWN;
+        for (size_t i = 0; i < s->verdict_ev[v].count; i++) {
+            const kt_event *e = event_by_id(tl, s->verdict_ev[v].items[i]);
+            if (e && e->artifact && e->artifact->backing > best)
+                best = e->artifact->backing;
+        }
+        s->verdict_backing[v] = best;
+    }
 }
 
 static const char *const removal_names[KT_REMOVAL_COUNT] = {
@@ -480,8 +553,12 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
                 g = group_for(&gs, &n, e->product_id, e->vendor,
                               kt_artifacts_product(set, e->product_id));
             } else {
-                /* The vendor's first primary product seen, in definition order. */
-                for (size_t d = 0; d < set->nproducts && g == NULL; d++) {
+                /* A find that names no known product joins the vendor's
+                 * first primary product seen, in definition order, only
+                 * when its artifact says it may (`join: primary`: a shared
+                 * driver, the removal tool); else it stays unidentified. */
+                bool may_join = e->artifact && e->artifact->join_primary;
+                for (size_t d = 0; may_join && d < set->nproducts && g == NULL; d++) {
                     const kt_product_def *def = &set->products[d];
                     if (!def->primary || !def->vendor || strcmp(def->vendor, e->vendor) != 0)
                         continue;
@@ -516,7 +593,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
             const kt_event *e = gs[i].ev[k];
             installed = e->role != KT_ROLE_NONE || e->category == KT_CAT_INSTALL ||
                         e->category == KT_CAT_SIGNATURE_UPDATE ||
-                        e->category == KT_CAT_CODEBASE_UPDATE;
+                        e->category == KT_CAT_CODEBASE_UPDATE || e->category == KT_CAT_UPDATE;
         }
         if (installed) {
             gs[kept++] = gs[i];
@@ -535,10 +612,15 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         kt_free(gs);
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
+    const kt_milestone *cut = kt_artifacts_milestone(set, "cutoff");
+    kt_tri *ksn_votes = kt_calloc(n ? n : 1, sizeof *ksn_votes);
+    if (ksn_votes == NULL)
+        rc = KT_ENOMEM;
     bool subject = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && rc == KT_OK; i++) {
         if (product_fields(&gs[i]) != KT_OK)
             rc = KT_ENOMEM;
+        ksn_votes[i] = ksn_vote(&gs[i], cut ? cut->time : KT_TIME_NONE);
         subject = subject || strcmp(gs[i].f.vendor, KT_SUBJECT_VENDOR) == 0;
     }
     /* Migration: the target installed on a system that had the subject. */
@@ -568,7 +650,10 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     out->nproducts = n;
     kt_free(gs);
     if (rc == KT_OK)
-        rc = verdicts(out, set);
+        rc = verdicts(out, set, ksn_votes);
+    kt_free(ksn_votes);
+    if (rc == KT_OK)
+        verdict_backing(out, tl);
     if (rc != KT_OK) {
         kt_system_finding_release(out);
         return kt_error_set(err, rc, "out of memory");

@@ -161,10 +161,18 @@ int kt_time_pattern_parse(const kt_time_pattern *tp, const char *text, kt_time *
             rc = rc || H < 1 || H > 12;
             break;
         case 'p':
+            /* AM, PM (any case), and the dotted forms other locales
+             * write: a.m., p.m., "a. m.", "p. m." */
             if ((s[0] == 'A' || s[0] == 'P' || s[0] == 'a' || s[0] == 'p') &&
                 (s[1] == 'M' || s[1] == 'm')) {
                 pm = s[0] == 'P' || s[0] == 'p';
                 s += 2;
+            } else if ((s[0] == 'a' || s[0] == 'p') && s[1] == '.' &&
+                       (s[2] == 'm' || (s[2] == ' ' && s[3] == 'm'))) {
+                pm = s[0] == 'p';
+                s += s[2] == 'm' ? 3 : 4;
+                if (*s == '.')
+                    s++;
             } else {
                 rc = -1;
             }

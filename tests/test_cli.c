@@ -341,6 +341,58 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
 }
 END_TEST
 
+START_TEST(artifacts_list_shows_each_artifacts_backing)
+{
+    char dir[] = "/tmp/kt-cli-defs-XXXXXX";
+    ck_assert(mkdtemp(dir) != NULL);
+    char *yaml = path_join(dir, "a.yaml");
+    FILE *f = fopen(yaml, "w");
+    ck_assert(f != NULL);
+    fputs(
+        "vendor: acme\n"
+        "artifacts:\n"
+        "  - {id: acme.seen, description: seen on a real system, os: linux, category: install,\n"
+        "     backing: {kind: real, ref: 'capture 7'}, files: {paths: [x], times: [si_modified]}}\n"
+        "  - {id: acme.said, description: says nothing, os: linux, category: install,\n"
+        "     files: {paths: [y], times: [si_modified]}}\n",
+        f);
+    fclose(f);
+    char *args = NULL;
+    ck_assert(asprintf(&args, "artifacts list '%s'", dir) > 0);
+    kt_buf o = {0}, e = {0};
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    const char *out = (const char *)o.data;
+    /* The column after conf., the same width on every line. */
+    const char *head = strstr(out, " conf.   backing     description\n");
+    ck_assert_msg(head != NULL, "%s", out);
+    const char *seen = strstr(out, "  acme.seen ");
+    const char *said = strstr(out, "  acme.said ");
+    ck_assert(seen && said);
+    ck_assert_ptr_nonnull(strstr(seen, " medium  real        seen on a real system\n"));
+    ck_assert_ptr_nonnull(strstr(said, " medium  unknown     says nothing\n"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    /* The shipped set: every macOS artifact graded. */
+    ck_assert_int_eq(run("artifacts list", &o, &e), 0);
+    const char *tmp = strstr((const char *)o.data, "  kaspersky.mac.tmp-autoupdater ");
+    ck_assert_ptr_nonnull(tmp);
+    ck_assert_ptr_nonnull(strstr(tmp, " low     real        "));
+    for (const char *l = strstr((const char *)o.data, "  kaspersky.mac."); l;
+         l = strstr(l + 1, "  kaspersky.mac.")) {
+        const char *nl = strchr(l, '\n');
+        const char *unknown = strstr(l, " unknown ");
+        ck_assert_msg(unknown == NULL || unknown > nl, "%.*s", (int)(nl - l), l);
+    }
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    unlink(yaml);
+    free(yaml);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli");
@@ -350,6 +402,7 @@ static Suite *suite(void)
     tcase_add_test(tc, exit_status_and_messages_for_bad_input_and_usage);
     tcase_add_test(tc, evidence_is_never_opened_for_writing_and_stays_byte_identical);
     tcase_add_test(tc, scan_writes_its_outputs_and_refuses_bad_use);
+    tcase_add_test(tc, artifacts_list_shows_each_artifacts_backing);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -157,7 +157,8 @@ static const char linux_defs[] =
     "    category: presence\n"
     "    role: program\n"
     "    files: {paths: ['opt/tv*/*'], type: directory, times: [si_modified],\n"
-    "            product: {component: -1}}\n"
+    "            product: {component: -1},\n"
+    "            version: {component: -1, regex: '^tv(.*)$', map: {'agent': '7.1'}}}\n"
     "  - id: t.log\n"
     "    description: a log line\n"
     "    os: linux\n"
@@ -236,6 +237,7 @@ START_TEST(files_packages_and_sqlite_of_a_linux_tree)
     ck_assert_str_eq(k->path, "opt/tv/tvagent");
     ck_assert_str_eq(k->product, "tv-agent");
     ck_assert_str_eq(k->source, "modified");
+    ck_assert_str_eq(k->version, "7.1"); /* "agent" through the version rule's map */
     /* lines: every valid matching line; no zone here, so taken as UTC and
      * said; the invalid date is a warning. */
     ck_assert_uint_eq(count_of(&r.got, "t.log"), 2);
@@ -333,6 +335,85 @@ START_TEST(registry_keys_by_pattern_and_value)
     /* The zone comes from the SYSTEM hive detection loaded. */
     ck_assert_str_eq(r.zone, "Eastern Standard Time");
     ck_assert_uint_eq(r.stats.hives_read, 2);
+    end(&r);
+}
+END_TEST
+
+/* Registry time values as products write them: Unix seconds in a DWORD or
+ * as a digit string, FILETIMEs, and the "never" markers (zero, all bits
+ * set, empty), which give no event and no warning. */
+static const char never_defs[] = "vendor: tv\n"
+                                 "artifacts:\n"
+                                 "  - id: t.times\n"
+                                 "    description: times\n"
+                                 "    os: windows\n"
+                                 "    category: execution\n"
+                                 "    registry:\n"
+                                 "      hive: SOFTWARE\n"
+                                 "      keys: ['TV\\Times']\n"
+                                 "      times:\n"
+                                 "        - {value: UnixDword, encoding: unix}\n"
+                                 "        - {value: UnixString, encoding: unix}\n"
+                                 "        - {value: Filetime, encoding: filetime}\n"
+                                 "        - {value: OnesDword, encoding: unix}\n"
+                                 "        - {value: OnesQword, encoding: filetime}\n"
+                                 "        - {value: OnesQwordEither, encoding: unix_or_filetime}\n"
+                                 "        - {value: OnesString, encoding: unix}\n"
+                                 "        - {value: ZeroDword, encoding: unix}\n"
+                                 "        - {value: ZeroQword, encoding: filetime}\n"
+                                 "        - {value: Empty, encoding: filetime}\n"
+                                 "        - {value: EmptyString, encoding: unix}\n"
+                                 "        - {value: Missing, encoding: unix}\n"
+                                 "        - {value: NotDigits, encoding: unix}\n"
+                                 "        - {value: ShortBinary, encoding: filetime}\n";
+
+START_TEST(registry_times_read_digit_strings_and_skip_never_markers)
+{
+    run r;
+    begin(&r, never_defs);
+    put(r.defs_dir, "SOFTWARE.spec",
+        "key\tTV\\Times\t2021-01-01T00:00:00Z\n"
+        "value\tTV\\Times\tUnixDword\tdword\t1608352852\n"
+        "value\tTV\\Times\tUnixString\tsz\t1608352944\n"
+        "value\tTV\\Times\tFiletime\tqword\t132528263631366975\n"
+        "value\tTV\\Times\tOnesDword\tdword\t0xFFFFFFFF\n"
+        "value\tTV\\Times\tOnesQword\tqword\t0xFFFFFFFFFFFFFFFF\n"
+        "value\tTV\\Times\tOnesQwordEither\tqword\t0xFFFFFFFFFFFFFFFF\n"
+        "value\tTV\\Times\tOnesString\tsz\t4294967295\n"
+        "value\tTV\\Times\tZeroDword\tdword\t0\n"
+        "value\tTV\\Times\tZeroQword\tqword\t0\n"
+        "value\tTV\\Times\tEmpty\tsz\t\n"
+        "value\tTV\\Times\tEmptyString\tsz\t\n"
+        "value\tTV\\Times\tNotDigits\tsz\t1608352852 \n"
+        "value\tTV\\Times\tShortBinary\tbinary\t0102\n",
+        NULL);
+    put(r.defs_dir, "SYSTEM.spec", "value\tSelect\tCurrent\tdword\t1\n", NULL);
+    put(r.root, "Windows/System32/config/.keep", "", NULL);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "'%s' '%s/SOFTWARE.spec' '%s/Windows/System32/config/SOFTWARE' && "
+             "'%s' '%s/SYSTEM.spec' '%s/Windows/System32/config/SYSTEM'",
+             getenv("KT_MKHIVE"), r.defs_dir, r.root, getenv("KT_MKHIVE"), r.defs_dir, r.root);
+    ck_assert_int_eq(system(cmd), 0);
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.times"), 3);
+    ck_assert_str_eq(find(&r.got, "t.times", "2020-12-19T04:40:52Z")->source,
+                     "UnixDword (Unix seconds)");
+    ck_assert_str_eq(find(&r.got, "t.times", "2020-12-19T04:42:24Z")->source,
+                     "UnixString '1608352944' (Unix seconds)");
+    ck_assert_str_eq(find(&r.got, "t.times", "2020-12-19T04:39:23.1366975Z")->source,
+                     "Filetime (FILETIME)");
+    /* Only the two values in no time encoding at all warn. */
+    size_t bad = 0;
+    for (size_t i = 0; i < r.warnings.count; i++) {
+        const kt_diag *d = &r.warnings.items[i];
+        if (strcmp(d->code, "registry.time") != 0)
+            continue;
+        bad++;
+        ck_assert_msg(strstr(d->message, "'NotDigits'") || strstr(d->message, "'ShortBinary'"),
+                      "%s", d->message);
+    }
+    ck_assert_uint_eq(bad, 2);
     end(&r);
 }
 END_TEST
@@ -646,6 +727,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, files_packages_and_sqlite_of_a_linux_tree);
     tcase_add_test(tc, registry_keys_by_pattern_and_value);
+    tcase_add_test(tc, registry_times_read_digit_strings_and_skip_never_markers);
     tcase_add_test(tc, fat_times_are_local_and_converted_with_the_zone);
     tcase_add_test(tc, any_depth_searches_shallowest_first_and_stop_at_their_bounds);
     tcase_add_test(tc, content_tests_every_regex_and_the_assignments_form);

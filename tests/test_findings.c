@@ -9,7 +9,7 @@
 
 static kt_artifact_set defs;
 static kt_artifact art_install, art_program, art_reg, art_sig, art_removal, art_tool, art_ksn,
-    art_msi, art_msi_removed, art_run;
+    art_ksn_off, art_msi, art_msi_removed, art_run, art_driver, art_update;
 
 static void setup(void)
 {
@@ -25,6 +25,12 @@ static void setup(void)
     art_tool =
         (kt_artifact){.id = "t.tool", .category = KT_CAT_PRESENCE, .removal_method = "kavremover"};
     art_ksn = (kt_artifact){.id = "t.ksn", .category = KT_CAT_KSN};
+    art_ksn_off = (kt_artifact){.id = "t.ksn-off", .category = KT_CAT_KSN, .ksn_disabled = true};
+    art_driver = (kt_artifact){.id = "t.driver",
+                               .category = KT_CAT_INSTALL,
+                               .role = KT_ROLE_RESIDUE,
+                               .join_primary = true};
+    art_update = (kt_artifact){.id = "t.update", .category = KT_CAT_UPDATE};
     art_msi = (kt_artifact){.id = "t.msi", .category = KT_CAT_INSTALL, .installer_record = true};
     art_msi_removed =
         (kt_artifact){.id = "t.msi-removed", .category = KT_CAT_REMOVAL, .removal_method = "msi"};
@@ -153,6 +159,91 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
 }
 END_TEST
 
+START_TEST(ksn_off_decides_by_its_state_at_the_cutoff)
+{
+    /* The KSN Statement declined during setup (the KTS 21.2 capture), the
+     * product present past the cutoff: off, nothing turns it on. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_ksn_off, "2020-12-19T04:39:23Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_msi, "2020-12-19T04:40:52Z", "kaspersky-consumer", "21.2", true, NULL);
+    ev(&tl, &art_reg, "2020-12-19T04:41:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_program, "2020-12-19T04:41:00Z", "kaspersky-consumer", NULL, true, "p");
+    kt_system_finding f = build(&tl);
+    ck_assert_str_eq(kt_ksn_name(f.products[0].ksn), "disabled");
+    ck_assert_uint_eq(f.products[0].ev_ksn.count, 1);
+    ck_assert_str_eq(f.products[0].ev_ksn.items[0], tl.items[0].id);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* Accepted in 2021, found off only after the cutoff (UseKSN 0 as of
+     * a key's last write): on at the cutoff, off since a time not known. */
+    ev(&tl, &art_ksn, "2021-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_ksn_off, "2024-11-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_reg, "2021-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_program, "2021-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, "p");
+    f = build(&tl);
+    ck_assert_str_eq(kt_ksn_name(f.products[0].ksn), "disabled");
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* On, then off before the cutoff, and found off again after it. */
+    ev(&tl, &art_ksn, "2021-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_ksn_off, "2022-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_ksn_off, "2024-11-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_reg, "2021-01-01T00:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* Installed after the cutoff, KSN declined during its setup: off from
+     * the start. Declined only after a pre-cutoff install: not known. */
+    ev(&tl, &art_ksn_off, "2024-10-01T10:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_msi, "2024-10-01T10:01:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_reg, "2024-10-01T10:01:00Z", "kaspersky-consumer", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+    ev(&tl, &art_ksn_off, "2024-10-01T10:00:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_msi, "2023-10-01T10:01:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_reg, "2023-10-01T10:01:00Z", "kaspersky-consumer", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(updates_of_a_product_without_signatures_are_no_signature_updates)
+{
+    /* The anti-virus updated before the cutoff; the VPN beside it
+     * (signatures: false) updated after it: no signature update after the
+     * cutoff, and the VPN leaves that verdict nothing to be open about. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_msi, "2020-12-19T04:40:52Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_reg, "2020-12-19T04:41:00Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_sig, "2020-12-31T11:08:59Z", "kaspersky-consumer", NULL, true, NULL);
+    ev(&tl, &art_msi, "2020-12-19T04:42:24Z", "kaspersky-vpn", NULL, true, NULL);
+    ev(&tl, &art_reg, "2020-12-19T04:43:00Z", "kaspersky-vpn", NULL, true, NULL);
+    ev(&tl, &art_update, "2024-11-05T11:05:19Z", "kaspersky-vpn", NULL, true, NULL);
+    kt_system_finding f = build(&tl);
+    ck_assert_uint_eq(f.nproducts, 2);
+    for (size_t i = 0; i < f.nproducts; i++) {
+        const kt_product_finding *p = &f.products[i];
+        if (strcmp(p->id, "kaspersky-vpn") == 0)
+            ck_assert_int_eq(p->last_signature_update, KT_TIME_NONE);
+        else
+            ck_assert_int_eq(p->last_signature_update, truth_time("2020-12-31T11:08:59Z"));
+    }
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 START_TEST(installer_records_and_removal_records_win)
 {
     kt_timeline tl = {0};
@@ -197,7 +288,7 @@ END_TEST
 START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product)
 {
     kt_timeline tl = {0};
-    ev(&tl, &art_program, "2023-05-01T00:00:00Z", NULL, NULL, true, "klif.sys");
+    ev(&tl, &art_driver, "2023-05-01T00:00:00Z", NULL, NULL, true, "klif.sys");
     kt_system_finding f = build(&tl);
     ck_assert_uint_eq(f.nproducts, 1);
     ck_assert_str_eq(f.products[0].id, "kaspersky-unidentified");
@@ -205,14 +296,26 @@ START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_pr
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
+    /* A shared driver (`join: primary`) joins the primary product; a find
+     * of an artifact that does not say so (a program folder whose name is
+     * no known product) stays unidentified, and the agent and the VPN,
+     * which are not primary, take nothing. */
     ev(&tl, &art_install, "2023-05-01T00:00:00Z", "kaspersky-consumer", NULL, true, "p");
     ev(&tl, &art_reg, "2023-05-01T00:00:01Z", "kaspersky-klnagent", NULL, true, NULL);
-    ev(&tl, &art_program, "2023-05-01T00:00:02Z", NULL, NULL, true, "klif.sys");
+    ev(&tl, &art_reg, "2023-05-01T00:00:01.5Z", "kaspersky-vpn", NULL, true, NULL);
+    ev(&tl, &art_driver, "2023-05-01T00:00:02Z", NULL, NULL, true, "klif.sys");
+    ev(&tl, &art_program, "2023-05-01T00:00:03Z", NULL, NULL, true, "Kaspersky Unknown 1.0");
     f = build(&tl);
-    ck_assert_uint_eq(f.nproducts, 2);
-    for (size_t i = 0; i < f.nproducts; i++)
-        if (strcmp(f.products[i].id, "kaspersky-consumer") == 0)
-            ck_assert_uint_eq(f.products[i].ev_all.count, 2);
+    ck_assert_uint_eq(f.nproducts, 4);
+    for (size_t i = 0; i < f.nproducts; i++) {
+        const kt_product_finding *p = &f.products[i];
+        if (strcmp(p->id, "kaspersky-consumer") == 0)
+            ck_assert_uint_eq(p->ev_all.count, 2);
+        else if (strcmp(p->id, "kaspersky-unidentified") == 0)
+            ck_assert_str_eq(p->ev_all.items[0], tl.items[4].id);
+        else
+            ck_assert_uint_eq(p->ev_all.count, 1);
+    }
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
@@ -254,6 +357,62 @@ START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
 }
 END_TEST
 
+START_TEST(each_verdict_takes_the_strongest_backing_of_the_events_behind_it)
+{
+    kt_artifact install = {.id = "b.install",
+                           .category = KT_CAT_INSTALL,
+                           .role = KT_ROLE_PROGRAM,
+                           .backing = KT_BACKING_INFERRED};
+    kt_artifact reg = {.id = "b.reg",
+                       .category = KT_CAT_PRESENCE,
+                       .role = KT_ROLE_REGISTRATION,
+                       .backing = KT_BACKING_REAL};
+    kt_artifact sig_tool = {
+        .id = "b.sig-tool", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_THIRD_PARTY};
+    kt_artifact sig_doc = {
+        .id = "b.sig-doc", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_VENDOR_DOC};
+    kt_artifact sig_real = {
+        .id = "b.sig-real", .category = KT_CAT_SIGNATURE_UPDATE, .backing = KT_BACKING_REAL};
+    kt_timeline tl = {0};
+    ev(&tl, &install, "2024-08-01T10:00:00Z", "kaspersky-kes", NULL, true, "p");
+    ev(&tl, &reg, "2024-08-01T10:00:00Z", "kaspersky-kes", NULL, true, NULL);
+    /* An older update from a real source is not behind the verdict. */
+    ev(&tl, &sig_real, "2024-10-01T00:00:00Z", "kaspersky-kes", NULL, true, "old");
+    ev(&tl, &sig_tool, "2024-10-05T00:00:00Z", "kaspersky-kes", NULL, true, "a");
+    ev(&tl, &sig_doc, "2024-10-05T00:00:00Z", "kaspersky-kes", NULL, true, "b");
+    kt_system_finding f = build(&tl);
+    /* First seen: the install (inferred) and the registration (real). */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_EVER_INSTALLED].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_EVER_INSTALLED], KT_BACKING_REAL);
+    ck_assert_int_eq(f.verdict_backing[KT_V_PRESENT_AT_ACQUISITION], KT_BACKING_REAL);
+    /* Installed: the install alone. */
+    ck_assert_int_eq(f.verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_TRUE);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_INSTALLED_AFTER_SALES_BAN].count, 1);
+    ck_assert_int_eq(f.verdict_backing[KT_V_INSTALLED_AFTER_SALES_BAN], KT_BACKING_INFERRED);
+    /* The latest update: a tool's and the vendor's reading of it. */
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_TRUE);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_BACKING_VENDOR_DOC);
+    ck_assert_str_eq(kt_backing_name(f.verdict_backing[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF]),
+                     "vendor-doc");
+    /* No event behind it: nothing backs it. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF].count, 0);
+    ck_assert_int_eq(f.verdict_backing[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF], KT_BACKING_UNKNOWN);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* Definitions that say nothing: unknown, however many events. */
+    ev(&tl, &art_install, "2023-02-01T00:00:00Z", "kaspersky-kes", NULL, true, "p");
+    ev(&tl, &art_reg, "2023-02-01T00:00:00Z", "kaspersky-kes", NULL, true, NULL);
+    f = build(&tl);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_EVER_INSTALLED].count, 2);
+    ck_assert_int_eq(f.verdict_backing[KT_V_EVER_INSTALLED], KT_BACKING_UNKNOWN);
+    ck_assert_str_eq(kt_backing_name(f.verdict_backing[KT_V_EVER_INSTALLED]), "unknown");
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("findings");
@@ -263,10 +422,13 @@ static Suite *suite(void)
     tcase_add_test(tc, present_product_with_no_update_evidence_leaves_signature_verdict_open);
     tcase_add_test(tc, new_release_after_cutoff_is_a_codebase_update);
     tcase_add_test(tc, ksn_on_at_install_counts_while_installed_past_the_cutoff);
+    tcase_add_test(tc, ksn_off_decides_by_its_state_at_the_cutoff);
+    tcase_add_test(tc, updates_of_a_product_without_signatures_are_no_signature_updates);
     tcase_add_test(tc, installer_records_and_removal_records_win);
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
+    tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
     suite_add_tcase(s, tc);
     return s;
 }

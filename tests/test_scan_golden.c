@@ -35,11 +35,13 @@ static const scenario scenarios[] = {
     {.set = "scenarios", .name = "clean-decoys", .container = "E01"},
     {.set = "scenarios", .name = "kes-uninstalled", .container = "E01"},
     {.set = "scenarios", .name = "ksws-server", .container = "E01"},
+    {.set = "scenarios", .name = "kes-russian", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-ubuntu", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-opensuse-installer", .container = "E01"},
     {.set = "scenarios-unix", .name = "kaspersky-mac-removed", .container = "tree"},
+    {.set = "scenarios-unix", .name = "kes-mac-managed", .container = "tree"},
 };
 #define NSCENARIOS (int)(sizeof scenarios / sizeof scenarios[0])
 

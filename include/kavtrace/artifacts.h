@@ -65,6 +65,9 @@ typedef struct kt_name_rule {
     int component;
     bool has_regex;
     regex_t regex; /* first capture group is the result */
+    /* then, when given, what that result means: map_from[i] (exact) gives
+     * map_to[i]; a result the map does not hold gives nothing */
+    kt_strlist map_from, map_to;
 } kt_name_rule;
 
 /* A filter: value (or EventData index, or dictionary key) `value` must
@@ -73,6 +76,25 @@ typedef struct kt_where {
     char *value;
     kt_strlist globs;
 } kt_where;
+
+/* What backs a definition: the kind of source that shows the artifact
+ * (its path, name or record, for this vendor) exists, weakest first, so
+ * that the larger value is the stronger. KT_BACKING_UNKNOWN: the
+ * definition says nothing. */
+typedef enum kt_backing {
+    KT_BACKING_UNKNOWN,
+    KT_BACKING_INFERRED,    /* not read anywhere: reasoned from the OS's behaviour */
+    KT_BACKING_THIRD_PARTY, /* third-party tools, rules, scripts */
+    KT_BACKING_VENDOR_DOC,  /* the vendor's own documentation */
+    KT_BACKING_REAL,        /* seen in a real file or capture */
+    KT_BACKING_COUNT,
+} kt_backing;
+
+/* "unknown", "inferred", "third-party", "vendor-doc", "real". */
+const char *kt_backing_name(kt_backing b);
+/* The kind a definition names; KT_BACKING_UNKNOWN when `name` is none of
+ * inferred, third-party, vendor-doc, real. */
+kt_backing kt_backing_from_name(const char *name);
 
 /* A source of finds: registry, files, evtx, ... One table entry each
  * (src/collect/source.h); an artifact names exactly one. */
@@ -91,6 +113,9 @@ typedef struct kt_artifact {
     char *removal_method;  /* what a removal find says about how */
     bool installer_record; /* the installer's own record: its install time wins */
     bool ksn_disabled;     /* a ksn find that shows KSN turned off */
+    bool join_primary;     /* a find naming no known product joins the vendor's primary one */
+    kt_backing backing;    /* what backs the definition */
+    char *backing_ref;     /* where that is written ("real-world-kaspersky.md §3.3"), or NULL */
     char *file;
     int line;
     kt_name_rule product;
@@ -115,7 +140,8 @@ typedef struct kt_product_def {
     char *vendor;
     char *name;
     kt_strlist match;      /* names that mean this product (globs) */
-    bool primary;          /* unattributed finds of its vendor join it */
+    bool primary;          /* finds of `join: primary` artifacts naming no product join it */
+    bool no_signatures;    /* `signatures: false`: its signature_update finds are updates */
     bool migration_target; /* the product a Kaspersky install was moved to */
     char *os;              /* only finds of artifacts for this system (NULL: any) */
     char *file;

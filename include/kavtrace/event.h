@@ -23,6 +23,9 @@ typedef enum kt_category {
     KT_CAT_PRESENCE,
     KT_CAT_MIGRATION,
     KT_CAT_CONFIG,
+    /* an update of a product without anti-virus signatures (a VPN, a
+     * password manager): never a signature update */
+    KT_CAT_UPDATE,
     KT_CAT_COUNT,
 } kt_category;
 

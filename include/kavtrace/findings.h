@@ -90,6 +90,10 @@ typedef struct kt_system_finding {
     kt_strlist migration_ev;
     kt_tri verdicts[KT_V_COUNT];
     kt_strlist verdict_ev[KT_V_COUNT];
+    /* The strongest backing among the definitions of the events in
+     * verdict_ev[v] (KT_BACKING_UNKNOWN when none of them says); meaningless
+     * when verdict_ev[v] is empty. */
+    kt_backing verdict_backing[KT_V_COUNT];
 } kt_system_finding;
 
 /* Findings for the events of volume `volume` in tl. out is overwritten;

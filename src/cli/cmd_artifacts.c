@@ -28,15 +28,16 @@ static int list(const kt_artifact_set *set)
         printf("  %-22s %-10s %s%s\n", set->products[i].id, set->products[i].vendor,
                set->products[i].name,
                set->products[i].migration_target ? " (migration target)" : "");
-    printf("artifacts:\n  %-42s %-8s %-20s %-16s %-7s %s\n", "id", "os", "source", "category",
-           "conf.", "description");
+    printf("artifacts:\n  %-42s %-8s %-20s %-16s %-7s %-11s %s\n", "id", "os", "source", "category",
+           "conf.", "backing", "description");
     size_t per_cat[KT_CAT_COUNT] = {0};
     for (size_t i = 0; i < set->nartifacts; i++) {
         const kt_artifact *a = &set->artifacts[i];
         char source[96];
         source_name(a, source, sizeof source);
-        printf("  %-42s %-8s %-20s %-16s %-7s %s\n", a->id, a->os, source,
-               kt_category_name(a->category), a->confidence, a->description);
+        printf("  %-42s %-8s %-20s %-16s %-7s %-11s %s\n", a->id, a->os, source,
+               kt_category_name(a->category), a->confidence, kt_backing_name(a->backing),
+               a->description);
         per_cat[a->category]++;
     }
     printf("coverage:");

@@ -26,6 +26,19 @@ void **kt_collect_state(kt_collector *c, const kt_source_ops *s)
     return NULL;
 }
 
+/* A rule's map: the meaning of what was read, or nothing. */
+static void apply_map(const kt_name_rule *r, char *out, size_t len)
+{
+    if (r->map_from.count == 0 || out[0] == '\0')
+        return;
+    for (size_t i = 0; i < r->map_from.count; i++)
+        if (strcmp(out, r->map_from.items[i]) == 0) {
+            kt_strlcpy(out, r->map_to.items[i], len);
+            return;
+        }
+    out[0] = '\0';
+}
+
 void kt_collect_apply_regex(const kt_name_rule *r, const char *in, char *out, size_t len)
 {
     out[0] = '\0';
@@ -33,6 +46,7 @@ void kt_collect_apply_regex(const kt_name_rule *r, const char *in, char *out, si
         return;
     if (!r->has_regex) {
         kt_strlcpy(out, in, len);
+        apply_map(r, out, len);
         return;
     }
     regmatch_t m[2];
@@ -43,6 +57,7 @@ void kt_collect_apply_regex(const kt_name_rule *r, const char *in, char *out, si
         memcpy(out, in + m[1].rm_so, n);
         out[n] = '\0';
     }
+    apply_map(r, out, len);
 }
 
 void kt_collect_component(const char *path, int i, char sep, char *out, size_t len)
@@ -165,6 +180,12 @@ void kt_emit_file(kt_event_draft *e, const kt_find *f)
 void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
 {
     kt_event *ev = &e->ev;
+    /* A product without anti-virus signatures (a VPN: the KTS 21.2
+     * capture's KSDE5.2 keeps its own LastSuccessfulUpdate) updates its
+     * components, not signatures. */
+    const kt_product_def *p = kt_artifacts_product(c->set, ev->product_id);
+    if (p && p->no_signatures && ev->category == KT_CAT_SIGNATURE_UPDATE)
+        ev->category = KT_CAT_UPDATE;
     char desc[1024];
     snprintf(desc, sizeof desc, "%s%s%s%s%s%s", ev->artifact->description,
              ev->product_name ? ": " : "", ev->product_name ? ev->product_name : "",

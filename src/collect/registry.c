@@ -126,28 +126,63 @@ static void detail(const kt_artifact *a, char *buf, size_t len)
 
 /* ---- collection ---- */
 
-/* Decode one registry time; false when the value is absent or not in the
- * expected encoding (a warning names it). */
-static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r, const kt_find *f,
-                       kt_event_draft *e, char *src, size_t srclen)
+/* Unix seconds written as decimal digits in a REG_SZ (the PowerShell dump
+ * of the KTS 21.2 capture cannot tell a digit string from a DWORD, so both
+ * are read): at most 20 digits and nothing else. */
+static bool digits_value(const char *text, uint64_t *out)
+{
+    size_t n = strlen(text);
+    if (n == 0 || n > 20 || strspn(text, "0123456789") != n)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(text[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* The "never" markers of a numeric time: zero, and every bit set in a
+ * DWORD or QWORD (GLPI reads LastSuccessfulUpdate 0xFFFFFFFF as never
+ * updated; the KTS 21.2 capture has ObsoleteBasesGraceStart
+ * 0xFFFFFFFFFFFFFFFF). They say the thing did not happen, not when. */
+static bool never(uint64_t v, bool is32)
+{
+    return v == 0 || (is32 ? v == UINT32_MAX : v == UINT64_MAX);
+}
+
+typedef enum value_read { VALUE_TIME, VALUE_NONE, VALUE_BAD } value_read;
+
+/* Decode one registry time. VALUE_NONE: the value is absent, empty or
+ * holds a "never" marker (no event, nothing to say); VALUE_BAD: not in
+ * the expected encoding (a warning names it). */
+static value_read value_time(kt_collector *c, const kt_artifact *a, const time_rule *r,
+                             const kt_find *f, kt_event_draft *e, char *src, size_t srclen)
 {
     uint32_t type = 0;
     kt_buf b = {0};
     kt_error err = {0};
     if (kt_hive_value(f->hive, f->node, r->value, &type, &b, &err) != KT_OK) {
         kt_buf_release(&b);
-        return false; /* absent: nothing to say */
+        return VALUE_NONE; /* absent: nothing to say */
     }
-    bool ok = false;
+    /* An empty value (no data, or an empty string) is unset too. */
+    bool ok = false, unset = b.len == 0 || ((type == KT_REG_SZ || type == KT_REG_EXPAND_SZ) &&
+                                            b.len >= 2 && b.data[0] == 0 && b.data[1] == 0);
     kt_time t = KT_TIME_NONE;
     uint32_t v32 = 0;
     uint64_t v64 = 0;
     bool is32 = b.len == 4 && kt_rd_le32(b.data, b.len, 0, &v32);
     bool is64 = b.len == 8 && kt_rd_le64(b.data, b.len, 0, &v64);
     e->ev.precision = KT_PREC_SECOND;
-    switch (r->encoding) {
+    switch (unset ? KT_ENC_NONE : r->encoding) {
     case KT_ENC_FILETIME:
-        if (is64) {
+        if (is64 && never(v64, false)) {
+            unset = true;
+        } else if (is64) {
             t = kt_time_from_filetime(v64);
             e->ev.precision = KT_PREC_100NS;
             ok = t != KT_TIME_NONE;
@@ -155,24 +190,37 @@ static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r
         }
         break;
     case KT_ENC_UNIX:
-    case KT_ENC_UNIX_OR_FILETIME:
+    case KT_ENC_UNIX_OR_FILETIME: {
+        char text[32];
+        uint64_t digits = 0;
         if (is32 && (type == KT_REG_DWORD || type == KT_REG_BINARY)) {
+            unset = never(v32, true);
             t = kt_time_from_unix((int64_t)v32, 0);
             snprintf(src, srclen, "%s (Unix seconds)", r->value);
-            ok = v32 != 0;
+            ok = !unset;
         } else if (is64) {
             uint64_t v = v64;
+            unset = never(v, false);
             if (r->encoding == KT_ENC_UNIX_OR_FILETIME && v > UINT64_C(100000000000)) {
                 t = kt_time_from_filetime(v);
                 e->ev.precision = KT_PREC_100NS;
                 snprintf(src, srclen, "%s (FILETIME)", r->value);
             } else {
-                t = kt_time_from_unix((int64_t)v, 0);
+                t = v > (uint64_t)INT64_MAX ? KT_TIME_NONE : kt_time_from_unix((int64_t)v, 0);
                 snprintf(src, srclen, "%s (Unix seconds)", r->value);
             }
-            ok = v != 0 && t != KT_TIME_NONE;
+            ok = !unset && t != KT_TIME_NONE;
+        } else if (r->encoding == KT_ENC_UNIX && (type == KT_REG_SZ || type == KT_REG_EXPAND_SZ) &&
+                   kt_hive_value_string(f->hive, f->node, r->value, text, sizeof text, NULL) ==
+                       KT_OK &&
+                   digits_value(text, &digits)) {
+            unset = never(digits, digits <= UINT32_MAX);
+            t = digits > (uint64_t)INT64_MAX ? KT_TIME_NONE : kt_time_from_unix((int64_t)digits, 0);
+            snprintf(src, srclen, "%s '%s' (Unix seconds)", r->value, text);
+            ok = !unset && t != KT_TIME_NONE;
         }
         break;
+    }
     case KT_ENC_YYYYMMDD:
     case KT_ENC_PATTERN: {
         char text[128];
@@ -202,12 +250,16 @@ static bool value_time(kt_collector *c, const kt_artifact *a, const time_rule *r
     case KT_ENC_NONE:
         break;
     }
-    if (!ok)
+    kt_buf_release(&b);
+    if (unset)
+        return VALUE_NONE;
+    if (!ok) {
         kt_collect_diag(c, KT_SEV_WARNING, "registry.time", f->key, a,
                         "%s value '%s' is not a valid time", f->hive_name, r->value);
-    kt_buf_release(&b);
+        return VALUE_BAD;
+    }
     e->ev.time = t;
-    return ok;
+    return VALUE_TIME;
 }
 
 static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f)
@@ -234,7 +286,7 @@ static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f)
                 continue;
         } else {
             e.ev.value = r->value;
-            if (!value_time(c, a, r, f, &e, src, sizeof src))
+            if (value_time(c, a, r, f, &e, src, sizeof src) != VALUE_TIME)
                 continue;
         }
         if (r->category_set)

@@ -130,6 +130,12 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
         for (int v = 0; v < KT_V_COUNT; v++)
             ids(&j, kt_verdict_name((kt_verdict)v), &f->verdict_ev[v]);
         kt_json_end_object(&j);
+        /* What backs the events behind each verdict; null: no event is. */
+        kt_json_begin_object(&j, "verdict_backing");
+        for (int v = 0; v < KT_V_COUNT; v++)
+            kt_json_string(&j, kt_verdict_name((kt_verdict)v),
+                           f->verdict_ev[v].count ? kt_backing_name(f->verdict_backing[v]) : NULL);
+        kt_json_end_object(&j);
         kt_json_end_object(&j);
     }
     kt_json_end_array(&j);

@@ -704,25 +704,60 @@ def derive_linux(name, entries, recs):
         products[pid] = f
     return products
 
+# macOS: which product a record or a path is. The Network Agent's package ids are
+# com.kaspersky.klnagent.*, its folder Application Support/Kaspersky Lab/klnagent;
+# every other Kaspersky record and file is Kaspersky for Mac's (a /tmp file that
+# names no product, klinstalltype, joins it as the primary product).
+MAC_KLNAGENT = 'kaspersky-klnagent'
+MAC_KAV = 'kaspersky-mac'
+MAC_SUPPORT = 'Library/Application Support/Kaspersky Lab/'
+MAC_TMP_RUN = ['private/tmp/com.kaspersky.kav.autoupdater.plist', 'private/tmp/kav_downloader.log']
+MAC_TMP = MAC_TMP_RUN + ['private/tmp/klinstalltype']
+
+def mac_product_of_ids(ids, display=''):
+    if any(x.startswith('com.kaspersky.klnagent') for x in ids) or 'Network Agent' in display:
+        return MAC_KLNAGENT
+    if any(x.startswith('com.kaspersky.') for x in ids) or display.startswith('Kaspersky'):
+        return MAC_KAV
+    return None
+
+def mac_product_of_path(path):
+    if under(path, [MAC_SUPPORT + 'klnagent']):
+        return MAC_KLNAGENT
+    m = re.fullmatch(r'(?:Users/[^/]+/)?Library/Launch(?:Daemons|Agents)/(com\.kaspersky\.[^/]*)\.plist', path)
+    if m:
+        return MAC_KLNAGENT if m.group(1).startswith('com.kaspersky.klnagent') else MAC_KAV
+    m = re.fullmatch(r'private/var/db/receipts/(com\.kaspersky\.[^/]*)\.(?:plist|bom)', path)
+    if m:
+        return mac_product_of_ids([m.group(1)])
+    if under(path, [MAC_SUPPORT + 'KAV']) or path in MAC_TMP or \
+            re.fullmatch(r'Applications/Kaspersky[^/]*\.app(/.*)?', path):
+        return MAC_KAV
+    return None
+
 def derive_macos(name, entries, zone, planted):
-    recs = []
+    recs = {MAC_KAV: [], MAC_KLNAGENT: []}
+    names = {}
     ih = entries.get('Library/Receipts/InstallHistory.plist')
     if ih is not None:
         for i, item in enumerate(plistlib.loads(ih.data)):
             t = ns_of(item['date'].replace(tzinfo=UTC))
             what = 'InstallHistory.plist[%d] %s %s' % (i, item['displayName'], item['displayVersion'])
             planted.setdefault(t, []).append(what)
-            if item['displayName'].startswith('Kaspersky') or \
-                    any(x.startswith('com.kaspersky.') for x in item.get('packageIdentifiers', [])):
-                recs.append(Rec([t], what, 'kaspersky', 'install', [item['displayVersion']]))
+            pid = mac_product_of_ids(item.get('packageIdentifiers', []), item['displayName'])
+            if pid:
+                recs[pid].append(Rec([t], what, pid, 'install', [item['displayVersion']]))
+                if pid not in names or t < names[pid][0]:
+                    names[pid] = (t, item['displayName'])
     for path, e in entries.items():
         if re.fullmatch(r'private/var/db/receipts/[^/]+\.plist', path):
             pl = plistlib.loads(e.data)
             t = ns_of(pl['InstallDate'].replace(tzinfo=UTC))
             what = '%s InstallDate (%s %s)' % (path, pl['PackageIdentifier'], pl['PackageVersion'])
             planted.setdefault(t, []).append(what)
-            if pl['PackageIdentifier'].startswith('com.kaspersky.'):
-                recs.append(Rec([t], what, 'kaspersky', 'seen', [pl['PackageVersion']]))
+            pid = mac_product_of_ids([pl['PackageIdentifier']])
+            if pid:
+                recs[pid].append(Rec([t], what, pid, 'seen', [pl['PackageVersion']]))
     log = entries.get(resolve(entries, 'var/log/install.log') or '')
     if log is not None:
         for ln, line in enumerate(log.data.decode('utf-8', 'replace').splitlines(), 1):
@@ -737,43 +772,56 @@ def derive_macos(name, entries, zone, planted):
                   '%s: install.log:%d offset %s%s agrees with the zone file' % (name, ln, m.group(7), m.group(8)))
             planted.setdefault(t, []).append(what + ', ' + offset_text(zone, t))
             if 'Kaspersky' in m.group(10):
-                vm = re.search(r'\("([\d.]+)"\)', line)
+                # the version in parentheses, quoted (as the uninstaller's invented
+                # line writes it) or not (installd's real wording, M4)
+                vm = re.search(r'"(Kaspersky[^"]*)" \("?([\d.]+)"?\)', line)
                 act = 'remove' if re.search(r'Uninstall', m.group(10)) else 'seen'
-                recs.append(Rec([t], what, 'kaspersky', act, [vm.group(1)] if vm else []))
-    kav = ['Library/Application Support/Kaspersky Lab/KAV']
-    pent = [e for path, e in entries.items()
-            if under(path, kav) or re.fullmatch(r'Applications/Kaspersky[^/]*\.app(/.*)?', path)
-            or re.fullmatch(r'Library/Launch(Daemons|Agents)/com\.kaspersky\.[^/]*', path)
-            or re.fullmatch(r'private/var/db/receipts/com\.kaspersky\.[^/]*', path)]
-    if not recs and not pent:
-        return {}
-    f = {}
-    versions = {}
-    for r in recs:
-        for v in r.versions:
-            versions[v] = min(versions.get(v, r.times[0]), r.times[0])
-    newest = max(versions, key=vkey)
-    f['version'] = newest
-    inst = [r for r in recs if r.action == 'install']
-    f['installed'] = min(r.times[0] for r in inst) if inst else None
-    f['first_seen'] = min([r.times[0] for r in recs] + [e.times[0] for e in pent])
-    bases = [e.times[0] for path, e in entries.items()
-             if under(path, [kav[0] + '/Bases']) and e.kind == 'file']
-    f['last_signature_update'] = max(bases) if bases else None
-    f['last_codebase_update'] = versions[newest] if len(versions) >= 2 else None
-    registered = any(re.fullmatch(r'Library/LaunchDaemons/com\.kaspersky\.[^/]*', e.path) for e in pent)
-    program = any(re.fullmatch(r'Applications/Kaspersky[^/]*\.app', e.path) for e in pent)
-    f['status'] = 'present' if registered and program else 'residue' if pent else 'removed'
-    rem = [r for r in recs if r.action == 'remove']
-    if f['status'] == 'present':
-        f['removed'], f['removal_method'] = None, 'null'
-    elif rem:
-        f['removed'] = min(r.times[0] for r in rem)
-        f['removal_method'] = 'uninstaller' if any('Uninstaller' in r.what for r in rem) else 'unknown'
-    else:
-        f['removed'], f['removal_method'] = None, 'unknown'
-    f['ksn'] = 'unknown'
-    return {'kaspersky-mac': f}
+                pid = mac_product_of_ids([], vm.group(1) if vm else 'Kaspersky')
+                recs[pid].append(Rec([t], what, pid, act, [vm.group(2)] if vm else []))
+    products = {}
+    for pid in (MAC_KAV, MAC_KLNAGENT):
+        pent = [e for path, e in entries.items() if mac_product_of_path(path) == pid]
+        prec = recs[pid]
+        if not prec and not pent:
+            continue
+        f = {}
+        versions = {}
+        for r in prec:
+            for v in r.versions:
+                versions[v] = min(versions.get(v, r.times[0]), r.times[0])
+        newest = max(versions, key=vkey) if versions else None
+        f['version'] = newest or 'null'
+        if pid in names:
+            f['name'] = names[pid][1]
+        inst = [r for r in prec if r.action == 'install']
+        f['installed'] = min(r.times[0] for r in inst) if inst else None
+        f['first_seen'] = min([r.times[0] for r in prec] + [e.times[0] for e in pent])
+        bases = [e.times[0] for path, e in entries.items()
+                 if under(path, [MAC_SUPPORT + 'KAV/Bases']) and e.kind == 'file' and pid == MAC_KAV]
+        f['last_signature_update'] = max(bases) if bases else None
+        f['last_codebase_update'] = versions[newest] if len(versions) >= 2 else None
+        # registered: a launchd job or a package receipt; program files: the app
+        # bundle or the Binaries folder's files
+        registered = any(re.search(r'Library/Launch(Daemons|Agents)/|^private/var/db/receipts/.*\.plist$', e.path)
+                         for e in pent)
+        program = any(re.fullmatch(r'Applications/Kaspersky[^/]*\.app', e.path) or
+                      (e.kind == 'file' and re.match(re.escape(MAC_SUPPORT) + r'[^/]+/Binaries/', e.path))
+                      for e in pent)
+        f['status'] = 'present' if registered and program else 'residue' if pent else 'removed'
+        rem = [r for r in prec if r.action == 'remove']
+        if f['status'] == 'present':
+            f['removed'], f['removal_method'] = None, 'null'
+        elif rem:
+            f['removed'] = min(r.times[0] for r in rem)
+            f['removal_method'] = 'uninstaller' if any('Uninstaller' in r.what for r in rem) else 'unknown'
+        else:
+            f['removed'], f['removal_method'] = None, 'unknown'
+        f['ksn'] = 'unknown'
+        # at work: the updater's and the downloader's files in /tmp
+        runs = [e.times[0] for e in pent if e.path in MAC_TMP_RUN]
+        f['last_execution'] = max(runs) if runs else None
+        products[pid] = f
+    return products
 
 def derive_verdicts(products):
     tv = lambda b: 'true' if b else 'false'
@@ -818,8 +866,9 @@ VERDICTS = ['kaspersky_ever_installed', 'kaspersky_present_at_acquisition', 'ins
             'removed_before_cutoff', 'migrated_to_ultraav']
 FIELDS = ['version', 'installed', 'first_seen', 'last_signature_update', 'last_codebase_update',
           'status', 'removed', 'removal_method']
-OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution']
-TIME_FIELDS = ['installed', 'first_seen', 'last_signature_update', 'last_codebase_update', 'removed']
+OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution', 'name']
+TIME_FIELDS = ['installed', 'first_seen', 'last_signature_update', 'last_codebase_update', 'removed',
+               'last_execution']
 
 for name in names:
     sd = os.path.join(scen_dir, name)
@@ -929,7 +978,7 @@ for name in names:
               and (exp[(p, 'removal_method')] == 'null') == (exp[(p, 'status')] == 'present'),
               '%s: %s removed/removal_method null exactly when present' % (name, p))
         for fl in TIME_FIELDS:
-            if exp[(p, fl)] != 'null' and fl != 'first_seen' and exp[(p, 'first_seen')] != 'null':
+            if exp.get((p, fl), 'null') != 'null' and fl != 'first_seen' and exp[(p, 'first_seen')] != 'null':
                 check(parse_iso(exp[(p, 'first_seen')]) <= parse_iso(exp[(p, fl)]),
                       '%s: %s first_seen <= %s' % (name, p, fl))
 

@@ -1,0 +1,177 @@
+/* Acceptance on real-world material: the registry capture of a clean
+ * Kaspersky Total Security 21.2.16.590 + Kaspersky VPN 5.2 install
+ * (D3VI5H4/Antivirus-Artifacts @ e83ea53, December 2020), kept in
+ * ../shared/real-kaspersky/antivirus-artifacts-kts21.2 as DERIVED regf
+ * hives. What it must give is in ../shared/reference/real-world-kaspersky.md
+ * 2.1.1 and 2.1.3; every key's LastWrite in those hives is a synthetic
+ * 2000-01-01, so only times read from values are asserted. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kavtrace/scan.h"
+#include "testutil.h"
+
+static kt_artifact_set defs;
+
+static void load_defs(void)
+{
+    load_shipped_artifacts(&defs);
+}
+
+static void unload_defs(void)
+{
+    kt_artifact_set_release(&defs);
+}
+
+/* ../shared/real-kaspersky/antivirus-artifacts-kts21.2/NAME (freed by the caller). */
+static char *capture_file(const char *name)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "../real-kaspersky/antivirus-artifacts-kts21.2/%s", name);
+    return path_join(corpus_dir(), rel);
+}
+
+/* A directory evidence item as the reference built it (2.1.3): the hives
+ * at Windows/System32/config/{SOFTWARE,SYSTEM} and Users/dwThr/NTUSER.DAT. */
+static void build_tree(char *root)
+{
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    const struct {
+        const char *from, *dir, *to;
+    } hives[] = {
+        {"DERIVED-SOFTWARE.hive", "Windows/System32/config", "SOFTWARE"},
+        {"DERIVED-SYSTEM.hive", "Windows/System32/config", "SYSTEM"},
+        {"DERIVED-NTUSER.hive", "Users/dwThr", "NTUSER.DAT"},
+    };
+    for (size_t i = 0; i < sizeof hives / sizeof hives[0]; i++) {
+        char *from = capture_file(hives[i].from);
+        struct stat st;
+        ck_assert_msg(stat(from, &st) == 0, "no real capture at '%s'", from);
+        char cmd[3000];
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s' && cp '%s' '%s/%s/%s'", root, hives[i].dir,
+                 from, root, hives[i].dir, hives[i].to);
+        ck_assert_int_eq(system(cmd), 0);
+        free(from);
+    }
+}
+
+static void remove_tree(const char *root)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+
+static const kt_product_finding *product(const kt_system_finding *f, const char *id)
+{
+    for (size_t i = 0; i < f->nproducts; i++)
+        if (strcmp(f->products[i].id, id) == 0)
+            return &f->products[i];
+    ck_abort_msg("no product %s", id);
+    return NULL;
+}
+
+/* The one event of the list (the evidence of a field). */
+static const kt_event *only_event(const kt_timeline *tl, const kt_strlist *ids, const char *what)
+{
+    ck_assert_msg(ids->count == 1, "%s: %zu events behind it, want 1", what, ids->count);
+    const kt_event *e = kt_timeline_find(tl, ids->items[0]);
+    ck_assert_ptr_nonnull(e);
+    return e;
+}
+
+static bool in_key(const kt_event *e, const char *part)
+{
+    return e->key && strstr(e->key, part);
+}
+
+START_TEST(kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn)
+{
+    char root[] = "/tmp/kt-real-kts21-XXXXXX";
+    build_tree(root);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_WINDOWS);
+    const kt_system_finding *f = &s.systems[0].findings;
+    /* Every time value decodes: no value is taken for a date it is not. */
+    for (size_t w = 0; w < s.warnings.count; w++)
+        ck_assert_msg(strcmp(s.warnings.items[w].code, "registry.time") != 0, "%s",
+                      s.warnings.items[w].message);
+
+    /* Two products: Total Security (AVP21.2 and protected\KIS) and the VPN
+     * (KSDE5.2), nothing unidentified. */
+    ck_assert_uint_eq(f->nproducts, 2);
+    const kt_product_finding *av = product(f, "kaspersky-consumer");
+    const kt_product_finding *vpn = product(f, "kaspersky-vpn");
+    ck_assert_str_eq(av->version, "21.2.16.590");
+
+    /* (1) AVP21.2\Data LastSuccessfulUpdate = UpdateState\LastUpdate =
+     * 132538865392017081 (FILETIME). */
+    ck_assert_int_eq(av->last_signature_update, truth_time("2020-12-31T11:08:59.2017081Z"));
+    ck_assert_uint_eq(av->ev_signature.count, 2);
+    for (size_t i = 0; i < av->ev_signature.count; i++) {
+        const kt_event *e = kt_timeline_find(&s.tl, av->ev_signature.items[i]);
+        ck_assert_ptr_nonnull(e);
+        ck_assert_msg(in_key(e, "\\AVP21.2\\Data"), "%s", e->key);
+    }
+
+    /* (2) AVP21.2\environment InstallDate 1608352852 (Unix seconds); the
+     * EULA accepted at 04:39:17 is earlier but not the installer's record. */
+    ck_assert_int_eq(av->installed, truth_time("2020-12-19T04:40:52Z"));
+    const kt_event *inst = only_event(&s.tl, &av->ev_installed, "installed");
+    ck_assert_str_eq(inst->artifact->id, "kaspersky.win.install-date");
+    ck_assert_str_eq(inst->value, "InstallDate");
+    ck_assert(in_key(inst, "\\AVP21.2\\environment"));
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_FALSE);
+
+    /* (3) Agreements\KSN Accepted 0, ModificationTime 132528263631366975:
+     * the KSN Statement declined during setup; UseKSN 0 agrees. */
+    ck_assert_str_eq(kt_ksn_name(av->ksn), "disabled");
+    const kt_event *ksn = only_event(&s.tl, &av->ev_ksn, "ksn");
+    ck_assert_int_eq(ksn->time, truth_time("2020-12-19T04:39:23.1366975Z"));
+    ck_assert_str_eq(ksn->artifact->id, "kaspersky.win.ksn-declined");
+    ck_assert(in_key(ksn, "\\AVP21.2\\Data\\Agreements\\KSN"));
+    ck_assert_str_eq(kt_ksn_name(vpn->ksn), "disabled");
+    ck_assert_int_eq(f->verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+
+    /* (4) KSDE5.2's own LastSuccessfulUpdate (11:05:19.1219538) and
+     * UpdateState\LastUpdate are the VPN's updates, not signatures. */
+    ck_assert_int_eq(vpn->last_signature_update, KT_TIME_NONE);
+    ck_assert_int_eq(vpn->installed, truth_time("2020-12-19T04:42:24Z"));
+    size_t vpn_updates = 0;
+    for (size_t i = 0; i < s.tl.count; i++) {
+        const kt_event *e = &s.tl.items[i];
+        if (!in_key(e, "\\KSDE5.2\\"))
+            continue;
+        ck_assert_str_eq(e->product_id, "kaspersky-vpn");
+        ck_assert_int_ne(e->category, KT_CAT_SIGNATURE_UPDATE);
+        if (e->category == KT_CAT_UPDATE && e->time == truth_time("2020-12-31T11:05:19.1219538Z") &&
+            strcmp(e->artifact->id, "kaspersky.win.last-successful-update") == 0)
+            vpn_updates++;
+    }
+    ck_assert_uint_eq(vpn_updates, 1);
+    for (size_t i = 0; i < av->ev_all.count; i++)
+        ck_assert(!in_key(kt_timeline_find(&s.tl, av->ev_all.items[i]), "KSDE"));
+    ck_assert_int_eq(f->verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
+
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("realworld");
+    TCase *tc = tcase_create("kts21");
+    tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+KT_TEST_MAIN(suite)
