@@ -378,7 +378,9 @@ for name in names:
                 typ = v.get_type()
                 if typ == 11:   # REG_QWORD as FILETIME
                     plant(v.get_data_as_integer(), 'QWORD %s\\%s' % (kpath, vname))
-                elif typ == 4 and vname == 'LastSuccessfulUpdate':
+                elif typ == 4 and vname in ('LastSuccessfulUpdate', 'InstallDate'):
+                    # Unix seconds in a DWORD (environment\\InstallDate: the
+                    # real KTS 21.2 capture)
                     plant((v.get_data_as_integer() + 11644473600) * 10**7,
                                          'DWORD %s\\%s' % (kpath, vname))
                 elif typ in (1, 2):
@@ -466,7 +468,8 @@ for name in names:
     products = sorted({s for s, _ in exp if s.startswith('product:')})
     check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in verdicts)
           and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
-    check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'kaspersky-ksws', 'ultraav')
+    check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'kaspersky-ksws',
+                        'kaspersky-vpn', 'ultraav')
               for p in products), name + ': product ids %s' % products)
     optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
