@@ -6,38 +6,7 @@
 #include "kavtrace/diag.h"
 #include "kavtrace/error.h"
 
-#define BLOCK_MIN 16384
 #define MESSAGE_MAX 2048
-
-struct kt_diag_block {
-    kt_diag_block *next;
-    size_t used, cap;
-    char data[];
-};
-
-static const char *copy(kt_diags *l, const char *s, bool *failed)
-{
-    if (s == NULL || *failed)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    kt_diag_block *b = l->blocks;
-    if (b == NULL || b->cap - b->used < n) {
-        size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
-        kt_diag_block *nb = kt_malloc(sizeof *nb + cap);
-        if (nb == NULL) {
-            *failed = true;
-            return NULL;
-        }
-        nb->next = l->blocks;
-        nb->used = 0;
-        nb->cap = cap;
-        l->blocks = b = nb;
-    }
-    char *out = b->data + b->used;
-    memcpy(out, s, n);
-    b->used += n;
-    return out;
-}
 
 int kt_diags_add(kt_diags *l, const kt_diag *d)
 {
@@ -49,22 +18,15 @@ int kt_diags_add(kt_diags *l, const kt_diag *d)
         l->items = p;
         l->cap = cap;
     }
-    kt_diag_block *mark = l->blocks;
-    size_t used = mark ? mark->used : 0;
+    kt_strpool_mark mark = kt_strpool_mark_get(&l->strings);
     bool failed = false;
     kt_diag c = *d;
-    c.code = copy(l, d->code, &failed);
-    c.path = copy(l, d->path, &failed);
-    c.artifact = copy(l, d->artifact, &failed);
-    c.message = copy(l, d->message ? d->message : "", &failed);
+    c.code = kt_strpool_copy(&l->strings, d->code, &failed);
+    c.path = kt_strpool_copy(&l->strings, d->path, &failed);
+    c.artifact = kt_strpool_copy(&l->strings, d->artifact, &failed);
+    c.message = kt_strpool_copy(&l->strings, d->message ? d->message : "", &failed);
     if (failed) {
-        while (l->blocks != mark) {
-            kt_diag_block *b = l->blocks;
-            l->blocks = b->next;
-            kt_free(b);
-        }
-        if (mark)
-            mark->used = used;
+        kt_strpool_rollback(&l->strings, mark);
         return KT_ENOMEM;
     }
     l->items[l->count++] = c;
@@ -99,11 +61,7 @@ void kt_diags_release(kt_diags *l)
 {
     if (l == NULL)
         return;
-    while (l->blocks) {
-        kt_diag_block *b = l->blocks;
-        l->blocks = b->next;
-        kt_free(b);
-    }
+    kt_strpool_release(&l->strings);
     kt_free(l->items);
     memset(l, 0, sizeof *l);
 }

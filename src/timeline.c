@@ -5,40 +5,6 @@
 #include "kavtrace/alloc.h"
 #include "kavtrace/timeline.h"
 
-/* The events' strings, copied into blocks the timeline owns and frees
- * together. */
-#define BLOCK_MIN 65536
-
-struct kt_timeline_block {
-    kt_timeline_block *next;
-    size_t used, cap;
-    char data[];
-};
-
-static const char *copy(kt_timeline *tl, const char *s, bool *failed)
-{
-    if (s == NULL || *failed)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    kt_timeline_block *b = tl->blocks;
-    if (b == NULL || b->cap - b->used < n) {
-        size_t cap = n > BLOCK_MIN ? n : BLOCK_MIN;
-        kt_timeline_block *nb = kt_malloc(sizeof *nb + cap);
-        if (nb == NULL) {
-            *failed = true;
-            return NULL;
-        }
-        nb->next = tl->blocks;
-        nb->used = 0;
-        nb->cap = cap;
-        tl->blocks = b = nb;
-    }
-    char *out = b->data + b->used;
-    memcpy(out, s, n);
-    b->used += n;
-    return out;
-}
-
 int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
 {
     if (tl->count >= KT_TIMELINE_MAX_EVENTS)
@@ -51,32 +17,24 @@ int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
         tl->items = p;
         tl->cap = cap;
     }
-    /* A failed copy leaves the used part of the block as it was. */
-    kt_timeline_block *mark = tl->blocks;
-    size_t used = mark ? mark->used : 0;
+    kt_strpool_mark mark = kt_strpool_mark_get(&tl->strings);
     bool failed = false;
     kt_event e = *ev;
-    e.time_source = copy(tl, ev->time_source, &failed);
-    e.zone = copy(tl, ev->zone, &failed);
-    e.vendor = copy(tl, ev->vendor, &failed);
-    e.product_id = copy(tl, ev->product_id, &failed);
-    e.product_name = copy(tl, ev->product_name, &failed);
-    e.version = copy(tl, ev->version, &failed);
-    e.removal_method = copy(tl, ev->removal_method, &failed);
-    e.fs = copy(tl, ev->fs, &failed);
-    e.path = copy(tl, ev->path, &failed);
-    e.hive = copy(tl, ev->hive, &failed);
-    e.key = copy(tl, ev->key, &failed);
-    e.value = copy(tl, ev->value, &failed);
-    e.description = copy(tl, ev->description, &failed);
+    e.time_source = kt_strpool_copy(&tl->strings, ev->time_source, &failed);
+    e.zone = kt_strpool_copy(&tl->strings, ev->zone, &failed);
+    e.vendor = kt_strpool_copy(&tl->strings, ev->vendor, &failed);
+    e.product_id = kt_strpool_copy(&tl->strings, ev->product_id, &failed);
+    e.product_name = kt_strpool_copy(&tl->strings, ev->product_name, &failed);
+    e.version = kt_strpool_copy(&tl->strings, ev->version, &failed);
+    e.removal_method = kt_strpool_copy(&tl->strings, ev->removal_method, &failed);
+    e.fs = kt_strpool_copy(&tl->strings, ev->fs, &failed);
+    e.path = kt_strpool_copy(&tl->strings, ev->path, &failed);
+    e.hive = kt_strpool_copy(&tl->strings, ev->hive, &failed);
+    e.key = kt_strpool_copy(&tl->strings, ev->key, &failed);
+    e.value = kt_strpool_copy(&tl->strings, ev->value, &failed);
+    e.description = kt_strpool_copy(&tl->strings, ev->description, &failed);
     if (failed) {
-        while (tl->blocks != mark) {
-            kt_timeline_block *b = tl->blocks;
-            tl->blocks = b->next;
-            kt_free(b);
-        }
-        if (mark)
-            mark->used = used;
+        kt_strpool_rollback(&tl->strings, mark);
         return KT_ENOMEM;
     }
     tl->items[tl->count++] = e;
@@ -170,7 +128,7 @@ void kt_timeline_finish(kt_timeline *tl, const kt_artifact_set *set)
     size_t out = 0;
     for (size_t i = 0; i < tl->count; i++) {
         if (out > 0 && same(&tl->items[out - 1], &tl->items[i]))
-            continue; /* its strings stay in the blocks until release */
+            continue; /* its strings stay in the pool until release */
         tl->items[out++] = tl->items[i];
     }
     tl->count = out;
@@ -184,11 +142,7 @@ void kt_timeline_release(kt_timeline *tl)
 {
     if (tl == NULL)
         return;
-    while (tl->blocks) {
-        kt_timeline_block *b = tl->blocks;
-        tl->blocks = b->next;
-        kt_free(b);
-    }
+    kt_strpool_release(&tl->strings);
     kt_free(tl->items);
     memset(tl, 0, sizeof *tl);
 }

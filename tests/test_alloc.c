@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kavtrace/alloc.h"
+#include "kavtrace/diag.h"
 #include "kavtrace/findings.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
@@ -69,6 +70,36 @@ START_TEST(timeline_add_fails_cleanly)
         kt_timeline_release(&tl);
     }
     ck_assert_uint_ge(failures, 2); /* the event array and the string block did run out */
+}
+END_TEST
+
+START_TEST(diagnostics_add_fails_cleanly)
+{
+    /* The diagnostics list shares the timeline's string pool: an add that
+     * runs out leaves the list as it was, every earlier record whole. */
+    size_t failures = 0;
+    for (size_t n = 0; n < 16; n++) {
+        kt_diags l = {0};
+        kt_alloc_fail_after(n);
+        int rc = KT_OK;
+        size_t added = 0;
+        for (int i = 0; i < 40 && rc == KT_OK; i++) {
+            rc = kt_diags_addf(&l, KT_SEV_WARNING, "file.read", i, "a/b", "t.x", "message %d", i);
+            added += rc == KT_OK;
+        }
+        kt_alloc_fail_never();
+        ck_assert(rc == KT_OK || rc == KT_ENOMEM);
+        failures += rc == KT_ENOMEM;
+        ck_assert_uint_eq(l.count, added);
+        for (size_t i = 0; i < l.count; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "message %zu", i);
+            ck_assert_str_eq(l.items[i].message, want);
+            ck_assert_str_eq(l.items[i].path, "a/b");
+        }
+        kt_diags_release(&l);
+    }
+    ck_assert_uint_ge(failures, 2);
 }
 END_TEST
 
@@ -151,6 +182,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, timeline_add_fails_cleanly);
+    tcase_add_test(tc, diagnostics_add_fails_cleanly);
     tcase_add_test(tc, findings_fail_cleanly);
     tcase_add_test(tc, writers_fail_cleanly);
     suite_add_tcase(s, tc);

@@ -10,6 +10,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#include "kavtrace/strpool.h"
+
 typedef enum kt_severity {
     KT_SEV_WARNING, /* something could not be read: what depends on it may be unknown */
     KT_SEV_NOTE,    /* how something was read, which a reader of the result must know */
@@ -24,14 +26,12 @@ typedef struct kt_diag {
     const char *message;  /* the sentence, without the location */
 } kt_diag;
 
-typedef struct kt_diag_block kt_diag_block;
-
 /* A list of diagnostics that owns its copies. Zero-initialise; release
  * with kt_diags_release. */
 typedef struct kt_diags {
     kt_diag *items;
     size_t count, cap;
-    kt_diag_block *blocks;
+    kt_strpool strings; /* the copies of the records' strings */
 } kt_diags;
 
 /* Add a copy of d. Returns 0 or KT_ENOMEM (the list is then unchanged). */

@@ -9,19 +9,18 @@
 
 #include "kavtrace/artifacts.h"
 #include "kavtrace/event.h"
+#include "kavtrace/strpool.h"
 #include "kavtrace/time.h"
 
 #define KT_TIMELINE_MAX_EVENTS 2000000
 
-typedef struct kt_timeline_block kt_timeline_block;
-
 /* Zero-initialise; release with kt_timeline_release. The events' strings
- * live in the timeline's own blocks until then. */
+ * live in the timeline's own pool until then. */
 typedef struct kt_timeline {
     kt_event *items;
     size_t count;
     size_t cap;
-    kt_timeline_block *blocks; /* the copies of the events' strings */
+    kt_strpool strings; /* the copies of the events' strings */
 } kt_timeline;
 
 /* Add a copy of ev: every string is copied (ev's are borrowed). Returns
