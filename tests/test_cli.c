@@ -277,6 +277,26 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     kt_buf_release(&e);
     free(args);
 
+    /* Diagnostics are records in findings.json and lines in scan.log and
+     * on the terminal (a damaged GPT: the image's own warnings). */
+    ck_assert(asprintf(&args, "scan -o '%s/gpt' '%s/corrupt/gpt-bad-header.raw'", out,
+                       evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert_ptr_nonnull(
+        strstr((char *)e.data, "kavtrace: warning: ") /* severity first, then the item */);
+    ck_assert(asprintf(&p, "%s/gpt/findings.json", out) > 0);
+    ck_assert(file_has(p, "\"severity\": \"warning\""));
+    ck_assert(file_has(p, "\"code\": \"image\""));
+    ck_assert(file_has(p, "\"volume\": null"));
+    ck_assert(file_has(p, "\"message\": \"partitions read from the backup GPT header\""));
+    free(p);
+    ck_assert(asprintf(&p, "%s/gpt/scan.log", out) > 0);
+    ck_assert(file_has(p, "WARNING partitions read from the backup GPT header"));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
     /* --hash: the media's SHA-256 and the EWF stored MD5 checked against it. */
     char sha[65];
     char *raw = path_join(evidence_dir(), "linux.raw");
