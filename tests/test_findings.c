@@ -271,6 +271,41 @@ START_TEST(installer_records_and_removal_records_win)
 }
 END_TEST
 
+START_TEST(registration_without_program_files_is_registered_not_removed)
+{
+    /* A hives-only collection of a live install: the product key and its
+     * install record, no program folder, no removal. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_reg, "2020-12-19T04:40:52Z", "kaspersky-consumer", NULL, true, "key");
+    ev(&tl, &art_sig, "2020-12-31T11:08:59Z", "kaspersky-consumer", NULL, true, "key");
+    kt_system_finding f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "registered");
+    ck_assert_int_eq(f.products[0].removed, KT_TIME_NONE);
+    ck_assert_int_eq(f.products[0].removal_method, KT_REMOVAL_NONE);
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_NULL);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+
+    /* The same registration with a removal after it (a receipt the
+     * uninstaller left): removed, and not present. */
+    ev(&tl, &art_msi_removed, "2021-06-01T00:00:00Z", "kaspersky-consumer", NULL, true, "log");
+    f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "removed");
+    ck_assert_int_eq(f.products[0].removed, truth_time("2021-06-01T00:00:00Z"));
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
+    kt_system_finding_release(&f);
+
+    /* With its program files: present. */
+    ev(&tl, &art_program, "2020-12-19T04:40:00Z", "kaspersky-consumer", NULL, true, "dir");
+    f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "present");
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 START_TEST(removal_time_unknown_leaves_removed_before_cutoff_open)
 {
     kt_timeline tl = {0};
@@ -425,6 +460,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ksn_off_decides_by_its_state_at_the_cutoff);
     tcase_add_test(tc, updates_of_a_product_without_signatures_are_no_signature_updates);
     tcase_add_test(tc, installer_records_and_removal_records_win);
+    tcase_add_test(tc, registration_without_program_files_is_registered_not_removed);
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);

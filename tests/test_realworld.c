@@ -158,6 +158,14 @@ START_TEST(kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn)
         ck_assert(!in_key(kt_timeline_find(&s.tl, av->ev_all.items[i]), "KSDE"));
     ck_assert_int_eq(f->verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
 
+    /* (5) The capture holds hives only: both products are registered, their
+     * program files are not in the evidence, and nothing shows a removal,
+     * so whether they were there at acquisition is open, not "no". */
+    ck_assert_str_eq(kt_status_name(av->status), "registered");
+    ck_assert_str_eq(kt_status_name(vpn->status), "registered");
+    ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_NULL);
+    ck_assert_int_eq(f->verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+
     kt_scan_release(&s);
     remove_tree(root);
 }
