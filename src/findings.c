@@ -397,6 +397,7 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
     bool present = false, unknown_install = false, after_ban = false;
     bool sig_after = false, sig_unknown = false, code_after = false;
     bool ksn_after = false, ksn_unknown = false;
+    kt_strlist ksn_true = {0}, ksn_false = {0}; /* the events behind each answer */
     bool still_at_cutoff = false, removal_unknown = false, registered_only = false;
     kt_strlist *ev = s->verdict_ev;
     for (size_t i = 0; i < s->nproducts; i++) {
@@ -439,6 +440,14 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
         }
         ksn_after = ksn_after || ksn_votes[i] == KT_TRUE;
         ksn_unknown = ksn_unknown || ksn_votes[i] == KT_NULL;
+        if (ksn_votes[i] == KT_TRUE) {
+            /* KSN on, and the product there past the cutoff */
+            ids_from(&rc, &ksn_true, &p->ev_ksn);
+            ids_from(&rc, &ksn_true, is_present ? &p->ev_status : &p->ev_removed);
+        } else if (ksn_votes[i] == KT_FALSE) {
+            /* off at the cutoff, or gone before it */
+            ids_from(&rc, &ksn_false, past_cut ? &p->ev_ksn : &p->ev_removed);
+        }
         if (!is_present && p->removed != KT_TIME_NONE)
             ids_from(&rc, &ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
     }
@@ -456,6 +465,11 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
                                     : still_at_cutoff ? KT_FALSE
                                     : removal_unknown ? KT_NULL
                                                       : KT_TRUE;
+    if (v[KT_V_KSN_AFTER_CUTOFF] != KT_NULL)
+        ids_from(&rc, &ev[KT_V_KSN_AFTER_CUTOFF],
+                 v[KT_V_KSN_AFTER_CUTOFF] == KT_TRUE ? &ksn_true : &ksn_false);
+    kt_strlist_release(&ksn_true);
+    kt_strlist_release(&ksn_false);
     v[KT_V_MIGRATED_TO_ULTRAAV] = s->migrated ? KT_TRUE : KT_FALSE;
     if (s->migrated)
         ids_from(&rc, &ev[KT_V_MIGRATED_TO_ULTRAAV], &s->migration_ev);

@@ -62,6 +62,14 @@ static void ev(kt_timeline *tl, const kt_artifact *a, const char *when, const ch
     ck_assert_int_eq(kt_timeline_add(tl, &e), 0);
 }
 
+static bool has_id(const kt_strlist *l, const char *id)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i], id) == 0)
+            return true;
+    return false;
+}
+
 static kt_system_finding build(kt_timeline *tl)
 {
     kt_timeline_finish(tl, &defs);
@@ -145,6 +153,11 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
     ck_assert_str_eq(kt_ksn_name(f.products[0].ksn), "enabled");
     ck_assert_int_eq(f.products[0].last_ksn_evidence, truth_time("2023-02-14T16:20:00Z"));
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
+    /* Behind it: the answer file (KSN on) and what shows the product still
+     * there (its registration and program files). */
+    const kt_strlist *why = &f.verdict_ev[KT_V_KSN_AFTER_CUTOFF];
+    ck_assert_uint_eq(why->count, 3);
+    ck_assert(has_id(why, "E000001") && has_id(why, "E000002") && has_id(why, "E000003"));
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
@@ -154,6 +167,9 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
     ev(&tl, &art_msi_removed, "2024-09-10T14:00:00Z", "kaspersky-kesl", NULL, true, NULL);
     f = build(&tl);
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    /* Behind it: the removal before the cutoff. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].count, 1);
+    ck_assert_str_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].items[0], tl.items[2].id);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 }
@@ -173,6 +189,9 @@ START_TEST(ksn_off_decides_by_its_state_at_the_cutoff)
     ck_assert_uint_eq(f.products[0].ev_ksn.count, 1);
     ck_assert_str_eq(f.products[0].ev_ksn.items[0], tl.items[0].id);
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    /* Behind it: the KSN Statement declined. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].count, 1);
+    ck_assert_str_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].items[0], tl.items[0].id);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
