@@ -158,6 +158,22 @@ START_TEST(kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn)
         ck_assert(!in_key(kt_timeline_find(&s.tl, av->ev_all.items[i]), "KSDE"));
     ck_assert_int_eq(f->verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
 
+    /* (6) ProductUpdate\FirstStartupTime 1608324242: the local wall clock
+     * as Unix seconds; the capture's SYSTEM hive has no time zone, so it
+     * is taken as UTC and says so. */
+    bool first_startup = false;
+    for (size_t i = 0; i < s.tl.count; i++) {
+        const kt_event *e = &s.tl.items[i];
+        if (strcmp(e->artifact->id, "kaspersky.win.first-startup") != 0)
+            continue;
+        ck_assert_int_eq(e->time, truth_time("2020-12-18T20:44:02Z"));
+        ck_assert_str_eq(e->time_source,
+                         "FirstStartupTime (Unix seconds), local time, zone unknown: taken as UTC");
+        ck_assert_str_eq(e->product_id, "kaspersky-consumer");
+        first_startup = true;
+    }
+    ck_assert(first_startup);
+
     /* (5) The capture holds hives only: both products are registered, their
      * program files are not in the evidence, and nothing shows a removal,
      * so whether they were there at acquisition is open, not "no". */
