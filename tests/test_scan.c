@@ -619,6 +619,87 @@ START_TEST(linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions)
 }
 END_TEST
 
+/* ---- macOS trees --------------------------------------------------------------- */
+
+/* A macOS root: SystemVersion.plist, /etc a link into /private and
+ * /etc/localtime naming America/New_York, a zone file the tree lacks
+ * (kavtrace's table converts local times). */
+static void mac_tree(const char *root)
+{
+    put_file(root, "System/Library/CoreServices/SystemVersion.plist",
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+             "\t<key>ProductName</key>\n\t<string>macOS</string>\n"
+             "\t<key>ProductVersion</key>\n\t<string>14.6.1</string>\n</dict>\n</plist>\n");
+    put_file(root, "private/etc/hosts", "127.0.0.1\tlocalhost\n");
+    char link[1024];
+    snprintf(link, sizeof link, "%s/etc", root);
+    ck_assert_int_eq(symlink("private/etc", link), 0);
+    snprintf(link, sizeof link, "%s/private/etc/localtime", root);
+    ck_assert_int_eq(symlink("/var/db/timezone/zoneinfo/America/New_York", link), 0);
+}
+
+START_TEST(macos_install_log_reads_installds_real_lines)
+{
+    /* installd's real wording (real-world-kaspersky.md M4, C9): the
+     * version in bare parentheses, empty when the package has none; the
+     * line's own offset names the instant, whatever the system's zone
+     * (America/New_York here); a host name can be empty. The quoted form
+     * the definitions once wanted was never seen and is no find. */
+    char root[] = "/tmp/kt-scan-installlog-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    mac_tree(root);
+    put_file(root, "private/var/log/install.log",
+             "2020-12-22 12:02:09+01 MacBook-Pro installd[465]: Installed \"McAfee Agent\" ()\n"
+             "2020-12-22 12:03:17+01 MacBook-Pro installd[465]: Installed \"OneDrive\" "
+             "(20.169.0823)\n"
+             "2020-12-22 12:54:18+01 MacBook-Pro installd[663]: Installed \"Kaspersky Internet "
+             "Security\" (21.0.0.464)\n"
+             "2020-12-22 13:25:10+01 MacBook-Pro installd[769]: Installed \"Kaspersky Security "
+             "Center Network Agent\" ()\n"
+             "2020-12-22 13:30:02+01 MacBook-Pro installd[769]: PackageKit: Installed "
+             "\"Kaspersky Internet Security\" (\"21.0.0.464\")\n"
+             "2021-03-02 09:15:40+05:30  installd[541]: Installed \"Kaspersky Internet "
+             "Security\" (21.0.1.212)\n"
+             "2021-05-04 10:00:07+02 MacBook-Pro Kaspersky Uninstaller[4821]: Uninstalled "
+             "\"Kaspersky Internet Security\" (21.0.1.212)\n");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_MACOS);
+    ck_assert_str_eq(s.systems[0].zone, "America/New_York");
+    const kt_timeline *tl = &s.tl;
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.install-log", NULL), 3);
+    /* +01: 12:54:18 is 11:54:18Z (New York would say 17:54:18Z) */
+    const kt_event *e = event_of(tl, "kaspersky.mac.install-log", "2020-12-22T11:54:18Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.0.464");
+    ck_assert_str_eq(e->product_id, "kaspersky-mac");
+    ck_assert_msg(strstr(e->time_source, "with its UTC offset"), "%s", e->time_source);
+    ck_assert_ptr_null(e->zone);
+    /* (): no version; the agent's line is the agent's */
+    e = event_of(tl, "kaspersky.mac.install-log", "2020-12-22T12:25:10Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_null(e->version);
+    ck_assert_str_eq(e->product_id, "kaspersky-klnagent");
+    /* +05:30 and no host name */
+    e = event_of(tl, "kaspersky.mac.install-log", "2021-03-02T03:45:40Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.1.212");
+    e = event_of(tl, "kaspersky.mac.install-log-uninstall", "2021-05-04T08:00:07Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.1.212");
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.install-log-uninstall", NULL), 1);
+    const kt_product_finding *p = find_product(&s.systems[0].findings, "kaspersky-mac");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->installed, truth_time("2020-12-22T11:54:18Z"));
+    ck_assert_str_eq(p->version, "21.0.1.212");
+    ck_assert_int_eq(p->removed, truth_time("2021-05-04T08:00:07Z"));
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
 /* The event of `artifact` at `when`, converted by the table of `release`. */
 static const kt_event *table_event(const kt_scan *s, const char *when, const char *release)
 {
@@ -885,6 +966,7 @@ static Suite *suite(void)
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, zone_table_converts_with_the_zone_history);
     tcase_add_test(tc, linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions);
+    tcase_add_test(tc, macos_install_log_reads_installds_real_lines);
     tcase_add_test(tc, rhel_rpm_database_and_yum_log_date_install_and_upgrade);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);
