@@ -733,6 +733,12 @@ def mac_product_of_path(path):
     if under(path, [MAC_SUPPORT + 'KAV']) or path in MAC_TMP or \
             re.fullmatch(r'Applications/Kaspersky[^/]*\.app(/.*)?', path):
         return MAC_KAV
+    # what Kaspersky for Mac leaves in caches, a user's preferences and the staged
+    # system extension (RW M6)
+    if re.fullmatch(r'(?:Users/[^/]+/)?Library/Caches/com\.kaspersky\.kav[^/]*(/.*)?', path) or \
+            re.fullmatch(r'Users/[^/]+/Library/Preferences/com\.kaspersky\.kav[^/]*\.plist', path) or \
+            re.fullmatch(r'Library/SystemExtensions/[^/]+/com\.kaspersky\.[^/]*(/.*)?', path):
+        return MAC_KAV
     return None
 
 def derive_macos(name, entries, zone, planted):
