@@ -200,8 +200,8 @@ void defs_name_rule(kt_defs *c, yaml_node_t *n, kt_name_rule *r, bool registry)
         r->text = strdup((char *)n->data.scalar.value);
         return;
     }
-    static const char *const keys[] = {"fixed",   "value", "key", "component", "string", "group",
-                                       "column",  "package", "regex", "map",   "unless", NULL};
+    static const char *const keys[] = {"fixed",  "value",   "key",   "component", "string", "group",
+                                       "column", "package", "regex", "map",       "unless", NULL};
     defs_check_keys(c, n, "product/version", keys);
     if ((r->text = defs_dup(c, n, "fixed", false, "product/version")))
         r->from = KT_NAME_FIXED;

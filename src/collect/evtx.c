@@ -22,7 +22,7 @@ typedef struct spec {
     kt_strlist providers;
     evtx_event *events;
     size_t nevents;
-    bool any_event; /* events: any (a provider whose event ids no source gives) */
+    bool any_event;  /* events: any (a provider whose event ids no source gives) */
     kt_where *where; /* keys are EventData indexes */
     size_t nwhere;
     /* a time read from an EventData string instead of TimeCreated */
