@@ -90,3 +90,19 @@ char *kt_diag_text(const kt_diag *d, char *buf, size_t len)
 #undef PUT
     return buf;
 }
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+bool kt_diag_is_loss(const kt_diag *d)
+{
+    if (d->severity != KT_SEV_WARNING || d->code == NULL)
+        return false;
+    const char *c = d->code;
+    if (strcmp(c, "zone") == 0 || strncmp(c, "zone.", 5) == 0)
+        return false;
+    return !(ends_with(c, ".time") || ends_with(c, ".date") || ends_with(c, "-time"));
+}

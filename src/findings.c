@@ -707,3 +707,22 @@ void kt_system_finding_release(kt_system_finding *f)
         kt_strlist_release(&f->verdict_ev[v]);
     memset(f, 0, sizeof *f);
 }
+
+void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
+{
+    f->nlosses = 0;
+    for (size_t i = 0; i < diags->count; i++) {
+        const kt_diag *d = &diags->items[i];
+        if ((d->volume < 0 || d->volume == f->volume) && kt_diag_is_loss(d))
+            f->nlosses++;
+    }
+    if (f->nlosses == 0)
+        return;
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        if (f->verdicts[v] != KT_FALSE)
+            continue;
+        f->verdicts[v] = KT_NULL;
+        f->opened[v] = true;
+        kt_strlist_release(&f->verdict_ev[v]);
+    }
+}

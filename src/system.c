@@ -41,7 +41,10 @@ static void trim(char *s)
 
 /* ---- Windows ---------------------------------------------------------- */
 
-static int open_hive(kt_fs *fs, kt_system *sys, const char *path, kt_hive **out, size_t *size)
+/* Why a hive could not be read goes to why[] (collection reports it, with
+ * what it costs); nothing is said here. */
+static int open_hive(kt_fs *fs, const char *path, kt_hive **out, size_t *size, char *why,
+                     size_t whylen)
 {
     kt_buf b = {0};
     kt_error e = {0};
@@ -50,8 +53,8 @@ static int open_hive(kt_fs *fs, kt_system *sys, const char *path, kt_hive **out,
         *size = b.len;
         rc = kt_hive_open_mem(b.data, b.len, path, out, &e);
     }
-    if (rc && rc != KT_ENOMEM)
-        warn(sys, path, &e);
+    if (rc)
+        kt_strlcpy(why, rc == KT_ENOTFOUND ? "not found" : e.msg, whylen);
     kt_buf_release(&b);
     return rc;
 }
@@ -60,7 +63,8 @@ static void windows_details(kt_fs *fs, kt_system *sys)
 {
     kt_hive *sw = NULL, *sy = NULL;
     const char *cv = "Microsoft\\Windows NT\\CurrentVersion";
-    if (open_hive(fs, sys, "Windows/System32/config/SOFTWARE", &sw, &sys->software_size) == KT_OK) {
+    if (open_hive(fs, "Windows/System32/config/SOFTWARE", &sw, &sys->software_size,
+                  sys->software_error, sizeof sys->software_error) == KT_OK) {
         char build[32] = "", display[32] = "";
         kt_hive_get_string(sw, cv, "ProductName", sys->os_name, sizeof sys->os_name, NULL);
         kt_hive_get_string(sw, cv, "CurrentBuild", build, sizeof build, NULL);
@@ -74,7 +78,8 @@ static void windows_details(kt_fs *fs, kt_system *sys)
                  display[0] && build[0] ? " " : "", build[0] ? "(build " : "", build,
                  build[0] ? ")" : "");
     }
-    if (open_hive(fs, sys, "Windows/System32/config/SYSTEM", &sy, &sys->system_size) == KT_OK) {
+    if (open_hive(fs, "Windows/System32/config/SYSTEM", &sy, &sys->system_size, sys->system_error,
+                  sizeof sys->system_error) == KT_OK) {
         uint32_t current = 0;
         kt_error e = {0};
         if (kt_hive_get_dword(sy, "Select", "Current", &current, &e) == KT_OK && current > 0 &&
@@ -227,30 +232,55 @@ static void macos_details(kt_fs *fs, kt_system *sys)
 
 /* ---- detection table ---------------------------------------------------- */
 
+/* Each system is known by more than one marker, so that one damaged or
+ * missing file (a zeroed SOFTWARE hive record) does not hide the system:
+ * what could be read is still collected, and the hive that could not is a
+ * warning. The weaker markers (folders any disk may hold) come after every
+ * other system's own files. */
 static const struct {
     kt_os os;
     const char *marker;
+    kt_file_type type;
     void (*details)(kt_fs *fs, kt_system *sys);
 } systems[] = {
-    {KT_OS_WINDOWS, "Windows/System32/config/SOFTWARE", windows_details},
-    {KT_OS_LINUX, "etc/os-release", linux_details},
-    {KT_OS_LINUX, "usr/lib/os-release", linux_details},
-    {KT_OS_MACOS, "System/Library/CoreServices/SystemVersion.plist", macos_details},
-    {KT_OS_LINUX, "etc/lsb-release", linux_other_details},
-    {KT_OS_LINUX, "etc/debian_version", linux_other_details},
-    {KT_OS_LINUX, "etc/redhat-release", linux_other_details},
-    {KT_OS_LINUX, "var/lib/dpkg/status", linux_other_details},
-    {KT_OS_LINUX, "var/lib/rpm/rpmdb.sqlite", linux_other_details},
+    {KT_OS_WINDOWS, "Windows/System32/config/SOFTWARE", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Windows/System32/config/SYSTEM", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Windows/System32/ntoskrnl.exe", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Windows/System32/winload.exe", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Windows/System32/config", KT_FT_DIR, windows_details},
+    {KT_OS_LINUX, "etc/os-release", KT_FT_REG, linux_details},
+    {KT_OS_LINUX, "usr/lib/os-release", KT_FT_REG, linux_details},
+    {KT_OS_MACOS, "System/Library/CoreServices/SystemVersion.plist", KT_FT_REG, macos_details},
+    {KT_OS_LINUX, "etc/lsb-release", KT_FT_REG, linux_other_details},
+    {KT_OS_LINUX, "etc/debian_version", KT_FT_REG, linux_other_details},
+    {KT_OS_LINUX, "etc/redhat-release", KT_FT_REG, linux_other_details},
+    {KT_OS_LINUX, "var/lib/dpkg/status", KT_FT_REG, linux_other_details},
+    {KT_OS_LINUX, "var/lib/rpm/rpmdb.sqlite", KT_FT_REG, linux_other_details},
+    {KT_OS_WINDOWS, "Windows/System32", KT_FT_DIR, windows_details},
+    {KT_OS_WINDOWS, "bootmgr", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Boot/BCD", KT_FT_REG, windows_details},
+    {KT_OS_WINDOWS, "Program Files", KT_FT_DIR, windows_details},
 };
 
 int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
 {
-    (void)err;
     memset(sys, 0, sizeof *sys);
+    /* The first error other than "no such file": a filesystem that fails
+     * while its markers are looked up may hide a system. */
+    kt_error first = {0};
+    int first_rc = KT_OK;
     for (size_t i = 0; i < sizeof systems / sizeof systems[0]; i++) {
         kt_stat st;
-        if (kt_fs_stat(fs, systems[i].marker, KT_FS_FOLLOW, &st, NULL) != KT_OK ||
-            st.type != KT_FT_REG)
+        kt_error e = {0};
+        int rc = kt_fs_stat(fs, systems[i].marker, KT_FS_FOLLOW, &st, &e);
+        if (rc == KT_ENOMEM)
+            return kt_error_set(err, rc, "out of memory");
+        if (rc != KT_OK && rc != KT_ENOTFOUND && first_rc == KT_OK) {
+            first_rc = rc;
+            first = e;
+            kt_error_prefix(&first, "'%s'", systems[i].marker);
+        }
+        if (rc != KT_OK || st.type != systems[i].type)
             continue;
         sys->os = systems[i].os;
         kt_strlcpy(sys->marker, systems[i].marker, sizeof sys->marker);
@@ -261,6 +291,9 @@ int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
             kt_strlcpy(sys->os_name, kt_os_name(sys->os), sizeof sys->os_name);
         return KT_OK;
     }
+    if (first_rc != KT_OK)
+        return kt_error_set(err, first_rc, "no system found, and the filesystem failed: %s",
+                            first.msg);
     return KT_OK;
 }
 

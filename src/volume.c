@@ -213,6 +213,38 @@ static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v,
                       (long long)timg->size);
 }
 
+/* A partition holding data (its first 64 KiB not all zero) in which no
+ * filesystem kavtrace reads was recognised: a damaged boot sector, or a
+ * filesystem or encryption kavtrace does not read. Its contents are not
+ * scanned, which a reader must know. An empty one (Microsoft's reserved
+ * partition, a partition never formatted) says nothing. */
+static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index)
+{
+    enum { HEAD = 64 * 1024 };
+    int64_t want = v->length < HEAD ? v->length : HEAD;
+    if (want <= 0 || v->offset >= timg->size)
+        return;
+    uint8_t *head = malloc((size_t)want);
+    if (head == NULL)
+        return;
+    ssize_t got = tsk_img_read(timg, (TSK_OFF_T)v->offset, (char *)head, (size_t)want);
+    tsk_error_reset();
+    bool data = false;
+    for (ssize_t i = 0; i < got && !data; i++)
+        data = head[i] != 0;
+    free(head);
+    if (got <= 0)
+        kt_image_warn(img, "partition %d ('%s' at %lld): unreadable, not scanned", index, v->desc,
+                      (long long)v->offset);
+    else if (data)
+        kt_image_warn(img,
+                      "partition %d ('%s', %lld bytes at %lld) holds data but no filesystem "
+                      "kavtrace reads (NTFS, FAT, ext, HFS+, ISO 9660, UFS, APFS) was recognised "
+                      "in it: a damaged boot sector or superblock, or a format or encryption "
+                      "kavtrace does not read; its contents are not scanned",
+                      index, v->desc, (long long)v->length, (long long)v->offset);
+}
+
 /* libtsk gives up on a whole MBR when one table in the extended chain is
  * unreadable (a truncated image). Fall back to the four primary entries,
  * which sit in sector 0, so what is left of the disk is still analysed. */
@@ -283,6 +315,8 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
         }
         if (v.fs[0])
             with_fs++;
+        else
+            warn_unrecognised(img, timg, &v, (int)list->count);
         int rc = add_volume(list, &v);
         if (rc)
             return rc;

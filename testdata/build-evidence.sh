@@ -150,6 +150,23 @@ step "Windows scenarios with expected findings"
 step "Linux and macOS scenarios with expected findings"
 "$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 
+# kes-active with its SOFTWARE hive's MFT record zeroed: Windows must still
+# be found (SYSTEM hive, System32), the files, drivers, bases, event logs
+# and Prefetch still collected, and the lost hive named in a warning.
+step "damaged scenario: kes-active without its SOFTWARE hive's MFT record"
+src=$out/scenarios/kes-active.raw
+dst=$c/kes-active-no-software.raw
+cp --sparse=always "$src" "$dst"
+start=$(mmls "$src" | awk '$3 ~ /^[0-9]+$/ && /Basic data/ {print $3 + 0; exit}')
+inum=$(ifind -o "$start" -n "Windows/System32/config/SOFTWARE" "$src")
+mft=$(fsstat -o "$start" "$src" | awk -F': ' '/First Cluster of MFT:/ {print $2}')
+csize=$(fsstat -o "$start" "$src" | awk -F': ' '/Cluster Size:/ {print $2}')
+[[ $start =~ ^[0-9]+$ && $inum =~ ^[0-9]+$ && $mft =~ ^[0-9]+$ && $csize =~ ^[0-9]+$ ]] ||
+  { echo "$0: cannot locate SOFTWARE's MFT record in $src" >&2; exit 1; }
+# The synthetic $MFT is one run from its first cluster (kt-ntfs-populate).
+dd if=/dev/zero of="$dst" bs=1024 count=1 conv=notrunc status=none \
+  seek=$(( (start * 512 + mft * csize) / 1024 + inum ))
+
 rm -rf "$work"
 echo "$want" > "$stamp"
 step "done: $(du -sh "$out" | cut -f1) in $out"

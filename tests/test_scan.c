@@ -265,6 +265,109 @@ START_TEST(scenarios_in_raw)
 }
 END_TEST
 
+/* A copy of evidence NAME in a new temporary folder, with COUNT zero bytes
+ * written at byte OFFSET; the copy's path (freed by the caller). */
+static char *damaged_copy(const char *name, long long offset, int count, char *dir)
+{
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *src = path_join(evidence_dir(), name);
+    char *dst = path_join(dir, "damaged.raw");
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd,
+             "cp --sparse=always '%s' '%s' && dd if=/dev/zero of='%s' bs=1 count=%d seek=%lld "
+             "conv=notrunc status=none",
+             src, dst, dst, count, offset);
+    ck_assert_int_eq(system(cmd), 0);
+    free(src);
+    return dst;
+}
+
+static bool coded(const kt_scan *s, const char *code, const char *part)
+{
+    for (size_t w = 0; w < s->warnings.count; w++)
+        if (strcmp(s->warnings.items[w].code, code) == 0 &&
+            strstr(wtext(&s->warnings.items[w]), part))
+            return true;
+    return false;
+}
+
+START_TEST(a_lost_software_hive_leaves_every_other_source_and_says_so)
+{
+    /* testdata/build-evidence.sh: kes-active with the MFT record of its
+     * SOFTWARE hive zeroed. Windows is still found (its SYSTEM hive);
+     * files, drivers, bases, event logs and Prefetch are still read. */
+    char *path = path_join(evidence_dir(), "corrupt/kes-active-no-software.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_WINDOWS);
+    ck_assert_str_eq(s.systems[0].sys.hostname, "FIN-WS042");
+    ck_assert(coded(&s, "hive", "Windows/System32/config/SOFTWARE"));
+    const kt_system_finding *f = &s.systems[0].findings;
+    ck_assert_int_eq(f->verdicts[KT_V_EVER_INSTALLED], KT_TRUE);
+    ck_assert_uint_ge(f->nlosses, 1);
+    size_t from_software = 0, from_files = 0, from_logs = 0, from_prefetch = 0;
+    for (size_t i = 0; i < s.tl.count; i++) {
+        const kt_event *e = &s.tl.items[i];
+        from_software += e->hive && strcmp(e->hive, "SOFTWARE") == 0;
+        from_files += e->path && strncmp(e->path, "ProgramData/Kaspersky Lab/", 26) == 0;
+        from_logs += e->path && strstr(e->path, "winevt/Logs/") != NULL;
+        from_prefetch += e->path && strncmp(e->path, "Windows/Prefetch/", 17) == 0;
+    }
+    ck_assert_uint_eq(from_software, 0);
+    ck_assert_uint_ge(from_files, 1);
+    ck_assert_uint_ge(from_logs, 1);
+    ck_assert_uint_ge(from_prefetch, 1);
+    /* What was false on the intact image is open now, and says why. */
+    ck_assert_int_eq(f->verdicts[KT_V_INSTALLED_AFTER_SALES_BAN], KT_NULL);
+    ck_assert(f->opened[KT_V_INSTALLED_AFTER_SALES_BAN]);
+    kt_buf b = {0};
+    ck_assert_int_eq(kt_writer_find("json")->write(&b, &s, &defs), 0);
+    const char *json = (const char *)b.data;
+    ck_assert_ptr_nonnull(strstr(json, "\"unread_sources\": [\n"));
+    ck_assert_ptr_nonnull(strstr(json, "\"path\": \"Windows/System32/config/SOFTWARE\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"verdicts_left_open\": [\n"));
+    kt_buf_release(&b);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
+START_TEST(a_filesystem_that_fails_or_is_not_recognised_is_a_warning)
+{
+    /* kes-active's root directory record ($MFT entry 5; the $MFT starts at
+     * cluster 4 of 4 KiB, the partition at sector 2048) zeroed: no system
+     * can be found, and the filesystem's error says why. */
+    char dir[] = "/tmp/kt-scan-noroot-XXXXXX";
+    char *path =
+        damaged_copy("scenarios/kes-active.raw", 2048LL * 512 + 4 * 4096 + 5 * 1024, 1024, dir);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 0);
+    ck_assert(coded(&s, "system", "no system found, and the filesystem failed"));
+    kt_scan_release(&s);
+    free(path);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+
+    /* windows.raw's NTFS boot sector (partition 1 at sector 18432) zeroed:
+     * the EFI partition is still read, the other one named as not read. */
+    char dir2[] = "/tmp/kt-scan-noboot-XXXXXX";
+    path = damaged_copy("windows.raw", 18432LL * 512, 512, dir2);
+    memset(&s, 0, sizeof s);
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert(coded(&s, "image", "partition 1 ('Basic data partition'"));
+    ck_assert(coded(&s, "image", "holds data but no filesystem kavtrace reads"));
+    kt_scan_release(&s);
+    free(path);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir2);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(corpus_images_give_no_kaspersky_finding)
 {
     tsv t;
@@ -281,8 +384,14 @@ START_TEST(corpus_images_give_no_kaspersky_finding)
         ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s: %s", r->f[0],
                       err.msg);
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", r->f[0], s.tl.count);
-        for (size_t k = 0; k < s.nsystems; k++)
-            ck_assert_int_eq(s.systems[k].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        /* "Never installed" only when every source was read; a system with
+         * a source that could not be (Velociraptor's placeholder hives)
+         * leaves it open and says so. */
+        for (size_t k = 0; k < s.nsystems; k++) {
+            const kt_system_finding *f = &s.systems[k].findings;
+            ck_assert_int_eq(f->verdicts[KT_V_EVER_INSTALLED], f->nlosses ? KT_NULL : KT_FALSE);
+            ck_assert(f->opened[KT_V_EVER_INSTALLED] == (f->nlosses > 0));
+        }
         /* The writers cope with whatever came out. */
         for (size_t w = 0; w < kt_nwriters; w++) {
             kt_buf b = {0};
@@ -307,7 +416,10 @@ START_TEST(corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn)
         ck_assert_uint_eq(s.nsystems, 1);
         ck_assert_int_eq(s.systems[0].sys.os, KT_OS_WINDOWS);
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i], s.tl.count);
-        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        /* Damaged logs (real-hives) and a corrupt SYSTEM hive are sources not
+         * read in full: "never installed" is left open. */
+        ck_assert_uint_ge(s.systems[0].findings.nlosses, 1);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_NULL);
         if (i == 0) {
             ck_assert_uint_eq(s.stats.hives_read, 9);
             /* Every event log of the corpus (11) was read (and none mentions
@@ -341,7 +453,16 @@ START_TEST(corpus_amcache_hives_are_read_and_give_no_finding)
         ck_assert_uint_eq(s.nsystems, 1);
         ck_assert_uint_eq(s.stats.hives_read, 2); /* SOFTWARE and Amcache.hve */
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", rel, s.tl.count);
-        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        /* No SYSTEM hive in the tree: services and drivers were not read,
+         * so "never installed" is left open, and a warning says why. */
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_NULL);
+        bool said = false;
+        for (size_t w = 0; w < s.warnings.count; w++)
+            said =
+                said || (strcmp(s.warnings.items[w].code, "hive") == 0 &&
+                         strstr(s.warnings.items[w].message, "SYSTEM hive could not be read (not "
+                                                             "found)") != NULL);
+        ck_assert_msg(said, "%s: no warning for the missing SYSTEM hive", rel);
         kt_scan_release(&s);
         free(path);
     }
@@ -1162,6 +1283,8 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_raw);
+    tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
+    tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);
     tcase_add_test(tc, corpus_hives_and_event_logs_give_no_finding_and_corrupt_ones_warn);
     tcase_add_test(tc, corpus_amcache_hives_are_read_and_give_no_finding);

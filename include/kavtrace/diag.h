@@ -8,6 +8,7 @@
 #define KAVTRACE_DIAG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "kavtrace/strpool.h"
@@ -42,6 +43,13 @@ int kt_diags_addf(kt_diags *l, kt_severity sev, const char *code, int volume, co
 int kt_diags_vaddf(kt_diags *l, kt_severity sev, const char *code, int volume, const char *path,
                    const char *artifact, const char *fmt, va_list ap);
 void kt_diags_release(kt_diags *l);
+
+/* Whether d says that a source (an image region, a filesystem, a hive, a
+ * log, a database, a file, a directory) or part of it could not be read,
+ * so that what it holds may be missing: every warning except those about
+ * one value's time (codes ending ".time", ".date", "-time") and the time
+ * zone ("zone"). A "no" answer cannot rest on a scan with such a loss. */
+bool kt_diag_is_loss(const kt_diag *d);
 
 /* "warning", "note". */
 const char *kt_severity_name(kt_severity s);

@@ -7,6 +7,7 @@
 
 #include "kavtrace/artifacts.h"
 #include "kavtrace/buf.h"
+#include "kavtrace/diag.h"
 #include "kavtrace/timeline.h"
 
 /* The vendor the verdicts are about (their names are a contract). */
@@ -96,6 +97,11 @@ typedef struct kt_system_finding {
      * verdict_ev[v] (KT_BACKING_UNKNOWN when none of them says); meaningless
      * when verdict_ev[v] is empty. */
     kt_backing verdict_backing[KT_V_COUNT];
+    /* Sources of this system (or of the whole item) that could not be
+     * read, wholly or in part (kt_diag_is_loss), and the verdicts that
+     * would have been false and are null for it. */
+    size_t nlosses;
+    bool opened[KT_V_COUNT];
 } kt_system_finding;
 
 /* Findings for the events of volume `volume` in tl. out is overwritten;
@@ -103,5 +109,10 @@ typedef struct kt_system_finding {
 int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int volume,
                       kt_system_finding *out, kt_error *err);
 void kt_system_finding_release(kt_system_finding *f);
+
+/* A "no" needs every source read: when diags hold a loss of f's volume or
+ * of the whole item, every false verdict of f becomes null (opened[v] says
+ * which) and nlosses counts them. */
+void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags);
 
 #endif

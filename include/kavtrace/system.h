@@ -25,7 +25,9 @@ typedef struct kt_system {
     kt_strlist warnings; /* unreadable details, each a sentence */
     /* The host context, loaded once here for everything after detection
      * (collection reads it, never the files again): */
-    kt_hive *software, *system;        /* Windows hives, NULL when unreadable */
+    kt_hive *software, *system; /* Windows hives, NULL when unreadable */
+    char software_error[256];   /* why, when one is NULL ("" when read) */
+    char system_error[256];
     size_t software_size, system_size; /* their bytes */
     char controlset[32];               /* "ControlSet001" (Select\Current), "" if none */
     kt_zone zone;                      /* the zone local times are converted with */

@@ -138,6 +138,24 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
             kt_json_string(&j, kt_verdict_name((kt_verdict)v),
                            f->verdict_ev[v].count ? kt_backing_name(f->verdict_backing[v]) : NULL);
         kt_json_end_object(&j);
+        /* What could not be read, and the "no" answers it leaves open. */
+        kt_json_begin_array(&j, "unread_sources");
+        for (size_t w = 0; w < s->warnings.count; w++) {
+            const kt_diag *dg = &s->warnings.items[w];
+            if ((dg->volume >= 0 && dg->volume != f->volume) || !kt_diag_is_loss(dg))
+                continue;
+            kt_json_begin_object(&j, NULL);
+            kt_json_string(&j, "code", dg->code);
+            kt_json_string(&j, "path", dg->path);
+            kt_json_string(&j, "message", dg->message);
+            kt_json_end_object(&j);
+        }
+        kt_json_end_array(&j);
+        kt_json_begin_array(&j, "verdicts_left_open");
+        for (int v = 0; v < KT_V_COUNT; v++)
+            if (f->opened[v])
+                kt_json_string(&j, NULL, kt_verdict_name((kt_verdict)v));
+        kt_json_end_array(&j);
         kt_json_end_object(&j);
     }
     kt_json_end_array(&j);
