@@ -309,14 +309,15 @@ static int read_file(const char *path, kt_strlist *problems, unsigned char **tex
                     (long long)st.st_size, KT_ARTIFACTS_MAX_FILE_SIZE);
         goto out;
     }
-    /* One byte more than the limit tells a file that grew past it. */
-    buf = kt_malloc((size_t)KT_ARTIFACTS_MAX_FILE_SIZE + 1);
+    /* One byte more than its size tells a file that grew since. */
+    size_t cap = (size_t)st.st_size + 1;
+    buf = kt_malloc(cap);
     if (buf == NULL) {
         rc = KT_ENOMEM;
         goto out;
     }
-    while (n <= (size_t)KT_ARTIFACTS_MAX_FILE_SIZE) {
-        ssize_t got = read(fd, buf + n, (size_t)KT_ARTIFACTS_MAX_FILE_SIZE + 1 - n);
+    while (n < cap) {
+        ssize_t got = read(fd, buf + n, cap - n);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
@@ -327,9 +328,8 @@ static int read_file(const char *path, kt_strlist *problems, unsigned char **tex
             break;
         n += (size_t)got;
     }
-    if (n > (size_t)KT_ARTIFACTS_MAX_FILE_SIZE)
-        rc = refuse(problems, "%s:0: more than %d bytes: a definitions file has at most that", path,
-                    KT_ARTIFACTS_MAX_FILE_SIZE);
+    if (n == cap)
+        rc = refuse(problems, "%s:0: changed while it was read", path);
 out:
     close(fd);
     if (rc != KT_OK) {

@@ -1,7 +1,9 @@
 /* Reading definitions: checked access to a libyaml document, and the
  * pieces every source's definition shares (paths, where, patterns,
  * product and version rules). Every problem names FILE:LINE. */
+#include <ctype.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -216,6 +218,105 @@ int defs_category(kt_defs *c, yaml_node_t *n, kt_category *out)
     return -1;
 }
 
+static size_t sat_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+static size_t sat_mul(size_t a, size_t b)
+{
+    return b && a > SIZE_MAX / b ? SIZE_MAX : a * b;
+}
+
+/* How many positions glibc's regcomp builds for an extended regex, about:
+ * it copies an atom once for each repeat an interval allows ("a{3}" is
+ * "aaa"; "+" is the atom then "*"), nested intervals multiplying, so 22
+ * bytes ("((a{200}){200}){200}") can take gigabytes and half a minute.
+ * re is at most KT_ARTIFACTS_MAX_PATTERN bytes. */
+static size_t regex_size(const char *re)
+{
+    size_t sum[KT_ARTIFACTS_MAX_PATTERN + 2] = {0}; /* each open group's positions */
+    size_t depth = 0, last = 0;                     /* the last atom's positions */
+    for (const char *p = re; *p; p++) {
+        size_t atom = 1, times = 0;
+        switch (*p) {
+        case '(':
+            if (depth + 1 < sizeof sum / sizeof sum[0])
+                sum[++depth] = 0;
+            last = 0;
+            continue;
+        case ')':
+            if (depth == 0)
+                break;
+            atom = sum[depth--];
+            break;
+        case '|':
+            last = 0;
+            continue;
+        case '*':
+        case '?':
+            continue;
+        case '+':
+            times = 2;
+            break;
+        case '{': {
+            char *end;
+            unsigned long m = strtoul(p + 1, &end, 10), n = m;
+            if (*end == ',' && isdigit((unsigned char)end[1])) {
+                n = strtoul(end + 1, &end, 10);
+            } else if (*end == ',') {
+                end++;
+                n = m + 1; /* {m,}: m copies, then a star */
+            }
+            if (*end != '}')
+                break; /* regcomp says what is wrong */
+            times = n > m ? n : m;
+            p = end;
+            break;
+        }
+        case '[':
+            /* one position, whatever the bracket holds */
+            if (p[1] == '^')
+                p++;
+            if (p[1] == ']')
+                p++;
+            while (p[1] && p[1] != ']') {
+                p++;
+                if (p[0] == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                    const char *close = strchr(p + 2, p[1]);
+                    while (close && close[1] != ']')
+                        close = strchr(close + 1, p[1]);
+                    if (close == NULL)
+                        break;
+                    p = close + 1;
+                }
+            }
+            if (p[1])
+                p++;
+            break;
+        case '\\':
+            if (p[1])
+                p++;
+            break;
+        default:
+            break;
+        }
+        if (times) {
+            /* the last atom, times over */
+            sum[depth] = sat_add(sum[depth], sat_mul(last, times - 1));
+            last = sat_mul(last, times);
+        } else {
+            sum[depth] = sat_add(sum[depth], atom);
+            last = atom;
+        }
+    }
+    while (depth > 0) {
+        sum[depth - 1] = sat_add(sum[depth - 1], sum[depth]);
+        depth--;
+    }
+    return sum[0];
+}
+
 /* Compile re with flags after the checks every definition regex has. */
 static bool compile(kt_defs *c, yaml_node_t *n, const char *re, int flags, const char *what,
                     bool count, regex_t *out)
@@ -234,6 +335,14 @@ static bool compile(kt_defs *c, yaml_node_t *n, const char *re, int flags, const
         }
         if (p[1])
             p++; /* an escaped character, "\\\\" too */
+    }
+    size_t size = regex_size(re);
+    if (size > KT_ARTIFACTS_MAX_REGEX_SIZE) {
+        defs_problem(c, n,
+                     "%s '%s': its repeats written out are more than %d positions (nested "
+                     "{n,m} multiply)",
+                     what, re, KT_ARTIFACTS_MAX_REGEX_SIZE);
+        return false;
     }
     int rc = regcomp(out, re, flags);
     if (rc != 0) {

@@ -566,13 +566,21 @@ START_TEST(refuses_backreferences_and_patterns_past_the_limits)
         ART(16) "files: {paths: ['x'], times: [si_created], version: {component: 1, "  /* 5 */
                 "regex: '([0-9]+)\\.\\1'}}}\n"                                         /* 5 */
         /* an escaped backslash before a digit is no backreference */
-        ART(17) "files: {paths: ['x'], times: [si_created], content: ['a\\\\\\\\1']}}\n"); /* 6 */
+        ART(17) "files: {paths: ['x'], times: [si_created], content: ['a\\\\\\\\1']}}\n" /* 6 */
+        /* 22 bytes that glibc would write out to 8 million positions
+         * (gigabytes, half a minute); and repeats that are fine */
+        ART(18) "files: {paths: ['x'], times: [si_created], content: "
+                "['((a{200}){200}){200}']}}\n" ART(
+                    19) "files: {paths: ['x'], times: [si_created], "
+                        "content: ['^[]{}[:alpha:]]{3}(x+y{2,}|z{1,9}){40}$']}}\n");
     kt_strlist problems = {0};
     load_expect(dir, KT_EFORMAT, &problems);
     ck_assert(has_problem(&problems, "bad.yaml:3:", "backreference '\\1'"));
     ck_assert(has_problem(&problems, "bad.yaml:4:", "backreference '\\9'"));
     ck_assert(has_problem(&problems, "bad.yaml:5:", "backreference '\\1'"));
-    ck_assert_msg(problems.count == 3, "%zu problems", problems.count);
+    ck_assert(has_problem(&problems,
+                          "bad.yaml:7:", "its repeats written out are more than 2000 positions"));
+    ck_assert_msg(problems.count == 4, "%zu problems", problems.count);
     kt_strlist_release(&problems);
     remove_defs(dir);
 
@@ -623,6 +631,18 @@ START_TEST(refuses_backreferences_and_patterns_past_the_limits)
         kt_buf_release(&a);
         kt_buf_release(&b);
     }
+
+    /* A file past the size limit is not read. */
+    dir = defs_dir();
+    char *big = path_join(dir, "big.yaml");
+    put_file(dir, "big.yaml", "# a comment, then nothing\n");
+    ck_assert_int_eq(truncate(big, KT_ARTIFACTS_MAX_FILE_SIZE + 1), 0);
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems,
+                          "big.yaml:0:", "1048577 bytes: a definitions file has at most 1048576"));
+    kt_strlist_release(&problems);
+    free(big);
+    remove_tree(dir);
 
     /* An alias inside the node it names. */
     dir = write_defs("vendor: acme\n"                          /* 1 */

@@ -28,6 +28,7 @@
 #define KT_ARTIFACTS_MAX_NESTING 16              /* levels of lists and mappings */
 #define KT_ARTIFACTS_MAX_LIST 256     /* entries of a list or mapping (globs, paths, keys, ...) */
 #define KT_ARTIFACTS_MAX_PATTERN 1024 /* bytes of a glob, path, regex or time pattern */
+#define KT_ARTIFACTS_MAX_REGEX_SIZE 2000 /* positions of a regex, its repeats written out */
 
 /* The milestones the verdicts are measured against (src/findings.c):
  * scan and `artifacts check` refuse a set without them. */
