@@ -685,6 +685,28 @@ START_TEST(refuses_more_files_than_the_limit)
     ck_assert_uint_eq(set.nartifacts, KT_ARTIFACTS_MAX_FILES);
     kt_artifact_set_release(&set);
     remove_tree(dir);
+
+    /* Folders: 8 deep are read, the 9th is named, not passed by. */
+    dir = defs_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s", dir);
+    for (int depth = 1; depth <= KT_ARTIFACTS_MAX_DIR_DEPTH + 1; depth++) {
+        size_t len = strlen(path);
+        snprintf(path + len, sizeof path - len, "/d%d", depth);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        snprintf(text, sizeof text,
+                 "artifacts:\n  - {id: a.%d, vendor: acme, description: x, os: linux, "
+                 "category: install, files: {paths: [x], times: [si_created]}}\n",
+                 depth);
+        put_file(path, "a.yaml", text);
+    }
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert_uint_eq(set.nartifacts, KT_ARTIFACTS_MAX_DIR_DEPTH);
+    ck_assert(has_problem(&problems, "/d9:0:", "more than 8 folders deep below"));
+    ck_assert_uint_eq(problems.count, 1);
+    kt_artifact_set_release(&set);
+    kt_strlist_release(&problems);
+    remove_tree(dir);
 }
 END_TEST
 
