@@ -420,7 +420,7 @@ void defs_name_rule(kt_defs *c, yaml_node_t *n, kt_name_rule *r, bool registry)
         return;
     }
     static const char *const keys[] = {"fixed",  "value",   "key",   "component", "string", "group",
-                                       "column", "package", "regex", "map",       NULL};
+                                       "column", "package", "regex", "map",       "unless", NULL};
     defs_check_keys(c, n, "product/version", keys);
     if ((r->text = defs_dup(c, n, "fixed", false, "product/version")))
         r->from = KT_NAME_FIXED;
@@ -453,6 +453,7 @@ void defs_name_rule(kt_defs *c, yaml_node_t *n, kt_name_rule *r, bool registry)
     const char *re = defs_str(c, n, "regex", "product/version");
     if (re)
         r->has_regex = defs_regex(c, defs_get(c, n, "regex"), re, &r->regex);
+    defs_strings(c, n, "unless", &r->unless, false, "product/version");
     yaml_node_t *map = defs_get(c, n, "map");
     if (map && map->type != YAML_MAPPING_NODE) {
         defs_problem(c, map, "product/version: 'map' maps what was read to what it means");
@@ -532,6 +533,7 @@ void defs_name_rule_release(kt_name_rule *r)
 {
     kt_strlist_release(&r->map_from);
     kt_strlist_release(&r->map_to);
+    kt_strlist_release(&r->unless);
     kt_free(r->text);
     if (r->has_regex)
         regfree(&r->regex);

@@ -300,8 +300,13 @@ static int product_fields(group *g)
                 add_id(&rc, &f->ev_codebase, g->ev[i]->id);
     }
 
-    if (registration && program) {
-        f->status = KT_STATUS_PRESENT;
+    bool removal_seen = f->removed != KT_TIME_NONE || removed_by_tool != KT_TIME_NONE;
+    if (registration && (program || !removal_seen)) {
+        /* Registered without program files and with no removal seen:
+         * either the files were deleted and the registration outlived
+         * them, or the evidence does not hold them (a collection of
+         * hives). Neither is a removal kavtrace can show. */
+        f->status = program ? KT_STATUS_PRESENT : KT_STATUS_REGISTERED;
         f->removed = KT_TIME_NONE;
     } else {
         f->status = files_left ? KT_STATUS_RESIDUE : KT_STATUS_REMOVED;
@@ -392,7 +397,8 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
     bool present = false, unknown_install = false, after_ban = false;
     bool sig_after = false, sig_unknown = false, code_after = false;
     bool ksn_after = false, ksn_unknown = false;
-    bool still_at_cutoff = false, removal_unknown = false;
+    kt_strlist ksn_true = {0}, ksn_false = {0}; /* the events behind each answer */
+    bool still_at_cutoff = false, removal_unknown = false, registered_only = false;
     kt_strlist *ev = s->verdict_ev;
     for (size_t i = 0; i < s->nproducts; i++) {
         kt_product_finding *p = &s->products[i];
@@ -404,6 +410,8 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
         if (is_present) {
             present = true;
             ids_from(&rc, &ev[KT_V_PRESENT_AT_ACQUISITION], &p->ev_status);
+        } else if (p->status == KT_STATUS_REGISTERED) {
+            registered_only = true;
         }
         if (p->installed == KT_TIME_NONE)
             unknown_install = true;
@@ -432,12 +440,20 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
         }
         ksn_after = ksn_after || ksn_votes[i] == KT_TRUE;
         ksn_unknown = ksn_unknown || ksn_votes[i] == KT_NULL;
+        if (ksn_votes[i] == KT_TRUE) {
+            /* KSN on, and the product there past the cutoff */
+            ids_from(&rc, &ksn_true, &p->ev_ksn);
+            ids_from(&rc, &ksn_true, is_present ? &p->ev_status : &p->ev_removed);
+        } else if (ksn_votes[i] == KT_FALSE) {
+            /* off at the cutoff, or gone before it */
+            ids_from(&rc, &ksn_false, past_cut ? &p->ev_ksn : &p->ev_removed);
+        }
         if (!is_present && p->removed != KT_TIME_NONE)
             ids_from(&rc, &ev[KT_V_REMOVED_BEFORE_CUTOFF], &p->ev_removed);
     }
     kt_tri *v = s->verdicts;
     v[KT_V_EVER_INSTALLED] = subject ? KT_TRUE : KT_FALSE;
-    v[KT_V_PRESENT_AT_ACQUISITION] = present ? KT_TRUE : KT_FALSE;
+    v[KT_V_PRESENT_AT_ACQUISITION] = present ? KT_TRUE : registered_only ? KT_NULL : KT_FALSE;
     v[KT_V_INSTALLED_AFTER_SALES_BAN] = after_ban ? KT_TRUE : unknown_install ? KT_NULL : KT_FALSE;
     v[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF] = sig_after ? KT_TRUE : sig_unknown ? KT_NULL : KT_FALSE;
     v[KT_V_CODEBASE_UPDATE_AFTER_CUTOFF] = code_after ? KT_TRUE : KT_FALSE;
@@ -449,6 +465,11 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
                                     : still_at_cutoff ? KT_FALSE
                                     : removal_unknown ? KT_NULL
                                                       : KT_TRUE;
+    if (v[KT_V_KSN_AFTER_CUTOFF] != KT_NULL)
+        ids_from(&rc, &ev[KT_V_KSN_AFTER_CUTOFF],
+                 v[KT_V_KSN_AFTER_CUTOFF] == KT_TRUE ? &ksn_true : &ksn_false);
+    kt_strlist_release(&ksn_true);
+    kt_strlist_release(&ksn_false);
     v[KT_V_MIGRATED_TO_ULTRAAV] = s->migrated ? KT_TRUE : KT_FALSE;
     if (s->migrated)
         ids_from(&rc, &ev[KT_V_MIGRATED_TO_ULTRAAV], &s->migration_ev);
@@ -516,6 +537,8 @@ const char *kt_status_name(kt_status s)
         return "removed";
     case KT_STATUS_RESIDUE:
         return "residue";
+    case KT_STATUS_REGISTERED:
+        return "registered";
     }
     return "?";
 }

@@ -54,6 +54,14 @@ START_TEST(maps_names_found_on_disk_to_products)
         {"macos", "com.kaspersky.kav_agent", "kaspersky-mac"},
         {"macos", "klnagent", "kaspersky-klnagent"},
         {"macos", "Kaspersky", "kaspersky-mac"},
+        /* the Network Agent alone is never Kaspersky for Mac (real-world-
+         * kaspersky.md C13): its InstallHistory name, old receipt
+         * "Kaspersky Network Agent.pkg", daemon label */
+        {"macos", "Kaspersky Security Center Network Agent", "kaspersky-klnagent"},
+        {"macos", "Kaspersky Network Agent", "kaspersky-klnagent"},
+        {"macos", "com.kaspersky.klnagent", "kaspersky-klnagent"},
+        {"macos", "Kaspersky Endpoint Security for Mac", "kaspersky-mac"},
+        {"macos", "Kaspersky Anti-Virus", "kaspersky-mac"},
         /* The KTS 21.2 capture's VPN key and its protected\KIS key; the
          * other consumer editions of its Installer\environment. */
         {"windows", "KSDE5.2", "kaspersky-vpn"},
@@ -296,9 +304,11 @@ START_TEST(every_macos_definition_names_its_backing)
         ck_assert_msg(a->backing != KT_BACKING_UNKNOWN && a->backing_ref && a->backing_ref[0],
                       "%s:%d: %s has no backing", a->file, a->line, a->id);
     }
-    ck_assert_uint_ge(mac, 15);
+    ck_assert_uint_ge(mac, 24);
     /* Seen on a real Mac: the installer's and updater's files in /tmp; no
-     * public sample of Kaspersky's install.log lines. */
+     * public sample of Kaspersky's install.log lines. Read in the uninstall
+     * script: receipts, preferences, caches, Safari extensions; reasoned
+     * from macOS: per-user caches, extension storage, receipt contents. */
     struct {
         const char *id;
         kt_backing want;
@@ -307,6 +317,14 @@ START_TEST(every_macos_definition_names_its_backing)
         {"kaspersky.mac.tmp-install-type", KT_BACKING_REAL},
         {"kaspersky.mac.receipt", KT_BACKING_THIRD_PARTY},
         {"kaspersky.mac.install-log", KT_BACKING_INFERRED},
+        {"kaspersky.mac.sysext", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.receipt-legacy", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.receipt-legacy-id", KT_BACKING_INFERRED},
+        {"kaspersky.mac.user-preferences", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.caches", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.user-caches", KT_BACKING_INFERRED},
+        {"kaspersky.mac.safari-extension", KT_BACKING_THIRD_PARTY},
+        {"kaspersky.mac.safari-extension-data", KT_BACKING_INFERRED},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         bool found = false;

@@ -1,6 +1,10 @@
 /* The command line as a user runs it: golden outputs, exit codes, error
  * messages, and proof that evidence is never opened for writing. */
+#include <ctype.h>
+#include <errno.h>
+#include <glob.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,8 +274,17 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     ck_assert(asprintf(&p, "%s/many/linux.raw/timeline.csv", out) > 0);
     ck_assert_int_ne(access(p, R_OK), 0); /* only the format asked for */
     free(p);
-    ck_assert(asprintf(&p, "%s/many/nonexistent.E01/scan.log", out) > 0);
-    ck_assert(file_has(p, "ERROR"));
+    /* The failed item's folder stays partial, its log saying why. */
+    ck_assert(asprintf(&p, "%s/many/nonexistent.E01", out) > 0);
+    ck_assert_int_ne(access(p, F_OK), 0);
+    free(p);
+    ck_assert(asprintf(&p, "%s/many/.nonexistent.E01.partial-*/scan.log", out) > 0);
+    glob_t g;
+    ck_assert_int_eq(glob(p, 0, NULL, &g), 0);
+    ck_assert_uint_eq(g.gl_pathc, 1);
+    ck_assert(file_has(g.gl_pathv[0], "ERROR evidence '/nonexistent.E01': cannot open"));
+    ck_assert_msg(strstr((char *)e.data, "outputs left incomplete in"), "%s", (char *)e.data);
+    globfree(&g);
     free(p);
     kt_buf_release(&o);
     kt_buf_release(&e);
@@ -413,6 +426,715 @@ START_TEST(artifacts_list_shows_each_artifacts_backing)
 }
 END_TEST
 
+/* ---- outputs: where they go, whole or visibly partial, valid text ------- */
+
+/* Text planted in a directory evidence: bytes that are not UTF-8, terminal
+ * escape sequences (CSI, OSC ending in BEL, the one-byte C1 CSI 0x9b, raw
+ * and as UTF-8), backspace, CR, and a literal backslash-x that must come
+ * back as itself when the output is unescaped. */
+static const char odd_os_name[] = "Evil\xff\xfe Linux \x1b[31mRED\x1b[0m\x07\x08\r\xc2\x9b"
+                                  "2J \\x41";
+static const char odd_host[] = "host\x1b]0;title\x07\xc0\xaf";
+static const char odd_folder[] = "install_11.4.0.1234\xff\x1b[2J\x9b";
+static const char odd_version[] = "11.4.0-1234\xff\x1b[5m";
+static const char odd_log[] = "dpkg.log.1\x1b[31m"; /* matches dpkg.log.[0-9]*, holds a bad line */
+
+static void put_file(const char *dir, const char *rel, const char *text)
+{
+    char *p = path_join(dir, rel);
+    FILE *f = fopen(p, "wb");
+    ck_assert_msg(f != NULL, "cannot write %s", p);
+    ck_assert(fwrite(text, 1, strlen(text), f) == strlen(text));
+    ck_assert_int_eq(fclose(f), 0);
+    free(p);
+}
+
+static void make_dirs(const char *dir, const char *rel)
+{
+    char *p = path_join(dir, rel);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s", p);
+        *s = '/';
+    }
+    ck_assert_msg(mkdir(p, 0755) == 0 || errno == EEXIST, "mkdir %s", p);
+    free(p);
+}
+
+/* A Linux root as a directory tree, with the odd text above in its
+ * os-release, hostname, a KESL install folder's name, a package version
+ * and a log's name. */
+static void build_odd_tree(const char *root)
+{
+    make_dirs(root, "etc");
+    make_dirs(root, "var/log");
+    make_dirs(root, "var/opt/kaspersky/kesl");
+    char *text = NULL;
+    ck_assert(asprintf(&text, "NAME=\"Evil\"\nPRETTY_NAME=\"%s\"\nVERSION_ID=\"22.04\"\n",
+                       odd_os_name) > 0);
+    put_file(root, "etc/os-release", text);
+    free(text);
+    ck_assert(asprintf(&text, "%s\n", odd_host) > 0);
+    put_file(root, "etc/hostname", text);
+    free(text);
+    ck_assert(asprintf(&text, "var/opt/kaspersky/kesl/%s", odd_folder) > 0);
+    make_dirs(root, text);
+    free(text);
+    ck_assert(asprintf(&text, "2023-03-01 10:00:00 install kesl:amd64 <none> %s\n", odd_version) >
+              0);
+    put_file(root, "var/log/dpkg.log", text);
+    free(text);
+    ck_assert(asprintf(&text, "var/log/%s", odd_log) > 0);
+    put_file(root, text, "not a dpkg line \x1b[31m\xff\n");
+    free(text);
+}
+
+static char *temp_dir(void)
+{
+    char t[] = "/tmp/kt-out-XXXXXX";
+    ck_assert(mkdtemp(t) != NULL);
+    char *copy = strdup(t);
+    ck_assert(copy != NULL);
+    return copy;
+}
+
+static void remove_dir(const char *dir)
+{
+    char *rm = NULL;
+    ck_assert(asprintf(&rm, "rm -rf '%s'", dir) > 0);
+    ck_assert_int_eq(system(rm), 0);
+    free(rm);
+}
+
+static bool exists_at(const char *dir, const char *rel)
+{
+    char *p = path_join(dir, rel);
+    struct stat st;
+    bool yes = lstat(p, &st) == 0;
+    free(p);
+    return yes;
+}
+
+/* The names in dir that start with prefix, sorted, one per line. */
+static void names_starting(const char *dir, const char *prefix, kt_buf *out)
+{
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "cd '%s' && ls -A | grep '^%s' | sort || true", dir, prefix) > 0);
+    ck_assert_int_eq(run_capture(cmd, out, NULL), 0);
+    free(cmd);
+}
+
+/* Every file under dir with its size and SHA-256: to show it unchanged. */
+static void tree_listing(const char *dir, kt_buf *out)
+{
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "cd '%s' && find . -printf '%%y %%s %%p\\n' | LC_ALL=C sort && find . "
+                       "-type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum",
+                       dir) > 0);
+    ck_assert_int_eq(run_capture(cmd, out, NULL), 0);
+    free(cmd);
+}
+
+/* Strict UTF-8 (no overlong forms, no surrogates, at most U+10FFFF);
+ * NULL, or what is wrong and where. Controls are allowed only as listed. */
+static const char *text_problem(const kt_buf *b, const char *allowed, char *why, size_t len)
+{
+    const unsigned char *p = b->data;
+    for (size_t i = 0; i < b->len;) {
+        unsigned c = p[i];
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
+        uint32_t cp = n == 1 ? c : n == 2 ? c & 0x1f : n == 3 ? c & 0x0f : c & 0x07;
+        bool ok = n > 0 && i + n <= b->len;
+        for (size_t k = 1; ok && k < n; k++) {
+            ok = (p[i + k] & 0xc0) == 0x80;
+            cp = cp << 6 | (p[i + k] & 0x3f);
+        }
+        static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+        ok = ok && cp >= min[n] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        if (!ok) {
+            snprintf(why, len, "byte %zu (0x%02x) is not UTF-8", i, c);
+            return why;
+        }
+        bool control = cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+        if (control && (cp >= 0x80 || strchr(allowed, (int)cp) == NULL)) {
+            snprintf(why, len, "control character U+%04X at byte %zu", (unsigned)cp, i);
+            return why;
+        }
+        i += n;
+    }
+    return NULL;
+}
+
+static void assert_terminal_safe(const kt_buf *b, const char *what)
+{
+    char why[128];
+    const char *problem = text_problem(b, "\n", why, sizeof why);
+    ck_assert_msg(problem == NULL, "%s: %s:\n%s", what, problem, (char *)b->data);
+}
+
+/* kavtrace's text escapes undone: \xHH is the byte HH. */
+static void unescape(const char *s, size_t n, kt_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (s[i] == '\\' && i + 3 < n && s[i + 1] == 'x' && isxdigit((unsigned char)s[i + 2]) &&
+            isxdigit((unsigned char)s[i + 3]) && sscanf(s + i + 2, "%2x", &v) == 1) {
+            unsigned char byte = (unsigned char)v;
+            ck_assert(kt_buf_append(out, &byte, 1) == 0);
+            i += 3;
+        } else {
+            ck_assert(kt_buf_append(out, s + i, 1) == 0);
+        }
+    }
+    ck_assert(kt_buf_append(out, "", 0) == 0);
+}
+
+/* An independent reader of the outputs (python3's json and hashlib):
+ *   strings FILE    parse FILE strictly as UTF-8 JSON (JSON lines for
+ *                   *.jsonl) and print each string in it, unescaped, in hex
+ *   manifest DIR    check DIR/manifest.json against the files in DIR and
+ *                   the run id in each of them; print "ok RUNID" */
+static const char reader_py[] =
+    "import hashlib, json, os, re, sys\n"
+    "def unescape(s):\n"
+    "    return re.sub(rb'\\\\x([0-9a-fA-F]{2})', lambda m: bytes([int(m.group(1), 16)]),\n"
+    "                  s.encode('utf-8'))\n"
+    "def docs(path):\n"
+    "    data = open(path, 'rb').read().decode('utf-8')\n"
+    "    if path.endswith('.jsonl'):\n"
+    "        return [json.loads(l) for l in data.split('\\n') if l]\n"
+    "    return [json.loads(data)]\n"
+    "def strings(v):\n"
+    "    if isinstance(v, str):\n"
+    "        yield v\n"
+    "    elif isinstance(v, dict):\n"
+    "        for k, x in v.items():\n"
+    "            yield k\n"
+    "            yield from strings(x)\n"
+    "    elif isinstance(v, list):\n"
+    "        for x in v:\n"
+    "            yield from strings(x)\n"
+    "if sys.argv[1] == 'strings':\n"
+    "    for d in docs(sys.argv[2]):\n"
+    "        for s in strings(d):\n"
+    "            print(unescape(s).hex())\n"
+    "else:\n"
+    "    d = sys.argv[2]\n"
+    "    m = docs(os.path.join(d, 'manifest.json'))[0]\n"
+    "    run = m['run_id']\n"
+    "    listed = {f['name']: f for f in m['files']}\n"
+    "    for name in sorted(os.listdir(d)):\n"
+    "        if name == 'manifest.json':\n"
+    "            continue\n"
+    "        f = listed.pop(name, None)\n"
+    "        assert f is not None, 'manifest lacks ' + name\n"
+    "        data = open(os.path.join(d, name), 'rb').read()\n"
+    "        assert f['size'] == len(data), name + ': size'\n"
+    "        assert f['sha256'] == hashlib.sha256(data).hexdigest(), name + ': sha256'\n"
+    "    assert not listed, 'listed but absent: ' + ' '.join(listed)\n"
+    "    assert m['kavtrace_version'] and m['evidence']['path'], 'manifest: evidence'\n"
+    "    if os.path.exists(os.path.join(d, 'findings.json')):\n"
+    "        assert docs(os.path.join(d, 'findings.json'))[0]['run_id'] == run, 'findings.json'\n"
+    "    if os.path.exists(os.path.join(d, 'timeline.jsonl')):\n"
+    "        for e in docs(os.path.join(d, 'timeline.jsonl')):\n"
+    "            assert e['run_id'] == run, 'timeline.jsonl'\n"
+    "    first = open(os.path.join(d, 'scan.log'), 'rb').readline().decode('utf-8')\n"
+    "    assert (' run %s ' % run) in first, 'scan.log: ' + first\n"
+    "    print('ok', run, m['evidence']['path'], m['evidence']['size'])\n";
+
+static void read_outputs(const char *what, const char *path, kt_buf *out)
+{
+    char py[] = "/tmp/kt-reader-XXXXXX";
+    int fd = mkstemp(py);
+    ck_assert(fd >= 0);
+    ck_assert(write(fd, reader_py, strlen(reader_py)) == (ssize_t)strlen(reader_py));
+    close(fd);
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "python3 '%s' %s '%s'", py, what, path) > 0);
+    kt_buf err = {0};
+    int status = run_capture(cmd, out, &err);
+    ck_assert_msg(status == 0, "python3 %s %s: %s", what, path, (char *)err.data);
+    unlink(py);
+    kt_buf_release(&err);
+    free(cmd);
+}
+
+static bool hex_listed(const kt_buf *list, const char *raw)
+{
+    char hex[1024] = "\n";
+    for (size_t i = 0; raw[i] && 2 * i + 3 < sizeof hex; i++)
+        snprintf(hex + 1 + 2 * i, 3, "%02x", (unsigned char)raw[i]);
+    strcat(hex, "\n");
+    kt_buf withnl = {0};
+    ck_assert(kt_buf_append(&withnl, "\n", 1) == 0);
+    ck_assert(kt_buf_append(&withnl, list->data, list->len) == 0);
+    bool found = strstr((char *)withnl.data, hex) != NULL;
+    kt_buf_release(&withnl);
+    return found;
+}
+
+START_TEST(output_inside_directory_evidence_is_refused_however_named)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    char *link = path_join(tmp, "link");
+    ck_assert_int_eq(symlink(tree, link), 0);
+    kt_buf before = {0}, after = {0}, o = {0}, e = {0};
+    tree_listing(tree, &before);
+
+    /* Not there yet (judged by the deepest folder that is), through a
+     * symbolic link, and the evidence itself. */
+    const char *outs[] = {"ev/new/out", "ev/new/deeper/out", "link/out", "link/new/out", "ev",
+                          "link"};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        char *args = NULL;
+        ck_assert(asprintf(&args, "scan -q -o '%s/%s' '%s'", tmp, outs[i], tree) > 0);
+        ck_assert_msg(run(args, &o, &e) == 1, "-o %s was accepted", outs[i]);
+        ck_assert_msg(strstr((char *)e.data, "would be inside the evidence") != NULL, "-o %s: %s",
+                      outs[i], (char *)e.data);
+        kt_buf_release(&o);
+        kt_buf_release(&e);
+        free(args);
+    }
+    /* A way out through '..' after a folder that does not exist: fine,
+     * but nothing may be made inside the evidence on the way. */
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -q -o '%s/ev/new/../../elsewhere' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert(exists_at(tmp, "elsewhere/findings.json"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    tree_listing(tree, &after);
+    ck_assert_msg(before.len == after.len && memcmp(before.data, after.data, before.len) == 0,
+                  "the evidence changed:\n%s\nvs\n%s", (char *)before.data, (char *)after.data);
+    kt_buf_release(&before);
+    kt_buf_release(&after);
+    remove_dir(tmp);
+    free(link);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(output_that_is_a_file_or_holds_other_files_fails_before_the_scan)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    put_file(tmp, "notes.txt", "mine\n");
+    kt_buf o = {0}, e = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -o '%s/notes.txt' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "notes.txt' exists and is not a directory") != NULL, "%s",
+                  (char *)e.data);
+    ck_assert_msg(o.len == 0, "scanned anyway: %s", (char *)o.data); /* no summary: no scan */
+    kt_buf n = {0};
+    char *notes = path_join(tmp, "notes.txt");
+    file_load(notes, &n);
+    ck_assert_str_eq((char *)n.data, "mine\n");
+    free(notes);
+    kt_buf_release(&n);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* A folder with files kavtrace did not write is never replaced. */
+    make_dirs(tmp, "mine");
+    put_file(tmp, "mine/notes.txt", "mine\n");
+    ck_assert(asprintf(&args, "scan -o '%s/mine' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "'notes.txt', which kavtrace did not write") != NULL, "%s",
+                  (char *)e.data);
+    ck_assert_msg(o.len == 0, "scanned anyway: %s", (char *)o.data);
+    ck_assert(exists_at(tmp, "mine/notes.txt"));
+    ck_assert(!exists_at(tmp, "mine/findings.json"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* Nor the folder the user stands in (even an empty one). */
+    make_dirs(tmp, "here");
+    ck_assert(asprintf(&args, "cd '%s/here' && '%s' scan -o . '%s'", tmp, kavtrace_bin(), tree) >
+              0);
+    ck_assert_int_eq(run_capture(args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "here' holds the current directory"), "%s",
+                  (char *)e.data);
+    ck_assert_msg(o.len == 0, "scanned anyway: %s", (char *)o.data);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    remove_dir(tmp);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(each_item_gets_a_folder_of_its_own_inside_outdir)
+{
+    char *tmp = temp_dir();
+    char *a = path_join(tmp, "a/ev"), *b = path_join(tmp, "b/ev");
+    build_odd_tree(a);
+    build_odd_tree(b);
+    kt_buf o = {0}, e = {0}, f = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -q -f json -o '%s/out' '%s' '%s'", tmp, a, b) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    char *p = path_join(tmp, "out/ev/findings.json");
+    file_load(p, &f);
+    free(p);
+    char want[600];
+    snprintf(want, sizeof want, "\"path\": \"%s\"", a);
+    ck_assert_msg(strstr((char *)f.data, want), "out/ev is not %s", a);
+    kt_buf_release(&f);
+    p = path_join(tmp, "out/ev-2/findings.json");
+    file_load(p, &f);
+    free(p);
+    snprintf(want, sizeof want, "\"path\": \"%s\"", b);
+    ck_assert_msg(strstr((char *)f.data, want), "out/ev-2 is not %s", b);
+    kt_buf_release(&f);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* '.' and '..' name no folder: the item is named by what they are. */
+    make_dirs(tmp, "p");
+    ck_assert(asprintf(&args, "cd '%s/etc' && '%s' scan -q -f json -o '%s/p/out' .. '%s/.'", a,
+                       kavtrace_bin(), tmp, b) > 0);
+    ck_assert_int_eq(run_capture(args, &o, &e), 0);
+    ck_assert_msg(exists_at(tmp, "p/out/ev/findings.json"), "%s", (char *)e.data);
+    ck_assert(exists_at(tmp, "p/out/ev-2/findings.json"));
+    ck_assert(!exists_at(tmp, "p/out/findings.json"));
+    ck_assert(!exists_at(tmp, "p/findings.json"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    remove_dir(tmp);
+    free(a);
+    free(b);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(outputs_carry_the_run_id_and_a_manifest_of_what_is_there)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    kt_buf o = {0}, e = {0}, first = {0}, second = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -q -o '%s/out' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    char *out = path_join(tmp, "out");
+    read_outputs("manifest", out, &first);
+    ck_assert_msg(strncmp((char *)first.data, "ok ", 3) == 0, "%s", (char *)first.data);
+    char want[600];
+    snprintf(want, sizeof want, " %s ", tree);
+    ck_assert_msg(strstr((char *)first.data, want), "%s", (char *)first.data);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* Again with json alone: the folder is replaced whole, so no timeline
+     * of the first run is left looking current, and nothing is left aside. */
+    ck_assert(asprintf(&args, "scan -q -f json -o '%s/out' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert(!exists_at(tmp, "out/timeline.csv"));
+    ck_assert(!exists_at(tmp, "out/timeline.jsonl"));
+    read_outputs("manifest", out, &second);
+    ck_assert_msg(strncmp((char *)second.data, "ok ", 3) == 0, "%s", (char *)second.data);
+    ck_assert_msg(strcmp((char *)first.data, (char *)second.data) != 0, "same run id twice: %s",
+                  (char *)first.data);
+    kt_buf aside = {0};
+    names_starting(tmp, "\\.", &aside);
+    ck_assert_msg(aside.len == 0, "left beside the output: %s", (char *)aside.data);
+    kt_buf_release(&aside);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    kt_buf_release(&first);
+    kt_buf_release(&second);
+    free(args);
+    remove_dir(tmp);
+    free(out);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
+/* kavtrace with the guard preloaded and env set (e.g. KT_GUARD_FULL=x). */
+static int run_guarded(const char *env, const char *args, kt_buf *out, kt_buf *err)
+{
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "%s LD_PRELOAD='%s' ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 "
+                       "'%s' %s",
+                       env, getenv("KT_OPENGUARD"), kavtrace_bin(), args) > 0);
+    int status = run_capture(cmd, out, err);
+    free(cmd);
+    return status;
+}
+
+START_TEST(a_full_disk_leaves_the_item_partial_and_the_older_run_stale)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    kt_buf o = {0}, e = {0}, names = {0}, log = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -q -o '%s/out' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    ck_assert_int_eq(run_guarded("KT_GUARD_FULL=timeline.csv", args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "timeline.csv") &&
+                      strstr((char *)e.data, "No space left on device"),
+                  "%s", (char *)e.data);
+    /* The older run's folder is no longer where the current one would be. */
+    ck_assert_msg(!exists_at(tmp, "out"), "the older run's output still looks current");
+    names_starting(tmp, "out\\.stale-", &names);
+    ck_assert_msg(names.len > 0, "no out.stale-*: %s", (char *)e.data);
+    char *stale = NULL;
+    ck_assert(asprintf(&stale, "%.*s/manifest.json", (int)strcspn((char *)names.data, "\n"),
+                       (char *)names.data) > 0);
+    ck_assert(exists_at(tmp, stale)); /* kept whole, only renamed */
+    free(stale);
+    kt_buf_release(&names);
+    /* This run's outputs stay, named as partial, without a manifest; its
+     * scan.log says what failed. */
+    names_starting(tmp, "\\.out\\.partial-", &names);
+    ck_assert_msg(names.len > 0, "no .out.partial-*: %s", (char *)e.data);
+    char *partial = NULL;
+    ck_assert(asprintf(&partial, "%s/%.*s", tmp, (int)strcspn((char *)names.data, "\n"),
+                       (char *)names.data) > 0);
+    ck_assert(!exists_at(partial, "manifest.json"));
+    ck_assert_msg(strstr((char *)e.data, partial) != NULL, "stderr names not %s: %s", partial,
+                  (char *)e.data);
+    char *logp = path_join(partial, "scan.log");
+    file_load(logp, &log);
+    ck_assert_msg(
+        strstr((char *)log.data, "\nERROR cannot write 'timeline.csv': No space left on device\n"),
+        "%s", (char *)log.data);
+    ck_assert_ptr_null(strstr((char *)log.data, "\nfinished "));
+    free(logp);
+    free(partial);
+    kt_buf_release(&log);
+    kt_buf_release(&names);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    /* The log and the manifest fail the run too, with their reason. */
+    const char *files[] = {"scan.log", "manifest.json", "findings.json"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char env[64];
+        snprintf(env, sizeof env, "KT_GUARD_FULL=%s", files[i]);
+        ck_assert_int_eq(run_guarded(env, args, &o, &e), 1);
+        ck_assert_msg(strstr((char *)e.data, files[i]) &&
+                          strstr((char *)e.data, "No space left on device"),
+                      "%s: %s", files[i], (char *)e.data);
+        ck_assert_msg(!exists_at(tmp, "out"), "%s: out", files[i]);
+        kt_buf_release(&o);
+        kt_buf_release(&e);
+    }
+    free(args);
+
+    /* The summary on a full stdout: said on stderr, exit 1. */
+    ck_assert(asprintf(&args, "'%s' scan -o '%s/out' '%s' >/dev/full", kavtrace_bin(), tmp, tree) >
+              0);
+    ck_assert_int_eq(run_capture(args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "No space left on device"), "%s", (char *)e.data);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    remove_dir(tmp);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
+START_TEST(a_read_only_output_location_fails_before_the_scan)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    make_dirs(tmp, "ro");
+    kt_buf o = {0}, e = {0};
+    char *env = NULL, *args = NULL;
+    /* The guard's log shows whether the evidence was read at all. */
+    ck_assert(asprintf(&env, "KT_GUARD_READONLY='%s/ro' KT_GUARD_DIR='%s' KT_GUARD_LOG='%s/opened'",
+                       tmp, tree, tmp) > 0);
+    ck_assert(asprintf(&args, "scan -o '%s/ro/out' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run_guarded(env, args, &o, &e), 1);
+    ck_assert_msg(strstr((char *)e.data, "Read-only file system"), "%s", (char *)e.data);
+    ck_assert_msg(o.len == 0, "scanned anyway: %s", (char *)o.data);
+    ck_assert_msg(!exists_at(tmp, "opened"), "the evidence was read before the output was made");
+    kt_buf names = {0};
+    names_starting(tmp, "", &names);
+    ck_assert_str_eq((char *)names.data, "ev\nro\n");
+    kt_buf_release(&names);
+    ck_assert(!exists_at(tmp, "ro/out"));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    free(env);
+    remove_dir(tmp);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
+/* timeline.csv as RFC 4180 says it: records end in CRLF; a cell is either
+ * bare (no quote, comma, CR or LF) or quoted with inner quotes doubled;
+ * every record has the header's number of cells. Returns the records. */
+static size_t check_csv(const kt_buf *b, kt_strlist *cells)
+{
+    const char *s = (const char *)b->data, *end = s + b->len;
+    size_t records = 0;
+    int header = -1;
+    while (s < end) {
+        int n = 0;
+        for (;;) {
+            kt_buf cell = {0};
+            if (*s == '"') {
+                for (s++; s < end; s++) {
+                    if (*s == '"' && s + 1 < end && s[1] == '"')
+                        s++;
+                    else if (*s == '"')
+                        break;
+                    ck_assert(kt_buf_append(&cell, s, 1) == 0);
+                }
+                ck_assert_msg(s < end, "record %zu: unterminated quoted cell", records + 1);
+                s++;
+            } else {
+                size_t len = strcspn(s, ",\"\r\n");
+                ck_assert(kt_buf_append(&cell, s, len) == 0);
+                s += len;
+                ck_assert_msg(*s != '"', "record %zu: a quote inside a bare cell", records + 1);
+            }
+            ck_assert(kt_buf_append(&cell, "", 0) == 0);
+            ck_assert(kt_strlist_add(cells, (char *)cell.data) == 0);
+            kt_buf_release(&cell);
+            n++;
+            if (*s == ',') {
+                s++;
+                continue;
+            }
+            ck_assert_msg(s + 1 < end && s[0] == '\r' && s[1] == '\n',
+                          "record %zu does not end in CRLF", records + 1);
+            s += 2;
+            break;
+        }
+        if (header < 0)
+            header = n;
+        ck_assert_msg(n == header, "record %zu: %d cells, the header has %d", records + 1, n,
+                      header);
+        records++;
+    }
+    return records;
+}
+
+START_TEST(text_from_evidence_is_valid_json_csv_and_safe_on_a_terminal)
+{
+    char *tmp = temp_dir();
+    char *tree = path_join(tmp, "ev");
+    build_odd_tree(tree);
+    kt_buf o = {0}, e = {0}, b = {0}, strings = {0};
+    char *args = NULL;
+    ck_assert(asprintf(&args, "scan -o '%s/out' '%s'", tmp, tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    assert_terminal_safe(&o, "stdout");
+    assert_terminal_safe(&e, "stderr");
+    /* The summary shows the text, escaped. */
+    ck_assert_msg(strstr((char *)o.data, "Evil\\xff\\xfe Linux \\x1b[31mRED\\x1b[0m\\x07\\x08\\x0d"
+                                         "\\xc2\\x9b2J \\x5cx41"),
+                  "%s", (char *)o.data);
+    ck_assert_msg(strstr((char *)e.data, "'var/log/dpkg.log.1\\x1b[31m'"), "%s", (char *)e.data);
+    char *log = path_join(tmp, "out/scan.log");
+    file_load(log, &b);
+    assert_terminal_safe(&b, "scan.log");
+    ck_assert_msg(strstr((char *)b.data, "WARNING volume 0: 'var/log/dpkg.log.1\\x1b[31m': "), "%s",
+                  (char *)b.data);
+    kt_buf_release(&b);
+
+    /* findings.json and timeline.jsonl parse as strict UTF-8 JSON, and
+     * their text unescapes to the bytes of the evidence. */
+    char *findings = path_join(tmp, "out/findings.json");
+    read_outputs("strings", findings, &strings);
+    ck_assert_msg(hex_listed(&strings, odd_os_name), "os name: %s", (char *)strings.data);
+    ck_assert_msg(hex_listed(&strings, odd_host), "hostname: %s", (char *)strings.data);
+    kt_buf_release(&strings);
+    char *jsonl = path_join(tmp, "out/timeline.jsonl");
+    read_outputs("strings", jsonl, &strings);
+    char folder[256];
+    snprintf(folder, sizeof folder, "var/opt/kaspersky/kesl/%s", odd_folder);
+    ck_assert_msg(hex_listed(&strings, folder), "folder: %s", (char *)strings.data);
+    ck_assert_msg(hex_listed(&strings, odd_version), "version: %s", (char *)strings.data);
+    kt_buf_release(&strings);
+
+    /* timeline.csv: RFC 4180, UTF-8, no control character but the CRLFs. */
+    char *csv = path_join(tmp, "out/timeline.csv");
+    file_load(csv, &b);
+    char why[128];
+    const char *problem = text_problem(&b, "\r\n", why, sizeof why);
+    ck_assert_msg(problem == NULL, "timeline.csv: %s", problem);
+    kt_strlist cells = {0};
+    ck_assert_uint_ge(check_csv(&b, &cells), 3);
+    bool found_folder = false, found_version = false;
+    for (size_t i = 0; i < cells.count; i++) {
+        kt_buf raw = {0};
+        unescape(cells.items[i], strlen(cells.items[i]), &raw);
+        found_folder = found_folder || strcmp((char *)raw.data, folder) == 0;
+        found_version = found_version || strcmp((char *)raw.data, odd_version) == 0;
+        kt_buf_release(&raw);
+    }
+    ck_assert(found_folder && found_version);
+    kt_strlist_release(&cells);
+    kt_buf_release(&b);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* info: as text, safe on the terminal; as JSON, valid. */
+    ck_assert(asprintf(&args, "info '%s'", tree) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    assert_terminal_safe(&o, "info");
+    assert_terminal_safe(&e, "info's stderr");
+    ck_assert_msg(strstr((char *)o.data, "hostname host\\x1b]0;title\\x07\\xc0\\xaf"), "%s",
+                  (char *)o.data);
+    free(args);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    ck_assert(asprintf(&args, "'%s' info --json '%s' > '%s/info.json'", kavtrace_bin(), tree, tmp) >
+              0);
+    ck_assert_int_eq(run_capture(args, &o, &e), 0);
+    char *info = path_join(tmp, "info.json");
+    read_outputs("strings", info, &strings);
+    ck_assert_msg(hex_listed(&strings, odd_os_name), "info os name: %s", (char *)strings.data);
+    kt_buf_release(&strings);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+    free(info);
+    free(csv);
+    free(jsonl);
+    free(findings);
+    free(log);
+    remove_dir(tmp);
+    free(tree);
+    free(tmp);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("cli");
@@ -424,6 +1146,16 @@ static Suite *suite(void)
     tcase_add_test(tc, scan_writes_its_outputs_and_refuses_bad_use);
     tcase_add_test(tc, artifacts_list_shows_each_artifacts_backing);
     suite_add_tcase(s, tc);
+    TCase *out = tcase_create("output");
+    tcase_set_timeout(out, 300);
+    tcase_add_test(out, output_inside_directory_evidence_is_refused_however_named);
+    tcase_add_test(out, output_that_is_a_file_or_holds_other_files_fails_before_the_scan);
+    tcase_add_test(out, each_item_gets_a_folder_of_its_own_inside_outdir);
+    tcase_add_test(out, outputs_carry_the_run_id_and_a_manifest_of_what_is_there);
+    tcase_add_test(out, a_full_disk_leaves_the_item_partial_and_the_older_run_stale);
+    tcase_add_test(out, a_read_only_output_location_fails_before_the_scan);
+    tcase_add_test(out, text_from_evidence_is_valid_json_csv_and_safe_on_a_terminal);
+    suite_add_tcase(s, out);
     return s;
 }
 

@@ -679,6 +679,45 @@ START_TEST(history_lines_with_and_without_their_time)
 }
 END_TEST
 
+START_TEST(name_times_read_the_groups_given)
+{
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.trace\n"
+              "    description: a trace file\n"
+              "    os: linux\n"
+              "    category: execution\n"
+              "    files:\n"
+              "      paths: ['var/tr/*.log']\n"
+              "      name_time:\n"
+              "        regex: '_(date)?([0-9]{2}\\.[0-9]{2})_(time)?([0-9]{2}\\.[0-9]{2})_pid'\n"
+              "        groups: [2, 4]\n"
+              "        pattern: '%m.%d %H.%M'\n"
+              "        zone: utc\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "var/tr/KES21.15_10.03_09.15_pid1.log", "x\n", "2024-10-05T00:00:00Z");
+    put(r.root, "var/tr/KES21.15_date10.04_time10.16_pid2.log", "x\n", "2024-10-05T00:00:00Z");
+    put(r.root, "var/tr/KES21.15_dateXX.XX_timeXX.XX_pid3.log", "x\n", "2024-10-05T00:00:00Z");
+    collect(&r);
+    /* A directory's files were made when the test put them there: the year
+     * is the host's, so only the rest of the time is asserted. */
+    ck_assert_uint_eq(count_of(&r.got, "t.trace"), 2);
+    static const char *const want[][2] = {{"-10-03T09:15:00Z", "'10.03_09.15, year "},
+                                          {"-10-04T10:16:00Z", "'10.04_time10.16, year "}};
+    for (size_t w = 0; w < 2; w++) {
+        bool seen = false;
+        for (size_t i = 0; i < r.got.count; i++) {
+            const kept *k = &r.got.items[i];
+            seen = seen || (strcmp(k->artifact, "t.trace") == 0 &&
+                            strcmp(k->time + 4, want[w][0]) == 0 && strstr(k->source, want[w][1]));
+        }
+        ck_assert_msg(seen, "no trace event at ....%s", want[w][0]);
+    }
+    end(&r);
+}
+END_TEST
+
 START_TEST(definitions_of_searches_and_times_are_checked)
 {
     static const char *const bad[] = {
@@ -691,6 +730,10 @@ START_TEST(definitions_of_searches_and_times_are_checked)
         "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', time: modified, "
         "pattern: '%s'}}\n",
         "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', pattern: '%Y %s'}}\n",
+        "    files: {paths: ['x'], name_time: {regex: '(a)(b)', groups: [3], pattern: '%Y'}}\n",
+        "    files: {paths: ['x'], name_time: {regex: '(a)(b)', groups: [0], pattern: '%Y'}}\n",
+        "    files: {paths: ['x'], name_time: {regex: '(a)', groups: [1, 1, 1, 1, 1], "
+        "pattern: '%Y'}}\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run r;
@@ -733,6 +776,7 @@ static Suite *suite(void)
     tcase_add_test(tc, content_tests_every_regex_and_the_assignments_form);
     tcase_add_test(tc, links_to_directories_count_as_directories);
     tcase_add_test(tc, history_lines_with_and_without_their_time);
+    tcase_add_test(tc, name_times_read_the_groups_given);
     tcase_add_test(tc, definitions_of_searches_and_times_are_checked);
     suite_add_tcase(s, tc);
     return s;

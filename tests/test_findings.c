@@ -62,6 +62,14 @@ static void ev(kt_timeline *tl, const kt_artifact *a, const char *when, const ch
     ck_assert_int_eq(kt_timeline_add(tl, &e), 0);
 }
 
+static bool has_id(const kt_strlist *l, const char *id)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i], id) == 0)
+            return true;
+    return false;
+}
+
 static kt_system_finding build(kt_timeline *tl)
 {
     kt_timeline_finish(tl, &defs);
@@ -145,6 +153,11 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
     ck_assert_str_eq(kt_ksn_name(f.products[0].ksn), "enabled");
     ck_assert_int_eq(f.products[0].last_ksn_evidence, truth_time("2023-02-14T16:20:00Z"));
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_TRUE);
+    /* Behind it: the answer file (KSN on) and what shows the product still
+     * there (its registration and program files). */
+    const kt_strlist *why = &f.verdict_ev[KT_V_KSN_AFTER_CUTOFF];
+    ck_assert_uint_eq(why->count, 3);
+    ck_assert(has_id(why, "E000001") && has_id(why, "E000002") && has_id(why, "E000003"));
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
@@ -154,6 +167,9 @@ START_TEST(ksn_on_at_install_counts_while_installed_past_the_cutoff)
     ev(&tl, &art_msi_removed, "2024-09-10T14:00:00Z", "kaspersky-kesl", NULL, true, NULL);
     f = build(&tl);
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    /* Behind it: the removal before the cutoff. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].count, 1);
+    ck_assert_str_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].items[0], tl.items[2].id);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 }
@@ -173,6 +189,9 @@ START_TEST(ksn_off_decides_by_its_state_at_the_cutoff)
     ck_assert_uint_eq(f.products[0].ev_ksn.count, 1);
     ck_assert_str_eq(f.products[0].ev_ksn.items[0], tl.items[0].id);
     ck_assert_int_eq(f.verdicts[KT_V_KSN_AFTER_CUTOFF], KT_FALSE);
+    /* Behind it: the KSN Statement declined. */
+    ck_assert_uint_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].count, 1);
+    ck_assert_str_eq(f.verdict_ev[KT_V_KSN_AFTER_CUTOFF].items[0], tl.items[0].id);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 
@@ -266,6 +285,41 @@ START_TEST(installer_records_and_removal_records_win)
     ck_assert_str_eq(kt_removal_name(p->removal_method), "msi");
     ck_assert_int_eq(p->last_execution, truth_time("2024-01-31T09:00:00Z"));
     ck_assert_uint_eq(p->ev_execution.count, 1);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
+START_TEST(registration_without_program_files_is_registered_not_removed)
+{
+    /* A hives-only collection of a live install: the product key and its
+     * install record, no program folder, no removal. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_reg, "2020-12-19T04:40:52Z", "kaspersky-consumer", NULL, true, "key");
+    ev(&tl, &art_sig, "2020-12-31T11:08:59Z", "kaspersky-consumer", NULL, true, "key");
+    kt_system_finding f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "registered");
+    ck_assert_int_eq(f.products[0].removed, KT_TIME_NONE);
+    ck_assert_int_eq(f.products[0].removal_method, KT_REMOVAL_NONE);
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_NULL);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+    kt_system_finding_release(&f);
+
+    /* The same registration with a removal after it (a receipt the
+     * uninstaller left): removed, and not present. */
+    ev(&tl, &art_msi_removed, "2021-06-01T00:00:00Z", "kaspersky-consumer", NULL, true, "log");
+    f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "removed");
+    ck_assert_int_eq(f.products[0].removed, truth_time("2021-06-01T00:00:00Z"));
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_TRUE);
+    kt_system_finding_release(&f);
+
+    /* With its program files: present. */
+    ev(&tl, &art_program, "2020-12-19T04:40:00Z", "kaspersky-consumer", NULL, true, "dir");
+    f = build(&tl);
+    ck_assert_str_eq(kt_status_name(f.products[0].status), "present");
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
     kt_system_finding_release(&f);
     kt_timeline_release(&tl);
 }
@@ -425,6 +479,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ksn_off_decides_by_its_state_at_the_cutoff);
     tcase_add_test(tc, updates_of_a_product_without_signatures_are_no_signature_updates);
     tcase_add_test(tc, installer_records_and_removal_records_win);
+    tcase_add_test(tc, registration_without_program_files_is_registered_not_removed);
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);

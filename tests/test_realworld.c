@@ -158,6 +158,142 @@ START_TEST(kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn)
         ck_assert(!in_key(kt_timeline_find(&s.tl, av->ev_all.items[i]), "KSDE"));
     ck_assert_int_eq(f->verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
 
+    /* (6) ProductUpdate\FirstStartupTime 1608324242: the local wall clock
+     * as Unix seconds; the capture's SYSTEM hive has no time zone, so it
+     * is taken as UTC and says so. */
+    bool first_startup = false;
+    for (size_t i = 0; i < s.tl.count; i++) {
+        const kt_event *e = &s.tl.items[i];
+        if (strcmp(e->artifact->id, "kaspersky.win.first-startup") != 0)
+            continue;
+        ck_assert_int_eq(e->time, truth_time("2020-12-18T20:44:02Z"));
+        ck_assert_str_eq(e->time_source,
+                         "FirstStartupTime (Unix seconds), local time, zone unknown: taken as UTC");
+        ck_assert_str_eq(e->product_id, "kaspersky-consumer");
+        first_startup = true;
+    }
+    ck_assert(first_startup);
+
+    /* (5) The capture holds hives only: both products are registered, their
+     * program files are not in the evidence, and nothing shows a removal,
+     * so whether they were there at acquisition is open, not "no". */
+    ck_assert_str_eq(kt_status_name(av->status), "registered");
+    ck_assert_str_eq(kt_status_name(vpn->status), "registered");
+    ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_NULL);
+    ck_assert_int_eq(f->verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+/* ../shared/real-kaspersky/evtx-maps-kes/NAME's one event, as a kt-mkevtx
+ * spec line: TimeCreated, EventID, Channel and the <Data> text byte for
+ * byte (CR LF and all; backslashes doubled, CR, LF and TAB escaped). */
+static void spec_line_from_capture(const char *name, FILE *spec)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "../real-kaspersky/evtx-maps-kes/%s", name);
+    char *path = path_join(corpus_dir(), rel);
+    kt_buf b = {0};
+    file_load(path, &b);
+    const char *x = (const char *)b.data;
+    const char *tc = strstr(x, "SystemTime=\"");
+    const char *id = strstr(x, "<EventID");
+    const char *ch = strstr(x, "<Channel>");
+    const char *d = strstr(x, "<Data>");
+    const char *de = d ? strstr(d, "</Data>") : NULL;
+    ck_assert_msg(tc && id && ch && d && de, "'%s' is not an event as captured", path);
+    id = strchr(id, '>') + 1;
+    tc += strlen("SystemTime=\"");
+    ch += strlen("<Channel>");
+    /* "2021-03-09 22:45:42.1360033" -> 2021-03-09T22:45:42.1360033Z */
+    fprintf(spec, "record\t%.10sT%.16sZ\tavp\t-\t%d\t2\t%.*s\tHOSTNAME\t=", tc, tc + 11, atoi(id),
+            (int)strcspn(ch, "<"), ch);
+    for (const char *c = d + strlen("<Data>"); c < de; c++) {
+        if (*c == '\\')
+            fputs("\\\\", spec);
+        else if (*c == '\r')
+            fputs("\\r", spec);
+        else if (*c == '\n')
+            fputs("\\n", spec);
+        else if (*c == '\t')
+            fputs("\\t", spec);
+        else
+            fputc(*c, spec);
+    }
+    fputc('\n', spec);
+    kt_buf_release(&b);
+    free(path);
+}
+
+/* W22: the two real KES events EvtxECmd's maps quote (302 with one space
+ * after each label, 362 with "Result\Description:" and several spaces, both
+ * with CR LF line ends), written into a KES log beside the event-log tree's
+ * hives (zone Eastern: EST on both days). */
+START_TEST(real_kes_event_payloads_give_detections_and_bases_dates)
+{
+    char root[] = "/tmp/kt-real-kes-evtx-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    char spec_path[1200], cmd[4000];
+    snprintf(spec_path, sizeof spec_path, "%s/kes.spec", root);
+    FILE *spec = fopen(spec_path, "w");
+    ck_assert_ptr_nonnull(spec);
+    spec_line_from_capture("Kaspersky-Endpoint-Security_avp_302.example.xml.txt", spec);
+    spec_line_from_capture("Kaspersky-Endpoint-Security_avp_362.example.xml.txt", spec);
+    ck_assert_int_eq(fclose(spec), 0);
+    const char *mkevtx = getenv("KT_MKEVTX");
+    ck_assert_msg(mkevtx != NULL, "KT_MKEVTX is not set");
+    snprintf(
+        cmd, sizeof cmd,
+        "set -e; cd '%s'; mkdir -p ev/Windows/System32/config ev/Windows/System32/winevt/Logs; "
+        "cp '%s/evtx-tree/Windows/System32/config/SOFTWARE' "
+        "'%s/evtx-tree/Windows/System32/config/SYSTEM' ev/Windows/System32/config/; "
+        "'%s' kes.spec 'ev/Windows/System32/winevt/Logs/Kaspersky Endpoint Security.evtx'",
+        root, evidence_dir(), evidence_dir(), mkevtx);
+    ck_assert_int_eq(system(cmd), 0);
+
+    char ev[1200];
+    snprintf(ev, sizeof ev, "%s/ev", root);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, ev, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    for (size_t w = 0; w < s.warnings.count; w++)
+        ck_assert_msg(strncmp(s.warnings.items[w].code, "evtx", 4) != 0, "%s",
+                      s.warnings.items[w].message);
+    const struct {
+        const char *artifact, *when;
+        kt_category category;
+    } want[] = {
+        {"kaspersky.win.evtx-kes-detection", "2021-03-09T22:45:42.1360033Z", KT_CAT_DETECTION},
+        /* "Database release date: 3/9/2021 12:40:00 PM", EST */
+        {"kaspersky.win.evtx-kes-bases-date", "2021-03-09T17:40:00Z", KT_CAT_SIGNATURE_UPDATE},
+        {"kaspersky.win.evtx-kes-detection", "2020-02-28T13:37:03.0223965Z", KT_CAT_DETECTION},
+        /* "Database release date:     2/28/2020 1:47:00 AM", EST */
+        {"kaspersky.win.evtx-kes-bases-date", "2020-02-28T06:47:00Z", KT_CAT_SIGNATURE_UPDATE},
+    };
+    size_t from_log = 0;
+    for (size_t i = 0; i < s.tl.count; i++)
+        if (s.tl.items[i].path && strstr(s.tl.items[i].path, "Kaspersky Endpoint Security.evtx"))
+            from_log++;
+    ck_assert_uint_eq(from_log, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const kt_event *e = NULL;
+        kt_time t = truth_time(want[i].when);
+        for (size_t k = 0; k < s.tl.count && !e; k++)
+            if (s.tl.items[k].time == t &&
+                strcmp(s.tl.items[k].artifact->id, want[i].artifact) == 0)
+                e = &s.tl.items[k];
+        ck_assert_msg(e != NULL, "no %s at %s", want[i].artifact, want[i].when);
+        ck_assert_int_eq(e->category, want[i].category);
+        ck_assert_str_eq(e->product_id, "kaspersky-kes");
+    }
+    /* Neither real reason ("Expert analysis", "Automatic analysis") is KSN. */
+    const kt_system_finding *f = &s.systems[0].findings;
+    const kt_product_finding *kes = product(f, "kaspersky-kes");
+    ck_assert_int_eq(kes->last_signature_update, truth_time("2021-03-09T17:40:00Z"));
+    ck_assert_str_eq(kt_ksn_name(kes->ksn), "unknown");
     kt_scan_release(&s);
     remove_tree(root);
 }
@@ -170,6 +306,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, kts21_capture_gives_install_signatures_ksn_and_a_separate_vpn);
+    tcase_add_test(tc, real_kes_event_payloads_give_detections_and_bases_dates);
     suite_add_tcase(s, tc);
     return s;
 }

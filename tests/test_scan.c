@@ -619,6 +619,290 @@ START_TEST(linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions)
 }
 END_TEST
 
+/* ---- macOS trees --------------------------------------------------------------- */
+
+/* A macOS root: SystemVersion.plist, /etc a link into /private and
+ * /etc/localtime naming America/New_York, a zone file the tree lacks
+ * (kavtrace's table converts local times). */
+static void mac_tree(const char *root)
+{
+    put_file(root, "System/Library/CoreServices/SystemVersion.plist",
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+             "\t<key>ProductName</key>\n\t<string>macOS</string>\n"
+             "\t<key>ProductVersion</key>\n\t<string>14.6.1</string>\n</dict>\n</plist>\n");
+    put_file(root, "private/etc/hosts", "127.0.0.1\tlocalhost\n");
+    char link[1024];
+    snprintf(link, sizeof link, "%s/etc", root);
+    ck_assert_int_eq(symlink("private/etc", link), 0);
+    snprintf(link, sizeof link, "%s/private/etc/localtime", root);
+    ck_assert_int_eq(symlink("/var/db/timezone/zoneinfo/America/New_York", link), 0);
+}
+
+/* One InstallHistory.plist dictionary (XML). */
+static void history_entry(kt_buf *b, const char *date, const char *name, const char *version,
+                          const char *package)
+{
+    char d[1024];
+    int n = snprintf(d, sizeof d,
+                     "\t<dict>\n\t\t<key>date</key>\n\t\t<date>%s</date>\n"
+                     "\t\t<key>displayName</key>\n\t\t<string>%s</string>\n"
+                     "\t\t<key>displayVersion</key>\n\t\t<string>%s</string>\n"
+                     "\t\t<key>packageIdentifiers</key>\n\t\t<array>\n"
+                     "\t\t\t<string>%s</string>\n\t\t</array>\n"
+                     "\t\t<key>processName</key>\n\t\t<string>installer</string>\n\t</dict>\n",
+                     date, name, version, package);
+    ck_assert_int_eq(kt_buf_append(b, d, (size_t)n), 0);
+}
+
+static void put_history(const char *root, const kt_buf *entries)
+{
+    kt_buf b = {0};
+    const char *head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n"
+                       "<array>\n";
+    ck_assert_int_eq(kt_buf_append(&b, head, strlen(head)), 0);
+    ck_assert_int_eq(kt_buf_append(&b, entries->data, entries->len), 0);
+    ck_assert_int_eq(kt_buf_append(&b, "</array>\n</plist>\n", 19), 0);
+    put_file(root, "Library/Receipts/InstallHistory.plist", (const char *)b.data);
+    kt_buf_release(&b);
+}
+
+/* The events of `artifact`, with their product ids. */
+static size_t events_for(const kt_timeline *tl, const char *artifact, const char *product)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < tl->count; i++)
+        n += strcmp(tl->items[i].artifact->id, artifact) == 0 &&
+             (product ? tl->items[i].product_id && strcmp(tl->items[i].product_id, product) == 0
+                      : tl->items[i].product_id == NULL);
+    return n;
+}
+
+START_TEST(macos_install_log_reads_installds_real_lines)
+{
+    /* installd's real wording (real-world-kaspersky.md M4, C9): the
+     * version in bare parentheses, empty when the package has none; the
+     * line's own offset names the instant, whatever the system's zone
+     * (America/New_York here); a host name can be empty. The quoted form
+     * the definitions once wanted was never seen and is no find. */
+    char root[] = "/tmp/kt-scan-installlog-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    mac_tree(root);
+    put_file(root, "private/var/log/install.log",
+             "2020-12-22 12:02:09+01 MacBook-Pro installd[465]: Installed \"McAfee Agent\" ()\n"
+             "2020-12-22 12:03:17+01 MacBook-Pro installd[465]: Installed \"OneDrive\" "
+             "(20.169.0823)\n"
+             "2020-12-22 12:54:18+01 MacBook-Pro installd[663]: Installed \"Kaspersky Internet "
+             "Security\" (21.0.0.464)\n"
+             "2020-12-22 13:25:10+01 MacBook-Pro installd[769]: Installed \"Kaspersky Security "
+             "Center Network Agent\" ()\n"
+             "2020-12-22 13:30:02+01 MacBook-Pro installd[769]: PackageKit: Installed "
+             "\"Kaspersky Internet Security\" (\"21.0.0.464\")\n"
+             "2021-03-02 09:15:40+05:30  installd[541]: Installed \"Kaspersky Internet "
+             "Security\" (21.0.1.212)\n"
+             "2021-05-04 10:00:07+02 MacBook-Pro Kaspersky Uninstaller[4821]: Uninstalled "
+             "\"Kaspersky Internet Security\" (21.0.1.212)\n");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    ck_assert_int_eq(s.systems[0].sys.os, KT_OS_MACOS);
+    ck_assert_str_eq(s.systems[0].zone, "America/New_York");
+    const kt_timeline *tl = &s.tl;
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.install-log", NULL), 3);
+    /* +01: 12:54:18 is 11:54:18Z (New York would say 17:54:18Z) */
+    const kt_event *e = event_of(tl, "kaspersky.mac.install-log", "2020-12-22T11:54:18Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.0.464");
+    ck_assert_str_eq(e->product_id, "kaspersky-mac");
+    ck_assert_msg(strstr(e->time_source, "with its UTC offset"), "%s", e->time_source);
+    ck_assert_ptr_null(e->zone);
+    /* (): no version; the agent's line is the agent's */
+    e = event_of(tl, "kaspersky.mac.install-log", "2020-12-22T12:25:10Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_null(e->version);
+    ck_assert_str_eq(e->product_id, "kaspersky-klnagent");
+    /* +05:30 and no host name */
+    e = event_of(tl, "kaspersky.mac.install-log", "2021-03-02T03:45:40Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.1.212");
+    e = event_of(tl, "kaspersky.mac.install-log-uninstall", "2021-05-04T08:00:07Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_str_eq(e->version, "21.0.1.212");
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.install-log-uninstall", NULL), 1);
+    const kt_product_finding *p = find_product(&s.systems[0].findings, "kaspersky-mac");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->installed, truth_time("2020-12-22T11:54:18Z"));
+    ck_assert_str_eq(p->version, "21.0.1.212");
+    ck_assert_int_eq(p->removed, truth_time("2021-05-04T08:00:07Z"));
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(macos_network_agent_alone_is_not_kaspersky_for_mac)
+{
+    /* A Mac with only the Network Agent (real-world-kaspersky.md C13, M2):
+     * its package id com.kaspersky.klnagent.core in InstallHistory.plist
+     * and the receipts, its old-style receipt, install.log line, folder,
+     * daemon and trace log are the agent's. Kaspersky for Mac is not
+     * reported; the installer's klinstalltype, which names no product,
+     * has no product to join. */
+    char root[] = "/tmp/kt-scan-klnagent-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    mac_tree(root);
+    kt_buf h = {0};
+    history_entry(&h, "2024-01-15T14:02:31Z", "macOS 14.2.1", "14.2.1", "com.apple.pkg.macOS");
+    history_entry(&h, "2024-02-06T19:05:40Z", "Kaspersky Security Center Network Agent",
+                  "14.2.0.26", "com.kaspersky.klnagent.core");
+    put_history(root, &h);
+    kt_buf_release(&h);
+    put_file(root, "private/var/db/receipts/com.kaspersky.klnagent.core.plist",
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+             "\t<key>InstallDate</key>\n\t<date>2024-02-06T19:05:40Z</date>\n"
+             "\t<key>PackageIdentifier</key>\n\t<string>com.kaspersky.klnagent.core</string>\n"
+             "\t<key>PackageVersion</key>\n\t<string>14.2.0.26</string>\n</dict>\n</plist>\n");
+    put_file_at(root, "Library/Receipts/Kaspersky Network Agent.pkg/Contents/Info.plist",
+                "<plist version=\"1.0\"><dict><key>CFBundleIdentifier</key>"
+                "<string>com.kaspersky.klnagent</string></dict></plist>\n",
+                "2012-05-10T08:00:00Z");
+    put_file(root, "private/var/log/install.log",
+             "2024-02-06 14:05:40-05 ACME-MBP installd[611]: Installed \"Kaspersky Security "
+             "Center Network Agent\" (14.2.0.26)\n");
+    put_file_at(root, "Library/Application Support/Kaspersky Lab/klnagent/Binaries/klnagchk",
+                "stand-in\n", "2024-02-06T19:05:37Z");
+    put_file_at(root, "Library/LaunchDaemons/com.kaspersky.klnagent.plist", "<plist/>\n",
+                "2024-02-06T19:05:39Z");
+    put_file_at(root, "Library/Logs/klnagent_trace.log", "stand-in\n", "2024-11-18T09:12:00Z");
+    put_file_at(root, "private/tmp/klinstalltype", "stand-in\n", "2024-11-18T09:10:00Z");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    const kt_system_finding *f = &s.systems[0].findings;
+    const kt_timeline *tl = &s.tl;
+    ck_assert_ptr_null(find_product(f, "kaspersky-mac"));
+    for (size_t i = 0; i < tl->count; i++)
+        ck_assert_msg(!tl->items[i].product_id ||
+                          strcmp(tl->items[i].product_id, "kaspersky-mac") != 0,
+                      "%s: %s", tl->items[i].artifact->id, tl->items[i].description);
+    const char *agent = "kaspersky-klnagent";
+    ck_assert_uint_eq(events_for(tl, "kaspersky.mac.install-history", agent), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.mac.receipt", agent), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.receipt-legacy", agent), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.mac.install-log", agent), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.support-folder", agent), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.mac.binaries-config", agent), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.launchd", agent), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.mac.klnagent-log", agent), 1);
+    /* the agent's old receipt holds no com.kaspersky.kav id */
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.receipt-legacy-id", NULL), 0);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.tmp-install-type", NULL), 1);
+    const kt_product_finding *p = find_product(f, agent);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->name, "Kaspersky Security Center Network Agent");
+    ck_assert_str_eq(p->version, "14.2.0.26");
+    ck_assert_int_eq(p->installed, truth_time("2024-02-06T19:05:40Z"));
+    ck_assert_int_eq(p->last_execution, truth_time("2024-11-18T09:12:00Z"));
+    ck_assert_str_eq(kt_status_name(p->status), "present");
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(macos_vendor_uninstall_leaves_install_history_and_residue)
+{
+    /* Kaspersky's uninstaller forgets the com.kaspersky.kav.* receipts and
+     * deletes the program (real-world-kaspersky.md M6): InstallHistory.plist
+     * alone still shows the install. Then what the uninstall script leaves
+     * or a user's account keeps: per-user caches and preferences, legacy
+     * Safari extensions and their storage, old-style receipts, kernel and
+     * system extensions. */
+    char root[] = "/tmp/kt-scan-macresidue-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    mac_tree(root);
+    kt_buf h = {0};
+    history_entry(&h, "2021-01-10T10:00:00Z", "Kaspersky Internet Security", "21.0.0.464",
+                  "com.kaspersky.kav.core");
+    history_entry(&h, "2021-02-01T09:30:00Z", "Microsoft Word", "16.45", "com.microsoft.word");
+    put_history(root, &h);
+    kt_buf_release(&h);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_system_finding *f = &s.systems[0].findings;
+    const kt_product_finding *p = find_product(f, "kaspersky-mac");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(f->nproducts, 1);
+    ck_assert_int_eq(p->installed, truth_time("2021-01-10T10:00:00Z"));
+    ck_assert_str_eq(p->version, "21.0.0.464");
+    ck_assert_str_eq(kt_status_name(p->status), "removed");
+    ck_assert_int_eq(f->verdicts[KT_V_EVER_INSTALLED], KT_TRUE);
+    ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_FALSE);
+    kt_scan_release(&s);
+
+    struct {
+        const char *path, *artifact;
+    } left[] = {
+        {"Users/anna/Library/Caches/com.kaspersky.kav_agent/Cache.db", NULL},
+        {"Users/anna/Library/Preferences/com.kaspersky.kav2012.plist",
+         "kaspersky.mac.user-preferences"},
+        {"Library/Caches/com.kaspersky.kav/state", NULL},
+        {"Users/anna/Library/Safari/Extensions/KasperskyURLAdvisor.safariextz",
+         "kaspersky.mac.safari-extension"},
+        {"Users/anna/Library/Safari/LocalStorage/"
+         "safari-extension_com.kaspersky.urla-2y8xe5cq94_0.localstorage",
+         "kaspersky.mac.safari-extension-data"},
+        {"Library/Receipts/Kaspersky Anti-Virus.pkg/Contents/Archive.bom", NULL},
+        {"System/Library/Extensions/klif.kext/Contents/Info.plist", NULL},
+        {"Library/Application Support/Kaspersky Lab/klif/klif.kext/Contents/Info.plist", NULL},
+        {"Library/SystemExtensions/6C9F3F2B-4E7A-4D59-9C1E-2F4B8A0D7E11/"
+         "com.kaspersky.kav.sysext.systemextension/Contents/Info.plist",
+         NULL},
+        /* not Kaspersky's: a forum's preferences */
+        {"Users/anna/Library/Preferences/com.kasperskyfans.forum.plist", NULL},
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+        put_file_at(root, left[i].path, "stand-in\n", "2021-04-20T12:00:00Z");
+    /* old receipts with generic names: Kaspersky's Core.pkg names its
+     * package inside, another vendor's oas.pkg does not */
+    put_file_at(root, "Library/Receipts/Core.pkg/Contents/Info.plist",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
+                "\t<key>CFBundleIdentifier</key>\n\t<string>com.kaspersky.kav.core</string>\n"
+                "</dict>\n</plist>\n",
+                "2009-06-02T11:00:00Z");
+    put_file_at(root, "Library/Receipts/oas.pkg/Contents/Info.plist",
+                "<plist version=\"1.0\"><dict><key>CFBundleIdentifier</key>"
+                "<string>com.example.oas</string></dict></plist>\n",
+                "2009-06-02T11:00:00Z");
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_timeline *tl = &s.tl;
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+        if (left[i].artifact)
+            ck_assert_msg(event_of(tl, left[i].artifact, "2021-04-20T12:00:00Z"), "no %s",
+                          left[i].artifact);
+    const char *kav = "kaspersky-mac";
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.user-caches", kav), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.caches", kav), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.receipt-legacy", kav), 1);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.kext", kav), 2);
+    ck_assert_uint_ge(events_for(tl, "kaspersky.mac.sysext", kav), 1);
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.mac.receipt-legacy-id", "2009-06-02T11:00:00Z"));
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.receipt-legacy-id",
+                                "Library/Receipts/oas.pkg/Contents/Info.plist"),
+                      0);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.mac.user-preferences", NULL), 1);
+    f = &s.systems[0].findings;
+    ck_assert_uint_eq(f->nproducts, 1);
+    p = find_product(f, kav);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(p->installed, truth_time("2021-01-10T10:00:00Z"));
+    ck_assert_str_eq(kt_status_name(p->status), "residue");
+    ck_assert_int_eq(f->verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_FALSE);
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
 /* The event of `artifact` at `when`, converted by the table of `release`. */
 static const kt_event *table_event(const kt_scan *s, const char *when, const char *release)
 {
@@ -885,6 +1169,9 @@ static Suite *suite(void)
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, zone_table_converts_with_the_zone_history);
     tcase_add_test(tc, linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions);
+    tcase_add_test(tc, macos_install_log_reads_installds_real_lines);
+    tcase_add_test(tc, macos_network_agent_alone_is_not_kaspersky_for_mac);
+    tcase_add_test(tc, macos_vendor_uninstall_leaves_install_history_and_residue);
     tcase_add_test(tc, rhel_rpm_database_and_yum_log_date_install_and_upgrade);
     tcase_add_test(tc, event_logs_give_exact_msi_service_and_detection_events);
     tcase_add_test(tc, event_log_reader_reports_junk_and_selects_chunks);

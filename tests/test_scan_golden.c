@@ -2,7 +2,7 @@
  * scenario (the split E01 of each disk, the macOS one as its directory
  * tree), its four output files, its summary and its messages compared with
  * tests/golden/scan/NAME/. Only what differs between runs and machines is
- * replaced before comparing: the run's start and finish, the bytes the
+ * replaced before comparing: the run's id, start and finish, the bytes the
  * process read, the version, the output directory, and in a directory
  * tree the values its builder cannot pin (inode numbers, birth and change
  * times). KT_UPDATE_GOLDEN=1 writes the golden files instead. */
@@ -126,7 +126,7 @@ static void replace_all(kt_buf *b, const char *from, const char *to)
     *b = out;
 }
 
-typedef enum { V_TIME, V_COUNT, V_VERSION } value_kind;
+typedef enum { V_TIME, V_COUNT, V_VERSION, V_RUN_ID } value_kind;
 
 /* A value on one line of a file that differs from run to run: the line
  * starts with `start`, the value follows `before` (or `start` when NULL)
@@ -144,7 +144,7 @@ static const run_rule run_rules[] = {
     {FINDINGS, "    \"started\": \"", NULL, "\"", V_TIME, "@TIME@"},
     {FINDINGS, "    \"finished\": \"", NULL, "\"", V_TIME, "@TIME@"},
     {FINDINGS, "    \"process_bytes_read\": ", NULL, "", V_COUNT, "@BYTES@"},
-    {LOG, "kavtrace ", NULL, " scan of ", V_VERSION, "@VERSION@"},
+    {LOG, "kavtrace ", NULL, " run ", V_VERSION, "@VERSION@"},
     {LOG, "started ", NULL, "", V_TIME, "@TIME@"},
     {LOG, "events ", ", bytes read by the process ", "", V_COUNT, "@BYTES@"},
     {LOG, "finished ", NULL, "", V_TIME, "@TIME@"},
@@ -165,6 +165,18 @@ static void check_value(const char *what, value_kind kind, const char *v)
         ck_assert_msg(strcmp(v, KT_VERSION) == 0, "%s: version '%s', the build is %s", what, v,
                       KT_VERSION);
         break;
+    case V_RUN_ID: {
+        /* YYYYMMDDTHHMMSSZ-<16 hex digits>: the run's UTC start, 64 random bits */
+        char iso[32];
+        ck_assert_msg(strlen(v) == 33 && v[8] == 'T' && v[15] == 'Z' && v[16] == '-' &&
+                          strspn(v, "0123456789") == 8 && strspn(v + 9, "0123456789") == 6 &&
+                          strspn(v + 17, "0123456789abcdef") == 16,
+                      "%s: '%s' is not a run id", what, v);
+        snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", v, v + 4, v + 6, v + 9, v + 11,
+                 v + 13);
+        check_value(what, V_TIME, iso);
+        break;
+    }
     }
 }
 
@@ -210,6 +222,29 @@ static void apply_run_rule(kt_buf *b, const run_rule *rule, const char *what)
                   rule->start);
     kt_buf_release(b);
     *b = out;
+}
+
+/* The run's id: taken from findings.json, checked, and replaced wherever
+ * it stands (findings.json, every line of timeline.jsonl, scan.log, the
+ * summary). timeline.csv carries none: it must be left as written. */
+static void normalise_run_id(scan_result *r, const char *name)
+{
+    static const char key[] = "\n  \"run_id\": \"";
+    const char *p = strstr((const char *)r->out[FINDINGS].data, key);
+    ck_assert_msg(p != NULL, "%s: findings.json has no run_id", name);
+    p += strlen(key);
+    char id[64], what[256];
+    size_t n = strcspn(p, "\"");
+    ck_assert_msg(n < sizeof id, "%s: run_id too long", name);
+    memcpy(id, p, n);
+    id[n] = '\0';
+    snprintf(what, sizeof what, "%s: findings.json: run_id", name);
+    check_value(what, V_RUN_ID, id);
+    kt_buf csv = r->out[CSV];
+    ck_assert_msg(csv.len == 0 || memmem(csv.data, csv.len, id, n) == NULL,
+                  "%s: timeline.csv names the run", name);
+    for (int i = 0; i < NOUTPUTS; i++)
+        replace_all(&r->out[i], id, "@RUNID@");
 }
 
 /* The run's own values: start, finish, bytes the process read, version. */
@@ -437,6 +472,7 @@ static void normalise(scan_result *r, const scenario *sc, const char *outdir)
         replace_all(&r->out[i], outdir, "@OUT@");
         replace_all(&r->out[i], evidence_dir(), "@EVIDENCE@");
     }
+    normalise_run_id(r, sc->name);
     normalise_run(r, sc->name);
     if (strcmp(sc->container, "tree") == 0)
         normalise_tree(r, sc);
@@ -527,9 +563,10 @@ END_TEST
 START_TEST(scanning_twice_gives_identical_outputs)
 {
     /* Both runs write to the same directory, so even the summary is the
-     * same; the timeline files must be byte-identical as written, the
-     * findings and the log after replacing the run's start, finish and the
-     * bytes the process read (which varies from run to run under
+     * same but for the run id; timeline.csv must be byte-identical as
+     * written, timeline.jsonl and the summary after replacing the run id,
+     * the findings and the log also the run's start, finish and the bytes
+     * the process read (which varies from run to run under
      * AddressSanitizer). */
     const scenario *sc = &scenarios[_i];
     char tmp[] = "/tmp/kt-twice-XXXXXX";
@@ -539,6 +576,11 @@ START_TEST(scanning_twice_gives_identical_outputs)
     scan(sc, outdir, &a);
     remove_tree(outdir);
     scan(sc, outdir, &b);
+    ck_assert_msg(a.out[CSV].len == b.out[CSV].len &&
+                      memcmp(a.out[CSV].data, b.out[CSV].data, a.out[CSV].len) == 0,
+                  "%s: timeline.csv differs between two scans", sc->name);
+    normalise_run_id(&a, sc->name);
+    normalise_run_id(&b, sc->name);
     for (int i = 0; i < NOUTPUTS; i++) {
         if (i == FINDINGS || i == LOG)
             continue;

@@ -81,6 +81,9 @@ typedef struct kt_name_rule {
     /* then, when given, what that result means: map_from[i] (exact) gives
      * map_to[i]; a result the map does not hold gives nothing */
     kt_strlist map_from, map_to;
+    /* what was read (before the regex) matching one of these globs, case
+     * folded, gives nothing: "Kaspersky VPN 5.2" names no product version */
+    kt_strlist unless;
 } kt_name_rule;
 
 /* A filter: value (or EventData index, or dictionary key) `value` must

@@ -34,9 +34,11 @@ const char *kt_verdict_name(kt_verdict v);
 
 /* What is left of a product at acquisition. */
 typedef enum kt_status {
-    KT_STATUS_PRESENT, /* registered, or its program files are there */
-    KT_STATUS_REMOVED, /* nothing of it is left */
-    KT_STATUS_RESIDUE, /* removed, but files outlived it (drivers, config files) */
+    KT_STATUS_PRESENT,    /* registered, and its program files are there */
+    KT_STATUS_REMOVED,    /* nothing of it is left */
+    KT_STATUS_RESIDUE,    /* removed, but files outlived it (drivers, config files) */
+    KT_STATUS_REGISTERED, /* registered, its program files not found: deleted by
+                           * hand, or not in the evidence (a hives-only collection) */
 } kt_status;
 
 typedef enum kt_ksn {

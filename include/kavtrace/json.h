@@ -1,4 +1,6 @@
-/* kavtrace: a small streaming JSON writer (UTF-8 out, RFC 8259 escapes).
+/* kavtrace: a small streaming JSON writer (UTF-8 out, RFC 8259 escapes;
+ * bytes that are not UTF-8 as kavtrace/text.h's \xHH text, so the output
+ * is always valid JSON).
  * Keys are given for members of objects and NULL inside arrays. Output is
  * indented by two spaces and deterministic. The first failure (out of
  * memory, nesting too deep) is kept in j->rc and later calls do nothing. */
@@ -31,7 +33,9 @@ void kt_json_bool(kt_json *j, const char *key, bool value);
 void kt_json_null(kt_json *j, const char *key);
 void kt_json_time(kt_json *j, const char *key, kt_time t); /* KT_TIME_NONE -> null */
 
-/* Append s as a quoted JSON string. */
+/* Append s as a quoted JSON string: control characters (C1 and DEL too)
+ * as \uXXXX, bytes that are not UTF-8 and a backslash that would read as
+ * one (kavtrace/text.h) as the text \xHH, in JSON "\\xHH". */
 int kt_json_quote(kt_buf *out, const char *s);
 
 #endif

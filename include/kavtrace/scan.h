@@ -7,6 +7,7 @@
 #include "kavtrace/collect.h"
 #include "kavtrace/findings.h"
 #include "kavtrace/inventory.h"
+#include "kavtrace/output.h"
 #include "kavtrace/system.h"
 #include "kavtrace/timeline.h"
 
@@ -27,7 +28,8 @@ typedef struct kt_scan {
     kt_diags warnings; /* every diagnostic, in order: the image's, then each volume's */
     kt_collect_stats stats;
     kt_time started, finished;
-    uint64_t process_read; /* bytes the process had read when done (/proc/self/io rchar) */
+    uint64_t process_read;      /* bytes the process had read when done (/proc/self/io rchar) */
+    char run_id[KT_RUN_ID_MAX]; /* the run's id, set by the caller for the outputs; "" none */
 } kt_scan;
 
 /* Progress: called before each volume with a filesystem (may be NULL). */

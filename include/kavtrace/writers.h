@@ -22,15 +22,20 @@ extern const kt_writer *const kt_writers[];
 extern const size_t kt_nwriters;
 const kt_writer *kt_writer_find(const char *name);
 
-/* The run log, written for every scan whatever the formats: the evidence,
- * the start, what stopped the scan (error, or NULL when it finished), every
- * warning, what was read, the media digests when hashed, and the end.
- * Appends to out; 0 or KT_ENOMEM. s may be a scan that failed part-way. */
+/* The run log, written for every scan whatever the formats: the version,
+ * the run id and the evidence, the start, each error that stopped the scan
+ * or one of its outputs (errors: NULL or empty when none did), every
+ * warning, what was read, the media digests when hashed, and the end (only
+ * without errors). Text from the evidence is escaped (kavtrace/text.h,
+ * KT_TEXT_PLAIN). Appends to out; 0 or KT_ENOMEM. s may be a scan that
+ * failed part-way. */
 #define KT_SCAN_LOG_FILE "scan.log"
-int kt_scan_log(kt_buf *out, const kt_scan *s, const char *error);
+int kt_scan_log(kt_buf *out, const kt_scan *s, const kt_strlist *errors);
 
-/* A CSV cell (RFC 4180). Text starting with = + - @ (or a tab or CR) is
- * prefixed with ' so a spreadsheet never reads it as a formula. */
+/* A CSV cell (RFC 4180): control characters but LF, and bytes that are
+ * not UTF-8, escaped (kavtrace/text.h, KT_TEXT_CSV); quoted when it holds
+ * a comma, a quote or a line feed. Text starting with = + - @ is prefixed
+ * with ' so a spreadsheet never reads it as a formula. */
 int kt_csv_cell(kt_buf *out, const char *s);
 
 #endif

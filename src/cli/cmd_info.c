@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "kavtrace/inventory.h"
 #include "kavtrace/json.h"
+#include "options.h"
 
 static void human_size(int64_t n, char *buf, size_t len)
 {
@@ -23,13 +24,17 @@ static void human_size(int64_t n, char *buf, size_t len)
         snprintf(buf, len, "%lld bytes (%.1f %s)", (long long)n, v, units[u]);
 }
 
-/* failed: the error that stopped the inventory, or NULL. */
+/* failed: the error that stopped the inventory, or NULL. Every text from
+ * the evidence escaped for the terminal. */
 static void print_text(FILE *out, const kt_inventory *inv, const kt_error *failed,
                        const kt_strlist *warnings)
 {
-    fprintf(out, "evidence: %s\n", inv->path);
+    kt_strlist hold = {0};
+#define T(x) kt_cli_text(&hold, (x))
+    fprintf(out, "evidence: %s\n", T(inv->path));
     if (inv->img == NULL) {
-        fprintf(out, "  error: %s\n", failed->msg);
+        fprintf(out, "  error: %s\n", T(failed->msg));
+        kt_strlist_release(&hold);
         return;
     }
     const kt_image_info *ii = kt_image_get_info(inv->img);
@@ -43,21 +48,21 @@ static void print_text(FILE *out, const kt_inventory *inv, const kt_error *faile
         fprintf(out, "  size:     %s, sector size %u\n", size, ii->sector_size);
     }
     if (ii->stored_md5[0])
-        fprintf(out, "  stored md5:  %s\n", ii->stored_md5);
+        fprintf(out, "  stored md5:  %s\n", T(ii->stored_md5));
     if (ii->stored_sha1[0])
-        fprintf(out, "  stored sha1: %s\n", ii->stored_sha1);
+        fprintf(out, "  stored sha1: %s\n", T(ii->stored_sha1));
     for (size_t i = 0; i < ii->metadata.count; i++)
-        fprintf(out, "  %s %s\n", i == 0 ? "metadata:" : "         ", ii->metadata.items[i]);
+        fprintf(out, "  %s %s\n", i == 0 ? "metadata:" : "         ", T(ii->metadata.items[i]));
     if (failed) {
-        fprintf(out, "  error: %s\n", failed->msg);
+        fprintf(out, "  error: %s\n", T(failed->msg));
     } else {
-        fprintf(out, "  volumes (%s):\n", inv->vols.scheme);
+        fprintf(out, "  volumes (%s):\n", T(inv->vols.scheme));
         fprintf(out, "    %-3s %-14s %-14s %-8s %s\n", "#", "offset", "length", "fs",
                 "description");
         for (size_t i = 0; i < inv->vols.count; i++) {
             const kt_volume *v = &inv->vols.items[i];
             fprintf(out, "    %-3d %-14lld %-14lld %-8s %s\n", v->index, (long long)v->offset,
-                    (long long)v->length, v->fs[0] ? v->fs : "-", v->desc);
+                    (long long)v->length, v->fs[0] ? T(v->fs) : "-", T(v->desc));
         }
         fprintf(out, "  systems:%s\n", inv->nsystems ? "" : " none found");
         for (size_t i = 0; i < inv->vols.count; i++) {
@@ -65,18 +70,21 @@ static void print_text(FILE *out, const kt_inventory *inv, const kt_error *faile
             if (s->os == KT_OS_NONE)
                 continue;
             fprintf(out, "    volume %d: %s: %s%s%s", inv->volumes[i].volume->index,
-                    kt_os_name(s->os), s->os_name, s->os_version[0] ? " " : "", s->os_version);
+                    kt_os_name(s->os), T(s->os_name), s->os_version[0] ? " " : "",
+                    T(s->os_version));
             if (s->hostname[0])
-                fprintf(out, "; hostname %s", s->hostname);
+                fprintf(out, "; hostname %s", T(s->hostname));
             if (s->timezone[0])
-                fprintf(out, "; time zone %s", s->timezone);
+                fprintf(out, "; time zone %s", T(s->timezone));
             fputc('\n', out);
         }
     }
     if (warnings->count)
         fprintf(out, "  warnings:\n");
     for (size_t i = 0; i < warnings->count; i++)
-        fprintf(out, "    - %s\n", warnings->items[i]);
+        fprintf(out, "    - %s\n", T(warnings->items[i]));
+#undef T
+    kt_strlist_release(&hold);
 }
 
 static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed,
@@ -203,7 +211,9 @@ static int run(int argc, char **argv)
         if (wrc != KT_OK && rc == KT_OK)
             rc = kt_error_set(&err, KT_ENOMEM, "out of memory");
         if (rc) {
-            fprintf(stderr, "kavtrace: %s\n", err.msg);
+            kt_strlist hold = {0};
+            fprintf(stderr, "kavtrace: %s\n", kt_cli_text(&hold, err.msg));
+            kt_strlist_release(&hold);
             status = KT_EXIT_ERROR;
         }
         if (json)

@@ -1,10 +1,11 @@
 /* kavtrace scan: the main job. For each evidence item: findings.json,
- * timeline.csv, timeline.jsonl and scan.log in the output directory, and a
- * short summary of the verdicts on stdout. */
+ * timeline.csv, timeline.jsonl, scan.log and manifest.json in a folder of
+ * its own (kavtrace/output.h: written whole or left visibly partial), and
+ * a short summary of the verdicts on stdout. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,14 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kavtrace/output.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
 #include "options.h"
+
+/* An item's folder name at most this long: with ".NAME.partial-RUNID"
+ * beside it, under the 255 bytes a name may have. */
+#define KT_ITEM_NAME_MAX 200
 
 typedef struct opts {
     const char *outdir;
@@ -25,39 +31,13 @@ typedef struct opts {
     bool hash;
 } opts;
 
-static int mkdirs(const char *path)
-{
-    char buf[4096];
-    if (kt_strlcpy(buf, path, sizeof buf) >= sizeof buf)
-        return -1;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Write atomically: a temporary file in the same directory, then rename. */
-static int write_file(const char *dir, const char *name, const kt_buf *b)
-{
-    char path[4096], tmp[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (f == NULL)
-        return -1;
-    bool ok = fwrite(b->data ? (const void *)b->data : "", 1, b->len, f) == b->len;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
+/* One evidence item of the run and the folder its outputs go to. */
+typedef struct item {
+    const char *path;                 /* as given */
+    char final[KT_OUTDIR_PATH_MAX];   /* its folder, resolved */
+    char name[KT_ITEM_NAME_MAX + 16]; /* with several items: final's name inside OUTDIR */
+    bool planned;                     /* its place checked; false: refused, said why */
+} item;
 
 static void hash_progress(void *ctx, int64_t done, int64_t total)
 {
@@ -71,8 +51,9 @@ static void hash_progress(void *ctx, int64_t done, int64_t total)
 
 static void progress(void *ctx, const char *what)
 {
-    const char *path = ctx;
-    fprintf(stderr, "kavtrace: %s: %s\n", path, what);
+    kt_strlist hold = {0};
+    fprintf(stderr, "kavtrace: %s: %s\n", kt_cli_text(&hold, ctx), kt_cli_text(&hold, what));
+    kt_strlist_release(&hold);
 }
 
 static const char *tri(kt_tri v)
@@ -80,143 +61,268 @@ static const char *tri(kt_tri v)
     return v == KT_TRUE ? "true" : v == KT_FALSE ? "false" : "null";
 }
 
-static void summary(FILE *out, const kt_scan *s, const char *outdir)
+/* One piece of the summary; after a failure the rest are skipped. */
+static void say(kt_buf *b, int *rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(kt_buf *b, int *rc, const char *fmt, ...)
 {
-    fprintf(out, "%s: %zu system%s, %zu events, %zu warnings\n", s->inv.path, s->nsystems,
-            s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
+    if (*rc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    *rc = kt_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* The verdicts in short, every text from the evidence escaped. where: the
+ * folder the outputs are in, complete or not. */
+static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete)
+{
+    kt_strlist hold = {0};
+#define T(x) kt_cli_text(&hold, (x))
+    int rc = KT_OK;
+    say(b, &rc, "%s: %zu system%s, %zu events, %zu warnings\n", T(s->inv.path), s->nsystems,
+        s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
     for (size_t i = 0; i < s->nsystems; i++) {
         const kt_scan_system *ss = &s->systems[i];
-        fprintf(out, "  volume %d (%s): %s %s%s%s%s%s\n", ss->volume->index, ss->fs,
-                kt_os_name(ss->sys.os), ss->sys.os_name, ss->sys.hostname[0] ? ", host " : "",
-                ss->sys.hostname, ss->zone[0] || ss->sys.timezone[0] ? ", zone " : "",
-                ss->zone[0] ? ss->zone : ss->sys.timezone);
+        say(b, &rc, "  volume %d (%s): %s %s%s%s%s%s\n", ss->volume->index, T(ss->fs),
+            kt_os_name(ss->sys.os), T(ss->sys.os_name), ss->sys.hostname[0] ? ", host " : "",
+            T(ss->sys.hostname), ss->zone[0] || ss->sys.timezone[0] ? ", zone " : "",
+            T(ss->zone[0] ? ss->zone : ss->sys.timezone));
         const kt_system_finding *f = &ss->findings;
         for (size_t p = 0; p < f->nproducts; p++) {
             const kt_product_finding *pf = &f->products[p];
-            char a[KT_TIME_ISO_MAX], b[KT_TIME_ISO_MAX], c[KT_TIME_ISO_MAX];
-            fprintf(out, "    %s%s%s: %s; installed %s; last signature update %s", pf->name,
-                    pf->version[0] ? " " : "", pf->version, kt_status_name(pf->status),
-                    kt_time_format_iso(pf->installed, a),
-                    kt_time_format_iso(pf->last_signature_update, b));
+            char a[KT_TIME_ISO_MAX], c[KT_TIME_ISO_MAX];
+            say(b, &rc, "    %s%s%s: %s; installed %s; last signature update %s", T(pf->name),
+                pf->version[0] ? " " : "", T(pf->version), kt_status_name(pf->status),
+                kt_time_format_iso(pf->installed, a),
+                kt_time_format_iso(pf->last_signature_update, c));
             if (pf->last_codebase_update != KT_TIME_NONE)
-                fprintf(out, "; codebase update %s",
-                        kt_time_format_iso(pf->last_codebase_update, c));
+                say(b, &rc, "; codebase update %s",
+                    kt_time_format_iso(pf->last_codebase_update, c));
             if (pf->ksn != KT_KSN_UNKNOWN)
-                fprintf(out, "; KSN %s", kt_ksn_name(pf->ksn));
+                say(b, &rc, "; KSN %s", kt_ksn_name(pf->ksn));
             if (pf->last_execution != KT_TIME_NONE)
-                fprintf(out, "; last at work %s", kt_time_format_iso(pf->last_execution, c));
+                say(b, &rc, "; last at work %s", kt_time_format_iso(pf->last_execution, c));
             if (pf->removed != KT_TIME_NONE)
-                fprintf(out, "; removed %s (%s)", kt_time_format_iso(pf->removed, c),
-                        kt_removal_name(pf->removal_method) ? kt_removal_name(pf->removal_method)
-                                                            : "unknown");
-            fputc('\n', out);
+                say(b, &rc, "; removed %s (%s)", kt_time_format_iso(pf->removed, c),
+                    kt_removal_name(pf->removal_method) ? kt_removal_name(pf->removal_method)
+                                                        : "unknown");
+            say(b, &rc, "\n");
         }
         if (f->migrated) {
             char t[KT_TIME_ISO_MAX];
-            fprintf(out, "    migrated to %s at %s\n", f->migration_to,
-                    kt_time_format_iso(f->migration_time, t));
+            say(b, &rc, "    migrated to %s at %s\n", T(f->migration_to),
+                kt_time_format_iso(f->migration_time, t));
         }
-        fprintf(out, "    verdicts:");
+        say(b, &rc, "    verdicts:");
         for (int v = 0; v < KT_V_COUNT; v++)
-            fprintf(out, "%s %s=%s", v ? "," : "", kt_verdict_name((kt_verdict)v),
-                    tri(f->verdicts[v]));
-        fputc('\n', out);
+            say(b, &rc, "%s %s=%s", v ? "," : "", kt_verdict_name((kt_verdict)v),
+                tri(f->verdicts[v]));
+        say(b, &rc, "\n");
     }
-    fprintf(out, "  written to %s/\n", outdir);
-}
-
-static int log_file(const kt_scan *s, const char *outdir, const char *error)
-{
-    kt_buf b = {0};
-    int rc = kt_scan_log(&b, s, error) == KT_OK ? write_file(outdir, KT_SCAN_LOG_FILE, &b) : -1;
-    kt_buf_release(&b);
+    say(b, &rc, complete ? "  written to %s/ (run %s)\n" : "  left incomplete in %s/ (run %s)\n",
+        T(where), s->run_id);
+#undef T
+    kt_strlist_release(&hold);
     return rc;
 }
 
-/* OUTDIR for one item: OUTDIR itself, or OUTDIR/<evidence name>. */
-static void item_dir(const opts *o, const char *path, bool several, char *out, size_t len)
+/* An item's folder name inside OUTDIR: the evidence's own name; '.',
+ * '..' or '/' name no folder, so then the name of what they are. */
+static void item_name(const char *path, char *out, size_t len)
 {
-    if (!several) {
-        kt_strlcpy(out, o->outdir, len);
-        return;
-    }
-    char copy[4096];
+    char copy[PATH_MAX], real[PATH_MAX];
     kt_strlcpy(copy, path, sizeof copy);
     size_t n = strlen(copy);
     while (n > 1 && copy[n - 1] == '/')
         copy[--n] = '\0';
-    snprintf(out, len, "%s/%s", o->outdir, basename(copy));
-}
-
-/* Output inside a directory given as evidence would change the evidence. */
-static bool inside(const char *dir, const char *evidence)
-{
-    char a[4096], b[4096];
-    struct stat st;
-    if (stat(evidence, &st) != 0 || !S_ISDIR(st.st_mode) || realpath(evidence, b) == NULL)
-        return false;
-    if (realpath(dir, a) == NULL) {
-        /* Not there yet: judge by its parent. */
-        char copy[4096];
-        kt_strlcpy(copy, dir, sizeof copy);
-        if (realpath(dirname(copy), a) == NULL)
-            return false;
+    const char *slash = strrchr(copy, '/');
+    const char *base = slash ? slash + 1 : copy;
+    bool usable = base[0] && strcmp(base, ".") != 0 && strcmp(base, "..") != 0;
+    if (!usable && realpath(path, real) != NULL) {
+        base = strrchr(real, '/') + 1;
+        usable = base[0] != '\0';
     }
-    size_t n = strlen(b);
-    return strncmp(a, b, n) == 0 && (a[n] == '/' || a[n] == '\0');
+    /* Short enough for the partial folder's name beside it. */
+    snprintf(out, len, "%.*s", KT_ITEM_NAME_MAX, usable ? base : "evidence");
 }
 
-static int scan_one(const opts *o, const kt_artifact_set *set, const char *path, bool several)
+/* Where an item's outputs go, checked before anything is read: never
+ * into a directory given as evidence, never replacing one holding it or
+ * holding what kavtrace did not write. 0, or -1 when refused (said). */
+static int plan(item *it, const char *outdir, bool several, kt_strlist *names)
 {
-    char dir[4096];
-    item_dir(o, path, several, dir, sizeof dir);
-    if (inside(dir, path)) {
-        fprintf(stderr, "kavtrace: scan: output '%s' would be inside the evidence '%s'\n", dir,
-                path);
+    kt_strlist hold = {0};
+#define T(x) kt_cli_text(&hold, (x))
+    int rc = 0;
+    if (several) {
+        char base[KT_ITEM_NAME_MAX + 1];
+        item_name(it->path, base, sizeof base);
+        /* Unique in the run: two disk.raw from two folders are disk.raw
+         * and disk.raw-2. */
+        kt_strlcpy(it->name, base, sizeof it->name);
+        for (int k = 2;; k++) {
+            bool taken = false;
+            for (size_t i = 0; i < names->count && !taken; i++)
+                taken = strcmp(names->items[i], it->name) == 0;
+            if (!taken)
+                break;
+            snprintf(it->name, sizeof it->name, "%s-%d", base, k);
+        }
+        if (kt_strlist_add(names, it->name) != 0) {
+            fprintf(stderr, "kavtrace: scan: out of memory\n");
+            rc = -1;
+        }
+        int n = snprintf(it->final, sizeof it->final, "%s%s%s", outdir,
+                         strcmp(outdir, "/") ? "/" : "", it->name);
+        if (rc == 0 && (n < 0 || (size_t)n >= sizeof it->final)) {
+            fprintf(stderr, "kavtrace: scan: output '%s/%s': path too long\n", T(outdir),
+                    T(it->name));
+            rc = -1;
+        }
+    } else {
+        kt_strlcpy(it->final, outdir, sizeof it->final);
+    }
+    char ev[PATH_MAX];
+    struct stat st;
+    kt_error err = {0};
+    if (rc == 0 && realpath(it->path, ev) != NULL) {
+        if (stat(ev, &st) == 0 && S_ISDIR(st.st_mode) && kt_cli_path_within(it->final, ev)) {
+            fprintf(stderr, "kavtrace: scan: output '%s' would be inside the evidence '%s'\n",
+                    T(it->final), T(it->path));
+            rc = -1;
+        } else if (kt_cli_path_within(ev, it->final)) {
+            fprintf(stderr, "kavtrace: scan: output '%s' holds the evidence '%s'\n", T(it->final),
+                    T(it->path));
+            rc = -1;
+        }
+    }
+    /* Replacing the folder the user stands in would leave them in a
+     * deleted one. */
+    char cwd[PATH_MAX];
+    if (rc == 0 && getcwd(cwd, sizeof cwd) != NULL && kt_cli_path_within(cwd, it->final)) {
+        fprintf(stderr, "kavtrace: scan: output '%s' holds the current directory\n", T(it->final));
+        rc = -1;
+    }
+    if (rc == 0 && kt_outdir_check(it->final, &err) != KT_OK) {
+        fprintf(stderr,
+                "kavtrace: scan: output '%s' %s: give a new or empty directory, or one kavtrace "
+                "wrote\n",
+                T(it->final), T(err.msg));
+        rc = -1;
+    }
+#undef T
+    kt_strlist_release(&hold);
+    return rc;
+}
+
+/* Render each format asked for (formats: NULL for none) into the partial
+ * folder, then scan.log with whatever failed. Returns how many outputs
+ * failed. */
+static size_t write_outputs(const bool *formats, const kt_artifact_set *set, kt_scan *s,
+                            kt_outdir *od, kt_strlist *errors)
+{
+    kt_strlist hold = {0};
+    size_t failed = 0;
+    for (size_t w = 0; w <= kt_nwriters; w++) {
+        bool log = w == kt_nwriters;
+        if (!log && !(formats && formats[w]))
+            continue;
+        const char *file = log ? KT_SCAN_LOG_FILE : kt_writers[w]->file;
+        kt_buf b = {0};
+        kt_error err = {0};
+        int rc = log ? kt_scan_log(&b, s, errors) : kt_writers[w]->write(&b, s, set);
+        if (rc)
+            kt_error_set(&err, rc, "cannot write '%s': %s", file, kt_error_name(rc));
+        else
+            rc = kt_outdir_write(od, file, &b, &err);
+        kt_buf_release(&b);
+        if (rc == KT_OK)
+            continue;
+        fprintf(stderr, "kavtrace: scan: '%s': %s\n", kt_cli_text(&hold, od->partial),
+                kt_cli_text(&hold, err.msg));
+        failed++;
+        /* For the log, written last: what it could not hold. */
+        if (!log && kt_strlist_add(errors, err.msg) != 0)
+            failed++;
+    }
+    kt_strlist_release(&hold);
+    return failed;
+}
+
+static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, const char *run_id)
+{
+    kt_strlist hold = {0};
+#define T(x) kt_cli_text(&hold, (x))
+    /* The folder first: a place that cannot be written fails before the
+     * evidence is read. */
+    kt_outdir od;
+    kt_error err = {0};
+    if (kt_outdir_begin(&od, it->final, run_id, &err) != KT_OK) {
+        fprintf(stderr, "kavtrace: scan: %s\n", T(err.msg));
+        kt_strlist_release(&hold);
         return KT_EXIT_ERROR;
     }
     kt_scan s = {0};
-    kt_error err = {0};
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
-    int rc = kt_scan_run(set, path, &s, tty ? progress : NULL, (void *)path, &err);
-    if (mkdirs(dir) != 0) {
-        fprintf(stderr, "kavtrace: scan: cannot create '%s': %s\n", dir, strerror(errno));
-        kt_scan_release(&s);
-        return KT_EXIT_ERROR;
-    }
-    int status = KT_EXIT_OK;
+    int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
+    kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
     int last = -1;
     if (rc == KT_OK && o->hash)
         rc = kt_inventory_hash(&s.inv, tty ? hash_progress : NULL, &last, &err);
+    kt_strlist errors = {0};
+    bool failed = false;
     if (rc) {
-        fprintf(stderr, "kavtrace: %s\n", err.msg);
-        log_file(&s, dir, err.msg);
-        kt_scan_release(&s);
-        return KT_EXIT_ERROR;
+        fprintf(stderr, "kavtrace: %s\n", T(err.msg));
+        failed = true;
+        if (kt_strlist_add(&errors, err.msg) != 0)
+            fprintf(stderr, "kavtrace: scan: out of memory\n");
     }
-    for (size_t w = 0; w < kt_nwriters; w++) {
-        if (!o->formats[w])
-            continue;
-        kt_buf b = {0};
-        if (kt_writers[w]->write(&b, &s, set) != KT_OK ||
-            write_file(dir, kt_writers[w]->file, &b) != 0) {
-            fprintf(stderr, "kavtrace: scan: cannot write '%s/%s': %s\n", dir, kt_writers[w]->file,
-                    strerror(errno));
+    /* A scan that failed still has its log, with the error. */
+    if (write_outputs(rc == KT_OK ? o->formats : NULL, set, &s, &od, &errors) > 0)
+        failed = true;
+    int status = failed ? KT_EXIT_ERROR : KT_EXIT_OK;
+    if (!failed) {
+        const kt_image_info *ii = s.inv.img ? kt_image_get_info(s.inv.img) : NULL;
+        kt_manifest_info mi = {
+            .version = KT_VERSION,
+            .evidence = s.inv.path ? s.inv.path : it->path,
+            .evidence_size = ii && ii->format != KT_IMG_DIR ? ii->size : -1, /* a tree: none */
+        };
+        if (kt_outdir_commit(&od, &mi, &err) != KT_OK) {
+            fprintf(stderr, "kavtrace: scan: '%s': %s\n", T(od.partial), T(err.msg));
+            failed = true;
+            status = KT_EXIT_ERROR;
+        } else if (kt_outdir_finish(&od, &err) != KT_OK) {
+            /* The outputs are whole and in place; what is left is said. */
+            fprintf(stderr, "kavtrace: scan: '%s': %s\n", T(od.final), T(err.msg));
             status = KT_EXIT_ERROR;
         }
+    }
+    if (failed) {
+        char stale[KT_OUTDIR_PATH_MAX];
+        if (kt_outdir_abandon(&od, stale, sizeof stale, &err) != KT_OK)
+            fprintf(stderr, "kavtrace: scan: %s\n", T(err.msg));
+        fprintf(stderr, "kavtrace: scan: %s: outputs left incomplete in '%s'%s%s%s\n", T(it->path),
+                T(od.partial), stale[0] ? "; the older ones moved to '" : "", T(stale),
+                stale[0] ? "'" : "");
+    }
+    if (rc == KT_OK && !o->quiet) {
+        kt_buf b = {0};
+        if (summary(&b, &s, failed ? od.partial : od.final, !failed) != KT_OK)
+            fprintf(stderr, "kavtrace: scan: out of memory\n");
+        else
+            fwrite(b.data, 1, b.len, stdout); /* failures seen by the final fflush */
         kt_buf_release(&b);
     }
-    if (log_file(&s, dir, NULL) != 0) {
-        fprintf(stderr, "kavtrace: scan: cannot write '%s/%s'\n", dir, KT_SCAN_LOG_FILE);
-        status = KT_EXIT_ERROR;
-    }
-    if (!o->quiet)
-        summary(stdout, &s, dir);
-    for (size_t i = 0; i < s.warnings.count && !o->quiet; i++) {
+    for (size_t i = 0; rc == KT_OK && i < s.warnings.count && !o->quiet; i++) {
         char text[4096];
         fprintf(stderr, "kavtrace: %s: %s: %s\n", kt_severity_name(s.warnings.items[i].severity),
-                path, kt_diag_text(&s.warnings.items[i], text, sizeof text));
+                T(it->path), T(kt_diag_text(&s.warnings.items[i], text, sizeof text)));
     }
+#undef T
+    kt_strlist_release(&errors);
+    kt_strlist_release(&hold);
     kt_scan_release(&s);
     return status;
 }
@@ -251,7 +357,10 @@ static void help(void)
     kt_cli_print_usage(stdout, &kt_cmd_scan);
     printf("\n%s\n\n"
            "  -o, --output DIR     where to write (default ./kavtrace-out; with several\n"
-           "                       evidence items, DIR/<evidence name>/ each)\n"
+           "                       evidence items, DIR/<evidence name>/ each). A folder\n"
+           "                       is written aside (.NAME.partial-RUN) and takes its\n"
+           "                       name, replacing an older run's, only when whole;\n"
+           "                       one kavtrace did not write is never replaced\n"
            "  -f, --format LIST    comma-separated, default json,csv,jsonl:\n",
            kt_cmd_scan.summary);
     for (size_t i = 0; i < kt_nwriters; i++)
@@ -262,7 +371,8 @@ static void help(void)
            "      --hash           read the whole media: SHA-256 and MD5 in findings.json,\n"
            "                       and the EWF stored MD5 checked against it\n"
            "  -q, --quiet          no summary, no progress\n"
-           "scan.log (every warning) is always written.\n");
+           "scan.log (every warning) is always written, manifest.json (each file's size\n"
+           "and SHA-256) last.\n");
 }
 
 static int run(int argc, char **argv)
@@ -311,19 +421,59 @@ static int run(int argc, char **argv)
     }
     if (optind >= argc)
         return kt_cli_usage_error(&kt_cmd_scan, "no evidence given");
+    kt_strlist hold = {0};
+    kt_error err = {0};
+    char run_id[KT_RUN_ID_MAX], outdir[KT_OUTDIR_PATH_MAX];
+    struct stat st;
+    if (kt_run_id_new(run_id, &err) != KT_OK) {
+        fprintf(stderr, "kavtrace: scan: %s\n", err.msg);
+        return KT_EXIT_ERROR;
+    }
+    if (kt_cli_resolve_path(o.outdir, outdir, sizeof outdir) != 0) {
+        fprintf(stderr, "kavtrace: scan: output '%s': %s\n", kt_cli_text(&hold, o.outdir),
+                strerror(errno));
+        kt_strlist_release(&hold);
+        return KT_EXIT_ERROR;
+    }
+    if (stat(outdir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "kavtrace: scan: output '%s' exists and is not a directory\n",
+                kt_cli_text(&hold, o.outdir));
+        kt_strlist_release(&hold);
+        return KT_EXIT_ERROR;
+    }
+    kt_strlist_release(&hold);
     kt_artifact_set set = {0};
     if (kt_cli_load_artifacts("scan", kt_cli_artifacts_dir(o.artifacts), &set) != 0) {
         kt_artifact_set_release(&set);
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
-    bool several = argc - optind > 1;
-    for (int i = optind; i < argc; i++)
-        if (scan_one(&o, &set, argv[i], several) != KT_EXIT_OK)
-            status = KT_EXIT_ERROR;
-    kt_artifact_set_release(&set);
-    if (fflush(stdout) != 0)
+    size_t n = (size_t)(argc - optind);
+    item *items = calloc(n, sizeof *items);
+    kt_strlist names = {0};
+    if (items == NULL) {
+        fprintf(stderr, "kavtrace: scan: out of memory\n");
         status = KT_EXIT_ERROR;
+        n = 0;
+    }
+    /* Every item's place first, then the scans: a bad place fails its
+     * item alone, before anything is read. */
+    for (size_t i = 0; i < n; i++) {
+        items[i].path = argv[optind + (int)i];
+        items[i].planned = plan(&items[i], outdir, n > 1, &names) == 0;
+        if (!items[i].planned)
+            status = KT_EXIT_ERROR;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (items[i].planned && scan_one(&o, &set, &items[i], run_id) != KT_EXIT_OK)
+            status = KT_EXIT_ERROR;
+    free(items);
+    kt_strlist_release(&names);
+    kt_artifact_set_release(&set);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "kavtrace: scan: cannot write the summary: %s\n", strerror(errno));
+        status = KT_EXIT_ERROR;
+    }
     return status;
 }
 

@@ -1,9 +1,13 @@
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kavtrace/text.h"
 #include "options.h"
 
 #ifndef KT_ARTIFACTS_DIR
@@ -51,4 +55,78 @@ int kt_cli_load_artifacts_as(const char *cmd, const char *dir, bool verdicts, kt
 int kt_cli_load_artifacts(const char *cmd, const char *dir, kt_artifact_set *set)
 {
     return kt_cli_load_artifacts_as(cmd, dir, true, set);
+}
+
+const char *kt_cli_text(kt_strlist *hold, const char *s)
+{
+    if (s == NULL || !kt_text_needs_escape(s, KT_TEXT_PLAIN))
+        return s;
+    kt_buf b = {0};
+    const char *r = "?";
+    if (kt_text_escape(&b, s, KT_TEXT_PLAIN) == KT_OK && kt_strlist_add(hold, (char *)b.data) == 0)
+        r = hold->items[hold->count - 1];
+    kt_buf_release(&b);
+    return r;
+}
+
+int kt_cli_resolve_path(const char *path, char *out, size_t len)
+{
+    char abs[2 * PATH_MAX], cur[PATH_MAX] = "", real[PATH_MAX];
+    if (path[0] == '/') {
+        kt_strlcpy(abs, path, sizeof abs);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            return -1;
+        snprintf(abs, sizeof abs, "%s/%s", cwd, path);
+    }
+    /* cur: resolved so far ("" is the root); past `exist` bytes it names
+     * folders that do not exist yet, whose '..' is taken by name. */
+    size_t exist = 0;
+    bool missing = false;
+    char *save = NULL;
+    for (char *c = strtok_r(abs, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+        if (strcmp(c, ".") == 0)
+            continue;
+        if (strcmp(c, "..") == 0) {
+            char *slash = strrchr(cur, '/');
+            if (slash)
+                *slash = '\0';
+            missing = missing && strlen(cur) > exist;
+            continue;
+        }
+        size_t n = strlen(cur);
+        if (n + 1 + strlen(c) >= sizeof cur) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        snprintf(cur + n, sizeof cur - n, "/%s", c);
+        if (missing)
+            continue;
+        struct stat st;
+        if (lstat(cur, &st) != 0) {
+            if (errno != ENOENT)
+                return -1;
+            missing = true;
+            exist = n;
+            continue;
+        }
+        /* There: every link in it resolved, as the kernel will. */
+        if (realpath(cur, real) == NULL)
+            return -1;
+        kt_strlcpy(cur, strcmp(real, "/") == 0 ? "" : real, sizeof cur);
+    }
+    if (kt_strlcpy(out, cur[0] ? cur : "/", len) >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+bool kt_cli_path_within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    if (strcmp(dir, "/") == 0)
+        return true;
+    return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }

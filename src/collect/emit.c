@@ -1,6 +1,7 @@
 /* Building events: the one place that fills an event's common fields,
  * converts local times with the system's zone and hands events to the
  * timeline. */
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,9 @@ void kt_collect_apply_regex(const kt_name_rule *r, const char *in, char *out, si
     out[0] = '\0';
     if (in == NULL)
         return;
+    for (size_t i = 0; i < r->unless.count; i++)
+        if (fnmatch(r->unless.items[i], in, FNM_CASEFOLD) == 0)
+            return;
     if (!r->has_regex) {
         kt_strlcpy(out, in, len);
         apply_map(r, out, len);

@@ -22,6 +22,7 @@ typedef struct spec {
     kt_strlist providers;
     evtx_event *events;
     size_t nevents;
+    bool any_event;  /* events: any (a provider whose event ids no source gives) */
     kt_where *where; /* keys are EventData indexes */
     size_t nwhere;
     /* a time read from an EventData string instead of TimeCreated */
@@ -36,8 +37,12 @@ typedef struct spec {
 static void parse_events(kt_defs *c, yaml_node_t *ev, spec *s)
 {
     yaml_node_t *es = defs_get(c, ev, "events");
+    if (es && defs_scalar(es) && strcmp(defs_scalar(es), "any") == 0) {
+        s->any_event = true;
+        return;
+    }
     if (es == NULL || es->type != YAML_SEQUENCE_NODE) {
-        defs_problem(c, es ? es : ev, "evtx: 'events' must list the event ids");
+        defs_problem(c, es ? es : ev, "evtx: 'events' must list the event ids, or be 'any'");
         return;
     }
     size_t n = (size_t)(es->data.sequence.items.top - es->data.sequence.items.start);
@@ -180,7 +185,8 @@ static void record(kt_collector *c, const kt_artifact *a, const kt_find *file,
     bool provider = false;
     for (size_t i = 0; i < s->providers.count && !provider; i++)
         provider = strcasecmp(s->providers.items[i], r->provider) == 0;
-    const evtx_event *ev = NULL;
+    static const evtx_event any = {0};
+    const evtx_event *ev = s->any_event ? &any : NULL;
     for (size_t i = 0; i < s->nevents && ev == NULL; i++)
         if (s->events[i].id == r->event_id)
             ev = &s->events[i];

@@ -18,6 +18,9 @@ typedef enum parse_format {
     PARSE_XML,   /* the root element's first present attribute of `attributes` */
 } parse_format;
 
+/* name_time `groups`: at most this many, each 1..9. */
+#define NAME_GROUPS_MAX 4
+
 typedef struct spec {
     kt_file_part fp;
     parse_format parse;
@@ -29,6 +32,8 @@ typedef struct spec {
     bool date_from_name; /* a time-of-day pattern dated by name_time */
     bool has_name_time;
     regex_t name_regex;
+    int name_groups[NAME_GROUPS_MAX]; /* the groups read, joined by spaces */
+    size_t nname_groups;
     kt_time_pattern name_time;
     regex_t *content; /* the file counts only when its content matches every one */
     size_t ncontent;
@@ -41,6 +46,37 @@ typedef struct spec {
 #define MAX_CONTENT_READS 5000
 
 /* ---- definitions ---- */
+
+/* name_time's `groups` (default [1]): the regex groups whose texts, joined
+ * by one space, the pattern reads, so a name whose date and time are set
+ * apart by optional words (KES's "date10.03_time09.15") needs no second
+ * definition. Each must be a group of the regex. */
+static void parse_name_groups(kt_defs *c, yaml_node_t *nt, spec *s)
+{
+    s->name_groups[0] = 1;
+    s->nname_groups = 1;
+    yaml_node_t *g = defs_get(c, nt, "groups");
+    if (g == NULL)
+        return;
+    kt_strlist l = {0};
+    defs_strings(c, nt, "groups", &l, true, "name_time");
+    if (l.count == 0 || l.count > NAME_GROUPS_MAX) {
+        defs_problem(c, g, "name_time: groups: give 1 to %d group numbers", NAME_GROUPS_MAX);
+        kt_strlist_release(&l);
+        return;
+    }
+    size_t ngroups = s->has_name_time ? s->name_regex.re_nsub : 9;
+    s->nname_groups = 0;
+    for (size_t i = 0; i < l.count; i++) {
+        const char *v = l.items[i];
+        if (v[0] < '1' || v[0] > '9' || v[1] != '\0' || (size_t)(v[0] - '0') > ngroups) {
+            defs_problem(c, g, "name_time: groups: '%s' is not a group of the regex", v);
+            continue;
+        }
+        s->name_groups[s->nname_groups++] = v[0] - '0';
+    }
+    kt_strlist_release(&l);
+}
 
 static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
 {
@@ -132,13 +168,14 @@ static void parse(kt_defs *c, yaml_node_t *f, kt_artifact *a)
         parse_parse(c, f, p, s);
     yaml_node_t *nt = defs_get(c, f, "name_time");
     if (nt) {
-        static const char *const nkeys[] = {"regex", "pattern", "zone", NULL};
+        static const char *const nkeys[] = {"regex", "groups", "pattern", "zone", NULL};
         defs_check_keys(c, nt, "name_time", nkeys);
         const char *re = defs_scalar(defs_get(c, nt, "regex"));
         if (re == NULL)
             defs_problem(c, nt, "name_time: 'regex' is required");
         else
             s->has_name_time = defs_regex(c, nt, re, &s->name_regex);
+        parse_name_groups(c, nt, s);
         defs_pattern(c, nt, "name_time", &s->name_time, PATTERN_NO_YEAR);
     }
     if (s->fp.ntimes == 0 && s->parse == PARSE_NONE && !s->has_name_time)
@@ -244,13 +281,33 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
     const spec *s = a->spec;
     char name[512];
     kt_collect_component(f->path, -1, '/', name, sizeof name);
-    regmatch_t m[2];
-    if (regexec(&s->name_regex, name, 2, m, 0) != 0 || m[1].rm_so < 0 ||
-        (size_t)(m[1].rm_eo - m[1].rm_so) >= tlen)
+    regmatch_t m[10];
+    if (regexec(&s->name_regex, name, 10, m, 0) != 0)
         return false;
-    memcpy(text, name + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
-    text[m[1].rm_eo - m[1].rm_so] = '\0';
-    if (kt_time_pattern_parse(&s->name_time, text, t) != KT_OK) {
+    /* The pattern reads the groups joined by spaces; the source shows the
+     * name from the first group to the last, as it is spelled. */
+    char joined[160];
+    size_t n = 0;
+    regoff_t from = -1, to = -1;
+    for (size_t i = 0; i < s->nname_groups; i++) {
+        const regmatch_t *g = &m[s->name_groups[i]];
+        if (g->rm_so < 0 || n + (size_t)(g->rm_eo - g->rm_so) + 2 > sizeof joined)
+            return false;
+        if (i > 0)
+            joined[n++] = ' ';
+        memcpy(joined + n, name + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+        n += (size_t)(g->rm_eo - g->rm_so);
+        if (from < 0 || g->rm_so < from)
+            from = g->rm_so;
+        if (g->rm_eo > to)
+            to = g->rm_eo;
+    }
+    joined[n] = '\0';
+    if ((size_t)(to - from) >= tlen)
+        return false;
+    memcpy(text, name + from, (size_t)(to - from));
+    text[to - from] = '\0';
+    if (kt_time_pattern_parse(&s->name_time, joined, t) != KT_OK) {
         kt_collect_diag(c, KT_SEV_WARNING, "file.name-time", f->path, a,
                         "name time '%s' is not valid", text);
         return false;
@@ -261,7 +318,7 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
         kt_time made = f->st->created != KT_TIME_NONE ? f->st->created : f->st->modified;
         if (made == KT_TIME_NONE)
             return false;
-        char iso[KT_TIME_ISO_MAX], with[160];
+        char iso[KT_TIME_ISO_MAX], with[200];
         kt_time_format_iso(made, iso);
         int year = (int)strtol(iso, NULL, 10);
         kt_time_pattern tp = s->name_time;
@@ -270,7 +327,7 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
         tp.pattern = pattern;
         tp.no_year = false;
         for (int k = 0; k < 2; k++, year--) {
-            snprintf(with, sizeof with, "%04d|%s", year, text);
+            snprintf(with, sizeof with, "%04d|%s", year, joined);
             if (kt_time_pattern_parse(&tp, with, t) != KT_OK)
                 continue; /* 29 February of a common year */
             if (*t <= made + DAY_NS)

@@ -60,11 +60,19 @@ static void parse_time(kt_defs *c, yaml_node_t *tn, time_rule *r)
                          "yyyymmdd or pattern");
         if (r->encoding == KT_ENC_PATTERN)
             defs_pattern(c, tn, "time", &r->pattern, 0);
+        const char *zone = defs_str(c, tn, "zone", "time");
+        if (zone && strcmp(zone, "utc") != 0 && strcmp(zone, "local") != 0)
+            defs_problem(c, tn, "time: zone must be utc or local");
         if (r->encoding == KT_ENC_YYYYMMDD) {
-            const char *zone = defs_str(c, tn, "zone", "time");
             r->pattern.local = !(zone && strcmp(zone, "utc") == 0);
             r->pattern.precision = KT_PREC_DAY;
         }
+        /* Unix seconds counted from local midnight 1970-01-01 (the local
+         * wall clock stored as if it were UTC): zone: local. */
+        if (r->encoding == KT_ENC_UNIX)
+            r->pattern.local = zone && strcmp(zone, "local") == 0;
+        else if (zone && r->encoding != KT_ENC_YYYYMMDD && r->encoding != KT_ENC_PATTERN)
+            defs_problem(c, tn, "time: zone applies to unix, yyyymmdd and pattern only");
     }
     if (defs_get(c, tn, "category"))
         r->category_set = defs_category(c, defs_get(c, tn, "category"), &r->category) == 0;
@@ -218,6 +226,15 @@ static value_read value_time(kt_collector *c, const kt_artifact *a, const time_r
             t = digits > (uint64_t)INT64_MAX ? KT_TIME_NONE : kt_time_from_unix((int64_t)digits, 0);
             snprintf(src, srclen, "%s '%s' (Unix seconds)", r->value, text);
             ok = !unset && t != KT_TIME_NONE;
+        }
+        if (ok && r->encoding == KT_ENC_UNIX && r->pattern.local) {
+            size_t n = strlen(src);
+            if (!kt_collect_to_utc(c, &t, NULL)) {
+                snprintf(src + n, srclen - n, ", local time, zone unknown: taken as UTC");
+            } else {
+                e->ev.zone = c->zone->name;
+                snprintf(src + n, srclen - n, ", local time, converted with %s", c->zone->name);
+            }
         }
         break;
     }

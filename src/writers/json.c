@@ -3,6 +3,7 @@
 
 #include "kavtrace/error.h"
 #include "kavtrace/json.h"
+#include "kavtrace/text.h"
 
 void kt_json_init(kt_json *j, kt_buf *out)
 {
@@ -13,30 +14,36 @@ void kt_json_init(kt_json *j, kt_buf *out)
 
 int kt_json_quote(kt_buf *out, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
     int rc = kt_buf_append(out, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; rc == KT_OK && *p; p++) {
-        switch (*p) {
-        case '"':
+    while (rc == KT_OK && n > 0) {
+        uint32_t cp;
+        size_t len = kt_utf8_decode(p, n, &cp);
+        if (len == 0) {
+            /* Not UTF-8: the byte as kavtrace/text.h's \xHH text. */
+            rc = kt_buf_printf(out, "\\\\x%02x", *p);
+            len = 1;
+        } else if (cp == '"') {
             rc = kt_buf_append(out, "\\\"", 2);
-            break;
-        case '\\':
-            rc = kt_buf_append(out, "\\\\", 2);
-            break;
-        case '\n':
+        } else if (cp == '\\') {
+            rc = kt_text_escape_follows((const char *)p + 1) ? kt_buf_append(out, "\\\\x5c", 5)
+                                                             : kt_buf_append(out, "\\\\", 2);
+        } else if (cp == '\n') {
             rc = kt_buf_append(out, "\\n", 2);
-            break;
-        case '\r':
+        } else if (cp == '\r') {
             rc = kt_buf_append(out, "\\r", 2);
-            break;
-        case '\t':
+        } else if (cp == '\t') {
             rc = kt_buf_append(out, "\\t", 2);
-            break;
-        default:
-            if (*p < 0x20)
-                rc = kt_buf_printf(out, "\\u%04x", *p);
-            else
-                rc = kt_buf_append(out, p, 1);
+        } else if (kt_text_is_control(cp)) {
+            /* ESC, DEL and C1 too: valid JSON either way, but never raw on
+             * a terminal that shows the file. */
+            rc = kt_buf_printf(out, "\\u%04x", (unsigned)cp);
+        } else {
+            rc = kt_buf_append(out, p, len);
         }
+        p += len;
+        n -= len;
     }
     if (rc == KT_OK)
         rc = kt_buf_append(out, "\"", 1);

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kavtrace/json.h"
+#include "kavtrace/text.h"
 #include "kavtrace/writers.h"
 
 #ifndef KT_VERSION
@@ -62,6 +63,7 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_init(&j, out);
     kt_json_begin_object(&j, NULL);
     kt_json_string(&j, "kavtrace_version", KT_VERSION);
+    kt_json_string(&j, "run_id", s->run_id[0] ? s->run_id : NULL);
     const kt_image_info *ii = kt_image_get_info(s->inv.img);
     kt_json_begin_object(&j, "evidence");
     kt_json_string(&j, "path", s->inv.path);
@@ -174,6 +176,16 @@ int kt_csv_cell(kt_buf *out, const char *s)
 {
     if (s == NULL)
         return KT_OK;
+    /* Controls but line feeds, and bytes that are not UTF-8, escaped first
+     * (kavtrace/text.h): a cell is UTF-8 text, its lines LF-separated. */
+    kt_buf esc = {0};
+    if (kt_text_needs_escape(s, KT_TEXT_CSV)) {
+        if (kt_text_escape(&esc, s, KT_TEXT_CSV) != KT_OK) {
+            kt_buf_release(&esc);
+            return KT_ENOMEM;
+        }
+        s = (const char *)esc.data;
+    }
     bool risky = strchr("=+-@\t\r", s[0]) != NULL && s[0] != '\0';
     bool quote = risky || strpbrk(s, ",\"\r\n") != NULL;
     int rc = quote ? kt_buf_append(out, "\"", 1) : KT_OK;
@@ -183,6 +195,7 @@ int kt_csv_cell(kt_buf *out, const char *s)
         rc = *p == '"' ? kt_buf_append(out, "\"\"", 2) : kt_buf_append(out, p, 1);
     if (rc == KT_OK && quote)
         rc = kt_buf_append(out, "\"", 1);
+    kt_buf_release(&esc);
     return rc;
 }
 
@@ -313,10 +326,17 @@ static int write_jsonl(kt_buf *out, const kt_scan *s, const kt_artifact_set *set
         if (rc == KT_OK)
             rc = kt_buf_printf(&line,
                                ", \"timestamp\": %lld, \"volume\": %d, \"seconds_from_milestone\": "
-                               "%lld%s%s}\n",
+                               "%lld%s%s",
                                (long long)us, e->volume, (long long)e->distance,
                                e->path ? ", \"allocated\": " : "",
                                e->path ? (e->allocated ? "true" : "false") : "");
+        /* The run on every line: Timesketch keeps it with each event. */
+        if (rc == KT_OK && s->run_id[0])
+            rc = kt_buf_append(&line, ", \"run_id\": ", 12);
+        if (rc == KT_OK && s->run_id[0])
+            rc = kt_json_quote(&line, s->run_id);
+        if (rc == KT_OK)
+            rc = kt_buf_append(&line, "}\n", 2);
         if (rc == KT_OK)
             rc = kt_buf_append(out, line.data, line.len);
         kt_buf_release(&line);

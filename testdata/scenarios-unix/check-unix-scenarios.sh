@@ -733,6 +733,12 @@ def mac_product_of_path(path):
     if under(path, [MAC_SUPPORT + 'KAV']) or path in MAC_TMP or \
             re.fullmatch(r'Applications/Kaspersky[^/]*\.app(/.*)?', path):
         return MAC_KAV
+    # what Kaspersky for Mac leaves in caches, a user's preferences and the staged
+    # system extension (RW M6)
+    if re.fullmatch(r'(?:Users/[^/]+/)?Library/Caches/com\.kaspersky\.kav[^/]*(/.*)?', path) or \
+            re.fullmatch(r'Users/[^/]+/Library/Preferences/com\.kaspersky\.kav[^/]*\.plist', path) or \
+            re.fullmatch(r'Library/SystemExtensions/[^/]+/com\.kaspersky\.[^/]*(/.*)?', path):
+        return MAC_KAV
     return None
 
 def derive_macos(name, entries, zone, planted):
@@ -772,12 +778,16 @@ def derive_macos(name, entries, zone, planted):
                   '%s: install.log:%d offset %s%s agrees with the zone file' % (name, ln, m.group(7), m.group(8)))
             planted.setdefault(t, []).append(what + ', ' + offset_text(zone, t))
             if 'Kaspersky' in m.group(10):
-                # the version in parentheses, quoted (as the uninstaller's invented
-                # line writes it) or not (installd's real wording, M4)
-                vm = re.search(r'"(Kaspersky[^"]*)" \("?([\d.]+)"?\)', line)
+                # installd's real wording (RW M4): `Installed "NAME" (VERSION)`, the
+                # version in bare parentheses, empty when there is none; the
+                # uninstaller's invented line is written the same way
+                vm = re.fullmatch(r'[^\[]*\[\d+\]: (?:Installed|.*Uninstalled) "(Kaspersky[^"]*)" \(([^()"]*)\)',
+                                  m.group(10))
+                if not check(vm is not None, "%s: install.log:%d is in installd's wording" % (name, ln)):
+                    continue
                 act = 'remove' if re.search(r'Uninstall', m.group(10)) else 'seen'
-                pid = mac_product_of_ids([], vm.group(1) if vm else 'Kaspersky')
-                recs[pid].append(Rec([t], what, pid, act, [vm.group(2)] if vm else []))
+                pid = mac_product_of_ids([], vm.group(1))
+                recs[pid].append(Rec([t], what, pid, act, [vm.group(2)] if vm.group(2) else []))
     products = {}
     for pid in (MAC_KAV, MAC_KLNAGENT):
         pent = [e for path, e in entries.items() if mac_product_of_path(path) == pid]

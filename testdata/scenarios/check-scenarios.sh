@@ -383,6 +383,12 @@ for name in names:
                     # real KTS 21.2 capture)
                     plant((v.get_data_as_integer() + 11644473600) * 10**7,
                                          'DWORD %s\\%s' % (kpath, vname))
+                elif typ == 4 and vname == 'FirstStartupTime':
+                    # the local wall clock as Unix seconds (the real KTS
+                    # 21.2 capture, real-world-kaspersky.md 2.1.1)
+                    local = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=v.get_data_as_integer())
+                    plant(local_to_utc(tzi, local),
+                          'DWORD %s\\%s local wall clock' % (kpath, vname))
                 elif typ in (1, 2):
                     s = v.get_data_as_string() or ''
                     m = re.fullmatch(r'(\d\d)-(\d\d)-(\d{4}) (\d\d)-(\d\d)-(\d\d)', s)

@@ -21,10 +21,11 @@
  * {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} (kept as spelled) or "-" for none.
  * EVENTID 0..65535, LEVEL 0..255.  DATA is "Name=value" (<Data Name="Name">)
  * or "=value" (<Data>); Name is [A-Za-z_][A-Za-z0-9_.-]*.  Escapes in values:
- * \t \n \\; any other backslash is literal (C:\Users needs no doubling, but
- * C:\new must be written C:\\new).  Control characters other than TAB and LF
- * are refused.  Records get ids 1, 2, ... in spec order; a spec without
- * records is an error.
+ * \t \n \r \\; any other backslash is literal (C:\Users needs no doubling,
+ * but C:\new must be written C:\\new).  Control characters other than TAB,
+ * LF and CR (real Kaspersky payloads end their lines with CR LF) are
+ * refused.  Records get ids 1, 2, ... in spec order; a spec without records
+ * is an error.
  *
  * Exit: 0 done, 1 bad spec or failure ("SPEC:LINE: message"), 2 usage.
  *
@@ -234,7 +235,7 @@ static bool to_utf16(const char *s, bool allow_tab_lf, struct u16s *out, const c
 		if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
 		    (cp >= 0xD800 && cp <= 0xDFFF))
 			goto bad_utf8;
-		if ((cp < 0x20 && !(allow_tab_lf && (cp == '\t' || cp == '\n'))) ||
+		if ((cp < 0x20 && !(allow_tab_lf && (cp == '\t' || cp == '\n' || cp == '\r'))) ||
 		    (cp >= 0x7F && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF) {
 			spec_error("%s: control character U+%04" PRIX32 " not allowed", what, cp);
 			free(p);
@@ -258,15 +259,15 @@ bad_utf8:
 	return false;
 }
 
-/* \t \n \\ -> TAB LF backslash; other backslashes stay. */
+/* \t \n \r \\ -> TAB LF CR backslash; other backslashes stay. */
 static char *unescape(const char *s)
 {
 	size_t len = strlen(s);
 	char *o = xmalloc(len + 1);
 	size_t n = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\\' && i + 1 < len && (s[i + 1] == 't' || s[i + 1] == 'n' || s[i + 1] == '\\')) {
-			o[n++] = s[i + 1] == 't' ? '\t' : s[i + 1] == 'n' ? '\n' : '\\';
+		if (s[i] == '\\' && i + 1 < len && (s[i + 1] == 't' || s[i + 1] == 'n' || s[i + 1] == 'r' || s[i + 1] == '\\')) {
+			o[n++] = s[i + 1] == 't' ? '\t' : s[i + 1] == 'n' ? '\n' : s[i + 1] == 'r' ? '\r' : '\\';
 			i++;
 		} else {
 			o[n++] = s[i];
