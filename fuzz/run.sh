@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS] [OUTDIR]: run every harness built by fuzz/build.sh
-# for SECONDS each (default 60), seeded from ../shared/corpus and
-# testdata/ (and RPM databases from $KT_MKRPMDB when it is set). Crashes are left in OUTDIR/crashes/; each one found becomes a
+# for SECONDS each (default 60), seeded from its corpus in fuzz/corpus/,
+# ../shared/corpus and testdata/ (and RPM databases from $KT_MKRPMDB when it is set). Crashes are left in OUTDIR/crashes/; each one found becomes a
 # test in the parser's suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60} out=${2:-build-fuzz}
 corpus=../shared/corpus
+# seeds NAME [FILE...]: a fresh seed directory for harness NAME: its
+# committed corpus (fuzz/corpus/NAME) and the files given.
 seeds() {
   local d=$out/seeds/$1; shift
   rm -rf "$d"; mkdir -p "$d"
-  for f in "$@"; do [[ -f $f ]] && cp "$f" "$d/$(basename "$f").$(cksum < "$f" | cut -d' ' -f1)"; done
+  for f in "fuzz/corpus/$(basename "$d")"/* "$@"; do
+    [[ -f $f ]] && cp "$f" "$d/$(basename "$f").$(cksum < "$f" | cut -d' ' -f1)"
+  done
   echo "$d"
 }
 mkdir -p "$out/crashes"
@@ -60,4 +64,7 @@ run fuzz_reader_proto "$rp"
 tp=$(seeds time_pattern)
 printf '202411252140' > "$tp/a"; printf '11/18/2024 6:20:00 AM' > "$tp/b"; printf '2024-10-02 11:42:51-07' > "$tp/c"
 run fuzz_time_pattern "$tp"
+run fuzz_defs "$(seeds defs artifacts/*.yaml artifacts/*/*.yaml)"
+run fuzz_volume "$(seeds volume)"
+run fuzz_wintz "$(seeds wintz)"
 ls "$out/crashes" | head

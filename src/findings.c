@@ -390,8 +390,8 @@ static kt_tri ksn_vote(const group *g, kt_time t_cut)
 static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_tri *ksn_votes)
 {
     int rc = KT_OK;
-    const kt_milestone *ban = kt_artifacts_milestone(set, "sales_ban");
-    const kt_milestone *cut = kt_artifacts_milestone(set, "cutoff");
+    const kt_milestone *ban = kt_artifacts_milestone(set, KT_MILESTONE_SALES_BAN);
+    const kt_milestone *cut = kt_artifacts_milestone(set, KT_MILESTONE_CUTOFF);
     kt_time t_ban = ban ? ban->time : KT_TIME_NONE, t_cut = cut ? cut->time : KT_TIME_NONE;
     size_t subject = 0;
     bool present = false, unknown_install = false, after_ban = false;
@@ -635,7 +635,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         kt_free(gs);
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
-    const kt_milestone *cut = kt_artifacts_milestone(set, "cutoff");
+    const kt_milestone *cut = kt_artifacts_milestone(set, KT_MILESTONE_CUTOFF);
     kt_tri *ksn_votes = kt_calloc(n ? n : 1, sizeof *ksn_votes);
     if (ksn_votes == NULL)
         rc = KT_ENOMEM;

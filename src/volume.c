@@ -303,6 +303,19 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
         const TSK_VS_PART_INFO *p = tsk_vs_part_get(vs, i);
         if (p == NULL || !(p->flags & TSK_VS_PART_FLAG_ALLOC))
             continue;
+        /* libtsk passes a GPT entry's LBAs on as they are: a first LBA
+         * whose byte offset does not fit an int64_t, or a last LBA before
+         * the first (a length that wrapped), is no partition. */
+        if (bs <= 0 || p->start > (uint64_t)INT64_MAX / (uint64_t)bs ||
+            p->len > (uint64_t)INT64_MAX / (uint64_t)bs ||
+            (int64_t)p->start * bs > INT64_MAX - (int64_t)p->len * bs) {
+            kt_image_warn(img,
+                          "partition '%s' (%llu sectors at sector %llu): out of range, "
+                          "skipped",
+                          p->desc ? p->desc : "", (unsigned long long)p->len,
+                          (unsigned long long)p->start);
+            continue;
+        }
         kt_volume v = {
             .offset = (int64_t)p->start * bs, .length = (int64_t)p->len * bs, .pool_block = -1};
         kt_strlcpy(v.scheme, list->scheme, sizeof v.scheme);

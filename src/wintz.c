@@ -100,7 +100,8 @@ kt_time kt_wintz_to_utc(const kt_wintz *tz, kt_time local)
 {
     if (local == KT_TIME_NONE)
         return local;
-    int32_t bias = tz->bias + tz->std_bias;
+    /* int64: a corrupt hive's biases may be any 32-bit values */
+    int64_t bias = (int64_t)tz->bias + tz->std_bias;
     if (tz->has_dst) {
         int64_t days = local / KT_NS_PER_SEC / 86400;
         if (local < 0 && local % (KT_NS_PER_SEC * 86400))
@@ -115,7 +116,12 @@ kt_time kt_wintz_to_utc(const kt_wintz *tz, kt_time local)
         kt_time std = transition(&tz->std_start, y); /* in daylight local time */
         bool in_dst = dst < std ? (local >= dst && local < std) : (local >= dst || local < std);
         if (in_dst)
-            bias = tz->bias + tz->dst_bias;
+            bias = (int64_t)tz->bias + tz->dst_bias;
     }
-    return local + (int64_t)bias * 60 * KT_NS_PER_SEC;
+    int64_t offset;
+    kt_time out;
+    if (__builtin_mul_overflow(bias, 60 * KT_NS_PER_SEC, &offset) ||
+        __builtin_add_overflow(local, offset, &out))
+        return KT_TIME_NONE; /* past the range of a kt_time (1678..2262) */
+    return out;
 }

@@ -1,9 +1,11 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kavtrace/alloc.h"
 #include "kavtrace/artifacts.h"
 #include "testutil.h"
 
@@ -424,6 +426,549 @@ START_TEST(parses_time_patterns_strictly)
 }
 END_TEST
 
+/* ---- definitions can't silently change verdicts ---- */
+
+static char *defs_dir(void)
+{
+    char *dir = strdup("/tmp/kt-defs-XXXXXX");
+    ck_assert(mkdtemp(dir) != NULL);
+    return dir;
+}
+
+static void put_file(const char *dir, const char *name, const char *text)
+{
+    char *file = path_join(dir, name);
+    FILE *f = fopen(file, "w");
+    ck_assert_msg(f != NULL, "%s", file);
+    fputs(text, f);
+    ck_assert_int_eq(fclose(f), 0);
+    free(file);
+}
+
+static void remove_tree(char *dir)
+{
+    char *rm = NULL;
+    ck_assert(asprintf(&rm, "rm -rf '%s'", dir) > 0);
+    ck_assert_int_eq(system(rm), 0);
+    free(rm);
+    free(dir);
+}
+
+/* Load dir, expecting rc; the problems stay in *problems (release them). */
+static void load_expect(const char *dir, int want, kt_strlist *problems)
+{
+    kt_artifact_set set = {0};
+    kt_error err = {0};
+    int rc = kt_artifacts_load(dir, &set, problems, &err);
+    ck_assert_msg(rc == want, "rc %d, want %d: %s; %s", rc, want, err.msg,
+                  problems->count ? problems->items[0] : "no problem");
+    kt_artifact_set_release(&set);
+}
+
+#define ART(n) "  - {id: a." #n ", description: x, os: linux, category: install, "
+
+START_TEST(refuses_duplicate_keys_second_documents_and_unknown_keys_everywhere)
+{
+    char *dir = write_defs("vendor: acme\n"                                   /* 1 */
+                           "artifacts:\n"                                     /* 2 */
+                           "  - id: a.dup\n"                                  /* 3 */
+                           "    description: x\n"                             /* 4 */
+                           "    os: linux\n"                                  /* 5 */
+                           "    category: install\n"                          /* 6 */
+                           "    category: removal\n"                          /* 7 */
+                           "    files: {paths: ['x'], times: [si_created]}\n" /* 8 */
+                           "---\n"                                            /* 9 */
+                           "vendor: other\n");                                /* 10 */
+    kt_strlist problems = {0};
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(
+        &problems, "bad.yaml:7:", "key 'category' given twice in one mapping (first at line 6)"));
+    ck_assert(has_problem(&problems, "bad.yaml:10:", "a second YAML document"));
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+
+    /* Twice in a nested mapping, a key that is not a string, and one twice
+     * at the top. */
+    dir = write_defs("vendor: acme\n"                                                       /* 1 */
+                     "artifacts:\n"                                                         /* 2 */
+                     ART(1) "files: {paths: ['x'], times: [si_created],\n"                  /* 3 */
+                            "     version: {component: 1, component: 2}}}\n"                /* 4 */
+                            "  - {id: a.2, description: x, os: linux, category: install,\n" /* 5 */
+                            "     files: {paths: ['x'], times: [si_created], ? [k] : v}}\n" /* 6 */
+                            "vendor: again\n");                                             /* 7 */
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems, "bad.yaml:4:", "key 'component' given twice"));
+    ck_assert(has_problem(&problems, "bad.yaml:6:", "a key must be a string"));
+    ck_assert(has_problem(&problems, "bad.yaml:7:", "key 'vendor' given twice"));
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+
+    /* Unknown keys at every level of a definition. */
+    dir = write_defs(
+        "vendor: acme\n"                                                              /* 1 */
+        "artifacts:\n"                                                                /* 2 */
+        ART(2) "files: {paths: ['x'], times: [{field: si_created, colour: red}]}}\n"  /* 3 */
+        ART(3) "evtx: {paths: ['x'], providers: [p], events: [{id: 1, level: 4}]}}\n" /* 4 */
+        ART(4) "files: {paths: ['x'], times: [si_created], version: {fixd: '1'}}}\n"  /* 5 */
+        ART(5) "files: {paths: ['x'], parse: {format: line, regex: '(a)', "           /* 6 */
+               "pattern: '%Y', zonee: utc}}}\n"                                       /* 6 */
+        ART(6) "registry: {hive: SOFTWARE, keys: [k], times: [{value: v, "            /* 7 */
+               "encoding: unix, categry: install}]}}\n"                               /* 7 */
+        ART(7) "files: {paths: ['x'], times: [si_created]}, backing: {kind: real, "   /* 8 */
+               "ref: r, page: 2}}\n"                                                  /* 8 */
+        ART(8) "evtx: {paths: ['x'], providers: [p], events: [1], time: {string: 1, " /* 9 */
+               "regex: '(a)', pattern: '%Y', zone: utc, format: x}}}\n"               /* 9 */
+        ART(9) "files: {paths: ['x'], name_time: {regex: '(a)', pattern: '%m', x: 1}}}\n"
+               "products: [{id: p, name: P, match: ['P'], colour: red}]\n" /* 11 */
+               "milestones: [{id: m, date: '2024-01-01', when: now}]\n"    /* 12 */
+               "colour: red\n");                                           /* 13 */
+    load_expect(dir, KT_EFORMAT, &problems);
+    const char *want[][2] = {
+        {"bad.yaml:3:", "files time: unknown key 'colour'"},
+        {"bad.yaml:4:", "evtx event: unknown key 'level'"},
+        {"bad.yaml:5:", "product/version: unknown key 'fixd'"},
+        {"bad.yaml:6:", "parse: unknown key 'zonee'"},
+        {"bad.yaml:7:", "time: unknown key 'categry'"},
+        {"bad.yaml:8:", "backing: unknown key 'page'"},
+        {"bad.yaml:9:", "evtx time: unknown key 'format'"},
+        {"bad.yaml:10:", "name_time: unknown key 'x'"},
+        {"bad.yaml:11:", "product: unknown key 'colour'"},
+        {"bad.yaml:12:", "milestone: unknown key 'when'"},
+        {"bad.yaml:13:", "file: unknown key 'colour'"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        ck_assert_msg(has_problem(&problems, want[i][0], want[i][1]), "no %s %s", want[i][0],
+                      want[i][1]);
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+
+    /* A value of the wrong shape is a problem, never read as absent. */
+    dir = write_defs(
+        "vendor: acme\n" /* 1 */
+        "artifacts:\n"   /* 2 */
+        ART(10) "role: [program], files: {paths: ['x'], times: [si_created]}}\n" ART(
+            11) "files: {paths: ['x'], times: [si_created], deleted: {a: 1}}}\n" ART(12) "plist"
+                                                                                         ": "
+                                                                                         "{path"
+                                                                                         "s: "
+                                                                                         "['x']"
+                                                                                         ", "
+                                                                                         "time:"
+                                                                                         " t, "
+                                                                                         "where"
+                                                                                         ": "
+                                                                                         "{k: "
+                                                                                         "[a, "
+                                                                                         "[b]]}"
+                                                                                         "}}\n" /* 5
+                                                                                                 */
+        ART(13) "files: {paths: ['x', [y]], times: [si_created]}}\n"); /* 6 */
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems, "bad.yaml:3:", "'role' must be a string"));
+    ck_assert(has_problem(&problems, "bad.yaml:4:", "'deleted' must be true or false"));
+    ck_assert(has_problem(&problems, "bad.yaml:5:", "where 'k': a glob or a list of globs"));
+    ck_assert(has_problem(&problems, "bad.yaml:6:", "'paths' must hold strings only"));
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+}
+END_TEST
+
+START_TEST(refuses_backreferences_and_patterns_past_the_limits)
+{
+    char *dir = write_defs(
+        "vendor: acme\n"                                                               /* 1 */
+        "artifacts:\n"                                                                 /* 2 */
+        ART(14) "files: {paths: ['x'], times: [si_created], content: ['(a+)+\\1']}}\n" /* 3 */
+        ART(15) "files: {paths: ['x'], parse: {format: line, regex: '(a)x\\9', "       /* 4 */
+                "pattern: '%Y%m%d'}}}\n"                                               /* 4 */
+        ART(16) "files: {paths: ['x'], times: [si_created], version: {component: 1, "  /* 5 */
+                "regex: '([0-9]+)\\.\\1'}}}\n"                                         /* 5 */
+        /* an escaped backslash before a digit is no backreference */
+        ART(17) "files: {paths: ['x'], times: [si_created], content: ['a\\\\\\\\1']}}\n" /* 6 */
+        /* 22 bytes that glibc would write out to 8 million positions
+         * (gigabytes, half a minute); and repeats that are fine */
+        ART(18) "files: {paths: ['x'], times: [si_created], content: "
+                "['((a{200}){200}){200}']}}\n" ART(
+                    19) "files: {paths: ['x'], times: [si_created], "
+                        "content: ['^[]{}[:alpha:]]{3}(x+y{2,}|z{1,9}){40}$']}}\n");
+    kt_strlist problems = {0};
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems, "bad.yaml:3:", "backreference '\\1'"));
+    ck_assert(has_problem(&problems, "bad.yaml:4:", "backreference '\\9'"));
+    ck_assert(has_problem(&problems, "bad.yaml:5:", "backreference '\\1'"));
+    ck_assert(has_problem(&problems,
+                          "bad.yaml:7:", "its repeats written out are more than 2000 positions"));
+    ck_assert_msg(problems.count == 4, "%zu problems", problems.count);
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+
+    /* At each limit, then one past it: a glob's length (a.yaml), a list's
+     * entries and the nesting (b.yaml; the structure is checked first and
+     * refuses the file before any of it is read). */
+    for (int past = 0; past < 2; past++) {
+        kt_buf a = {0}, b = {0};
+        ck_assert(kt_buf_printf(&a, "vendor: acme\nartifacts:\n" ART(
+                                        40) "files: {times: [si_created], paths: ['") == 0);
+        for (int i = 0; i < KT_ARTIFACTS_MAX_PATTERN + past; i++)
+            ck_assert(kt_buf_append(&a, "a", 1) == 0);
+        ck_assert(kt_buf_printf(&a, "']}}\n") == 0);
+        ck_assert(kt_buf_reserve(&a, 0) == 0);
+        ck_assert(kt_buf_printf(&b, "vendor: acme\nartifacts:\n" ART(
+                                        41) "files: {times: [si_created], paths: [") == 0);
+        for (int i = 0; i < KT_ARTIFACTS_MAX_LIST + past; i++)
+            ck_assert(kt_buf_printf(&b, "%sp%d", i ? ", " : "", i) == 0);
+        ck_assert(kt_buf_printf(&b, "]}}\n") == 0);
+        /* levels: the top, artifacts, the artifact, plist, where, then lists */
+        ck_assert(kt_buf_printf(&b, ART(42) "plist: {paths: [x], time: t, where: {k: ") == 0);
+        int lists = KT_ARTIFACTS_MAX_NESTING - 5 + past;
+        for (int i = 0; i < lists; i++)
+            ck_assert(kt_buf_append(&b, "[", 1) == 0);
+        ck_assert(kt_buf_append(&b, "a", 1) == 0);
+        for (int i = 0; i < lists; i++)
+            ck_assert(kt_buf_append(&b, "]", 1) == 0);
+        ck_assert(kt_buf_printf(&b, "}}}\n") == 0);
+        ck_assert(kt_buf_reserve(&b, 0) == 0);
+        dir = defs_dir();
+        put_file(dir, "a.yaml", (const char *)a.data);
+        put_file(dir, "b.yaml", (const char *)b.data);
+        load_expect(dir, KT_EFORMAT, &problems);
+        if (past) {
+            ck_assert(has_problem(&problems, "a.yaml:3:", "is longer than 1024 bytes"));
+            ck_assert(has_problem(&problems, "b.yaml:3:", "a list of 257 entries (at most 256)"));
+            ck_assert(has_problem(
+                &problems, "b.yaml:4:", "nested deeper than 16 levels of lists and mappings"));
+            ck_assert_msg(problems.count == 3, "%zu problems", problems.count);
+        } else {
+            /* At the limits only the where's lists, no globs, are wrong. */
+            ck_assert_msg(problems.count == 1 &&
+                              has_problem(&problems, "b.yaml:4:", "a glob or a list of globs"),
+                          "%zu problems: %s", problems.count, problems.items[0]);
+        }
+        kt_strlist_release(&problems);
+        remove_tree(dir);
+        kt_buf_release(&a);
+        kt_buf_release(&b);
+    }
+
+    /* A file past the size limit is not read. */
+    dir = defs_dir();
+    char *big = path_join(dir, "big.yaml");
+    put_file(dir, "big.yaml", "# a comment, then nothing\n");
+    ck_assert_int_eq(truncate(big, KT_ARTIFACTS_MAX_FILE_SIZE + 1), 0);
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems,
+                          "big.yaml:0:", "1048577 bytes: a definitions file has at most 1048576"));
+    kt_strlist_release(&problems);
+    free(big);
+    remove_tree(dir);
+
+    /* An alias inside the node it names. */
+    dir = write_defs("vendor: acme\n"                          /* 1 */
+                     "artifacts:\n"                            /* 2 */
+                     ART(21) "files: {times: [si_created], \n" /* 3 */
+                             "     paths: &p [x, *p]}}\n");    /* 4 */
+    load_expect(dir, KT_EFORMAT, &problems);
+    ck_assert(has_problem(&problems, "bad.yaml:4:", "an alias inside the node it names"));
+    kt_strlist_release(&problems);
+    remove_defs(dir);
+}
+END_TEST
+
+START_TEST(refuses_more_files_than_the_limit)
+{
+    /* Each file one artifact: past the limit, the files after it would be
+     * dropped; the load fails instead, naming the first one left out. */
+    char *dir = defs_dir();
+    char name[32], text[256];
+    for (int i = 0; i <= KT_ARTIFACTS_MAX_FILES; i++) {
+        snprintf(name, sizeof name, "f%03d.yaml", i);
+        snprintf(text, sizeof text,
+                 "vendor: acme\nartifacts:\n  - {id: a.%d, description: x, os: linux, "
+                 "category: install, files: {paths: [x], times: [si_created]}}\n",
+                 i);
+        put_file(dir, name, text);
+    }
+    kt_strlist problems = {0};
+    load_expect(dir, KT_EFORMAT, &problems);
+    snprintf(name, sizeof name, "f%03d.yaml:0:", KT_ARTIFACTS_MAX_FILES);
+    ck_assert(has_problem(&problems, name, "more than 256 definition files under"));
+    ck_assert_uint_eq(problems.count, 1);
+    kt_strlist_release(&problems);
+    /* At the limit: every file read. */
+    snprintf(name, sizeof name, "%s/f%03d.yaml", dir, KT_ARTIFACTS_MAX_FILES);
+    ck_assert_int_eq(unlink(name), 0);
+    kt_artifact_set set = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_OK);
+    ck_assert_uint_eq(set.nartifacts, KT_ARTIFACTS_MAX_FILES);
+    kt_artifact_set_release(&set);
+    remove_tree(dir);
+
+    /* Folders: 8 deep are read, the 9th is named, not passed by. */
+    dir = defs_dir();
+    char path[512];
+    snprintf(path, sizeof path, "%s", dir);
+    for (int depth = 1; depth <= KT_ARTIFACTS_MAX_DIR_DEPTH + 1; depth++) {
+        size_t len = strlen(path);
+        snprintf(path + len, sizeof path - len, "/d%d", depth);
+        ck_assert_int_eq(mkdir(path, 0755), 0);
+        snprintf(text, sizeof text,
+                 "artifacts:\n  - {id: a.%d, vendor: acme, description: x, os: linux, "
+                 "category: install, files: {paths: [x], times: [si_created]}}\n",
+                 depth);
+        put_file(path, "a.yaml", text);
+    }
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert_uint_eq(set.nartifacts, KT_ARTIFACTS_MAX_DIR_DEPTH);
+    ck_assert(has_problem(&problems, "/d9:0:", "more than 8 folders deep below"));
+    ck_assert_uint_eq(problems.count, 1);
+    kt_artifact_set_release(&set);
+    kt_strlist_release(&problems);
+    remove_tree(dir);
+}
+END_TEST
+
+START_TEST(skips_fifos_and_devices_unopened_and_refuses_link_loops)
+{
+    char *dir = defs_dir();
+    put_file(dir, "a.yaml",
+             "vendor: acme\nartifacts:\n  - {id: a.1, description: x, os: linux, "
+             "category: install, files: {paths: [x], times: [si_created]}}\n");
+    char *sub = path_join(dir, "sub");
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    char *fifo = path_join(sub, "pipe.yaml");
+    ck_assert_int_eq(mkfifo(fifo, 0644), 0);
+    char *dev = path_join(dir, "null.yaml");
+    ck_assert_int_eq(symlink("/dev/null", dev), 0);
+    /* Opening the FIFO for reading would block for good: the alarm fails
+     * the test instead of hanging it. */
+    alarm(60);
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_OK);
+    alarm(0);
+    ck_assert_uint_eq(set.nartifacts, 1);
+    ck_assert_uint_eq(set.files.count, 1);
+    ck_assert_uint_eq(set.skipped.count, 2);
+    ck_assert_ptr_nonnull(strstr(set.skipped.items[0], "null.yaml: skipped: a character device"));
+    ck_assert_ptr_nonnull(strstr(set.skipped.items[1], "pipe.yaml: skipped: a FIFO"));
+    kt_artifact_set_release(&set);
+
+    /* A link loop, a dangling link and a folder that links to its parent
+     * are problems: something meant to be read was not. */
+    char *l1 = path_join(dir, "loop1.yaml"), *l2 = path_join(dir, "loop2.yaml");
+    char *dangling = path_join(dir, "gone.yaml"), *up = path_join(sub, "up");
+    ck_assert_int_eq(symlink("loop2.yaml", l1), 0);
+    ck_assert_int_eq(symlink("loop1.yaml", l2), 0);
+    ck_assert_int_eq(symlink("nothing-here.yaml", dangling), 0);
+    ck_assert_int_eq(symlink("..", up), 0);
+    alarm(60);
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    alarm(0);
+    ck_assert(has_problem(&problems, "loop1.yaml:0:", "a symbolic link loop"));
+    ck_assert(has_problem(&problems, "loop2.yaml:0:", "a symbolic link loop"));
+    ck_assert(has_problem(&problems, "gone.yaml:0:", "cannot read: No such file or directory"));
+    ck_assert(has_problem(&problems, "sub/up:0:", "a link to a folder that holds it"));
+    ck_assert_msg(problems.count == 4, "%zu problems", problems.count);
+    ck_assert_uint_eq(set.nartifacts, 1);
+    kt_artifact_set_release(&set);
+    kt_strlist_release(&problems);
+    free(l1);
+    free(l2);
+    free(dangling);
+    free(up);
+    free(fifo);
+    free(dev);
+    free(sub);
+    remove_tree(dir);
+}
+END_TEST
+
+static int check_milestones(const char *dir, kt_strlist *problems)
+{
+    kt_artifact_set set = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, problems, &err), KT_OK);
+    int rc = kt_artifacts_check_milestones(&set, dir, problems);
+    kt_artifact_set_release(&set);
+    return rc;
+}
+
+START_TEST(requires_the_milestones_the_verdicts_use)
+{
+    /* The shipped set has them, in order. */
+    char *shipped = path_join(testdata_dir(), "../artifacts");
+    kt_strlist problems = {0};
+    ck_assert_int_eq(check_milestones(shipped, &problems), KT_OK);
+    ck_assert_uint_eq(problems.count, 0);
+    free(shipped);
+
+    char *dir = defs_dir();
+    put_file(dir, "a.yaml",
+             "vendor: acme\nartifacts:\n  - {id: a.1, description: x, os: linux, "
+             "category: install, files: {paths: [x], times: [si_created]}}\n");
+    /* No milestones at all: the file they belong in is named. */
+    ck_assert_int_eq(check_milestones(dir, &problems), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "/milestones.yaml:0:", "no milestone 'sales_ban'"));
+    ck_assert(has_problem(&problems, "/milestones.yaml:0:", "no milestone 'cutoff'"));
+    ck_assert_uint_eq(problems.count, 2);
+    kt_strlist_release(&problems);
+    /* The cutoff misspelt: the milestones' file is named. */
+    put_file(dir, "dates.yaml",
+             "milestones:\n"
+             "  - {id: sales_ban, time: '2024-07-20T04:00:00Z'}\n"
+             "  - {id: cut-off, time: '2024-09-29T04:00:00Z'}\n");
+    ck_assert_int_eq(check_milestones(dir, &problems), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "dates.yaml:0:", "no milestone 'cutoff'"));
+    ck_assert_uint_eq(problems.count, 1);
+    kt_strlist_release(&problems);
+    /* Out of order. */
+    put_file(dir, "dates.yaml",
+             "milestones:\n"
+             "  - {id: sales_ban, time: '2024-10-20T04:00:00Z'}\n"
+             "  - {id: cutoff, time: '2024-09-29T04:00:00Z'}\n");
+    ck_assert_int_eq(check_milestones(dir, &problems), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "dates.yaml:2:", "milestone 'sales_ban' is not before"));
+    kt_strlist_release(&problems);
+
+    /* The command line: check and scan refuse such a set, list shows it. */
+    put_file(dir, "dates.yaml",
+             "milestones:\n"
+             "  - {id: sales_ban, time: '2024-07-20T04:00:00Z'}\n");
+    for (size_t i = 0; i < 2; i++) {
+        char *args = NULL, *cmd = NULL;
+        ck_assert(
+            asprintf(&args,
+                     i ? "scan --artifacts '%s' -o /nonexistent x.E01" : "artifacts check '%s'",
+                     dir) > 0);
+        ck_assert(asprintf(&cmd, "'%s' %s", kavtrace_bin(), args) > 0);
+        kt_buf out = {0}, errout = {0};
+        ck_assert_int_eq(run_capture(cmd, &out, &errout), 1);
+        ck_assert_msg(strstr((char *)errout.data, "dates.yaml:0: no milestone 'cutoff'"), "%s: %s",
+                      args, (char *)errout.data);
+        kt_buf_release(&out);
+        kt_buf_release(&errout);
+        free(args);
+        free(cmd);
+    }
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "'%s' artifacts list '%s'", kavtrace_bin(), dir) > 0);
+    kt_buf out = {0};
+    ck_assert_int_eq(run_capture(cmd, &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr((char *)out.data, "  sales_ban "));
+    kt_buf_release(&out);
+    free(cmd);
+    remove_tree(dir);
+}
+END_TEST
+
+/* Everything a load kept, to compare two loads by. */
+static void summary(const kt_artifact_set *set, kt_buf *out)
+{
+    kt_buf_printf(out, "%zu artifacts, %zu products, %zu milestones, %zu patterns\n",
+                  set->nartifacts, set->nproducts, set->nmilestones, set->npatterns);
+    for (size_t i = 0; i < set->nproducts; i++) {
+        const kt_product_def *p = &set->products[i];
+        kt_buf_printf(out, "%s %s %s:", p->id, p->name, p->vendor);
+        for (size_t m = 0; m < p->match.count; m++)
+            kt_buf_printf(out, " %s", p->match.items[m]);
+        kt_buf_printf(out, "\n");
+    }
+    for (size_t i = 0; i < set->nartifacts; i++) {
+        const kt_artifact *a = &set->artifacts[i];
+        char detail[64];
+        kt_artifact_source_detail(a, detail, sizeof detail);
+        kt_buf_printf(out, "%s %s %s %s %s %s %s\n", a->id, a->vendor, a->os, a->confidence,
+                      a->description, kt_artifact_source(a), detail);
+    }
+    for (size_t i = 0; i < set->nmilestones; i++)
+        kt_buf_printf(out, "%s %lld\n", set->milestones[i].id, (long long)set->milestones[i].time);
+}
+
+START_TEST(out_of_memory_fails_the_load_and_never_drops_a_glob)
+{
+    /* Every allocation of the load made to fail in turn: the load either
+     * fails with KT_ENOMEM and says so, or keeps exactly what it keeps with
+     * memory to spare. A glob lost to a failed add would load "fine". */
+    char *dir = defs_dir();
+    put_file(dir, "a.yaml",
+             "vendor: acme\n"
+             "products:\n"
+             "  - {id: p.one, name: One, match: ['One*', 'Uno', 'P1?']}\n"
+             "artifacts:\n"
+             "  - id: a.reg\n    description: key\n    os: windows\n    category: install\n"
+             "    registry:\n      hive: SOFTWARE\n      keys: ['A\\B', 'A\\C\\*']\n"
+             "      where: {DisplayName: ['One*', 'Uno'], Publisher: Acme}\n"
+             "      product: {value: DisplayName, regex: '^(One)', map: {One: p.one}}\n"
+             "      times: [{value: InstallDate, encoding: yyyymmdd}]\n"
+             "  - id: a.file\n    description: file\n    os: linux\n    category: install\n"
+             "    backing: {kind: real, ref: r}\n"
+             "    files:\n      paths: [opt/one/*.log, 'var/**/one']\n"
+             "      content: ['^one=', 'two']\n"
+             "      parse: {format: line, regex: '^([0-9]{8})', pattern: '%Y%m%d'}\n"
+             "milestones:\n"
+             "  - {id: sales_ban, time: '2024-07-20T04:00:00Z'}\n"
+             "  - {id: cutoff, date: '2024-09-29', meaning: the end}\n");
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    kt_alloc_fail_after(SIZE_MAX);
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_OK);
+    size_t allocations = kt_alloc_count();
+    kt_alloc_fail_never();
+    ck_assert_uint_eq(problems.count, 0);
+    ck_assert_uint_eq(set.npatterns, 15);
+    kt_buf want = {0};
+    summary(&set, &want);
+    kt_artifact_set_release(&set);
+    ck_assert_uint_ge(allocations, 40);
+    size_t failed = 0;
+    for (size_t n = 0; n <= allocations; n++) {
+        memset(&err, 0, sizeof err);
+        kt_alloc_fail_after(n);
+        int rc = kt_artifacts_load(dir, &set, &problems, &err);
+        kt_alloc_fail_never();
+        if (rc == KT_OK) {
+            kt_buf got = {0};
+            summary(&set, &got);
+            ck_assert_msg(got.len == want.len && memcmp(got.data, want.data, got.len) == 0,
+                          "allocation %zu failed, the load succeeded with:\n%s\nnot:\n%s", n,
+                          (char *)got.data, (char *)want.data);
+            ck_assert_uint_eq(problems.count, 0);
+            kt_buf_release(&got);
+        } else {
+            ck_assert_msg(rc == KT_ENOMEM && strstr(err.msg, "out of memory"),
+                          "allocation %zu: rc %d: %s", n, rc, err.msg);
+            failed++;
+        }
+        kt_artifact_set_release(&set);
+        kt_strlist_release(&problems);
+    }
+    ck_assert_uint_eq(failed, allocations); /* every one failed it: none is optional */
+
+    /* A file with a problem never loads "fine" for want of memory to say so. */
+    put_file(dir, "b.yaml", "artifacts:\n  - {id: b.1, colour: red}\n");
+    kt_alloc_fail_after(SIZE_MAX);
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    allocations = kt_alloc_count();
+    kt_alloc_fail_never();
+    kt_artifact_set_release(&set);
+    kt_strlist_release(&problems);
+    for (size_t n = 0; n <= allocations; n++) {
+        kt_alloc_fail_after(n);
+        int rc = kt_artifacts_load(dir, &set, &problems, &err);
+        kt_alloc_fail_never();
+        ck_assert_msg(rc == KT_ENOMEM || rc == KT_EFORMAT, "allocation %zu: rc %d", n, rc);
+        ck_assert(rc == KT_ENOMEM || problems.count > 0);
+        kt_artifact_set_release(&set);
+        kt_strlist_release(&problems);
+    }
+    kt_buf_release(&want);
+    remove_tree(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("artifacts");
@@ -437,6 +982,13 @@ static Suite *suite(void)
     tcase_add_test(tc, lists_each_artifacts_real_source);
     tcase_add_test(tc, reads_backing_and_rejects_bad_ones_with_file_and_line);
     tcase_add_test(tc, every_macos_definition_names_its_backing);
+    tcase_add_test(tc, refuses_duplicate_keys_second_documents_and_unknown_keys_everywhere);
+    tcase_add_test(tc, refuses_backreferences_and_patterns_past_the_limits);
+    tcase_add_test(tc, refuses_more_files_than_the_limit);
+    tcase_add_test(tc, skips_fifos_and_devices_unopened_and_refuses_link_loops);
+    tcase_add_test(tc, requires_the_milestones_the_verdicts_use);
+    tcase_add_test(tc, out_of_memory_fails_the_load_and_never_drops_a_glob);
+    tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -140,6 +140,34 @@ START_TEST(warns_about_partitions_past_the_end)
 }
 END_TEST
 
+START_TEST(skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset)
+{
+    /* Found by fuzz_volume: libtsk passes on a GPT entry whose first LBA is
+     * past 2^54 (or whose last is before its first) and the byte offset
+     * wrapped negative. Such an entry is skipped with a warning; the
+     * others are read. The disk is a seed of the fuzz corpus
+     * (fuzz/corpus/make-seeds.py). */
+    char *p = path_join(testdata_dir(), "../fuzz/corpus/volume/gpt-entry-out-of-range.raw");
+    kt_image *img = NULL;
+    kt_volume_list vols = {0};
+    kt_error err = {0};
+    ck_assert_msg(scan(p, &img, &vols, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(vols.scheme, "gpt");
+    ck_assert_uint_eq(vols.count, 2);
+    ck_assert_int_eq(vols.items[0].offset, 40 * 512);
+    ck_assert_int_eq(vols.items[1].offset, 51 * 512);
+    ck_assert_int_eq(vols.items[1].length, 10 * 512);
+    const kt_strlist *w = kt_image_warnings(img);
+    size_t skipped = 0;
+    for (size_t i = 0; i < w->count; i++)
+        skipped += strstr(w->items[i], "out of range, skipped") != NULL;
+    ck_assert_uint_eq(skipped, 2);
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+    free(p);
+}
+END_TEST
+
 START_TEST(refuses_random_bytes_and_a_zeroed_mft_clearly)
 {
     const char *cases[] = {"corrupt/random.img", "corrupt/ntfs-zeroed-mft.raw"};
@@ -167,6 +195,7 @@ static Suite *suite(void)
     tcase_add_test(tc, reads_a_gpt_with_a_bad_header_from_its_backup);
     tcase_add_test(tc, warns_about_partitions_past_the_end);
     tcase_add_test(tc, refuses_random_bytes_and_a_zeroed_mft_clearly);
+    tcase_add_test(tc, skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset);
     suite_add_tcase(s, tc);
     return s;
 }

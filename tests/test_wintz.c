@@ -57,6 +57,34 @@ START_TEST(converts_southern_hemisphere_and_fixed_zones)
 }
 END_TEST
 
+START_TEST(converts_at_the_ends_of_time_and_with_corrupt_biases_without_overflow)
+{
+    /* Found by fuzz_wintz (UBSan: signed overflow): a time near either end
+     * of a kt_time's range, or a bias no real zone has (a corrupt hive),
+     * gives no time instead of a wrapped one. */
+    uint8_t std[16], dst[16];
+    rule(std, 11, 0, 1, 2);
+    rule(dst, 3, 0, 2, 2);
+    kt_wintz tz;
+    kt_wintz_init(&tz, "Central", 360, 0, -60, std, dst);
+    ck_assert_int_eq(kt_wintz_to_utc(&tz, INT64_MAX), KT_TIME_NONE);
+    ck_assert_int_eq(kt_wintz_to_utc(&tz, INT64_MAX - 1), KT_TIME_NONE);
+    ck_assert_int_eq(kt_wintz_to_utc(&tz, KT_TIME_NONE), KT_TIME_NONE);
+    kt_wintz east;
+    kt_wintz_init(&east, "Tonga", -780, 0, 0, NULL, NULL);
+    ck_assert_int_eq(kt_wintz_to_utc(&east, INT64_MIN + 1), KT_TIME_NONE);
+    /* In range, the same as ever: 6 hours west. */
+    ck_assert_int_eq(kt_wintz_to_utc(&tz, INT64_C(0)), INT64_C(6) * 3600 * KT_NS_PER_SEC);
+    kt_wintz bad;
+    kt_wintz_init(&bad, "corrupt", INT32_MAX, INT32_MAX, INT32_MIN, std, dst);
+    /* standard time: 2 x INT32_MAX minutes, past the range; daylight time:
+     * INT32_MAX + INT32_MIN = -1 minute, summed without wrapping */
+    ck_assert_int_eq(kt_wintz_to_utc(&bad, truth_time("2024-01-15T12:00:00Z")), KT_TIME_NONE);
+    ck_assert_int_eq(kt_wintz_to_utc(&bad, truth_time("2024-07-15T12:00:00Z")),
+                     truth_time("2024-07-15T11:59:00Z"));
+}
+END_TEST
+
 START_TEST(reads_the_zone_from_a_system_hive)
 {
     char *path = path_join(evidence_dir(), "hives/SYSTEM");
@@ -84,6 +112,7 @@ static Suite *suite(void)
     tcase_add_test(tc, converts_eastern_time_across_dst);
     tcase_add_test(tc, converts_southern_hemisphere_and_fixed_zones);
     tcase_add_test(tc, reads_the_zone_from_a_system_hive);
+    tcase_add_test(tc, converts_at_the_ends_of_time_and_with_corrupt_biases_without_overflow);
     suite_add_tcase(s, tc);
     return s;
 }

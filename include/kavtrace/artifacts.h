@@ -18,9 +18,22 @@
 #include "kavtrace/event.h"
 #include "kavtrace/time.h"
 
-/* Limits on what one definitions directory may hold. */
-#define KT_ARTIFACTS_MAX_FILES 256
-#define KT_ARTIFACTS_MAX_ITEMS 4096
+/* Limits on what one definitions directory may hold (docs/artifacts.md,
+ * "Limits"). Past any of them the load fails with a problem that names the
+ * file (and the line): nothing is cut short without a word. */
+#define KT_ARTIFACTS_MAX_FILES 256               /* *.yaml / *.yml files */
+#define KT_ARTIFACTS_MAX_ITEMS 4096              /* products, artifacts and milestones */
+#define KT_ARTIFACTS_MAX_DIR_DEPTH 8             /* folders below the directory */
+#define KT_ARTIFACTS_MAX_FILE_SIZE (1024 * 1024) /* bytes of one file */
+#define KT_ARTIFACTS_MAX_NESTING 16              /* levels of lists and mappings */
+#define KT_ARTIFACTS_MAX_LIST 256     /* entries of a list or mapping (globs, paths, keys, ...) */
+#define KT_ARTIFACTS_MAX_PATTERN 1024 /* bytes of a glob, path, regex or time pattern */
+#define KT_ARTIFACTS_MAX_REGEX_SIZE 2000 /* positions of a regex, its repeats written out */
+
+/* The milestones the verdicts are measured against (src/findings.c):
+ * scan and `artifacts check` refuse a set without them. */
+#define KT_MILESTONE_SALES_BAN "sales_ban"
+#define KT_MILESTONE_CUTOFF "cutoff"
 
 /* How a registry value (or a database column) holds a time. */
 typedef enum kt_encoding {
@@ -156,6 +169,8 @@ typedef struct kt_milestone {
     kt_time time;
     bool date_only;
     char *meaning;
+    char *file;
+    int line;
 } kt_milestone;
 
 typedef struct kt_artifact_set {
@@ -166,15 +181,29 @@ typedef struct kt_artifact_set {
     kt_milestone *milestones; /* sorted by time */
     size_t nmilestones;
     kt_strlist files;
+    /* "PATH: skipped: a FIFO ..." for each *.yaml that is not a file (a
+     * FIFO, a device, a socket): passed by unopened, not a problem. */
+    kt_strlist skipped;
+    /* Patterns kept (globs, paths, regexes, time patterns): one that could
+     * not be kept fails the load, so this is the count every one. */
+    size_t npatterns;
 } kt_artifact_set;
 
 /* Load every *.yaml under dir (recursively, in name order). Problems in
  * the definitions are added to `problems` as "FILE:LINE: message"; the
  * return is KT_EFORMAT when there is any, after loading everything that
- * could be. *set must be zero-initialised; release with
+ * could be. Out of memory (anywhere, adding a problem too) is KT_ENOMEM
+ * and err says so. *set must be zero-initialised; release with
  * kt_artifact_set_release (also after an error). */
 int kt_artifacts_load(const char *dir, kt_artifact_set *set, kt_strlist *problems, kt_error *err);
 void kt_artifact_set_release(kt_artifact_set *set);
+
+/* The milestones the verdicts read (KT_MILESTONE_*) are all there, and
+ * the sales ban is before the cutoff; each that is not is a problem naming
+ * the file that holds the milestones (else dir). Returns KT_EFORMAT when
+ * there is any, KT_ENOMEM when a problem could not be added. */
+int kt_artifacts_check_milestones(const kt_artifact_set *set, const char *dir,
+                                  kt_strlist *problems);
 
 const char *kt_file_time_name(kt_file_time f);
 

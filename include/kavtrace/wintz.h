@@ -33,7 +33,9 @@ int kt_wintz_from_hive(kt_hive *system, const char *controlset, kt_wintz *out, k
 void kt_wintz_init(kt_wintz *tz, const char *name, int32_t bias, int32_t std_bias, int32_t dst_bias,
                    const uint8_t std_start[16], const uint8_t dst_start[16]);
 
-/* Local wall-clock time (expressed as if it were UTC) to UTC. */
+/* Local wall-clock time (expressed as if it were UTC) to UTC; KT_TIME_NONE
+ * for KT_TIME_NONE, and when the result is past a kt_time's range (a time
+ * near its ends, or a corrupt bias). */
 kt_time kt_wintz_to_utc(const kt_wintz *tz, kt_time local);
 
 #endif

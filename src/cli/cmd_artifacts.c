@@ -55,7 +55,8 @@ static int run(int argc, char **argv)
         if (argc >= 2) {
             kt_cli_print_usage(stdout, &kt_cmd_artifacts);
             printf("\n  list [DIR]   the milestones, products and artifacts the definitions cover\n"
-                   "  check [DIR]  validate definitions; problems as FILE:LINE: message\n"
+                   "  check [DIR]  validate definitions, and that the verdicts' milestones\n"
+                   "               (sales_ban, cutoff) are there; problems as FILE:LINE: message\n"
                    "DIR defaults to --artifacts's default: $KAVTRACE_ARTIFACTS or the built-in "
                    "set.\n");
             return KT_EXIT_OK;
@@ -69,15 +70,18 @@ static int run(int argc, char **argv)
         return kt_cli_usage_error(&kt_cmd_artifacts, "too many arguments");
     const char *dir = kt_cli_artifacts_dir(argc == 3 ? argv[2] : NULL);
     kt_artifact_set set = {0};
-    int rc = kt_cli_load_artifacts("artifacts", dir, &set);
+    bool check = strcmp(verb, "check") == 0;
+    /* check: the set must be fit to scan with, the verdicts' milestones too */
+    int rc =
+        kt_cli_load_artifacts_as(check ? "artifacts check" : "artifacts list", dir, check, &set);
     int status = KT_EXIT_OK;
     if (rc)
         status = KT_EXIT_ERROR;
     else if (strcmp(verb, "list") == 0)
         status = list(&set);
     else
-        printf("%s: %zu files, %zu milestones, %zu products, %zu artifacts: ok\n", dir,
-               set.files.count, set.nmilestones, set.nproducts, set.nartifacts);
+        printf("%s: %zu files, %zu milestones, %zu products, %zu artifacts, %zu patterns: ok\n",
+               dir, set.files.count, set.nmilestones, set.nproducts, set.nartifacts, set.npatterns);
     kt_artifact_set_release(&set);
     return status;
 }

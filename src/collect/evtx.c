@@ -46,10 +46,12 @@ static void parse_events(kt_defs *c, yaml_node_t *ev, spec *s)
         return;
     }
     size_t n = (size_t)(es->data.sequence.items.top - es->data.sequence.items.start);
-    s->events = calloc(n ? n : 1, sizeof *s->events);
+    s->events = defs_calloc(c, n ? n : 1, sizeof *s->events);
     for (yaml_node_item_t *i = es->data.sequence.items.start;
          s->events && i < es->data.sequence.items.top; i++) {
         yaml_node_t *en = yaml_document_get_node(c->doc, *i);
+        static const char *const ekeys[] = {"id", "category", NULL};
+        defs_check_keys(c, en, "evtx event", ekeys);
         const char *id = defs_scalar(en) ? defs_scalar(en) : defs_scalar(defs_get(c, en, "id"));
         char *end = NULL;
         unsigned long v = id ? strtoul(id, &end, 10) : 0;
@@ -84,7 +86,7 @@ static void parse_time(kt_defs *c, yaml_node_t *tn, spec *s)
 
 static void parse(kt_defs *c, yaml_node_t *ev, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;

@@ -82,19 +82,11 @@ static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
 {
     kt_strlist res = {0};
     defs_strings(c, f, "content", &res, false, "files");
-    s->content = calloc(res.count ? res.count : 1, sizeof *s->content);
-    for (size_t i = 0; s->content && i < res.count; i++) {
-        int rc = regcomp(&s->content[s->ncontent], res.items[i],
-                         REG_EXTENDED | REG_ICASE | REG_NEWLINE | REG_NOSUB);
-        if (rc != 0) {
-            char msg[256];
-            regerror(rc, &s->content[s->ncontent], msg, sizeof msg);
-            defs_problem(c, defs_get(c, f, "content"), "files: bad content regex '%s': %s",
-                         res.items[i], msg);
-        } else {
+    s->content = defs_calloc(c, res.count ? res.count : 1, sizeof *s->content);
+    for (size_t i = 0; s->content && i < res.count; i++)
+        if (defs_content_regex(c, defs_get(c, f, "content"), res.items[i],
+                               &s->content[s->ncontent]))
             s->ncontent++;
-        }
-    }
     kt_strlist_release(&res);
     const char *form = defs_scalar(defs_get(c, f, "content_form"));
     if (form && strcmp(form, "assignments") == 0)
@@ -147,7 +139,7 @@ static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
     if (tm || defs_get(c, p, "time"))
         defs_problem(c, defs_get(c, p, "time"),
                      "parse: time can only be 'modified', with format: lines");
-    const char *date = defs_scalar(defs_get(c, p, "date"));
+    const char *date = defs_str(c, p, "date", "parse");
     if (date && strcmp(date, "name") == 0)
         s->date_from_name = true;
     else if (date)
@@ -161,7 +153,7 @@ static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
 
 static void parse(kt_defs *c, yaml_node_t *f, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;

@@ -13,7 +13,7 @@
 void kt_file_part_parse(kt_defs *c, yaml_node_t *f, kt_artifact *a, kt_file_part *fp)
 {
     defs_paths(c, f, &fp->paths, "files");
-    const char *type = defs_scalar(defs_get(c, f, "type"));
+    const char *type = defs_str(c, f, "type", "files");
     if (type == NULL || strcmp(type, "any") == 0)
         fp->type = 0;
     else if (strcmp(type, "file") == 0)
@@ -29,10 +29,12 @@ void kt_file_part_parse(kt_defs *c, yaml_node_t *f, kt_artifact *a, kt_file_part
     yaml_node_t *t = defs_get(c, f, "times");
     if (t && t->type == YAML_SEQUENCE_NODE) {
         size_t n = (size_t)(t->data.sequence.items.top - t->data.sequence.items.start);
-        fp->times = calloc(n ? n : 1, sizeof *fp->times);
+        fp->times = defs_calloc(c, n ? n : 1, sizeof *fp->times);
         for (yaml_node_item_t *i = t->data.sequence.items.start;
              fp->times && i < t->data.sequence.items.top; i++) {
             yaml_node_t *tn = yaml_document_get_node(c->doc, *i);
+            static const char *const tkeys[] = {"field", "category", NULL};
+            defs_check_keys(c, tn, "files time", tkeys);
             const char *field =
                 defs_scalar(tn) ? defs_scalar(tn) : defs_scalar(defs_get(c, tn, "field"));
             kt_file_time_rule *r = &fp->times[fp->ntimes];

@@ -67,7 +67,7 @@ static void parse_actions(kt_defs *c, yaml_node_t *pk, spec *s)
 
 static void parse(kt_defs *c, yaml_node_t *pk, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;

@@ -12,7 +12,7 @@ typedef struct spec {
 
 static void parse(kt_defs *c, yaml_node_t *pf, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;

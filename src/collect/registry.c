@@ -60,7 +60,7 @@ static void parse_time(kt_defs *c, yaml_node_t *tn, time_rule *r)
                          "yyyymmdd or pattern");
         if (r->encoding == KT_ENC_PATTERN)
             defs_pattern(c, tn, "time", &r->pattern, 0);
-        const char *zone = defs_scalar(defs_get(c, tn, "zone"));
+        const char *zone = defs_str(c, tn, "zone", "time");
         if (zone && strcmp(zone, "utc") != 0 && strcmp(zone, "local") != 0)
             defs_problem(c, tn, "time: zone must be utc or local");
         if (r->encoding == KT_ENC_YYYYMMDD) {
@@ -80,7 +80,7 @@ static void parse_time(kt_defs *c, yaml_node_t *tn, time_rule *r)
 
 static void parse(kt_defs *c, yaml_node_t *reg, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;
@@ -104,7 +104,7 @@ static void parse(kt_defs *c, yaml_node_t *reg, kt_artifact *a)
         return;
     }
     size_t n = (size_t)(t->data.sequence.items.top - t->data.sequence.items.start);
-    s->times = calloc(n ? n : 1, sizeof *s->times);
+    s->times = defs_calloc(c, n ? n : 1, sizeof *s->times);
     for (yaml_node_item_t *i = t->data.sequence.items.start;
          s->times && i < t->data.sequence.items.top; i++)
         parse_time(c, yaml_document_get_node(c->doc, *i), &s->times[s->ntimes++]);

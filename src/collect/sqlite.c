@@ -22,7 +22,7 @@ typedef struct spec {
 
 static void parse(kt_defs *c, yaml_node_t *q, kt_artifact *a)
 {
-    spec *s = calloc(1, sizeof *s);
+    spec *s = defs_calloc(c, 1, sizeof *s);
     if (s == NULL)
         return;
     a->spec = s;
@@ -36,7 +36,7 @@ static void parse(kt_defs *c, yaml_node_t *q, kt_artifact *a)
         defs_problem(c, q, "sqlite: give either 'query' (rows) or 'tables: true'");
     if (s->query && strncasecmp(s->query, "select ", 7) != 0)
         defs_problem(c, defs_get(c, q, "query"), "sqlite: the query must be a SELECT");
-    const char *enc = defs_scalar(defs_get(c, q, "encoding"));
+    const char *enc = defs_str(c, q, "encoding", "sqlite");
     if (s->query) {
         if (enc && strcmp(enc, "filetime") == 0)
             s->column_encoding = KT_ENC_FILETIME;
