@@ -20,7 +20,7 @@ build fuzz_tzif src/tzif.c "${common[@]}"
 build fuzz_packages src/parsers/packages.c src/parsers/rpm_header.c src/parsers/rpmdb_sqlite.c \
   src/parsers/rpmdb_bdb.c src/parsers/rpmdb_ndb.c src/parsers/dnf_log.c src/parsers/yum_log.c \
   src/parsers/zypp_history.c src/parsers/sqlite.c \
-  src/parsers/gzip.c "${common[@]}" $(pkg-config --libs sqlite3) -lz
+  src/parsers/gzip.c src/parsers/xz.c "${common[@]}" $(pkg-config --libs sqlite3 liblzma) -lz
 build fuzz_sqlite src/parsers/sqlite.c "${common[@]}" $(pkg-config --libs sqlite3)
 build fuzz_plist src/parsers/plist.c "${common[@]}" $(pkg-config --cflags --libs libplist-2.0)
 build fuzz_xpress src/prefetch-reader/xpress.c
