@@ -738,7 +738,7 @@ START_TEST(definitions_of_searches_and_times_are_checked)
     static const char *const bad[] = {
         "    files: {paths: ['home/a**/x'], times: [si_modified]}\n",
         "    files: {paths: ['home/**/b/**'], times: [si_modified]}\n",
-        "    files: {paths: ['x'], content_form: ini, content: 'a', times: [si_modified]}\n",
+        "    files: {paths: ['x'], content_form: toml, content: 'a', times: [si_modified]}\n",
         "    files: {paths: ['x'], max_size: 0, times: [si_modified]}\n",
         "    files: {paths: ['x'], max_size: 99999999999, times: [si_modified]}\n",
         "    files: {paths: ['x'], parse: {format: line, regex: '(a)', time: modified}}\n",

@@ -34,7 +34,8 @@ typedef struct spec {
     kt_time_pattern name_time;
     regex_t *content; /* the file counts only when its content matches every one */
     size_t ncontent;
-    bool assignments; /* content_form: assignments */
+    bool assignments; /* content_form: assignments (or ini) */
+    bool ini;         /* content_form: ini: [section] lines and ';' comments too */
     size_t max_size;  /* files larger are passed by unread (content and parse) */
 } spec;
 
@@ -65,10 +66,11 @@ static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
     const char *form = defs_scalar(defs_get(c, f, "content_form"));
     if (form && strcmp(form, "assignments") == 0)
         s->assignments = true;
+    else if (form && strcmp(form, "ini") == 0)
+        s->assignments = s->ini = true;
     else if (form || defs_get(c, f, "content_form"))
         defs_problem(c, defs_get(c, f, "content_form"),
-                     "files: content_form can only be "
-                     "'assignments'");
+                     "files: content_form can only be 'assignments' or 'ini'");
     s->max_size = KT_COLLECT_MAX_PARSE;
     yaml_node_t *ms = defs_get(c, f, "max_size");
     if (ms) {
@@ -460,8 +462,9 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
 
 /* content_form: assignments: every line blank, a '#' comment or NAME=...
  * (NAME a shell-style name): an answer file, not a page or a note that
- * quotes one. Text only: a NUL byte fails. */
-static bool assignments_only(const char *p, size_t len)
+ * quotes one. ini also takes '[section]' lines and ';' comments (a
+ * settings export). Text only: a NUL byte fails. */
+static bool assignments_only(const char *p, size_t len, bool ini)
 {
     if (memchr(p, '\0', len))
         return false;
@@ -470,11 +473,17 @@ static bool assignments_only(const char *p, size_t len)
         const char *e = nl ? nl : end, *q = p;
         while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
             q++;
-        if (q < e && *q != '#') {
+        if (ini && q < e && *q == '[') {
+            const char *r = e;
+            while (r > q && (r[-1] == ' ' || r[-1] == '\t' || r[-1] == '\r'))
+                r--;
+            if (r - q < 3 || r[-1] != ']')
+                return false;
+        } else if (q < e && *q != '#' && !(ini && *q == ';')) {
             if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_'))
                 return false;
             while (q < e && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
-                             (*q >= '0' && *q <= '9') || *q == '_'))
+                             (*q >= '0' && *q <= '9') || *q == '_' || (ini && *q == '.')))
                 q++;
             while (q < e && (*q == ' ' || *q == '\t'))
                 q++;
@@ -519,7 +528,7 @@ static bool content_matches(kt_collector *c, const kt_artifact *a, const kt_find
         c->rc = KT_ENOMEM;
         return false;
     }
-    bool hit = !s->assignments || assignments_only((const char *)b.data, b.len - 1);
+    bool hit = !s->assignments || assignments_only((const char *)b.data, b.len - 1, s->ini);
     for (size_t i = 0; hit && i < s->ncontent; i++)
         hit = regexec(&s->content[i], (const char *)b.data, 0, NULL, 0) == 0;
     kt_buf_release(&b);
