@@ -1,6 +1,6 @@
-/* libFuzzer harness: package databases and logs, and gunzip
+/* libFuzzer harness: package databases and logs, gunzip and unxz
  * (src/parsers/packages.c, rpm_header.c, rpmdb_*.c, dnf_log.c, yum_log.c,
- * zypp_history.c, gzip.c). The first byte picks the format; rpmdb takes
+ * zypp_history.c, gzip.c, xz.c). The first byte picks the format; rpmdb takes
  * SQLite, Berkeley DB and ndb files by their magic. */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     size_t n = len - 1, events = 0;
     kt_strlist w = {0};
     kt_error err = {0};
-    switch (data[0] % 8) {
+    switch (data[0] % 9) {
     case 0:
         kt_pkg_parse_dpkg_status(p, n, count, &events, &w, &err);
         break;
@@ -45,9 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     case 6:
         kt_pkg_parse_zypp_history(p, n, count, &events, &w, &err);
         break;
-    default: {
+    case 7: {
         kt_buf out = {0};
         kt_gunzip(p, n, 1 << 20, &out, &err);
+        kt_buf_release(&out);
+        break;
+    }
+    default: {
+        kt_buf out = {0};
+        kt_unxz(p, n, 1 << 20, &out, &err);
         kt_buf_release(&out);
     }
     }

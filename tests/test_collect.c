@@ -718,12 +718,66 @@ START_TEST(name_times_read_the_groups_given)
 }
 END_TEST
 
+START_TEST(bash_history_stamps_date_the_command_after_them)
+{
+    /* HISTTIMEFORMAT set: bash writes '#<Unix seconds>' before each
+     * command. A command right after a stamp has that time; one without
+     * (typed before HISTTIMEFORMAT was set) the file's modified time. */
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.bash\n"
+              "    description: a command, stamped or not\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['root/.bash_history']\n"
+              "      parse: {format: lines, regex: '^([^:#]*go.*)', stamp: '^#([0-9]{9,11})$',\n"
+              "              pattern: '%s', time: modified}\n"
+              "  - id: t.stamped-only\n"
+              "    description: a stamped command\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['root/.bash_history']\n"
+              "      parse: {format: lines, regex: '^([^:#]*go.*)', stamp: '^#([0-9]+)$',\n"
+              "              pattern: '%s'}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "root/.bash_history",
+        "plain go\n#1727600000\ngo now\nls\n#1727600100\nstop\ngo later\n#1727600200\r\n"
+        "sudo go\r\n#99999999999999\ngo bad\n",
+        "2024-11-01T00:00:00Z");
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.bash"), 5);
+    const kept *k = find(&r.got, "t.bash", "2024-09-29T08:53:20Z");
+    ck_assert_str_eq(k->source, "line 3, stamped '1727600000' on line 2, Unix seconds (UTC)");
+    k = find(&r.got, "t.bash", "2024-09-29T08:56:40Z");
+    ck_assert_str_eq(k->source, "line 9, stamped '1727600200' on line 8, Unix seconds (UTC)");
+    /* plain go (1), go later (7: its stamp dates 'stop'), go bad (11: no
+     * valid stamp): the file's time */
+    size_t undated = 0;
+    for (size_t i = 0; i < r.got.count; i++)
+        undated += strcmp(r.got.items[i].artifact, "t.bash") == 0 &&
+                   strcmp(r.got.items[i].time, "2024-11-01T00:00:00Z") == 0 &&
+                   strstr(r.got.items[i].source, "no time of its own") != NULL;
+    ck_assert_uint_eq(undated, 3);
+    /* without time: modified a line with no stamp is none */
+    ck_assert_uint_eq(count_of(&r.got, "t.stamped-only"), 2);
+    bool said = false;
+    for (size_t i = 0; i < r.warnings.count; i++)
+        said = said || strcmp(r.warnings.items[i].message,
+                              "line 10: stamp '99999999999999' is not valid") == 0;
+    ck_assert(said);
+    end(&r);
+}
+END_TEST
+
 START_TEST(definitions_of_searches_and_times_are_checked)
 {
     static const char *const bad[] = {
         "    files: {paths: ['home/a**/x'], times: [si_modified]}\n",
         "    files: {paths: ['home/**/b/**'], times: [si_modified]}\n",
-        "    files: {paths: ['x'], content_form: ini, content: 'a', times: [si_modified]}\n",
+        "    files: {paths: ['x'], content_form: toml, content: 'a', times: [si_modified]}\n",
         "    files: {paths: ['x'], max_size: 0, times: [si_modified]}\n",
         "    files: {paths: ['x'], max_size: 99999999999, times: [si_modified]}\n",
         "    files: {paths: ['x'], parse: {format: line, regex: '(a)', time: modified}}\n",
@@ -734,6 +788,11 @@ START_TEST(definitions_of_searches_and_times_are_checked)
         "    files: {paths: ['x'], name_time: {regex: '(a)(b)', groups: [0], pattern: '%Y'}}\n",
         "    files: {paths: ['x'], name_time: {regex: '(a)', groups: [1, 1, 1, 1, 1], "
         "pattern: '%Y'}}\n",
+        "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', stamp: '^#([0-9]+)$'}}\n",
+        "    files: {paths: ['x'], parse: {format: line, regex: '(a)', stamp: '^#([0-9]+)$', "
+        "pattern: '%s'}}\n",
+        "    files: {paths: ['x'], parse: {format: lines, regex: '(a)', stamp: '^#[0-9]+$', "
+        "pattern: '%s'}}\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         run r;
@@ -777,6 +836,7 @@ static Suite *suite(void)
     tcase_add_test(tc, links_to_directories_count_as_directories);
     tcase_add_test(tc, history_lines_with_and_without_their_time);
     tcase_add_test(tc, name_times_read_the_groups_given);
+    tcase_add_test(tc, bash_history_stamps_date_the_command_after_them);
     tcase_add_test(tc, definitions_of_searches_and_times_are_checked);
     suite_add_tcase(s, tc);
     return s;

@@ -1247,6 +1247,77 @@ START_TEST(gunzip_keeps_what_decompressed_before_truncation)
 }
 END_TEST
 
+/* ---- xz ---- */
+
+START_TEST(unxzs_concatenated_streams)
+{
+    /* two streams (xz -9e with CRC64, xz -6 with CRC32) with the four zero
+     * bytes of stream padding between them: the zypper history whole */
+    kt_buf xz = {0}, want = {0}, out = {0};
+    char *p = path_join(testdata_dir(), "linux/packages/zypp-history.multi.xz");
+    char *q = path_join(testdata_dir(), "linux/packages/zypp-history");
+    file_load(p, &xz);
+    file_load(q, &want);
+    kt_error err = {0};
+    ck_assert_msg(kt_unxz(xz.data, xz.len, 0, &out, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(out.len, want.len);
+    ck_assert_mem_eq(out.data, want.data, want.len);
+    /* and it parses as the plain history does */
+    gots g = {0};
+    kt_strlist w = {0};
+    ck_assert_int_eq(parse(ZYPP, &out, &g, &w, &err), 0);
+    ck_assert_uint_eq(g.count, 10);
+    check(&g, 2, KT_PKG_UPGRADE, "kesl", "12.1.0-1297", "12.0.0-6672", "x86_64",
+          "2024-10-02T11:42:57Z", true, 10);
+    gots_free(&g);
+    kt_strlist_release(&w);
+    /* bytes after the last stream that are not padding are an error */
+    ck_assert_int_eq(kt_buf_append(&xz, "junk", 4), 0);
+    out.len = 0;
+    ck_assert_int_eq(kt_unxz(xz.data, xz.len, 0, &out, &err), KT_EFORMAT);
+    ck_assert_uint_eq(out.len, want.len);
+    /* over the limit: an error, and exactly the limit's bytes kept */
+    out.len = 0;
+    ck_assert_int_eq(kt_unxz(xz.data, xz.len, 100, &out, &err), KT_ELIMIT);
+    ck_assert_str_eq(err.msg, "xz: more than 100 bytes decompressed");
+    ck_assert_uint_eq(out.len, 100);
+    ck_assert_mem_eq(out.data, want.data, 100);
+    kt_buf_release(&xz), kt_buf_release(&want), kt_buf_release(&out);
+    free(p), free(q);
+}
+END_TEST
+
+START_TEST(unxz_keeps_what_decompressed_before_truncation)
+{
+    /* the first 300 bytes of xz -9's output: 410 bytes decompress */
+    kt_buf xz = {0}, want = {0}, out = {0};
+    char *p = path_join(testdata_dir(), "linux/packages/zypp-history.truncated.xz");
+    char *q = path_join(testdata_dir(), "linux/packages/zypp-history");
+    file_load(p, &xz);
+    file_load(q, &want);
+    kt_error err = {0};
+    ck_assert_int_eq(kt_unxz(xz.data, xz.len, 0, &out, &err), KT_EFORMAT);
+    ck_assert(strncmp(err.msg, "xz: truncated after ", 20) == 0);
+    ck_assert_uint_gt(out.len, 0);
+    ck_assert_uint_lt(out.len, want.len);
+    ck_assert_mem_eq(out.data, want.data, out.len);
+    kt_buf_release(&out);
+    /* a flipped byte inside the compressed data is corrupt data */
+    xz.data[120] ^= 0x55;
+    ck_assert_int_eq(kt_unxz(xz.data, xz.len, 0, &out, &err), KT_EFORMAT);
+    kt_buf_release(&out);
+    ck_assert_int_eq(kt_unxz((const uint8_t *)"plain text", 10, 0, &out, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "not an xz file");
+    ck_assert_int_eq(kt_unxz(xz.data, 3, 0, &out, &err), KT_EFORMAT);
+    ck_assert_str_eq(err.msg, "not an xz file");
+    /* the header alone: truncated, nothing out */
+    ck_assert_int_eq(kt_unxz(xz.data, 12, 0, &out, &err), KT_EFORMAT);
+    ck_assert_uint_eq(out.len, 0);
+    kt_buf_release(&xz), kt_buf_release(&want), kt_buf_release(&out);
+    free(p), free(q);
+}
+END_TEST
+
 START_TEST(numbers_longer_than_an_int_are_refused_not_overflowed)
 {
     /* fuzz/fuzz_packages: a dnf line whose epoch ran past INT_MAX made the
@@ -1303,6 +1374,8 @@ static Suite *suite(void)
     tcase_add_test(tc, names_unsupported_rpm_databases);
     tcase_add_test(tc, gunzips_multi_member_files);
     tcase_add_test(tc, gunzip_keeps_what_decompressed_before_truncation);
+    tcase_add_test(tc, unxzs_concatenated_streams);
+    tcase_add_test(tc, unxz_keeps_what_decompressed_before_truncation);
     tcase_add_test(tc, numbers_longer_than_an_int_are_refused_not_overflowed);
     suite_add_tcase(s, tc);
     return s;

@@ -706,14 +706,14 @@ START_TEST(linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions)
         event_of(tl, "kaspersky.linux.autoinstall-no-ksn", "2021-07-01T09:00:00Z"));
     /* histories: zsh's stamp, bash's file time (and the line that only
      * names kesl-control is none) */
-    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-ksn-undated", NULL), 2);
-    const kt_event *e = event_of(tl, "kaspersky.linux.history-ksn-undated", "2024-10-02T17:50:12Z");
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-ksn-plain", NULL), 2);
+    const kt_event *e = event_of(tl, "kaspersky.linux.history-ksn-plain", "2024-10-02T17:50:12Z");
     ck_assert_ptr_nonnull(e);
     ck_assert_msg(strstr(e->time_source, "no time of its own"), "%s", e->time_source);
     ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-no-ksn", NULL), 1);
     ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.history-no-ksn", "2024-09-27T18:22:04Z"));
     ck_assert_uint_eq(events_of(tl, "kaspersky.linux.history-ksn", NULL) +
-                          events_of(tl, "kaspersky.linux.history-no-ksn-undated", NULL),
+                          events_of(tl, "kaspersky.linux.history-no-ksn-plain", NULL),
                       0);
     /* groups: dated by the file's last change, a presence */
     e = event_of(tl, "kaspersky.linux.groups", "2024-09-17T14:01:59Z");
@@ -797,6 +797,282 @@ static size_t events_for(const kt_timeline *tl, const char *artifact, const char
                       : tl->items[i].product_id == NULL);
     return n;
 }
+
+static bool warned(const kt_scan *s, const char *a, const char *b);
+
+static void put_link_at(const char *root, const char *rel, const char *target)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", path);
+    ck_assert_int_eq(system(cmd), 0);
+    *slash = '/';
+    ck_assert_int_eq(symlink(target, path), 0);
+}
+
+START_TEST(astra_packages_saved_outputs_exports_and_old_services_with_the_shipped_definitions)
+{
+    /* Astra Linux SE with KESL and the Network Agent as Astra builds them
+     * (kesl-astra, kesl-gui-astra, klnagent64-astra 11.1.0-3013, L10);
+     * the product's state as its own commands print it, kept by an admin
+     * and by Checkmk's agent (L12); a settings export (L15); bash history
+     * stamps; KESL 11.1's kesl-supervisor with SysV links (L13); its log
+     * folders (L14); etc/opt/kaspersky per product (C13). No zone: UTC. */
+    char root[] = "/tmp/kt-scan-astra-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(
+        root, "etc/os-release",
+        "PRETTY_NAME=\"Astra Linux\"\nNAME=\"Astra Linux\"\nID=astra\nVERSION_ID=1.7_x86-64\n");
+    put_file_at(root, "var/lib/dpkg/status",
+                "Package: kesl-astra\nStatus: install ok installed\nArchitecture: amd64\n"
+                "Version: 11.1.0-3013\n\n"
+                "Package: kesl-gui-astra\nStatus: install ok installed\nArchitecture: amd64\n"
+                "Version: 11.1.0-3013\n\n"
+                "Package: klnagent64-astra\nStatus: install ok installed\nArchitecture: amd64\n"
+                "Version: 11.0.0-29\n\n"
+                "Package: keslint\nStatus: install ok installed\nArchitecture: all\n"
+                "Version: 1.0\n\n",
+                "2021-03-02T10:05:00Z");
+    put_file(root, "var/log/dpkg.log",
+             "2021-03-02 09:58:01 install klnagent64-astra:amd64 <none> 11.0.0-29\n"
+             "2021-03-02 10:01:12 install kesl-astra:amd64 <none> 11.1.0-3013\n"
+             "2021-03-02 10:01:40 install kesl-gui-astra:amd64 <none> 11.1.0-3013\n"
+             "2021-03-02 10:02:00 install keslint:all <none> 1.0\n");
+    put_file(root, "var/log/apt/history.log",
+             "\nStart-Date: 2021-03-02  10:01:10\nCommandline: apt install ./kesl-astra.deb\n"
+             "Install: kesl-astra:amd64 (11.1.0-3013)\nEnd-Date: 2021-03-02  10:01:39\n");
+    put_file_at(root, "var/lib/dpkg/info/kesl-astra.list", "/.\n", "2021-03-02T10:01:13Z");
+    put_file_at(root, "var/lib/dpkg/info/klnagent64-astra.list", "/.\n", "2021-03-02T09:58:02Z");
+    put_file(root, "opt/kaspersky/kesl/bin/kesl-control", "stand-in\n");
+    put_file(root, "opt/kaspersky/klnagent64/sbin/klnagent", "stand-in\n");
+    /* the Network Agent's answers: no KSN */
+    put_file(root, "opt/kaspersky/klnagent64/lib/bin/setup/autoanswers.conf",
+             "KLNAGENT_SERVER=ksc.example.local\nKLNAGENT_PORT=14000\nKLNAGENT_USESSL=Y\n"
+             "EULA_ACCEPTED=1\n");
+    /* kesl-control --app-info > /root/kesl-app-info.txt (KESL 10's real
+     * wording, Checkmk's example) */
+    put_file_at(root, "root/kesl-app-info.txt",
+                "Name:                                       Kaspersky Endpoint Security 11.1.0 "
+                "for Linux\n"
+                "Version:                                    11.1.0.3013\n"
+                "Last release date of databases:             2024-09-14 04:11:00\n"
+                "KSN state:                                  On\n",
+                "2024-09-14T09:00:00Z");
+    /* Checkmk's cache of its kaspersky_av plugin: ': ' written as '|' */
+    put_file_at(root, "var/lib/check_mk_agent/cache/plugins_kaspersky_av.cache",
+                "<<<kaspersky_av_kesl_updates:sep(124)>>>\n"
+                "Name|Kaspersky Endpoint Security 11.1.0 for Linux\n"
+                "Version|11.1.0.3013\n"
+                "Last release date of databases|2024-11-17 22:40:00\n"
+                "Anti-virus databases loaded|Yes\n"
+                "KSN state|Off\n"
+                "<<<kaspersky_av_tasks>>>\n"
+                "Name: Scan_My_Computer\n",
+                "2024-11-18T06:00:00Z");
+    /* a note that quotes the output is none */
+    put_file(root, "home/user/notes.txt",
+             "Check the bases with kesl-control --app-info; it prints\n"
+             "  Last release date of databases: 2018-08-23 04:11:00\n"
+             "  KSN state: Off\n"
+             "UseKSN=Yes is what we want, says the wiki.\n");
+    /* kav4fs-control --get-stat Update, saved (names no product: joins KESL) */
+    put_file_at(root, "tmp/update-stat.txt",
+                "Current AV databases date:     2024-11-19 03:54:00\n"
+                "Last AV databases update date: 2024-11-19 09:00:40\n"
+                "Current AV databases state:    UpToDate\n",
+                "2024-11-19T09:01:00Z");
+    /* kav4fs-control --app-info, the real output */
+    char *appinfo = real_file("kav4fs-malice/av_version.out");
+    put_file_at(root, "root/av_version.out", appinfo, "2019-02-10T02:00:00Z");
+    free(appinfo);
+    /* kesl-control -E --query > events.txt */
+    put_file_at(root, "root/events.txt",
+                "EventType=ThreatDetected\nEventId=2544\nDate=2024-10-01 22:12:16\n"
+                "FileName=/eicar\nDetectName=EICAR-Test-File\n\n"
+                "EventType=UpdateComplete\nEventId=2601\nDate=2024-10-02 01:00:05\n"
+                "AVBasesDate=2024-10-01 20:30:00\n",
+                "2024-10-02T01:05:00Z");
+    /* kesl-control --export-settings --file /opt/kaspersky/kesl/kesl_full.ini */
+    put_file_at(root, "opt/kaspersky/kesl/kesl_full.ini",
+                "; exported\n[General]\nUseKSN=No\nUseSyslog=No\n"
+                "EventsStoragePath=/var/opt/kaspersky/kesl/private/storage/events.db\n"
+                "[ScanScope.item_0000]\nPath=/\n",
+                "2024-10-20T12:00:00Z");
+    /* bash with HISTTIMEFORMAT: each command after its stamp */
+    put_file_at(root, "root/.bash_history",
+                "kesl-control --accept-ksn\n#1727600000\n"
+                "kesl-control --set-app-settings UseKSN=No\n#1727600100\nls\n",
+                "2024-11-20T10:00:00Z");
+    /* KESL 11.1's service, SysV style */
+    put_file(root, "etc/init.d/kesl-supervisor", "#!/bin/sh\n");
+    put_link_at(root, "etc/rc2.d/S20kesl-supervisor", "../init.d/kesl-supervisor");
+    put_link_at(root, "etc/rc0.d/K01kesl-supervisor", "../init.d/kesl-supervisor");
+    put_link_at(root, "etc/rc2.d/S20keslint", "../init.d/keslint");
+    put_file(root, "etc/systemd/system/kesl-supervisor.service", "[Unit]\n");
+    put_file(root, "var/log/kaspersky/kesl-user/kesl-gui.log", "stand-in\n");
+    put_file(root, "var/log/kaspersky/kesl-service/kesl.log", "stand-in\n");
+    put_file(root, "etc/opt/kaspersky/kesl/kesl.conf", "stand-in\n");
+    put_file(root, "etc/opt/kaspersky/klnagent/klnagent.conf", "stand-in\n");
+
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.nsystems, 1);
+    const kt_timeline *tl = &s.tl;
+    const kt_system_finding *f = &s.systems[0].findings;
+    /* L10: every Astra package is its product's, in every package source;
+     * keslint is nobody's */
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-status", "kaspersky-kesl"), 2);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-status", "kaspersky-klnagent"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-log", "kaspersky-kesl"), 2);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-log", "kaspersky-klnagent"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.apt-history", "kaspersky-kesl"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-info", "kaspersky-kesl"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.dpkg-info", "kaspersky-klnagent"), 1);
+    for (size_t i = 0; i < tl->count; i++)
+        ck_assert_msg(!tl->items[i].product_name || !strstr(tl->items[i].product_name, "keslint"),
+                      "%s", tl->items[i].description);
+    const kt_product_finding *k = find_product(f, "kaspersky-kesl");
+    ck_assert_ptr_nonnull(k);
+    ck_assert_str_eq(kt_status_name(k->status), "present");
+    ck_assert_str_eq(k->version, "11.1.0-3013");
+    ck_assert_int_eq(k->installed, truth_time("2021-03-02T10:01:10Z")); /* apt's Start-Date */
+    const kt_product_finding *agent = find_product(f, "kaspersky-klnagent");
+    ck_assert_ptr_nonnull(agent);
+    ck_assert_str_eq(agent->version, "11.0.0-29");
+    ck_assert_int_eq(agent->installed, truth_time("2021-03-02T09:58:01Z"));
+    /* L12: the bases' release date from the admin's output and Checkmk's
+     * cache; the update statistics join KESL; the newest decides */
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.app-info-bases", "2024-09-14T04:11:00Z"));
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.app-info-bases", "2024-11-17T22:40:00Z"));
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.app-info-bases", NULL), 2);
+    /* (the events name no product; the product's fields take them) */
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.update-stat", NULL), 2);
+    ck_assert_int_eq(k->last_signature_update, truth_time("2024-11-19T09:00:40Z"));
+    /* events exported: each record's Date, the bases' date */
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.events-export", NULL), 2);
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.events-export", "2024-10-02T01:00:05Z"));
+    ck_assert_ptr_nonnull(
+        event_of(tl, "kaspersky.linux.events-export-bases", "2024-10-01T20:30:00Z"));
+    /* KSN: on in the admin's output, the history's --accept-ksn (the
+     * file's time) and off by the stamped line, the export and Checkmk's
+     * "KSN state|Off"; the newest is the undated --accept-ksn */
+    const kt_event *e = event_of(tl, "kaspersky.linux.app-info-ksn", "2024-09-14T09:00:00Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_ptr_nonnull(event_of(tl, "kaspersky.linux.app-info-no-ksn", "2024-11-18T06:00:00Z"));
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.app-info-no-ksn", NULL), 1);
+    e = event_of(tl, "kaspersky.linux.history-no-ksn-plain", "2024-09-29T08:53:20Z");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e->time_source, "stamped '1727600000' on line 2"), "%s", e->time_source);
+    ck_assert_ptr_nonnull(
+        event_of(tl, "kaspersky.linux.history-ksn-plain", "2024-11-20T10:00:00Z"));
+    ck_assert_ptr_nonnull(
+        event_of(tl, "kaspersky.linux.settings-export-no-ksn", "2024-10-20T12:00:00Z"));
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.settings-export-ksn", NULL), 0);
+    ck_assert_str_eq(kt_ksn_name(k->ksn), "enabled");
+    /* the note and the Network Agent's answers give nothing */
+    for (size_t i = 0; i < tl->count; i++) {
+        const char *p = tl->items[i].path ? tl->items[i].path : "";
+        ck_assert_msg(strcmp(p, "home/user/notes.txt") != 0 && !strstr(p, "autoanswers.conf"),
+                      "%s: %s", tl->items[i].artifact->id, p);
+    }
+    /* kav4fs: installed as its saved --app-info says (local = UTC here) */
+    const kt_product_finding *fs = find_product(f, "kaspersky-kav4fs");
+    ck_assert_ptr_nonnull(fs);
+    ck_assert_int_eq(fs->installed, truth_time("2019-02-10T01:04:56Z"));
+    /* L13, L14: the old service, its runlevel links (not keslint's), logs */
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.init-enabled", "kaspersky-kesl"), 2);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.init-enabled", NULL), 2);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.systemd-unit", "kaspersky-kesl"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.log", "kaspersky-kesl"), 2);
+    /* C13: etc/opt/kaspersky's entries name their products */
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.config-folder", "kaspersky-kesl"), 1);
+    ck_assert_uint_eq(events_for(tl, "kaspersky.linux.config-folder", "kaspersky-klnagent"), 1);
+    ck_assert_uint_eq(events_of(tl, "kaspersky.linux.config-folder", NULL), 2);
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(agent_only_linux_is_no_kesl)
+{
+    /* Only the Network Agent (klnagent64-astra) and its configuration
+     * folder etc/opt/kaspersky/klnagent (real-world-kaspersky.md C13): no
+     * anti-virus is reported. */
+    char root[] = "/tmp/kt-scan-agent-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/os-release", "NAME=\"Astra Linux\"\nPRETTY_NAME=\"Astra Linux\"\n");
+    put_file(root, "var/lib/dpkg/status",
+             "Package: klnagent64-astra\nStatus: install ok installed\nArchitecture: amd64\n"
+             "Version: 11.0.0-29\n\n");
+    put_file(root, "var/log/dpkg.log",
+             "2021-03-02 09:58:01 install klnagent64-astra:amd64 <none> 11.0.0-29\n");
+    put_file(root, "opt/kaspersky/klnagent64/sbin/klnagent", "stand-in\n");
+    put_file(root, "etc/opt/kaspersky/klnagent/klnagent.conf", "stand-in\n");
+    put_file(root, "var/opt/kaspersky/klnagent/1103/hostid.dat", "stand-in\n");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_system_finding *f = &s.systems[0].findings;
+    ck_assert_uint_eq(f->nproducts, 1);
+    ck_assert_str_eq(f->products[0].id, "kaspersky-klnagent");
+    ck_assert_str_eq(kt_status_name(f->products[0].status), "present");
+    ck_assert_uint_eq(events_for(&s.tl, "kaspersky.linux.config-folder", "kaspersky-klnagent"), 1);
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
+START_TEST(rotated_zypper_histories_compressed_with_xz_and_gzip_are_read)
+{
+    /* logrotate on openSUSE compresses zypper's history with xz; gzip
+     * too where configured so. The same history in each form gives the
+     * same install, each file's line its own event. */
+    char root[] = "/tmp/kt-scan-zypp-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/os-release",
+             "NAME=\"openSUSE Leap\"\nPRETTY_NAME=\"openSUSE Leap 15.5\"\n");
+    char *plain = path_join(testdata_dir(), "linux/packages/zypp-history");
+    char *xz = path_join(testdata_dir(), "linux/packages/zypp-history.multi.xz");
+    char *trunc = path_join(testdata_dir(), "linux/packages/zypp-history.truncated.xz");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/var/log/zypp' && cp '%s' '%s/var/log/zypp/history-20241001.xz' && "
+             "gzip -n -c '%s' > '%s/var/log/zypp/history-20240901.gz' && "
+             "cp '%s' '%s/var/log/zypp/history-20240801.xz'",
+             root, xz, root, plain, root, trunc, root);
+    ck_assert_int_eq(system(cmd), 0);
+    free(plain), free(xz), free(trunc);
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    size_t from_xz = 0, from_gz = 0, from_cut = 0;
+    for (size_t i = 0; i < s.tl.count; i++) {
+        const kt_event *e = &s.tl.items[i];
+        if (strcmp(e->artifact->id, "kaspersky.linux.zypp-history") != 0)
+            continue;
+        from_xz += strcmp(e->path, "var/log/zypp/history-20241001.xz") == 0;
+        from_gz += strcmp(e->path, "var/log/zypp/history-20240901.gz") == 0;
+        from_cut += strcmp(e->path, "var/log/zypp/history-20240801.xz") == 0;
+    }
+    /* the fixture's kesl lines: install, upgrade, reinstall, downgrade,
+     * remove, install, and kesl-gui's remove */
+    ck_assert_uint_eq(from_xz, 7);
+    ck_assert_uint_eq(from_gz, 7);
+    /* the truncated one: its first lines (the install), and a warning */
+    ck_assert_uint_ge(from_cut, 1);
+    ck_assert_uint_lt(from_cut, 7);
+    ck_assert(warned(&s, "history-20240801.xz", "xz: truncated after"));
+    /* (the fixture's own bad lines are warned about in each form) */
+    ck_assert(!warned(&s, "history-20241001.xz", "xz:"));
+    ck_assert(warned(&s, "history-20241001.xz", "line 14: not a"));
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
 
 START_TEST(macos_install_log_reads_installds_real_lines)
 {
@@ -1292,6 +1568,10 @@ static Suite *suite(void)
     tcase_add_test(tc, linux_zone_named_but_missing_uses_the_built_in_rule);
     tcase_add_test(tc, zone_table_converts_with_the_zone_history);
     tcase_add_test(tc, linux_answer_files_histories_and_kav4fs_with_the_shipped_definitions);
+    tcase_add_test(
+        tc, astra_packages_saved_outputs_exports_and_old_services_with_the_shipped_definitions);
+    tcase_add_test(tc, agent_only_linux_is_no_kesl);
+    tcase_add_test(tc, rotated_zypper_histories_compressed_with_xz_and_gzip_are_read);
     tcase_add_test(tc, macos_install_log_reads_installds_real_lines);
     tcase_add_test(tc, macos_network_agent_alone_is_not_kaspersky_for_mac);
     tcase_add_test(tc, macos_vendor_uninstall_leaves_install_history_and_residue);

@@ -175,4 +175,16 @@ int kt_rpm_version_cmp(const char *a, const char *b);
  * member (padding) are ignored. */
 int kt_gunzip(const uint8_t *data, size_t len, size_t limit, kt_buf *out, kt_error *err);
 
+#define KT_XZ_MAX_OUTPUT ((size_t)1 << 30)
+/* The decoder's memory at most: xz -9 needs 65 MiB, the largest preset. */
+#define KT_XZ_MAX_MEMORY ((uint64_t)256 << 20)
+
+/* Decompress an xz file (one or more streams, with the zero padding xz
+ * allows between them) appending to out, at most limit bytes (0 =
+ * KT_XZ_MAX_OUTPUT), as kt_gunzip does: over the limit KT_ELIMIT;
+ * truncated or corrupt input KT_EFORMAT, out keeping every byte that did
+ * decompress before the damage. A stream that needs more than
+ * KT_XZ_MAX_MEMORY to decode: KT_ELIMIT. */
+int kt_unxz(const uint8_t *data, size_t len, size_t limit, kt_buf *out, kt_error *err);
+
 #endif

@@ -28,7 +28,9 @@ typedef struct spec {
     regex_t parse_regex;
     kt_strlist attributes;
     kt_time_pattern parse_time;
-    bool time_modified;  /* lines without a time: the file's modified time */
+    bool time_modified; /* lines without a time: the file's modified time */
+    bool has_stamp;     /* a line of its own before a matching line gives its time */
+    regex_t stamp_regex;
     bool date_from_name; /* a time-of-day pattern dated by name_time */
     bool has_name_time;
     regex_t name_regex;
@@ -37,7 +39,8 @@ typedef struct spec {
     kt_time_pattern name_time;
     regex_t *content; /* the file counts only when its content matches every one */
     size_t ncontent;
-    bool assignments; /* content_form: assignments */
+    bool assignments; /* content_form: assignments (or ini) */
+    bool ini;         /* content_form: ini: [section] lines and ';' comments too */
     size_t max_size;  /* files larger are passed by unread (content and parse) */
 } spec;
 
@@ -91,10 +94,11 @@ static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
     const char *form = defs_scalar(defs_get(c, f, "content_form"));
     if (form && strcmp(form, "assignments") == 0)
         s->assignments = true;
+    else if (form && strcmp(form, "ini") == 0)
+        s->assignments = s->ini = true;
     else if (form || defs_get(c, f, "content_form"))
         defs_problem(c, defs_get(c, f, "content_form"),
-                     "files: content_form can only be "
-                     "'assignments'");
+                     "files: content_form can only be 'assignments' or 'ini'");
     s->max_size = KT_COLLECT_MAX_PARSE;
     yaml_node_t *ms = defs_get(c, f, "max_size");
     if (ms) {
@@ -111,8 +115,8 @@ static void parse_content(kt_defs *c, yaml_node_t *f, spec *s)
 
 static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
 {
-    static const char *const pkeys[] = {"format", "regex", "attributes", "pattern",
-                                        "zone",   "date",  "time",       NULL};
+    static const char *const pkeys[] = {"format", "regex", "attributes", "pattern", "zone",
+                                        "date",   "time",  "stamp",      NULL};
     defs_check_keys(c, p, "parse", pkeys);
     const char *fmt = defs_scalar(defs_get(c, p, "format"));
     if (fmt && (strcmp(fmt, "line") == 0 || strcmp(fmt, "lines") == 0)) {
@@ -128,17 +132,30 @@ static void parse_parse(kt_defs *c, yaml_node_t *f, yaml_node_t *p, spec *s)
     } else {
         defs_problem(c, p, "parse: format must be line, lines or xml");
     }
+    const char *stamp = defs_scalar(defs_get(c, p, "stamp"));
+    if (stamp && s->parse == PARSE_LINES) {
+        /* bash's HISTTIMEFORMAT: '#<seconds>' on the line before the command */
+        s->has_stamp = defs_regex(c, p, stamp, &s->stamp_regex);
+        if (defs_get(c, p, "pattern") == NULL)
+            defs_problem(c, p, "parse: stamp needs the pattern of its time");
+        if (defs_get(c, p, "date"))
+            defs_problem(c, defs_get(c, p, "date"), "parse: stamp takes no date");
+    } else if (stamp || defs_get(c, p, "stamp")) {
+        defs_problem(c, defs_get(c, p, "stamp"), "parse: stamp is a regex, with format: lines");
+    }
     const char *tm = defs_scalar(defs_get(c, p, "time"));
     if (tm && strcmp(tm, "modified") == 0 && s->parse == PARSE_LINES) {
-        /* the lines carry no time: no pattern, no zone */
+        /* the lines carry no time: no pattern, no zone (but a stamp's) */
         s->time_modified = true;
-        if (defs_get(c, p, "pattern") || defs_get(c, p, "zone") || defs_get(c, p, "date"))
+        if (!s->has_stamp &&
+            (defs_get(c, p, "pattern") || defs_get(c, p, "zone") || defs_get(c, p, "date")))
             defs_problem(c, p, "parse: time: modified takes no pattern, zone or date");
-        return;
-    }
-    if (tm || defs_get(c, p, "time"))
+        if (!s->has_stamp)
+            return;
+    } else if (tm || defs_get(c, p, "time")) {
         defs_problem(c, defs_get(c, p, "time"),
                      "parse: time can only be 'modified', with format: lines");
+    }
     const char *date = defs_str(c, p, "date", "parse");
     if (date && strcmp(date, "name") == 0)
         s->date_from_name = true;
@@ -190,6 +207,8 @@ static void release(void *p)
     kt_file_part_release(&s->fp);
     if (s->has_parse_regex)
         regfree(&s->parse_regex);
+    if (s->has_stamp)
+        regfree(&s->stamp_regex);
     kt_strlist_release(&s->attributes);
     defs_pattern_release(&s->parse_time);
     if (s->has_name_time)
@@ -343,10 +362,18 @@ static bool name_time(kt_collector *c, const kt_artifact *a, const kt_find *f, k
 
 #define MAX_LINE_FINDS 10000 /* per file */
 
-/* One matching line as an event. */
+/* How a matching line is dated. */
+typedef enum line_dating {
+    LINE_OWN,      /* its own text (group 1 of the regex) */
+    LINE_STAMP,    /* a stamp line right before it */
+    LINE_MODIFIED, /* none: the file's modified time */
+} line_dating;
+
+/* One matching line as an event. `text` is the time read (its own, or the
+ * stamp's on line `stamp_line`). */
 static void line_find(kt_collector *c, const kt_artifact *a, const kt_find *f, const char *line,
-                      const regmatch_t *m, size_t lineno, const char *text, kt_time t,
-                      const char *dated_by)
+                      const regmatch_t *m, size_t lineno, line_dating how, const char *text,
+                      size_t stamp_line, kt_time t, const char *dated_by)
 {
     const spec *s = a->spec;
     kt_find lf = *f;
@@ -356,7 +383,7 @@ static void line_find(kt_collector *c, const kt_artifact *a, const kt_find *f, c
     char src[600], value[64], what[KT_FS_PATH_MAX + 600];
     kt_event_draft e;
     kt_emit_begin(c, a, &lf, &e);
-    if (s->time_modified) {
+    if (how == LINE_MODIFIED) {
         /* a shell history's line: written at or before the file was */
         snprintf(src, sizeof src,
                  "line %zu has no time of its own: the file's modified time, the latest the "
@@ -364,7 +391,10 @@ static void line_find(kt_collector *c, const kt_artifact *a, const kt_find *f, c
                  lineno);
         e.ev.precision = kt_file_precision(c);
     } else {
-        if (dated_by)
+        if (how == LINE_STAMP)
+            snprintf(src, sizeof src, "line %zu, stamped '%s' on line %zu", lineno, text,
+                     stamp_line);
+        else if (dated_by)
             snprintf(src, sizeof src, "line %zu '%s', dated by the file name '%s'", lineno, text,
                      dated_by);
         else
@@ -382,9 +412,23 @@ static void line_find(kt_collector *c, const kt_artifact *a, const kt_find *f, c
     kt_emit(c, &e, what);
 }
 
+/* Group 1 of m in line, copied into text (false when it does not fit). */
+static bool group_text(const char *line, const regmatch_t *m, char *text, size_t len)
+{
+    if (m[1].rm_so < 0 || (size_t)(m[1].rm_eo - m[1].rm_so) >= len)
+        return false;
+    memcpy(text, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
+    text[m[1].rm_eo - m[1].rm_so] = '\0';
+    return true;
+}
+
 /* parse: lines: every line the regex matches is a find. With date: name,
  * the line's time of day takes its date from the file name, a day later
- * each time the clock goes backwards (a log that runs past midnight). */
+ * each time the clock goes backwards (a log that runs past midnight).
+ * With stamp, a line matching it gives its time to the line right after
+ * it (bash's HISTTIMEFORMAT writes '#<seconds>' before each command); a
+ * matching line without one takes the file's modified time (time:
+ * modified) or is none. */
 static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
 {
     const spec *s = a->spec;
@@ -397,12 +441,12 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
         day = start - ((start % DAY_NS) + DAY_NS) % DAY_NS;
         prev = start - day;
     }
-    if (s->time_modified && f->st->modified == KT_TIME_NONE)
-        return;
     kt_buf b = {0};
     if (kt_file_read(c, a, f, s->max_size, &b))
         return;
-    size_t lineno = 0, finds = 0;
+    size_t lineno = 0, finds = 0, stamp_line = 0;
+    kt_time stamp_time = KT_TIME_NONE;
+    char stamp[128] = "";
     for (char *line = (char *)b.data; line && *line && !c->rc;) {
         char *nl = strchr(line, '\n');
         if (nl)
@@ -413,38 +457,52 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
             line[ll - 1] = '\0';
         regmatch_t m[10];
         char text[128];
-        kt_time t;
-        if (s->time_modified) {
-            if (regexec(&s->parse_regex, line, 10, m, 0) == 0) {
-                if (++finds > MAX_LINE_FINDS) {
-                    kt_collect_diag(c, KT_SEV_WARNING, "limit.lines", f->path, a,
-                                    "more than %d matching lines; the rest are skipped",
-                                    MAX_LINE_FINDS);
-                    break;
-                }
-                line_find(c, a, f, line, m, lineno, "", f->st->modified, NULL);
+        kt_time t = KT_TIME_NONE;
+        line_dating how = LINE_OWN;
+        bool hit = false;
+        if (s->has_stamp && regexec(&s->stamp_regex, line, 2, m, 0) == 0) {
+            /* a stamp is no command; it dates the next line */
+            stamp_line = 0;
+            if (group_text(line, m, stamp, sizeof stamp)) {
+                if (kt_time_pattern_parse(&s->parse_time, stamp, &stamp_time) == KT_OK)
+                    stamp_line = lineno;
+                else
+                    kt_collect_diag(c, KT_SEV_WARNING, "file.line-time", f->path, a,
+                                    "line %zu: stamp '%s' is not valid", lineno, stamp);
             }
-        } else if (regexec(&s->parse_regex, line, 10, m, 0) == 0 && m[1].rm_so >= 0 &&
-                   (size_t)(m[1].rm_eo - m[1].rm_so) < sizeof text) {
-            memcpy(text, line + m[1].rm_so, (size_t)(m[1].rm_eo - m[1].rm_so));
-            text[m[1].rm_eo - m[1].rm_so] = '\0';
-            if (kt_time_pattern_parse(&s->parse_time, text, &t) != KT_OK) {
-                kt_collect_diag(c, KT_SEV_WARNING, "file.line-time", f->path, a,
-                                "line %zu: time '%s' is not valid", lineno, text);
-            } else if (++finds > MAX_LINE_FINDS) {
-                kt_collect_diag(c, KT_SEV_WARNING, "limit.lines", f->path, a,
-                                "more than %d matching lines; the rest are skipped",
-                                MAX_LINE_FINDS);
-                break;
-            } else {
-                if (day != KT_TIME_NONE) {
-                    if (t < prev)
-                        day += DAY_NS;
-                    prev = t;
-                    t += day;
-                }
-                line_find(c, a, f, line, m, lineno, text, t, day != KT_TIME_NONE ? ntext : NULL);
+        } else if (regexec(&s->parse_regex, line, 10, m, 0) == 0) {
+            if (s->has_stamp && stamp_line && stamp_line + 1 == lineno) {
+                how = LINE_STAMP;
+                t = stamp_time;
+                kt_strlcpy(text, stamp, sizeof text);
+                hit = true;
+            } else if (s->time_modified) {
+                how = LINE_MODIFIED;
+                t = f->st->modified;
+                text[0] = '\0';
+                hit = t != KT_TIME_NONE;
+            } else if (!s->has_stamp && group_text(line, m, text, sizeof text)) {
+                if (kt_time_pattern_parse(&s->parse_time, text, &t) != KT_OK)
+                    kt_collect_diag(c, KT_SEV_WARNING, "file.line-time", f->path, a,
+                                    "line %zu: time '%s' is not valid", lineno, text);
+                else
+                    hit = true;
             }
+        }
+        if (hit && ++finds > MAX_LINE_FINDS) {
+            kt_collect_diag(c, KT_SEV_WARNING, "limit.lines", f->path, a,
+                            "more than %d matching lines; the rest are skipped", MAX_LINE_FINDS);
+            break;
+        }
+        if (hit) {
+            if (how == LINE_OWN && day != KT_TIME_NONE) {
+                if (t < prev)
+                    day += DAY_NS;
+                prev = t;
+                t += day;
+            }
+            line_find(c, a, f, line, m, lineno, how, text, stamp_line, t,
+                      day != KT_TIME_NONE ? ntext : NULL);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -453,8 +511,9 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
 
 /* content_form: assignments: every line blank, a '#' comment or NAME=...
  * (NAME a shell-style name): an answer file, not a page or a note that
- * quotes one. Text only: a NUL byte fails. */
-static bool assignments_only(const char *p, size_t len)
+ * quotes one. ini also takes '[section]' lines and ';' comments (a
+ * settings export). Text only: a NUL byte fails. */
+static bool assignments_only(const char *p, size_t len, bool ini)
 {
     if (memchr(p, '\0', len))
         return false;
@@ -463,11 +522,17 @@ static bool assignments_only(const char *p, size_t len)
         const char *e = nl ? nl : end, *q = p;
         while (q < e && (*q == ' ' || *q == '\t' || *q == '\r'))
             q++;
-        if (q < e && *q != '#') {
+        if (ini && q < e && *q == '[') {
+            const char *r = e;
+            while (r > q && (r[-1] == ' ' || r[-1] == '\t' || r[-1] == '\r'))
+                r--;
+            if (r - q < 3 || r[-1] != ']')
+                return false;
+        } else if (q < e && *q != '#' && !(ini && *q == ';')) {
             if (!((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') || *q == '_'))
                 return false;
             while (q < e && ((*q >= 'A' && *q <= 'Z') || (*q >= 'a' && *q <= 'z') ||
-                             (*q >= '0' && *q <= '9') || *q == '_'))
+                             (*q >= '0' && *q <= '9') || *q == '_' || (ini && *q == '.')))
                 q++;
             while (q < e && (*q == ' ' || *q == '\t'))
                 q++;
@@ -512,7 +577,7 @@ static bool content_matches(kt_collector *c, const kt_artifact *a, const kt_find
         c->rc = KT_ENOMEM;
         return false;
     }
-    bool hit = !s->assignments || assignments_only((const char *)b.data, b.len - 1);
+    bool hit = !s->assignments || assignments_only((const char *)b.data, b.len - 1, s->ini);
     for (size_t i = 0; hit && i < s->ncontent; i++)
         hit = regexec(&s->content[i], (const char *)b.data, 0, NULL, 0) == 0;
     kt_buf_release(&b);

@@ -265,26 +265,43 @@ static int run_parser(pkg_ctx *x, const uint8_t *data, size_t len, kt_strlist *w
     return KT_OK;
 }
 
+/* Rotated logs that logrotate compressed, by their name's ending. */
+static const struct unpacker {
+    const char *suffix, *code;
+    int (*unpack)(const uint8_t *data, size_t len, size_t limit, kt_buf *out, kt_error *err);
+} unpackers[] = {
+    {.suffix = ".gz", .code = "file.gzip", .unpack = kt_gunzip},
+    {.suffix = ".xz", .code = "file.xz", .unpack = kt_unxz},
+};
+
 static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
 {
     const spec *s = a->spec;
-    kt_buf b = {0}, gz = {0};
+    kt_buf b = {0}, unpacked = {0};
     size_t limit = s->format == PKGF_RPMDB ? KT_COLLECT_MAX_DB : 256u << 20;
     if (kt_file_read(c, a, f, limit, &b))
         return;
     const uint8_t *data = b.data;
     size_t len = b.len;
     kt_error err = {0};
-    if (ends_with(f->path, ".gz")) {
-        int rc = kt_gunzip(b.data, b.len, 256u << 20, &gz, &err);
-        if (rc != KT_OK)
-            kt_collect_diag(c, KT_SEV_WARNING, "file.gzip", f->path, NULL, "%s%s", err.msg,
-                            gz.len ? " (what did decompress is read)" : "");
-        if (rc != KT_OK && gz.len == 0)
+    for (size_t i = 0; i < sizeof unpackers / sizeof unpackers[0]; i++) {
+        const struct unpacker *u = &unpackers[i];
+        if (!ends_with(f->path, u->suffix))
+            continue;
+        int rc = u->unpack(b.data, b.len, 256u << 20, &unpacked, &err);
+        if (rc == KT_ENOMEM) {
+            c->rc = KT_ENOMEM;
             goto out;
-        data = gz.data;
-        len = gz.len;
+        }
+        if (rc != KT_OK)
+            kt_collect_diag(c, KT_SEV_WARNING, u->code, f->path, NULL, "%s%s", err.msg,
+                            unpacked.len ? " (what did decompress is read)" : "");
+        if (rc != KT_OK && unpacked.len == 0)
+            goto out;
+        data = unpacked.data;
+        len = unpacked.len;
         err = (kt_error){0};
+        break;
     }
     pkg_ctx x = {.c = c, .a = a, .f = f, .file_mtime = f->st->modified};
     kt_strlist w = {0};
@@ -297,7 +314,7 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
         kt_collect_diag(c, KT_SEV_WARNING, "packages", f->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
 out:
-    kt_buf_release(&gz);
+    kt_buf_release(&unpacked);
     kt_buf_release(&b);
 }
 

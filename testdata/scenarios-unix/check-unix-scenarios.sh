@@ -450,7 +450,7 @@ def linux_records(name, entries, zone, planted):
                     if m.group(7) == 'upgrade':   # the new version is first seen here
                         recs[-1].versions = [f[2]]
                         recs.append(Rec(c, what, f[0].split(':')[0], 'seen', [f[1]], len(c) > 1))
-                elif m.group(7) == 'status' and len(f) >= 3:
+                elif m.group(7) == 'status' and len(f) >= 3 and f[2] != '<none>':
                     recs.append(Rec(c, what, f[1].split(':')[0], 'seen', [f[2]], len(c) > 1))
         elif base.startswith('history.log'):
             for block in text.split('\n\n'):
@@ -500,6 +500,22 @@ def linux_records(name, entries, zone, planted):
                 if m:
                     planted.setdefault(int(m.group(1)) * 10**9, []).append(
                         '%s:%d "%s" (Unix seconds)' % (path, ln, line))
+    # bash's HISTTIMEFORMAT stamps ('#<Unix seconds>' before a command)
+    for path, e in entries.items():
+        if e.allocated and e.kind == 'file' and re.fullmatch(r'(root|home/[^/]+)/\.bash_history', path):
+            for ln, line in enumerate(e.data.decode('utf-8', 'replace').splitlines(), 1):
+                m = re.fullmatch(r'#(\d{9,11})\s*', line)
+                if m:
+                    planted.setdefault(int(m.group(1)) * 10**9, []).append(
+                        '%s:%d "%s" (Unix seconds)' % (path, ln, line))
+    # saved `kesl-control --app-info` outputs: the bases' release date, local time
+    for path, text in saved_app_info(entries):
+        m = re.search(r'^Last release date of databases\s*[:|]\s*(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)',
+                      text, re.M)
+        if m:
+            what = '%s "%s"' % (path, m.group(0))
+            c = local(dt.datetime(*map(int, m.groups())), what)
+            recs.append(Rec(c, what, 'kesl', 'bases', [], len(c) > 1))
     # the rpm database
     for path, e in entries.items():
         if (path.endswith('rpmdb.sqlite') or path.endswith('Packages.db')) and e.allocated and e.data:
@@ -521,36 +537,44 @@ def dpkg_status(entries):
     return pk
 
 # ---- the rules of README.md, applied to what was read back --------------------------------
+# A product's packages by name: kesl, kesl-gui and Astra's kesl-astra, kesl-gui-astra are
+# KESL's; klnagent64 and klnagent64-astra the Network Agent's. An entry of etc/opt/kaspersky
+# is the product its name starts with (klnagent, kesl.ini); the folder itself is nobody's.
 LINUX_PRODUCTS = {
     'kaspersky-kesl': {
-        'pkg': ('kesl', 'kesl-gui'),
+        'pkg': r'kesl(-[a-z0-9-]+)?',
         'paths': ['opt/kaspersky/kesl', 'var/opt/kaspersky/kesl', 'var/opt/kaspersky/kesl-gui',
-                  'var/log/kaspersky/kesl', 'etc/opt/kaspersky', 'usr/lib/systemd/system/kesl.service',
+                  'var/log/kaspersky/kesl', 'var/log/kaspersky/kesl-user',
+                  'var/log/kaspersky/kesl-service', 'usr/lib/systemd/system/kesl.service',
                   'etc/systemd/system/multi-user.target.wants/kesl.service',
-                  'etc/systemd/system/kesl.service'],
+                  'etc/systemd/system/kesl.service', 'etc/init.d/kesl', 'etc/init.d/kesl-supervisor'],
+        'paths_re': r'etc/opt/kaspersky/kesl([^A-Za-z0-9-].*)?|etc/rc[0-6S]\.d/[SK]\d\dkesl(-supervisor)?',
         # the desktop entries: only their creation is a find
         'created': ['etc/xdg/autostart/kaspersky-kesl.desktop',
                     'usr/share/kservices5/ServiceMenus/kaspersky-kesl.desktop',
                     'usr/share/kio/servicemenus/kaspersky-kesl.desktop'],
         'created_re': r'(root|home/[^/]+)/\.config/autostart/kaspersky-kesl\.desktop',
-        'info': 'var/lib/dpkg/info/kesl.',
+        'info': r'var/lib/dpkg/info/kesl(-[a-z0-9-]+)?(:[a-z0-9]+)?\.[a-z0-9]+',
         'program': 'opt/kaspersky/kesl',
         'units': ['usr/lib/systemd/system/kesl.service',
                   'etc/systemd/system/multi-user.target.wants/kesl.service',
-                  'etc/systemd/system/kesl.service'],
+                  'etc/systemd/system/kesl.service', 'etc/init.d/kesl', 'etc/init.d/kesl-supervisor'],
         'bases': ['var/opt/kaspersky/kesl/private/updates', 'var/opt/kaspersky/kesl/common/updates'],
         'folders': r'var/opt/kaspersky/kesl/install_(.+)$',
     },
     'kaspersky-klnagent': {
-        'pkg': ('klnagent64',),
+        'pkg': r'klnagent(64)?(-[a-z0-9-]+)?',
         'created': [], 'created_re': None,
         'paths': ['opt/kaspersky/klnagent64', 'var/opt/kaspersky/klnagent', 'var/log/kaspersky/klnagent64',
                   'usr/lib/systemd/system/klnagent64.service',
-                  'etc/systemd/system/multi-user.target.wants/klnagent64.service'],
-        'info': 'var/lib/dpkg/info/klnagent64.',
+                  'etc/systemd/system/multi-user.target.wants/klnagent64.service',
+                  'etc/init.d/klnagent64'],
+        'paths_re': r'etc/opt/kaspersky/klnagent([^A-Za-z0-9-].*|64.*)?|etc/rc[0-6S]\.d/[SK]\d\dklnagent(64)?',
+        'info': r'var/lib/dpkg/info/klnagent64(-[a-z0-9-]+)?(:[a-z0-9]+)?\.[a-z0-9]+',
         'program': 'opt/kaspersky/klnagent64',
         'units': ['usr/lib/systemd/system/klnagent64.service',
-                  'etc/systemd/system/multi-user.target.wants/klnagent64.service'],
+                  'etc/systemd/system/multi-user.target.wants/klnagent64.service',
+                  'etc/init.d/klnagent64'],
         'bases': [],
         'folders': None,
     },
@@ -596,6 +620,47 @@ def answer_files(entries):
                             'enabled' if m.group(1).lower() in ('yes', 'true', '1') else 'disabled'))
     return out
 
+SAVED_FIXED = ('var/lib/check_mk_agent/cache/',)
+
+def saved_files(entries, limit):
+    """files where saved outputs are searched (README.md): (path, text)"""
+    for path, e in sorted(entries.items()):
+        if not e.allocated or e.kind != 'file' or e.data is None or len(e.data) > limit:
+            continue
+        parent = path.rsplit('/', 1)[0] + '/' if '/' in path else ''
+        deep = path.startswith(ANSWER_ROOTS) and path.count('/') - 1 <= 6 + 1
+        if parent == '' or deep or (limit == 65536 and parent in SAVED_FIXED):
+            yield path, e.data.decode('utf-8', 'replace')
+
+def saved_app_info(entries):
+    """saved kesl-control --app-info outputs (as is, or Checkmk's ': ' -> '|'): (path, text)"""
+    return [(p, t) for p, t in saved_files(entries, 65536)
+            if re.search(r'^Name\s*[:|]\s*Kaspersky Endpoint Security', t, re.M | re.I)
+            and re.search(r'^Version\s*[:|]', t, re.M | re.I)]
+
+def saved_ksn(entries):
+    """KSN state On|Off of a saved --app-info, UseKSN=Yes|No of a settings export (an ini file):
+    (path, mtime, state)"""
+    out = []
+    for path, text in saved_files(entries, 65536):
+        if not re.search(r'^Name\s*[:|]\s*Kaspersky Endpoint Security', text, re.M | re.I):
+            continue
+        m = re.search(r'^KSN state\s*[:|]\s*(On|Off)\s*$', text, re.M | re.I)
+        if m:
+            out.append((path, entries[path].times[1], 'enabled' if m.group(1).lower() == 'on' else 'disabled'))
+    for path, text in saved_files(entries, 262144):
+        lines = text.split('\n')
+        if '\0' in text or not all(re.fullmatch(r'[ \t\r]*([#;].*)?|[ \t\r]*\[.+\][ \t\r]*|'
+                                                r'[ \t\r]*[A-Za-z_][A-Za-z0-9_.]*[ \t]*=.*', l, re.S)
+                                   for l in lines):
+            continue
+        for l in lines:
+            m = re.fullmatch(r'\s*UseKSN\s*=\s*"?(\w+)"?\s*', l, re.I)
+            if m and m.group(1).lower() in ('yes', 'true', '1', 'no', 'false', '0'):
+                out.append((path, entries[path].times[1],
+                            'enabled' if m.group(1).lower() in ('yes', 'true', '1') else 'disabled'))
+    return out
+
 def history_ksn(entries):
     """kesl-control KSN commands in shell histories: (path, time, state)"""
     out = []
@@ -603,9 +668,13 @@ def history_ksn(entries):
         if not (e.allocated and e.kind == 'file' and
                 re.fullmatch(r'(root|home/[^/]+)/\.(bash_history|zsh_history|histfile)', path)):
             continue
+        prev = ''
         for line in e.data.decode('utf-8', 'replace').splitlines():
+            stamp, prev = re.fullmatch(r'#(\d{9,11})\s*', prev), line
             m = re.match(r': (\d+):\d+;(.*)$', line)
             cmd, t = (m.group(2), int(m.group(1)) * 10**9) if m else (line, e.times[1])
+            if not m and stamp:         # bash's HISTTIMEFORMAT stamp on the line before
+                t = int(stamp.group(1)) * 10**9
             if not m and re.match(r'\s*[:#]', line):
                 continue
             if 'kesl-control' not in cmd:
@@ -620,7 +689,7 @@ def history_ksn(entries):
 
 def ksn_from(entries):
     """the newest find decides; at a tie, on"""
-    finds = answer_files(entries) + history_ksn(entries)
+    finds = answer_files(entries) + history_ksn(entries) + saved_ksn(entries)
     if not finds:
         return 'unknown'
     on = [t for _, t, k in finds if k == 'enabled']
@@ -637,13 +706,14 @@ def derive_linux(name, entries, recs):
     status_db = dpkg_status(entries)
     products = {}
     for pid, p in LINUX_PRODUCTS.items():
-        prec = [r for r in recs if r.pkg in p['pkg']]
-        pent = [e for path, e in entries.items() if under(path, p['paths']) or path.startswith(p['info'])]
+        prec = [r for r in recs if r.pkg and re.fullmatch(p['pkg'], r.pkg)]
+        pent = [e for path, e in entries.items() if under(path, p['paths']) or re.fullmatch(p['info'], path)
+                or re.fullmatch(p['paths_re'], path)]
         created = [e.times[0] for path, e in entries.items()
                    if path in p['created'] or (p['created_re'] and re.fullmatch(p['created_re'], path))]
         extra = []      # finds of the product outside its folders, each with its one time
         if pid == 'kaspersky-kesl':
-            extra = [t for _, t, _ in answer_files(entries) + history_ksn(entries)]
+            extra = [t for _, t, _ in answer_files(entries) + history_ksn(entries) + saved_ksn(entries)]
             if groups_time(entries) is not None:
                 extra.append(groups_time(entries))
         extra += created
@@ -657,8 +727,8 @@ def derive_linux(name, entries, recs):
         for r in prec:
             for v in r.versions:
                 see(v, min(r.times))
-        for pkg in p['pkg']:
-            if pkg in status_db:
+        for pkg in status_db:
+            if re.fullmatch(p['pkg'], pkg):
                 see(status_db[pkg]['Version'], entries['var/lib/dpkg/status'].times[1])
         for path, e in entries.items():
             m = re.match(p['folders'], path) if p['folders'] else None
@@ -667,11 +737,15 @@ def derive_linux(name, entries, recs):
         newest = max(versions, key=vkey) if versions else None
         f['version'] = newest or 'null'
         inst = [r for r in prec if r.action in ('install', 'rpmdb')]
+        released = [r for r in prec if r.action == 'bases']   # saved outputs' release dates
         f['installed'] = one(name, 'installed', inst) if inst else \
             (min(e.times[0] for e in pent if e.kind == 'dir') if pent else None)
         alltimes = [t for r in prec for t in r.times] + [t for e in pent for t in entry_times(e)] + extra
         f['first_seen'] = min(alltimes) if alltimes else None
         bases = [e.times[1] for path, e in entries.items() if under(path, p['bases']) and e.kind == 'file']
+        if any(r.ambiguous for r in released):
+            bad('%s: last_signature_update depends on an ambiguous local time' % name)
+        bases += [min(r.times) for r in released]
         f['last_signature_update'] = max(bases) if bases else None
         if len({vkey(v) for v in versions}) >= 2:
             # the last update record, or the first sighting of the newest version when later
@@ -684,7 +758,8 @@ def derive_linux(name, entries, recs):
             f['last_codebase_update'] = max([first] + [min(r.times) for r in ups])
         else:
             f['last_codebase_update'] = None
-        registered = (any(status_db.get(k, {}).get('Status') == 'install ok installed' for k in p['pkg'])
+        registered = (any(v.get('Status') == 'install ok installed' for k, v in status_db.items()
+                          if re.fullmatch(p['pkg'], k))
                       or any(r.action == 'rpmdb' for r in prec)
                       or any(entries.get(u) is not None and entries[u].allocated for u in p['units']))
         prog = resolve(entries, p['program']) or p['program']   # a link counts as its folder
@@ -699,8 +774,8 @@ def derive_linux(name, entries, recs):
             f['removed'], f['removal_method'] = one(name, 'removed', rem), 'package'
         else:
             f['removed'], f['removal_method'] = None, 'unknown'
-        if pid == 'kaspersky-kesl':
-            f['ksn'] = ksn_from(entries)
+        # nothing shows the Network Agent's KSN: unknown (docs/findings.md: per product)
+        f['ksn'] = ksn_from(entries) if pid == 'kaspersky-kesl' else 'unknown'
         products[pid] = f
     return products
 
@@ -1019,7 +1094,8 @@ for name in names:
           name + ': codebase_update_after_cutoff vs last_codebase_update')
     if products:
         removed = [exp[(p, 'removed')] for p in products]
-        want = 'null' if 'null' in removed and any(exp[(p, 'status')] != 'present' for p in products) else \
+        gone = [exp[(p, 'removed')] for p in products if exp[(p, 'status')] != 'present']
+        want = 'null' if 'null' in gone else \
             tv(all(r != 'null' and parse_iso(r) < CUTOFF for r in removed))
         check(V['removed_before_cutoff'] == want, name + ': removed_before_cutoff vs removed')
     else:
