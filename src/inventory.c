@@ -39,6 +39,23 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
     if (iv->sys.os == KT_OS_NONE)
         return KT_OK;
     inv->nsystems++;
+    /* A Windows system known by another marker than a hive that could not
+     * be read: what that hive holds is not collected. */
+    const kt_system *sys = &iv->sys;
+    if (sys->os == KT_OS_WINDOWS && sys->software == NULL &&
+        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", v->index,
+                      "Windows/System32/config/SOFTWARE", NULL,
+                      "the SOFTWARE hive could not be read (%s): its artifacts (product keys, "
+                      "uninstall entries, Security Center) are not collected",
+                      sys->software_error[0] ? sys->software_error : "unknown error"))
+        return oom(err);
+    if (sys->os == KT_OS_WINDOWS && sys->system == NULL &&
+        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", v->index,
+                      "Windows/System32/config/SYSTEM", NULL,
+                      "the SYSTEM hive could not be read (%s): services, drivers and the time "
+                      "zone are not read",
+                      sys->system_error[0] ? sys->system_error : "unknown error"))
+        return oom(err);
     for (size_t w = 0; w < iv->sys.warnings.count; w++)
         if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "system", v->index, NULL, NULL, "%s",
                           iv->sys.warnings.items[w]))

@@ -162,9 +162,11 @@ START_TEST(damaged_images_give_warnings_not_crashes)
     ck_assert_int_eq(inv.volumes[0].sys.os, KT_OS_WINDOWS);
     ck_assert_uint_eq(inv.volumes[0].warnings.count, 2);
     ck_assert_int_eq(inv.volumes[0].warnings.items[0].volume, 0);
-    ck_assert_str_eq(inv.volumes[0].warnings.items[0].code, "system");
+    ck_assert_str_eq(inv.volumes[0].warnings.items[0].code, "hive");
+    ck_assert_str_eq(inv.volumes[0].warnings.items[0].path, "Windows/System32/config/SOFTWARE");
     ck_assert_ptr_nonnull(
         strstr(inv.volumes[0].warnings.items[0].message, "not a valid registry hive"));
+    ck_assert_str_eq(inv.volumes[0].warnings.items[1].path, "Windows/System32/config/SYSTEM");
     ck_assert_int_eq(kt_inventory_warnings(&inv, &w), 0);
     ck_assert_uint_eq(w.count, 2);
     kt_diags_release(&w);

@@ -997,6 +997,38 @@ START_TEST(astra_packages_saved_outputs_exports_and_old_services_with_the_shippe
 }
 END_TEST
 
+START_TEST(legacy_linux_products_kes4lwks_and_kav4proxy_are_their_own)
+{
+    /* real-world-kaspersky.md L11: KES 8 for Linux Workstations and
+     * Anti-Virus for Linux Proxy Server, each a product of its own (their
+     * bases are no KESL signature updates). */
+    char root[] = "/tmp/kt-scan-legacy-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    put_file(root, "etc/os-release", "NAME=\"CentOS Linux\"\nPRETTY_NAME=\"CentOS Linux 6\"\n");
+    put_file(root, "opt/kaspersky/kes4lwks/bin/kes4lwks-control", "stand-in\n");
+    put_file(root, "var/opt/kaspersky/kes4lwks/db/state", "stand-in\n");
+    put_file(root, "opt/kaspersky/kav4proxy/sbin/kav4proxy-kavicapserver", "stand-in\n");
+    put_file_at(root, "var/opt/kaspersky/kav4proxy/bases/av-i386-0607g.xml", "stand-in\n",
+                "2019-05-14T03:10:00Z");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_system_finding *f = &s.systems[0].findings;
+    ck_assert_uint_eq(f->nproducts, 2);
+    const kt_product_finding *ws = find_product(f, "kaspersky-kes4lwks");
+    const kt_product_finding *px = find_product(f, "kaspersky-kav4proxy");
+    ck_assert_ptr_nonnull(ws);
+    ck_assert_ptr_nonnull(px);
+    ck_assert_str_eq(kt_status_name(ws->status), "residue");
+    ck_assert_int_eq(px->last_signature_update, truth_time("2019-05-14T03:10:00Z"));
+    ck_assert_uint_eq(events_for(&s.tl, "kaspersky.linux.program-folder", "kaspersky-kes4lwks"), 1);
+    ck_assert_uint_eq(events_for(&s.tl, "kaspersky.linux.program-folder", "kaspersky-kav4proxy"),
+                      1);
+    kt_scan_release(&s);
+    remove_tree(root);
+}
+END_TEST
+
 START_TEST(agent_only_linux_is_no_kesl)
 {
     /* Only the Network Agent (klnagent64-astra) and its configuration
@@ -1571,6 +1603,7 @@ static Suite *suite(void)
     tcase_add_test(
         tc, astra_packages_saved_outputs_exports_and_old_services_with_the_shipped_definitions);
     tcase_add_test(tc, agent_only_linux_is_no_kesl);
+    tcase_add_test(tc, legacy_linux_products_kes4lwks_and_kav4proxy_are_their_own);
     tcase_add_test(tc, rotated_zypper_histories_compressed_with_xz_and_gzip_are_read);
     tcase_add_test(tc, macos_install_log_reads_installds_real_lines);
     tcase_add_test(tc, macos_network_agent_alone_is_not_kaspersky_for_mac);

@@ -44,18 +44,6 @@ static void load_windows(kt_collector *c)
         c->stats->hives_read++;
         c->stats->bytes_read += sys->system_size;
     }
-    /* The system was known by another marker: what these hives hold
-     * (product keys, uninstall entries, services) is not collected. */
-    if (sys->software == NULL)
-        kt_collect_diag(c, KT_SEV_WARNING, "hive", "Windows/System32/config/SOFTWARE", NULL,
-                        "the SOFTWARE hive could not be read (%s): its artifacts (product keys, "
-                        "uninstall entries, Security Center) are not collected",
-                        sys->software_error[0] ? sys->software_error : "unknown error");
-    if (sys->system == NULL)
-        kt_collect_diag(c, KT_SEV_WARNING, "hive", "Windows/System32/config/SYSTEM", NULL,
-                        "the SYSTEM hive could not be read (%s): services, drivers and the time "
-                        "zone are not read",
-                        sys->system_error[0] ? sys->system_error : "unknown error");
     if (kt_fs_exists(c->fs, "Windows/appcompat/Programs/Amcache.hve"))
         c->amcache = load_hive(c, "Windows/appcompat/Programs/Amcache.hve");
     if (sys->system && !sys->controlset[0])
