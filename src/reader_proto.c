@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 
 void kt_proto_begin(FILE *f, char kind)
 {
@@ -135,20 +136,45 @@ bool kt_proto_number(const char *s, int base, uint64_t max, uint64_t *v)
     return true;
 }
 
-void kt_proto_reject(kt_proto_session *s)
+void kt_proto_reject(kt_proto_session *s, const char *why, ...)
 {
-    if (s->malformed++ == 0)
-        s->first_malformed = s->lines;
+    if (s->malformed++ > 0)
+        return;
+    s->first_malformed = s->lines;
+    va_list ap;
+    va_start(ap, why);
+    vsnprintf(s->first_why, sizeof s->first_why, why, ap);
+    va_end(ap);
 }
 
 bool kt_proto_next(kt_proto_session *s, char *line, kt_proto_line *out)
 {
     s->lines++;
-    if (s->ended || !kt_proto_parse(line, out)) {
-        kt_proto_reject(s);
+    if (s->ended) {
+        kt_proto_reject(s, "after the end line");
+        return false;
+    }
+    if (!kt_proto_parse(line, out)) {
+        kt_proto_reject(s, "not a line of the protocol");
+        return false;
+    }
+    if (s->kinds && (out->kind == '\0' || strchr(s->kinds, out->kind) == NULL)) {
+        kt_proto_reject(s, "unknown kind '%c'", out->kind);
         return false;
     }
     if (out->kind == s->end)
         s->ended = true;
     return true;
+}
+
+char *kt_proto_problems(const kt_proto_session *s, char *buf, size_t len)
+{
+    int n = 0;
+    buf[0] = '\0';
+    if (s->malformed)
+        n = snprintf(buf, len, "wrote %zu malformed line%s (the first: line %zu, %s)", s->malformed,
+                     s->malformed == 1 ? "" : "s", s->first_malformed, s->first_why);
+    if (!s->ended && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, "%sended without its end line", n ? " and " : "");
+    return buf;
 }

@@ -10,8 +10,10 @@
  * its end line; the kinds and fields of each program are listed in its
  * main.c. The decoder is strict: an empty line, an unknown escape, a
  * missing TAB, too many fields, and anything after the end line are
- * malformed, and each client counts a line whose fields do not suit its
- * kind as malformed too. */
+ * malformed, and so is a line of a kind the session does not know; each
+ * client counts a line whose fields do not suit its kind as malformed
+ * too. A client reports what it counted (kt_proto_problems): output that
+ * breaks the protocol is never taken for an empty result. */
 #ifndef KT_READER_PROTO_H
 #define KT_READER_PROTO_H
 
@@ -58,18 +60,29 @@ bool kt_proto_number(const char *s, int base, uint64_t max, uint64_t *v);
 /* One program's output, read line by line. */
 typedef struct kt_proto_session {
     char end;               /* the kind of the end line */
+    const char *kinds;      /* the kinds the program writes; NULL: any */
     size_t lines;           /* lines read */
     size_t malformed;       /* of which malformed */
     size_t first_malformed; /* 1-based line number of the first */
+    char first_why[80];     /* what was wrong with it */
     bool ended;             /* the end line was read */
 } kt_proto_session;
 
-/* Decode the session's next line: true for a well-formed line, which the
- * caller then acts on (an end line also sets s->ended); false, and
- * counted, for a malformed one and for any line after the end line. */
+/* Decode the session's next line: true for a well-formed line of a known
+ * kind, which the caller then acts on (an end line also sets s->ended);
+ * false, and counted, for a malformed one, one of an unknown kind, and
+ * any line after the end line. */
 bool kt_proto_next(kt_proto_session *s, char *line, kt_proto_line *out);
 
-/* The caller found the line last read malformed for its kind. */
-void kt_proto_reject(kt_proto_session *s);
+/* The caller found the line last read malformed for its kind; why says
+ * how (printf format), kept for the first one. */
+void kt_proto_reject(kt_proto_session *s, const char *why, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* What was wrong with the session's output, as the rest of a sentence
+ * whose subject is the program: "wrote 2 malformed lines (the first: line
+ * 4, unknown kind 'Q') and ended without its end line"; "" when nothing
+ * was. Returns buf. */
+char *kt_proto_problems(const kt_proto_session *s, char *buf, size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 /* The library's side of event logs (src/parsers/evtx.c): what it makes
  * of kavtrace-evtx's output, read through stand-in readers. Malformed or
- * cut-short output is a warning, never a crash, and the records that were
- * whole are kept. (The real reader over real logs: the scan suite.) */
+ * cut-short output fails the run with a message that says how, never a
+ * crash or a silently empty log, and the records that were whole are
+ * kept. (The real reader over real logs: the scan suite.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,79 +96,85 @@ START_TEST(reads_records_and_the_end_line)
 }
 END_TEST
 
-START_TEST(warns_when_the_end_line_is_missing)
+START_TEST(a_missing_end_line_fails_the_run_and_the_records_stay)
 {
     seen s;
     kt_strlist w = {0};
     kt_evtx_stats st = {0};
     kt_error err = {0};
-    ck_assert_int_eq(walk_with(REC1, &s, &w, &st, &err), 0);
+    ck_assert_int_eq(walk_with(REC1, &s, &w, &st, &err), KT_EIO);
     ck_assert_uint_eq(s.count, 1);
-    ck_assert_uint_eq(w.count, 1);
+    ck_assert_uint_eq(w.count, 0);
     /* after the stand-in's path */
-    ck_assert_ptr_nonnull(strstr(w.items[0], "' ended without its end line: the log may have been "
-                                             "read only in part"));
-    kt_strlist_release(&w);
+    ck_assert_ptr_nonnull(
+        strstr(err.msg, "' ended without its end line: the log may have been read only in part"));
 
     /* a record cut off before its end: not delivered, and said so */
     ck_assert_int_eq(
-        walk_with("R\\t1\\t0\\t1\\t0\\t0\\t1\\nP\\tp\\nC\\tc\\nS\\tx\\n", &s, &w, &st, &err), 0);
+        walk_with("R\\t1\\t0\\t1\\t0\\t0\\t1\\nP\\tp\\nC\\tc\\nS\\tx\\n", &s, &w, &st, &err),
+        KT_EIO);
     ck_assert_uint_eq(s.count, 0);
-    ck_assert_uint_eq(w.count, 2);
-    ck_assert_ptr_nonnull(strstr(w.items[0], "' wrote 1 malformed line (the first: line 4)"));
-    ck_assert_ptr_nonnull(strstr(w.items[1], "' ended without its end line"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "' wrote 1 malformed line (the first: line 4, a record "
+                                          "without its end) and ended without its end line"));
+    /* nothing at all is not an empty log */
+    ck_assert_int_eq(walk_with("", &s, &w, &st, &err), KT_EIO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "' ended without its end line"));
     kt_strlist_release(&w);
 }
 END_TEST
 
-START_TEST(malformed_lines_are_warnings_and_whole_records_stay)
+#define OUT_OF_PLACE(kind) "a line of kind '" kind "' out of place or with wrong fields"
+
+START_TEST(malformed_lines_fail_the_run_and_whole_records_stay)
 {
     static const struct {
         const char *output;
         size_t records, malformed, first;
+        const char *why;
     } cases[] = {
         /* a line of garbage, an unknown kind, a kind without its TAB */
-        {"garbage\\n" REC1 "Q\\tx\\nWx\\nX\\t1\\t1\\t1\\n", 1, 3, 1},
+        {"garbage\\n" REC1 "Q\\tx\\nWx\\nX\\t1\\t1\\t1\\n", 1, 3, 1, "not a line of the protocol"},
+        {REC1 "Q\\tx\\nWx\\nX\\t1\\t1\\t1\\n", 1, 2, 7, "unknown kind 'Q'"},
         /* an empty line, a bad escape, a NUL-free control kind */
-        {"\\n" REC1 "W\\tbad\\\\q\\n\\001\\tx\\nX\\t1\\t1\\t1\\n", 1, 3, 1},
+        {"\\n" REC1 "W\\tbad\\\\q\\n\\001\\tx\\nX\\t1\\t1\\t1\\n", 1, 3, 1,
+         "not a line of the protocol"},
         /* R with a field short, too many, not numbers, negative, huge */
         {"R\\t1\\t2\\t3\\t4\\t5\\nR\\t1\\t2\\t3\\t4\\t5\\t6\\t7\\nR\\ta\\tb\\tc\\td\\te\\tf\\n"
          "R\\t-1\\t0\\t0\\t0\\t0\\t0\\nR\\t1\\t0\\t99999999999\\t0\\t0\\t0\\n" REC1
          "X\\t1\\t1\\t1\\n",
-         1, 5, 1},
+         1, 5, 1, OUT_OF_PLACE("R")},
         /* strings: more than announced; more than the limit; a record with its end short */
         {"R\\t1\\t0\\t1\\t0\\t0\\t1\\nP\\tp\\nC\\tc\\nS\\ta\\nS\\tb\\n.\\n"
          "R\\t2\\t0\\t1\\t0\\t0\\t257\\n"
          "R\\t3\\t0\\t1\\t0\\t0\\t2\\nS\\ta\\n.\\nX\\t1\\t1\\t3\\n",
-         2, 3, 5},
+         2, 3, 5, OUT_OF_PLACE("S")},
         /* lines outside a record; a second R before the first ended; a twice-named provider */
         {"P\\tp\\nS\\ts\\n."
          "\\nR\\t1\\t0\\t1\\t0\\t0\\t0\\nR\\t2\\t0\\t1\\t0\\t0\\t0\\nP\\ta\\nP\\tb\\n"
          ".\\nX\\t1\\t1\\t1\\n",
-         1, 5, 1},
+         1, 5, 1, OUT_OF_PLACE("P")},
         /* a recovered flag other than 0 or 1; anything after the end line */
-        {"R\\t1\\t0\\t1\\t0\\t2\\t0\\n" REC1 "X\\t1\\t1\\t1\\nW\\tlate\\n" REC1, 1, 8, 1},
+        {"R\\t1\\t0\\t1\\t0\\t2\\t0\\n" REC1 "X\\t1\\t1\\t1\\nW\\tlate\\n" REC1, 1, 8, 1,
+         OUT_OF_PLACE("R")},
+        {REC1 "X\\t1\\t1\\t1\\nW\\tlate\\n", 1, 1, 8, "after the end line"},
         /* an end line with bad counts still ends the output */
-        {REC1 "X\\t1\\tx\\t1\\nX\\t1\\t1\\t1\\n", 1, 2, 7},
+        {REC1 "X\\t1\\tx\\t1\\nX\\t1\\t1\\t1\\n", 1, 2, 7, OUT_OF_PLACE("X")},
         /* an end line inside a record */
-        {"R\\t1\\t0\\t1\\t0\\t0\\t0\\nX\\t1\\t1\\t1\\n", 0, 2, 2},
+        {"R\\t1\\t0\\t1\\t0\\t0\\t0\\nX\\t1\\t1\\t1\\n", 0, 2, 2, OUT_OF_PLACE("X")},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         seen s;
         kt_strlist w = {0};
         kt_evtx_stats st = {0};
         kt_error err = {0};
-        ck_assert_msg(walk_with(cases[i].output, &s, &w, &st, &err) == 0, "case %zu: %s", i,
+        ck_assert_msg(walk_with(cases[i].output, &s, &w, &st, &err) == KT_EIO, "case %zu: %s", i,
                       err.msg);
         ck_assert_msg(s.count == cases[i].records, "case %zu: %zu records", i, s.count);
-        char want[128];
-        snprintf(want, sizeof want, "' wrote %zu malformed line%s (the first: line %zu)",
-                 cases[i].malformed, cases[i].malformed == 1 ? "" : "s", cases[i].first);
-        bool found = false;
-        for (size_t k = 0; k < w.count; k++)
-            found = found || strstr(w.items[k], want) != NULL;
-        ck_assert_msg(found, "case %zu: no '%s' in %zu warnings (%s)", i, want, w.count,
-                      w.count ? w.items[w.count - 1] : "");
+        char want[256];
+        snprintf(want, sizeof want, "' wrote %zu malformed line%s (the first: line %zu, %s)",
+                 cases[i].malformed, cases[i].malformed == 1 ? "" : "s", cases[i].first,
+                 cases[i].why);
+        ck_assert_msg(strstr(err.msg, want) != NULL, "case %zu: no '%s' in '%s'", i, want, err.msg);
         kt_strlist_release(&w);
     }
 }
@@ -192,8 +199,8 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, save_reader, drop_reader);
     tcase_add_checked_fixture(tc, NULL, restore_reader);
     tcase_add_test(tc, reads_records_and_the_end_line);
-    tcase_add_test(tc, warns_when_the_end_line_is_missing);
-    tcase_add_test(tc, malformed_lines_are_warnings_and_whole_records_stay);
+    tcase_add_test(tc, a_missing_end_line_fails_the_run_and_the_records_stay);
+    tcase_add_test(tc, malformed_lines_fail_the_run_and_whole_records_stay);
     tcase_add_test(tc, a_fatal_line_is_the_error);
     suite_add_tcase(s, tc);
     return s;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kavtrace/helper.h"
 #include "kavtrace/prefetch.h"
 #include "testutil.h"
 
@@ -467,16 +468,26 @@ START_TEST(reports_reader_failures_clearly)
     } cases[] = {
         {"exit 3", "' exited with status 3"},
         {"kill -SEGV $$", "' killed by signal 11 (Segmentation fault)"},
-        {"printf 'V\\t30\\nC\\t1\\n'", "' gave an incomplete or garbled result"},
-        {"printf 'V\\tthirty\\nC\\t1\\n.\\n'", "' gave an incomplete or garbled result"},
+        {"printf 'V\\t30\\nC\\t1\\n'", "' ended without its end line"},
+        {"printf 'V\\tthirty\\nC\\t1\\n.\\n'",
+         "' wrote 1 malformed line (the first: line 1, a line of kind 'V' with wrong fields)"},
+        {"printf 'C\\t1\\n.\\n'", "' gave no format version"},
+        {"printf 'V\\t30\\n.\\n'", "' gave no run count"},
         {"printf 'F\\tout of memory\\n'; exit 2", "': out of memory"},
     };
+    kt_helper_limits lim;
+    kt_helper_limits_get(&lim);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *script = fake_reader(cases[i].script);
         setenv("KAVTRACE_PREFETCH_READER", script, 1);
         ck_assert_int_eq(kt_prefetch_read(b.data, b.len, &pf, NULL, &err), KT_EIO);
-        char want[512];
-        snprintf(want, sizeof want, "'%s%s", script, cases[i].message);
+        /* an exit or a signal names the memory limit it ran under */
+        char want[512], note[64] = "";
+        if (lim.memory && (strncmp(cases[i].message, "' exited", 8) == 0 ||
+                           strncmp(cases[i].message, "' killed", 8) == 0))
+            snprintf(note, sizeof note, " (under a memory limit of %llu MiB)",
+                     (unsigned long long)((lim.memory + KT_HELPER_MEMORY_PER_BYTE * b.len) >> 20));
+        snprintf(want, sizeof want, "'%s%s%s", script, cases[i].message, note);
         ck_assert_str_eq(err.msg, want);
         unlink(script);
         free(script);
@@ -522,26 +533,29 @@ START_TEST(refuses_malformed_reader_output)
      * refused, as a whole, with the same error. */
     const char *good = "V\\t30\\nN\\tX\\nH\\t0000002A\\nC\\t3\\nT\\t133724533617312456\\n"
                        "D\\t130922646062049644\\t66F451BC\\t\\\\\\\\VOLUME\\n";
-    const char *bad[] = {
-        "\\n",               /* an empty line */
-        "Q\\tx\\n",          /* an unknown kind */
-        "Zx\\n",             /* no TAB after the kind */
-        "Z\\tx\\n",          /* a field where there is none */
-        "N\\tbad\\\\q\\n",   /* an escape the reader does not write */
-        "H\\t0x2A\\n",       /* a hash with a prefix */
-        "T\\t-5\\n",         /* a negative time */
-        "C\\t4294967296\\n", /* a count over 32 bits */
-        "D\\t1\\t2\\n",      /* a volume short of its path */
-        "W\\n",              /* a warning without its text */
+    static const struct {
+        const char *line, *why;
+    } bad[] = {
+        {"\\n", "not a line of the protocol"},                   /* an empty line */
+        {"Q\\tx\\n", "unknown kind 'Q'"},                        /* an unknown kind */
+        {"Zx\\n", "not a line of the protocol"},                 /* no TAB after the kind */
+        {"Z\\tx\\n", "a line of kind 'Z' with wrong fields"},    /* a field where there is none */
+        {"N\\tbad\\\\q\\n", "not a line of the protocol"},       /* an unknown escape */
+        {"H\\t0x2A\\n", "a line of kind 'H' with wrong fields"}, /* a hash with a prefix */
+        {"T\\t-5\\n", "a line of kind 'T' with wrong fields"},   /* a negative time */
+        {"C\\t4294967296\\n", "a line of kind 'C' with wrong fields"}, /* a count over 32 bits */
+        {"D\\t1\\t2\\n", "a line of kind 'D' with wrong fields"}, /* a volume short of its path */
+        {"W\\n", "a line of kind 'W' with wrong fields"},         /* a warning without its text */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char body[1024];
-        snprintf(body, sizeof body, "cat >/dev/null; printf '%s%s.\\n'", good, bad[i]);
+        snprintf(body, sizeof body, "cat >/dev/null; printf '%s%s.\\n'", good, bad[i].line);
         char *script = fake_reader(body);
         setenv("KAVTRACE_PREFETCH_READER", script, 1);
         ck_assert_msg(kt_prefetch_read(b.data, b.len, &pf, NULL, &err) == KT_EIO, "case %zu", i);
         char want[512];
-        snprintf(want, sizeof want, "'%s' gave an incomplete or garbled result", script);
+        snprintf(want, sizeof want, "'%s' wrote 1 malformed line (the first: line 7, %s)", script,
+                 bad[i].why);
         ck_assert_str_eq(err.msg, want);
         unlink(script);
         free(script);
@@ -560,6 +574,11 @@ START_TEST(refuses_malformed_reader_output)
             ck_assert_uint_eq(pf.hash, 42);
             ck_assert_uint_eq(pf.run_count, 3);
             ck_assert_uint_eq(pf.nruns, 1);
+        } else {
+            char want[512];
+            snprintf(want, sizeof want,
+                     "'%s' wrote 1 malformed line (the first: line 8, after the end line)", script);
+            ck_assert_str_eq(err.msg, want);
         }
         ck_assert_uint_eq(w.count, 0);
         kt_strlist_release(&w);

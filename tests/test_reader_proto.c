@@ -140,13 +140,48 @@ START_TEST(counts_malformed_lines_and_what_follows_the_end)
         ck_assert_int_eq(kt_proto_next(&s, line, &l), want[i]);
         /* the client's own check: an R line needs six fields */
         if (want[i] && l.kind == 'R' && l.nfields != 6)
-            kt_proto_reject(&s);
+            kt_proto_reject(&s, "an R line with %zu fields", l.nfields);
         free(line);
     }
     ck_assert(s.ended);
     ck_assert_uint_eq(s.lines, 6);
     ck_assert_uint_eq(s.malformed, 4);
     ck_assert_uint_eq(s.first_malformed, 2);
+    char text[256];
+    ck_assert_str_eq(kt_proto_problems(&s, text, sizeof text),
+                     "wrote 4 malformed lines (the first: line 2, not a line of the protocol)");
+}
+END_TEST
+
+START_TEST(refuses_unknown_kinds_and_says_what_was_wrong)
+{
+    kt_proto_session s = {.end = '.', .kinds = "VW."};
+    const char *lines[] = {"V\t1", "Q\tx", "W\tw", "R\t1"};
+    bool want[] = {true, false, true, false};
+    for (size_t i = 0; i < 4; i++) {
+        char *line = strdup(lines[i]);
+        kt_proto_line l;
+        ck_assert_int_eq(kt_proto_next(&s, line, &l), want[i]);
+        free(line);
+    }
+    char text[256];
+    /* no end line: said too */
+    ck_assert_str_eq(kt_proto_problems(&s, text, sizeof text),
+                     "wrote 2 malformed lines (the first: line 2, unknown kind 'Q') and ended "
+                     "without its end line");
+    /* only the end missing; nothing wrong at all */
+    kt_proto_session quiet = {.end = '.', .kinds = "VW."};
+    ck_assert_str_eq(kt_proto_problems(&quiet, text, sizeof text), "ended without its end line");
+    char end[] = ".";
+    kt_proto_line l;
+    ck_assert(kt_proto_next(&quiet, end, &l));
+    ck_assert_str_eq(kt_proto_problems(&quiet, text, sizeof text), "");
+    /* a client's reason, kept for the first only; a short buffer is cut */
+    kt_proto_reject(&quiet, "a '%c' line with wrong fields", 'V');
+    kt_proto_reject(&quiet, "something else");
+    ck_assert_str_eq(kt_proto_problems(&quiet, text, sizeof text),
+                     "wrote 2 malformed lines (the first: line 1, a 'V' line with wrong fields)");
+    ck_assert_str_eq(kt_proto_problems(&quiet, text, 12), "wrote 2 mal");
 }
 END_TEST
 
@@ -158,6 +193,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_lines_the_encoder_cannot_write);
     tcase_add_test(tc, reads_numbers_strictly);
     tcase_add_test(tc, counts_malformed_lines_and_what_follows_the_end);
+    tcase_add_test(tc, refuses_unknown_kinds_and_says_what_was_wrong);
     suite_add_tcase(s, tc);
     return s;
 }

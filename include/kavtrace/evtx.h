@@ -49,8 +49,14 @@ const char *kt_evtx_reader_path(void);
 
 /* Walk the records of the log in data[0..len). providers (NULL or empty:
  * every chunk) selects chunks by provider name. Damaged chunks and
- * records become warnings; an error when the file is not an event log or
- * the reader cannot run. */
+ * records become warnings. Returns 0, the callback's stop value, or:
+ *   KT_EFORMAT  not an event log, or one libevtx cannot open;
+ *   KT_ELIMIT   len over KT_EVTX_MAX_SIZE;
+ *   KT_EIO      the reader failed: it cannot run, was killed over a limit
+ *               of kavtrace/helper.h, died, or wrote output against the
+ *               protocol (no end line, malformed lines); the records
+ *               delivered before stand;
+ *   KT_ENOMEM. */
 int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, kt_evtx_cb cb,
                  void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err);
 

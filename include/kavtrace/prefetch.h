@@ -43,7 +43,10 @@ const char *kt_prefetch_reader_path(void);
  *   KT_EFORMAT  not a prefetch file, a format version libscca does not
  *               support ("unsupported prefetch format ..."), or corrupt;
  *   KT_ELIMIT   len over KT_PREFETCH_MAX_SIZE;
- *   KT_EIO      the reader cannot run, fails or dies;
+ *   KT_EIO      the reader cannot run, fails, is killed over a limit of
+ *               kavtrace/helper.h, dies, or writes output against the
+ *               protocol or without a version or run count (nothing of
+ *               its result is kept);
  *   KT_ENOMEM. */
 int kt_prefetch_read(const uint8_t *data, size_t len, kt_prefetch *out, kt_strlist *warnings,
                      kt_error *err);

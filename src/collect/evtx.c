@@ -288,9 +288,12 @@ static void read_log(kt_collector *c, const evtx_log *l)
     rec_ctx x = {.c = c, .log = l, .file = &f};
     kt_evtx_stats st = {0};
     kt_strlist w = {0};
-    if (kt_evtx_walk(b.data, b.len, &providers, dispatch, &x, &st, &w, &err) != KT_OK &&
-        c->rc == KT_OK)
-        kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", err.msg);
+    /* A reader that failed keeps the records it gave before (said so in
+     * docs/evidence-access.md). */
+    int rc = kt_evtx_walk(b.data, b.len, &providers, dispatch, &x, &st, &w, &err);
+    if (rc != KT_OK && c->rc == KT_OK)
+        kt_collect_diag(c, KT_SEV_WARNING, rc == KT_EIO ? "evtx.helper" : "evtx", l->path, NULL,
+                        "%s", err.msg);
     for (size_t i = 0; i < w.count; i++)
         kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);

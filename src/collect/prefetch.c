@@ -39,8 +39,10 @@ static void found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     kt_prefetch pf;
     kt_strlist w = {0};
     kt_error err = {0};
-    if (kt_prefetch_read(b.data, b.len, &pf, &w, &err) != KT_OK) {
-        kt_collect_diag(c, KT_SEV_WARNING, "prefetch", f->path, NULL, "%s", err.msg);
+    int rc = kt_prefetch_read(b.data, b.len, &pf, &w, &err);
+    if (rc != KT_OK) {
+        kt_collect_diag(c, KT_SEV_WARNING, rc == KT_EIO ? "prefetch.helper" : "prefetch", f->path,
+                        NULL, "%s", err.msg);
     } else {
         char what[KT_FS_PATH_MAX + 128];
         snprintf(what, sizeof what, " (%s%s: %s run %u times)", f->deleted ? "deleted: " : "",

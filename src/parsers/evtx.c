@@ -157,7 +157,8 @@ static int on_line(void *ctx, char *line)
     walk *w = ctx;
     kt_proto_line l;
     if (kt_proto_next(&w->session, line, &l) && !on_record_line(w, &l))
-        kt_proto_reject(&w->session);
+        kt_proto_reject(&w->session, "a line of kind '%c' out of place or with wrong fields",
+                        l.kind);
     return w->stop ? w->stop : w->rc;
 }
 
@@ -184,6 +185,7 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, k
     w->stats = stats;
     w->warnings = warnings;
     w->session.end = 'X';
+    w->session.kinds = "RPCS.WXE";
     const char *reader = kt_evtx_reader_path();
     rc = kt_reader_run(reader, argv, data, len, on_line, w, err);
     if (w->stop) {
@@ -193,18 +195,14 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, k
     } else if (w->fatal[0]) {
         rc = kt_error_set(err, KT_EFORMAT, "%s", w->fatal);
     } else if (rc == KT_OK) {
-        /* What was read stands; the protocol's problems are warnings. */
+        /* The records delivered stand; output against the protocol makes
+         * the reader's run a failure all the same. */
         if (w->p.open)
-            kt_proto_reject(&w->session);
-        if (w->session.malformed)
-            warn(w, "'%s' wrote %zu malformed line%s (the first: line %zu); skipped", reader,
-                 w->session.malformed, w->session.malformed == 1 ? "" : "s",
-                 w->session.first_malformed);
-        if (!w->session.ended)
-            warn(w, "'%s' ended without its end line: the log may have been read only in part",
-                 reader);
-        if (w->rc)
-            rc = kt_error_set(err, w->rc, "out of memory");
+            kt_proto_reject(&w->session, "a record without its end");
+        char problems[256];
+        if (kt_proto_problems(&w->session, problems, sizeof problems)[0])
+            rc = kt_error_set(err, KT_EIO, "'%s' %s: the log may have been read only in part",
+                              reader, problems);
     }
 out:
     if (w)

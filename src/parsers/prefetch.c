@@ -115,7 +115,7 @@ static int on_line(void *ctx, char *line)
     result *r = ctx;
     kt_proto_line l;
     if (kt_proto_next(&r->session, line, &l) && !on_result_line(r, &l))
-        kt_proto_reject(&r->session);
+        kt_proto_reject(&r->session, "a line of kind '%c' with wrong fields", l.kind);
     return 0;
 }
 
@@ -140,16 +140,20 @@ int kt_prefetch_read(const uint8_t *data, size_t len, kt_prefetch *out, kt_strli
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     r->warnings = warnings;
     r->session.end = '.';
+    r->session.kinds = "ZVNHCTDWEF.";
     int rc = kt_reader_run(reader, argv, data, len, on_line, r, err);
-    /* A result is whole or refused: no end line, a malformed line or a
-     * missing version or count refuses it. */
+    /* A result is whole or refused: output against the protocol, or
+     * without a version or count, refuses it. */
+    char problems[256];
     if (r->fatal[0])
         rc = kt_error_set(err, KT_EFORMAT, "%s", r->fatal);
     else if (r->failure[0])
         rc = kt_error_set(err, KT_EIO, "'%s': %s", reader, r->failure);
-    else if (rc == KT_OK &&
-             (!r->session.ended || r->session.malformed || !r->have_version || !r->have_count))
-        rc = kt_error_set(err, KT_EIO, "'%s' gave an incomplete or garbled result", reader);
+    else if (rc == KT_OK && kt_proto_problems(&r->session, problems, sizeof problems)[0])
+        rc = kt_error_set(err, KT_EIO, "'%s' %s", reader, problems);
+    else if (rc == KT_OK && (!r->have_version || !r->have_count))
+        rc = kt_error_set(err, KT_EIO, "'%s' gave no %s", reader,
+                          r->have_version ? "run count" : "format version");
     if (rc == KT_OK) {
         if (r->dropped)
             warn(r, "%zu more last run times than the %d kept", r->dropped, KT_PREFETCH_MAX_RUNS);

@@ -7,7 +7,15 @@
  * as its standard input (a memfd: seekable, and readable by path through
  * /proc/self/fd/0) and hands its standard output back line by line (their
  * protocol, both sides of it, is src/reader_proto.h). Its standard error
- * is the caller's. */
+ * is the caller's.
+ *
+ * Each run has the budget kavtrace/helper.h describes, for the input's
+ * size under the limits in force: the program runs in a process group of
+ * its own, with RLIMIT_AS, no core dumps and SIGKILL when this process
+ * dies (PR_SET_PDEATHSIG); its output is read with poll() until the
+ * deadline, and its own exit is watched (a pidfd, else waitid every
+ * 50 ms), so that a process it leaves behind holding the pipe open does
+ * not hold the run. */
 #ifndef KAVTRACE_PARSERS_READER_H
 #define KAVTRACE_PARSERS_READER_H
 
@@ -16,8 +24,9 @@
 
 #include "kavtrace/error.h"
 
-/* A longer output line stops the reader with KT_ELIMIT. */
-#define KT_READER_MAX_LINE ((size_t)64 << 20)
+/* A longer output line stops the program (the protocol's longest line, an
+ * event log string of 1 MiB with every byte escaped, is half of it). */
+#define KT_READER_MAX_LINE ((size_t)4 << 20)
 
 /* Called for each line of output, without its '\n' and NUL-terminated (a
  * last line without '\n' counts too). The callback may modify the line,
@@ -28,13 +37,24 @@ typedef int (*kt_reader_line_cb)(void *ctx, char *line);
 /* Run the program at `path` (not searched for in $PATH) with argv (NULL-
  * terminated; argv[0] is what the program sees as its name) and
  * data[0..len) as its standard input, and call cb for each line it writes.
- * Returns 0 when the program exited with status 0, the callback's non-zero
- * value when it stopped the run, else an error naming the program:
- * KT_EIO when it cannot be started, its output cannot be read, or it exits
- * with another status or dies by a signal ("'/usr/bin/kavtrace-evtx'
- * exited with status 1"); KT_ELIMIT for a line over KT_READER_MAX_LINE;
- * KT_ENOMEM. The program is always waited for; no descriptor is left
- * open, in this process or in the program. */
+ * Returns 0 when the program exited with status 0 within its budget, the
+ * callback's non-zero value when it stopped the run, else KT_ENOMEM or
+ * KT_EIO with a message that names the program and says what happened:
+ *   "cannot run '/usr/bin/kavtrace-evtx': No such file or directory"
+ *   "'...' exited with status 1", "'...' killed by signal 11
+ *     (Segmentation fault)", each followed by " (under a memory limit of
+ *     N MiB)" when there was one (a helper out of memory fails so);
+ *   "'...' was killed: still running after 30.0 s, its time limit for
+ *     N bytes of input (--helper-timeout)";
+ *   "'...' was killed: over N bytes of output, its limit for M bytes of
+ *     input" (lines likewise); "'...' was killed: a line of output over
+ *     N bytes";
+ *   "'...' was killed: it exited, but a process it started still held
+ *     its output open".
+ * The program and every process of its group are killed (SIGTERM, then
+ * SIGKILL after KT_HELPER_TERM_GRACE_MS) when the run stops early, and
+ * sent SIGKILL when it ends; the program is always waited for, and no
+ * descriptor is left open, in this process or in the program. */
 int kt_reader_run(const char *path, char *const argv[], const uint8_t *data, size_t len,
                   kt_reader_line_cb cb, void *ctx, kt_error *err);
 
