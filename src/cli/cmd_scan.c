@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kavtrace/helper.h"
 #include "kavtrace/output.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
@@ -29,6 +30,7 @@ typedef struct opts {
     bool formats[8];
     bool quiet;
     bool hash;
+    kt_helper_limits helpers;
 } opts;
 
 /* One evidence item of the run and the folder its outputs go to. */
@@ -354,6 +356,8 @@ static int parse_formats(opts *o, const char *list)
 
 static void help(void)
 {
+    kt_helper_limits dflt;
+    kt_helper_limits_default(&dflt);
     kt_cli_print_usage(stdout, &kt_cmd_scan);
     printf("\n%s\n\n"
            "  -o, --output DIR     where to write (default ./kavtrace-out; with several\n"
@@ -370,14 +374,47 @@ static void help(void)
            "                       built-in set)\n"
            "      --hash           read the whole media: SHA-256 and MD5 in findings.json,\n"
            "                       and the EWF stored MD5 checked against it\n"
+           "      --helper-timeout SECONDS\n"
+           "                       time a helper (kavtrace-evtx, kavtrace-prefetch) gets\n"
+           "                       for one file: SECONDS (default %g) plus %g s per MiB\n"
+           "      --helper-memory MIB\n"
+           "                       a helper's address space: MIB (default %llu; 0: no\n"
+           "                       limit) plus %d bytes per byte of the file\n"
            "  -q, --quiet          no summary, no progress\n"
            "scan.log (every warning) is always written, manifest.json (each file's size\n"
-           "and SHA-256) last.\n");
+           "and SHA-256) last.\n",
+           KT_HELPER_TIMEOUT, KT_HELPER_TIMEOUT_PER_MIB, (unsigned long long)(dflt.memory >> 20),
+           KT_HELPER_MEMORY_PER_BYTE);
+}
+
+/* --helper-timeout: seconds, more than 0 and at most a day. */
+static bool parse_seconds(const char *s, double *out)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || v > KT_HELPER_TIMEOUT_MAX)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* --helper-memory: whole MiB, 0 for none, at most 16 TiB. */
+static bool parse_mib(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v > (1ull << 24))
+        return false;
+    *out = (uint64_t)v << 20;
+    return true;
 }
 
 static int run(int argc, char **argv)
 {
     opts o = {.outdir = "kavtrace-out"};
+    kt_helper_limits_default(&o.helpers);
     for (size_t i = 0; i < kt_nwriters; i++)
         o.formats[i] = true;
     static const struct option lopts[] = {
@@ -386,6 +423,8 @@ static int run(int argc, char **argv)
         {"artifacts", required_argument, NULL, 'a'},
         {"quiet", no_argument, NULL, 'q'},
         {"hash", no_argument, NULL, 'H'},
+        {"helper-timeout", required_argument, NULL, 'T'},
+        {"helper-memory", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -410,6 +449,20 @@ static int run(int argc, char **argv)
             break;
         case 'H':
             o.hash = true;
+            break;
+        case 'T':
+            if (!parse_seconds(optarg, &o.helpers.timeout))
+                return kt_cli_usage_error(&kt_cmd_scan,
+                                          "--helper-timeout wants seconds, more than 0 and at "
+                                          "most %g, not '%s'",
+                                          KT_HELPER_TIMEOUT_MAX, optarg);
+            break;
+        case 'M':
+            if (!parse_mib(optarg, &o.helpers.memory))
+                return kt_cli_usage_error(&kt_cmd_scan,
+                                          "--helper-memory wants whole MiB (0: no limit), not "
+                                          "'%s'",
+                                          optarg);
             break;
         case 'h':
             help();
@@ -442,6 +495,7 @@ static int run(int argc, char **argv)
         return KT_EXIT_ERROR;
     }
     kt_strlist_release(&hold);
+    kt_helper_limits_set(&o.helpers);
     kt_artifact_set set = {0};
     if (kt_cli_load_artifacts("scan", kt_cli_artifacts_dir(o.artifacts), &set) != 0) {
         kt_artifact_set_release(&set);
