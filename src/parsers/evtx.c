@@ -39,6 +39,7 @@ typedef struct walk {
     kt_evtx_stats *stats;
     kt_strlist *warnings;
     kt_proto_session session;
+    size_t listed, unlisted; /* the reader's warnings kept, and left out */
     int stop;
     int rc; /* KT_ENOMEM */
     char fatal[KT_ERROR_MSG_MAX];
@@ -128,7 +129,12 @@ static bool on_record_line(walk *w, const kt_proto_line *l)
     case 'W':
         if (!text)
             return false;
-        warn(w, "%s", l->field[0]);
+        if (w->listed == KT_READER_MAX_WARNINGS) {
+            w->unlisted++;
+        } else {
+            w->listed++;
+            warn(w, "%.*s", KT_READER_MAX_WARNING, l->field[0]);
+        }
         return true;
     case 'X': {
         uint64_t c, pc, r;
@@ -188,6 +194,8 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, k
     w->session.kinds = "RPCS.WXE";
     const char *reader = kt_evtx_reader_path();
     rc = kt_reader_run(reader, argv, data, len, on_line, w, err);
+    if (w->unlisted)
+        warn(w, "%zu more warnings not listed", w->unlisted);
     if (w->stop) {
         rc = w->stop;
     } else if (w->rc) {

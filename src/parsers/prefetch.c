@@ -21,6 +21,7 @@ typedef struct result {
     kt_prefetch pf;
     kt_strlist *warnings;
     kt_proto_session session;
+    size_t listed, unlisted; /* the reader's warnings kept, and left out */
     bool have_version, have_count;
     size_t dropped;                 /* run times past KT_PREFETCH_MAX_RUNS */
     char fatal[KT_ERROR_MSG_MAX];   /* E: the file cannot be read */
@@ -92,9 +93,15 @@ static bool on_result_line(result *r, const kt_proto_line *l)
         return l->nfields == 3 && kt_proto_number(l->field[0], 10, UINT64_MAX, &v) &&
                kt_proto_number(l->field[1], 16, UINT32_MAX, &v);
     case 'W':
-        if (text)
-            warn(r, "%s", l->field[0]);
-        return text;
+        if (!text)
+            return false;
+        if (r->listed == KT_READER_MAX_WARNINGS) {
+            r->unlisted++;
+        } else {
+            r->listed++;
+            warn(r, "%.*s", KT_READER_MAX_WARNING, l->field[0]);
+        }
+        return true;
     case 'E':
         if (text)
             kt_strlcpy(r->fatal, l->field[0], sizeof r->fatal);
@@ -142,6 +149,8 @@ int kt_prefetch_read(const uint8_t *data, size_t len, kt_prefetch *out, kt_strli
     r->session.end = '.';
     r->session.kinds = "ZVNHCTDWEF.";
     int rc = kt_reader_run(reader, argv, data, len, on_line, r, err);
+    if (r->unlisted)
+        warn(r, "%zu more warnings not listed", r->unlisted);
     /* A result is whole or refused: output against the protocol, or
      * without a version or count, refuses it. */
     char problems[256];

@@ -28,6 +28,12 @@
  * event log string of 1 MiB with every byte escaped, is half of it). */
 #define KT_READER_MAX_LINE ((size_t)4 << 20)
 
+/* A client keeps the first KT_READER_MAX_WARNINGS warning lines of a run,
+ * each cut to KT_READER_MAX_WARNING bytes, and counts the rest: a reader
+ * that floods must not fill this process's memory with its warnings. */
+#define KT_READER_MAX_WARNINGS 200
+#define KT_READER_MAX_WARNING 1000
+
 /* Called for each line of output, without its '\n' and NUL-terminated (a
  * last line without '\n' counts too). The callback may modify the line,
  * which lives until it returns. Return 0 to go on; anything else stops the
