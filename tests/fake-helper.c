@@ -19,6 +19,7 @@
  *   memory     address space in 1 MiB blocks, up to 1 GiB; when a block
  *              is refused "W allocation failed after N MiB" and exit 1
  *   segv       the first part of a result, then SIGSEGV
+ *   stderr     a line to its standard error, then a whole result
  * The result is one record (event log; provider FakeProvider, event 1) or
  * one run time (prefetch), at a time from the input's bytes, so that each
  * file's event is its own. */
@@ -135,6 +136,10 @@ int main(void)
         second_part();
     } else if (strcmp(mode, "memory") == 0) {
         return memory();
+    } else if (strcmp(mode, "stderr") == 0) {
+        fputs("kt-fake-helper: a word on standard error\n", stderr);
+        first_part();
+        second_part();
     } else if (strcmp(mode, "segv") == 0) {
         first_part();
         raise(SIGSEGV);

@@ -370,6 +370,44 @@ START_TEST(the_scan_options_set_the_limits)
 }
 END_TEST
 
+START_TEST(a_helper_in_the_background_of_a_terminal_may_write_to_it)
+{
+    /* kavtrace in the foreground of a terminal with `stty tostop` (by
+     * script(1), on a terminal of its own): the helper, in a process group
+     * of its own, writes to its standard error, the terminal, and must not
+     * be stopped for it (SIGTTOU). */
+    tree t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.root, sizeof t.root, "/tmp/kt-helpers-XXXXXX");
+    snprintf(t.defs, sizeof t.defs, "/tmp/kt-helpers-defs-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(t.root));
+    ck_assert_ptr_nonnull(mkdtemp(t.defs));
+    put(t.defs, "test.yaml", defs_yaml, strlen(defs_yaml));
+    put(t.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", 24);
+    put(t.root, "logs/stderr.evtx", "ElfFile\0stderr\n", 15);
+    setenv("KAVTRACE_EVTX_READER", fake(), 1);
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "script -qec \"stty tostop; '%s' scan -q -a '%s' -o '%s/out' --helper-timeout %g "
+             "'%s'\" /dev/null",
+             kavtrace_bin(), t.defs, t.defs, TIMEOUT, t.root);
+    kt_buf so = {0};
+    ck_assert_int_eq(run_capture(cmd, &so, NULL), 0);
+    char log[128];
+    snprintf(log, sizeof log, "%s/out/scan.log", t.defs);
+    kt_buf b = {0};
+    file_load(log, &b);
+    ck_assert_msg(strstr((const char *)b.data, "'logs/stderr.evtx'") == NULL, "%s", b.data);
+    ck_assert_msg(strstr((const char *)b.data, "events 1,"), "%s", b.data);
+    kt_buf_release(&b);
+    /* what it wrote reached the terminal */
+    const char *term = so.data ? (const char *)so.data : "";
+    ck_assert_msg(strstr(term, "a word on standard error"), "terminal: '%s'", term);
+    kt_buf_release(&so);
+    tree_remove(&t);
+}
+END_TEST
+
 START_TEST(bad_option_values_are_usage_errors)
 {
     static const char *bad[] = {
@@ -450,6 +488,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_option_values_are_usage_errors);
     tcase_add_test(tc, each_misbehaving_helper_is_a_warning_and_the_scan_goes_on);
     tcase_add_test(tc, the_scan_options_set_the_limits);
+    tcase_add_test(tc, a_helper_in_the_background_of_a_terminal_may_write_to_it);
     suite_add_tcase(s, tc);
     return s;
 }

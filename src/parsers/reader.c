@@ -171,8 +171,8 @@ static void child(pid_t parent, int in, int out, int report, const char *path, c
             goto fail;
         }
     }
-    /* No blocked signals, and none ignored (an ignored signal stays so
-     * across exec): SIGPIPE ends the program when nobody reads its output,
+    /* No blocked signals, and none ignored but SIGTTOU (an ignored signal stays
+     * so across exec): SIGPIPE ends the program when nobody reads its output,
      * SIGTERM stops it. */
     sigset_t none;
     sigemptyset(&none);
@@ -182,6 +182,11 @@ static void child(pid_t parent, int in, int out, int report, const char *path, c
     dfl.sa_handler = SIG_DFL;
     for (int s = 1; s < NSIG; s++)
         sigaction(s, &dfl, NULL);
+    /* In a group of its own it is in the background of a terminal: with
+     * `stty tostop` a write to its standard error would stop it. */
+    struct sigaction ign = dfl;
+    ign.sa_handler = SIG_IGN;
+    sigaction(SIGTTOU, &ign, NULL);
     if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0) {
         msg[0] = STAGE_EXEC;
         goto fail;
