@@ -335,7 +335,7 @@ START_TEST(the_scan_options_set_the_limits)
     snprintf(out, sizeof out, "%s/out", t.defs);
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
-             "'%s' scan -q -a '%s' -o '%s' --helper-timeout 1.5 --helper-memory 48 '%s'",
+             "'%s' scan -q -a '%s' -o '%s' --helper-timeout 2.5 --helper-memory 48 '%s'",
              kavtrace_bin(), t.defs, out, t.root);
     kt_buf so = {0}, se = {0};
     ck_assert_int_eq(run_capture(cmd, &so, &se), 0);
@@ -345,7 +345,7 @@ START_TEST(the_scan_options_set_the_limits)
     const char *text = (const char *)b.data;
     char want[1024];
     snprintf(want, sizeof want,
-             "WARNING volume 0: 'logs/sleep.evtx': '%s' was killed: still running after 1.5 s, "
+             "WARNING volume 0: 'logs/sleep.evtx': '%s' was killed: still running after 2.5 s, "
              "its time limit for %zu bytes of input (--helper-timeout)\n",
              fake(), t.len[1][0]);
     ck_assert_msg(strstr(text, want), "no '%s' in:\n%s", want, text);
