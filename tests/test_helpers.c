@@ -126,6 +126,17 @@ static const char defs_yaml[] =
     "    category: execution\n"
     "    prefetch: {paths: ['pf/*.pf']}\n";
 
+/* the milestones the command line wants of a definitions set */
+static const char milestones_yaml[] = "milestones:\n"
+                                      "  - {id: sales_ban, time: '2024-07-20T04:00:00Z'}\n"
+                                      "  - {id: cutoff, time: '2024-09-29T04:00:00Z'}\n";
+
+static void defs_make(const char *dir)
+{
+    put(dir, "test.yaml", defs_yaml, strlen(defs_yaml));
+    put(dir, "milestones.yaml", milestones_yaml, strlen(milestones_yaml));
+}
+
 static void tree_make(tree *t)
 {
     memset(t, 0, sizeof *t);
@@ -133,7 +144,7 @@ static void tree_make(tree *t)
     snprintf(t->defs, sizeof t->defs, "/tmp/kt-helpers-defs-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(t->root));
     ck_assert_ptr_nonnull(mkdtemp(t->defs));
-    put(t->defs, "test.yaml", defs_yaml, strlen(defs_yaml));
+    defs_make(t->defs);
     put(t->root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", 24);
     for (size_t i = 0; i < NMODES; i++)
         for (int k = 0; k < 2; k++)
@@ -382,7 +393,7 @@ START_TEST(a_helper_in_the_background_of_a_terminal_may_write_to_it)
     snprintf(t.defs, sizeof t.defs, "/tmp/kt-helpers-defs-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(t.root));
     ck_assert_ptr_nonnull(mkdtemp(t.defs));
-    put(t.defs, "test.yaml", defs_yaml, strlen(defs_yaml));
+    defs_make(t.defs);
     put(t.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", 24);
     put(t.root, "logs/stderr.evtx", "ElfFile\0stderr\n", 15);
     setenv("KAVTRACE_EVTX_READER", fake(), 1);
