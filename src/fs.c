@@ -87,9 +87,10 @@ static int walk_path(kt_fs *fs, const char *path, int flags, walk *w, kt_error *
     char rest[KT_FS_PATH_MAX * 2];
     if (kt_strlcpy(rest, path, sizeof rest) >= sizeof rest)
         return kt_error_set(err, KT_ELIMIT, "path too long");
-    for (char *p = rest; *p; p++)
-        if (*p == '\\')
-            *p = '/';
+    if (fs->backslash_separates)
+        for (char *p = rest; *p; p++)
+            if (*p == '\\')
+                *p = '/';
     w->len = 0;
     w->resolved[0] = '\0';
     w->node = fs->root;

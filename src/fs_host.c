@@ -243,6 +243,7 @@ int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err)
     /* Exact names first; a case-insensitive match only when none is exact. */
     fs->case_insensitive = true;
     fs->has_streams = false;
+    fs->backslash_separates = false; /* a host name may hold one */
     struct stat st;
     fs->root.inum = fstat(h->root_fd, &st) == 0 ? st.st_ino : 0;
     return KT_OK;

@@ -36,6 +36,9 @@ struct kt_fs {
     char type_name[16];
     bool case_insensitive;
     bool has_streams;
+    /* Windows filesystems never hold a '\\' in a name, so one is read as
+     * '/'; elsewhere (ext, HFS+, APFS, a directory) it is a name character. */
+    bool backslash_separates;
     kt_node root;
     void *impl;
 };

@@ -400,6 +400,8 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
     kt_strlcpy(fs->type_name, tsk_fs_type_toname(t->fs->ftype), sizeof fs->type_name);
     fs->root.inum = t->fs->root_inum;
     fs->has_streams = fs->kind == KT_FS_NTFS;
+    fs->backslash_separates =
+        fs->kind == KT_FS_NTFS || fs->kind == KT_FS_FAT || fs->kind == KT_FS_EXFAT;
     /* Windows and (by default) macOS compare names without case; APFS
      * says per volume. */
     fs->case_insensitive = fs->kind == KT_FS_NTFS || fs->kind == KT_FS_FAT ||

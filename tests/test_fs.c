@@ -1,5 +1,8 @@
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kavtrace/fs.h"
 #include "kavtrace/image.h"
@@ -350,6 +353,117 @@ START_TEST(directory_tree_links_stay_inside_the_tree)
 }
 END_TEST
 
+/* ---- a backslash in a Linux name ------------------------------------------ */
+
+/* Both a directory "kaspersky" holding "x" and a file named "kaspersky\x":
+ * on ext4 and in a directory tree the backslash is a name character, so
+ * each path reaches its own file. */
+static const struct {
+    const char *path;
+    const char *content;
+} bslash_files[] = {
+    {"var/log/kaspersky/x", "the directory's child\n"},
+    {"var/log/kaspersky\\x", "a name with a backslash\n"},
+    {"opt/kaspersky/kesl/evil", "kesl's child\n"},
+    {"opt/kaspersky/kesl\\evil", "not inside kesl\n"},
+};
+
+static void write_file(const char *root, const char *rel, const char *content)
+{
+    char *path = path_join(root, rel);
+    for (char *p = path + strlen(root) + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        ck_assert_msg(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s", path);
+        *p = '/';
+    }
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fputs(content, f) >= 0, 1);
+    ck_assert_int_eq(fclose(f), 0);
+    free(path);
+}
+
+static void check_backslash_names(kt_fs *fs)
+{
+    for (size_t i = 0; i < sizeof bslash_files / sizeof bslash_files[0]; i++) {
+        kt_buf b = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_fs_read(fs, bslash_files[i].path, 0, 1 << 20, &b, &err) == 0, "%s: %s",
+                      bslash_files[i].path, err.msg);
+        ck_assert_msg(b.len == strlen(bslash_files[i].content) &&
+                          memcmp(b.data, bslash_files[i].content, b.len) == 0,
+                      "'%s' read as '%.*s'", bslash_files[i].path, (int)b.len, (char *)b.data);
+        kt_buf_release(&b);
+        char r[KT_FS_PATH_MAX];
+        ck_assert_int_eq(kt_fs_resolve(fs, bslash_files[i].path, r, sizeof r, &err), 0);
+        ck_assert_str_eq(r, bslash_files[i].path);
+    }
+    /* What a listing names is what a lookup of the joined path finds. */
+    kt_dirent_list l = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_fs_list(fs, "var/log", false, &l, &err), 0);
+    ck_assert_uint_eq(l.count, 2);
+    for (size_t i = 0; i < l.count; i++) {
+        char path[KT_FS_PATH_MAX];
+        snprintf(path, sizeof path, "var/log/%s", l.items[i].name);
+        kt_stat st;
+        ck_assert_msg(kt_fs_stat(fs, path, 0, &st, &err) == 0, "%s: %s", path, err.msg);
+        ck_assert_msg(st.inode == l.items[i].st.inode, "'%s' leads to another entry", path);
+    }
+    kt_dirent_list_release(&l);
+    ck_assert(!kt_fs_exists(fs, "var/log/kaspersky\\y"));
+}
+
+START_TEST(a_backslash_is_a_name_character_on_ext4_and_in_a_tree)
+{
+    char tmp[] = "/tmp/kt-bslash-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *tree = path_join(tmp, "tree");
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    for (size_t i = 0; i < sizeof bslash_files / sizeof bslash_files[0]; i++)
+        write_file(tree, bslash_files[i].path, bslash_files[i].content);
+
+    /* Directory evidence. */
+    kt_image *img = NULL;
+    kt_volume_list vols = {0};
+    kt_fs *fs = NULL;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_image_open(tree, &img, &err), 0);
+    ck_assert_int_eq(kt_volumes_scan(img, &vols, &err), 0);
+    ck_assert_int_eq(kt_fs_open_volume(img, &vols.items[0], &fs, &err), 0);
+    check_backslash_names(fs);
+    kt_fs_free(fs);
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+
+    /* The same tree copied into an ext4 volume (mke2fs -d). */
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "PATH=$PATH:/sbin:/usr/sbin E2FSPROGS_FAKE_TIME=1732968000 mke2fs -q -F -t "
+                       "ext4 -U 4b565442-0000-4000-8000-000000000001 -E root_owner=0:0 -d '%s' "
+                       "'%s/ext4.img' 4M",
+                       tree, tmp) > 0);
+    kt_buf out = {0}, errout = {0};
+    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "mke2fs: %s",
+                  errout.data ? (char *)errout.data : "");
+    opened o;
+    open_volume(&o, tmp, "ext4.img", 0);
+    ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_EXT);
+    check_backslash_names(o.fs);
+    close_volume(&o);
+    kt_buf_release(&out);
+    kt_buf_release(&errout);
+    free(cmd);
+
+    ck_assert(asprintf(&cmd, "rm -rf '%s'", tmp) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(tree);
+}
+END_TEST
+
 /* ---- real filesystems from the corpus ---------------------------------- */
 
 START_TEST(reads_corpus_ntfs_stream_hfs_and_apfs_files)
@@ -399,6 +513,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fat_volumes_match_ground_truth);
     tcase_add_test(tc, directory_tree_links_stay_inside_the_tree);
     tcase_add_test(tc, reads_corpus_ntfs_stream_hfs_and_apfs_files);
+    tcase_add_test(tc, a_backslash_is_a_name_character_on_ext4_and_in_a_tree);
     suite_add_tcase(s, tc);
     return s;
 }

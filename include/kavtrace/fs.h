@@ -1,7 +1,9 @@
 /* kavtrace: one filesystem interface over libtsk volumes and directories.
  *
- * Paths use '/' (a '\' is read as '/'), are relative to the filesystem
- * root, and are looked up case-insensitively on NTFS, FAT, exFAT, HFS+ and
+ * Paths use '/', are relative to the filesystem root (on NTFS, FAT and
+ * exFAT, whose names never hold one, a '\' is read as '/'; on ext, HFS+,
+ * APFS and in a directory it is a name character, as Linux and macOS keep
+ * it), and are looked up case-insensitively on NTFS, FAT, exFAT, HFS+ and
  * APFS, as Windows and macOS do, and exactly on ext and ISO9660. A path
  * may name an NTFS alternate data stream as "dir/file:stream".
  *
