@@ -133,7 +133,8 @@ static void diagnose_gpt(kt_image *img, TSK_IMG_INFO *timg, char *note, size_t n
 
 #define GPT_MAX_ENTRIES 1024
 
-static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index);
+static bool place(kt_image *img, int64_t media, uint64_t start, uint64_t count, uint64_t ss,
+                  int number, kt_volume *v);
 
 /* The partitions of a GPT whose primary header is damaged, read from the
  * backup header in the last sector (UEFI 2.x 5.3: entries LBA at 0x48,
@@ -176,9 +177,7 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         if (!used || !kt_rd_le64(e, size, 0x20, &first) || !kt_rd_le64(e, size, 0x28, &end) ||
             end < first || end > (uint64_t)last)
             continue;
-        kt_volume v = {.offset = (int64_t)(first * ss),
-                       .length = (int64_t)((end - first + 1) * ss),
-                       .pool_block = -1};
+        kt_volume v = {.pool_block = -1};
         kt_strlcpy(v.scheme, "gpt", sizeof v.scheme);
         char name[40];
         size_t n = 0;
@@ -190,7 +189,8 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         }
         name[n] = '\0';
         snprintf(v.desc, sizeof v.desc, "%s (from the backup GPT)", n ? name : "partition");
-        warn_past_end(img, timg, &v, (int)list->count);
+        if (!place(img, timg->size, first, end - first + 1, ss, (int)i + 1, &v))
+            continue;
         probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         with_fs += v.fs[0] != '\0';
         if (add_volume(list, &v))
@@ -203,14 +203,41 @@ out:
     return with_fs;
 }
 
-static void warn_past_end(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index)
+/* Place a partition of `count` sectors of `ss` bytes from sector `start`
+ * (numbers from the table, so anything) in media of `media` bytes: every
+ * product and sum is checked for overflow. One whose end comes before its
+ * start, or that starts past the end of the media, is skipped; one that
+ * runs past the end is clamped to the bytes present. Each is a warning
+ * saying which, naming the partition by its number in the table. Returns
+ * false when the partition is skipped. */
+static bool place(kt_image *img, int64_t media, uint64_t start, uint64_t count, uint64_t ss,
+                  int number, kt_volume *v)
 {
-    if (v->offset + v->length > timg->size)
+    uint64_t end, off, len;
+    if (__builtin_add_overflow(start, count, &end)) {
+        kt_image_warn(
+            img, "partition %d ('%s') ends at sector %llu, before it starts at %llu: skipped",
+            number, v->desc, (unsigned long long)(start + count - 1), (unsigned long long)start);
+        return false;
+    }
+    if (__builtin_mul_overflow(start, ss, &off) || off >= (uint64_t)media) {
         kt_image_warn(img,
-                      "partition %d ('%s', %lld bytes at %lld) runs past the end of the image "
-                      "(%lld bytes): truncated image?",
-                      index, v->desc, (long long)v->length, (long long)v->offset,
-                      (long long)timg->size);
+                      "partition %d ('%s') starts at sector %llu, past the end of the image "
+                      "(%lld bytes): skipped",
+                      number, v->desc, (unsigned long long)start, (long long)media);
+        return false;
+    }
+    v->offset = (int64_t)off;
+    if (__builtin_mul_overflow(count, ss, &len) || len > (uint64_t)(media - v->offset)) {
+        kt_image_warn(img,
+                      "partition %d ('%s', %llu sectors at byte %lld) runs past the end of the "
+                      "image (%lld bytes): clamped to the %lld bytes present: truncated image?",
+                      number, v->desc, (unsigned long long)count, (long long)v->offset,
+                      (long long)media, (long long)(media - v->offset));
+        len = (uint64_t)(media - v->offset);
+    }
+    v->length = (int64_t)len;
+    return true;
 }
 
 /* A partition holding data (its first 64 KiB not all zero) in which no
@@ -263,16 +290,11 @@ static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mb
             continue;
         if (type == 0x05 || type == 0x0F || type == 0x85)
             continue; /* the extended container itself holds no filesystem */
-        kt_volume v = {
-            .offset = (int64_t)start * 512, .length = (int64_t)count * 512, .pool_block = -1};
+        kt_volume v = {.pool_block = -1};
         kt_strlcpy(v.scheme, "dos", sizeof v.scheme);
         snprintf(v.desc, sizeof v.desc, "primary partition %d (0x%02x)", i + 1, type);
-        if (v.offset >= timg->size) {
-            kt_image_warn(img, "partition %d starts past the end of the image: truncated image?",
-                          i + 1);
+        if (!place(img, timg->size, start, count, 512, i + 1, &v))
             continue;
-        }
-        warn_past_end(img, timg, &v, (int)list->count);
         probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         with_fs += v.fs[0] != '\0';
         if (add_volume(list, &v))
@@ -290,9 +312,19 @@ static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mb
     return with_fs;
 }
 
+/* The partition's number as Linux gives it: its GPT entry or MBR slot
+ * from 1, the logical partitions of an extended chain from 5. */
+static int number(const TSK_VS_INFO *vs, const TSK_VS_PART_INFO *p)
+{
+    int slot = (uint8_t)p->slot_num;
+    if (vs->vstype == TSK_VS_TYPE_DOS && p->table_num > 0)
+        return 4 + p->table_num;
+    return slot + 1;
+}
+
 static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, kt_volume_list *list)
 {
-    int64_t bs = vs->block_size;
+    uint64_t bs = vs->block_size;
     int with_fs = 0;
     kt_strlcpy(list->scheme,
                vs->vstype == TSK_VS_TYPE_GPT   ? "gpt"
@@ -303,24 +335,11 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
         const TSK_VS_PART_INFO *p = tsk_vs_part_get(vs, i);
         if (p == NULL || !(p->flags & TSK_VS_PART_FLAG_ALLOC))
             continue;
-        /* libtsk passes a GPT entry's LBAs on as they are: a first LBA
-         * whose byte offset does not fit an int64_t, or a last LBA before
-         * the first (a length that wrapped), is no partition. */
-        if (bs <= 0 || p->start > (uint64_t)INT64_MAX / (uint64_t)bs ||
-            p->len > (uint64_t)INT64_MAX / (uint64_t)bs ||
-            (int64_t)p->start * bs > INT64_MAX - (int64_t)p->len * bs) {
-            kt_image_warn(img,
-                          "partition '%s' (%llu sectors at sector %llu): out of range, "
-                          "skipped",
-                          p->desc ? p->desc : "", (unsigned long long)p->len,
-                          (unsigned long long)p->start);
-            continue;
-        }
-        kt_volume v = {
-            .offset = (int64_t)p->start * bs, .length = (int64_t)p->len * bs, .pool_block = -1};
+        kt_volume v = {.pool_block = -1};
         kt_strlcpy(v.scheme, list->scheme, sizeof v.scheme);
         kt_strlcpy(v.desc, p->desc ? p->desc : "", sizeof v.desc);
-        warn_past_end(img, timg, &v, (int)list->count);
+        if (!place(img, timg->size, p->start, p->len, bs, number(vs, p), &v))
+            continue;
         probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         if (v.fs[0] == '\0' && add_pool(timg, v.offset, v.length, list) > 0) {
             with_fs++;

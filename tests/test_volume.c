@@ -1,5 +1,8 @@
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kavtrace/image.h"
 #include "kavtrace/volume.h"
@@ -144,8 +147,9 @@ START_TEST(skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset)
 {
     /* Found by fuzz_volume: libtsk passes on a GPT entry whose first LBA is
      * past 2^54 (or whose last is before its first) and the byte offset
-     * wrapped negative. Such an entry is skipped with a warning; the
-     * others are read. The disk is a seed of the fuzz corpus
+     * wrapped negative. Such an entry is skipped with a warning (it starts
+     * past the end of the image, or ends before it starts); the others are
+     * read. The disk is a seed of the fuzz corpus
      * (fuzz/corpus/make-seeds.py). */
     char *p = path_join(testdata_dir(), "../fuzz/corpus/volume/gpt-entry-out-of-range.raw");
     kt_image *img = NULL;
@@ -160,7 +164,7 @@ START_TEST(skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset)
     const kt_strlist *w = kt_image_warnings(img);
     size_t skipped = 0;
     for (size_t i = 0; i < w->count; i++)
-        skipped += strstr(w->items[i], "out of range, skipped") != NULL;
+        skipped += strstr(w->items[i], ": skipped") != NULL;
     ck_assert_uint_eq(skipped, 2);
     kt_volume_list_release(&vols);
     kt_image_free(img);
@@ -185,6 +189,232 @@ START_TEST(refuses_random_bytes_and_a_zeroed_mft_clearly)
 }
 END_TEST
 
+/* ---- partition tables built in the test ----------------------------------- */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put_at(const char *path, int64_t off, const void *p, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseeko(f, off, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static char *blank_image(const char *dir, const char *name, int64_t size)
+{
+    char *path = path_join(dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(ftruncate(fileno(f), size), 0);
+    ck_assert_int_eq(fclose(f), 0);
+    return path;
+}
+
+/* A protective MBR, both GPT headers and both entry arrays (UEFI 2.x 5.3:
+ * 128 entries of 128 bytes at LBA 2 and before the backup header in the
+ * last sector), with valid CRC32s: only the entries' numbers are odd. */
+typedef struct gpt_part {
+    uint64_t first, last;
+} gpt_part;
+
+static void write_gpt(const char *path, int64_t size, const gpt_part *parts, size_t n)
+{
+    uint64_t last = (uint64_t)size / 512 - 1;
+    uint8_t mbr[512] = {0};
+    mbr[446 + 4] = 0xEE;
+    put_le(mbr + 446 + 8, 1, 4);
+    put_le(mbr + 446 + 12, last, 4);
+    mbr[510] = 0x55;
+    mbr[511] = 0xAA;
+    put_at(path, 0, mbr, sizeof mbr);
+
+    static uint8_t ents[128 * 128];
+    memset(ents, 0, sizeof ents);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t *e = ents + 128 * i;
+        /* Type: Linux filesystem data; unique GUID from the index. */
+        static const uint8_t type[16] = {0xAF, 0x3D, 0xC6, 0x0F, 0x83, 0x84, 0x72, 0x47,
+                                         0x8E, 0x79, 0x3D, 0x69, 0xD8, 0x47, 0x7D, 0xE4};
+        memcpy(e, type, 16);
+        e[16] = (uint8_t)(i + 1);
+        put_le(e + 0x20, parts[i].first, 8);
+        put_le(e + 0x28, parts[i].last, 8);
+        e[0x38] = 'p';
+        e[0x3A] = (uint8_t)('1' + i);
+    }
+    uint32_t ents_crc = crc32_of(ents, sizeof ents);
+    for (int backup = 0; backup < 2; backup++) {
+        uint8_t h[512] = {0};
+        uint64_t self = backup ? last : 1, other = backup ? 1 : last;
+        uint64_t table = backup ? last - 32 : 2;
+        memcpy(h, "EFI PART", 8);
+        put_le(h + 8, 0x00010000, 4);
+        put_le(h + 12, 92, 4);
+        put_le(h + 24, self, 8);
+        put_le(h + 32, other, 8);
+        put_le(h + 40, 34, 8);
+        put_le(h + 48, last - 33, 8);
+        h[56] = 0x4B; /* disk GUID */
+        put_le(h + 72, table, 8);
+        put_le(h + 80, 128, 4);
+        put_le(h + 84, 128, 4);
+        put_le(h + 88, ents_crc, 4);
+        put_le(h + 16, crc32_of(h, 92), 4);
+        put_at(path, (int64_t)table * 512, ents, sizeof ents);
+        put_at(path, (int64_t)self * 512, h, sizeof h);
+    }
+}
+
+static bool has_warning(kt_image *img, const char *a, const char *b)
+{
+    const kt_strlist *w = kt_image_warnings(img);
+    for (size_t i = 0; i < w->count; i++)
+        if (strstr(w->items[i], a) && (b == NULL || strstr(w->items[i], b)))
+            return true;
+    return false;
+}
+
+static void dump_warnings(kt_image *img)
+{
+    const kt_strlist *w = kt_image_warnings(img);
+    for (size_t i = 0; i < w->count; i++)
+        fprintf(stderr, "  warning: %s\n", w->items[i]);
+}
+
+START_TEST(checks_gpt_entries_against_overflow_and_the_image_size)
+{
+    char dir[] = "/tmp/kt-gpt-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const int64_t size = 8 << 20; /* 16384 sectors */
+    const uint64_t huge = 1ull << 61;
+    const gpt_part parts[] = {
+        {2048, 4095},        /* p1: fine */
+        {4096, 8191},        /* p2: fine */
+        {huge, huge + 100},  /* p3: 2^61 x 512 overflows 64 bits: skipped */
+        {8192, 8192 + huge}, /* p4: 2^61 sectors long: clamped to the end */
+        {12288, 20479},      /* p5: runs 4 MiB past the end: clamped */
+        {20000, 20100},      /* p6: starts past the end: skipped */
+        {16000, 15000},      /* p7: ends before it starts: skipped */
+    };
+    char *path = blank_image(dir, "odd.gpt", size);
+    write_gpt(path, size, parts, sizeof parts / sizeof parts[0]);
+
+    kt_image *img = NULL;
+    kt_volume_list vols = {0};
+    kt_error err = {0};
+    ck_assert_msg(scan(path, &img, &vols, &err) == 0, "%s", err.msg);
+    dump_warnings(img);
+    ck_assert_str_eq(vols.scheme, "gpt");
+    const struct {
+        int64_t offset, length;
+    } want[] = {
+        {2048 * 512, 2048 * 512},
+        {4096 * 512, 4096 * 512},
+        {8192 * 512, size - 8192 * 512},
+        {12288 * 512, size - 12288 * 512},
+    };
+    ck_assert_uint_eq(vols.count, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < vols.count; i++) {
+        ck_assert_int_eq(vols.items[i].offset, want[i].offset);
+        ck_assert_int_eq(vols.items[i].length, want[i].length);
+        ck_assert_int_le(vols.items[i].offset + vols.items[i].length, size);
+    }
+    ck_assert(has_warning(img, "partition 3 ", "skipped"));
+    ck_assert(has_warning(img, "partition 4 ", "clamped to the 4194304 bytes present"));
+    ck_assert(has_warning(img, "partition 5 ", "clamped to the 2097152 bytes present"));
+    ck_assert(
+        has_warning(img, "partition 6 ", "past the end of the image (8388608 bytes): skipped"));
+    ck_assert(has_warning(img, "partition 7 ",
+                          "ends at sector 15000, before it starts at 16000: skipped"));
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+END_TEST
+
+/* An MBR whose extended partition holds a chain of EBRs (each EBR's
+ * logical entry is relative to the EBR, the link to the next EBR to the
+ * extended partition's start). */
+static void mbr_entry(uint8_t *sec, int slot, uint8_t type, uint32_t start, uint32_t count)
+{
+    uint8_t *e = sec + 446 + 16 * slot;
+    e[4] = type;
+    put_le(e + 8, start, 4);
+    put_le(e + 12, count, 4);
+    sec[510] = 0x55;
+    sec[511] = 0xAA;
+}
+
+START_TEST(checks_mbr_and_ebr_chain_partitions_against_the_image_size)
+{
+    char dir[] = "/tmp/kt-mbr-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const int64_t size = 8 << 20; /* 16384 sectors */
+    char *path = blank_image(dir, "odd.mbr", size);
+    uint8_t mbr[512] = {0}, ebr1[512] = {0}, ebr2[512] = {0};
+    mbr_entry(mbr, 0, 0x83, 2048, 2048);         /* 1: fine */
+    mbr_entry(mbr, 1, 0x05, 4096, 0xFFFFFF00u);  /* extended, far past the end */
+    mbr_entry(ebr1, 0, 0x83, 2048, 2048);        /* 5: sectors 6144..8191, fine */
+    mbr_entry(ebr1, 1, 0x05, 8192, 8192);        /* next EBR at 4096 + 8192 */
+    mbr_entry(ebr2, 0, 0x83, 2048, 0x7FFFFFFFu); /* 6: from 14336, runs past the end */
+    mbr_entry(ebr2, 1, 0x05, 0x70000000u, 2048); /* next EBR past the end */
+    put_at(path, 0, mbr, sizeof mbr);
+    put_at(path, 4096 * 512, ebr1, sizeof ebr1);
+    put_at(path, (4096 + 8192) * 512, ebr2, sizeof ebr2);
+
+    kt_image *img = NULL;
+    kt_volume_list vols = {0};
+    kt_error err = {0};
+    ck_assert_msg(scan(path, &img, &vols, &err) == 0, "%s", err.msg);
+    dump_warnings(img);
+    ck_assert_str_eq(vols.scheme, "dos");
+    ck_assert_uint_eq(vols.count, 3);
+    ck_assert_int_eq(vols.items[0].offset, 2048 * 512);
+    ck_assert_int_eq(vols.items[0].length, 2048 * 512);
+    ck_assert_int_eq(vols.items[1].offset, 6144 * 512);
+    ck_assert_int_eq(vols.items[1].length, 2048 * 512);
+    ck_assert_int_eq(vols.items[2].offset, 14336 * 512);
+    ck_assert_int_eq(vols.items[2].length, size - 14336 * 512);
+    ck_assert(has_warning(img, "partition 6 ", "clamped to the 1048576 bytes present"));
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+
+    /* A chain whose second EBR links to itself ends there; what was read
+     * stays. */
+    mbr_entry(ebr2, 1, 0x05, 8192, 8192);
+    put_at(path, (4096 + 8192) * 512, ebr2, sizeof ebr2);
+    ck_assert_msg(scan(path, &img, &vols, &err) == 0, "%s", err.msg);
+    dump_warnings(img);
+    ck_assert_uint_ge(vols.count, 2);
+    for (size_t i = 0; i < vols.count; i++)
+        ck_assert_int_le(vols.items[i].offset + vols.items[i].length, size);
+    kt_volume_list_release(&vols);
+    kt_image_free(img);
+    unlink(path);
+    free(path);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("volume");
@@ -196,6 +426,8 @@ static Suite *suite(void)
     tcase_add_test(tc, warns_about_partitions_past_the_end);
     tcase_add_test(tc, refuses_random_bytes_and_a_zeroed_mft_clearly);
     tcase_add_test(tc, skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset);
+    tcase_add_test(tc, checks_gpt_entries_against_overflow_and_the_image_size);
+    tcase_add_test(tc, checks_mbr_and_ebr_chain_partitions_against_the_image_size);
     suite_add_tcase(s, tc);
     return s;
 }

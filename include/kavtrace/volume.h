@@ -31,10 +31,12 @@ typedef struct kt_volume_list {
     char scheme[8]; /* the partitioning found: "gpt", "dos", "none", "dir" */
 } kt_volume_list;
 
-/* Find the volumes of img. Problems with single volumes (a partition past
- * the end of the media, a corrupt GPT) become image warnings; an error is
- * returned only when nothing at all is recognised. On success *out owns
- * its items (kt_volume_list_release). */
+/* Find the volumes of img. Problems with single volumes (a corrupt GPT, a
+ * partition whose numbers overflow, end before they start or point past
+ * the end of the media: skipped; one that runs past the end: clamped to
+ * it) become image warnings; every listed volume lies inside the media.
+ * An error is returned only when nothing at all is recognised. On success
+ * *out owns its items (kt_volume_list_release). */
 int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err);
 void kt_volume_list_release(kt_volume_list *list);
 
