@@ -13,7 +13,7 @@
 #include <nettle/sha2.h>
 
 #include "kavtrace/image.h"
-#include "tsk_util.h"
+#include "image_impl.h"
 
 #define SNIFF_HEAD 4096
 #define SNIFF_TAIL 512
@@ -162,51 +162,141 @@ out:
     return rc;
 }
 
-/* Split raw: "x.000"/"x.001"/... or "x.aa"/"x.ab"/...; the name given must be
- * the first segment. Anything else is a single file. */
-static int raw_segments(const char *path, kt_strlist *segs)
+/* A split raw image's part names: a stem and a suffix of n digits
+ * ("x.000", "x.001", ...) or two letters ("x.aa", "x.ab", ...). */
+typedef struct split_names {
+    char name[KT_ERROR_MSG_MAX * 2];
+    size_t stem, n;
+    bool numeric;
+    long limit; /* how many part names the suffix can spell */
+} split_names;
+
+/* Spell part idx into sp->name; returns its base name (borrowed). */
+static const char *part_name(split_names *sp, long idx)
+{
+    if (sp->numeric) {
+        snprintf(sp->name + sp->stem, sizeof sp->name - sp->stem, "%0*ld", (int)sp->n, idx);
+    } else {
+        sp->name[sp->stem] = (char)('a' + idx / 26);
+        sp->name[sp->stem + 1] = (char)('a' + idx % 26);
+        sp->name[sp->stem + 2] = '\0';
+    }
+    const char *slash = strrchr(sp->name, '/');
+    return slash ? slash + 1 : sp->name;
+}
+
+/* Whether part idx is a regular file, and its size. */
+static bool part_size(split_names *sp, long idx, int64_t *size)
+{
+    struct stat st;
+    part_name(sp, idx);
+    if (stat(sp->name, &st) != 0 || !S_ISREG(st.st_mode))
+        return false;
+    *size = st.st_size;
+    return true;
+}
+
+/* Split raw: "x.000"/"x.001"/... or "x.aa"/"x.ab"/...; anything else, or a
+ * lone part, is a single file. The parts are read from the first, as long
+ * as they follow on from each other: a part missing in the middle, an
+ * empty part, or a part other than the last whose size differs from the
+ * first part's ends the set there (the data after it would be read at the
+ * wrong offsets), and the evidence named by a later part is read from its
+ * first. Each case is a warning naming the part. */
+static int raw_segments(kt_image *img, const char *path, kt_strlist *segs, kt_error *err)
 {
     const char *dot = strrchr(path, '.');
     const char *slash = strrchr(path, '/');
-    size_t n = dot ? strlen(dot + 1) : 0;
-    bool numeric = n >= 2 && n <= 4, alpha = n == 2;
-    for (size_t i = 0; dot && i < n; i++) {
+    const char *base = slash ? slash + 1 : path;
+    split_names sp = {.n = dot ? strlen(dot + 1) : 0};
+    bool numeric = sp.n >= 2 && sp.n <= 4, alpha = sp.n == 2;
+    for (size_t i = 0; dot && i < sp.n; i++) {
         numeric = numeric && isdigit((unsigned char)dot[1 + i]);
         alpha = alpha && islower((unsigned char)dot[1 + i]);
     }
-    if (dot == NULL || (slash && dot < slash) || !(numeric || alpha))
+    sp.stem = dot ? (size_t)(dot - path) + 1 : 0;
+    if (dot == NULL || (slash && dot < slash) || !(numeric || alpha) ||
+        sp.stem + sp.n + 1 > sizeof sp.name)
         return kt_strlist_add(segs, path);
-    if (numeric) {
-        long first = strtol(dot + 1, NULL, 10);
-        if (first != 0 && first != 1)
+    memcpy(sp.name, path, sp.stem);
+    sp.numeric = numeric;
+    sp.limit = 26 * 26;
+    if (numeric)
+        for (size_t i = 1, lim = 10; i <= sp.n; i++, lim *= 10)
+            sp.limit = lim < KT_IMAGE_MAX_SEGMENTS ? (long)lim : KT_IMAGE_MAX_SEGMENTS;
+    long given = numeric ? strtol(dot + 1, NULL, 10) : (dot[1] - 'a') * 26 + (dot[2] - 'a');
+    int64_t size = 0;
+    long first = numeric && !part_size(&sp, 0, &size) ? 1 : 0;
+    if (given >= sp.limit)
+        return kt_strlist_add(segs, path);
+    if (given > first) {
+        if (!part_size(&sp, first, &size)) {
+            /* "x.002" with no "x.001" before it: one file, unless a part
+             * follows, when the start of the set is missing. */
+            if (part_size(&sp, given + 1, &size))
+                kt_image_warn(img,
+                              "'%s' looks like a later part of a split image whose first part "
+                              "'%s' is missing: read alone",
+                              base, part_name(&sp, first));
             return kt_strlist_add(segs, path);
-    } else if (strcmp(dot + 1, "aa") != 0) {
-        return kt_strlist_add(segs, path);
-    }
-    size_t stem = (size_t)(dot - path) + 1;
-    char name[KT_ERROR_MSG_MAX * 2];
-    if (stem + n + 1 > sizeof name)
-        return kt_strlist_add(segs, path);
-    memcpy(name, path, stem);
-    long start = numeric ? strtol(dot + 1, NULL, 10) : 0;
-    for (long i = 0; i < KT_IMAGE_MAX_SEGMENTS; i++) {
-        if (numeric) {
-            snprintf(name + stem, sizeof name - stem, "%0*ld", (int)n, start + i);
-        } else {
-            if (i >= 26 * 26)
-                break;
-            name[stem] = (char)('a' + i / 26);
-            name[stem + 1] = (char)('a' + i % 26);
-            name[stem + 2] = '\0';
         }
-        struct stat st;
-        if (stat(name, &st) != 0 || !S_ISREG(st.st_mode))
-            break;
-        int rc = kt_strlist_add(segs, name);
-        if (rc)
-            return rc;
+        kt_image_warn(img, "'%s' is not the first part of a split image: read from '%s'", base,
+                      part_name(&sp, first));
     }
-    return segs->count ? KT_OK : kt_strlist_add(segs, path);
+
+    int64_t first_size = -1;
+    long i = first;
+    for (; i < sp.limit && part_size(&sp, i, &size); i++) {
+        char this[KT_ERROR_MSG_MAX];
+        kt_strlcpy(this, part_name(&sp, i), sizeof this);
+        bool last = !part_size(&sp, i + 1, &(int64_t){0});
+        const char *why = NULL;
+        if (size == 0)
+            why = "is empty";
+        else if (first_size < 0)
+            first_size = size;
+        else if (size != first_size && !last)
+            why = "differs in size from the first part";
+        else if (size > first_size)
+            kt_image_warn(img,
+                          "split raw part '%s', the last, is %lld bytes, more than the %lld of "
+                          "each part before it: parts of different images?",
+                          this, (long long)size, (long long)first_size);
+        if (size > 0) {
+            part_name(&sp, i);
+            int rc = kt_strlist_add(segs, sp.name);
+            if (rc)
+                return kt_error_set(err, rc, "out of memory");
+        }
+        if (why == NULL)
+            continue;
+        char sizes[96] = "";
+        if (first_size > 0)
+            snprintf(sizes, sizeof sizes, " (%lld bytes, the first part %lld)", (long long)size,
+                     (long long)first_size);
+        kt_image_warn(img, "split raw part '%s' %s%s%s%s%s", this, why, sizes,
+                      last ? "" : ": the parts from '", last ? "" : part_name(&sp, i + 1),
+                      last ? "" : "' on would be read at the wrong offsets and are left out");
+        break;
+    }
+    if (i < sp.limit && !part_size(&sp, i, &size)) {
+        /* A part missing in the middle: any part after it? */
+        char missing[KT_ERROR_MSG_MAX];
+        kt_strlcpy(missing, part_name(&sp, i), sizeof missing);
+        for (long k = i + 1; k < sp.limit; k++) {
+            if (part_size(&sp, k, &size)) {
+                kt_image_warn(img,
+                              "split raw part '%s' is missing: '%s' and the parts after it are "
+                              "not read",
+                              missing, part_name(&sp, k));
+                break;
+            }
+        }
+    }
+    if (segs->count == 0)
+        return kt_error_set(err, KT_EFORMAT, "the first part of the split image, '%s', is empty",
+                            part_name(&sp, first));
+    return KT_OK;
 }
 
 static void ewf_error_text(libewf_error_t *e, char *buf, size_t len)
@@ -388,7 +478,7 @@ static int open_container(kt_image *img, kt_error *err)
         rc = ewf_describe(img, err);
         break;
     case KT_IMG_RAW:
-        rc = raw_segments(img->path, &img->info.segments);
+        rc = raw_segments(img, img->path, &img->info.segments, err);
         break;
     default:
         rc = kt_strlist_add(&img->info.segments, img->path);
@@ -397,9 +487,15 @@ static int open_container(kt_image *img, kt_error *err)
     if (rc)
         return rc;
 
-    img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
-                                 (const char *const *)img->info.segments.items,
-                                 tsk_type(img->info.format), 0);
+    if (img->info.format == KT_IMG_RAW) {
+        rc = kt_raw_img_open(&img->info.segments, &img->tsk, err);
+        if (rc)
+            return rc;
+    } else {
+        img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
+                                     (const char *const *)img->info.segments.items,
+                                     tsk_type(img->info.format), 0);
+    }
     if (img->tsk == NULL) {
         char what[64];
         snprintf(what, sizeof what, "cannot open as %s", img->info.format_name);

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,134 @@ START_TEST(warns_about_a_truncated_ewf_set)
 }
 END_TEST
 
+/* ---- split raw parts, built in a temp dir ---------------------------------- */
+
+/* A part of `size` bytes whose every 512-byte sector starts with its
+ * sector number in the whole set (from first_sector). */
+static void write_part(const char *dir, const char *name, int64_t size, int64_t first_sector)
+{
+    char *path = path_join(dir, name);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t sec[512];
+    for (int64_t off = 0; off < size; off += 512) {
+        memset(sec, 0xA5, sizeof sec);
+        int64_t n = first_sector + off / 512;
+        memcpy(sec, &n, sizeof n);
+        size_t len = size - off < 512 ? (size_t)(size - off) : 512;
+        ck_assert_uint_eq(fwrite(sec, 1, len, f), len);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    free(path);
+}
+
+static kt_image *open_split(const char *dir, const char *name, size_t segments, int64_t size)
+{
+    char *path = path_join(dir, name);
+    kt_image *img = open_ok(path);
+    const kt_image_info *ii = kt_image_get_info(img);
+    const kt_strlist *w = kt_image_warnings(img);
+    for (size_t i = 0; i < w->count; i++)
+        fprintf(stderr, "  %s: warning: %s\n", name, w->items[i]);
+    ck_assert_str_eq(ii->format_name, "raw");
+    ck_assert_msg(ii->segments.count == segments, "%s: %zu segments, want %zu", name,
+                  ii->segments.count, segments);
+    ck_assert_msg(ii->size == size, "%s: size %lld, want %lld", name, (long long)ii->size,
+                  (long long)size);
+    free(path);
+    return img;
+}
+
+static bool warned(kt_image *img, const char *a, const char *b)
+{
+    const kt_strlist *w = kt_image_warnings(img);
+    for (size_t i = 0; i < w->count; i++)
+        if (strstr(w->items[i], a) && (b == NULL || strstr(w->items[i], b)))
+            return true;
+    return false;
+}
+
+START_TEST(warns_about_odd_split_raw_parts_and_names_them)
+{
+    char dir[] = "/tmp/kt-split-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const int64_t P = 64 << 10, S = P / 512;
+
+    /* A good set: equal parts, a shorter last one, no warning; every
+     * sector is where its number says. */
+    write_part(dir, "good.000", P, 0);
+    write_part(dir, "good.001", P, S);
+    write_part(dir, "good.002", 10240, 2 * S);
+    kt_image *img = open_split(dir, "good.000", 3, 2 * P + 10240);
+    ck_assert_uint_eq(kt_image_warnings(img)->count, 0);
+    for (int64_t sec = 0; sec < 2 * S + 20; sec += 7) {
+        int64_t n = -1;
+        kt_error err = {0};
+        ck_assert_int_eq(kt_image_read(img, sec * 512, &n, sizeof n, &err), sizeof n);
+        ck_assert_int_eq(n, sec);
+    }
+    kt_image_free(img);
+
+    /* A part missing in the middle: the set ends before it. */
+    write_part(dir, "gap.000", P, 0);
+    write_part(dir, "gap.001", P, S);
+    write_part(dir, "gap.003", P, 3 * S);
+    img = open_split(dir, "gap.000", 2, 2 * P);
+    ck_assert(warned(img, "split raw part 'gap.002' is missing", "'gap.003'"));
+    kt_image_free(img);
+
+    /* A short part that is not the last: the later ones would be
+     * misplaced and are left out. */
+    write_part(dir, "short.001", P, 0);
+    write_part(dir, "short.002", 1000, S);
+    write_part(dir, "short.003", P, 2 * S);
+    img = open_split(dir, "short.001", 2, P + 1000);
+    ck_assert(warned(img, "split raw part 'short.002' differs in size",
+                     "(1000 bytes, the first part 65536): the parts from 'short.003' on"));
+    kt_image_free(img);
+
+    /* An empty part. */
+    write_part(dir, "empty.aa", P, 0);
+    write_part(dir, "empty.ab", 0, S);
+    write_part(dir, "empty.ac", P, S);
+    img = open_split(dir, "empty.aa", 1, P);
+    ck_assert(warned(img, "split raw part 'empty.ab' is empty", "'empty.ac'"));
+    kt_image_free(img);
+
+    /* Out of order: the evidence names the second part; the set is read
+     * from its first. */
+    write_part(dir, "order.000", P, 0);
+    write_part(dir, "order.001", P, S);
+    write_part(dir, "order.002", P, 2 * S);
+    img = open_split(dir, "order.001", 3, 3 * P);
+    ck_assert(warned(img, "'order.001' is not the first part", "read from 'order.000'"));
+    int64_t n = -1;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_image_read(img, 0, &n, sizeof n, &err), sizeof n);
+    ck_assert_int_eq(n, 0);
+    kt_image_free(img);
+
+    /* The first part missing: the later part is read alone. */
+    write_part(dir, "nofirst.002", P, 2 * S);
+    write_part(dir, "nofirst.003", P, 3 * S);
+    img = open_split(dir, "nofirst.002", 1, P);
+    ck_assert(warned(img, "'nofirst.002' looks like a later part", "'nofirst.001' is missing"));
+    kt_image_free(img);
+
+    /* A last part larger than the others. */
+    write_part(dir, "big.000", P, 0);
+    write_part(dir, "big.001", 2 * P, S);
+    img = open_split(dir, "big.000", 2, 3 * P);
+    ck_assert(warned(img, "split raw part 'big.001', the last, is 131072 bytes", NULL));
+    kt_image_free(img);
+
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+}
+END_TEST
+
 START_TEST(treats_a_directory_as_evidence)
 {
     char *p = path_join(evidence_dir(), "macos-tree");
@@ -218,6 +347,7 @@ static Suite *suite(void)
     tcase_add_test(tc, sniffs_container_magic);
     tcase_add_test(tc, warns_about_a_truncated_ewf_set);
     tcase_add_test(tc, treats_a_directory_as_evidence);
+    tcase_add_test(tc, warns_about_odd_split_raw_parts_and_names_them);
     suite_add_tcase(s, tc);
     return s;
 }
