@@ -10,6 +10,7 @@
 
 #include <libewf.h>
 #include <nettle/md5.h>
+#include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
 #include "kavtrace/image.h"
@@ -562,44 +563,308 @@ static void to_hex(const uint8_t *p, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-#define HASH_CHUNK (1u << 20)
+const char *kt_hash_status_name(kt_hash_status s)
+{
+    return s == KT_HASH_COMPLETE     ? "complete"
+           : s == KT_HASH_INCOMPLETE ? "incomplete"
+                                     : "not computed";
+}
 
-int kt_image_hash(kt_image *img, char sha256[65], char md5[33], kt_hash_progress progress,
-                  void *ctx, kt_error *err)
+const char *kt_verification_name(kt_verification v)
+{
+    return v == KT_VERIFY_VERIFIED   ? "verified"
+           : v == KT_VERIFY_MISMATCH ? "mismatch"
+                                     : "not verified";
+}
+
+#define HASH_CHUNK (1u << 20)
+#define HASH_SECTOR 512
+/* Unreadable ranges kept exactly; past this many the count is a lower
+ * bound and says so. */
+#define HASH_MAX_RANGES 65536
+
+typedef struct range {
+    int64_t off, len;
+} range;
+
+/* The digests being computed and the ranges not read as stored. */
+typedef struct hasher {
+    struct sha256_ctx sha256;
+    struct md5_ctx md5;
+    struct sha1_ctx sha1;
+    range *bad;
+    size_t nbad, cap;
+    bool cut;           /* more than HASH_MAX_RANGES ranges */
+    bool read_errors;   /* a read failed */
+    bool bad_checksums; /* libewf: chunks missing or failing their checksum */
+} hasher;
+
+static void update(hasher *h, const uint8_t *p, size_t n)
+{
+    sha256_update(&h->sha256, n, p);
+    md5_update(&h->md5, n, p);
+    sha1_update(&h->sha1, n, p);
+}
+
+static int add_bad(hasher *h, int64_t off, int64_t len)
+{
+    if (len <= 0)
+        return KT_OK;
+    if (h->nbad && h->bad[h->nbad - 1].off + h->bad[h->nbad - 1].len == off) {
+        h->bad[h->nbad - 1].len += len; /* the sequential read's next sector */
+        return KT_OK;
+    }
+    if (h->nbad == HASH_MAX_RANGES) {
+        h->cut = true;
+        return KT_OK;
+    }
+    if (h->nbad == h->cap) {
+        size_t cap = h->cap ? 2 * h->cap : 64;
+        range *p = realloc(h->bad, cap * sizeof *p);
+        if (p == NULL)
+            return KT_ENOMEM;
+        h->bad = p;
+        h->cap = cap;
+    }
+    h->bad[h->nbad++] = (range){off, len};
+    return KT_OK;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const range *x = a, *y = b;
+    return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Read len bytes at off from the media through libtsk; what fails is
+ * retried sector by sector, and a sector that still fails is zeros. */
+static int read_tsk(kt_image *img, hasher *h, int64_t off, uint8_t *buf, size_t len)
+{
+    kt_error e = {0};
+    ssize_t got = kt_image_read(img, off, buf, len, &e);
+    if (got == (ssize_t)len)
+        return KT_OK;
+    size_t from = got > 0 ? (size_t)got / HASH_SECTOR * HASH_SECTOR : 0;
+    for (size_t at = from; at < len; at += HASH_SECTOR) {
+        size_t n = len - at < HASH_SECTOR ? len - at : HASH_SECTOR;
+        ssize_t r = kt_image_read(img, off + (int64_t)at, buf + at, n, &e);
+        size_t ok = r > 0 ? (size_t)r : 0;
+        if (ok < n) {
+            memset(buf + at + ok, 0, n - ok);
+            h->read_errors = true;
+            if (add_bad(h, off + (int64_t)(at + ok), (int64_t)(n - ok)))
+                return KT_ENOMEM;
+        }
+    }
+    return KT_OK;
+}
+
+static int hash_tsk(kt_image *img, hasher *h, uint8_t *buf, kt_hash_progress progress, void *ctx,
+                    kt_error *err)
+{
+    int64_t size = img->info.size;
+    for (int64_t done = 0; done < size;) {
+        size_t want = size - done < (int64_t)HASH_CHUNK ? (size_t)(size - done) : HASH_CHUNK;
+        if (read_tsk(img, h, done, buf, want))
+            return kt_error_set(err, KT_ENOMEM, "out of memory");
+        update(h, buf, want);
+        done += (int64_t)want;
+        if (progress)
+            progress(ctx, done, size);
+    }
+    return KT_OK;
+}
+
+/* An EWF set read through libewf itself (libtsk keeps its handle to
+ * itself): with zero_chunk_on_error a chunk that is missing or fails its
+ * checksum reads as zeros and is listed among the checksum errors. */
+static int hash_ewf(kt_image *img, hasher *h, uint8_t *buf, kt_hash_progress progress, void *ctx,
+                    kt_error *err)
+{
+    libewf_handle_t *ewf = NULL;
+    libewf_error_t *e = NULL;
+    char why[512];
+    int rc = KT_OK;
+    size64_t media = 0;
+    uint32_t chunk = 0, bps = 0, nerrors = 0;
+    if (libewf_handle_initialize(&ewf, &e) != 1 ||
+        libewf_handle_open(ewf, img->info.segments.items, (int)img->info.segments.count,
+                           LIBEWF_OPEN_READ, &e) != 1 ||
+        libewf_handle_set_read_zero_chunk_on_error(ewf, 1, &e) != 1 ||
+        libewf_handle_get_media_size(ewf, &media, &e) != 1 ||
+        libewf_handle_get_chunk_size(ewf, &chunk, &e) != 1 ||
+        libewf_handle_get_bytes_per_sector(ewf, &bps, &e) != 1) {
+        ewf_error_text(e, why, sizeof why);
+        rc = kt_error_set(err, KT_EFORMAT, "libewf cannot read the EWF set: %s", why);
+        goto out;
+    }
+    if ((int64_t)media != img->info.size || chunk == 0 || chunk > HASH_CHUNK || bps == 0) {
+        rc = kt_error_set(err, KT_EFORMAT,
+                          "libewf reads the EWF set as %llu bytes in chunks of %u, libtsk as %lld",
+                          (unsigned long long)media, chunk, (long long)img->info.size);
+        goto out;
+    }
+    int64_t size = img->info.size;
+    for (int64_t done = 0; done < size;) {
+        size_t want = size - done < (int64_t)HASH_CHUNK ? (size_t)(size - done) : HASH_CHUNK;
+        ssize_t got = libewf_handle_read_random(ewf, buf, want, done, &e);
+        libewf_error_free(&e);
+        if (got != (ssize_t)want) {
+            /* Chunk by chunk; a chunk libewf cannot give is zeros. */
+            for (size_t at = 0; at < want; at += chunk) {
+                size_t n = want - at < chunk ? want - at : chunk;
+                ssize_t r = libewf_handle_read_random(ewf, buf + at, n, done + (int64_t)at, &e);
+                libewf_error_free(&e);
+                size_t ok = r > 0 ? (size_t)r : 0;
+                if (ok < n) {
+                    memset(buf + at + ok, 0, n - ok);
+                    h->read_errors = true;
+                    if (add_bad(h, done + (int64_t)(at + ok), (int64_t)(n - ok))) {
+                        rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+                        goto out;
+                    }
+                }
+            }
+        }
+        update(h, buf, want);
+        done += (int64_t)want;
+        if (progress)
+            progress(ctx, done, size);
+    }
+    if (libewf_handle_get_number_of_checksum_errors(ewf, &nerrors, &e) != 1) {
+        ewf_error_text(e, why, sizeof why);
+        rc = kt_error_set(err, KT_EFORMAT, "libewf cannot list the checksum errors: %s", why);
+        goto out;
+    }
+    for (uint32_t i = 0; i < nerrors; i++) {
+        uint64_t first = 0, count = 0, off = 0, len = 0;
+        if (libewf_handle_get_checksum_error(ewf, i, &first, &count, &e) != 1) {
+            libewf_error_free(&e);
+            continue;
+        }
+        h->bad_checksums = true;
+        if (__builtin_mul_overflow(first, bps, &off) || off >= (uint64_t)size)
+            continue;
+        if (__builtin_mul_overflow(count, bps, &len) || len > (uint64_t)size - off)
+            len = (uint64_t)size - off;
+        if (add_bad(h, (int64_t)off, (int64_t)len)) {
+            rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    libewf_error_free(&e);
+    if (ewf) {
+        libewf_handle_close(ewf, NULL);
+        libewf_handle_free(&ewf, NULL);
+    }
+    return rc;
+}
+
+/* The ranges not read as stored, merged: how many bytes, from where. */
+static void summarise(hasher *h, int64_t size, kt_image_digest *d)
+{
+    qsort(h->bad, h->nbad, sizeof *h->bad, range_cmp);
+    size_t ranges = 0;
+    int64_t end = -1;
+    for (size_t i = 0; i < h->nbad; i++) {
+        int64_t a = h->bad[i].off, b = a + h->bad[i].len;
+        if (a > end) {
+            ranges++;
+            d->unreadable += b - a;
+            end = b;
+        } else if (b > end) {
+            d->unreadable += b - end;
+            end = b;
+        }
+    }
+    d->first_unreadable = h->nbad ? h->bad[0].off : -1;
+    d->status = h->nbad ? KT_HASH_INCOMPLETE : KT_HASH_COMPLETE;
+    if (h->nbad == 0)
+        return;
+    const char *cause = h->read_errors && h->bad_checksums ? "read errors, and chunks missing or "
+                                                             "failing their checksum"
+                        : h->bad_checksums                 ? "chunks missing or failing their "
+                                                             "checksum (libewf)"
+                                                           : "read errors";
+    snprintf(d->why, sizeof d->why,
+             "%s%lld of %lld bytes in %zu range%s from byte %lld could not be read as stored "
+             "(%s); they were hashed as zeros",
+             h->cut ? "at least " : "", (long long)d->unreadable, (long long)size, ranges,
+             ranges == 1 ? "" : "s", (long long)d->first_unreadable, cause);
+}
+
+kt_verification kt_image_verify(const kt_image *img, const kt_image_digest *d, char *note,
+                                size_t len)
+{
+    const kt_image_info *ii = &img->info;
+    bool md5 = ii->stored_md5[0] != '\0', sha1 = ii->stored_sha1[0] != '\0';
+    if (ii->format == KT_IMG_DIR) {
+        kt_strlcpy(note, "a directory has no media to hash", len);
+        return KT_VERIFY_NOT_VERIFIED;
+    }
+    if (!md5 && !sha1) {
+        if (ii->format == KT_IMG_EWF)
+            kt_strlcpy(note, "the EWF set stores no MD5 or SHA-1", len);
+        else
+            snprintf(note, len, "a %s image stores no hash to verify", ii->format_name);
+        return KT_VERIFY_NOT_VERIFIED;
+    }
+    if (d == NULL || d->status == KT_HASH_NOT_COMPUTED) {
+        kt_strlcpy(note, "the media was not hashed", len);
+        return KT_VERIFY_NOT_VERIFIED;
+    }
+    if (d->status != KT_HASH_COMPLETE) {
+        kt_strlcpy(note,
+                   "the media could not be read in full, so its stored hashes cannot be "
+                   "checked",
+                   len);
+        return KT_VERIFY_NOT_VERIFIED;
+    }
+    bool bad_md5 = md5 && strcmp(d->md5, ii->stored_md5) != 0;
+    bool bad_sha1 = sha1 && strcmp(d->sha1, ii->stored_sha1) != 0;
+    if (bad_md5 || bad_sha1) {
+        snprintf(note, len, "the computed %s %s differs from the stored %s",
+                 bad_md5 ? "MD5" : "SHA-1", bad_md5 ? d->md5 : d->sha1,
+                 bad_md5 ? ii->stored_md5 : ii->stored_sha1);
+        return KT_VERIFY_MISMATCH;
+    }
+    snprintf(note, len, "the computed %s equal%s the stored one%s",
+             md5 && sha1 ? "MD5 and SHA-1"
+             : md5       ? "MD5"
+                         : "SHA-1",
+             md5 && sha1 ? "" : "s", md5 && sha1 ? "s" : "");
+    return KT_VERIFY_VERIFIED;
+}
+
+int kt_image_hash(kt_image *img, kt_image_digest *out, kt_hash_progress progress, void *ctx,
+                  kt_error *err)
 {
     if (img->tsk == NULL)
         return kt_error_set(err, KT_EARG, "a directory has no media to hash");
     uint8_t *buf = malloc(HASH_CHUNK);
     if (buf == NULL)
         return kt_error_set(err, KT_ENOMEM, "out of memory");
-    struct sha256_ctx s;
-    struct md5_ctx m;
-    sha256_init(&s);
-    md5_init(&m);
-    int64_t size = img->info.size, done = 0;
-    int rc = KT_OK;
-    while (done < size) {
-        size_t want = size - done < (int64_t)HASH_CHUNK ? (size_t)(size - done) : HASH_CHUNK;
-        ssize_t got = kt_image_read(img, done, buf, want, err);
-        if (got <= 0) {
-            rc = got < 0 ? (int)got
-                         : kt_error_set(err, KT_EIO, "media ends at %lld of %lld bytes",
-                                        (long long)done, (long long)size);
-            kt_error_prefix(err, "hashing at offset %lld", (long long)done);
-            goto out;
-        }
-        sha256_update(&s, (size_t)got, buf);
-        md5_update(&m, (size_t)got, buf);
-        done += got;
-        if (progress)
-            progress(ctx, done, size);
+    hasher h = {0};
+    sha256_init(&h.sha256);
+    md5_init(&h.md5);
+    sha1_init(&h.sha1);
+    int rc = img->info.format == KT_IMG_EWF ? hash_ewf(img, &h, buf, progress, ctx, err)
+                                            : hash_tsk(img, &h, buf, progress, ctx, err);
+    if (rc == KT_OK) {
+        kt_image_digest d = {0};
+        uint8_t b[SHA256_DIGEST_SIZE];
+        sha256_digest(&h.sha256, SHA256_DIGEST_SIZE, b);
+        to_hex(b, SHA256_DIGEST_SIZE, d.sha256);
+        md5_digest(&h.md5, MD5_DIGEST_SIZE, b);
+        to_hex(b, MD5_DIGEST_SIZE, d.md5);
+        sha1_digest(&h.sha1, SHA1_DIGEST_SIZE, b);
+        to_hex(b, SHA1_DIGEST_SIZE, d.sha1);
+        summarise(&h, img->info.size, &d);
+        d.verification = kt_image_verify(img, &d, d.verification_note, sizeof d.verification_note);
+        *out = d;
     }
-    uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&s, sizeof d, d);
-    to_hex(d, SHA256_DIGEST_SIZE, sha256);
-    md5_digest(&m, MD5_DIGEST_SIZE, d);
-    to_hex(d, MD5_DIGEST_SIZE, md5);
-out:
+    free(h.bad);
     free(buf);
     return rc;
 }

@@ -66,13 +66,16 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
 {
     memset(inv, 0, sizeof *inv);
-    inv->digest.stored_md5_match = -1;
+    kt_strlcpy(inv->digest.verification_note, "the evidence could not be opened",
+               sizeof inv->digest.verification_note);
     inv->path = strdup(path);
     if (inv->path == NULL)
         return oom(err);
     int rc = kt_image_open(path, &inv->img, err);
     if (rc)
         return rc;
+    inv->digest.verification = kt_image_verify(inv->img, NULL, inv->digest.verification_note,
+                                               sizeof inv->digest.verification_note);
     rc = kt_volumes_scan(inv->img, &inv->vols, err);
     if (rc) {
         kt_error_prefix(err, "evidence '%s'", path);
@@ -142,14 +145,23 @@ int kt_inventory_hash(kt_inventory *inv, kt_hash_progress progress, void *progre
     const kt_image_info *ii = kt_image_get_info(inv->img);
     if (ii->format == KT_IMG_DIR)
         return KT_OK;
-    char sha256[65], md5[33];
-    int rc = kt_image_hash(inv->img, sha256, md5, progress, progress_ctx, err);
+    kt_image_digest d;
+    int rc = kt_image_hash(inv->img, &d, progress, progress_ctx, err);
     if (rc) {
         kt_error_prefix(err, "evidence '%s'", inv->path);
         return rc;
     }
-    memcpy(inv->digest.sha256, sha256, sizeof sha256);
-    memcpy(inv->digest.md5, md5, sizeof md5);
-    inv->digest.stored_md5_match = ii->stored_md5[0] ? strcmp(md5, ii->stored_md5) == 0 : -1;
+    kt_media_digest *md = &inv->digest;
+    memset(md, 0, sizeof *md);
+    md->status = d.status;
+    if (d.status == KT_HASH_COMPLETE) {
+        memcpy(md->sha256, d.sha256, sizeof md->sha256);
+        memcpy(md->md5, d.md5, sizeof md->md5);
+        memcpy(md->sha1, d.sha1, sizeof md->sha1);
+    } else {
+        kt_strlcpy(md->incomplete, d.why, sizeof md->incomplete);
+    }
+    md->verification = d.verification;
+    kt_strlcpy(md->verification_note, d.verification_note, sizeof md->verification_note);
     return KT_OK;
 }

@@ -100,3 +100,21 @@ void kt_scan_release(kt_scan *s)
     kt_inventory_release(&s->inv);
     memset(s, 0, sizeof *s);
 }
+
+int kt_scan_hash(kt_scan *s, kt_hash_progress progress, void *progress_ctx, kt_error *err)
+{
+    int rc = kt_inventory_hash(&s->inv, progress, progress_ctx, err);
+    if (rc)
+        return rc;
+    const kt_media_digest *d = &s->inv.digest;
+    if (d->status == KT_HASH_INCOMPLETE)
+        rc = kt_diags_addf(&s->warnings, KT_SEV_WARNING, "hash", -1, NULL, NULL,
+                           "the media could not be read in full: %s: no hash of the media is "
+                           "reported",
+                           d->incomplete);
+    if (rc == KT_OK && d->verification == KT_VERIFY_MISMATCH)
+        rc = kt_diags_addf(&s->warnings, KT_SEV_WARNING, "hash", -1, NULL, NULL,
+                           "the media does not match the hash stored with it: %s",
+                           d->verification_note);
+    return rc ? kt_error_set(err, rc, "out of memory") : KT_OK;
+}

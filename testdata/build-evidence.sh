@@ -120,6 +120,14 @@ awk 'BEGIN { srand(20240929); for (i = 0; i < 1048576; i++) printf "%02x", int(r
   | xxd -r -p > "$c/random.img"
 head -c 4000000 "$out/windows.E01" > "$c/truncated.E01"
 head -c 20000000 "$out/linux.raw" > "$c/truncated.raw"
+# The split E01 with chunk 492 (media bytes 16121856-16154623, data inside the NTFS
+# volume) damaged: its data bit-flipped under the old Adler-32 (libewf: a checksum
+# error), or altered with the Adler-32 recomputed (reads cleanly, but no longer matches
+# the stored MD5/SHA-1).
+for mode in flip alter; do
+  for seg in "$out"/windows.E0?; do cp "$seg" "$c/ewf-$mode.${seg##*.}"; done
+  /usr/bin/python3 "$here/tools/ewf-chunk.py" "$c/ewf-$mode.E01" "$mode" 492
+done
 cp "$out/windows.raw" "$c/gpt-bad-header.raw"
 printf 'X' | dd of="$c/gpt-bad-header.raw" bs=1 seek=$((512 + 7)) conv=notrunc status=none
 cp "$work/ntfs.img" "$c/ntfs-zeroed-mft.raw"

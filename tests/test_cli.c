@@ -322,7 +322,7 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     char want[128];
     snprintf(want, sizeof want, "\"sha256\": \"%s\"", sha);
     ck_assert_msg(file_has(p, want), "findings.json lacks %s", want);
-    ck_assert(file_has(p, "\"stored_md5_verified\": true"));
+    ck_assert(file_has(p, "\"stored_hash_verification\": \"verified\""));
     free(p);
     /* scan.log names the digests once. */
     ck_assert(asprintf(&p, "%s/hash/scan.log", out) > 0);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kavtrace/image.h"
 #include "testutil.h"
@@ -321,6 +322,150 @@ START_TEST(warns_about_odd_split_raw_parts_and_names_them)
 }
 END_TEST
 
+/* ---- hashing the media ------------------------------------------------------- */
+
+static void sha256_of(const char *cmd, char out[65])
+{
+    kt_buf o = {0};
+    ck_assert_int_eq(run_capture(cmd, &o, NULL), 0);
+    ck_assert_uint_ge(o.len, 64);
+    memcpy(out, o.data, 64);
+    out[64] = '\0';
+    kt_buf_release(&o);
+}
+
+static kt_image_digest hash_of(const char *name)
+{
+    char *path = path_join(evidence_dir(), name);
+    kt_image *img = open_ok(path);
+    kt_image_digest d;
+    kt_error err = {0};
+    memset(&d, 0x5A, sizeof d);
+    ck_assert_msg(kt_image_hash(img, &d, NULL, NULL, &err) == 0, "%s: %s", name, err.msg);
+    kt_image_free(img);
+    free(path);
+    return d;
+}
+
+START_TEST(hashes_complete_media_and_verifies_the_stored_hashes)
+{
+    char want[65];
+    char *raw = path_join(evidence_dir(), "windows.raw");
+    file_sha256(raw, want);
+    const char *same[] = {"windows.raw", "windows.E01", "windows.vhd", "windows.split.000"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        kt_image_digest d = hash_of(same[i]);
+        ck_assert_int_eq(d.status, KT_HASH_COMPLETE);
+        ck_assert_msg(strcmp(d.sha256, want) == 0, "%s: %s", same[i], d.sha256);
+        ck_assert_int_eq(d.unreadable, 0);
+        ck_assert_int_eq(d.first_unreadable, -1);
+        ck_assert_str_eq(d.why, "");
+        if (strcmp(same[i], "windows.E01") == 0) {
+            ck_assert_int_eq(d.verification, KT_VERIFY_VERIFIED);
+            ck_assert_str_eq(d.verification_note,
+                             "the computed MD5 and SHA-1 equal the stored ones");
+        } else {
+            ck_assert_int_eq(d.verification, KT_VERIFY_NOT_VERIFIED);
+            ck_assert_ptr_nonnull(strstr(d.verification_note, "stores no hash"));
+        }
+    }
+    free(raw);
+}
+END_TEST
+
+START_TEST(an_ewf_chunk_failing_its_checksum_makes_the_hash_incomplete)
+{
+    /* build-evidence.sh flipped a byte of the chunk at 16121856 (32 KiB):
+     * libewf reads it as zeros and lists it among its checksum errors. */
+    kt_image_digest d = hash_of("corrupt/ewf-flip.E01");
+    ck_assert_int_eq(d.status, KT_HASH_INCOMPLETE);
+    ck_assert_int_eq(d.unreadable, 32768);
+    ck_assert_int_eq(d.first_unreadable, 16121856);
+    ck_assert_msg(strstr(d.why, "32768 of 67108864 bytes in 1 range from byte 16121856") &&
+                      strstr(d.why, "checksum"),
+                  "%s", d.why);
+    ck_assert_int_eq(d.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_str_eq(d.verification_note,
+                     "the media could not be read in full, so its stored hashes cannot be checked");
+    /* The digest is of the media with that chunk as zeros, not the media's. */
+    char want[65], media[65];
+    char *raw = path_join(evidence_dir(), "windows.raw"), *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "(head -c 16121856 '%s'; head -c 32768 /dev/zero; tail -c +16154625 '%s') "
+                       "| sha256sum",
+                       raw, raw) > 0);
+    sha256_of(cmd, want);
+    file_sha256(raw, media);
+    ck_assert_str_eq(d.sha256, want);
+    ck_assert_str_ne(d.sha256, media);
+    free(cmd);
+    free(raw);
+}
+END_TEST
+
+START_TEST(an_altered_ewf_set_is_a_stored_hash_mismatch)
+{
+    /* The chunk altered with its Adler-32 recomputed reads cleanly. */
+    kt_image_digest d = hash_of("corrupt/ewf-alter.E01");
+    ck_assert_int_eq(d.status, KT_HASH_COMPLETE);
+    ck_assert_int_eq(d.verification, KT_VERIFY_MISMATCH);
+    char *path = path_join(evidence_dir(), "corrupt/ewf-alter.E01");
+    kt_image *img = open_ok(path);
+    char want[160];
+    snprintf(want, sizeof want, "the computed MD5 %s differs from the stored %s", d.md5,
+             kt_image_get_info(img)->stored_md5);
+    ck_assert_str_eq(d.verification_note, want);
+    kt_image_free(img);
+    free(path);
+}
+END_TEST
+
+START_TEST(a_truncated_ewf_set_hashes_incomplete_never_as_the_media)
+{
+    /* Only the first 4 MB of the first segment: libewf finds no chunk at
+     * all and reads 64 MiB of zeros. */
+    kt_image_digest d = hash_of("corrupt/truncated.E01");
+    ck_assert_int_eq(d.status, KT_HASH_INCOMPLETE);
+    ck_assert_int_eq(d.unreadable, 67108864);
+    ck_assert_int_eq(d.first_unreadable, 0);
+    ck_assert_int_eq(d.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_str_eq(d.verification_note, "the EWF set stores no MD5 or SHA-1");
+}
+END_TEST
+
+START_TEST(a_read_error_makes_the_hash_incomplete_and_says_where)
+{
+    char dir[] = "/tmp/kt-hash-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const int64_t P = 64 << 10, S = P / 512;
+    write_part(dir, "r.000", P, 0);
+    write_part(dir, "r.001", P, S);
+    write_part(dir, "r.002", P, 2 * S);
+    char *path = path_join(dir, "r.000"), *second = path_join(dir, "r.001");
+    kt_image *img = open_ok(path);
+    /* The second part shrinks once the image is open: its last 55536
+     * bytes can no longer be read. */
+    ck_assert_int_eq(truncate(second, 10000), 0);
+    kt_image_digest d;
+    kt_error err = {0};
+    ck_assert_msg(kt_image_hash(img, &d, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(d.status, KT_HASH_INCOMPLETE);
+    ck_assert_int_eq(d.unreadable, P - 10000);
+    ck_assert_int_eq(d.first_unreadable, P + 10000);
+    ck_assert_msg(strstr(d.why, "55536 of 196608 bytes in 1 range from byte 75536") &&
+                      strstr(d.why, "read errors"),
+                  "%s", d.why);
+    ck_assert_int_eq(d.verification, KT_VERIFY_NOT_VERIFIED);
+    kt_image_free(img);
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd, "rm -rf '%s'", dir) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(second);
+    free(path);
+}
+END_TEST
+
 START_TEST(treats_a_directory_as_evidence)
 {
     char *p = path_join(evidence_dir(), "macos-tree");
@@ -348,6 +493,11 @@ static Suite *suite(void)
     tcase_add_test(tc, warns_about_a_truncated_ewf_set);
     tcase_add_test(tc, treats_a_directory_as_evidence);
     tcase_add_test(tc, warns_about_odd_split_raw_parts_and_names_them);
+    tcase_add_test(tc, hashes_complete_media_and_verifies_the_stored_hashes);
+    tcase_add_test(tc, an_ewf_chunk_failing_its_checksum_makes_the_hash_incomplete);
+    tcase_add_test(tc, an_altered_ewf_set_is_a_stored_hash_mismatch);
+    tcase_add_test(tc, a_truncated_ewf_set_hashes_incomplete_never_as_the_media);
+    tcase_add_test(tc, a_read_error_makes_the_hash_incomplete_and_says_where);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -224,20 +224,41 @@ START_TEST(hashes_the_media_and_checks_the_stored_md5)
     char *path = path_join(evidence_dir(), "linux.E01");
     ck_assert_msg(kt_inventory_init(&inv, path, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(inv.digest.sha256, "");
-    ck_assert_int_eq(inv.digest.stored_md5_match, -1);
+    ck_assert_int_eq(inv.digest.status, KT_HASH_NOT_COMPUTED);
+    ck_assert_int_eq(inv.digest.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_str_eq(inv.digest.verification_note, "the media was not hashed");
     ck_assert_msg(kt_inventory_hash(&inv, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(inv.digest.status, KT_HASH_COMPLETE);
     ck_assert_str_eq(inv.digest.sha256, want);
     ck_assert_str_eq(inv.digest.md5, kt_image_get_info(inv.img)->stored_md5);
-    ck_assert_int_eq(inv.digest.stored_md5_match, 1);
+    ck_assert_str_eq(inv.digest.sha1, kt_image_get_info(inv.img)->stored_sha1);
+    ck_assert_int_eq(inv.digest.verification, KT_VERIFY_VERIFIED);
+    ck_assert_str_eq(inv.digest.verification_note,
+                     "the computed MD5 and SHA-1 equal the stored ones");
     kt_inventory_release(&inv);
     free(path);
 
-    /* Raw media has no stored MD5 to compare with. */
+    /* Raw media has no stored hash to compare with. */
     path = path_join(evidence_dir(), "linux.raw");
     ck_assert_msg(kt_inventory_init(&inv, path, &err) == 0, "%s", err.msg);
     ck_assert_msg(kt_inventory_hash(&inv, NULL, NULL, &err) == 0, "%s", err.msg);
     ck_assert_str_eq(inv.digest.sha256, want);
-    ck_assert_int_eq(inv.digest.stored_md5_match, -1);
+    ck_assert_int_eq(inv.digest.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_str_eq(inv.digest.verification_note, "a raw image stores no hash to verify");
+    kt_inventory_release(&inv);
+    free(path);
+
+    /* A chunk failing its checksum: no hash of the media, nothing verified. */
+    path = path_join(evidence_dir(), "corrupt/ewf-flip.E01");
+    ck_assert_msg(kt_inventory_init(&inv, path, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_inventory_hash(&inv, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(inv.digest.status, KT_HASH_INCOMPLETE);
+    ck_assert_str_eq(inv.digest.sha256, "");
+    ck_assert_str_eq(inv.digest.md5, "");
+    ck_assert_str_eq(inv.digest.sha1, "");
+    ck_assert_ptr_nonnull(strstr(inv.digest.incomplete, "32768 of 67108864 bytes"));
+    ck_assert_int_eq(inv.digest.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_ptr_nonnull(strstr(inv.digest.verification_note, "could not be read in full"));
     kt_inventory_release(&inv);
     free(path);
 
@@ -247,7 +268,9 @@ START_TEST(hashes_the_media_and_checks_the_stored_md5)
     ck_assert_int_eq(kt_inventory_hash(&inv, NULL, NULL, &err), 0);
     ck_assert_str_eq(inv.digest.sha256, "");
     ck_assert_str_eq(inv.digest.md5, "");
-    ck_assert_int_eq(inv.digest.stored_md5_match, -1);
+    ck_assert_int_eq(inv.digest.status, KT_HASH_NOT_COMPUTED);
+    ck_assert_int_eq(inv.digest.verification, KT_VERIFY_NOT_VERIFIED);
+    ck_assert_str_eq(inv.digest.verification_note, "a directory has no media to hash");
     kt_inventory_release(&inv);
     free(path);
 }

@@ -407,6 +407,72 @@ START_TEST(outdir_is_written_aside_then_put_in_place_whole)
 }
 END_TEST
 
+/* --hash over media that cannot be read in full: findings.json and
+ * scan.log say so, and neither shows the digest of what was read as the
+ * media's hash. */
+START_TEST(an_incomplete_hash_is_said_and_never_shown_as_the_medias)
+{
+    char *path = path_join(evidence_dir(), "corrupt/ewf-flip.E01");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    size_t before = s.warnings.count;
+    ck_assert_msg(kt_scan_hash(&s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.warnings.count, before + 1);
+    const kt_diag *w = &s.warnings.items[before];
+    ck_assert_str_eq(w->code, "hash");
+    ck_assert_int_eq(w->severity, KT_SEV_WARNING);
+    ck_assert_ptr_nonnull(strstr(w->message, "the media could not be read in full: 32768 of "));
+    ck_assert_ptr_nonnull(strstr(w->message, "no hash of the media is reported"));
+
+    kt_buf j = {0};
+    ck_assert_int_eq(kt_writer_json.write(&j, &s, &defs), 0);
+    const char *json = (const char *)j.data;
+    ck_assert_ptr_nonnull(strstr(json, "\"sha256\": null,"));
+    ck_assert_ptr_nonnull(strstr(json, "\"md5\": null,"));
+    ck_assert_ptr_nonnull(strstr(json, "\"sha1\": null,"));
+    ck_assert_ptr_nonnull(strstr(json, "\"hash_status\": \"incomplete\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"hash_incomplete\": \"32768 of 67108864 bytes"));
+    ck_assert_ptr_nonnull(strstr(json, "\"stored_hash_verification\": \"not verified\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"code\": \"hash\""));
+    kt_buf_release(&j);
+
+    kt_buf b = {0};
+    ck_assert_int_eq(kt_scan_log(&b, &s, NULL), 0);
+    const char *log = (const char *)b.data;
+    ck_assert_uint_eq(count_lines_starting(log, "media sha256 "), 0);
+    ck_assert_uint_eq(count_lines_starting(log, "WARNING the media could not be read in full: "),
+                      1);
+    ck_assert_uint_eq(count_lines_starting(log, "stored hash not verified: the media could not be "
+                                                "read in full"),
+                      1);
+    kt_buf_release(&b);
+    kt_scan_release(&s);
+    free(path);
+
+    /* A set that reads cleanly but no longer matches its stored hash. */
+    path = path_join(evidence_dir(), "corrupt/ewf-alter.E01");
+    memset(&s, 0, sizeof s);
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    before = s.warnings.count;
+    ck_assert_msg(kt_scan_hash(&s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.warnings.count, before + 1);
+    ck_assert_ptr_nonnull(strstr(s.warnings.items[before].message,
+                                 "the media does not match the hash stored with it: the "
+                                 "computed MD5 "));
+    ck_assert_int_eq(kt_writer_json.write(&j, &s, &defs), 0);
+    json = (const char *)j.data;
+    char want[128];
+    snprintf(want, sizeof want, "\"sha256\": \"%s\"", s.inv.digest.sha256);
+    ck_assert_ptr_nonnull(strstr(json, want));
+    ck_assert_ptr_nonnull(strstr(json, "\"hash_status\": \"complete\""));
+    ck_assert_ptr_nonnull(strstr(json, "\"stored_hash_verification\": \"mismatch\""));
+    kt_buf_release(&j);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("writers");
@@ -415,6 +481,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
     tcase_add_test(tc, scan_log_says_each_thing_once_in_order);
     tcase_add_test(tc, scan_log_of_a_failed_scan_has_its_error_and_no_end);
+    tcase_add_test(tc, an_incomplete_hash_is_said_and_never_shown_as_the_medias);
     suite_add_tcase(s, tc);
     TCase *text = tcase_create("text");
     tcase_add_test(text, text_escapes_bytes_and_controls_reversibly);

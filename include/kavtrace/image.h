@@ -59,12 +59,60 @@ const char *kt_image_path(const kt_image *img);
  * at the end of the media) or a negative code. */
 ssize_t kt_image_read(kt_image *img, int64_t off, void *buf, size_t len, kt_error *err);
 
-/* Hash the whole media (SHA-256 and MD5, lowercase hex) by reading it end
- * to end; progress (may be NULL) is called with the bytes done so far.
- * A directory has no media: KT_EARG. */
+/* Whether the media's digests are its hash. */
+typedef enum kt_hash_status {
+    KT_HASH_NOT_COMPUTED, /* the media was not read end to end */
+    KT_HASH_COMPLETE,     /* every byte was read as stored: the digests are the media's */
+    KT_HASH_INCOMPLETE,   /* some bytes could not be read, or failed their checksum */
+} kt_hash_status;
+
+/* A container's stored hashes (EWF) against the computed ones. */
+typedef enum kt_verification {
+    KT_VERIFY_NOT_VERIFIED, /* no stored hash, or no complete read to compare with */
+    KT_VERIFY_VERIFIED,     /* every stored hash equals the computed one */
+    KT_VERIFY_MISMATCH,     /* a stored hash differs from the computed one */
+} kt_verification;
+
+/* What reading the whole media found. The digests are of the bytes as
+ * read, with every unreadable range (a read error, an EWF chunk that is
+ * missing or fails its checksum) counted as zeros: they are the media's
+ * hash only when status is KT_HASH_COMPLETE, and must never be shown as
+ * it otherwise. */
+typedef struct kt_image_digest {
+    kt_hash_status status;
+    char sha256[65]; /* lowercase hex */
+    char md5[33];
+    char sha1[41];
+    int64_t unreadable;       /* bytes not read as stored */
+    int64_t first_unreadable; /* the first such byte's offset; -1 when none */
+    char why[256];            /* what was not read, "" when complete */
+    kt_verification verification;
+    char verification_note[256]; /* why, in one sentence */
+} kt_image_digest;
+
+/* "not computed", "complete", "incomplete"; "not verified", "verified",
+ * "mismatch". */
+const char *kt_hash_status_name(kt_hash_status s);
+const char *kt_verification_name(kt_verification v);
+
+/* Read the whole media end to end for its SHA-256, MD5 and SHA-1, and
+ * check an EWF set's stored hashes against them. An EWF set is read
+ * through libewf itself, which says which chunks are missing or fail their
+ * checksum; other media through libtsk, a failed read retried sector by
+ * sector. Unreadable bytes are no error: they make the digest incomplete.
+ * progress (may be NULL) is called with the bytes done so far. Errors:
+ * a directory (no media: KT_EARG), out of memory, an EWF set libewf will
+ * not open. */
 typedef void (*kt_hash_progress)(void *ctx, int64_t done, int64_t total);
-int kt_image_hash(kt_image *img, char sha256[65], char md5[33], kt_hash_progress progress,
-                  void *ctx, kt_error *err);
+
+/* The stored hashes of img against d (NULL: the media was not hashed):
+ * the verdict and, in note, why ("the EWF set stores no MD5 or SHA-1",
+ * "the media could not be read in full, ...", ...). */
+kt_verification kt_image_verify(const kt_image *img, const kt_image_digest *d, char *note,
+                                size_t len);
+
+int kt_image_hash(kt_image *img, kt_image_digest *out, kt_hash_progress progress, void *ctx,
+                  kt_error *err);
 
 /* Warnings gathered while opening and reading (borrowed). */
 const kt_strlist *kt_image_warnings(const kt_image *img);

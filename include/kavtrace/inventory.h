@@ -32,12 +32,19 @@ typedef struct kt_inventory_volume {
                                 details */
 } kt_inventory_volume;
 
-/* The whole media's digests, once kt_inventory_hash has read it. */
+/* The whole media's hash, once kt_inventory_hash has read it, and what the
+ * container's stored hashes (EWF) say against it. */
 typedef struct kt_media_digest {
-    char sha256[65]; /* lowercase hex; "" when not hashed */
+    kt_hash_status status; /* KT_HASH_NOT_COMPUTED until kt_inventory_hash */
+    /* The media's digests, lowercase hex: "" unless status is
+     * KT_HASH_COMPLETE. An incomplete read's digests are not the media's
+     * and are not kept. */
+    char sha256[65];
     char md5[33];
-    int stored_md5_match; /* EWF stored MD5 against md5: 1 equal, 0 different, -1 not
-                             compared (nothing hashed, or no stored MD5) */
+    char sha1[41];
+    char incomplete[256];         /* what could not be read; "" unless KT_HASH_INCOMPLETE */
+    kt_verification verification; /* the stored hashes against the computed ones */
+    char verification_note[256];  /* why, also before hashing ("the media was not hashed") */
 } kt_media_digest;
 
 typedef struct kt_inventory {
@@ -68,11 +75,14 @@ int kt_inventory_warnings(const kt_inventory *inv, kt_diags *out);
 int kt_inventory_image_warnings(const kt_inventory *inv, kt_diags *out);
 int kt_inventory_volume_warnings(const kt_inventory_volume *iv, kt_diags *out);
 
-/* Read the whole media once for its SHA-256 and MD5 into inv->digest, and
- * compare an EWF set's stored MD5 with it. progress (may be NULL) is called
- * with the bytes done so far. A directory has no media: nothing is read
- * and 0 is returned with the digest left empty. A read error is an error
- * ("evidence 'PATH': ..."), and the digest is then left as it was. */
+/* Read the whole media once for its SHA-256, MD5 and SHA-1 into
+ * inv->digest, and check an EWF set's stored MD5 and SHA-1 against them
+ * (kt_image_hash). Bytes that cannot be read are no error: the digest is
+ * then KT_HASH_INCOMPLETE, with no digests and the reason, and the stored
+ * hashes are not verified. progress (may be NULL) is called with the bytes
+ * done so far. A directory has no media: nothing is read and 0 is returned
+ * with the digest left as it was. Errors ("evidence 'PATH': ...", the
+ * digest left as it was): out of memory, an EWF set libewf will not open. */
 int kt_inventory_hash(kt_inventory *inv, kt_hash_progress progress, void *progress_ctx,
                       kt_error *err);
 

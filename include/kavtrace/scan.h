@@ -45,4 +45,10 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *progress_ctx, kt_error *err);
 void kt_scan_release(kt_scan *s);
 
+/* Hash the scanned evidence's media (kt_inventory_hash) and add to
+ * s->warnings what a reader of the result must know: the media could not
+ * be read in full (so no hash of it is reported), or a stored hash does not
+ * match. Errors are kt_inventory_hash's, and out of memory. */
+int kt_scan_hash(kt_scan *s, kt_hash_progress progress, void *progress_ctx, kt_error *err);
+
 #endif

@@ -271,7 +271,7 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
     int last = -1;
     if (rc == KT_OK && o->hash)
-        rc = kt_inventory_hash(&s.inv, tty ? hash_progress : NULL, &last, &err);
+        rc = kt_scan_hash(&s, tty ? hash_progress : NULL, &last, &err);
     kt_strlist errors = {0};
     bool failed = false;
     if (rc) {

@@ -55,6 +55,9 @@ int kt_scan_log(kt_buf *out, const kt_scan *s, const kt_strlist *errors)
         (unsigned long long)s->stats.bytes_read, (unsigned long long)s->process_read);
     if (d->sha256[0])
         put(out, &rc, "media sha256 %s md5 %s\n", d->sha256, d->md5);
+    if (d->status != KT_HASH_NOT_COMPUTED)
+        put(out, &rc, "stored hash %s: %s\n", kt_verification_name(d->verification),
+            d->verification_note);
     if (errors == NULL || errors->count == 0)
         put(out, &rc, "finished %s\n", kt_time_format_iso(s->finished, t));
     return rc;

@@ -69,15 +69,18 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_string(&j, "path", s->inv.path);
     kt_json_string(&j, "format", ii->format_name);
     kt_json_int(&j, "size", ii->size);
-    /* Hashes only with --hash: otherwise kavtrace reads only what it needs. */
+    /* Hashes only with --hash: otherwise kavtrace reads only what it needs.
+     * The digests are there only when the whole media was read as stored. */
     const kt_media_digest *d = &s->inv.digest;
     kt_json_string(&j, "sha256", d->sha256[0] ? d->sha256 : NULL);
     kt_json_string(&j, "md5", d->md5[0] ? d->md5 : NULL);
+    kt_json_string(&j, "sha1", d->sha1[0] ? d->sha1 : NULL);
+    kt_json_string(&j, "hash_status", kt_hash_status_name(d->status));
+    kt_json_string(&j, "hash_incomplete", d->incomplete[0] ? d->incomplete : NULL);
     kt_json_string(&j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
-    if (d->stored_md5_match >= 0)
-        kt_json_bool(&j, "stored_md5_verified", d->stored_md5_match == 1);
-    else
-        kt_json_null(&j, "stored_md5_verified");
+    kt_json_string(&j, "stored_sha1", ii->stored_sha1[0] ? ii->stored_sha1 : NULL);
+    kt_json_string(&j, "stored_hash_verification", kt_verification_name(d->verification));
+    kt_json_string(&j, "stored_hash_verification_note", d->verification_note);
     kt_json_end_object(&j);
     kt_json_begin_array(&j, "milestones");
     for (size_t i = 0; i < set->nmilestones; i++) {
