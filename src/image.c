@@ -439,6 +439,46 @@ static kt_image_format format_of(const char *name)
     return KT_IMG_RAW;
 }
 
+/* A VHD's footer sits in its last 512 bytes; a dynamic or differencing
+ * disk keeps a copy at offset 0. libvhdi reads only the one at the end and
+ * ignores its checksum. With that footer intact, libtsk (libvhdi) reads
+ * the disk. Without it, a dynamic disk whose copy is intact is read with
+ * the copy (image_vhd.c), with a warning; anything else is refused with
+ * what is wrong. A footer whose only fault is its checksum is left to
+ * libvhdi, with a warning. */
+static int vhd_footer(kt_image *img, const uint8_t *head, size_t head_len, const uint8_t *tail,
+                      size_t tail_len, kt_error *err)
+{
+    const char *end = tail_len >= 512 ? kt_vhd_footer_problem(tail + tail_len - 512, 512)
+                                      : "the file is shorter than a footer";
+    if (end == NULL)
+        return KT_OK;
+    const char *copy = kt_vhd_footer_problem(head, head_len);
+    if (copy != NULL) {
+        if (strcmp(end, "checksum mismatch") == 0) {
+            kt_image_warn(img,
+                          "the VHD footer at the end fails its checksum and there is no intact "
+                          "copy at offset 0: its fields may be wrong");
+            return KT_OK;
+        }
+        return kt_error_set(err, KT_EFORMAT,
+                            "the VHD footer at the end is damaged (%s) and its copy at offset 0 "
+                            "is too (%s): cannot read the disk",
+                            end, copy);
+    }
+    int rc = kt_vhd_img_open(img->path, head, &img->tsk, err);
+    if (rc) {
+        kt_error_prefix(err,
+                        "the VHD footer at the end is damaged (%s), and with its copy at "
+                        "offset 0",
+                        end);
+        return rc;
+    }
+    kt_image_warn(img, "the VHD footer at the end is damaged (%s): read with its copy at offset 0",
+                  end);
+    return KT_OK;
+}
+
 static int open_container(kt_image *img, kt_error *err)
 {
     struct stat st;
@@ -492,7 +532,11 @@ static int open_container(kt_image *img, kt_error *err)
         rc = kt_raw_img_open(&img->info.segments, &img->tsk, err);
         if (rc)
             return rc;
-    } else {
+    } else if (img->info.format == KT_IMG_VHD &&
+               (rc = vhd_footer(img, head, head_len, tail, tail_len, err)) != KT_OK) {
+        return rc;
+    }
+    if (img->tsk == NULL) {
         img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
                                      (const char *const *)img->info.segments.items,
                                      tsk_type(img->info.format), 0);

@@ -128,6 +128,16 @@ for mode in flip alter; do
   for seg in "$out"/windows.E0?; do cp "$seg" "$c/ewf-$mode.${seg##*.}"; done
   /usr/bin/python3 "$here/tools/ewf-chunk.py" "$c/ewf-$mode.E01" "$mode" 492
 done
+# The dynamic windows.vhd with its footer (last 512 bytes) zeroed: the copy at offset 0
+# is intact. Then that copy's checksum broken too (its low byte inverted).
+vsz=$(stat -c %s "$out/windows.vhd")
+cp "$out/windows.vhd" "$c/vhd-no-footer.vhd"
+dd if=/dev/zero of="$c/vhd-no-footer.vhd" bs=512 seek=$((vsz / 512 - 1)) count=1 \
+  conv=notrunc status=none
+cp "$c/vhd-no-footer.vhd" "$c/vhd-no-footers.vhd"
+b=$(od -An -tu1 -j 67 -N 1 "$c/vhd-no-footers.vhd" | tr -d ' ')
+printf "\\x$(printf %02x $((b ^ 255)))" |
+  dd of="$c/vhd-no-footers.vhd" bs=1 seek=67 conv=notrunc status=none
 cp "$out/windows.raw" "$c/gpt-bad-header.raw"
 printf 'X' | dd of="$c/gpt-bad-header.raw" bs=1 seek=$((512 + 7)) conv=notrunc status=none
 cp "$work/ntfs.img" "$c/ntfs-zeroed-mft.raw"

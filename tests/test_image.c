@@ -466,6 +466,90 @@ START_TEST(a_read_error_makes_the_hash_incomplete_and_says_where)
 }
 END_TEST
 
+/* ---- a VHD without its footer ------------------------------------------------ */
+
+START_TEST(reads_a_dynamic_vhd_with_a_damaged_footer_from_its_copy)
+{
+    char *path = path_join(evidence_dir(), "corrupt/vhd-no-footer.vhd");
+    kt_image *img = open_ok(path);
+    const kt_image_info *ii = kt_image_get_info(img);
+    ck_assert_str_eq(ii->format_name, "vhd");
+    ck_assert_int_eq(ii->size, 67108864);
+    const kt_strlist *w = kt_image_warnings(img);
+    ck_assert_uint_eq(w->count, 1);
+    ck_assert_str_eq(w->items[0], "the VHD footer at the end is damaged (no 'conectix' "
+                                  "signature): read with its copy at offset 0");
+    /* The same bytes as the disk it was made from, end to end. */
+    char want[65];
+    char *raw = path_join(evidence_dir(), "windows.raw");
+    file_sha256(raw, want);
+    kt_image_digest d;
+    kt_error err = {0};
+    ck_assert_msg(kt_image_hash(img, &d, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(d.status, KT_HASH_COMPLETE);
+    ck_assert_str_eq(d.sha256, want);
+    kt_image_free(img);
+    free(raw);
+    free(path);
+
+    /* Both footers damaged: refused, saying what is wrong with each. */
+    path = path_join(evidence_dir(), "corrupt/vhd-no-footers.vhd");
+    ck_assert_int_eq(open_fails(path, &err), KT_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "the VHD footer at the end is damaged (no 'conectix' "
+                                          "signature) and its copy at offset 0 is too (checksum "
+                                          "mismatch): cannot read the disk"));
+    free(path);
+
+    /* The copy names a dynamic header that is damaged, or whose numbers
+     * make no sense: refused, saying so (the header is at byte 512). */
+    char dir[] = "/tmp/kt-vhd-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    kt_buf vhd = {0};
+    path = path_join(evidence_dir(), "corrupt/vhd-no-footer.vhd");
+    file_load(path, &vhd);
+    free(path);
+    ck_assert_mem_eq(vhd.data + 512, "cxsparse", 8);
+    const struct {
+        size_t at;
+        uint8_t value;
+        bool fix_sum;
+        const char *msg;
+    } cases[] = {
+        {512 + 40, 0x42, false,
+         "the dynamic disk header at byte 512 is missing or fails its "
+         "checksum"},
+        {512 + 28, 0xFF, true, "the dynamic disk header claims 4278190112 blocks"},
+        {512 + 35, 0x01, true, "blocks of 2097153 bytes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kt_buf b = {0};
+        ck_assert_int_eq(kt_buf_append(&b, vhd.data, vhd.len), 0);
+        b.data[cases[i].at] = cases[i].value;
+        if (cases[i].fix_sum) {
+            uint32_t sum = 0;
+            for (size_t k = 0; k < 1024; k++)
+                if (k < 36 || k >= 40)
+                    sum += b.data[512 + k];
+            sum = ~sum;
+            for (int k = 0; k < 4; k++)
+                b.data[512 + 36 + k] = (uint8_t)(sum >> (24 - 8 * k));
+        }
+        path = path_join(dir, "damaged.vhd");
+        FILE *f = fopen(path, "wb");
+        ck_assert_ptr_nonnull(f);
+        ck_assert_uint_eq(fwrite(b.data, 1, b.len, f), b.len);
+        ck_assert_int_eq(fclose(f), 0);
+        ck_assert_int_eq(open_fails(path, &err), KT_EFORMAT);
+        ck_assert_msg(strstr(err.msg, cases[i].msg) != NULL, "%s", err.msg);
+        unlink(path);
+        free(path);
+        kt_buf_release(&b);
+    }
+    kt_buf_release(&vhd);
+    rmdir(dir);
+}
+END_TEST
+
 START_TEST(treats_a_directory_as_evidence)
 {
     char *p = path_join(evidence_dir(), "macos-tree");
@@ -498,6 +582,7 @@ static Suite *suite(void)
     tcase_add_test(tc, an_altered_ewf_set_is_a_stored_hash_mismatch);
     tcase_add_test(tc, a_truncated_ewf_set_hashes_incomplete_never_as_the_media);
     tcase_add_test(tc, a_read_error_makes_the_hash_incomplete_and_says_where);
+    tcase_add_test(tc, reads_a_dynamic_vhd_with_a_damaged_footer_from_its_copy);
     suite_add_tcase(s, tc);
     return s;
 }
