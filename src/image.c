@@ -248,8 +248,8 @@ static int raw_segments(kt_image *img, const char *path, kt_strlist *segs, kt_er
     int64_t first_size = -1;
     long i = first;
     for (; i < sp.limit && part_size(&sp, i, &size); i++) {
-        char this[KT_ERROR_MSG_MAX];
-        kt_strlcpy(this, part_name(&sp, i), sizeof this);
+        char part[KT_ERROR_MSG_MAX];
+        kt_strlcpy(part, part_name(&sp, i), sizeof part);
         bool last = !part_size(&sp, i + 1, &(int64_t){0});
         const char *why = NULL;
         if (size == 0)
@@ -262,7 +262,7 @@ static int raw_segments(kt_image *img, const char *path, kt_strlist *segs, kt_er
             kt_image_warn(img,
                           "split raw part '%s', the last, is %lld bytes, more than the %lld of "
                           "each part before it: parts of different images?",
-                          this, (long long)size, (long long)first_size);
+                          part, (long long)size, (long long)first_size);
         if (size > 0) {
             part_name(&sp, i);
             int rc = kt_strlist_add(segs, sp.name);
@@ -275,7 +275,7 @@ static int raw_segments(kt_image *img, const char *path, kt_strlist *segs, kt_er
         if (first_size > 0)
             snprintf(sizes, sizeof sizes, " (%lld bytes, the first part %lld)", (long long)size,
                      (long long)first_size);
-        kt_image_warn(img, "split raw part '%s' %s%s%s%s%s", this, why, sizes,
+        kt_image_warn(img, "split raw part '%s' %s%s%s%s%s", part, why, sizes,
                       last ? "" : ": the parts from '", last ? "" : part_name(&sp, i + 1),
                       last ? "" : "' on would be read at the wrong offsets and are left out");
         break;
@@ -808,7 +808,8 @@ out:
 /* The ranges not read as stored, merged: how many bytes, from where. */
 static void summarise(hasher *h, int64_t size, kt_image_digest *d)
 {
-    qsort(h->bad, h->nbad, sizeof *h->bad, range_cmp);
+    if (h->nbad > 1)
+        qsort(h->bad, h->nbad, sizeof *h->bad, range_cmp);
     size_t ranges = 0;
     int64_t end = -1;
     for (size_t i = 0; i < h->nbad; i++) {
