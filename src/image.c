@@ -827,11 +827,10 @@ static void summarise(hasher *h, int64_t size, kt_image_digest *d)
     d->status = h->nbad ? KT_HASH_INCOMPLETE : KT_HASH_COMPLETE;
     if (h->nbad == 0)
         return;
-    const char *cause = h->read_errors && h->bad_checksums ? "read errors, and chunks missing or "
-                                                             "failing their checksum"
-                        : h->bad_checksums                 ? "chunks missing or failing their "
-                                                             "checksum (libewf)"
-                                                           : "read errors";
+    const char *cause = h->read_errors && h->bad_checksums
+                            ? "read errors; libewf: chunks missing or failing their checksum"
+                        : h->bad_checksums ? "libewf: chunks missing or failing their checksum"
+                                           : "read errors";
     snprintf(d->why, sizeof d->why,
              "%s%lld of %lld bytes in %zu range%s from byte %lld could not be read as stored "
              "(%s); they were hashed as zeros",
