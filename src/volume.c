@@ -245,7 +245,8 @@ static bool place(kt_image *img, int64_t media, uint64_t start, uint64_t count, 
  * filesystem or encryption kavtrace does not read. Its contents are not
  * scanned, which a reader must know. An empty one (Microsoft's reserved
  * partition, a partition never formatted) says nothing. */
-static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int index)
+static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int number,
+                              int index)
 {
     enum { HEAD = 64 * 1024 };
     int64_t want = v->length < HEAD ? v->length : HEAD;
@@ -261,15 +262,16 @@ static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume
         data = head[i] != 0;
     free(head);
     if (got <= 0)
-        kt_image_warn(img, "partition %d ('%s' at %lld): unreadable, not scanned", index, v->desc,
-                      (long long)v->offset);
+        kt_image_warn(img, "partition %d (volume %d, '%s' at %lld): unreadable, not scanned",
+                      number, index, v->desc, (long long)v->offset);
     else if (data)
         kt_image_warn(img,
-                      "partition %d ('%s', %lld bytes at %lld) holds data but no filesystem "
+                      "partition %d (volume %d, '%s', %lld bytes at %lld) holds data but no "
+                      "filesystem "
                       "kavtrace reads (NTFS, FAT, ext, HFS+, ISO 9660, UFS, APFS) was recognised "
                       "in it: a damaged boot sector or superblock, or a format or encryption "
                       "kavtrace does not read; its contents are not scanned",
-                      index, v->desc, (long long)v->length, (long long)v->offset);
+                      number, index, v->desc, (long long)v->length, (long long)v->offset);
 }
 
 /* libtsk gives up on a whole MBR when one table in the extended chain is
@@ -348,7 +350,7 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
         if (v.fs[0])
             with_fs++;
         else
-            warn_unrecognised(img, timg, &v, (int)list->count);
+            warn_unrecognised(img, timg, &v, number(vs, p), (int)list->count);
         int rc = add_volume(list, &v);
         if (rc)
             return rc;
