@@ -397,9 +397,16 @@ static int open_container(kt_image *img, kt_error *err)
     if (rc)
         return rc;
 
-    img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
-                                 (const char *const *)img->info.segments.items,
-                                 tsk_type(img->info.format), 0);
+    if (img->info.format == KT_IMG_VMDK || img->info.format == KT_IMG_VHD ||
+        img->info.format == KT_IMG_VHDX) {
+        rc = kt_vdisk_open(img->info.format == KT_IMG_VMDK, img->path, &img->tsk, err);
+        if (rc)
+            return rc;
+    } else {
+        img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
+                                     (const char *const *)img->info.segments.items,
+                                     tsk_type(img->info.format), 0);
+    }
     if (img->tsk == NULL) {
         char what[64];
         snprintf(what, sizeof what, "cannot open as %s", img->info.format_name);
