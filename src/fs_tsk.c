@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "fs_impl.h"
+#include "kavtrace/bytes.h"
 #include "tsk_util.h"
 
 typedef struct tsk_impl {
@@ -119,10 +120,167 @@ static bool skip_name(TSK_FS_INFO *f, const TSK_FS_NAME *n)
     return n->meta_addr == TSK_FS_ORPHANDIR_INUM(f);
 }
 
+/* ext4 extent trees are checked before libtsk walks one. A tree that
+ * cannot be walked is damage worth naming, and libtsk's own walk
+ * (ext2fs_extent_tree_index_count) leaks the block buffer of every level
+ * above a node that fails (a bad magic, a block past the volume). Layout
+ * and the depth limit from the kernel's fs/ext4/ext4_extents.h: a 12-byte
+ * header (magic 0xf30a, entries, max, depth), then 12-byte entries; an
+ * index entry names its child block at 4 (low 32 bits) and 8 (high 16). */
+#define EXT4_EXTENT_MAGIC 0xf30a
+#define EXT4_EXTENT_MAX_DEPTH 5
+#define EXT4_EXTENT_MAX_NODES 4096 /* nodes read for one file */
+
+static int extent_node(TSK_FS_INFO *f, const uint8_t *node, size_t len, int depth, int *budget,
+                       kt_error *err)
+{
+    uint16_t magic = 0, entries = 0, node_depth = 0;
+    kt_rd_le16(node, len, 0, &magic);
+    kt_rd_le16(node, len, 2, &entries);
+    kt_rd_le16(node, len, 6, &node_depth);
+    if (magic != EXT4_EXTENT_MAGIC)
+        return kt_error_set(err, KT_EFORMAT, "damaged extent tree: bad node magic 0x%04x", magic);
+    if (entries > (len - 12) / 12)
+        return kt_error_set(err, KT_EFORMAT, "damaged extent tree: %u entries in a %zu-byte node",
+                            entries, len);
+    if (depth < 0 ? node_depth > EXT4_EXTENT_MAX_DEPTH : node_depth != depth)
+        return kt_error_set(err, KT_EFORMAT, "damaged extent tree: node depth %u", node_depth);
+    if (node_depth == 0)
+        return KT_OK;
+    uint8_t *block = malloc(f->block_size);
+    if (block == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    int rc = KT_OK;
+    for (uint16_t i = 0; i < entries && rc == KT_OK; i++) {
+        uint32_t lo = 0;
+        uint16_t hi = 0;
+        kt_rd_le32(node, len, 12 + 12 * (size_t)i + 4, &lo);
+        kt_rd_le16(node, len, 12 + 12 * (size_t)i + 8, &hi);
+        TSK_DADDR_T addr = (TSK_DADDR_T)hi << 32 | lo;
+        if (--*budget < 0)
+            rc =
+                kt_error_set(err, KT_ELIMIT, "extent tree of over %d nodes", EXT4_EXTENT_MAX_NODES);
+        else if (addr > f->last_block)
+            rc = kt_error_set(err, KT_EFORMAT,
+                              "damaged extent tree: node at block %" PRIuDADDR
+                              ", past the volume's last block %" PRIuDADDR,
+                              addr, f->last_block);
+        else if (tsk_fs_read_block(f, addr, (char *)block, f->block_size) != (ssize_t)f->block_size)
+            rc = kt_tsk_error(err, KT_EIO, "cannot read an extent tree node");
+        else
+            rc = extent_node(f, block, f->block_size, node_depth - 1, budget, err);
+    }
+    free(block);
+    return rc;
+}
+
+/* KT_OK unless the file is an ext4 file whose extent tree is damaged. */
+static int extents_ok(TSK_FS_INFO *f, const TSK_FS_FILE *file, kt_error *err)
+{
+    const TSK_FS_META *m = file->meta;
+    if (!TSK_FS_TYPE_ISEXT(f->ftype) || m == NULL ||
+        m->content_type != TSK_FS_META_CONTENT_TYPE_EXT4_EXTENTS || m->content_ptr == NULL ||
+        m->content_len < 12 || f->block_size < 24)
+        return KT_OK;
+    int budget = EXT4_EXTENT_MAX_NODES;
+    return extent_node(f, m->content_ptr, m->content_len, -1, &budget, err);
+}
+
+/* An ext directory's entries, checked as the kernel's ext4_check_dir_entry
+ * (fs/ext4/dir.c) does: a record length of at least 12, a multiple of 4,
+ * room for the name, inside its block; an inode number in range. libtsk
+ * stops at a broken entry without a word, and the names after it would
+ * then just be absent. An htree's index blocks pass: their one entry spans
+ * the block. */
+#define EXT_DIR_MAX_BYTES (64u << 20)
+
+static int ext_dir_entries(TSK_FS_INFO *f, TSK_FS_FILE *file, kt_error *err)
+{
+    const TSK_FS_META *m = file->meta;
+    if (m->type != TSK_FS_META_TYPE_DIR ||
+        m->content_type == TSK_FS_META_CONTENT_TYPE_EXT4_INLINE || m->size <= 0)
+        return KT_OK;
+    size_t bs = f->block_size;
+    size_t size = (size_t)m->size - (size_t)m->size % bs;
+    if (size > EXT_DIR_MAX_BYTES)
+        return kt_error_set(err, KT_ELIMIT, "directory of %zu bytes, over the limit", size);
+    uint8_t *buf = malloc(size ? size : 1);
+    if (buf == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    int rc = KT_OK;
+    if (size &&
+        tsk_fs_file_read(file, 0, (char *)buf, size, TSK_FS_FILE_READ_FLAG_NONE) != (ssize_t)size)
+        rc = kt_tsk_error(err, KT_EIO, "cannot read the directory");
+    for (size_t blk = 0; rc == KT_OK && blk < size; blk += bs) {
+        for (size_t off = 0; off < bs;) {
+            uint32_t ino = 0;
+            uint16_t reclen = 0;
+            kt_rd_le32(buf + blk, bs, off, &ino);
+            kt_rd_le16(buf + blk, bs, off + 4, &reclen);
+            size_t namelen = off + 6 < bs ? buf[blk + off + 6] : 0;
+            if (reclen < 12 || reclen % 4 || reclen < ((8 + namelen + 3) & ~(size_t)3) ||
+                off + reclen > bs || ino > f->last_inum) {
+                rc = kt_error_set(err, KT_EFORMAT,
+                                  "damaged directory block %zu: entry at %zu (inode %" PRIu32
+                                  ", record length %u, name length %zu)",
+                                  blk / bs, off, ino, reclen, namelen);
+                break;
+            }
+            off += reclen;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+/* Before libtsk opens an ext directory (known by number): its extent tree
+ * and its entries. */
+static int dir_ok(TSK_FS_INFO *f, TSK_INUM_T inum, kt_error *err)
+{
+    if (!TSK_FS_TYPE_ISEXT(f->ftype))
+        return KT_OK;
+    TSK_FS_FILE *file = tsk_fs_file_open_meta(f, NULL, inum);
+    if (file == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    int rc = extents_ok(f, file, err);
+    if (rc == KT_OK && file->meta)
+        rc = ext_dir_entries(f, file, err);
+    tsk_fs_file_close(file);
+    return rc;
+}
+
+/* An ext inode in use whose record says nothing (mode 0: zeroed, or a
+ * file type that is none) or another type than the directory entry that
+ * names it (ext4 keeps the type in both) is damage, not an empty file:
+ * reading on would silently give nothing. Other filesystems take the name's
+ * type from the record itself. */
+static int ext_meta_ok(kt_fs *fs, const TSK_FS_FILE *f, kt_file_type named, kt_error *err)
+{
+    const TSK_FS_META *m = f->meta;
+    if (fs->kind != KT_FS_EXT || m == NULL || !(m->flags & TSK_FS_META_FLAG_ALLOC))
+        return KT_OK;
+    kt_file_type t = meta_type(m->type);
+    if (m->type == TSK_FS_META_TYPE_UNDEF)
+        return kt_error_set(err, KT_EFORMAT,
+                            "inode %" PRIuINUM " in use but empty or of no type "
+                            "(damaged inode table?)",
+                            m->addr);
+    if (named != KT_FT_UNKNOWN && named != t)
+        return kt_error_set(err, KT_EFORMAT,
+                            "inode %" PRIuINUM " is not of the type its directory "
+                            "entry says (damaged inode or directory?)",
+                            m->addr);
+    return KT_OK;
+}
+
 static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
                  kt_node *out, char *actual, size_t actual_len, kt_file_type *type, kt_error *err)
 {
-    (void)dpath;
+    int rc = dir_ok(tfs(fs), (TSK_INUM_T)dir->inum, err);
+    if (rc) {
+        kt_error_prefix(err, "directory '%s'", dpath[0] ? dpath : "/");
+        return rc;
+    }
     TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
     if (d == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot open directory");
@@ -147,19 +305,22 @@ static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *n
             hit = nm;
         }
     }
-    int rc = KT_ENOTFOUND;
+    rc = KT_ENOTFOUND;
     if (hit) {
         out->inum = hit->meta_addr;
         kt_strlcpy(actual, hit->name, actual_len);
         *type = name_type(hit->type);
-        if (*type == KT_FT_UNKNOWN) {
+        rc = KT_OK;
+        bool alloc = (hit->flags & TSK_FS_NAME_FLAG_ALLOC) != 0;
+        if (*type == KT_FT_UNKNOWN || (alloc && fs->kind == KT_FS_EXT)) {
             TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, hit->meta_addr);
-            if (f && f->meta)
+            if (f && f->meta && *type == KT_FT_UNKNOWN)
                 *type = meta_type(f->meta->type);
+            else if (f && f->meta)
+                rc = ext_meta_ok(fs, f, *type, err);
             tsk_fs_file_close(f);
             tsk_error_reset();
         }
-        rc = KT_OK;
     }
     tsk_fs_dir_close(d);
     return rc;
@@ -171,9 +332,11 @@ static int do_stat(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, k
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)n->inum);
     if (f == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot read metadata");
-    fill_stat(f, fs->kind, st);
+    int rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
+    if (rc == KT_OK)
+        fill_stat(f, fs->kind, st);
     tsk_fs_file_close(f);
-    return KT_OK;
+    return rc;
 }
 
 /* A deleted name's own metadata record. libtsk hands a deleted NTFS name
@@ -196,11 +359,14 @@ static void deleted_stat(kt_fs *fs, const TSK_FS_NAME *nm, kt_stat *st)
 static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
                 kt_dirent_list *out, kt_error *err)
 {
-    (void)path;
+    int rc = dir_ok(tfs(fs), (TSK_INUM_T)dir->inum, err);
+    if (rc) {
+        kt_error_prefix(err, "directory '%s'", path[0] ? path : "/");
+        return rc;
+    }
     TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
     if (d == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot open directory");
-    int rc = KT_OK;
     size_t n = tsk_fs_dir_getsize(d);
     for (size_t i = 0; i < n && rc == KT_OK; i++) {
         TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
@@ -215,6 +381,10 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
         }
         kt_stat st;
         fill_stat(f, fs->kind, &st);
+        /* A damaged record is listed as what its name says, so that reading
+         * it reports the damage instead of the file passing unseen. */
+        if ((nm->flags & TSK_FS_NAME_FLAG_ALLOC) && ext_meta_ok(fs, f, KT_FT_UNKNOWN, NULL))
+            st.type = name_type(nm->type);
         bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
                        (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
         if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
@@ -251,6 +421,11 @@ static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char 
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
     if (f == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
+    if (rc == KT_OK)
+        rc = extents_ok(tfs(fs), f, err);
+    if (rc)
+        goto out;
     const TSK_FS_ATTR *a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
     if (a == NULL) {
         tsk_error_reset();

@@ -536,6 +536,13 @@ static int open_container(kt_image *img, kt_error *err)
                (rc = vhd_footer(img, head, head_len, tail, tail_len, err)) != KT_OK) {
         return rc;
     }
+    /* A VHD whose end footer is damaged is open already (its copy). */
+    if (img->tsk == NULL && (img->info.format == KT_IMG_VMDK || img->info.format == KT_IMG_VHD ||
+                             img->info.format == KT_IMG_VHDX)) {
+        rc = kt_vdisk_open(img->info.format == KT_IMG_VMDK, img->path, &img->tsk, err);
+        if (rc)
+            return rc;
+    }
     if (img->tsk == NULL) {
         img->tsk = tsk_img_open_utf8((int)img->info.segments.count,
                                      (const char *const *)img->info.segments.items,

@@ -22,8 +22,9 @@ mkprefetch=$(realpath "$5") mkrpmdb=$(realpath "$6")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
+# build-campaign.py builds from the evidence, not into it: not an input.
 inputs_hash() {
-  (cd "$here" && find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
+  (cd "$here" && find . -type f ! -name '*.md' ! -name build-campaign.py -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
    sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" | cut -d' ' -f1) |
     sha256sum | cut -d' ' -f1
 }

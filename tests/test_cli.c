@@ -140,6 +140,36 @@ START_TEST(exit_status_and_messages_for_bad_input_and_usage)
 }
 END_TEST
 
+/* One variant of each damaged region of the corruption campaign
+ * (KT_CAMPAIGN_DIR, testdata/build-campaign.py): " 'DIR/ENTRY'" to scan
+ * into entries, " 'v/NAME'" (its folder) into folders. */
+static size_t campaign_sample(kt_buf *entries, kt_buf *folders)
+{
+    const char *dir = getenv("KT_CAMPAIGN_DIR");
+    ck_assert_msg(dir && *dir, "KT_CAMPAIGN_DIR is not set");
+    char *manifest = path_join(dir, "manifest.tsv");
+    tsv m;
+    tsv_load(&m, manifest);
+    kt_buf seen = {0};
+    size_t n = 0;
+    for (size_t i = 0; i < m.count; i++) {
+        tsv_row *r = &m.rows[i];
+        ck_assert_int_eq(r->nfields, 5);
+        char region[128];
+        snprintf(region, sizeof region, "|%s|", r->f[3]);
+        if (seen.data && strstr((char *)seen.data, region))
+            continue;
+        kt_buf_printf(&seen, "%s", region);
+        kt_buf_printf(entries, " '%s/%s'", dir, r->f[2]);
+        kt_buf_printf(folders, " 'v/%s'", r->f[0]);
+        n++;
+    }
+    kt_buf_release(&seen);
+    tsv_free(&m);
+    free(manifest);
+    return n;
+}
+
 START_TEST(evidence_is_never_opened_for_writing_and_stays_byte_identical)
 {
     tsv c;
@@ -181,6 +211,51 @@ START_TEST(evidence_is_never_opened_for_writing_and_stays_byte_identical)
                        (char *)args.data) > 0);
     run_capture(guarded, &out, NULL);
     kt_buf_release(&out);
+
+    /* The damaged variants of the campaign too, one of each region: hashed
+     * (every file of the variant's folder, the evidence's own segments it
+     * links included), scanned under the guard, hashed again. The campaign
+     * test hashes every variant around its scan. */
+    kt_buf variants = {0}, folders = {0}, camp = {0}, camp_after = {0};
+    size_t nvariants = campaign_sample(&variants, &folders);
+    ck_assert_uint_ge(nvariants, 20);
+    char *camp_cmd = NULL, clog[] = "/tmp/kt-guard-XXXXXX";
+    ck_assert(asprintf(&camp_cmd, "cd '%s' && find%s -type f | LC_ALL=C sort | xargs sha256sum",
+                       getenv("KT_CAMPAIGN_DIR"), (char *)folders.data) > 0);
+    ck_assert_int_eq(run_capture(camp_cmd, &camp, NULL), 0);
+    fd = mkstemp(clog);
+    ck_assert(fd >= 0);
+    close(fd);
+    free(guarded);
+    ck_assert(asprintf(&guarded,
+                       "KT_GUARD_DIR='%s' KT_GUARD_LOG='%s' LD_PRELOAD='%s' "
+                       "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 '%s' scan -q -o "
+                       "/tmp/kt-guard-camp.$$%s; rm -rf /tmp/kt-guard-camp.$$ "
+                       "/tmp/.kt-guard-camp.$$.partial-*",
+                       getenv("KT_CAMPAIGN_DIR"), clog, getenv("KT_OPENGUARD"), kavtrace_bin(),
+                       (char *)variants.data) > 0);
+    run_capture(guarded, &out, NULL);
+    kt_buf_release(&out);
+    ck_assert_int_eq(run_capture(camp_cmd, &camp_after, NULL), 0);
+    ck_assert_msg(camp.len == camp_after.len && memcmp(camp.data, camp_after.data, camp.len) == 0,
+                  "campaign variants changed:\n%s\nvs\n%s", (char *)camp.data,
+                  (char *)camp_after.data);
+    FILE *cf = fopen(clog, "r");
+    ck_assert(cf != NULL);
+    char cline[4200];
+    size_t creads = 0;
+    while (fgets(cline, sizeof cline, cf)) {
+        ck_assert_msg(cline[0] != 'W', "campaign variant opened for writing: %s", cline);
+        creads++;
+    }
+    fclose(cf);
+    ck_assert_uint_ge(creads, nvariants);
+    unlink(clog);
+    free(camp_cmd);
+    kt_buf_release(&variants);
+    kt_buf_release(&folders);
+    kt_buf_release(&camp);
+    kt_buf_release(&camp_after);
 
     kt_buf after = {0};
     ck_assert_int_eq(run_capture(cmd, &after, NULL), 0);

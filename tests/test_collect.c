@@ -367,6 +367,140 @@ static const char never_defs[] = "vendor: tv\n"
                                  "        - {value: NotDigits, encoding: unix}\n"
                                  "        - {value: ShortBinary, encoding: filetime}\n";
 
+static void put_link(const char *root, const char *rel, const char *target, const char *mtime);
+
+/* The cell of the first key (sig "nk") or value ("vk") record called
+ * `name` in a hive's bytes: cells are 8-byte aligned from the first hbin
+ * at 0x1000; a cell is its size (4 bytes), then the record. */
+static size_t cell_named(const kt_buf *h, const char *sig, const char *name)
+{
+    size_t n = strlen(name), name_at = sig[0] == 'n' ? 4 + 0x4C : 4 + 0x14;
+    size_t len_at = sig[0] == 'n' ? 4 + 0x48 : 4 + 2;
+    for (size_t c = 0x1000; c + name_at + n <= h->len; c += 8)
+        if (memcmp(h->data + c + 4, sig, 2) == 0 &&
+            (h->data[c + len_at] | h->data[c + len_at + 1] << 8) == (int)n &&
+            memcmp(h->data + c + name_at, name, n) == 0)
+            return c;
+    ck_abort_msg("no %s cell '%s'", sig, name);
+    return 0;
+}
+
+static size_t warnings_of(const run *r, const char *code, const char *path_part, const char *text)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->warnings.count; i++) {
+        const kt_diag *d = &r->warnings.items[i];
+        n += strcmp(d->code, code) == 0 &&
+             (!path_part || (d->path && strstr(d->path, path_part))) &&
+             (!text || strstr(d->message, text));
+    }
+    return n;
+}
+
+START_TEST(damaged_registry_keys_and_values_are_warnings_not_absences)
+{
+    run r;
+    char defs[4096];
+    snprintf(defs, sizeof defs,
+             "%s"
+             "  - id: t.zip\n"
+             "    description: 7-Zip\n"
+             "    os: windows\n"
+             "    category: install\n"
+             "    registry: {hive: SOFTWARE, keys: ['Microsoft\\Windows\\CurrentVersion\\"
+             "Uninstall\\7-Zip'], times: [{key_written: true}]}\n"
+             "  - id: t.zip-again\n"
+             "    description: 7-Zip, another definition\n"
+             "    os: windows\n"
+             "    category: install\n"
+             "    registry: {hive: SOFTWARE, keys: ['Microsoft\\Windows\\CurrentVersion\\"
+             "Uninstall\\7-Zip'], times: [{key_written: true}]}\n",
+             windows_defs);
+    begin(&r, defs);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/Windows/System32/config' && cp '%s/hives/SOFTWARE' '%s/hives/SYSTEM' "
+             "'%s/Windows/System32/config/'",
+             r.root, evidence_dir(), evidence_dir(), r.root);
+    ck_assert_int_eq(system(cmd), 0);
+    char hive[1024];
+    snprintf(hive, sizeof hive, "%s/Windows/System32/config/SOFTWARE", r.root);
+    kt_buf h = {0};
+    file_load(hive, &h);
+    /* InstallTime's data offset far outside the hive; 7-Zip's key record
+     * no longer an "nk" */
+    size_t vk = cell_named(&h, "vk", "InstallTime"), nk = cell_named(&h, "nk", "7-Zip");
+    static const uint8_t far[4] = {0xf0, 0xff, 0xff, 0x7f};
+    memcpy(h.data + vk + 4 + 8, far, 4);
+    h.data[nk + 4] = 'x';
+    FILE *f = fopen(hive, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(h.data, 1, h.len, f), h.len);
+    ck_assert_int_eq(fclose(f), 0);
+    kt_buf_release(&h);
+    collect(&r);
+    /* the key written and InstallDate still; InstallTime said unreadable */
+    ck_assert_uint_eq(count_of(&r.got, "t.current"), 2);
+    ck_assert_uint_eq(warnings_of(&r, "hive", "CurrentVersion", "InstallTime"), 1);
+    /* the damaged key: said once for both definitions, not taken as absent */
+    ck_assert_uint_eq(count_of(&r.got, "t.zip") + count_of(&r.got, "t.zip-again"), 0);
+    ck_assert_uint_eq(warnings_of(&r, "hive", "Uninstall", "7-Zip"), 1);
+    end(&r);
+}
+END_TEST
+
+START_TEST(unreadable_folders_and_text_with_nul_bytes_are_warnings)
+{
+    run r;
+    begin(&r,
+          "vendor: tv\n"
+          "artifacts:\n"
+          "  - id: t.a\n"
+          "    description: under a looping folder\n"
+          "    os: linux\n"
+          "    category: presence\n"
+          "    files: {paths: ['opt/loop/tv/*'], times: [si_modified]}\n"
+          "  - id: t.b\n"
+          "    description: under it too\n"
+          "    os: linux\n"
+          "    category: presence\n"
+          "    files: {paths: ['opt/loop/tv/*.ini'], times: [si_modified]}\n"
+          "  - id: t.ksn\n"
+          "    description: an answer file\n"
+          "    os: linux\n"
+          "    category: ksn\n"
+          "    files: {paths: ['etc/tv/*.ini'], content: '^USE_KSN=yes', times: [si_modified]}\n"
+          "  - id: t.status\n"
+          "    description: dpkg status\n"
+          "    os: linux\n"
+          "    category: presence\n"
+          "    packages: {format: dpkg-status, paths: ['var/lib/dpkg/status'], names: ['tv*'],\n"
+          "               actions: {state: presence}, product: {package: true}}\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "opt/x", "", NULL);
+    put_link(r.root, "opt/loop", "loop", "2024-01-01T00:00:00Z");
+    put(r.root, "etc/tv/lost.ini", "", "2024-05-05T05:05:05Z");
+    char path[1100];
+    snprintf(path, sizeof path, "%s/etc/tv/lost.ini", r.root);
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    static const char lost[] = "\0\0\0\0USE_KSN=yes\n"; /* a zeroed block, then the text */
+    ck_assert_uint_eq(fwrite(lost, 1, sizeof lost - 1, f), sizeof lost - 1);
+    fclose(f);
+    put(r.root, "var/lib/dpkg/status",
+        "Package: tvagent\nStatus: install ok installed\nArchitecture: amd64\nVersion: 1.0\n\n",
+        NULL);
+    put_link(r.root, "var/lib/dpkg/info", "info", "2024-01-01T00:00:00Z");
+    collect(&r);
+    /* too many levels of links: said once, whatever the definitions */
+    ck_assert_uint_eq(warnings_of(&r, "dir.lookup", "opt/loop", NULL), 1);
+    ck_assert_uint_eq(warnings_of(&r, "file.text", "etc/tv/lost.ini", "NUL byte at offset 0"), 1);
+    ck_assert_uint_eq(count_of(&r.got, "t.ksn"), 0);
+    ck_assert_uint_eq(warnings_of(&r, "file.stat", "var/lib/dpkg/info/tvagent.list", NULL), 1);
+    end(&r);
+}
+END_TEST
+
 START_TEST(registry_times_read_digit_strings_and_skip_never_markers)
 {
     run r;
@@ -830,6 +964,8 @@ static Suite *suite(void)
     tcase_add_test(tc, files_packages_and_sqlite_of_a_linux_tree);
     tcase_add_test(tc, registry_keys_by_pattern_and_value);
     tcase_add_test(tc, registry_times_read_digit_strings_and_skip_never_markers);
+    tcase_add_test(tc, damaged_registry_keys_and_values_are_warnings_not_absences);
+    tcase_add_test(tc, unreadable_folders_and_text_with_nul_bytes_are_warnings);
     tcase_add_test(tc, fat_times_are_local_and_converted_with_the_zone);
     tcase_add_test(tc, any_depth_searches_shallowest_first_and_stop_at_their_bounds);
     tcase_add_test(tc, content_tests_every_regex_and_the_assignments_form);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kavtrace/fs.h"
 #include "kavtrace/image.h"
@@ -252,6 +253,201 @@ START_TEST(ext4_lookup_is_case_sensitive)
     ck_assert(!kt_fs_exists(o.fs, "ETC/hostname"));
     ck_assert(!kt_fs_exists(o.fs, "etc/HOSTNAME"));
     close_volume(&o);
+}
+END_TEST
+
+/* ---- damaged ext4: copies of linux.raw with one thing broken ---- */
+
+/* A sparse copy of the evidence's linux.raw in a new temporary directory. */
+static char *linux_copy(char dir[32])
+{
+    snprintf(dir, 32, "/tmp/kt-fs-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *src = path_join(evidence_dir(), "linux.raw"), *dst = path_join(dir, "linux.raw");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "cp --sparse=always '%s' '%s'", src, dst);
+    ck_assert_int_eq(system(cmd), 0);
+    free(src);
+    return dst;
+}
+
+static void drop_copy(char *path, const char *dir)
+{
+    unlink(path);
+    rmdir(dir);
+    free(path);
+}
+
+static void patch(const char *path, uint64_t off, const void *bytes, size_t n)
+{
+    FILE *f = fopen(path, "r+b");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseeko(f, (off_t)off, SEEK_SET), 0);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+static uint32_t le32_at(const uint8_t *b, size_t off)
+{
+    return (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+           (uint32_t)b[off + 3] << 24;
+}
+
+/* Where linux.raw's ext4 volume (sector 2048, testdata/build-evidence.sh)
+ * keeps inode N, and the first block of a file whose inode has a depth-0
+ * extent tree: from the superblock and group descriptor, read here
+ * independently of libtsk. */
+#define EXT4_AT (2048u * 512u)
+
+static uint64_t inode_at(const char *img, uint64_t inum, uint8_t out[256])
+{
+    FILE *f = fopen(img, "rb");
+    ck_assert_ptr_nonnull(f);
+    uint8_t sb[1024], gd[64];
+    ck_assert_int_eq(fseeko(f, EXT4_AT + 1024, SEEK_SET), 0);
+    ck_assert_uint_eq(fread(sb, 1, sizeof sb, f), sizeof sb);
+    uint64_t bs = 1024u << le32_at(sb, 0x18), ipg = le32_at(sb, 0x28);
+    uint64_t isz = (uint64_t)sb[0x58] | (uint64_t)sb[0x59] << 8;
+    uint64_t group = (inum - 1) / ipg, index = (inum - 1) % ipg;
+    ck_assert_uint_eq(group, 0);
+    ck_assert_int_eq(fseeko(f, (off_t)(EXT4_AT + bs), SEEK_SET), 0); /* descriptors: block 1 */
+    ck_assert_uint_eq(fread(gd, 1, sizeof gd, f), sizeof gd);
+    uint64_t at = EXT4_AT + le32_at(gd, 8) * bs + index * isz;
+    ck_assert_int_eq(fseeko(f, (off_t)at, SEEK_SET), 0);
+    ck_assert_uint_eq(fread(out, 1, 256, f), 256);
+    fclose(f);
+    return at;
+}
+
+static uint64_t first_block_at(const uint8_t inode[256])
+{
+    ck_assert_uint_eq(le32_at(inode, 0x28) & 0xffff, 0xf30a);     /* extent header */
+    ck_assert_uint_eq(inode[0x28 + 6] | inode[0x28 + 7] << 8, 0); /* depth 0 */
+    return EXT4_AT + (uint64_t)le32_at(inode, 0x28 + 12 + 8) * 4096;
+}
+
+static uint64_t inode_of(const char *img, const char *path)
+{
+    opened o;
+    open_volume(&o, "", img, 0);
+    kt_stat st;
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_stat(o.fs, path, 0, &st, &err) == 0, "%s", err.msg);
+    close_volume(&o);
+    return st.inode;
+}
+
+START_TEST(ext4_a_damaged_extent_tree_is_named)
+{
+    char dir[32];
+    char *img = linux_copy(dir);
+    uint8_t ino[256];
+    uint64_t at = inode_at(img, inode_of(img, "etc/hostname"), ino);
+    /* depth 5 over a leaf: libtsk would read the file's data as index
+     * nodes (and leak a block buffer at each level it leaves) */
+    static const uint8_t depth[2] = {5, 0};
+    patch(img, at + 0x28 + 6, depth, 2);
+    opened o;
+    open_volume(&o, "", img, 0);
+    kt_buf b = {0};
+    kt_error err = {0};
+    int rc = kt_fs_read(o.fs, "etc/hostname", 0, 1 << 20, &b, &err);
+    ck_assert_int_eq(rc, KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "damaged extent tree") != NULL, "%s", err.msg);
+    kt_buf_release(&b);
+    close_volume(&o);
+    drop_copy(img, dir);
+}
+END_TEST
+
+START_TEST(ext4_an_inode_in_use_but_zeroed_is_an_error_not_an_empty_file)
+{
+    char dir[32];
+    char *img = linux_copy(dir);
+    uint8_t ino[256];
+    uint64_t inum = inode_of(img, "etc/hostname");
+    uint64_t at = inode_at(img, inum, ino);
+    static const uint8_t zero[256];
+    patch(img, at, zero, sizeof zero);
+    opened o;
+    open_volume(&o, "", img, 0);
+    kt_buf b = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_fs_read(o.fs, "etc/hostname", 0, 1 << 20, &b, &err), KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "in use but empty") != NULL, "%s", err.msg);
+    kt_stat st;
+    ck_assert_int_eq(kt_fs_stat(o.fs, "etc/hostname", 0, &st, &err), KT_EFORMAT);
+    /* a listing shows it as what its name says, so reading it reports */
+    kt_dirent_list l = {0};
+    ck_assert_msg(kt_fs_list(o.fs, "etc", false, &l, &err) == 0, "%s", err.msg);
+    bool listed = false;
+    for (size_t i = 0; i < l.count; i++)
+        if (strcmp(l.items[i].name, "hostname") == 0)
+            listed = l.items[i].st.type == KT_FT_REG;
+    ck_assert(listed);
+    kt_dirent_list_release(&l);
+    kt_buf_release(&b);
+    close_volume(&o);
+    drop_copy(img, dir);
+}
+END_TEST
+
+START_TEST(ext4_an_entry_of_another_type_than_its_inode_is_an_error)
+{
+    char dir[32];
+    char *img = linux_copy(dir);
+    uint8_t ino[256];
+    inode_at(img, inode_of(img, "etc"), ino);
+    uint64_t blk = first_block_at(ino);
+    /* find "hostname" in etc's first block and say it is a directory */
+    uint8_t block[4096];
+    FILE *f = fopen(img, "rb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseeko(f, (off_t)blk, SEEK_SET), 0);
+    ck_assert_uint_eq(fread(block, 1, sizeof block, f), sizeof block);
+    fclose(f);
+    size_t off = 0;
+    while (off + 8 < sizeof block &&
+           !(block[off + 6] == 8 && memcmp(block + off + 8, "hostname", 8) == 0))
+        off += (size_t)(block[off + 4] | block[off + 5] << 8);
+    ck_assert_uint_lt(off + 8, sizeof block);
+    static const uint8_t dir_type = 2;
+    patch(img, blk + off + 7, &dir_type, 1);
+    opened o;
+    open_volume(&o, "", img, 0);
+    kt_stat st;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_fs_stat(o.fs, "etc/hostname", 0, &st, &err), KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "not of the type its directory entry says") != NULL, "%s",
+                  err.msg);
+    close_volume(&o);
+    drop_copy(img, dir);
+}
+END_TEST
+
+START_TEST(ext4_a_damaged_directory_block_is_an_error_not_an_absence)
+{
+    char dir[32];
+    char *img = linux_copy(dir);
+    uint8_t ino[256];
+    inode_at(img, inode_of(img, "etc"), ino);
+    static const uint8_t zero[4096];
+    patch(img, first_block_at(ino), zero, sizeof zero);
+    opened o;
+    open_volume(&o, "", img, 0);
+    kt_stat st;
+    kt_error err = {0};
+    /* libtsk alone finds no entry and says nothing: "not found" */
+    int rc = kt_fs_stat(o.fs, "etc/hostname", 0, &st, &err);
+    ck_assert_int_eq(rc, KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "directory 'etc': damaged directory block 0") != NULL, "%s",
+                  err.msg);
+    kt_dirent_list l = {0};
+    ck_assert_int_eq(kt_fs_list(o.fs, "etc", false, &l, &err), KT_EFORMAT);
+    /* the other directories are whole */
+    ck_assert_msg(kt_fs_stat(o.fs, "usr", 0, &st, &err) == 0, "%s", err.msg);
+    close_volume(&o);
+    drop_copy(img, dir);
 }
 END_TEST
 
@@ -509,6 +705,10 @@ static Suite *suite(void)
     tcase_add_test(tc, lists_a_directory_sorted_without_deleted_entries);
     tcase_add_test(tc, ext4_times_to_the_nanosecond_links_and_deleted_entries);
     tcase_add_test(tc, ext4_lookup_is_case_sensitive);
+    tcase_add_test(tc, ext4_a_damaged_extent_tree_is_named);
+    tcase_add_test(tc, ext4_an_inode_in_use_but_zeroed_is_an_error_not_an_empty_file);
+    tcase_add_test(tc, ext4_an_entry_of_another_type_than_its_inode_is_an_error);
+    tcase_add_test(tc, ext4_a_damaged_directory_block_is_an_error_not_an_absence);
     tcase_add_test(tc, symlinks_resolve_inside_the_evidence);
     tcase_add_test(tc, fat_volumes_match_ground_truth);
     tcase_add_test(tc, directory_tree_links_stay_inside_the_tree);

@@ -8,13 +8,27 @@
 
 #include "source.h"
 
+static bool same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const char *path,
                      const kt_artifact *a, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    int rc = kt_diags_vaddf(c->diags, sev, code, c->vol->index, path, a ? a->id : NULL, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* Said once: several definitions walk the same damaged folder or key. */
+    for (size_t i = 0; i < c->diags->count; i++) {
+        const kt_diag *d = &c->diags->items[i];
+        if (d->severity == sev && d->volume == c->vol->index && same(d->code, code) &&
+            same(d->path, path) && same(d->artifact, a ? a->id : NULL) && same(d->message, msg))
+            return;
+    }
+    int rc = kt_diags_addf(c->diags, sev, code, c->vol->index, path, a ? a->id : NULL, "%s", msg);
     if (rc != KT_OK && c->rc == KT_OK)
         c->rc = rc; /* a diagnostic lost would leave a result silently incomplete */
 }

@@ -242,6 +242,7 @@ static bool content_time(kt_collector *c, const kt_artifact *a, const kt_find *f
     kt_buf b = {0};
     if (kt_file_read(c, a, f, s->max_size, &b))
         return false;
+    kt_text_nul(c, a, f, &b);
     bool ok = false;
     char text[128] = "";
     if (s->parse == PARSE_LINE) {
@@ -444,6 +445,7 @@ static void parse_lines(kt_collector *c, const kt_artifact *a, const kt_find *f)
     kt_buf b = {0};
     if (kt_file_read(c, a, f, s->max_size, &b))
         return;
+    kt_text_nul(c, a, f, &b);
     size_t lineno = 0, finds = 0, stamp_line = 0;
     kt_time stamp_time = KT_TIME_NONE;
     char stamp[128] = "";
@@ -572,6 +574,7 @@ static bool content_matches(kt_collector *c, const kt_artifact *a, const kt_find
     kt_buf b = {0};
     if (kt_file_read(c, a, f, s->max_size, &b))
         return false;
+    kt_text_nul(c, a, f, &b);
     if (kt_buf_append(&b, "", 1) != KT_OK) {
         kt_buf_release(&b);
         c->rc = KT_ENOMEM;

@@ -114,9 +114,16 @@ static bool lookup(void *arg, const char *path, const void *node, const char *na
     if (snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "/" : "", name) >= (int)sizeof sub)
         return false;
     fnode *n = child;
-    if (kt_fs_stat(x->c->fs, sub, x->fp->deleted ? KT_FS_DELETED | KT_FS_FOLLOW : KT_FS_FOLLOW,
-                   &n->st, NULL) != KT_OK ||
-        n->st.type != KT_FT_DIR)
+    kt_error err = {0};
+    int rc = kt_fs_stat(x->c->fs, sub, x->fp->deleted ? KT_FS_DELETED | KT_FS_FOLLOW : KT_FS_FOLLOW,
+                        &n->st, &err);
+    if (rc) {
+        /* Absent is nothing to say; unreadable is (a damaged record). */
+        if (rc != KT_ENOTFOUND)
+            kt_collect_diag(x->c, KT_SEV_WARNING, "dir.lookup", sub, NULL, "%s", err.msg);
+        return false;
+    }
+    if (n->st.type != KT_FT_DIR)
         return false;
     n->deleted = !n->st.allocated;
     kt_strlcpy(real, name, real_len);
@@ -335,4 +342,16 @@ int kt_file_read(kt_collector *c, const kt_artifact *a, const kt_find *f, size_t
     c->stats->files_read++;
     c->stats->bytes_read += b->len;
     return 0;
+}
+
+bool kt_text_nul(kt_collector *c, const kt_artifact *a, const kt_find *f, const kt_buf *b)
+{
+    const uint8_t *nul = b->len ? memchr(b->data, 0, b->len) : NULL;
+    if (nul == NULL)
+        return false;
+    kt_collect_diag(c, KT_SEV_WARNING, "file.text", f->path, a,
+                    "NUL byte at offset %zu of %zu: not text (a zeroed or lost block?); the text "
+                    "after it is not read",
+                    (size_t)(nul - b->data), b->len);
+    return true;
 }

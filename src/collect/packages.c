@@ -133,10 +133,14 @@ static kt_time dpkg_list_time(kt_collector *c, const char *name, const char *arc
             snprintf(path, sizeof path, "var/lib/dpkg/info/%s:%s.list", name, arch);
         else
             break;
-        if (kt_fs_stat(c->fs, path, 0, &st, NULL) == KT_OK && st.modified != KT_TIME_NONE) {
+        kt_error err = {0};
+        int rc = kt_fs_stat(c->fs, path, 0, &st, &err);
+        if (rc == KT_OK && st.modified != KT_TIME_NONE) {
             snprintf(src, len, "modified time of %s", path);
             return st.modified;
         }
+        if (rc != KT_OK && rc != KT_ENOTFOUND)
+            kt_collect_diag(c, KT_SEV_WARNING, "file.stat", path, NULL, "%s", err.msg);
     }
     return KT_TIME_NONE;
 }

@@ -173,9 +173,13 @@ static value_read value_time(kt_collector *c, const kt_artifact *a, const time_r
     uint32_t type = 0;
     kt_buf b = {0};
     kt_error err = {0};
-    if (kt_hive_value(f->hive, f->node, r->value, &type, &b, &err) != KT_OK) {
+    int rc = kt_hive_value(f->hive, f->node, r->value, &type, &b, &err);
+    if (rc != KT_OK) {
         kt_buf_release(&b);
-        return VALUE_NONE; /* absent: nothing to say */
+        if (rc == KT_ENOTFOUND)
+            return VALUE_NONE; /* absent: nothing to say */
+        kt_collect_diag(c, KT_SEV_WARNING, "hive", f->key, a, "%s: %s", f->hive_name, err.msg);
+        return VALUE_BAD;
     }
     /* An empty value (no data, or an empty string) is unset too. */
     bool ok = false, unset = b.len == 0 || ((type == KT_REG_SZ || type == KT_REG_EXPAND_SZ) &&
@@ -284,8 +288,11 @@ static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f)
     const spec *s = a->spec;
     for (size_t w = 0; w < s->nwhere; w++) {
         char v[512];
-        if (kt_hive_value_string(f->hive, f->node, s->where[w].value, v, sizeof v, NULL) ||
-            !defs_where_match(&s->where[w], v))
+        kt_error err = {0};
+        int rc = kt_hive_value_string(f->hive, f->node, s->where[w].value, v, sizeof v, &err);
+        if (rc && rc != KT_ENOTFOUND)
+            kt_collect_diag(c, KT_SEV_WARNING, "hive", f->key, a, "%s: %s", f->hive_name, err.msg);
+        if (rc || !defs_where_match(&s->where[w], v))
             return;
     }
     for (size_t i = 0; i < s->ntimes; i++) {
@@ -327,11 +334,18 @@ static bool lookup(void *arg, const char *path, const void *node, const char *na
                    size_t real_len, void *child)
 {
     rwalk *x = arg;
-    (void)path;
     kt_hive_node kid;
-    if (kt_hive_find(x->hive, *(const kt_hive_node *)node, name, &kid, NULL) != KT_OK ||
-        kt_hive_node_name(x->hive, kid, real, real_len))
+    kt_error err = {0};
+    int rc = kt_hive_find(x->hive, *(const kt_hive_node *)node, name, &kid, &err);
+    if (rc == KT_OK && kt_hive_node_name(x->hive, kid, real, real_len))
+        rc = kt_error_set(&err, KT_EFORMAT, "key '%s': unreadable name", name);
+    if (rc) {
+        /* Absent is nothing to say; unreadable is (a damaged key). */
+        if (rc != KT_ENOTFOUND)
+            kt_collect_diag(x->c, KT_SEV_WARNING, "hive", path[0] ? path : name, NULL, "%s: %s",
+                            x->hive_name, err.msg);
         return false;
+    }
     *(kt_hive_node *)child = kid;
     return true;
 }
@@ -352,6 +366,9 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
         char name[256];
         if (kt_hive_node_name(x->hive, kids[k], name, sizeof name) == KT_OK)
             each(walk, name, &kids[k]);
+        else
+            kt_collect_diag(x->c, KT_SEV_WARNING, "hive", path, NULL,
+                            "%s: a subkey's name is unreadable", x->hive_name);
     }
     free(kids);
 }

@@ -178,6 +178,9 @@ void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_par
                         const kt_find *f, const char *what);
 /* Read the found file (at most limit bytes); a failure is a warning. */
 int kt_file_read(kt_collector *c, const kt_artifact *a, const kt_find *f, size_t limit, kt_buf *b);
+/* A file read as text holding a NUL byte (a zeroed or lost block: the line
+ * readers stop there) is a warning; true when it does. */
+bool kt_text_nul(kt_collector *c, const kt_artifact *a, const kt_find *f, const kt_buf *b);
 kt_precision kt_file_precision(const kt_collector *c);
 
 /* ---- the pattern walker (walk.c) ----

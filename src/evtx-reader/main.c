@@ -225,8 +225,14 @@ int main(int argc, char **argv)
         return 1;
     }
     uint32_t crc = 0;
-    if (!kt_rd_le32(data, len, 0x7C, &crc) || (uint32_t)crc32(0, data, 0x78) != crc)
+    bool header_ok = kt_rd_le32(data, len, 0x7C, &crc) && (uint32_t)crc32(0, data, 0x78) == crc;
+    if (!header_ok)
         warn("file header CRC32 mismatch (the log may be dirty)");
+    /* Chunks are used in order (wrapping round when the log is full):
+     * an empty one the header counts, or one before a used chunk, was lost. */
+    uint16_t counted = 0;
+    kt_rd_le16(data, len, 0x2A, &counted);
+    size_t first_empty = SIZE_MAX;
     size_t nchunks = (len - FILE_HEADER_BLOCK) / CHUNK_SIZE, parsed = 0, records = 0;
     if ((len - FILE_HEADER_BLOCK) % CHUNK_SIZE)
         warn("%zu trailing bytes after the last whole chunk",
@@ -237,7 +243,16 @@ int main(int argc, char **argv)
             uint64_t signature = 0;
             if (kt_rd_le64(chunk, CHUNK_SIZE, 0, &signature) && signature != 0)
                 warn("chunk %zu: bad signature, skipped", i);
+            else if (header_ok && i < counted)
+                warn("chunk %zu: empty, though the header counts %u chunks (lost?)", i,
+                     (unsigned)counted);
+            else if (first_empty == SIZE_MAX)
+                first_empty = i;
             continue;
+        }
+        if (first_empty != SIZE_MAX) {
+            warn("chunk %zu: empty, though chunk %zu after it is in use (lost?)", first_empty, i);
+            first_empty = SIZE_MAX;
         }
         if (argc > 1 && !mentions(chunk, argv + 1, argc - 1))
             continue;
