@@ -228,6 +228,13 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
     return KT_OK;
 }
 
+int kt_fs_in_use(kt_fs *fs, uint64_t *count, kt_error *err)
+{
+    if (fs->ops->in_use == NULL)
+        return kt_error_set(err, KT_EUNSUPPORTED, "no count of files in use");
+    return fs->ops->in_use(fs, count, err);
+}
+
 int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err)
 {
     kt_dirent_list all = {0};

@@ -27,6 +27,10 @@ typedef struct kt_fs_ops {
                 kt_buf *out, kt_error *err);
     int (*readlink)(kt_fs *fs, const kt_node *n, const char *path, char *buf, size_t len,
                     kt_error *err);
+    /* How many files and directories the filesystem's own counters say
+     * are in use, reserved records left out; NULL or KT_EUNSUPPORTED where
+     * the filesystem keeps no such count. */
+    int (*in_use)(kt_fs *fs, uint64_t *count, kt_error *err);
     void (*close)(kt_fs *fs);
 } kt_fs_ops;
 

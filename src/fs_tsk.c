@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -507,6 +508,34 @@ static void do_close(kt_fs *fs)
     fs->impl = NULL;
 }
 
+/* ext2/3/4 keep the count of inodes in use in the superblock (1024 bytes
+ * into the volume): s_inodes_count at 0, s_free_inodes_count at 16, the
+ * revision at 76 and s_first_ino, the first inode not reserved, at 84
+ * (11 in revision 0). The reserved inodes (root, journal, resize) are
+ * marked in use from mkfs on and are left out. */
+static int do_in_use(kt_fs *fs, uint64_t *count, kt_error *err)
+{
+    if (fs->kind != KT_FS_EXT)
+        return kt_error_set(err, KT_EUNSUPPORTED, "no count of files in use");
+    uint8_t sb[1024];
+    if (tsk_fs_read(tfs(fs), 1024, (char *)sb, sizeof sb) != (ssize_t)sizeof sb)
+        return kt_tsk_error(err, KT_EIO, "cannot read the superblock");
+    uint32_t inodes = 0, free_inodes = 0, rev = 0, first = 11;
+    kt_rd_le32(sb, sizeof sb, 0, &inodes);
+    kt_rd_le32(sb, sizeof sb, 16, &free_inodes);
+    kt_rd_le32(sb, sizeof sb, 76, &rev);
+    if (rev >= 1)
+        kt_rd_le32(sb, sizeof sb, 84, &first);
+    if (free_inodes > inodes || first < 1 || first > inodes)
+        return kt_error_set(err, KT_EFORMAT,
+                            "the superblock's inode counts do not add up (%" PRIu32
+                            " inodes, %" PRIu32 " free, first %" PRIu32 ")",
+                            inodes, free_inodes, first);
+    uint64_t used = (uint64_t)inodes - free_inodes;
+    *count = used > first - 1 ? used - (first - 1) : 0;
+    return KT_OK;
+}
+
 const kt_fs_ops kt_fs_tsk_ops = {
     .name = "tsk",
     .child = child,
@@ -514,6 +543,7 @@ const kt_fs_ops kt_fs_tsk_ops = {
     .list = list,
     .read = do_read,
     .readlink = do_readlink,
+    .in_use = do_in_use,
     .close = do_close,
 };
 

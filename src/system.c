@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,6 +263,78 @@ static const struct {
     {KT_OS_WINDOWS, "Program Files", KT_FT_DIR, windows_details},
 };
 
+/* ---- no system: absence or damage? --------------------------------- */
+
+/* Files reached from the root before a filesystem with no system is taken
+ * for a data volume: a root or inode table that damage has made
+ * unreadable reaches a handful at most. */
+#define REACH_ENOUGH 1000
+#define REACH_DEPTH 8
+
+/* Count the allocated entries below dir, up to `want`. A directory that
+ * cannot be listed is skipped (its own error surfaces if it matters). */
+static int reach(kt_fs *fs, const char *dir, int depth, uint64_t want, uint64_t *reached)
+{
+    kt_dirent_list l = {0};
+    int rc = kt_fs_list(fs, dir, false, &l, NULL);
+    if (rc == KT_ENOMEM)
+        return rc;
+    if (rc)
+        return KT_OK;
+    for (size_t i = 0; i < l.count && *reached < want && rc == KT_OK; i++) {
+        (*reached)++;
+        if (l.items[i].st.type != KT_FT_DIR || depth + 1 >= REACH_DEPTH)
+            continue;
+        char path[KT_FS_PATH_MAX];
+        if (snprintf(path, sizeof path, "%s%s%s", dir, dir[0] ? "/" : "", l.items[i].name) >=
+            (int)sizeof path)
+            continue;
+        rc = reach(fs, path, depth + 1, want, reached);
+    }
+    kt_dirent_list_release(&l);
+    return rc;
+}
+
+/* No marker was found. That is a data volume, unless the filesystem says
+ * otherwise: a root directory that cannot be listed, an NTFS root without
+ * its metadata files, or (ext) far fewer files reachable from the root
+ * than the superblock counts in use: a damaged root inode, inode table or
+ * group descriptor hides every file, and a system with them, while each
+ * lookup answers only "not found". Such a volume is an error here, and a
+ * warning of the volume in the inventory. */
+static int check_no_system(kt_fs *fs, kt_error *err)
+{
+    kt_dirent_list l = {0};
+    kt_error e = {0};
+    int rc = kt_fs_list(fs, "", false, &l, &e);
+    size_t root_entries = l.count;
+    kt_dirent_list_release(&l);
+    if (rc == KT_ENOMEM)
+        return kt_error_set(err, rc, "out of memory");
+    if (rc)
+        return kt_error_set(
+            err, rc, "no system found, and the root directory could not be listed: %s", e.msg);
+    if (kt_fs_get_kind(fs) == KT_FS_NTFS && root_entries == 0)
+        return kt_error_set(err, KT_EFORMAT,
+                            "no system found, and the NTFS root directory lists nothing, not even "
+                            "the filesystem's own files ($MFT, ...): it is damaged");
+    uint64_t in_use = 0;
+    if (kt_fs_in_use(fs, &in_use, &e) != KT_OK)
+        return KT_OK;
+    uint64_t want = in_use / 2 < REACH_ENOUGH ? in_use / 2 : REACH_ENOUGH;
+    uint64_t reached = 0;
+    if (reach(fs, "", 0, want, &reached) == KT_ENOMEM)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    if (reached >= want)
+        return KT_OK;
+    return kt_error_set(err, KT_EFORMAT,
+                        "no system found, and only %" PRIu64 " of the %" PRIu64
+                        " files and directories the filesystem counts in use can be reached from "
+                        "its root: its superblock, root directory, inode table or group "
+                        "descriptors are damaged, and a system on this volume may be hidden",
+                        reached, in_use);
+}
+
 int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
 {
     memset(sys, 0, sizeof *sys);
@@ -294,7 +367,7 @@ int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err)
     if (first_rc != KT_OK)
         return kt_error_set(err, first_rc, "no system found, and the filesystem failed: %s",
                             first.msg);
-    return KT_OK;
+    return check_no_system(fs, err);
 }
 
 void kt_system_release(kt_system *sys)

@@ -105,6 +105,11 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
 int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err);
 void kt_dirent_list_release(kt_dirent_list *list);
 
+/* How many files and directories the filesystem's own counters say are
+ * in use, its reserved records left out (ext: the superblock's inode
+ * counts). KT_EUNSUPPORTED where it keeps no such count. */
+int kt_fs_in_use(kt_fs *fs, uint64_t *count, kt_error *err);
+
 /* Read a whole file, or "file:stream", into out (zero-initialised; the
  * caller releases it). More than limit bytes is KT_ELIMIT. flags: 0 or
  * KT_FS_DELETED (a deleted file's data may since have been overwritten). */
