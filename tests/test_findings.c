@@ -467,6 +467,45 @@ START_TEST(each_verdict_takes_the_strongest_backing_of_the_events_behind_it)
 }
 END_TEST
 
+/* Only a source that could not be read opens a "no": a time that could
+ * not be placed (a zone table, a bad date in a log line) is no loss, and
+ * another volume's loss is not this system's. */
+START_TEST(only_losses_of_this_system_or_the_item_open_false_verdicts)
+{
+    static const struct {
+        kt_severity sev;
+        const char *code;
+        int volume;
+        bool opens;
+    } cases[] = {
+        {KT_SEV_WARNING, "zone", 0, false},         {KT_SEV_WARNING, "zone.table", -1, false},
+        {KT_SEV_WARNING, "dpkg.time", 0, false},    {KT_SEV_WARNING, "evtx.date", 0, false},
+        {KT_SEV_WARNING, "install-time", 0, false}, {KT_SEV_NOTE, "hive", 0, false},
+        {KT_SEV_WARNING, "hive", 1, false},         {KT_SEV_WARNING, "hive", 0, true},
+        {KT_SEV_WARNING, "image", -1, true},        {KT_SEV_WARNING, "file.read", 0, true},
+        {KT_SEV_WARNING, "timezone", 0, true}, /* not a time of one value */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kt_timeline tl = {0};
+        kt_system_finding f = build(&tl); /* nothing found: every verdict false */
+        ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        kt_diags d = {0};
+        ck_assert_int_eq(kt_diags_addf(&d, cases[i].sev, cases[i].code, cases[i].volume, NULL, NULL,
+                                       "%s", "test"),
+                         0);
+        kt_findings_account_losses(&f, &d);
+        ck_assert_msg(f.nlosses == (cases[i].opens ? 1u : 0u), "%s on volume %d: %zu losses",
+                      cases[i].code, cases[i].volume, f.nlosses);
+        ck_assert_msg(f.verdicts[KT_V_EVER_INSTALLED] == (cases[i].opens ? KT_NULL : KT_FALSE),
+                      "%s on volume %d", cases[i].code, cases[i].volume);
+        ck_assert_int_eq(f.opened[KT_V_EVER_INSTALLED], cases[i].opens);
+        kt_diags_release(&d);
+        kt_system_finding_release(&f);
+        kt_timeline_release(&tl);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("findings");
@@ -484,6 +523,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
     tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
+    tcase_add_test(tc, only_losses_of_this_system_or_the_item_open_false_verdicts);
     suite_add_tcase(s, tc);
     return s;
 }
