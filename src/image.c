@@ -1,3 +1,4 @@
+#include <inttypes.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -119,6 +120,31 @@ void kt_image_warn(kt_image *img, const char *fmt, ...)
     va_start(ap, fmt);
     kt_strlist_vaddf(&img->warnings, fmt, ap);
     va_end(ap);
+}
+
+#define READ_DAMAGE_LISTED 4 /* ranges named in the warning */
+
+int kt_image_read_damage(kt_image *img, kt_strlist *out)
+{
+    if (img == NULL || img->tsk == NULL || img->info.format != KT_IMG_EWF)
+        return KT_OK;
+    kt_sector_range r[READ_DAMAGE_LISTED];
+    size_t n = 0;
+    if (kt_vdisk_checksum_errors(img->tsk, r, READ_DAMAGE_LISTED, &n) != KT_OK)
+        return kt_strlist_add(out, "libewf cannot tell whether the chunks read so far passed "
+                                   "their checksums: data read from the EWF set may be wrong");
+    if (n == 0)
+        return KT_OK;
+    char where[256] = "";
+    size_t at = 0;
+    for (size_t i = 0; i < n && i < READ_DAMAGE_LISTED && at < sizeof where; i++)
+        at += (size_t)snprintf(where + at, sizeof where - at, "%s%" PRIu64 "-%" PRIu64,
+                               i ? ", " : "", r[i].first, r[i].first + r[i].count - 1);
+    return kt_strlist_addf(out,
+                           "%zu range%s of the EWF set's sectors (%s%s) failed their chunk "
+                           "checksum or were missing when read: what the scan read from them may "
+                           "be wrong",
+                           n, n == 1 ? "" : "s", where, n > READ_DAMAGE_LISTED ? ", ..." : "");
 }
 
 const kt_strlist *kt_image_warnings(const kt_image *img)
@@ -535,6 +561,11 @@ static int open_container(kt_image *img, kt_error *err)
     } else if (img->info.format == KT_IMG_VHD &&
                (rc = vhd_footer(img, head, head_len, tail, tail_len, err)) != KT_OK) {
         return rc;
+    }
+    if (img->info.format == KT_IMG_EWF) {
+        rc = kt_vdisk_open_ewf(&img->info.segments, &img->tsk, err);
+        if (rc)
+            return rc;
     }
     /* A VHD whose end footer is damaged is open already (its copy). */
     if (img->tsk == NULL && (img->info.format == KT_IMG_VMDK || img->info.format == KT_IMG_VHD ||

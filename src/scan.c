@@ -65,6 +65,16 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
         if (rc)
             return rc;
     }
+    /* Damage the collection's reads met without failing (an EWF chunk
+     * that fails its checksum): a loss of the whole item. */
+    kt_strlist damage = {0};
+    rc = kt_image_read_damage(out->inv.img, &damage);
+    for (size_t i = 0; i < damage.count && rc == KT_OK; i++)
+        rc = kt_diags_addf(&out->warnings, KT_SEV_WARNING, "image", -1, NULL, NULL, "%s",
+                           damage.items[i]);
+    kt_strlist_release(&damage);
+    if (rc)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
     kt_timeline_finish(&out->tl, set);
     for (size_t i = 0; i < out->nsystems; i++) {
         rc = kt_findings_build(set, &out->tl, out->systems[i].volume->index,

@@ -20,4 +20,18 @@ TSK_IMG_INFO *kt_image_tsk(kt_image *img);
  * left open and err gives the library's reason. */
 int kt_vdisk_open(bool vmdk, const char *path, TSK_IMG_INFO **out, kt_error *err);
 
+/* An EWF set (its segment files, borrowed) read through libewf, handed to
+ * libtsk the same way; the media reads as libtsk's own EWF reader would. */
+int kt_vdisk_open_ewf(const kt_strlist *segments, TSK_IMG_INFO **out, kt_error *err);
+
+typedef struct kt_sector_range {
+    uint64_t first, count;
+} kt_sector_range;
+
+/* The sector ranges whose chunks failed their checksum (or were missing)
+ * in the reads made so far of an image from kt_vdisk_open_ewf: up to max
+ * of them into ranges, *count the total. Another image: none. Returns 0,
+ * or KT_EIO when libewf cannot tell. */
+int kt_vdisk_checksum_errors(TSK_IMG_INFO *img, kt_sector_range *ranges, size_t max, size_t *count);
+
 #endif

@@ -403,6 +403,40 @@ START_TEST(an_ewf_chunk_failing_its_checksum_makes_the_hash_incomplete)
 }
 END_TEST
 
+START_TEST(an_ewf_chunk_failing_its_checksum_when_read_is_damage_of_the_scan)
+{
+    /* The same flipped chunk (sectors 31488-31551), met by an ordinary
+     * read: its bytes come back (as libtsk's own reader gave them), and
+     * the image then says the chunk failed its checksum. */
+    char *path = path_join(evidence_dir(), "corrupt/ewf-flip.E01");
+    kt_image *img = open_ok(path);
+    uint8_t buf[4096];
+    kt_error e = {0};
+    kt_strlist damage = {0};
+    ck_assert_int_eq(kt_image_read(img, 0, buf, sizeof buf, &e), (ssize_t)sizeof buf);
+    ck_assert_int_eq(kt_image_read_damage(img, &damage), 0);
+    ck_assert_uint_eq(damage.count, 0);
+    ck_assert_int_eq(kt_image_read(img, 16121856 + 1024, buf, sizeof buf, &e), (ssize_t)sizeof buf);
+    ck_assert_int_eq(kt_image_read_damage(img, &damage), 0);
+    ck_assert_uint_eq(damage.count, 1);
+    ck_assert_msg(strstr(damage.items[0], "1 range of the EWF set's sectors (31488-31551) failed "
+                                          "their chunk checksum") != NULL,
+                  "%s", damage.items[0]);
+    kt_strlist_release(&damage);
+    kt_image_free(img);
+    free(path);
+    /* An intact set reads without a word. */
+    path = path_join(evidence_dir(), "windows.E01");
+    img = open_ok(path);
+    for (int64_t off = 0; off < 67108864; off += 1048576)
+        ck_assert_int_eq(kt_image_read(img, off, buf, sizeof buf, &e), (ssize_t)sizeof buf);
+    ck_assert_int_eq(kt_image_read_damage(img, &damage), 0);
+    ck_assert_uint_eq(damage.count, 0);
+    kt_image_free(img);
+    free(path);
+}
+END_TEST
+
 START_TEST(an_altered_ewf_set_is_a_stored_hash_mismatch)
 {
     /* The chunk altered with its Adler-32 recomputed reads cleanly. */
@@ -662,6 +696,7 @@ static Suite *suite(void)
     tcase_add_test(tc, warns_about_odd_split_raw_parts_and_names_them);
     tcase_add_test(tc, hashes_complete_media_and_verifies_the_stored_hashes);
     tcase_add_test(tc, an_ewf_chunk_failing_its_checksum_makes_the_hash_incomplete);
+    tcase_add_test(tc, an_ewf_chunk_failing_its_checksum_when_read_is_damage_of_the_scan);
     tcase_add_test(tc, an_altered_ewf_set_is_a_stored_hash_mismatch);
     tcase_add_test(tc, a_truncated_ewf_set_hashes_incomplete_never_as_the_media);
     tcase_add_test(tc, a_read_error_makes_the_hash_incomplete_and_says_where);

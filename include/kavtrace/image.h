@@ -114,6 +114,12 @@ kt_verification kt_image_verify(const kt_image *img, const kt_image_digest *d, c
 int kt_image_hash(kt_image *img, kt_image_digest *out, kt_hash_progress progress, void *ctx,
                   kt_error *err);
 
+/* Damage met by the reads made so far that the reads themselves did not
+ * fail on: EWF chunks that failed their checksum (libewf hands their
+ * bytes on, as libtsk's reader does). One sentence per kind added to out;
+ * KT_ENOMEM or 0. */
+int kt_image_read_damage(kt_image *img, kt_strlist *out);
+
 /* Warnings gathered while opening and reading (borrowed). */
 const kt_strlist *kt_image_warnings(const kt_image *img);
 void kt_image_warn(kt_image *img, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
