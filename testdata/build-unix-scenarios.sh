@@ -10,7 +10,7 @@
 #                       sector 2048 holding a 32 MiB ext4 volume
 #   OUTDIR/NAME.E01..   the same disk as split EWF (16 MiB segments, no
 #                       compression, SHA-1 stored, acquisition time pinned)
-#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk
+#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk, OUTDIR/NAME.qcow2
 # A scenario with tree.tsv is a macOS system as a directory tree (HFS+ and
 # APFS cannot be built on Debian): OUTDIR/NAME.tree/.
 #
@@ -429,7 +429,7 @@ for name in "${names[@]}"; do
 
   step "$name: MBR disk"
   raw=$out/$name.raw
-  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk"
+  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk" "$out/$name.qcow2"
   truncate -s "${DISK_MIB}M" "$raw"
   sfdisk -q "$raw" <<SF
 label: dos
@@ -446,6 +446,7 @@ SF
     -t "$out/$name" < "$raw" > /dev/null
   qemu-img convert -q -f raw -O vpc -o force_size=on "$raw" "$out/$name.vhd"
   qemu-img convert -q -f raw -O vmdk "$raw" "$out/$name.vmdk"
+  qemu-img convert -q -f raw -O qcow2 "$raw" "$out/$name.qcow2"
   rm -rf "$w"
 done
 

@@ -259,6 +259,12 @@ START_TEST(scenarios_in_vmdk)
 }
 END_TEST
 
+START_TEST(scenarios_in_qcow2)
+{
+    each_scenario("qcow2");
+}
+END_TEST
+
 START_TEST(scenarios_in_raw)
 {
     each_scenario("raw");
@@ -1590,6 +1596,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_split_e01);
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
+    tcase_add_test(tc, scenarios_in_qcow2);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
