@@ -100,6 +100,56 @@ START_TEST(lists_every_lvm2_logical_volume_with_its_filesystem)
 }
 END_TEST
 
+/* A logical volume kavtrace cannot read in place (its two segments are
+ * not one run of extents) is named in a warning, never silently dropped;
+ * the other volumes of its group are still listed. A bare physical volume
+ * written by testdata/tools/kt-mklvm.py into a temporary file. */
+START_TEST(names_a_logical_volume_it_cannot_read_in_place)
+{
+    char dir[] = "/tmp/kt-lvm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char spec[64], disk[64], *cmd = NULL;
+    snprintf(spec, sizeof spec, "%s/spec", dir);
+    snprintf(disk, sizeof disk, "%s/pv.raw", dir);
+    FILE *f = fopen(spec, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("vg=data\nvg_id=KVTVG0xSPLITxxxxxxxxxxxxxxxxxx01\n"
+          "pv_id=KVTPV0xSPLITxxxxxxxxxxxxxxxxxx01\nextent_sectors=8192\n"
+          "pe_start_sectors=2048\nhost=test\ntime=1700000000\ndevice=/dev/sdb\n"
+          "lv=split:KVTLV0xSPLITxxxxxxxxxxxxxxxxxx01:0:2,5:1\n"
+          "lv=whole:KVTLV0xWHOLExxxxxxxxxxxxxxxxxx01:2:3\n",
+          f);
+    fclose(f);
+    char *tool = path_join(testdata_dir(), "tools/kt-mklvm.py");
+    ck_assert(asprintf(&cmd, "truncate -s 40M '%s' && python3 '%s' '%s' 0 41943040 '%s'", disk,
+                       tool, disk, spec) > 0);
+    kt_buf out = {0}, errout = {0};
+    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "%s", errout.data ? errout.data : "");
+    kt_image *img = NULL;
+    kt_volume_list vl = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_image_open(disk, &img, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_volumes_scan(img, &vl, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(vl.count, 1);
+    ck_assert_str_eq(vl.items[0].desc, "LVM2 logical volume data/whole");
+    ck_assert_int_eq(vl.items[0].offset, 1048576 + 2 * 4194304);
+    ck_assert_int_eq(vl.items[0].length, 3 * 4194304);
+    const kt_strlist *w = kt_image_warnings(img);
+    ck_assert_uint_eq(w->count, 1);
+    ck_assert_str_eq(w->items[0], "the whole image: logical volume 'data/split' cannot be read in "
+                                  "place (its 2 segments are not one run of extents): not scanned");
+    kt_volume_list_release(&vl);
+    kt_image_free(img);
+    kt_buf_release(&out);
+    kt_buf_release(&errout);
+    unlink(spec);
+    unlink(disk);
+    rmdir(dir);
+    free(cmd);
+    free(tool);
+}
+END_TEST
+
 START_TEST(reads_the_corpus_images_or_refuses_them_by_name)
 {
     tsv t;
@@ -465,6 +515,7 @@ static Suite *suite(void)
     tcase_add_test(tc, finds_every_volume_of_every_container);
     tcase_add_test(tc, reads_the_corpus_images_or_refuses_them_by_name);
     tcase_add_test(tc, lists_every_lvm2_logical_volume_with_its_filesystem);
+    tcase_add_test(tc, names_a_logical_volume_it_cannot_read_in_place);
     tcase_add_test(tc, reads_a_gpt_with_a_bad_header_from_its_backup);
     tcase_add_test(tc, warns_about_partitions_past_the_end);
     tcase_add_test(tc, refuses_random_bytes_and_a_zeroed_mft_clearly);
