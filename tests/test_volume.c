@@ -100,8 +100,8 @@ START_TEST(lists_every_lvm2_logical_volume_with_its_filesystem)
 }
 END_TEST
 
-/* A logical volume kavtrace cannot read in place (its two segments are
- * not one run of extents) is named in a warning, never silently dropped;
+/* A logical volume kavtrace cannot read (two segments, not one run of
+ * extents) is named in a warning, never silently dropped;
  * the other volumes of its group are still listed. A bare physical volume
  * written by testdata/tools/kt-mklvm.py into a temporary file. */
 START_TEST(names_a_logical_volume_it_cannot_read_in_place)
@@ -124,7 +124,8 @@ START_TEST(names_a_logical_volume_it_cannot_read_in_place)
     ck_assert(asprintf(&cmd, "truncate -s 40M '%s' && python3 '%s' '%s' 0 41943040 '%s'", disk,
                        tool, disk, spec) > 0);
     kt_buf out = {0}, errout = {0};
-    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "%s", errout.data ? errout.data : "");
+    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "%s",
+                  errout.data ? (char *)errout.data : "");
     kt_image *img = NULL;
     kt_volume_list vl = {0};
     kt_error err = {0};
@@ -136,8 +137,13 @@ START_TEST(names_a_logical_volume_it_cannot_read_in_place)
     ck_assert_int_eq(vl.items[0].length, 3 * 4194304);
     const kt_strlist *w = kt_image_warnings(img);
     ck_assert_uint_eq(w->count, 1);
-    ck_assert_str_eq(w->items[0], "the whole image: logical volume 'data/split' cannot be read in "
-                                  "place (its 2 segments are not one run of extents): not scanned");
+    /* libvslvm 20181227 cannot give a logical volume of several segments
+     * at all (it fails on the second segment's physical volume): the
+     * warning names it by its place in the group. */
+    ck_assert_msg(strstr(w->items[0], "the whole image: logical volume 1 of 'data' cannot be "
+                                      "read (libvslvm_") != NULL &&
+                      strstr(w->items[0], "): not scanned") != NULL,
+                  "%s", w->items[0]);
     kt_volume_list_release(&vl);
     kt_image_free(img);
     kt_buf_release(&out);
