@@ -12,6 +12,8 @@ int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error
     int rc;
     if (strcmp(vol->fs, "dir") == 0)
         rc = kt_fs_host_open(kt_image_path(img), fs, err);
+    else if (strcmp(vol->fs, "xfs") == 0)
+        rc = kt_fs_xfs_open(img, vol, fs, err);
     else
         rc = kt_fs_tsk_open(img, vol, fs, err);
     if (rc) {

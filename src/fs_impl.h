@@ -1,4 +1,5 @@
-/* Private: the backends behind kt_fs (libtsk volumes, host directories).
+/* Private: the backends behind kt_fs (libtsk volumes, XFS through
+ * libfsxfs, host directories).
  *
  * The generic layer in fs.c walks paths, follows links and splits NTFS
  * stream names; a backend only answers questions about one node, named by
@@ -49,9 +50,12 @@ struct kt_fs {
 
 extern const kt_fs_ops kt_fs_tsk_ops;
 extern const kt_fs_ops kt_fs_host_ops;
+extern const kt_fs_ops kt_fs_xfs_ops;
 
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
 int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err);
+/* XFS through libfsxfs (fs_xfs.c). */
+int kt_fs_xfs_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
 
 /* Shared helpers. */
 int kt_dirent_add(kt_dirent_list *l, const char *name, bool deleted, const kt_stat *st);

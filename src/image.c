@@ -72,9 +72,9 @@ static const sniff_rule sniff_rules[] = {
     {.name = "vhd", .offset = -512, M("conectix"), .supported = true},
     {.name = "vmdk", .offset = 0, M("KDMV"), .supported = true},
     {.name = "vmdk", .offset = 0, M("# Disk DescriptorFile"), .supported = true},
-    {.name = "qcow", .offset = 0, M("QFI\xfb")},
+    {.name = "qcow", .offset = 0, M("QFI\xfb"), .supported = true},
     {.name = "vdi (VirtualBox)", .offset = 0x40, M("\x7f\x10\xda\xbe")},
-    {.name = "aff", .offset = 0, M("AFF10\x0d\x0a\x00")},
+    {.name = "aff", .offset = 0, M("AFF10\x0d\x0a\x00"), .supported = true},
     {.name = "apple disk image (dmg)", .offset = -512, M("koly")},
     {.name = "xz archive",
      .offset = 0,
@@ -433,6 +433,8 @@ static const struct {
     {KT_IMG_VMDK, "vmdk", "VMware virtual disk (VMDK)", TSK_IMG_TYPE_VMDK_VMDK},
     {KT_IMG_VHD, "vhd", "Microsoft virtual hard disk (VHD)", TSK_IMG_TYPE_VHD_VHD},
     {KT_IMG_VHDX, "vhdx", "Microsoft virtual hard disk v2 (VHDX)", TSK_IMG_TYPE_VHD_VHD},
+    {KT_IMG_QCOW, "qcow", "QEMU copy-on-write disk (QCOW)", TSK_IMG_TYPE_UNSUPP},
+    {KT_IMG_AFF, "aff", "Advanced Forensic Format (AFF, through AFFLIB)", TSK_IMG_TYPE_AFF_AFF},
     {KT_IMG_DIR, "dir", "directory (mounted or extracted filesystem)", TSK_IMG_TYPE_UNSUPP},
 };
 
@@ -568,9 +570,8 @@ static int open_container(kt_image *img, kt_error *err)
             return rc;
     }
     /* A VHD whose end footer is damaged is open already (its copy). */
-    if (img->tsk == NULL && (img->info.format == KT_IMG_VMDK || img->info.format == KT_IMG_VHD ||
-                             img->info.format == KT_IMG_VHDX)) {
-        rc = kt_vdisk_open(img->info.format == KT_IMG_VMDK, img->path, &img->tsk, err);
+    if (img->tsk == NULL && kt_vdisk_reads(img->info.format)) {
+        rc = kt_vdisk_open(img->info.format, img->path, &img->tsk, err);
         if (rc)
             return rc;
     }

@@ -14,11 +14,13 @@ int kt_tsk_error(kt_error *err, int code, const char *context);
 /* The libtsk image of an opened kt_image (borrowed), NULL for a directory. */
 TSK_IMG_INFO *kt_image_tsk(kt_image *img);
 
-/* A VMDK (vmdk true) or a VHD/VHDX opened with libvmdk or libvhdi and
+/* A VMDK, VHD/VHDX or QCOW opened with libvmdk, libvhdi or libqcow and
  * handed to libtsk as an external image (vdisk.c). On success *out is
  * owned by the caller (tsk_img_close releases it); on refusal nothing is
  * left open and err gives the library's reason. */
-int kt_vdisk_open(bool vmdk, const char *path, TSK_IMG_INFO **out, kt_error *err);
+int kt_vdisk_open(kt_image_format format, const char *path, TSK_IMG_INFO **out, kt_error *err);
+/* Whether kt_vdisk_open reads format. */
+bool kt_vdisk_reads(kt_image_format format);
 
 /* An EWF set (its segment files, borrowed) read through libewf, handed to
  * libtsk the same way; the media reads as libtsk's own EWF reader would. */

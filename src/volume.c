@@ -8,8 +8,9 @@
 #include "kavtrace/bytes.h"
 #include "kavtrace/volume.h"
 #include "tsk_util.h"
+#include "volume_impl.h"
 
-static int add_volume(kt_volume_list *list, const kt_volume *v)
+int kt_volume_add(kt_volume_list *list, const kt_volume *v)
 {
     if (list->count >= KT_VOLUME_MAX)
         return KT_ELIMIT;
@@ -40,10 +41,28 @@ static const TSK_FS_TYPE_ENUM probe_types[] = {
     TSK_FS_TYPE_HFS_DETECT,  TSK_FS_TYPE_ISO9660_DETECT, TSK_FS_TYPE_FFS_DETECT,
 };
 
-/* Name the filesystem at off, or leave fs empty. Never keeps it open. */
-static void probe_fs(TSK_IMG_INFO *img, int64_t off, char *fs, size_t len)
+/* XFS, which libtsk 4.11 does not read (libfsxfs does, fs_xfs.c): the
+ * superblock's magic "XFSB", a block size of 512 to 65536 bytes and its
+ * base-2 logarithm agreeing with it (xfs_format.h: sb_blocksize at 4,
+ * sb_blocklog at 120). */
+static bool is_xfs(TSK_IMG_INFO *img, int64_t off)
+{
+    uint8_t sb[512];
+    uint32_t bsize = 0;
+    bool yes = tsk_img_read(img, (TSK_OFF_T)off, (char *)sb, sizeof sb) == (ssize_t)sizeof sb &&
+               memcmp(sb, "XFSB", 4) == 0 && kt_rd_be32(sb, sizeof sb, 4, &bsize) && bsize >= 512 &&
+               bsize <= 65536 && sb[120] < 32 && (1u << sb[120]) == bsize;
+    tsk_error_reset();
+    return yes;
+}
+
+void kt_volume_probe_fs(TSK_IMG_INFO *img, int64_t off, char *fs, size_t len)
 {
     fs[0] = '\0';
+    if (is_xfs(img, off)) {
+        kt_strlcpy(fs, "xfs", len);
+        return;
+    }
     for (size_t i = 0; i < sizeof probe_types / sizeof probe_types[0]; i++) {
         TSK_FS_INFO *f = tsk_fs_open_img(img, off, probe_types[i]);
         if (f == NULL) {
@@ -71,7 +90,7 @@ static int add_pool(TSK_IMG_INFO *img, int64_t off, int64_t len, kt_volume_list 
         kt_strlcpy(v.fs, "apfs", sizeof v.fs);
         snprintf(v.desc, sizeof v.desc, "APFS volume '%s'%s", pv->desc ? pv->desc : "",
                  (pv->flags & TSK_POOL_VOLUME_FLAG_ENCRYPTED) ? " (encrypted)" : "");
-        if (add_volume(list, &v) != KT_OK)
+        if (kt_volume_add(list, &v) != KT_OK)
             break;
         added++;
     }
@@ -191,9 +210,9 @@ static int scan_backup_gpt(kt_image *img, TSK_IMG_INFO *timg, kt_volume_list *li
         snprintf(v.desc, sizeof v.desc, "%s (from the backup GPT)", n ? name : "partition");
         if (!place(img, timg->size, first, end - first + 1, ss, (int)i + 1, &v))
             continue;
-        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        kt_volume_probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         with_fs += v.fs[0] != '\0';
-        if (add_volume(list, &v))
+        if (kt_volume_add(list, &v))
             break;
     }
     if (list->count)
@@ -265,13 +284,14 @@ static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume
         kt_image_warn(img, "partition %d (volume %d, '%s' at %lld): unreadable, not scanned",
                       number, index, v->desc, (long long)v->offset);
     else if (data)
-        kt_image_warn(img,
-                      "partition %d (volume %d, '%s', %lld bytes at %lld) holds data but no "
-                      "filesystem "
-                      "kavtrace reads (NTFS, FAT, ext, HFS+, ISO 9660, UFS, APFS) was recognised "
-                      "in it: a damaged boot sector or superblock, or a format or encryption "
-                      "kavtrace does not read; its contents are not scanned",
-                      number, index, v->desc, (long long)v->length, (long long)v->offset);
+        kt_image_warn(
+            img,
+            "partition %d (volume %d, '%s', %lld bytes at %lld) holds data but no "
+            "filesystem "
+            "kavtrace reads (NTFS, FAT, ext, XFS, HFS+, ISO 9660, UFS, APFS, LVM2) was recognised "
+            "in it: a damaged boot sector or superblock, or a format or encryption "
+            "kavtrace does not read; its contents are not scanned",
+            number, index, v->desc, (long long)v->length, (long long)v->offset);
 }
 
 /* libtsk gives up on a whole MBR when one table in the extended chain is
@@ -297,9 +317,9 @@ static int scan_primary_mbr(kt_image *img, TSK_IMG_INFO *timg, const uint8_t *mb
         snprintf(v.desc, sizeof v.desc, "primary partition %d (0x%02x)", i + 1, type);
         if (!place(img, timg->size, start, count, 512, i + 1, &v))
             continue;
-        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        kt_volume_probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         with_fs += v.fs[0] != '\0';
-        if (add_volume(list, &v))
+        if (kt_volume_add(list, &v))
             break;
     }
     if (with_fs) {
@@ -342,16 +362,25 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
         kt_strlcpy(v.desc, p->desc ? p->desc : "", sizeof v.desc);
         if (!place(img, timg->size, p->start, p->len, bs, number(vs, p), &v))
             continue;
-        probe_fs(timg, v.offset, v.fs, sizeof v.fs);
+        kt_volume_probe_fs(timg, v.offset, v.fs, sizeof v.fs);
         if (v.fs[0] == '\0' && add_pool(timg, v.offset, v.length, list) > 0) {
             with_fs++;
+            continue;
+        }
+        if (v.fs[0] == '\0' && kt_lvm_is_pv(timg, v.offset, v.length)) {
+            char where[160];
+            snprintf(where, sizeof where, "partition %d ('%s')", number(vs, p), v.desc);
+            int n = kt_lvm_add_volumes(img, timg, v.offset, v.length, where, list);
+            if (n < 0)
+                return n;
+            with_fs += n;
             continue;
         }
         if (v.fs[0])
             with_fs++;
         else
             warn_unrecognised(img, timg, &v, number(vs, p), (int)list->count);
-        int rc = add_volume(list, &v);
+        int rc = kt_volume_add(list, &v);
         if (rc)
             return rc;
     }
@@ -370,7 +399,7 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         kt_strlcpy(v.fs, "dir", sizeof v.fs);
         kt_strlcpy(v.desc, "directory tree", sizeof v.desc);
         kt_strlcpy(list.scheme, "dir", sizeof list.scheme);
-        rc = add_volume(&list, &v);
+        rc = kt_volume_add(&list, &v);
         goto done;
     }
 
@@ -423,7 +452,7 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
 
     /* No partition with a filesystem: a bare filesystem or container. */
     char fs[16];
-    probe_fs(timg, 0, fs, sizeof fs);
+    kt_volume_probe_fs(timg, 0, fs, sizeof fs);
     if (fs[0]) {
         kt_volume_list_release(&list);
         kt_volume v = {.offset = 0, .length = info->size, .pool_block = -1};
@@ -431,8 +460,18 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         kt_strlcpy(v.fs, fs, sizeof v.fs);
         kt_strlcpy(v.desc, "whole image (no partition table)", sizeof v.desc);
         kt_strlcpy(list.scheme, "none", sizeof list.scheme);
-        rc = add_volume(&list, &v);
+        rc = kt_volume_add(&list, &v);
         goto done;
+    }
+    if (list.count == 0 && !have_vs && kt_lvm_is_pv(timg, 0, info->size)) {
+        kt_strlcpy(list.scheme, "lvm", sizeof list.scheme);
+        int n = kt_lvm_add_volumes(img, timg, 0, info->size, "the whole image", &list);
+        if (n < 0) {
+            rc = kt_error_set(err, n, n == KT_ENOMEM ? "out of memory" : "too many volumes");
+            goto done;
+        }
+        if (list.count)
+            goto done;
     }
     if (list.count == 0 && !have_vs && !gpt_note[0] &&
         scan_primary_mbr(img, timg, first, vs_error, &list) > 0)

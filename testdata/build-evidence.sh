@@ -107,7 +107,12 @@ ewf "$out/linux.raw" "$out/linux" 1073741824 deflate:fast     # one compressed s
 for d in windows linux; do
   qemu-img convert -q -f raw -O vpc -o force_size=on "$out/$d.raw" "$out/$d.vhd"
   qemu-img convert -q -f raw -O vmdk "$out/$d.raw" "$out/$d.vmdk"
+  qemu-img convert -q -f raw -O qcow2 "$out/$d.raw" "$out/$d.qcow2"   # QCOW version 3
 done
+# QCOW version 2 (compat 0.10), and an AFF file (AFFLIB's writer: its image GID and
+# acquisition date change from build to build; the bytes read are what the tests check).
+qemu-img convert -q -f raw -O qcow2 -o compat=0.10 "$out/linux.raw" "$out/linux-v2.qcow2"
+affconvert -q -o "$out/windows.aff" "$out/windows.raw" > /dev/null
 qemu-img convert -q -f raw -O vmdk "$work/ntfs.img" "$out/bare-ntfs.vmdk"
 (cd "$out" && split -b 16M -d -a 3 windows.raw windows.split.)   # .000 .001 ...
 (cd "$out" && split -b 16M linux.raw linux.split.)               # .aa .ab ...
@@ -139,6 +144,11 @@ cp "$c/vhd-no-footer.vhd" "$c/vhd-no-footers.vhd"
 b=$(od -An -tu1 -j 67 -N 1 "$c/vhd-no-footers.vhd" | tr -d ' ')
 printf "\\x$(printf %02x $((b ^ 255)))" |
   dd of="$c/vhd-no-footers.vhd" bs=1 seek=67 conv=notrunc status=none
+# A QCOW overlay on linux.qcow2 (named relative to the overlay, as qemu-img writes it),
+# and an encrypted QCOW (LUKS inside, passphrase "kavtrace"): both refused.
+qemu-img create -q -f qcow2 -b ../linux.qcow2 -F qcow2 "$c/qcow-overlay.qcow2"
+qemu-img create -q --object secret,id=sec0,data=kavtrace -f qcow2 \
+  -o encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10 "$c/qcow-encrypted.qcow2" 16M
 cp "$out/windows.raw" "$c/gpt-bad-header.raw"
 printf 'X' | dd of="$c/gpt-bad-header.raw" bs=1 seek=$((512 + 7)) conv=notrunc status=none
 cp "$work/ntfs.img" "$c/ntfs-zeroed-mft.raw"

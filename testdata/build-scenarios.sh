@@ -9,7 +9,7 @@
 #                      48 MiB at sector 2048)
 #   OUTDIR/NAME.E01..  the same disk as split EWF (16 MiB segments, no
 #                      compression, SHA-1 stored, acquisition time pinned)
-#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk
+#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk, OUTDIR/NAME.qcow2
 #   OUTDIR/hives/NAME/ the hives built for the volume
 # The raw disks are byte-identical from build to build; the containers carry
 # what their writers add (libewf's set GUID, qemu-img's VHD UUID and VMDK
@@ -153,7 +153,7 @@ for name in "${names[@]}"; do
 
   step "$name: GPT disk"
   raw=$out/$name.raw
-  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk"
+  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk" "$out/$name.qcow2"
   truncate -s "${DISK_MIB}M" "$raw"
   sfdisk -q "$raw" <<SF
 label: gpt
@@ -171,6 +171,7 @@ SF
     -t "$out/$name" < "$raw" > /dev/null
   qemu-img convert -q -f raw -O vpc -o force_size=on "$raw" "$out/$name.vhd"
   qemu-img convert -q -f raw -O vmdk "$raw" "$out/$name.vmdk"
+  qemu-img convert -q -f raw -O qcow2 "$raw" "$out/$name.qcow2"
 done
 
 echo "$want" > "$stamp"

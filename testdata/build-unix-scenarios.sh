@@ -10,7 +10,7 @@
 #                       sector 2048 holding a 32 MiB ext4 volume
 #   OUTDIR/NAME.E01..   the same disk as split EWF (16 MiB segments, no
 #                       compression, SHA-1 stored, acquisition time pinned)
-#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk
+#   OUTDIR/NAME.vhd, OUTDIR/NAME.vmdk, OUTDIR/NAME.qcow2
 # A scenario with tree.tsv is a macOS system as a directory tree (HFS+ and
 # APFS cannot be built on Debian): OUTDIR/NAME.tree/.
 #
@@ -370,6 +370,82 @@ EOF
   } > "$w/pass2.cmd"
   run_debugfs "$w/pass2.cmd"
   echo "  ext4: $n manifest entries"
+
+  # The same tree as an XFS listing (kt-mkxfs.py), for a scenario whose
+  # disk.conf asks for an RHEL-like copy (rhel_disk): no deleted entries.
+  if awk -F'\t' '$1 == "rhel_disk" { f = 1 } END { exit !f }' "$dir/disk.conf"; then
+    {
+      printf 'dir\t.\t-'; printf '\t%s' "${E[@]:$((4 * n + 1)):4}"; printf '\n'
+      for ((i = 0; i < n; i++)); do
+        case ${K[i]} in
+          file) src=$w/src/f$i ;;
+          symlink) src=${C[i]} ;;
+          dir) src=- ;;
+          *) die "$manifest: an RHEL-like copy cannot hold ${K[i]} entries" ;;
+        esac
+        [[ ${P[i]} != lost+found ]] || continue   # ext's own, not the system's
+        printf '%s\t%s\t%s' "${K[i]}" "${P[i]}" "$src"
+        printf '\t%s' "${E[@]:$((4 * i)):4}"
+        printf '\n'
+      done
+    } > "$w/xfs.lst"
+  fi
+}
+
+# ---- an RHEL-like disk: GPT, /boot on XFS, LVM2 with root on XFS ----------------
+# For a scenario with rhel_disk in disk.conf: OUTDIR/NAME.rhel.raw (sparse), GPT:
+#   partition 1  /boot, XFS without big timestamps (bigtime=0), the files of
+#                testdata/linux-xfs/boot.tsv
+#   partition 2  LVM2 physical volume (kt-mklvm.py, testdata/linux-xfs/lvm.spec):
+#                VG rhel, LV swap (mkswap), LV root: XFS with big timestamps
+#                holding the scenario's own tree with its own times
+# mkfs.xfs refuses volumes under 300 MiB and writes a 64 MiB log on each.
+RHEL_BOOT_START=2048 RHEL_BOOT_SECTORS=614400      # 300 MiB
+RHEL_PV_START=616448 RHEL_PV_SECTORS=770048         # 376 MiB: 1 MiB metadata, 93 extents
+build_rhel() { # DIR WORK
+  local dir=$1 w=$2 raw=$out/$name.rhel.raw spec=$here/linux-xfs/lvm.spec
+  local ext pe root_start root_count swap_start swap_count
+  ext=$(awk -F= '$1 == "extent_sectors" { print $2 }' "$spec")
+  pe=$(awk -F= '$1 == "pe_start_sectors" { print $2 }' "$spec")
+  IFS=: read -r _ _ root_start root_count < <(awk -F= '$1 == "lv" && $2 ~ /^root:/ { print $2 }' "$spec")
+  IFS=: read -r _ _ swap_start swap_count < <(awk -F= '$1 == "lv" && $2 ~ /^swap:/ { print $2 }' "$spec")
+  export SOURCE_DATE_EPOCH
+  SOURCE_DATE_EPOCH=$(date -u -d "$(conf "$dir/disk.conf" mkfs)" +%s)
+  "$here/tools/kt-mkxfs.py" "$w/root.xfs" $((root_count * ext * 512)) "$w/xfs.lst" -- \
+    -m uuid=4b565452-0000-4000-8000-0000000000f2,bigtime=1,crc=1 -L root
+  # /boot: the listing's times (ISO, as in ext4.tsv) to "SECONDS NS".
+  grep -v -e '^#' -e '^$' "$here/linux-xfs/boot.tsv" > "$w/boot.rows"
+  cut -f4-7 "$w/boot.rows" | tr '\t' '\n' > "$w/boot.times"
+  to_epochs "$w/boot.times" | paste -d'\t' - - - - |
+    paste -d'\t' <(awk -F'\t' -v d="$here/linux-xfs" 'BEGIN { OFS = FS }
+      { if ($1 == "file") $3 = d "/" $3; print $1, $2, $3 }' "$w/boot.rows") - > "$w/boot.lst"
+  "$here/tools/kt-mkxfs.py" "$w/boot.xfs" $((RHEL_BOOT_SECTORS * 512)) "$w/boot.lst" -- \
+    -m uuid=4b565452-0000-4000-8000-0000000000f1,bigtime=0,inobtcount=0,crc=1 -L boot
+  truncate -s $((swap_count * ext * 512)) "$w/swap"
+  mkswap -q -U 4b565452-0000-4000-8000-0000000000f3 -L swap "$w/swap" > /dev/null
+  rm -f "$raw"
+  truncate -s $(((RHEL_PV_START + RHEL_PV_SECTORS + 34) * 512)) "$raw"
+  sfdisk -q "$raw" <<SF
+label: gpt
+label-id: 4B565452-0000-4000-8000-0000000000F0
+unit: sectors
+first-lba: 34
+start=$RHEL_BOOT_START, size=$RHEL_BOOT_SECTORS, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=4B565452-0000-4000-8000-0000000000B1
+start=$RHEL_PV_START, size=$RHEL_PV_SECTORS, type=E6D6D379-F507-44C2-A23C-238F2A3DF928, uuid=4B565452-0000-4000-8000-0000000000B2
+SF
+  "$here/tools/kt-mklvm.py" "$raw" $((RHEL_PV_START * 512)) $((RHEL_PV_SECTORS * 512)) "$spec"
+  dd if="$w/boot.xfs" of="$raw" bs=1M seek=$((RHEL_BOOT_START * 512)) oflag=seek_bytes \
+    conv=notrunc,sparse status=none
+  dd if="$w/swap" of="$raw" bs=1M seek=$(((RHEL_PV_START + pe + swap_start * ext) * 512)) \
+    oflag=seek_bytes conv=notrunc,sparse status=none
+  dd if="$w/root.xfs" of="$raw" bs=1M seek=$(((RHEL_PV_START + pe + root_start * ext) * 512)) \
+    oflag=seek_bytes conv=notrunc,sparse status=none
+  # The same disk as QCOW2: LVM2 and XFS read inside a container.
+  qemu-img convert -q -f raw -O qcow2 "$raw" "$out/$name.rhel.qcow2"
+  # The physical volume alone (an LVM2 disk with no partition table).
+  dd if="$raw" of="$out/$name.rhel-pv.raw" bs=1M iflag=skip_bytes,count_bytes \
+    skip=$((RHEL_PV_START * 512)) count=$((RHEL_PV_SECTORS * 512)) conv=sparse status=none
+  echo "  rhel disk: $(du -k "$raw" | cut -f1) KiB on disk"
 }
 
 # ---- directory tree -----------------------------------------------------------
@@ -429,7 +505,9 @@ for name in "${names[@]}"; do
 
   step "$name: MBR disk"
   raw=$out/$name.raw
-  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk"
+  rm -f "$raw" "$out/$name".E?? "$out/$name.vhd" "$out/$name.vmdk" "$out/$name.qcow2" \
+    "$out/$name.rhel.raw" "$out/$name.rhel.qcow2" \
+    "$out/$name.rhel-pv.raw"
   truncate -s "${DISK_MIB}M" "$raw"
   sfdisk -q "$raw" <<SF
 label: dos
@@ -446,6 +524,11 @@ SF
     -t "$out/$name" < "$raw" > /dev/null
   qemu-img convert -q -f raw -O vpc -o force_size=on "$raw" "$out/$name.vhd"
   qemu-img convert -q -f raw -O vmdk "$raw" "$out/$name.vmdk"
+  qemu-img convert -q -f raw -O qcow2 "$raw" "$out/$name.qcow2"
+  if [[ -f $w/xfs.lst ]]; then
+    step "$name: RHEL-like disk (GPT, XFS /boot, LVM2 root on XFS)"
+    build_rhel "$dir" "$w"
+  fi
   rm -rf "$w"
 done
 

@@ -256,6 +256,109 @@ START_TEST(ext4_lookup_is_case_sensitive)
 }
 END_TEST
 
+/* ---- XFS (libfsxfs), on the RHEL-like disk ---------------------------- */
+
+/* A manifest time, '=' meaning the column before's. */
+static const char *resolved(tsv_row *r, int col, int first)
+{
+    while (col > first && strcmp(r->f[col], "=") == 0)
+        col--;
+    return r->f[col];
+}
+
+/* /boot: XFS without big timestamps, read by libfsxfs's own decoding
+ * (signed seconds: a 1969 time too); the root logical volume: XFS with big
+ * timestamps, which Debian's libfsxfs reads as 1998: decoded from the inode
+ * core. Every time to the nanosecond, links, contents, listings. */
+START_TEST(xfs_times_of_both_formats_links_contents_and_listings)
+{
+    const char *containers[] = {"scenarios-unix/kesl-ubuntu.rhel.raw",
+                                "scenarios-unix/kesl-ubuntu.rhel.qcow2"};
+    for (size_t c = 0; c < sizeof containers / sizeof containers[0]; c++) {
+        opened o;
+        open_volume(&o, evidence_dir(), containers[c], 0);
+        ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_XFS);
+        ck_assert_str_eq(kt_fs_type_name(o.fs), "xfs");
+        ck_assert(!kt_fs_case_insensitive(o.fs));
+        tsv t;
+        truth_load(&t, "linux-xfs/boot.tsv");
+        size_t links = 0, files = 0;
+        for (size_t i = 0; i < t.count; i++) {
+            tsv_row *r = &t.rows[i];
+            const char *kind = r->f[0], *path = strcmp(r->f[1], ".") == 0 ? "" : r->f[1];
+            kt_stat st;
+            kt_error err = {0};
+            ck_assert_msg(kt_fs_stat(o.fs, path, 0, &st, &err) == 0, "%s: %s", path, err.msg);
+            assert_time("crtime", r->f[1], st.created, r->f[3]);
+            assert_time("mtime", r->f[1], st.modified, r->f[4]);
+            assert_time("ctime", r->f[1], st.changed, r->f[5]);
+            assert_time("atime", r->f[1], st.accessed, r->f[6]);
+            if (strcmp(kind, "symlink") == 0) {
+                char target[KT_FS_PATH_MAX];
+                ck_assert_int_eq(st.type, KT_FT_LINK);
+                ck_assert_int_eq(kt_fs_readlink(o.fs, path, target, sizeof target, &err), 0);
+                ck_assert_str_eq(target, r->f[2]);
+                links++;
+            } else if (strcmp(kind, "file") == 0) {
+                char rel[256];
+                snprintf(rel, sizeof rel, "linux-xfs/%s", r->f[2]);
+                char *src = path_join(testdata_dir(), rel);
+                kt_buf want = {0}, got = {0};
+                file_load(src, &want);
+                ck_assert_msg(kt_fs_read(o.fs, path, 0, 1 << 20, &got, &err) == 0, "%s", err.msg);
+                ck_assert(got.len == want.len && memcmp(got.data, want.data, got.len) == 0);
+                ck_assert_int_eq(st.size, (int64_t)want.len);
+                kt_buf_release(&want);
+                kt_buf_release(&got);
+                free(src);
+                files++;
+            } else {
+                ck_assert_int_eq(st.type, KT_FT_DIR);
+            }
+        }
+        ck_assert_uint_eq(links, 1);
+        ck_assert_uint_eq(files, 2);
+        /* The link followed; a listing with its entries' own times. */
+        kt_stat st;
+        kt_error err = {0};
+        ck_assert_int_eq(kt_fs_stat(o.fs, "vmlinuz", KT_FS_FOLLOW, &st, &err), 0);
+        ck_assert_int_eq(st.type, KT_FT_REG);
+        kt_dirent_list l = {0};
+        ck_assert_int_eq(kt_fs_list(o.fs, "loader/entries", false, &l, &err), 0);
+        ck_assert_uint_eq(l.count, 1);
+        ck_assert_str_eq(l.items[0].name, "rhel-5.14.0-427.el9.conf");
+        assert_time("mtime", "listed", l.items[0].st.modified, "2024-05-02T09:20:00.75Z");
+        kt_dirent_list_release(&l);
+        ck_assert(!kt_fs_exists(o.fs, "LOADER"));
+        tsv_free(&t);
+        close_volume(&o);
+
+        /* The root LV: the kesl-ubuntu tree with its ext4 times. */
+        open_volume(&o, evidence_dir(), containers[c], 2);
+        ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_XFS);
+        truth_load(&t, "scenarios-unix/kesl-ubuntu/ext4.tsv");
+        size_t checked = 0;
+        for (size_t i = 0; i < t.count; i++) {
+            tsv_row *r = &t.rows[i];
+            const char *path = r->f[1];
+            if (strcmp(path, "lost+found") == 0)
+                continue;
+            ck_assert_msg(kt_fs_stat(o.fs, path, 0, &st, &err) == 0, "%s: %s", path, err.msg);
+            assert_time("crtime", path, st.created, resolved(r, 2, 2));
+            assert_time("mtime", path, st.modified, resolved(r, 3, 2));
+            assert_time("ctime", path, st.changed, resolved(r, 4, 2));
+            assert_time("atime", path, st.accessed, resolved(r, 5, 2));
+            if (strcmp(r->f[0], "file") == 0 && strncmp(r->f[6], "text:", 5) == 0)
+                assert_content(o.fs, path, 0, r->f[6]);
+            checked++;
+        }
+        ck_assert_uint_ge(checked, 100);
+        tsv_free(&t);
+        close_volume(&o);
+    }
+}
+END_TEST
+
 /* ---- damaged ext4: copies of linux.raw with one thing broken ---- */
 
 /* A sparse copy of the evidence's linux.raw in a new temporary directory. */
@@ -705,6 +808,7 @@ static Suite *suite(void)
     tcase_add_test(tc, lists_a_directory_sorted_without_deleted_entries);
     tcase_add_test(tc, ext4_times_to_the_nanosecond_links_and_deleted_entries);
     tcase_add_test(tc, ext4_lookup_is_case_sensitive);
+    tcase_add_test(tc, xfs_times_of_both_formats_links_contents_and_listings);
     tcase_add_test(tc, ext4_a_damaged_extent_tree_is_named);
     tcase_add_test(tc, ext4_an_inode_in_use_but_zeroed_is_an_error_not_an_empty_file);
     tcase_add_test(tc, ext4_an_entry_of_another_type_than_its_inode_is_an_error);

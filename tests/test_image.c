@@ -59,7 +59,8 @@ END_TEST
 START_TEST(reads_the_same_bytes_through_every_container)
 {
     char *raw = path_join(evidence_dir(), "windows.raw");
-    const char *others[] = {"windows.E01", "windows.vhd", "windows.vmdk", "windows.split.000"};
+    const char *others[] = {"windows.E01",   "windows.vhd", "windows.vmdk",
+                            "windows.qcow2", "windows.aff", "windows.split.000"};
     kt_image *a = open_ok(raw);
     /* Offsets across the split-raw and E01 segment boundaries (16 MiB). */
     const int64_t offs[] = {0, 512, 9437184, 16777216 - 100, 33554432 - 7, 67108864 - 512};
@@ -127,13 +128,30 @@ END_TEST
 START_TEST(names_unsupported_containers)
 {
     kt_error err = {0};
-    char *p = path_join(corpus_dir(), "dfvfs/ext2.qcow2");
-    ck_assert_int_eq(open_fails(p, &err), KT_EUNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(err.msg, "unsupported format: qcow"));
-    free(p);
-    p = path_join(corpus_dir(), "dfir-orc/ntfs.vhd.xz");
+    char *p = path_join(corpus_dir(), "dfir-orc/ntfs.vhd.xz");
     ck_assert_int_eq(open_fails(p, &err), KT_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(err.msg, "xz archive"));
+    free(p);
+}
+END_TEST
+
+/* A QCOW overlay holds only what changed since its backing file was
+ * frozen: read alone, the rest would be zeros. Refused, naming it; so is
+ * an encrypted QCOW. */
+START_TEST(refuses_a_qcow_overlay_and_an_encrypted_qcow)
+{
+    kt_error err = {0};
+    char *p = path_join(evidence_dir(), "corrupt/qcow-overlay.qcow2");
+    ck_assert_int_eq(open_fails(p, &err), KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "cannot open as qcow: an overlay on the backing file "
+                                  "'../linux.qcow2'") != NULL,
+                  "%s", err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "does not read backing files"));
+    free(p);
+    p = path_join(evidence_dir(), "corrupt/qcow-encrypted.qcow2");
+    ck_assert_int_eq(open_fails(p, &err), KT_EFORMAT);
+    ck_assert_msg(strstr(err.msg, "cannot open as qcow: encrypted (method 2)") != NULL, "%s",
+                  err.msg);
     free(p);
 }
 END_TEST
@@ -146,7 +164,9 @@ START_TEST(sniffs_container_magic)
         const char *want;
         bool supported;
     } cases[] = {
-        {"QFI\xfb\0\0\0\3", 8, "qcow", false},
+        {"QFI\xfb\0\0\0\3", 8, "qcow", true},
+        {"AFF10\x0d\x0a\x00", 8, "aff", true},
+        {"\0\0\0\0\0\0\0\0", 8, NULL, true},
         {"EVF\x09\x0d\x0a\xff\x00\x01", 9, "ewf", true},
         {"EVF2\x0d\x0a\x81\x00", 8, "ewf2 (Ex01)", false},
         {"vhdxfile", 8, "vhdx", true},
@@ -157,6 +177,10 @@ START_TEST(sniffs_container_magic)
         bool sup = !cases[i].supported;
         const char *name =
             kt_image_sniff((const uint8_t *)cases[i].head, cases[i].len, NULL, 0, &sup);
+        if (cases[i].want == NULL) {
+            ck_assert_ptr_null(name);
+            continue;
+        }
         ck_assert_ptr_nonnull(name);
         ck_assert_str_eq(name, cases[i].want);
         ck_assert_int_eq(sup, cases[i].supported);
@@ -688,6 +712,7 @@ static Suite *suite(void)
     tcase_add_test(tc, reports_ewf_stored_hashes_and_case_metadata);
     tcase_add_test(tc, refuses_missing_empty_and_random_inputs);
     tcase_add_test(tc, names_unsupported_containers);
+    tcase_add_test(tc, refuses_a_qcow_overlay_and_an_encrypted_qcow);
     tcase_add_test(tc, sniffs_container_magic);
     tcase_add_test(tc, warns_about_a_truncated_ewf_set);
     tcase_add_test(tc, refuses_a_vhd_with_a_damaged_header_saying_why);

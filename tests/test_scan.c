@@ -259,6 +259,48 @@ START_TEST(scenarios_in_vmdk)
 }
 END_TEST
 
+START_TEST(scenarios_in_qcow2)
+{
+    each_scenario("qcow2");
+}
+END_TEST
+
+/* kesl-ubuntu's tree on XFS (big timestamps) in an LVM2 logical volume of
+ * an RHEL-like GPT disk, raw and as QCOW2: the scenario's ground truth, and
+ * event for event the timeline of its ext4 disk (times, artifacts, paths,
+ * products). */
+START_TEST(an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4)
+{
+    check_scenario("scenarios-unix", "kesl-ubuntu", "rhel.raw");
+    check_scenario("scenarios-unix", "kesl-ubuntu", "rhel.qcow2");
+    char *a_path = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.raw");
+    char *b_path = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.rhel.raw");
+    kt_scan a = {0}, b = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, a_path, &a, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, b_path, &b, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(b.nsystems, 1);
+    ck_assert_str_eq(b.systems[0].fs, "xfs");
+    ck_assert_int_eq(b.systems[0].volume->index, 2);
+    ck_assert_uint_gt(a.tl.count, 10);
+    ck_assert_uint_eq(a.tl.count, b.tl.count);
+    for (size_t i = 0; i < a.tl.count; i++) {
+        const kt_event *x = &a.tl.items[i], *y = &b.tl.items[i];
+        ck_assert_msg(
+            x->time == y->time && x->artifact == y->artifact &&
+                strcmp(x->path ? x->path : "", y->path ? y->path : "") == 0 &&
+                strcmp(x->product_id ? x->product_id : "", y->product_id ? y->product_id : "") == 0,
+            "event %zu: %s %s differs", i, x->id, x->path ? x->path : "");
+    }
+    for (int v = 0; v < KT_V_COUNT; v++)
+        ck_assert_int_eq(a.systems[0].findings.verdicts[v], b.systems[0].findings.verdicts[v]);
+    kt_scan_release(&a);
+    kt_scan_release(&b);
+    free(a_path);
+    free(b_path);
+}
+END_TEST
+
 START_TEST(scenarios_in_raw)
 {
     each_scenario("raw");
@@ -1590,6 +1632,8 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_split_e01);
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
+    tcase_add_test(tc, scenarios_in_qcow2);
+    tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);

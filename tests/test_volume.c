@@ -58,6 +58,104 @@ START_TEST(finds_every_volume_of_every_container)
 }
 END_TEST
 
+/* LVM2: every logical volume of the physical volume (in a GPT partition,
+ * inside a QCOW2, or a bare disk) is a volume with its VG/LV name, its
+ * place in the media and its filesystem. */
+START_TEST(lists_every_lvm2_logical_volume_with_its_filesystem)
+{
+    tsv t;
+    truth_load(&t, "linux-xfs/volumes.tsv");
+    ck_assert_uint_eq(t.count, 8);
+    for (size_t i = 0; i < t.count;) {
+        const char *file = t.rows[i].f[0];
+        char rel[256];
+        snprintf(rel, sizeof rel, "scenarios-unix/%s", file);
+        char *path = path_join(evidence_dir(), rel);
+        kt_image *img = NULL;
+        kt_volume_list vl = {0};
+        kt_error err = {0};
+        ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s", err.msg);
+        ck_assert_msg(kt_volumes_scan(img, &vl, &err) == 0, "%s: %s", file, err.msg);
+        size_t n = 0;
+        for (; i < t.count && strcmp(t.rows[i].f[0], file) == 0; i++, n++) {
+            tsv_row *r = &t.rows[i];
+            size_t k = strtoul(r->f[1], NULL, 10);
+            ck_assert_msg(k < vl.count, "%s: no volume %zu", file, k);
+            const kt_volume *v = &vl.items[k];
+            ck_assert_msg(
+                v->offset == strtoll(r->f[2], NULL, 10) && v->length == strtoll(r->f[3], NULL, 10),
+                "%s volume %zu: %lld+%lld", file, k, (long long)v->offset, (long long)v->length);
+            ck_assert_str_eq(v->scheme, r->f[4]);
+            ck_assert_str_eq(v->fs, r->f[5]);
+            ck_assert_str_eq(v->desc, r->nfields > 6 ? r->f[6] : "");
+        }
+        ck_assert_msg(vl.count == n, "%s: %zu volumes, want %zu", file, vl.count, n);
+        ck_assert_msg(kt_image_warnings(img)->count == 0, "%s: %s", file,
+                      kt_image_warnings(img)->items[0]);
+        kt_volume_list_release(&vl);
+        kt_image_free(img);
+        free(path);
+    }
+    tsv_free(&t);
+}
+END_TEST
+
+/* A logical volume kavtrace cannot read (two segments, not one run of
+ * extents) is named in a warning, never silently dropped;
+ * the other volumes of its group are still listed. A bare physical volume
+ * written by testdata/tools/kt-mklvm.py into a temporary file. */
+START_TEST(names_a_logical_volume_it_cannot_read_in_place)
+{
+    char dir[] = "/tmp/kt-lvm-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char spec[64], disk[64], *cmd = NULL;
+    snprintf(spec, sizeof spec, "%s/spec", dir);
+    snprintf(disk, sizeof disk, "%s/pv.raw", dir);
+    FILE *f = fopen(spec, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("vg=data\nvg_id=KVTVG0xSPLITxxxxxxxxxxxxxxxxxx01\n"
+          "pv_id=KVTPV0xSPLITxxxxxxxxxxxxxxxxxx01\nextent_sectors=8192\n"
+          "pe_start_sectors=2048\nhost=test\ntime=1700000000\ndevice=/dev/sdb\n"
+          "lv=split:KVTLV0xSPLITxxxxxxxxxxxxxxxxxx01:0:2,5:1\n"
+          "lv=whole:KVTLV0xWHOLExxxxxxxxxxxxxxxxxx01:2:3\n",
+          f);
+    fclose(f);
+    char *tool = path_join(testdata_dir(), "tools/kt-mklvm.py");
+    ck_assert(asprintf(&cmd, "truncate -s 40M '%s' && python3 '%s' '%s' 0 41943040 '%s'", disk,
+                       tool, disk, spec) > 0);
+    kt_buf out = {0}, errout = {0};
+    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "%s",
+                  errout.data ? (char *)errout.data : "");
+    kt_image *img = NULL;
+    kt_volume_list vl = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_image_open(disk, &img, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_volumes_scan(img, &vl, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(vl.count, 1);
+    ck_assert_str_eq(vl.items[0].desc, "LVM2 logical volume data/whole");
+    ck_assert_int_eq(vl.items[0].offset, 1048576 + 2 * 4194304);
+    ck_assert_int_eq(vl.items[0].length, 3 * 4194304);
+    const kt_strlist *w = kt_image_warnings(img);
+    ck_assert_uint_eq(w->count, 1);
+    /* libvslvm 20181227 cannot give a logical volume of several segments
+     * at all (it fails on the second segment's physical volume): the
+     * warning names it by its place in the group. */
+    ck_assert_msg(strstr(w->items[0], "the whole image: logical volume 1 of 'data' cannot be "
+                                      "read (libvslvm_") != NULL &&
+                      strstr(w->items[0], "): not scanned") != NULL,
+                  "%s", w->items[0]);
+    kt_volume_list_release(&vl);
+    kt_image_free(img);
+    kt_buf_release(&out);
+    kt_buf_release(&errout);
+    unlink(spec);
+    unlink(disk);
+    rmdir(dir);
+    free(cmd);
+    free(tool);
+}
+END_TEST
+
 START_TEST(reads_the_corpus_images_or_refuses_them_by_name)
 {
     tsv t;
@@ -422,6 +520,8 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, finds_every_volume_of_every_container);
     tcase_add_test(tc, reads_the_corpus_images_or_refuses_them_by_name);
+    tcase_add_test(tc, lists_every_lvm2_logical_volume_with_its_filesystem);
+    tcase_add_test(tc, names_a_logical_volume_it_cannot_read_in_place);
     tcase_add_test(tc, reads_a_gpt_with_a_bad_header_from_its_backup);
     tcase_add_test(tc, warns_about_partitions_past_the_end);
     tcase_add_test(tc, refuses_random_bytes_and_a_zeroed_mft_clearly);

@@ -36,6 +36,7 @@ typedef enum kt_fs_kind {
     KT_FS_FAT,
     KT_FS_EXFAT,
     KT_FS_EXT,
+    KT_FS_XFS,
     KT_FS_HFS,
     KT_FS_APFS,
     KT_FS_ISO9660,

@@ -1,10 +1,11 @@
 /* kavtrace: evidence containers, opened read-only.
  *
  * An evidence item is a raw image, a split raw image (.000/.001, .001/.002,
- * .aa/.ab), an EWF set (.E01, .E02, ...), a VMDK, a VHD/VHDX, or a
- * directory (a mounted or extracted filesystem root). The container is
- * recognised from its own bytes, not its name; formats that kavtrace cannot
- * read (QCOW, VDI, Ex01, archives, ...) are refused with their name.
+ * .aa/.ab), an EWF set (.E01, .E02, ...), a VMDK, a VHD/VHDX, a QCOW
+ * (versions 1 to 3, without a backing file), an AFF file, or a directory
+ * (a mounted or extracted filesystem root). The container is recognised
+ * from its own bytes, not its name; formats that kavtrace cannot read
+ * (VDI, Ex01, archives, ...) are refused with their name.
  */
 #ifndef KAVTRACE_IMAGE_H
 #define KAVTRACE_IMAGE_H
@@ -22,6 +23,8 @@ typedef enum kt_image_format {
     KT_IMG_VMDK,
     KT_IMG_VHD,
     KT_IMG_VHDX,
+    KT_IMG_QCOW,
+    KT_IMG_AFF,
     KT_IMG_DIR,
 } kt_image_format;
 
@@ -30,7 +33,8 @@ typedef enum kt_image_format {
 
 typedef struct kt_image_info {
     kt_image_format format;
-    const char *format_name; /* "raw", "ewf", "vmdk", "vhd", "vhdx", "dir" */
+    const char *format_name; /* "raw", "ewf", "vmdk", "vhd", "vhdx", "qcow", "aff",
+                              * "dir" */
     const char *format_desc; /* one human line */
     int64_t size;            /* media size in bytes (0 for a directory) */
     unsigned sector_size;
