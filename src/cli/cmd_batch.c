@@ -97,6 +97,12 @@ static void on_signal(int sig)
     stop_signal = sig;
 }
 
+/* A worker ended: its only effect is to cut the main loop's nap short. */
+static void on_child(int sig)
+{
+    (void)sig;
+}
+
 static int64_t now_ms(void)
 {
     struct timespec ts;
@@ -871,6 +877,9 @@ static int run_items(bopts *o, blist *l, const size_t *idx, size_t n)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    struct sigaction sc = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP};
+    sigemptyset(&sc.sa_mask);
+    sigaction(SIGCHLD, &sc, NULL);
     progress_state ps = {.tty = isatty(STDERR_FILENO) != 0, .start = now_ms(), .total = n};
     size_t next = 0;
     int rc = 0;
