@@ -346,6 +346,22 @@ def test_inputs(tmp):
     open(lst, "w").write("# the set\n%s\n\n%s\r\n" % (images[0], images[1]))
     r = run(["batch", "-q", "-o", os.path.join(tmp, "out3"), "-m", lst])
     check(r.returncode == 0 and len(case(os.path.join(tmp, "out3"))[0]["items"]) == 2, "list manifest")
+    # Progress on a terminal (script(1) gives the batch one), none with -q.
+    import re
+    import shlex
+    cmd = " ".join(shlex.quote(x) for x in [BIN, "batch", "-j", "1", "--force", "-o",
+                                            os.path.join(tmp, "out3"), images[0], images[1]])
+    tty = subprocess.run(["script", "-qec", cmd, "/dev/null"], capture_output=True)
+    tty.stdout = tty.stdout.decode()
+    check(re.search(r"\r\x1b\[Kkavtrace: batch: 0/2 done, 1 running, \d+:\d\d elapsed, "
+                    r"about \? left", tty.stdout) is not None and
+          re.search(r"\r\x1b\[Kkavtrace: batch: 1/2 done, [01] running, \d+:\d\d elapsed, "
+                    r"about \d+:\d\d left", tty.stdout) is not None,
+          f"progress line on a terminal: {tty.stdout!r}")
+    check("[2/2]" in tty.stdout and "case summary:" in tty.stdout, "a line per item, the summary")
+    tty = subprocess.run(["script", "-qec", cmd.replace(" batch ", " batch -q "), "/dev/null"],
+                         capture_output=True, text=True)
+    check(tty.returncode == 0 and tty.stdout == "", f"-q: nothing at all: {tty.stdout!r}")
     # Bad use.
     r = run(["batch", "-o", os.path.join(tmp, "out4")])
     check(r.returncode == 2, "no evidence: usage error")
