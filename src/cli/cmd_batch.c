@@ -222,10 +222,12 @@ static int add_item(blist *l, const char *evidence, const char *base, const char
     }
     if (id && id[0]) {
         if (!id_valid(id)) {
+            kt_strlist hold = {0};
             fprintf(stderr,
                     "kavtrace: batch: item id '%s' is not a folder name: letters, digits, '.', "
                     "'_' and '-', not starting with '.', at most %d bytes\n",
-                    id, KT_BATCH_ID_MAX);
+                    kt_cli_text(&hold, id), KT_BATCH_ID_MAX);
+            kt_strlist_release(&hold);
             return -1;
         }
         if (id_taken(l, id, it)) {
@@ -525,7 +527,7 @@ static int read_plan(blist *l, const char *state)
         rc = -1;
     }
     while (rc == 0 && (line = strtok_r(NULL, "\n", &save)) != NULL) {
-        char *f[5] = {0}, *s2 = NULL;
+        char *f[5] = {0};
         int k = 0;
         for (char *p = line; k < 5; k++) {
             char *tab = strchr(p, '\t');
@@ -537,7 +539,6 @@ static int read_plan(blist *l, const char *state)
                 break;
             p = tab + 1;
         }
-        (void)s2;
         bitem *it = blist_add(l);
         if (it == NULL || k < 4 || !id_valid(f[0])) {
             fprintf(stderr, "kavtrace: batch: '%s': a line that is not an item\n", path);
