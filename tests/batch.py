@@ -160,7 +160,9 @@ def test_faults(tmp):
     # A sanitizer build has no address-space limit (its shadow memory needs
     # terabytes of it): there the out-of-memory item is left out, said so.
     sanitized = "(default 0;" in run(["batch", "--help"]).stdout
-    limits = ["--item-timeout", "8"] + ([] if sanitized else ["--item-memory", "512"])
+    # The timeout cuts the hang; the healthy items need far less, even on a
+    # loaded machine.
+    limits = ["--item-timeout", "40"] + ([] if sanitized else ["--item-memory", "512"])
     faults = ["--test-fault", ids[0] + "=crash", "--test-fault", ids[1] + "=hang"]
     if sanitized:
         print("note: sanitizer build, no memory limit: the out-of-memory item is not run", flush=True)
@@ -171,7 +173,7 @@ def test_faults(tmp):
     r = run(["batch", "-q", "-j", "2", "-o", out] + limits + faults + good + [broken], timeout=300)
     took = time.monotonic() - t0
     check(r.returncode == 1, f"exit status 1 when items fail, got {r.returncode}: {r.stderr}")
-    check(took < 120, f"the hang is cut by the item timeout ({took:.0f} s)")
+    check(took < 200, f"the hang is cut by the item timeout ({took:.0f} s)")
     cj, rows, _ = case(out)
     items = by_id(cj)
     st = {k: (v["status"], v["message"] or "") for k, v in items.items()}
