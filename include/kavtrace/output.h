@@ -52,6 +52,13 @@ typedef struct kt_manifest_info {
     const char *version;
     const char *evidence;  /* the evidence path as given */
     int64_t evidence_size; /* bytes of media; -1: unknown */
+    /* The evidence's files as stored (kavtrace/case.h's kt_evidence_stamp)
+     * and the definitions' hash, by which a batch knows the outputs still
+     * belong to them; not written when definitions_sha256 is NULL. */
+    const char *definitions_sha256;
+    int evidence_files;
+    int64_t evidence_files_bytes; /* -1: a directory */
+    int64_t evidence_files_mtime; /* ns since 1970 UTC */
 } kt_manifest_info;
 
 /* KT_OK when final may take a new run's outputs: it does not exist, or it

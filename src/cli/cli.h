@@ -17,6 +17,7 @@ typedef struct kt_command {
 
 extern const kt_command kt_cmd_info;
 extern const kt_command kt_cmd_scan;
+extern const kt_command kt_cmd_batch;
 extern const kt_command kt_cmd_artifacts;
 
 /* "kavtrace: <cmd>: message" on stderr, and the usage line. Returns 2. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "kavtrace/case.h"
 #include "kavtrace/helper.h"
 #include "kavtrace/output.h"
 #include "kavtrace/scan.h"
@@ -39,6 +40,8 @@ typedef struct item {
     char final[KT_OUTDIR_PATH_MAX];   /* its folder, resolved */
     char name[KT_ITEM_NAME_MAX + 16]; /* with several items: final's name inside OUTDIR */
     bool planned;                     /* its place checked; false: refused, said why */
+    kt_evidence_stamp stamp;          /* its files as stored, before the scan */
+    bool stamped;
 } item;
 
 static void hash_progress(void *ctx, int64_t done, int64_t total)
@@ -252,7 +255,8 @@ static size_t write_outputs(const bool *formats, const kt_artifact_set *set, kt_
     return failed;
 }
 
-static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, const char *run_id)
+static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, const char *run_id,
+                    const char *defs_sha256)
 {
     kt_strlist hold = {0};
 #define T(x) kt_cli_text(&hold, (x))
@@ -291,6 +295,13 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
             .evidence = s.inv.path ? s.inv.path : it->path,
             .evidence_size = ii && ii->format != KT_IMG_DIR ? ii->size : -1, /* a tree: none */
         };
+        /* Stamped as it was when the scan began (a batch's rerun compares). */
+        if (defs_sha256[0] && it->stamped) {
+            mi.definitions_sha256 = defs_sha256;
+            mi.evidence_files = it->stamp.files;
+            mi.evidence_files_bytes = it->stamp.bytes;
+            mi.evidence_files_mtime = it->stamp.mtime_ns;
+        }
         if (kt_outdir_commit(&od, &mi, &err) != KT_OK) {
             fprintf(stderr, "kavtrace: scan: '%s': %s\n", T(od.partial), T(err.msg));
             failed = true;
@@ -518,9 +529,18 @@ static int run(int argc, char **argv)
         if (!items[i].planned)
             status = KT_EXIT_ERROR;
     }
-    for (size_t i = 0; i < n; i++)
-        if (items[i].planned && scan_one(&o, &set, &items[i], run_id) != KT_EXIT_OK)
+    /* The definitions' hash, for the manifest (a batch's rerun compares). */
+    char defs_sha256[65] = "";
+    kt_error herr = {0};
+    if (n && kt_definitions_hash(kt_cli_artifacts_dir(o.artifacts), defs_sha256, &herr) != KT_OK)
+        defs_sha256[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].planned)
+            continue;
+        items[i].stamped = kt_evidence_stamp_get(items[i].path, &items[i].stamp, &herr) == KT_OK;
+        if (scan_one(&o, &set, &items[i], run_id, defs_sha256) != KT_EXIT_OK)
             status = KT_EXIT_ERROR;
+    }
     free(items);
     kt_strlist_release(&names);
     kt_artifact_set_release(&set);

@@ -8,6 +8,7 @@
 
 static const kt_command *const commands[] = {
     &kt_cmd_scan,
+    &kt_cmd_batch,
     &kt_cmd_info,
     &kt_cmd_artifacts,
 };

@@ -217,7 +217,17 @@ static int manifest(const kt_outdir *o, const kt_manifest_info *info, kt_buf *ou
         kt_json_int(&j, "size", info->evidence_size);
     else
         kt_json_null(&j, "size");
+    if (info->definitions_sha256) {
+        kt_json_int(&j, "files", info->evidence_files);
+        if (info->evidence_files_bytes >= 0)
+            kt_json_int(&j, "files_bytes", info->evidence_files_bytes);
+        else
+            kt_json_null(&j, "files_bytes");
+        kt_json_time(&j, "files_mtime", info->evidence_files_mtime);
+    }
     kt_json_end_object(&j);
+    if (info->definitions_sha256)
+        kt_json_string(&j, "definitions_sha256", info->definitions_sha256);
     kt_json_begin_array(&j, "files");
     for (size_t i = 0; i < o->nfiles; i++) {
         kt_json_begin_object(&j, NULL);
