@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <zlib.h>
 
 #include "kavtrace/bytes.h"
+#include "collection.h"
 #include "kavtrace/volume.h"
 #include "tsk_util.h"
 
@@ -364,6 +366,23 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
     const kt_image_info *info = kt_image_get_info(img);
     int rc = KT_OK;
 
+    const kt_collection *coll = kt_image_collection(img);
+    if (coll->kind != KT_COLL_NONE) {
+        /* One volume per collected root. */
+        const char *kind = kt_collection_kind_name(coll->kind);
+        kt_strlcpy(list.scheme, kind, sizeof list.scheme);
+        for (size_t i = 0; i < coll->nroots && rc == KT_OK; i++) {
+            const kt_collection_root *r = &coll->roots[i];
+            kt_volume v = {.pool_block = -1, .collection_root = (int)i + 1};
+            kt_strlcpy(v.scheme, kind, sizeof v.scheme);
+            kt_strlcpy(v.fs, info->format == KT_IMG_DIR ? "dir" : "archive", sizeof v.fs);
+            snprintf(v.desc, sizeof v.desc, "%s %s, collected in '%s'%s",
+                     isalpha((unsigned char)r->name[0]) ? "drive" : "root", r->name, r->prefix[0],
+                     r->nprefix > 1 ? " and more" : "");
+            rc = add_volume(&list, &v);
+        }
+        goto done;
+    }
     if (info->format == KT_IMG_DIR) {
         kt_volume v = {.pool_block = -1};
         kt_strlcpy(v.scheme, "dir", sizeof v.scheme);

@@ -169,6 +169,9 @@ step "Windows scenarios with expected findings"
 step "Linux and macOS scenarios with expected findings"
 "$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 
+step "triage collections (KAPE folder, Velociraptor zip, UAC tarball) of scenarios"
+"$here/build-collections.py" "$out"
+
 # kes-active with its SOFTWARE hive's MFT record zeroed: Windows must still
 # be found (SYSTEM hive, System32), the files, drivers, bases, event logs
 # and Prefetch still collected, and the lost hive named in a warning.
