@@ -17,6 +17,7 @@
 struct kt_archive {
     char *path;
     char format[64];
+    char damage[512]; /* why the index stops early, "" when whole */
     kt_arc_entry *e;
     size_t n, cap;
     size_t *sorted; /* indexes of e, by path */
@@ -104,9 +105,16 @@ int kt_archive_open(const char *path, kt_archive **out, kt_error *err)
         if (ar == ARCHIVE_EOF)
             break;
         if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
-            rc = kt_error_set(err, KT_EFORMAT, "%s archive entry %zu: %s",
-                              ord == 0 ? "not a tar or zip archive:" : "damaged", ord, arc_why(r));
-            goto out;
+            if (ord == 0 && archive_format(r) == 0) {
+                rc = kt_error_set(err, KT_EFORMAT, "not a tar or zip archive: %s", arc_why(r));
+                goto out;
+            }
+            /* A damaged or truncated archive: what came before is kept. */
+            snprintf(a->damage, sizeof a->damage,
+                     "the archive is damaged or truncated after its entry %zu (%s): the entries "
+                     "after it are not read",
+                     ord, arc_why(r));
+            break;
         }
         if (ord == 0)
             snprintf(a->format, sizeof a->format, "%s", archive_format_name(r));
@@ -225,6 +233,11 @@ void kt_archive_free(kt_archive *a)
 const char *kt_archive_format(const kt_archive *a)
 {
     return a->format;
+}
+
+const char *kt_archive_damage(const kt_archive *a)
+{
+    return a->damage;
 }
 
 size_t kt_archive_count(const kt_archive *a)

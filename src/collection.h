@@ -43,6 +43,10 @@ int kt_archive_open(const char *path, kt_archive **out, kt_error *err);
 void kt_archive_free(kt_archive *a);
 /* "zip", "GNU tar format (gzip)", ... (borrowed). */
 const char *kt_archive_format(const kt_archive *a);
+/* Why the index stops before the archive's end (a damaged or truncated
+ * archive: the entries before the damage are indexed), "" when whole
+ * (borrowed). */
+const char *kt_archive_damage(const kt_archive *a);
 size_t kt_archive_count(const kt_archive *a);
 const kt_arc_entry *kt_archive_entry(const kt_archive *a, size_t i);
 /* The entry named exactly path, or NULL. */

@@ -472,6 +472,8 @@ static int open_archive(kt_image *img, const char *kind, kt_error *err)
     img->info.size = stat(img->path, &st) == 0 ? st.st_size : 0;
     img->info.collection = kt_collection_kind_name(img->coll.kind);
     img->info.format_desc = collection_desc(img->coll.kind);
+    if (kt_archive_damage(img->archive)[0])
+        kt_image_warn(img, "%s", kt_archive_damage(img->archive));
     for (size_t i = 0; i < img->coll.warnings.count; i++)
         kt_image_warn(img, "%s", img->coll.warnings.items[i]);
     return kt_strlist_add(&img->info.segments, img->path);

@@ -310,6 +310,44 @@ START_TEST(an_archive_that_is_no_collection_is_refused_with_its_name)
 }
 END_TEST
 
+START_TEST(a_truncated_collection_keeps_what_comes_before_the_damage_and_says_so)
+{
+    char dir[] = "/tmp/kt-coll-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *src = path_join(evidence_dir(), "collections/kesl-ubuntu.uac.tar.gz");
+    char cmd[2048];
+    /* The last sixth of the compressed stream cut off. */
+    snprintf(cmd, sizeof cmd, "head -c $(( $(stat -c %%s '%s') * 5 / 6 )) '%s' > '%s/cut.tar.gz'",
+             src, src, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    char *cut = path_join(dir, "cut.tar.gz");
+    kt_scan raw, s;
+    scan("scenarios-unix/kesl-ubuntu.raw", &raw);
+    kt_error err = {0};
+    memset(&s, 0, sizeof s);
+    ck_assert_msg(kt_scan_run(&defs, cut, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert(
+        has_warning(&s, KT_SEV_WARNING, "image", NULL, "damaged or truncated after its entry"));
+    ck_assert_uint_eq(s.nsystems, 1);
+    const kt_system_finding *fa = &raw.systems[0].findings, *fb = &s.systems[0].findings;
+    ck_assert_uint_gt(fb->nlosses, 0);
+    bool open = false;
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        ck_assert_msg(fb->verdicts[v] == fa->verdicts[v] || fb->verdicts[v] == KT_NULL,
+                      "%s: %d, raw %d", kt_verdict_name((kt_verdict)v), fb->verdicts[v],
+                      fa->verdicts[v]);
+        open = open || (fa->verdicts[v] == KT_FALSE && fb->opened[v]);
+    }
+    ck_assert(open);
+    kt_scan_release(&raw);
+    kt_scan_release(&s);
+    free(cut);
+    free(src);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("collection");
@@ -321,6 +359,7 @@ static Suite *suite(void)
     tcase_add_test(tc, velociraptor_zip_is_read_in_place_with_both_accessors_and_its_records_noted);
     tcase_add_test(tc, uac_times_come_from_its_bodyfile_and_folders_are_implied);
     tcase_add_test(tc, an_archive_that_is_no_collection_is_refused_with_its_name);
+    tcase_add_test(tc, a_truncated_collection_keeps_what_comes_before_the_damage_and_says_so);
     suite_add_tcase(s, tc);
     return s;
 }
