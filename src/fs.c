@@ -2,7 +2,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collection.h"
 #include "fs_impl.h"
+
+/* A triage collection's root: a KAPE drive folder (the host directory,
+ * with the CopyLog's times), or a root inside an archive (with UAC's
+ * bodyfile times). */
+static int open_collected(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err)
+{
+    const kt_collection *c = kt_image_collection(img);
+    if (vol->collection_root < 1 || (size_t)vol->collection_root > c->nroots)
+        return kt_error_set(err, KT_EARG, "no such collected root");
+    const kt_collection_root *r = &c->roots[vol->collection_root - 1];
+    kt_times *times = calloc(1, sizeof *times);
+    if (times == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    size_t bad = 0;
+    int rc;
+    if (kt_image_archive(img) == NULL) {
+        char path[KT_FS_PATH_MAX];
+        rc = kt_kape_times(kt_image_path(img), r->prefix[0], times, &bad, err);
+        if (rc == KT_OK && (size_t)snprintf(path, sizeof path, "%s/%s", kt_image_path(img),
+                                            r->prefix[0]) >= sizeof path)
+            rc = kt_error_set(err, KT_ELIMIT, "path too long");
+        if (rc) {
+            kt_times_release(times);
+            free(times);
+            return rc;
+        }
+        return kt_fs_host_open_times(path, times, fs, err);
+    }
+    rc = c->kind == KT_COLL_UAC ? kt_uac_times(kt_image_archive(img), r, times, &bad, err) : KT_OK;
+    if (rc) {
+        free(times);
+        return rc;
+    }
+    if (times->count == 0) {
+        kt_times_release(times);
+        free(times);
+        times = NULL;
+    }
+    /* Windows drives are looked up as Windows does. */
+    bool drive = r->name[0] && r->name[1] == ':';
+    return kt_fs_archive_open(kt_image_archive(img), r, drive, times, fs, err);
+}
 
 int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error *err)
 {
@@ -10,7 +53,9 @@ int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error
     if (fs == NULL)
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     int rc;
-    if (strcmp(vol->fs, "dir") == 0)
+    if (vol->collection_root)
+        rc = open_collected(img, vol, fs, err);
+    else if (strcmp(vol->fs, "dir") == 0)
         rc = kt_fs_host_open(kt_image_path(img), fs, err);
     else if (strcmp(vol->fs, "xfs") == 0)
         rc = kt_fs_xfs_open(img, vol, fs, err);

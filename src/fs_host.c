@@ -11,12 +11,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collection.h"
 #include "fs_impl.h"
 
 typedef struct host_impl {
     int root_fd;
     /* Inode numbers stand in as nodes; the path is what is opened. */
+    /* A KAPE drive folder: the copies' own times are not the source's;
+     * the CopyLog's are (no row: no time). NULL for a plain directory. */
+    kt_times *times;
 } host_impl;
+
+static void collected_times(kt_fs *fs, const char *path, kt_stat *st)
+{
+    host_impl *h = fs->impl;
+    if (h->times == NULL)
+        return;
+    const kt_times_row *r = kt_times_find(h->times, path);
+    st->created = r ? r->created : KT_TIME_NONE;
+    st->modified = r ? r->modified : KT_TIME_NONE;
+    st->changed = r ? r->changed : KT_TIME_NONE;
+    st->accessed = r ? r->accessed : KT_TIME_NONE;
+}
 
 static int root_fd(kt_fs *fs)
 {
@@ -117,6 +133,7 @@ static int do_stat(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, k
     int rc = stat_at(root_fd(fs), rel(path), st);
     if (rc)
         return kt_error_set(err, rc, "cannot stat '%s': %s", path, strerror(errno));
+    collected_times(fs, path, st);
     return KT_OK;
 }
 
@@ -142,6 +159,7 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
         kt_stat st;
         if (join(p, sizeof p, path, de->d_name) || stat_at(root_fd(fs), p, &st))
             continue;
+        collected_times(fs, p, &st);
         rc = kt_dirent_add(out, de->d_name, false, &st);
     }
     closedir(d);
@@ -211,6 +229,8 @@ static void do_close(kt_fs *fs)
         return;
     if (h->root_fd >= 0)
         close(h->root_fd);
+    kt_times_release(h->times);
+    free(h->times);
     free(h);
     fs->impl = NULL;
 }
@@ -227,12 +247,23 @@ const kt_fs_ops kt_fs_host_ops = {
 
 int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err)
 {
+    return kt_fs_host_open_times(root, NULL, fs, err);
+}
+
+int kt_fs_host_open_times(const char *root, kt_times *times, kt_fs *fs, kt_error *err)
+{
     host_impl *h = calloc(1, sizeof *h);
-    if (h == NULL)
+    if (h == NULL) {
+        kt_times_release(times);
+        free(times);
         return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    h->times = times;
     h->root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (h->root_fd < 0) {
         int e = errno;
+        kt_times_release(times);
+        free(times);
         free(h);
         return kt_error_set(err, KT_EIO, "cannot open directory '%s': %s", root, strerror(e));
     }

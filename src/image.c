@@ -14,6 +14,7 @@
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
+#include "collection.h"
 #include "kavtrace/image.h"
 #include "image_impl.h"
 
@@ -25,7 +26,19 @@ struct kt_image {
     kt_image_info info;
     TSK_IMG_INFO *tsk;
     kt_strlist warnings;
+    kt_archive *archive; /* KT_IMG_ARCHIVE */
+    kt_collection coll;  /* kind KT_COLL_NONE unless a triage collection */
 };
+
+kt_archive *kt_image_archive(kt_image *img)
+{
+    return img->archive;
+}
+
+const kt_collection *kt_image_collection(const kt_image *img)
+{
+    return &img->coll;
+}
 
 int kt_tsk_error(kt_error *err, int code, const char *context)
 {
@@ -436,6 +449,7 @@ static const struct {
     {KT_IMG_QCOW, "qcow", "QEMU copy-on-write disk (QCOW)", TSK_IMG_TYPE_UNSUPP},
     {KT_IMG_AFF, "aff", "Advanced Forensic Format (AFF, through AFFLIB)", TSK_IMG_TYPE_AFF_AFF},
     {KT_IMG_DIR, "dir", "directory (mounted or extracted filesystem)", TSK_IMG_TYPE_UNSUPP},
+    {KT_IMG_ARCHIVE, "archive", "triage collection archive, read in place", TSK_IMG_TYPE_UNSUPP},
 };
 
 static void set_format(kt_image *img, kt_image_format f)
@@ -447,6 +461,50 @@ static void set_format(kt_image *img, kt_image_format f)
             img->info.format_desc = formats[i].desc;
         }
     }
+}
+
+/* What a triage collection is called in `info`. */
+static const char *collection_desc(kt_collection_kind k)
+{
+    switch (k) {
+    case KT_COLL_KAPE:
+        return "KAPE target folder (triage collection)";
+    case KT_COLL_VELOCIRAPTOR:
+        return "Velociraptor offline collection (archive read in place)";
+    case KT_COLL_UAC:
+        return "UAC collection (archive read in place)";
+    case KT_COLL_ROOT:
+        return "archive of a filesystem root (read in place)";
+    default:
+        return NULL;
+    }
+}
+
+/* An archive the sniffer named: a triage collection when libarchive reads
+ * it as tar or zip and its layout is one kavtrace knows; otherwise refused
+ * as before, with its name. */
+static int open_archive(kt_image *img, const char *kind, kt_error *err)
+{
+    kt_error e = {0};
+    int rc = kt_archive_open(img->path, &img->archive, &e);
+    if (rc == KT_ENOMEM)
+        return kt_error_set(err, rc, "out of memory");
+    if (rc == KT_OK && (rc = kt_collection_of_archive(img->archive, &img->coll, err)) != KT_OK)
+        return rc;
+    if (img->archive == NULL || img->coll.kind == KT_COLL_NONE)
+        return kt_error_set(
+            err, KT_EUNSUPPORTED, "unsupported format: %s (%s; decompress it first)", kind,
+            img->archive ? "no triage collection layout kavtrace knows in it" : e.msg);
+    set_format(img, KT_IMG_ARCHIVE);
+    struct stat st;
+    img->info.size = stat(img->path, &st) == 0 ? st.st_size : 0;
+    img->info.collection = kt_collection_kind_name(img->coll.kind);
+    img->info.format_desc = collection_desc(img->coll.kind);
+    if (kt_archive_damage(img->archive)[0])
+        kt_image_warn(img, "%s", kt_archive_damage(img->archive));
+    for (size_t i = 0; i < img->coll.warnings.count; i++)
+        kt_image_warn(img, "%s", img->coll.warnings.items[i]);
+    return kt_strlist_add(&img->info.segments, img->path);
 }
 
 static TSK_IMG_TYPE_ENUM tsk_type(kt_image_format f)
@@ -515,6 +573,15 @@ static int open_container(kt_image *img, kt_error *err)
                             strerror(errno));
     if (S_ISDIR(st.st_mode)) {
         set_format(img, KT_IMG_DIR);
+        int rc = kt_collection_of_dir(img->path, &img->coll, err);
+        if (rc)
+            return rc;
+        if (img->coll.kind != KT_COLL_NONE) {
+            img->info.collection = kt_collection_kind_name(img->coll.kind);
+            img->info.format_desc = collection_desc(img->coll.kind);
+            for (size_t i = 0; i < img->coll.warnings.count; i++)
+                kt_image_warn(img, "%s", img->coll.warnings.items[i]);
+        }
         return kt_strlist_add(&img->info.segments, img->path);
     }
     if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
@@ -538,6 +605,8 @@ static int open_container(kt_image *img, kt_error *err)
         return rc;
     bool supported = true;
     const char *kind = kt_image_sniff(head, head_len, tail, tail_len, &supported);
+    if (!supported && kind && strstr(kind, " archive") && strcmp(kind, "7-zip archive") != 0)
+        return open_archive(img, kind, err);
     if (!supported)
         return kt_error_set(err, KT_EUNSUPPORTED, "unsupported format: %s", kind);
     set_format(img, format_of(kind));
@@ -618,6 +687,8 @@ void kt_image_free(kt_image *img)
     kt_strlist_release(&img->info.segments);
     kt_strlist_release(&img->info.metadata);
     kt_strlist_release(&img->warnings);
+    kt_archive_free(img->archive);
+    kt_collection_release(&img->coll);
     free(img->path);
     free(img);
 }
@@ -625,7 +696,7 @@ void kt_image_free(kt_image *img)
 ssize_t kt_image_read(kt_image *img, int64_t off, void *buf, size_t len, kt_error *err)
 {
     if (img->tsk == NULL)
-        return kt_error_set(err, KT_EARG, "a directory has no media to read");
+        return kt_error_set(err, KT_EARG, "a directory or a collection has no media to read");
     if (off < 0 || off >= img->info.size)
         return 0;
     if ((int64_t)len > img->info.size - off)
@@ -884,6 +955,10 @@ kt_verification kt_image_verify(const kt_image *img, const kt_image_digest *d, c
     bool md5 = ii->stored_md5[0] != '\0', sha1 = ii->stored_sha1[0] != '\0';
     if (ii->format == KT_IMG_DIR) {
         kt_strlcpy(note, "a directory has no media to hash", len);
+        return KT_VERIFY_NOT_VERIFIED;
+    }
+    if (ii->format == KT_IMG_ARCHIVE) {
+        kt_strlcpy(note, "a collection archive is not hashed (hash the file itself)", len);
         return KT_VERIFY_NOT_VERIFIED;
     }
     if (!md5 && !sha1) {

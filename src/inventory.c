@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collection.h"
 #include "kavtrace/inventory.h"
 
 static int oom(kt_error *err)
@@ -39,6 +40,11 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
     if (iv->sys.os == KT_OS_NONE)
         return KT_OK;
     inv->nsystems++;
+    /* A triage collection holds what its targets chose: what it lacks is
+     * not known to be absent. */
+    if (v->collection_root &&
+        kt_collection_check_sources(iv->fs, &iv->sys, v->index, &iv->warnings))
+        return oom(err);
     /* A Windows system known by another marker than a hive that could not
      * be read: what that hive holds is not collected. */
     const kt_system *sys = &iv->sys;
@@ -117,6 +123,10 @@ int kt_inventory_image_warnings(const kt_inventory *inv, kt_diags *out)
         const kt_strlist *iw = kt_image_warnings(inv->img);
         for (size_t i = 0; i < iw->count && rc == KT_OK; i++)
             rc = kt_diags_addf(out, KT_SEV_WARNING, "image", -1, NULL, NULL, "%s", iw->items[i]);
+        /* What a triage collector's own records say. */
+        const kt_strlist *cn = &kt_image_collection(inv->img)->notes;
+        for (size_t i = 0; i < cn->count && rc == KT_OK; i++)
+            rc = kt_diags_addf(out, KT_SEV_NOTE, "collection", -1, NULL, NULL, "%s", cn->items[i]);
     }
     return rc;
 }
@@ -143,7 +153,7 @@ int kt_inventory_hash(kt_inventory *inv, kt_hash_progress progress, void *progre
     if (inv->img == NULL)
         return kt_error_set(err, KT_EARG, "evidence '%s': not opened", inv->path);
     const kt_image_info *ii = kt_image_get_info(inv->img);
-    if (ii->format == KT_IMG_DIR)
+    if (ii->format == KT_IMG_DIR || ii->format == KT_IMG_ARCHIVE)
         return KT_OK;
     kt_image_digest d;
     int rc = kt_image_hash(inv->img, &d, progress, progress_ctx, err);

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +7,7 @@
 #include <zlib.h>
 
 #include "kavtrace/bytes.h"
+#include "collection.h"
 #include "kavtrace/volume.h"
 #include "tsk_util.h"
 #include "volume_impl.h"
@@ -264,6 +266,16 @@ static bool place(kt_image *img, int64_t media, uint64_t start, uint64_t count, 
  * filesystem or encryption kavtrace does not read. Its contents are not
  * scanned, which a reader must know. An empty one (Microsoft's reserved
  * partition, a partition never formatted) says nothing. */
+/* n bytes of a header's text field into out: up to its NUL, anything but
+ * printable ASCII as '?'. */
+static void printable(char *out, const uint8_t *in, size_t n, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && in[i] && o + 1 < len; i++)
+        out[o++] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
+    out[o] = '\0';
+}
+
 static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int number,
                               int index)
 {
@@ -292,6 +304,47 @@ static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume
             "in it: a damaged boot sector or superblock, or a format or encryption "
             "kavtrace does not read; its contents are not scanned",
             number, index, v->desc, (long long)v->length, (long long)v->offset);
+}
+
+/* An encrypted volume kavtrace recognises but does not unlock: its kind
+ * and identifiers, from its header, into what. LUKS1 and LUKS2 keep the
+ * UUID at byte 168; LUKS1 names its cipher at 8 and 40 and its key size at
+ * 108. BitLocker writes "-FVE-FS-" as the boot sector's OEM name. */
+static bool encrypted(TSK_IMG_INFO *timg, int64_t off, char *what, size_t len)
+{
+    uint8_t h[512];
+    if (tsk_img_read(timg, (TSK_OFF_T)off, (char *)h, sizeof h) != (ssize_t)sizeof h) {
+        tsk_error_reset();
+        return false;
+    }
+    if (memcmp(h, "LUKS\xba\xbe", 6) == 0) {
+        char uuid[41], cipher[33], mode[33];
+        printable(uuid, h + 168, 40, sizeof uuid);
+        printable(cipher, h + 8, 32, sizeof cipher);
+        printable(mode, h + 40, 32, sizeof mode);
+        unsigned version = (unsigned)h[6] << 8 | h[7];
+        uint32_t key_bytes =
+            (uint32_t)h[108] << 24 | (uint32_t)h[109] << 16 | (uint32_t)h[110] << 8 | h[111];
+        if (version == 1)
+            snprintf(what, len, "LUKS1 encrypted volume, UUID %s (%s-%s, %u-bit key)", uuid, cipher,
+                     mode, (unsigned)(key_bytes * 8));
+        else
+            snprintf(what, len, "LUKS%u encrypted volume, UUID %s", version, uuid);
+        return true;
+    }
+    if (memcmp(h + 3, "-FVE-FS-", 8) == 0) {
+        snprintf(what, len, "BitLocker encrypted volume");
+        return true;
+    }
+    return false;
+}
+
+static void warn_encrypted(kt_image *img, const char *where, const char *what)
+{
+    kt_image_warn(img,
+                  "%s is a %s: kavtrace does not unlock encrypted volumes, so its contents are "
+                  "not scanned and the verdicts are left open",
+                  where, what);
 }
 
 /* libtsk gives up on a whole MBR when one table in the extended chain is
@@ -376,10 +429,18 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
             with_fs += n;
             continue;
         }
-        if (v.fs[0])
+        char what[128], where[320];
+        if (v.fs[0]) {
             with_fs++;
-        else
+        } else if (encrypted(timg, v.offset, what, sizeof what)) {
+            snprintf(where, sizeof where, "partition %d (volume %d, '%s', %lld bytes at %lld)",
+                     number(vs, p), (int)list->count, v.desc, (long long)v.length,
+                     (long long)v.offset);
+            warn_encrypted(img, where, what);
+            kt_strlcpy(v.desc, what, sizeof v.desc);
+        } else {
             warn_unrecognised(img, timg, &v, number(vs, p), (int)list->count);
+        }
         int rc = kt_volume_add(list, &v);
         if (rc)
             return rc;
@@ -393,6 +454,23 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
     const kt_image_info *info = kt_image_get_info(img);
     int rc = KT_OK;
 
+    const kt_collection *coll = kt_image_collection(img);
+    if (coll->kind != KT_COLL_NONE) {
+        /* One volume per collected root. */
+        const char *kind = kt_collection_kind_name(coll->kind);
+        kt_strlcpy(list.scheme, kind, sizeof list.scheme);
+        for (size_t i = 0; i < coll->nroots && rc == KT_OK; i++) {
+            const kt_collection_root *r = &coll->roots[i];
+            kt_volume v = {.pool_block = -1, .collection_root = (int)i + 1};
+            kt_strlcpy(v.scheme, kind, sizeof v.scheme);
+            kt_strlcpy(v.fs, info->format == KT_IMG_DIR ? "dir" : "archive", sizeof v.fs);
+            snprintf(v.desc, sizeof v.desc, "%s %s, collected in '%s'%s",
+                     isalpha((unsigned char)r->name[0]) ? "drive" : "root", r->name, r->prefix[0],
+                     r->nprefix > 1 ? " and more" : "");
+            rc = kt_volume_add(&list, &v);
+        }
+        goto done;
+    }
     if (info->format == KT_IMG_DIR) {
         kt_volume v = {.pool_block = -1};
         kt_strlcpy(v.scheme, "dir", sizeof v.scheme);
@@ -481,6 +559,16 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         kt_strlcpy(list.scheme, "none", sizeof list.scheme);
         if (add_pool(timg, 0, info->size, &list) > 0)
             goto done;
+    }
+    char what[128];
+    if (list.count == 0 && encrypted(timg, 0, what, sizeof what)) {
+        kt_volume v = {.offset = 0, .length = info->size, .pool_block = -1};
+        kt_strlcpy(v.scheme, "none", sizeof v.scheme);
+        kt_strlcpy(v.desc, what, sizeof v.desc);
+        kt_strlcpy(list.scheme, "none", sizeof list.scheme);
+        warn_encrypted(img, "the whole image (no partition table)", what);
+        rc = kt_volume_add(&list, &v);
+        goto done;
     }
     if (list.count == 0) {
         if (gpt_note[0])

@@ -179,6 +179,38 @@ step "Windows scenarios with expected findings"
 step "Linux and macOS scenarios with expected findings"
 "$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 
+# Encrypted volumes kavtrace recognises but does not unlock. cryptsetup's
+# salts and volume keys are random on every build; only the kind, the UUID
+# (pinned with --uuid), the cipher and the key size are ground truth
+# (truth/encrypted.tsv), and none of them is random.
+step "encrypted volumes (LUKS1 alone, LUKS2 in a GPT partition, a BitLocker boot sector)"
+printf 'kavtrace-test-passphrase' > "$work/luks.key"
+truncate -s 4M "$out/luks1.img"
+cryptsetup luksFormat -q --type luks1 --cipher aes-xts-plain64 --key-size 256 \
+  --pbkdf-force-iterations 1000 --uuid 4b565455-0000-4000-8000-00000000c001 \
+  --key-file "$work/luks.key" "$out/luks1.img"
+truncate -s 24M "$work/luks2.img"
+cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
+  --uuid 4b565455-0000-4000-8000-00000000c002 --key-file "$work/luks.key" "$work/luks2.img"
+truncate -s 32M "$out/luks2-gpt.raw"
+sfdisk -q "$out/luks2-gpt.raw" <<'SF'
+label: gpt
+label-id: 4B565455-0000-4000-8000-000000000002
+unit: sectors
+first-lba: 34
+start=2048, size=49152, type=CA7D7CCB-63ED-4C53-861C-1742536059CC, uuid=4B565455-0000-4000-8000-0000000000C2, name="encrypted root"
+SF
+place "$out/luks2-gpt.raw" "$work/luks2.img" 2048
+# A BitLocker volume's boot sector ("-FVE-FS-" as its OEM name), nothing
+# more: a BitLocker volume kavtrace could read is not built (see
+# docs/testdata.md).
+truncate -s 1M "$out/bitlocker-bootsector.img"
+printf '\xeb\x58\x90-FVE-FS-' | dd of="$out/bitlocker-bootsector.img" conv=notrunc status=none
+printf '\x55\xaa' | dd of="$out/bitlocker-bootsector.img" bs=1 seek=510 conv=notrunc status=none
+
+step "triage collections (KAPE folder, Velociraptor zip, UAC tarball) of scenarios"
+"$here/build-collections.py" "$out"
+
 # kes-active with its SOFTWARE hive's MFT record zeroed: Windows must still
 # be found (SYSTEM hive, System32), the files, drivers, bases, event logs
 # and Prefetch still collected, and the lost hive named in a warning.

@@ -513,6 +513,41 @@ START_TEST(checks_mbr_and_ebr_chain_partitions_against_the_image_size)
 }
 END_TEST
 
+/* LUKS1 alone, LUKS2 in a GPT partition, a BitLocker boot sector
+ * (truth/encrypted.tsv): each listed with its kind and identifiers, no
+ * filesystem, and a warning that it is not unlocked (before, the LUKS
+ * images were "no partition table or filesystem recognised"). */
+START_TEST(lists_encrypted_volumes_with_their_kind_and_a_warning)
+{
+    tsv t;
+    truth_load(&t, "truth/encrypted.tsv");
+    ck_assert_uint_eq(t.count, 3);
+    for (size_t i = 0; i < t.count; i++) {
+        const tsv_row *r = &t.rows[i];
+        char *path = path_join(evidence_dir(), r->f[0]);
+        kt_image *img = NULL;
+        kt_error err = {0};
+        ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s: %s", r->f[0], err.msg);
+        kt_volume_list vl = {0};
+        ck_assert_msg(kt_volumes_scan(img, &vl, &err) == 0, "%s: %s", r->f[0], err.msg);
+        size_t idx = (size_t)atoi(r->f[1]);
+        ck_assert_uint_gt(vl.count, idx);
+        ck_assert_str_eq(vl.items[idx].desc, r->f[2]);
+        ck_assert_str_eq(vl.items[idx].fs, "");
+        const kt_strlist *w = kt_image_warnings(img);
+        bool said = false;
+        for (size_t k = 0; k < w->count; k++)
+            said = said || (strstr(w->items[k], r->f[2]) &&
+                            strstr(w->items[k], "does not unlock encrypted volumes"));
+        ck_assert_msg(said, "%s: no warning that it is not unlocked", r->f[0]);
+        kt_volume_list_release(&vl);
+        kt_image_free(img);
+        free(path);
+    }
+    tsv_free(&t);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("volume");
@@ -528,6 +563,7 @@ static Suite *suite(void)
     tcase_add_test(tc, skips_gpt_entries_whose_sectors_do_not_fit_a_byte_offset);
     tcase_add_test(tc, checks_gpt_entries_against_overflow_and_the_image_size);
     tcase_add_test(tc, checks_mbr_and_ebr_chain_partitions_against_the_image_size);
+    tcase_add_test(tc, lists_encrypted_volumes_with_their_kind_and_a_warning);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,10 +2,12 @@
  *
  * An evidence item is a raw image, a split raw image (.000/.001, .001/.002,
  * .aa/.ab), an EWF set (.E01, .E02, ...), a VMDK, a VHD/VHDX, a QCOW
- * (versions 1 to 3, without a backing file), an AFF file, or a directory
- * (a mounted or extracted filesystem root). The container is recognised
+ * (versions 1 to 3, without a backing file), an AFF file, a directory
+ * (a mounted or extracted filesystem root, or a KAPE target folder), or a
+ * triage collection's archive (a Velociraptor zip, a UAC tarball: tar or
+ * zip, read in place through libarchive). The container is recognised
  * from its own bytes, not its name; formats that kavtrace cannot read
- * (VDI, Ex01, archives, ...) are refused with their name.
+ * (VDI, Ex01, other archives, ...) are refused with their name.
  */
 #ifndef KAVTRACE_IMAGE_H
 #define KAVTRACE_IMAGE_H
@@ -26,6 +28,7 @@ typedef enum kt_image_format {
     KT_IMG_QCOW,
     KT_IMG_AFF,
     KT_IMG_DIR,
+    KT_IMG_ARCHIVE, /* a triage collection's tar or zip, read in place */
 } kt_image_format;
 
 /* Hard limits on what a container may claim. */
@@ -34,9 +37,12 @@ typedef enum kt_image_format {
 typedef struct kt_image_info {
     kt_image_format format;
     const char *format_name; /* "raw", "ewf", "vmdk", "vhd", "vhdx", "qcow", "aff",
-                              * "dir" */
+                              * "dir", "archive" */
     const char *format_desc; /* one human line */
-    int64_t size;            /* media size in bytes (0 for a directory) */
+    int64_t size;            /* media size in bytes (0 for a directory or an archive) */
+    /* The triage collection the evidence is ("kape", "velociraptor",
+     * "uac", "archive": a bare root in an archive), else NULL. */
+    const char *collection;
     unsigned sector_size;
     kt_strlist segments; /* the files that make the image, in order */
     /* EWF only: stored hashes (lowercase hex, "" when absent) and the

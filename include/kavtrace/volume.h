@@ -1,8 +1,10 @@
 /* kavtrace: volumes of an evidence item.
  *
  * Every partition of an MBR (with extended partitions) or GPT table, a bare
- * filesystem with no table, and the volumes inside an APFS container. Each
- * volume says which filesystem libtsk recognises in it, if any.
+ * filesystem with no table, the volumes inside an APFS container, and the
+ * collected roots of a triage collection (a KAPE drive folder, a
+ * Velociraptor upload drive, UAC's "[root]"). Each volume says which
+ * filesystem libtsk recognises in it, if any.
  */
 #ifndef KAVTRACE_VOLUME_H
 #define KAVTRACE_VOLUME_H
@@ -16,19 +18,20 @@
 #define KT_VOLUME_MAX 1024
 
 typedef struct kt_volume {
-    int index;          /* position in the list, 0-based */
-    int64_t offset;     /* bytes from the start of the media */
-    int64_t length;     /* bytes */
-    char scheme[8];     /* "gpt", "dos", "none", "apfs", "dir" */
-    char desc[128];     /* partition table description or volume name */
-    char fs[16];        /* "ntfs", "fat32", "ext4", "apfs", ... or "" */
-    int64_t pool_block; /* APFS: the volume's block in the container; -1 otherwise */
+    int index;           /* position in the list, 0-based */
+    int64_t offset;      /* bytes from the start of the media */
+    int64_t length;      /* bytes */
+    char scheme[16];     /* "gpt", "dos", "none", "apfs", "dir", "kape", "velociraptor", ... */
+    char desc[128];      /* partition table description or volume name */
+    char fs[16];         /* "ntfs", "fat32", "ext4", "apfs", ... or "" */
+    int64_t pool_block;  /* APFS: the volume's block in the container; -1 otherwise */
+    int collection_root; /* a triage collection's root N+1 (kt_image's collection); 0: none */
 } kt_volume;
 
 typedef struct kt_volume_list {
     kt_volume *items;
     size_t count;
-    char scheme[8]; /* the partitioning found: "gpt", "dos", "none", "dir" */
+    char scheme[16]; /* the partitioning found: "gpt", "dos", "none", "dir", "kape", ... */
 } kt_volume_list;
 
 /* Find the volumes of img. Problems with single volumes (a corrupt GPT, a

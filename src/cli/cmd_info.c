@@ -43,7 +43,10 @@ static void print_text(FILE *out, const kt_inventory *inv, const kt_error *faile
     if (ii->segments.count > 1)
         fprintf(out, ", %zu segment files", ii->segments.count);
     fputc('\n', out);
-    if (ii->format != KT_IMG_DIR) {
+    if (ii->format == KT_IMG_ARCHIVE) {
+        human_size(ii->size, size, sizeof size);
+        fprintf(out, "  size:     %s\n", size);
+    } else if (ii->format != KT_IMG_DIR) {
         human_size(ii->size, size, sizeof size);
         fprintf(out, "  size:     %s, sector size %u\n", size, ii->sector_size);
     }
@@ -100,6 +103,8 @@ static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed
     const kt_image_info *ii = kt_image_get_info(inv->img);
     kt_json_string(j, "format", ii->format_name);
     kt_json_string(j, "format_description", ii->format_desc);
+    if (ii->collection)
+        kt_json_string(j, "collection", ii->collection);
     kt_json_int(j, "size", ii->size);
     kt_json_int(j, "sector_size", ii->sector_size);
     kt_json_begin_array(j, "segments");
