@@ -213,8 +213,24 @@ static int start(kt_vss *v, kt_error *err)
     return KT_OK;
 }
 
+/* The VSS identifier that starts the volume header, at 0x1e00 in $Boot. */
+static const uint8_t vss_identifier[16] = {0x6b, 0x87, 0x08, 0x38, 0x76, 0xc1, 0x48, 0x4e,
+                                           0xb7, 0xae, 0x04, 0x04, 0x6e, 0x6c, 0xc7, 0x52};
+#define VSS_HEADER_OFFSET 0x1e00
+
 int kt_vss_open(kt_image *img, const kt_volume *vol, kt_vss **out, kt_error *err)
 {
+    /* No volume header, no shadow copies: no reader to start. A header
+     * that cannot be read is the reader's to report. */
+    uint8_t id[16];
+    kt_error e = {0};
+    if (vol->length > VSS_HEADER_OFFSET + (int64_t)sizeof id &&
+        kt_image_read(img, vol->offset + VSS_HEADER_OFFSET, id, sizeof id, &e) ==
+            (ssize_t)sizeof id &&
+        memcmp(id, vss_identifier, sizeof id) != 0) {
+        *out = NULL;
+        return KT_OK;
+    }
     kt_vss *v = calloc(1, sizeof *v);
     if (v == NULL || (v->buf = malloc(KT_VSS_MAX_READ)) == NULL) {
         free(v);

@@ -39,7 +39,8 @@ typedef struct kt_vss kt_vss;
 
 /* Look for shadow copies on the NTFS volume vol of img (both borrowed;
  * they must outlive the result). A volume without any is KT_OK with
- * *out NULL. A reader that cannot be run, or that cannot read the
+ * *out NULL (no reader is started when the volume header at 0x1e00 does
+ * not have the VSS identifier). A reader that cannot be run, or that cannot read the
  * volume's catalog, is an error that says why. On success *out owns the
  * reader process; release with kt_vss_free. */
 int kt_vss_open(kt_image *img, const kt_volume *vol, kt_vss **out, kt_error *err);
