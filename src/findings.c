@@ -159,6 +159,14 @@ static bool is_removal(const kt_event *e)
     return e->category == KT_CAT_REMOVAL;
 }
 
+/* A find on the volume as acquired, not deleted: what says a product is
+ * there now. A deleted entry, or anything a shadow copy holds, is the
+ * past. */
+static bool live(const kt_event *e)
+{
+    return e->allocated && e->store == 0;
+}
+
 static int product_fields(group *g)
 {
     int rc = KT_OK;
@@ -226,11 +234,11 @@ static int product_fields(group *g)
             kt_strlcpy(f->name, e->product_name, sizeof f->name);
             named = true;
         }
-        if (e->allocated && e->role == KT_ROLE_REGISTRATION)
+        if (live(e) && e->role == KT_ROLE_REGISTRATION)
             registration = true;
-        if (e->allocated && e->role == KT_ROLE_PROGRAM)
+        if (live(e) && e->role == KT_ROLE_PROGRAM)
             program = true;
-        if (e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE))
+        if (live(e) && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE))
             files_left = true;
     }
     if (f->last_ksn_evidence != KT_TIME_NONE &&
@@ -317,8 +325,8 @@ static int product_fields(group *g)
     }
     for (size_t i = 0; i < g->nev; i++) {
         const kt_event *e = g->ev[i];
-        bool reg = e->allocated && e->role == KT_ROLE_REGISTRATION;
-        bool files = e->allocated && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE);
+        bool reg = live(e) && e->role == KT_ROLE_REGISTRATION;
+        bool files = live(e) && (e->role == KT_ROLE_PROGRAM || e->role == KT_ROLE_RESIDUE);
         if (reg || files)
             add_id(&rc, &f->ev_status, e->id);
     }

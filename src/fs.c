@@ -69,6 +69,20 @@ int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error
     return KT_OK;
 }
 
+int kt_fs_open_store(kt_vss *vss, size_t i, const kt_volume *vol, kt_fs **out, kt_error *err)
+{
+    kt_fs *fs = calloc(1, sizeof *fs);
+    if (fs == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    int rc = kt_fs_tsk_open_store(vss, i, vol, fs, err);
+    if (rc) {
+        free(fs);
+        return rc;
+    }
+    *out = fs;
+    return KT_OK;
+}
+
 void kt_fs_free(kt_fs *fs)
 {
     if (fs == NULL)

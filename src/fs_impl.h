@@ -53,6 +53,7 @@ extern const kt_fs_ops kt_fs_host_ops;
 extern const kt_fs_ops kt_fs_xfs_ops;
 
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
+int kt_fs_tsk_open_store(kt_vss *vss, size_t store, const kt_volume *vol, kt_fs *fs, kt_error *err);
 int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err);
 /* XFS through libfsxfs (fs_xfs.c). */
 int kt_fs_xfs_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);

@@ -11,7 +11,8 @@
 typedef struct tsk_impl {
     TSK_FS_INFO *fs;
     const TSK_POOL_INFO *pool;
-    TSK_IMG_INFO *pool_img; /* the volume's image inside the pool */
+    TSK_IMG_INFO *pool_img;  /* the volume's image inside the pool */
+    TSK_IMG_INFO *store_img; /* a shadow copy's image (store_image), owned */
 } tsk_impl;
 
 static TSK_FS_INFO *tfs(kt_fs *fs)
@@ -504,6 +505,8 @@ static void do_close(kt_fs *fs)
         tsk_img_close(t->pool_img);
     if (t->pool)
         tsk_pool_close(t->pool);
+    if (t->store_img)
+        tsk_img_close(t->store_img);
     free(t);
     fs->impl = NULL;
 }
@@ -566,6 +569,70 @@ static kt_fs_kind kind_of(TSK_FS_TYPE_ENUM t)
     return KT_FS_OTHER;
 }
 
+/* A shadow copy store as an image of its own for libtsk: reads go to the
+ * reader (kavtrace/vss.h). */
+typedef struct store_image {
+    TSK_IMG_INFO tsk; /* first: libtsk takes it for a TSK_IMG_INFO */
+    kt_vss *vss;      /* borrowed */
+    size_t store;
+} store_image;
+
+static ssize_t store_read(TSK_IMG_INFO *img, TSK_OFF_T off, char *buf, size_t len)
+{
+    store_image *s = (store_image *)img;
+    kt_error e = {0};
+    ssize_t n = kt_vss_read(s->vss, s->store, (int64_t)off, buf, len, &e);
+    if (n < 0) {
+        tsk_error_reset();
+        tsk_error_set_errno(TSK_ERR_IMG_READ);
+        tsk_error_set_errstr("%zu bytes at offset %" PRId64 ": %s", len, (int64_t)off, e.msg);
+    }
+    return n;
+}
+
+static void store_close(TSK_IMG_INFO *img)
+{
+    free(img);
+}
+
+static void store_imgstat(TSK_IMG_INFO *img, FILE *out)
+{
+    fprintf(out, "shadow copy store, %" PRId64 " bytes\n", (int64_t)img->size);
+}
+
+static void set_props(kt_fs *fs, const kt_volume *vol);
+
+int kt_fs_tsk_open_store(kt_vss *vss, size_t store, const kt_volume *vol, kt_fs *fs, kt_error *err)
+{
+    const kt_vss_store_info *si = kt_vss_store(vss, store);
+    int64_t size = si->size > 0 ? si->size : vol->length;
+    store_image *s = calloc(1, sizeof *s);
+    tsk_impl *t = calloc(1, sizeof *t);
+    if (s == NULL || t == NULL) {
+        free(s);
+        free(t);
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    s->vss = vss;
+    s->store = store;
+    fs->impl = t;
+    fs->ops = &kt_fs_tsk_ops;
+    t->store_img =
+        tsk_img_open_external(s, (TSK_OFF_T)size, 512, store_read, store_close, store_imgstat);
+    if (t->store_img == NULL) {
+        free(s);
+        do_close(fs);
+        return kt_tsk_error(err, KT_EFORMAT, "cannot open");
+    }
+    t->fs = tsk_fs_open_img(t->store_img, 0, TSK_FS_TYPE_NTFS);
+    if (t->fs == NULL) {
+        do_close(fs);
+        return kt_tsk_error(err, KT_EFORMAT, "no filesystem recognised");
+    }
+    set_props(fs, vol);
+    return KT_OK;
+}
+
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err)
 {
     TSK_IMG_INFO *timg = kt_image_tsk(img);
@@ -601,6 +668,14 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
         do_close(fs);
         return kt_tsk_error(err, KT_EFORMAT, "no filesystem recognised");
     }
+    set_props(fs, vol);
+    return KT_OK;
+}
+
+/* What kt_fs says about the opened filesystem. */
+static void set_props(kt_fs *fs, const kt_volume *vol)
+{
+    tsk_impl *t = fs->impl;
     fs->kind = kind_of(t->fs->ftype);
     kt_strlcpy(fs->type_name, tsk_fs_type_toname(t->fs->ftype), sizeof fs->type_name);
     fs->root.inum = t->fs->root_inum;
@@ -618,5 +693,4 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
                 (pv->flags & TSK_POOL_VOLUME_FLAG_CASE_SENSITIVE))
                 fs->case_insensitive = false;
     }
-    return KT_OK;
 }

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,9 +10,114 @@ static int oom(kt_error *err)
     return kt_error_set(err, KT_ENOMEM, "out of memory");
 }
 
+/* What a reader must know of a system found on a volume or in one of its
+ * shadow copies (prefix "" or "shadow copy N: "). */
+static int system_warnings(kt_inventory_volume *iv, const kt_system *sys, const char *prefix,
+                           kt_error *err)
+{
+    int index = iv->volume->index;
+    /* A Windows system known by another marker than a hive that could not
+     * be read: what that hive holds is not collected. */
+    if (sys->os == KT_OS_WINDOWS && sys->software == NULL &&
+        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", index,
+                      "Windows/System32/config/SOFTWARE", NULL,
+                      "%sthe SOFTWARE hive could not be read (%s): its artifacts (product keys, "
+                      "uninstall entries, Security Center) are not collected",
+                      prefix, sys->software_error[0] ? sys->software_error : "unknown error"))
+        return oom(err);
+    if (sys->os == KT_OS_WINDOWS && sys->system == NULL &&
+        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", index,
+                      "Windows/System32/config/SYSTEM", NULL,
+                      "%sthe SYSTEM hive could not be read (%s): services, drivers and the time "
+                      "zone are not read",
+                      prefix, sys->system_error[0] ? sys->system_error : "unknown error"))
+        return oom(err);
+    for (size_t w = 0; w < sys->warnings.count; w++)
+        if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "system", index, NULL, NULL, "%s%s",
+                          prefix, sys->warnings.items[w]))
+            return oom(err);
+    return KT_OK;
+}
+
+/* The shadow copies of an NTFS volume: each store's volume opened and
+ * looked at for a system. Only out of memory is an error; a store that
+ * cannot be read is a warning of the volume. */
+static int take_stores(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
+{
+    const kt_volume *v = iv->volume;
+    kt_error e = {0};
+    int rc = kt_vss_open(inv->img, v, &iv->vss, &e);
+    if (rc == KT_ENOMEM)
+        return oom(err);
+    if (rc)
+        return kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "vss", v->index, NULL, NULL,
+                             "the volume's shadow copies cannot be read: %s: what they hold "
+                             "is not collected",
+                             e.msg)
+                   ? oom(err)
+                   : KT_OK;
+    size_t n = kt_vss_count(iv->vss);
+    if (n == 0)
+        return KT_OK;
+    iv->stores = calloc(n, sizeof *iv->stores);
+    if (iv->stores == NULL)
+        return oom(err);
+    iv->nstores = n;
+    bool any_system = false;
+    for (size_t i = 0; i < n; i++) {
+        const kt_vss_store_info *si = kt_vss_store(iv->vss, i);
+        kt_inventory_store *st = &iv->stores[i];
+        st->info = si;
+        st->volume = *v;
+        st->volume.store = si->number;
+        kt_strlcpy(st->volume.store_id, si->id, sizeof st->volume.store_id);
+        st->volume.store_created = si->created;
+        char t[KT_TIME_ISO_MAX], prefix[128];
+        snprintf(prefix, sizeof prefix, "shadow copy %d (%s, created %s): ", si->number, si->id,
+                 kt_time_format_iso(si->created, t));
+        if (!si->readable) {
+            if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "vss", v->index, NULL, NULL,
+                              "%scannot be read: %s: what it holds is not collected", prefix,
+                              si->why))
+                return oom(err);
+            continue;
+        }
+        rc = kt_fs_open_store(iv->vss, i, &st->volume, &st->fs, &e);
+        if (rc == KT_ENOMEM)
+            return oom(err);
+        if (rc) {
+            if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "vss", v->index, NULL, NULL,
+                              "%sthe volume it holds cannot be opened: %s: what it holds is not "
+                              "collected",
+                              prefix, e.msg))
+                return oom(err);
+            continue;
+        }
+        kt_strlcpy(st->fs_type, kt_fs_type_name(st->fs), sizeof st->fs_type);
+        rc = kt_system_detect(st->fs, &st->sys, &e);
+        if (rc == KT_ENOMEM)
+            return oom(err);
+        if (rc) {
+            kt_system_release(&st->sys);
+            memset(&st->sys, 0, sizeof st->sys);
+            if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "vss", v->index, NULL, NULL, "%s%s",
+                              prefix, e.msg))
+                return oom(err);
+            continue;
+        }
+        any_system = any_system || st->sys.os != KT_OS_NONE;
+        rc = system_warnings(iv, &st->sys, prefix, err);
+        if (rc)
+            return rc;
+    }
+    if (any_system && iv->sys.os == KT_OS_NONE)
+        inv->nsystems++;
+    return KT_OK;
+}
+
 /* Open one volume's filesystem and look for a system on it. Only out of
  * memory is an error; anything else becomes a warning of the volume. */
-static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
+static int take_live(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
 {
     const kt_volume *v = iv->volume;
     if (!v->fs[0])
@@ -45,31 +151,24 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err
     if (v->collection_root &&
         kt_collection_check_sources(iv->fs, &iv->sys, v->index, &iv->warnings))
         return oom(err);
-    /* A Windows system known by another marker than a hive that could not
-     * be read: what that hive holds is not collected. */
-    const kt_system *sys = &iv->sys;
-    if (sys->os == KT_OS_WINDOWS && sys->software == NULL &&
-        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", v->index,
-                      "Windows/System32/config/SOFTWARE", NULL,
-                      "the SOFTWARE hive could not be read (%s): its artifacts (product keys, "
-                      "uninstall entries, Security Center) are not collected",
-                      sys->software_error[0] ? sys->software_error : "unknown error"))
-        return oom(err);
-    if (sys->os == KT_OS_WINDOWS && sys->system == NULL &&
-        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "hive", v->index,
-                      "Windows/System32/config/SYSTEM", NULL,
-                      "the SYSTEM hive could not be read (%s): services, drivers and the time "
-                      "zone are not read",
-                      sys->system_error[0] ? sys->system_error : "unknown error"))
-        return oom(err);
-    for (size_t w = 0; w < iv->sys.warnings.count; w++)
-        if (kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "system", v->index, NULL, NULL, "%s",
-                          iv->sys.warnings.items[w]))
-            return oom(err);
-    return KT_OK;
+    return system_warnings(iv, &iv->sys, "", err);
+}
+
+static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, unsigned flags, kt_error *err)
+{
+    int rc = take_live(inv, iv, err);
+    if (rc == KT_OK && iv->fs && kt_fs_get_kind(iv->fs) == KT_FS_NTFS &&
+        !(flags & KT_INVENTORY_NO_VSS))
+        rc = take_stores(inv, iv, err);
+    return rc;
 }
 
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
+{
+    return kt_inventory_open(inv, path, 0, err);
+}
+
+int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, kt_error *err)
 {
     memset(inv, 0, sizeof *inv);
     kt_strlcpy(inv->digest.verification_note, "the evidence could not be opened",
@@ -95,7 +194,7 @@ int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
     for (size_t i = 0; i < inv->vols.count; i++)
         inv->volumes[i].volume = &inv->vols.items[i];
     for (size_t i = 0; i < inv->vols.count && rc == KT_OK; i++)
-        rc = take_volume(inv, &inv->volumes[i], err);
+        rc = take_volume(inv, &inv->volumes[i], flags, err);
     return rc;
 }
 
@@ -105,6 +204,12 @@ void kt_inventory_release(kt_inventory *inv)
         return;
     for (size_t i = 0; inv->volumes && i < inv->vols.count; i++) {
         kt_inventory_volume *iv = &inv->volumes[i];
+        for (size_t s = 0; s < iv->nstores; s++) {
+            kt_fs_free(iv->stores[s].fs);
+            kt_system_release(&iv->stores[s].sys);
+        }
+        free(iv->stores);
+        kt_vss_free(iv->vss);
         kt_fs_free(iv->fs);
         kt_system_release(&iv->sys);
         kt_diags_release(&iv->warnings);

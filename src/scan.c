@@ -32,7 +32,7 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *pctx, kt_error *err)
 {
     out->started = now();
-    int rc = kt_inventory_init(&out->inv, path, err);
+    int rc = kt_inventory_open(&out->inv, path, out->inventory_flags, err);
     if (rc)
         return rc;
     const kt_inventory *inv = &out->inv;
@@ -50,20 +50,46 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
             progress(pctx, what);
         if (kt_inventory_volume_warnings(iv, &out->warnings))
             return kt_error_set(err, KT_ENOMEM, "out of memory");
-        if (iv->sys.os == KT_OS_NONE)
+        /* The system is the volume's own; on a volume wiped of it, the
+         * newest shadow copy's that has one. */
+        const kt_system *sys = iv->sys.os != KT_OS_NONE ? &iv->sys : NULL;
+        for (size_t k = iv->nstores; sys == NULL && k > 0; k--)
+            if (iv->stores[k - 1].sys.os != KT_OS_NONE)
+                sys = &iv->stores[k - 1].sys;
+        if (sys == NULL)
             continue;
         kt_scan_system *s = &out->systems[out->nsystems];
         s->volume = v;
         kt_strlcpy(s->fs, iv->fs_type, sizeof s->fs);
-        if (copy_system(&s->sys, &iv->sys)) {
+        if (copy_system(&s->sys, sys)) {
             kt_system_release(&s->sys);
             return kt_error_set(err, KT_ENOMEM, "out of memory");
         }
         out->nsystems++;
-        rc = kt_collect_system(set, iv->fs, v, &iv->sys, &out->tl, &out->warnings, &out->stats,
-                               s->zone, sizeof s->zone, err);
-        if (rc)
-            return rc;
+        if (iv->sys.os != KT_OS_NONE) {
+            rc = kt_collect_system(set, iv->fs, v, &iv->sys, &out->tl, &out->warnings, &out->stats,
+                                   s->zone, sizeof s->zone, err);
+            if (rc)
+                return rc;
+        }
+        /* Each shadow copy like the volume itself: its events carry the
+         * store (kt_event.store). */
+        for (size_t k = 0; k < iv->nstores; k++) {
+            const kt_inventory_store *st = &iv->stores[k];
+            if (st->sys.os == KT_OS_NONE)
+                continue;
+            snprintf(what, sizeof what, "volume %d (%s), shadow copy %d", v->index, v->fs,
+                     st->volume.store);
+            if (progress)
+                progress(pctx, what);
+            char zone[sizeof s->zone];
+            rc = kt_collect_system(set, st->fs, &st->volume, &st->sys, &out->tl, &out->warnings,
+                                   &out->stats, zone, sizeof zone, err);
+            if (rc)
+                return rc;
+            if (s->zone[0] == '\0')
+                kt_strlcpy(s->zone, zone, sizeof s->zone);
+        }
     }
     /* Damage the collection's reads met without failing (an EWF chunk
      * that fails its checksum): a loss of the whole item. */

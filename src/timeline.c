@@ -33,6 +33,7 @@ int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
     e.key = kt_strpool_copy(&tl->strings, ev->key, &failed);
     e.value = kt_strpool_copy(&tl->strings, ev->value, &failed);
     e.description = kt_strpool_copy(&tl->strings, ev->description, &failed);
+    e.store_id = kt_strpool_copy(&tl->strings, ev->store_id, &failed);
     if (failed) {
         kt_strpool_rollback(&tl->strings, mark);
         return KT_ENOMEM;
@@ -75,6 +76,8 @@ static int event_cmp(const void *pa, const void *pb)
         return c;
     if (a->volume != b->volume)
         return a->volume < b->volume ? -1 : 1;
+    if (a->store != b->store)
+        return a->store < b->store ? -1 : 1;
     if ((c = scmp(a->path, b->path)) || (c = scmp(a->hive, b->hive)) ||
         (c = scmp(a->key, b->key)) || (c = scmp(a->value, b->value)) ||
         (c = scmp(a->time_source, b->time_source)) || (c = scmp(a->product_id, b->product_id)) ||
@@ -88,9 +91,9 @@ static int event_cmp(const void *pa, const void *pb)
 static bool same(const kt_event *a, const kt_event *b)
 {
     return a->time == b->time && a->category == b->category && a->artifact == b->artifact &&
-           a->volume == b->volume && scmp(a->path, b->path) == 0 && scmp(a->key, b->key) == 0 &&
-           scmp(a->value, b->value) == 0 && scmp(a->time_source, b->time_source) == 0 &&
-           a->inode == b->inode;
+           a->volume == b->volume && a->store == b->store && scmp(a->path, b->path) == 0 &&
+           scmp(a->key, b->key) == 0 && scmp(a->value, b->value) == 0 &&
+           scmp(a->time_source, b->time_source) == 0 && a->inode == b->inode;
 }
 
 static void place(kt_event *e, const kt_artifact_set *set)

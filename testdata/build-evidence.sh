@@ -176,6 +176,9 @@ mkdir -p "$tree/Windows/appcompat/Programs"
 step "Windows scenarios with expected findings"
 "$here/build-scenarios.sh" "$out/scenarios" "$mkhive" "$populate" "$mkevtx" "$mkprefetch"
 
+step "Volume Shadow Copy scenario (kes-vss-wiped)"
+"$here/vss/build-vss.sh" "$out/vss" "$out/scenarios" "$mkhive" "$populate"
+
 step "Linux and macOS scenarios with expected findings"
 "$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 

@@ -63,6 +63,13 @@ typedef struct kt_event {
     /* where */
     int volume;
     int64_t volume_offset;
+    /* Found in a Volume Shadow Copy of the volume: the store's number
+     * (1-based), identifier and creation time; store 0: the volume as
+     * acquired. What a store shows is the past: it never makes a product
+     * present now. */
+    int store;
+    const char *store_id;
+    kt_time store_created;
     const char *fs;
     const char *path;
     uint64_t inode;

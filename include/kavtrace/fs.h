@@ -24,6 +24,7 @@
 #include "kavtrace/image.h"
 #include "kavtrace/time.h"
 #include "kavtrace/volume.h"
+#include "kavtrace/vss.h"
 
 /* Limits on what a path or a listing may reach. */
 #define KT_FS_PATH_MAX 4096
@@ -86,6 +87,9 @@ typedef struct kt_fs kt_fs;
 
 /* Open the filesystem on a volume of img (borrowed; must outlive the fs). */
 int kt_fs_open_volume(kt_image *img, const kt_volume *vol, kt_fs **out, kt_error *err);
+/* Open the NTFS volume vol as shadow copy store i of vss holds it (vss
+ * borrowed; must outlive the fs). */
+int kt_fs_open_store(kt_vss *vss, size_t i, const kt_volume *vol, kt_fs **out, kt_error *err);
 void kt_fs_free(kt_fs *fs);
 
 kt_fs_kind kt_fs_get_kind(const kt_fs *fs);

@@ -8,6 +8,11 @@
  * looked at for a system. A filesystem that will not open, and a system's
  * unreadable details, are warnings of that volume; the other volumes are
  * still opened.
+ *
+ * Every NTFS volume's Volume Shadow Copies (kavtrace/vss.h) are looked for
+ * too, unless KT_INVENTORY_NO_VSS: each store's volume is opened and
+ * looked at for a system like the volume itself. A store that cannot be
+ * read, or whose filesystem will not open, is a warning of the volume.
  */
 #ifndef KAVTRACE_INVENTORY_H
 #define KAVTRACE_INVENTORY_H
@@ -21,15 +26,29 @@
 #include "kavtrace/image.h"
 #include "kavtrace/system.h"
 #include "kavtrace/volume.h"
+#include "kavtrace/vss.h"
+
+/* One shadow copy store of a volume, opened. */
+typedef struct kt_inventory_store {
+    kt_volume volume;              /* the volume's description, with the store's number, identifier
+                                      and creation time */
+    const kt_vss_store_info *info; /* borrowed from the volume's vss */
+    kt_fs *fs;                     /* owned; NULL when it could not be opened (see warnings) */
+    char fs_type[16];
+    kt_system sys; /* sys.os == KT_OS_NONE: no system in the store */
+} kt_inventory_store;
 
 typedef struct kt_inventory_volume {
-    const kt_volume *volume; /* borrowed from the inventory's vols */
-    kt_fs *fs;               /* owned; NULL when the volume has no filesystem kavtrace
-                                recognises, or it could not be opened (see warnings) */
-    char fs_type[16];        /* the opened filesystem's kt_fs_type_name; "" without fs */
-    kt_system sys;           /* sys.os == KT_OS_NONE: no system on this volume */
-    kt_diags warnings;       /* why fs could not be opened, or the system's unreadable
-                                details */
+    const kt_volume *volume;    /* borrowed from the inventory's vols */
+    kt_fs *fs;                  /* owned; NULL when the volume has no filesystem kavtrace
+                                   recognises, or it could not be opened (see warnings) */
+    char fs_type[16];           /* the opened filesystem's kt_fs_type_name; "" without fs */
+    kt_system sys;              /* sys.os == KT_OS_NONE: no system on this volume */
+    kt_diags warnings;          /* why fs could not be opened, or the system's unreadable
+                                   details; the same for its shadow copies */
+    kt_vss *vss;                /* owned; NULL: no shadow copies, or not looked for */
+    kt_inventory_store *stores; /* kt_vss_count(vss) entries, oldest first */
+    size_t nstores;
 } kt_inventory_volume;
 
 /* The whole media's hash, once kt_inventory_hash has read it, and what the
@@ -52,7 +71,8 @@ typedef struct kt_inventory {
     kt_image *img;                /* NULL when the evidence could not be opened */
     kt_volume_list vols;          /* empty when no volume could be found */
     kt_inventory_volume *volumes; /* vols.count entries, in the order of vols.items */
-    size_t nsystems;              /* volumes whose sys.os is not KT_OS_NONE */
+    size_t nsystems;              /* volumes with a system (sys.os is not KT_OS_NONE, or
+                                     one of its shadow copies has one) */
     kt_media_digest digest;
 } kt_inventory;
 
@@ -63,6 +83,9 @@ typedef struct kt_inventory {
  * volumes failed), for the caller to show. Out of memory is an error too.
  * Release with kt_inventory_release, after an error as well. */
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err);
+/* The same with flags: KT_INVENTORY_NO_VSS leaves shadow copies alone. */
+#define KT_INVENTORY_NO_VSS 0x1
+int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, kt_error *err);
 
 /* Close every filesystem and the image and free everything; inv is left
  * zeroed. NULL is a no-op. */

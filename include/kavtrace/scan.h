@@ -21,7 +21,8 @@ typedef struct kt_scan_system {
 } kt_scan_system;
 
 typedef struct kt_scan {
-    kt_inventory inv; /* the evidence item, opened (owned); inv.digest once hashed */
+    unsigned inventory_flags; /* set before kt_scan_run: KT_INVENTORY_NO_VSS, ... */
+    kt_inventory inv;         /* the evidence item, opened (owned); inv.digest once hashed */
     kt_scan_system *systems;
     size_t nsystems;
     kt_timeline tl;
@@ -35,8 +36,10 @@ typedef struct kt_scan {
 /* Progress: called before each volume with a filesystem (may be NULL). */
 typedef void (*kt_scan_progress)(void *ctx, const char *what);
 
-/* Scan one evidence item: take its inventory (kt_inventory_init), then
- * collect from each system in volume order. An unreadable image is an
+/* Scan one evidence item: take its inventory (kt_inventory_open with
+ * out->inventory_flags), then collect from each system in volume order,
+ * the volume's own files first, then each of its shadow copies, oldest
+ * first. An unreadable image is an
  * error; problems inside it are warnings in out->warnings: the image's,
  * then each volume's own followed by what its collection found. *out must
  * be zero-initialised and is released with kt_scan_release (also after an

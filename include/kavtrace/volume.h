@@ -14,6 +14,7 @@
 
 #include "kavtrace/error.h"
 #include "kavtrace/image.h"
+#include "kavtrace/time.h"
 
 #define KT_VOLUME_MAX 1024
 
@@ -26,6 +27,12 @@ typedef struct kt_volume {
     char fs[16];         /* "ntfs", "fat32", "ext4", "apfs", ... or "" */
     int64_t pool_block;  /* APFS: the volume's block in the container; -1 otherwise */
     int collection_root; /* a triage collection's root N+1 (kt_image's collection); 0: none */
+    /* A Volume Shadow Copy of the volume `index` (kavtrace/vss.h): the
+     * store's number (1-based, oldest first), identifier and creation
+     * time. store 0: the volume itself, as acquired. */
+    int store;
+    char store_id[40];
+    kt_time store_created;
 } kt_volume;
 
 typedef struct kt_volume_list {

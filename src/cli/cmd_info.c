@@ -81,6 +81,26 @@ static void print_text(FILE *out, const kt_inventory *inv, const kt_error *faile
                 fprintf(out, "; time zone %s", T(s->timezone));
             fputc('\n', out);
         }
+        bool any = false;
+        for (size_t i = 0; i < inv->vols.count; i++) {
+            const kt_inventory_volume *iv = &inv->volumes[i];
+            for (size_t k = 0; k < iv->nstores; k++) {
+                const kt_inventory_store *st = &iv->stores[k];
+                char t[KT_TIME_ISO_MAX];
+                if (!any)
+                    fprintf(out, "  shadow copies:\n");
+                any = true;
+                fprintf(out, "    volume %d, store %d: %s, created %s", iv->volume->index,
+                        st->volume.store, T(st->info->id),
+                        kt_time_format_iso(st->info->created, t));
+                if (st->sys.os != KT_OS_NONE)
+                    fprintf(out, "; %s: %s%s%s", kt_os_name(st->sys.os), T(st->sys.os_name),
+                            st->sys.hostname[0] ? ", hostname " : "", T(st->sys.hostname));
+                else if (st->fs == NULL)
+                    fprintf(out, "; not readable (see the warnings)");
+                fputc('\n', out);
+            }
+        }
     }
     if (warnings->count)
         fprintf(out, "  warnings:\n");
@@ -91,7 +111,7 @@ static void print_text(FILE *out, const kt_inventory *inv, const kt_error *faile
 }
 
 static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed,
-                     const kt_strlist *warnings)
+                     const kt_strlist *warnings, bool no_vss)
 {
     kt_json_begin_object(j, NULL);
     kt_json_string(j, "path", inv->path);
@@ -139,6 +159,36 @@ static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed
         kt_json_string(j, "fs", v->fs[0] ? v->fs : NULL);
         if (v->pool_block >= 0)
             kt_json_int(j, "pool_block", v->pool_block);
+        const kt_inventory_volume *iv = &inv->volumes[i];
+        if (iv->fs && kt_fs_get_kind(iv->fs) == KT_FS_NTFS && !no_vss) {
+            kt_json_begin_array(j, "shadow_copies");
+            for (size_t k = 0; k < iv->nstores; k++) {
+                const kt_inventory_store *st = &iv->stores[k];
+                const kt_vss_store_info *si = st->info;
+                kt_json_begin_object(j, NULL);
+                kt_json_int(j, "store", si->number);
+                kt_json_string(j, "identifier", si->id[0] ? si->id : NULL);
+                kt_json_string(j, "copy_identifier", si->copy_id[0] ? si->copy_id : NULL);
+                kt_json_string(j, "copy_set_identifier", si->set_id[0] ? si->set_id : NULL);
+                kt_json_time(j, "created", si->created);
+                kt_json_int(j, "volume_size", si->size);
+                kt_json_int(j, "attribute_flags", si->attributes);
+                kt_json_bool(j, "readable", st->fs != NULL);
+                if (st->sys.os != KT_OS_NONE) {
+                    kt_json_begin_object(j, "system");
+                    kt_json_string(j, "os", kt_os_name(st->sys.os));
+                    kt_json_string(j, "name", st->sys.os_name);
+                    kt_json_string(j, "hostname", st->sys.hostname[0] ? st->sys.hostname : NULL);
+                    kt_json_end_object(j);
+                } else {
+                    kt_json_null(j, "system");
+                }
+                kt_json_end_object(j);
+            }
+            kt_json_end_array(j);
+        } else if (v->fs[0] && strcmp(v->fs, "ntfs") == 0) {
+            kt_json_null(j, "shadow_copies");
+        }
         kt_json_end_object(j);
     }
     kt_json_end_array(j);
@@ -167,9 +217,10 @@ static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed
 
 static int run(int argc, char **argv)
 {
-    bool json = false;
+    bool json = false, no_vss = false;
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"no-vss", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -181,9 +232,14 @@ static int run(int argc, char **argv)
         case 'j':
             json = true;
             break;
+        case 'V':
+            no_vss = true;
+            break;
         case 'h':
             kt_cli_print_usage(stdout, &kt_cmd_info);
-            printf("\n%s\n\n  --json    print JSON instead of text\n", kt_cmd_info.summary);
+            printf("\n%s\n\n  --json    print JSON instead of text\n"
+                   "  --no-vss  do not look for Volume Shadow Copies on NTFS volumes\n",
+                   kt_cmd_info.summary);
             return KT_EXIT_OK;
         default:
             return kt_cli_usage_error(&kt_cmd_info, "unknown option '%s'", argv[optind - 1]);
@@ -206,7 +262,7 @@ static int run(int argc, char **argv)
         kt_error err = {0};
         kt_strlist warnings = {0};
         kt_diags diags = {0};
-        int rc = kt_inventory_init(&inv, argv[i], &err);
+        int rc = kt_inventory_open(&inv, argv[i], no_vss ? KT_INVENTORY_NO_VSS : 0, &err);
         int wrc = kt_inventory_warnings(&inv, &diags);
         for (size_t d = 0; d < diags.count && wrc == KT_OK; d++) {
             char text[4096];
@@ -222,7 +278,7 @@ static int run(int argc, char **argv)
             status = KT_EXIT_ERROR;
         }
         if (json)
-            put_json(&j, &inv, rc ? &err : NULL, &warnings);
+            put_json(&j, &inv, rc ? &err : NULL, &warnings, no_vss);
         else
             print_text(stdout, &inv, rc ? &err : NULL, &warnings);
         kt_strlist_release(&warnings);
@@ -247,6 +303,6 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_info = {
     .name = "info",
     .summary = "show an evidence item's container, volumes and systems",
-    .usage = "[--json] EVIDENCE...",
+    .usage = "[--json] [--no-vss] EVIDENCE...",
     .run = run,
 };

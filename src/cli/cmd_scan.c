@@ -31,6 +31,7 @@ typedef struct opts {
     bool formats[8];
     bool quiet;
     bool hash;
+    bool no_vss;
     kt_helper_limits helpers;
 } opts;
 
@@ -269,7 +270,7 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
         kt_strlist_release(&hold);
         return KT_EXIT_ERROR;
     }
-    kt_scan s = {0};
+    kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0};
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
@@ -385,9 +386,12 @@ static void help(void)
            "                       built-in set)\n"
            "      --hash           read the whole media: SHA-256 and MD5 in findings.json,\n"
            "                       and the EWF stored MD5 checked against it\n"
+           "      --no-vss         leave NTFS volumes' shadow copies alone (by default\n"
+           "                       each store is scanned like the volume itself)\n"
            "      --helper-timeout SECONDS\n"
            "                       time a helper (kavtrace-evtx, kavtrace-prefetch) gets\n"
-           "                       for one file: SECONDS (default %g) plus %g s per MiB\n"
+           "                       for one file: SECONDS (default %g) plus %g s per MiB;\n"
+           "                       kavtrace-vss gets SECONDS for each read of a store\n"
            "      --helper-memory MIB\n"
            "                       a helper's address space: MIB (default %llu; 0: no\n"
            "                       limit) plus %d bytes per byte of the file\n"
@@ -434,6 +438,7 @@ static int run(int argc, char **argv)
         {"artifacts", required_argument, NULL, 'a'},
         {"quiet", no_argument, NULL, 'q'},
         {"hash", no_argument, NULL, 'H'},
+        {"no-vss", no_argument, NULL, 'V'},
         {"helper-timeout", required_argument, NULL, 'T'},
         {"helper-memory", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
@@ -460,6 +465,9 @@ static int run(int argc, char **argv)
             break;
         case 'H':
             o.hash = true;
+            break;
+        case 'V':
+            o.no_vss = true;
             break;
         case 'T':
             if (!parse_seconds(optarg, &o.helpers.timeout))
@@ -554,6 +562,7 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [-q] EVIDENCE...",
+    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [-q] "
+             "EVIDENCE...",
     .run = run,
 };

@@ -164,6 +164,9 @@ void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_e
     ev->removal_method = a->removal_method;
     ev->volume = c->vol->index;
     ev->volume_offset = c->vol->offset;
+    ev->store = c->vol->store;
+    ev->store_id = c->vol->store ? c->vol->store_id : NULL;
+    ev->store_created = c->vol->store ? c->vol->store_created : KT_TIME_NONE;
     ev->fs = kt_fs_type_name(c->fs);
     resolve_name(&a->product, f, e->product, sizeof e->product);
     resolve_name(&a->version, f, e->version, sizeof e->version);

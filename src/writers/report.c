@@ -57,6 +57,41 @@ static void product(kt_json *j, const kt_product_finding *p)
     kt_json_end_object(j);
 }
 
+/* The shadow copies of a system's volume: each store, whether its volume
+ * was opened and held a system, and the events found in it. null when
+ * none were looked for (not NTFS, or KT_INVENTORY_NO_VSS). */
+static void shadow_copies(kt_json *j, const kt_scan *s, const kt_volume *vol)
+{
+    const kt_inventory_volume *iv = NULL;
+    for (size_t i = 0; i < s->inv.vols.count && iv == NULL; i++)
+        if (s->inv.volumes[i].volume == vol)
+            iv = &s->inv.volumes[i];
+    bool looked = iv && iv->fs && kt_fs_get_kind(iv->fs) == KT_FS_NTFS &&
+                  !(s->inventory_flags & KT_INVENTORY_NO_VSS);
+    if (!looked) {
+        kt_json_null(j, "shadow_copies");
+        return;
+    }
+    kt_json_begin_array(j, "shadow_copies");
+    for (size_t k = 0; k < iv->nstores; k++) {
+        const kt_inventory_store *st = &iv->stores[k];
+        kt_json_begin_object(j, NULL);
+        kt_json_int(j, "store", st->volume.store);
+        kt_json_string(j, "identifier", st->info->id[0] ? st->info->id : NULL);
+        kt_json_string(j, "copy_identifier", st->info->copy_id[0] ? st->info->copy_id : NULL);
+        kt_json_string(j, "copy_set_identifier", st->info->set_id[0] ? st->info->set_id : NULL);
+        kt_json_time(j, "created", st->info->created);
+        kt_json_bool(j, "scanned", st->sys.os != KT_OS_NONE);
+        kt_json_begin_array(j, "events");
+        for (size_t e = 0; e < s->tl.count; e++)
+            if (s->tl.items[e].volume == vol->index && s->tl.items[e].store == st->volume.store)
+                kt_json_string(j, NULL, s->tl.items[e].id);
+        kt_json_end_array(j);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+}
+
 static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
 {
     kt_json j;
@@ -114,6 +149,7 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
                        ss->zone[0]           ? ss->zone
                        : ss->sys.timezone[0] ? ss->sys.timezone
                                              : NULL);
+        shadow_copies(&j, s, ss->volume);
         kt_json_begin_array(&j, "products");
         for (size_t p = 0; p < f->nproducts; p++)
             product(&j, &f->products[p]);
@@ -235,6 +271,9 @@ static const char *const csv_columns[] = {
     "confidence",
     "description",
     "volume",
+    "vss_store",
+    "vss_store_id",
+    "vss_created",
     "fs",
     "path",
     "inode",
@@ -256,8 +295,10 @@ static int write_csv(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
         rc = kt_buf_printf(out, "%s%s", csv_columns[c], c + 1 < ncol ? "," : "\r\n");
     for (size_t i = 0; i < s->tl.count && rc == KT_OK; i++) {
         const kt_event *e = &s->tl.items[i];
-        char t[KT_TIME_ISO_MAX], vol[16], inode[32], dist[32];
+        char t[KT_TIME_ISO_MAX], vol[16], inode[32], dist[32], store[16], created[KT_TIME_ISO_MAX];
         snprintf(vol, sizeof vol, "%d", e->volume);
+        snprintf(store, sizeof store, "%d", e->store);
+        kt_time_format_iso(e->store_created, created);
         snprintf(inode, sizeof inode, "%llu", (unsigned long long)e->inode);
         snprintf(dist, sizeof dist, "%lld", (long long)e->distance);
         const char *cells[] = {
@@ -275,6 +316,9 @@ static int write_csv(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
             e->artifact ? e->artifact->confidence : NULL,
             e->description,
             vol,
+            e->store ? store : NULL,
+            e->store ? e->store_id : NULL,
+            e->store ? created : NULL,
             e->fs,
             e->path,
             e->path ? inode : NULL,
@@ -329,6 +373,7 @@ static int write_jsonl(kt_buf *out, const kt_scan *s, const kt_artifact_set *set
             {"value", e->value},
             {"phase", e->phase},
             {"nearest_milestone", e->nearest},
+            {"vss_store_id", e->store ? e->store_id : NULL},
         };
         rc = kt_buf_append(&line, "{", 1);
         for (size_t k = 0; k < sizeof f / sizeof f[0] && rc == KT_OK; k++) {
@@ -352,6 +397,10 @@ static int write_jsonl(kt_buf *out, const kt_scan *s, const kt_artifact_set *set
                                e->path ? ", \"allocated\": " : "",
                                e->path ? (e->allocated ? "true" : "false") : "");
         /* The run on every line: Timesketch keeps it with each event. */
+        char created[KT_TIME_ISO_MAX];
+        if (rc == KT_OK && e->store)
+            rc = kt_buf_printf(&line, ", \"vss_store\": %d, \"vss_created\": \"%s\"", e->store,
+                               kt_time_format_iso(e->store_created, created));
         if (rc == KT_OK && s->run_id[0])
             rc = kt_buf_append(&line, ", \"run_id\": ", 12);
         if (rc == KT_OK && s->run_id[0])
