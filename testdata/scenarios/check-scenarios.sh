@@ -554,8 +554,10 @@ for name in names:
           name + ': codebase_update_after_cutoff vs last_codebase_update')
     if kas:
         removed = [exp[(p, 'removed')] for p in kas]
-        want = 'null' if 'null' in removed and any(exp[(p, 'status')] != 'present' for p in kas) else \
-            tv(all(r != 'null' and parse_iso(r) < parse_iso(CUTOFF) for r in removed))
+        # a product present is still there at the cutoff, whatever the others' removal times
+        want = 'false' if any(exp[(p, 'status')] == 'present' for p in kas) else \
+            'null' if 'null' in removed else \
+            tv(all(parse_iso(r) < parse_iso(CUTOFF) for r in removed))
         check(V['removed_before_cutoff'] == want, name + ': removed_before_cutoff vs removed')
     else:
         check(V['removed_before_cutoff'] == 'null', name + ': removed_before_cutoff null (never installed)')
