@@ -513,6 +513,260 @@ static void verdict_backing(kt_system_finding *s, const kt_timeline *tl)
     }
 }
 
+/* ---- state at an instant ------------------------------------------------------- */
+
+#define DAY_NS (INT64_C(86400) * KT_NS_PER_SEC)
+
+/* The milestones a system's state is always given at. */
+static const char *const state_milestones[] = {KT_MILESTONE_SALES_BAN, "vendor_cutoff",
+                                               KT_MILESTONE_CUTOFF};
+
+/* An event shows the product there at its time: its install, its updates,
+ * KSN, work, configuration, or a registration or program file (not a
+ * leftover file, whose times can be those of the removal). */
+static bool shows_installed(const kt_event *e)
+{
+    switch (e->category) {
+    case KT_CAT_INSTALL:
+    case KT_CAT_SIGNATURE_UPDATE:
+    case KT_CAT_CODEBASE_UPDATE:
+    case KT_CAT_UPDATE:
+    case KT_CAT_KSN:
+    case KT_CAT_EXECUTION:
+    case KT_CAT_DETECTION:
+        return true;
+    case KT_CAT_REMOVAL:
+        return false;
+    default:
+        return e->role == KT_ROLE_REGISTRATION || e->role == KT_ROLE_PROGRAM;
+    }
+}
+
+/* Whether e is at or before t for certain: a day-precision time (a local
+ * date's midnight) counts only when its whole day is. */
+static bool by(const kt_event *e, kt_time t)
+{
+    return e->precision == KT_PREC_DAY ? e->time <= t - DAY_NS : e->time <= t;
+}
+
+/* A day-precision event whose day holds t: before or after it, unknown. */
+static bool straddles(const kt_event *e, kt_time t)
+{
+    return e->precision == KT_PREC_DAY && e->time <= t && t - DAY_NS < e->time;
+}
+
+static void ids_at(int *rc, kt_strlist *l, const kt_event *const *ev, size_t n, kt_time t,
+                   kt_time at, bool (*pick)(const kt_event *))
+{
+    for (size_t i = 0; i < n; i++)
+        if (ev[i]->time == at && by(ev[i], t) && pick(ev[i]))
+            add_id(rc, l, ev[i]->id);
+}
+
+static bool is_codebase(const kt_event *e)
+{
+    return e->category == KT_CAT_CODEBASE_UPDATE;
+}
+
+static bool has_version(const kt_event *e)
+{
+    return e->version && version_parts(e->version) > 0;
+}
+
+/* The state of product p (its events ev) at t (docs/findings.md). */
+static int product_state(const kt_product_finding *p, const kt_event *const *ev, size_t n,
+                         kt_time t, kt_product_state *s)
+{
+    int rc = KT_OK;
+    memset(s, 0, sizeof *s);
+    kt_strlcpy(s->id, p->id, sizeof s->id);
+    s->last_signature_update = s->last_codebase_update = KT_TIME_NONE;
+    kt_time seen = KT_TIME_NONE, gone = KT_TIME_NONE, install_after = KT_TIME_NONE;
+    bool before_t = false;
+    for (size_t i = 0; i < n; i++) {
+        const kt_event *e = ev[i];
+        if (by(e, t)) {
+            before_t = true;
+            kt_time *slot = e->category == KT_CAT_REMOVAL ? &gone
+                            : shows_installed(e)          ? &seen
+                                                          : NULL;
+            if (slot && (*slot == KT_TIME_NONE || e->time > *slot))
+                *slot = e->time;
+        } else if (!straddles(e, t) && e->category == KT_CAT_INSTALL &&
+                   (install_after == KT_TIME_NONE || e->time < install_after)) {
+            install_after = e->time; /* surely after t */
+        }
+    }
+    /* Gone at acquisition with its removal dated by nothing: whether the
+     * removal came before t cannot be told. */
+    bool gone_undated = (p->status == KT_STATUS_REMOVED || p->status == KT_STATUS_RESIDUE) &&
+                        p->removed == KT_TIME_NONE;
+    if (gone != KT_TIME_NONE && (seen == KT_TIME_NONE || gone >= seen)) {
+        s->installed = KT_FALSE; /* removed, and nothing after shows it back by t */
+        ids_at(&rc, &s->ev_installed, ev, n, t, gone, is_removal);
+    } else if (seen != KT_TIME_NONE && !gone_undated) {
+        s->installed = KT_TRUE; /* there, and no removal by t */
+        ids_at(&rc, &s->ev_installed, ev, n, t, seen, shows_installed);
+    } else if (!before_t && install_after != KT_TIME_NONE) {
+        /* Nothing by t, an install surely after it: not yet installed (a
+         * local date of that day is the same install). */
+        s->installed = KT_FALSE;
+        for (size_t i = 0; i < n; i++)
+            if (ev[i]->category == KT_CAT_INSTALL && ev[i]->time == install_after)
+                add_id(&rc, &s->ev_installed, ev[i]->id);
+    } else {
+        s->installed = KT_NULL;
+    }
+
+    /* The newest signature update and KSN find by t. */
+    kt_time on = KT_TIME_NONE, off = KT_TIME_NONE;
+    for (size_t i = 0; i < n; i++) {
+        const kt_event *e = ev[i];
+        if (!by(e, t))
+            continue;
+        if (is_signature(e) &&
+            (s->last_signature_update == KT_TIME_NONE || e->time > s->last_signature_update))
+            s->last_signature_update = e->time;
+        if (is_ksn(e)) {
+            kt_time *slot = ksn_off_event(e) ? &off : &on;
+            if (*slot == KT_TIME_NONE || e->time > *slot)
+                *slot = e->time;
+        }
+    }
+    ids_at(&rc, &s->ev_signature, ev, n, t, s->last_signature_update, is_signature);
+    s->ksn_applies = s->installed != KT_FALSE;
+    if (s->ksn_applies) {
+        s->ksn = on != KT_TIME_NONE && (off == KT_TIME_NONE || on >= off) ? KT_KSN_ENABLED
+                 : off != KT_TIME_NONE                                    ? KT_KSN_DISABLED
+                                                                          : KT_KSN_UNKNOWN;
+        if (s->ksn != KT_KSN_UNKNOWN)
+            ids_at(&rc, &s->ev_ksn, ev, n, t, s->ksn == KT_KSN_ENABLED ? on : off, is_ksn);
+    }
+
+    /* Versions seen by t: the highest is the version then (releases that
+     * are prefixes of one another are one); a codebase update is a
+     * codebase_update event or the first sighting of a release above the
+     * lowest, as for the product. */
+    const char *best = NULL, *lowest = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = ev[i]->version;
+        if (!by(ev[i], t) || !has_version(ev[i]))
+            continue;
+        if (best == NULL || version_cmp(v, best) > 0 ||
+            (version_cmp(v, best) == 0 && version_parts(v) > version_parts(best)))
+            best = v;
+        if (lowest == NULL || version_cmp(v, lowest) < 0)
+            lowest = v;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const kt_event *e = ev[i];
+        if (!by(e, t))
+            continue;
+        bool newer = lowest && has_version(e) && version_cmp(e->version, lowest) != 0;
+        if (newer) {
+            /* only the first sighting of that release */
+            for (size_t k = 0; k < n && newer; k++)
+                newer = !(by(ev[k], t) && has_version(ev[k]) &&
+                          version_cmp(ev[k]->version, e->version) == 0 && ev[k]->time < e->time);
+        }
+        if ((is_codebase(e) || newer) &&
+            (s->last_codebase_update == KT_TIME_NONE || e->time > s->last_codebase_update))
+            s->last_codebase_update = e->time;
+    }
+    for (size_t i = 0; s->last_codebase_update != KT_TIME_NONE && i < n; i++)
+        if (ev[i]->time == s->last_codebase_update && by(ev[i], t) &&
+            (is_codebase(ev[i]) ||
+             (has_version(ev[i]) && version_cmp(ev[i]->version, lowest) != 0)))
+            add_id(&rc, &s->ev_codebase, ev[i]->id);
+    if (best && s->installed != KT_FALSE) {
+        kt_strlcpy(s->version, best, sizeof s->version);
+        for (size_t i = 0; i < n; i++)
+            if (by(ev[i], t) && has_version(ev[i]) && version_cmp(ev[i]->version, best) == 0)
+                add_id(&rc, &s->ev_version, ev[i]->id);
+    }
+    return rc;
+}
+
+static void product_state_release(kt_product_state *s)
+{
+    kt_strlist_release(&s->ev_installed);
+    kt_strlist_release(&s->ev_version);
+    kt_strlist_release(&s->ev_signature);
+    kt_strlist_release(&s->ev_codebase);
+    kt_strlist_release(&s->ev_ksn);
+}
+
+static void state_release(kt_state_at *st)
+{
+    for (size_t i = 0; i < st->nproducts; i++)
+        product_state_release(&st->products[i]);
+    kt_free(st->products);
+}
+
+/* A lost source could hold what shows a product there: "not installed"
+ * is then not known. */
+static void state_losses(kt_state_at *st, size_t nlosses)
+{
+    for (size_t i = 0; nlosses && i < st->nproducts; i++) {
+        kt_product_state *p = &st->products[i];
+        if (p->installed != KT_FALSE)
+            continue;
+        p->installed = KT_NULL;
+        p->ksn_applies = true;
+        p->ksn = KT_KSN_UNKNOWN;
+        kt_strlist_release(&p->ev_installed);
+    }
+}
+
+int kt_findings_state_at(const kt_timeline *tl, kt_time t, const char *milestone,
+                         kt_system_finding *f, kt_error *err)
+{
+    size_t at = 0;
+    while (at < f->nstates && f->states[at].time < t)
+        at++;
+    if (at < f->nstates && f->states[at].time == t)
+        return KT_OK;
+    if (f->nstates >= KT_STATE_AT_MAX)
+        return kt_error_set(err, KT_ELIMIT, "more than %d instants to give the state at",
+                            KT_STATE_AT_MAX);
+    kt_state_at st = {.time = t};
+    kt_strlcpy(st.milestone, milestone ? milestone : "", sizeof st.milestone);
+    st.products = kt_calloc(f->nproducts ? f->nproducts : 1, sizeof *st.products);
+    const kt_event **ev = NULL;
+    int rc = st.products ? KT_OK : KT_ENOMEM;
+    for (size_t i = 0; i < f->nproducts && rc == KT_OK; i++) {
+        const kt_product_finding *p = &f->products[i];
+        const kt_event **grown =
+            kt_realloc(ev, (p->ev_all.count ? p->ev_all.count : 1) * sizeof *ev);
+        if (grown == NULL) {
+            rc = KT_ENOMEM;
+            break;
+        }
+        ev = grown;
+        size_t n = 0;
+        for (size_t k = 0; k < p->ev_all.count; k++) {
+            const kt_event *e = event_by_id(tl, p->ev_all.items[k]);
+            if (e)
+                ev[n++] = e;
+        }
+        rc = product_state(p, ev, n, t, &st.products[i]);
+        st.nproducts = i + 1;
+    }
+    kt_free(ev);
+    kt_state_at *grown =
+        rc == KT_OK ? kt_realloc(f->states, (f->nstates + 1) * sizeof *grown) : NULL;
+    if (grown == NULL) {
+        state_release(&st);
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    f->states = grown;
+    state_losses(&st, f->nlosses);
+    memmove(&f->states[at + 1], &f->states[at], (f->nstates - at) * sizeof *f->states);
+    f->states[at] = st;
+    f->nstates++;
+    return KT_OK;
+}
+
 static const char *const removal_names[KT_REMOVAL_COUNT] = {
     [KT_REMOVAL_NONE] = NULL,
     [KT_REMOVAL_UNKNOWN] = "unknown",
@@ -685,6 +939,11 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     kt_free(ksn_votes);
     if (rc == KT_OK)
         verdict_backing(out, tl);
+    for (size_t i = 0; rc == KT_OK && i < sizeof state_milestones / sizeof *state_milestones; i++) {
+        const kt_milestone *m = kt_artifacts_milestone(set, state_milestones[i]);
+        if (m)
+            rc = kt_findings_state_at(tl, m->time, m->id, out, err);
+    }
     if (rc != KT_OK) {
         kt_system_finding_release(out);
         return kt_error_set(err, rc, "out of memory");
@@ -710,6 +969,9 @@ void kt_system_finding_release(kt_system_finding *f)
         kt_strlist_release(&p->ev_execution);
     }
     kt_free(f->products);
+    for (size_t i = 0; i < f->nstates; i++)
+        state_release(&f->states[i]);
+    kt_free(f->states);
     kt_strlist_release(&f->migration_ev);
     for (int v = 0; v < KT_V_COUNT; v++)
         kt_strlist_release(&f->verdict_ev[v]);
@@ -726,6 +988,8 @@ void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
     }
     if (f->nlosses == 0)
         return;
+    for (size_t i = 0; i < f->nstates; i++)
+        state_losses(&f->states[i], f->nlosses);
     for (int v = 0; v < KT_V_COUNT; v++) {
         if (f->verdicts[v] != KT_FALSE)
             continue;

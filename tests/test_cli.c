@@ -121,6 +121,9 @@ START_TEST(exit_status_and_messages_for_bad_input_and_usage)
         {"frobnicate x", "unknown command 'frobnicate'"},
         {"info", "info: no evidence given"},
         {"info --bogus x", "info: unknown option '--bogus'"},
+        {"scan --as-of 2024-09-29T04:00:00 x", "--as-of wants a UTC time"},
+        {"scan --as-of 2024-13-01 x", "not '2024-13-01'"},
+        {"scan --as-of 2024-09-29", "scan: no evidence given"},
     };
     for (size_t i = 0; i < sizeof usage / sizeof usage[0]; i++) {
         ck_assert_int_eq(run(usage[i].args, &out, &err), 2);
@@ -320,6 +323,8 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     ck_assert(asprintf(&args, "scan -o '%s/one' '%s/windows.E01'", out, evidence_dir()) > 0);
     ck_assert_int_eq(run(args, &o, &e), 0);
     ck_assert_ptr_nonnull(strstr((char *)o.data, "kaspersky_ever_installed=false"));
+    ck_assert_ptr_nonnull(
+        strstr((char *)o.data, "at the cutoff (2024-09-29T04:00:00Z): no products"));
     const char *files[] = {"findings.json", "timeline.csv", "timeline.jsonl", "scan.log"};
     for (size_t i = 0; i < 4; i++) {
         char *p = NULL;
@@ -404,6 +409,23 @@ START_TEST(scan_writes_its_outputs_and_refuses_bad_use)
     snprintf(want, sizeof want, "media sha256 %s md5 ", sha);
     ck_assert_msg(file_has(p, want), "scan.log lacks %s", want);
     ck_assert_uint_eq(lines_with(p, "sha256"), 1);
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    free(args);
+
+    /* --as-of: the state at each time asked for, beside the milestones'; one
+     * equal to the cutoff is the cutoff's entry, not a second one. */
+    ck_assert(asprintf(&args,
+                       "scan -q -f json --as-of 2024-10-15 --as-of 2024-09-29T04:00:00Z "
+                       "-o '%s/asof' '%s/scenarios/kes-uninstalled.raw'",
+                       out, evidence_dir()) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    ck_assert(asprintf(&p, "%s/asof/findings.json", out) > 0);
+    ck_assert_uint_eq(lines_with(p, "\"milestone\": "), 4);
+    ck_assert_uint_eq(lines_with(p, "\"milestone\": null"), 1);
+    ck_assert_uint_eq(lines_with(p, "\"time\": \"2024-10-15T00:00:00Z\""), 1);
+    ck_assert(file_has(p, "\"version\": \"12.6.0.438\""));
     free(p);
     kt_buf_release(&o);
     kt_buf_release(&e);

@@ -339,6 +339,107 @@ START_TEST(removal_time_unknown_leaves_removed_before_cutoff_open)
 }
 END_TEST
 
+/* The state of f's product k at the instant of `milestone`. */
+static const kt_product_state *state(const kt_system_finding *f, const char *milestone, size_t k)
+{
+    for (size_t i = 0; i < f->nstates; i++)
+        if (strcmp(f->states[i].milestone, milestone) == 0 && k < f->states[i].nproducts)
+            return &f->states[i].products[k];
+    ck_abort_msg("no state at %s", milestone);
+    return NULL;
+}
+
+START_TEST(state_at_reads_only_events_by_the_instant_and_says_null_when_unknown)
+{
+    /* Installed 2022, upgraded after the cutoff, removed by MSI in 2024-11:
+     * at the cutoff installed with the old release and its bases then. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_msi, "2022-03-01T00:00:00Z", "kaspersky-kes", "11.11.0.452", false, NULL);
+    ev(&tl, &art_sig, "2024-09-01T00:00:00Z", "kaspersky-kes", NULL, false, "b1");
+    ev(&tl, &art_ksn, "2024-09-02T00:00:00Z", "kaspersky-kes", NULL, false, NULL);
+    ev(&tl, &art_msi, "2024-10-01T00:00:00Z", "kaspersky-kes", "12.6.0.438", false, NULL);
+    ev(&tl, &art_sig, "2024-10-02T00:00:00Z", "kaspersky-kes", NULL, false, "b2");
+    ev(&tl, &art_msi_removed, "2024-11-04T00:00:00Z", "kaspersky-kes", NULL, false, NULL);
+    kt_system_finding f = build(&tl);
+    ck_assert_uint_eq(f.nstates, 3);
+    ck_assert_str_eq(f.states[0].milestone, "sales_ban");
+    ck_assert_str_eq(f.states[2].milestone, "cutoff");
+    const kt_product_state *p = state(&f, "cutoff", 0);
+    ck_assert_int_eq(p->installed, KT_TRUE);
+    ck_assert_str_eq(p->version, "11.11.0.452");
+    ck_assert_int_eq(p->last_signature_update, truth_time("2024-09-01T00:00:00Z"));
+    ck_assert_int_eq(p->last_codebase_update, KT_TIME_NONE);
+    ck_assert(p->ksn_applies && p->ksn == KT_KSN_ENABLED);
+    ck_assert(has_id(&p->ev_ksn, "E000003") && p->ev_ksn.count == 1);
+    ck_assert(has_id(&p->ev_installed, "E000003"));
+    /* --as-of after the removal: gone, its last update kept, no version or KSN */
+    kt_error err = {0};
+    ck_assert_int_eq(kt_findings_state_at(&tl, truth_time("2024-12-01T00:00:00Z"), NULL, &f, &err),
+                     0);
+    ck_assert_uint_eq(f.nstates, 4);
+    p = &f.states[3].products[0];
+    ck_assert_str_eq(f.states[3].milestone, "");
+    ck_assert_int_eq(p->installed, KT_FALSE);
+    ck_assert(has_id(&p->ev_installed, "E000006"));
+    ck_assert_str_eq(p->version, "");
+    ck_assert(!p->ksn_applies);
+    ck_assert_int_eq(p->last_signature_update, truth_time("2024-10-02T00:00:00Z"));
+    ck_assert_int_eq(p->last_codebase_update, truth_time("2024-10-01T00:00:00Z"));
+    /* before the install: not yet; an instant given twice is one entry */
+    ck_assert_int_eq(kt_findings_state_at(&tl, truth_time("2022-01-01T00:00:00Z"), NULL, &f, &err),
+                     0);
+    ck_assert_int_eq(kt_findings_state_at(&tl, truth_time("2022-01-01T00:00:00Z"), NULL, &f, &err),
+                     0);
+    ck_assert_uint_eq(f.nstates, 5);
+    ck_assert_int_eq(f.states[0].products[0].installed, KT_FALSE);
+    ck_assert(has_id(&f.states[0].products[0].ev_installed, "E000001"));
+    /* a lost source: "not installed" is not known */
+    kt_diags d = {0};
+    ck_assert_int_eq(kt_diags_addf(&d, KT_SEV_WARNING, "hive", 0, "SOFTWARE", NULL, "unreadable"),
+                     0);
+    kt_findings_account_losses(&f, &d);
+    ck_assert_int_eq(f.states[0].products[0].installed, KT_NULL);
+    ck_assert_int_eq(f.states[4].products[0].installed, KT_NULL);
+    ck_assert_int_eq(state(&f, "cutoff", 0)->installed, KT_TRUE);
+    kt_diags_release(&d);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* Gone at acquisition, its removal dated by nothing: unknown after its
+     * last trace; an install only later is "not yet". */
+    kt_timeline t2 = {0};
+    ev(&t2, &art_install, "2022-01-01T00:00:00Z", "kaspersky-kes", NULL, false, "deleted");
+    ev(&t2, &art_install, "2024-10-01T00:00:00Z", "ultraav", NULL, true, "ua");
+    ev(&t2, &art_reg, "2024-10-01T00:00:01Z", "ultraav", NULL, true, NULL);
+    f = build(&t2);
+    ck_assert_str_eq(f.products[0].id, "kaspersky-kes");
+    ck_assert_int_eq(state(&f, "cutoff", 0)->installed, KT_NULL);
+    ck_assert_uint_eq(state(&f, "cutoff", 0)->ev_installed.count, 0);
+    ck_assert_int_eq(state(&f, "cutoff", 1)->installed, KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&t2);
+
+    /* A local date that holds the instant, and nothing else: unknown. */
+    kt_timeline t3 = {0};
+    kt_event e = {.time = truth_time("2024-09-29T00:00:00Z"),
+                  .precision = KT_PREC_DAY,
+                  .time_source = "InstallDate",
+                  .category = KT_CAT_INSTALL,
+                  .role = KT_ROLE_REGISTRATION,
+                  .artifact = &art_reg,
+                  .vendor = "kaspersky",
+                  .product_id = "kaspersky-kes",
+                  .allocated = true,
+                  .description = "test event"};
+    ck_assert_int_eq(kt_timeline_add(&t3, &e), 0);
+    f = build(&t3);
+    ck_assert_int_eq(state(&f, "cutoff", 0)->installed, KT_NULL);
+    ck_assert_int_eq(state(&f, "vendor_cutoff", 0)->installed, KT_FALSE);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&t3);
+}
+END_TEST
+
 START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product)
 {
     kt_timeline tl = {0};
@@ -524,6 +625,7 @@ static Suite *suite(void)
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
     tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
     tcase_add_test(tc, only_losses_of_this_system_or_the_item_open_false_verdicts);
+    tcase_add_test(tc, state_at_reads_only_events_by_the_instant_and_says_null_when_unknown);
     suite_add_tcase(s, tc);
     return s;
 }

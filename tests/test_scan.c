@@ -71,6 +71,61 @@ static const kt_product_finding *find_product(const kt_system_finding *f, const 
     return NULL;
 }
 
+/* The state of product `id` at `when` (a milestone's id, or an ISO time:
+ * then added to f with kt_findings_state_at, as --as-of does). */
+static const kt_product_state *find_state(const kt_timeline *tl, kt_system_finding *f,
+                                          const char *when, const char *id)
+{
+    kt_time t = KT_TIME_NONE;
+    if (kt_time_parse_iso(when, &t) == KT_OK) {
+        kt_error err = {0};
+        ck_assert_msg(kt_findings_state_at(tl, t, NULL, f, &err) == 0, "%s", err.msg);
+    }
+    for (size_t i = 0; i < f->nstates; i++) {
+        const kt_state_at *st = &f->states[i];
+        if (t != KT_TIME_NONE ? st->time != t : strcmp(st->milestone, when) != 0)
+            continue;
+        for (size_t k = 0; k < st->nproducts; k++)
+            if (strcmp(st->products[k].id, id) == 0)
+                return &st->products[k];
+    }
+    return NULL;
+}
+
+/* Every event id behind a state's value is in the timeline, and a value
+ * other than null has some. */
+static void check_state_ids(const kt_timeline *tl, const char *what, const kt_strlist *ids,
+                            bool known)
+{
+    ck_assert_msg(!known || ids->count > 0, "%s: no events behind it", what);
+    for (size_t i = 0; i < ids->count; i++)
+        ck_assert_msg(kt_timeline_find(tl, ids->items[i]) != NULL, "%s: no event %s", what,
+                      ids->items[i]);
+}
+
+static void check_state(const char *name, const char *what, const kt_timeline *tl,
+                        const kt_product_state *p, const char *field, const char *want)
+{
+    if (strcmp(field, "installed") == 0) {
+        check_str(name, what, tri_name(p->installed), want);
+        check_state_ids(tl, what, &p->ev_installed, p->installed != KT_NULL);
+    } else if (strcmp(field, "version") == 0) {
+        check_str(name, what, p->version, want);
+        check_state_ids(tl, what, &p->ev_version, p->version[0] != '\0');
+    } else if (strcmp(field, "last_signature_update") == 0) {
+        check_time(name, what, p->last_signature_update, want);
+        check_state_ids(tl, what, &p->ev_signature, p->last_signature_update != KT_TIME_NONE);
+    } else if (strcmp(field, "last_codebase_update") == 0) {
+        check_time(name, what, p->last_codebase_update, want);
+        check_state_ids(tl, what, &p->ev_codebase, p->last_codebase_update != KT_TIME_NONE);
+    } else if (strcmp(field, "ksn") == 0) {
+        check_str(name, what, p->ksn_applies ? kt_ksn_name(p->ksn) : NULL, want);
+        check_state_ids(tl, what, &p->ev_ksn, p->ksn_applies && p->ksn != KT_KSN_UNKNOWN);
+    } else {
+        ck_abort_msg("%s: unknown state field '%s'", what, field);
+    }
+}
+
 static void check_scenario(const char *set, const char *name, const char *container)
 {
     char file[512];
@@ -81,7 +136,7 @@ static void check_scenario(const char *set, const char *name, const char *contai
     ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s: %s", file, err.msg);
     ck_assert_uint_eq(s.nsystems, 1);
     const kt_scan_system *sys = &s.systems[0];
-    const kt_system_finding *f = &sys->findings;
+    kt_system_finding *f = &s.systems[0].findings;
 
     char exp_name[512];
     snprintf(exp_name, sizeof exp_name, "%s/%s/expected.tsv", set, name);
@@ -160,6 +215,19 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_time(name, what, p->last_execution, want);
             else
                 ck_abort_msg("%s: unknown product field '%s'", at, field);
+        } else if (strncmp(scope, "state:", 6) == 0) {
+            /* state:WHEN:PRODUCT, WHEN a milestone's id or a UTC time */
+            char when[64];
+            const char *colon = strchr(scope + 6, ':');
+            ck_assert_msg(colon && (size_t)(colon - scope - 6) < sizeof when,
+                          "%s: want state:WHEN:PRODUCT", at);
+            /* an ISO time has colons of its own: the product follows the last */
+            colon = strrchr(scope, ':');
+            snprintf(when, sizeof when, "%.*s", (int)(colon - scope - 6), scope + 6);
+            const kt_product_state *p = find_state(&s.tl, f, when, colon + 1);
+            ck_assert_msg(p != NULL, "%s: no state of %s at %s (%s)", at, colon + 1, when,
+                          container);
+            check_state(name, what, &s.tl, p, field, want);
         } else if (strcmp(scope, "timeline") == 0) {
             ck_assert_msg(strcmp(field, "events") == 0, "%s: unknown timeline field '%s'", at,
                           field);

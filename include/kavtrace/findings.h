@@ -83,6 +83,31 @@ typedef struct kt_product_finding {
         ev_status, ev_version, ev_ksn, ev_execution;
 } kt_product_finding;
 
+/* A product's state at one instant (docs/findings.md, "State at an
+ * instant"), from the events at or before it and the removals after it. */
+typedef struct kt_product_state {
+    char id[64];
+    kt_tri installed;
+    char version[64]; /* "" unknown, or not installed then */
+    kt_time last_signature_update, last_codebase_update;
+    bool ksn_applies; /* false when not installed then: ksn is null */
+    kt_ksn ksn;
+    kt_strlist ev_installed, ev_version, ev_signature, ev_codebase, ev_ksn;
+} kt_product_state;
+
+/* The state of every product of a system at `time`: a milestone's instant
+ * (milestone its id) or one asked for (--as-of; milestone ""). */
+typedef struct kt_state_at {
+    kt_time time;
+    char milestone[32];
+    kt_product_state *products; /* one per kt_system_finding product, in its order */
+    size_t nproducts;
+} kt_state_at;
+
+/* How many instants a system's state is given at: the milestones' and
+ * those asked for. */
+#define KT_STATE_AT_MAX 64
+
 typedef struct kt_system_finding {
     int volume;
     kt_product_finding *products;
@@ -102,6 +127,11 @@ typedef struct kt_system_finding {
      * would have been false and are null for it. */
     size_t nlosses;
     bool opened[KT_V_COUNT];
+    /* The state at each instant, in time order (kt_findings_build gives
+     * the milestones sales_ban, vendor_cutoff and cutoff; kt_findings_state_at
+     * adds others). */
+    kt_state_at *states;
+    size_t nstates;
 } kt_system_finding;
 
 /* Findings for the events of volume `volume` in tl. out is overwritten;
@@ -114,5 +144,14 @@ void kt_system_finding_release(kt_system_finding *f);
  * of the whole item, every false verdict of f becomes null (opened[v] says
  * which) and nlosses counts them. */
 void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags);
+
+/* Add f's state at instant t (milestone: its id, or NULL for an instant
+ * asked for), from the events of tl that f was built from. An instant
+ * already there is not added again (a milestone's id is kept). With
+ * f->nlosses set, a state's installed false is null. Returns 0, KT_ELIMIT
+ * past KT_STATE_AT_MAX instants, or KT_ENOMEM (err says; f keeps the
+ * states it had). */
+int kt_findings_state_at(const kt_timeline *tl, kt_time t, const char *milestone,
+                         kt_system_finding *f, kt_error *err);
 
 #endif

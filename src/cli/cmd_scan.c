@@ -25,6 +25,9 @@
  * beside it, under the 255 bytes a name may have. */
 #define KT_ITEM_NAME_MAX 200
 
+/* --as-of instants at most (with the milestones', under KT_STATE_AT_MAX). */
+#define KT_AS_OF_MAX 32
+
 typedef struct opts {
     const char *outdir;
     const char *artifacts;
@@ -33,6 +36,8 @@ typedef struct opts {
     bool hash;
     bool no_vss;
     kt_helper_limits helpers;
+    kt_time as_of[KT_AS_OF_MAX];
+    size_t nas_of;
 } opts;
 
 /* One evidence item of the run and the folder its outputs go to. */
@@ -119,6 +124,28 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
             char t[KT_TIME_ISO_MAX];
             say(b, &rc, "    migrated to %s at %s\n", T(f->migration_to),
                 kt_time_format_iso(f->migration_time, t));
+        }
+        for (size_t k = 0; k < f->nstates; k++) {
+            const kt_state_at *st = &f->states[k];
+            if (strcmp(st->milestone, KT_MILESTONE_CUTOFF) != 0)
+                continue;
+            char t[KT_TIME_ISO_MAX];
+            say(b, &rc, "    at the cutoff (%s):", kt_time_format_iso(st->time, t));
+            for (size_t p = 0; p < st->nproducts; p++) {
+                const kt_product_state *ps = &st->products[p];
+                say(b, &rc, "%s %s %s", p ? ";" : "", T(ps->id),
+                    ps->installed == KT_TRUE    ? "installed"
+                    : ps->installed == KT_FALSE ? "not installed"
+                                                : "installed unknown");
+                if (ps->version[0])
+                    say(b, &rc, " %s", T(ps->version));
+                if (ps->last_signature_update != KT_TIME_NONE)
+                    say(b, &rc, ", signatures of %s",
+                        kt_time_format_iso(ps->last_signature_update, t));
+                if (ps->ksn_applies && ps->ksn != KT_KSN_UNKNOWN)
+                    say(b, &rc, ", KSN %s", kt_ksn_name(ps->ksn));
+            }
+            say(b, &rc, "%s\n", st->nproducts ? "" : " no products");
         }
         say(b, &rc, "    verdicts:");
         for (int v = 0; v < KT_V_COUNT; v++)
@@ -277,6 +304,9 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
     int last = -1;
     if (rc == KT_OK && o->hash)
         rc = kt_scan_hash(&s, tty ? hash_progress : NULL, &last, &err);
+    for (size_t i = 0; rc == KT_OK && i < s.nsystems; i++)
+        for (size_t k = 0; rc == KT_OK && k < o->nas_of; k++)
+            rc = kt_findings_state_at(&s.tl, o->as_of[k], NULL, &s.systems[i].findings, &err);
     kt_strlist errors = {0};
     bool failed = false;
     if (rc) {
@@ -395,11 +425,16 @@ static void help(void)
            "      --helper-memory MIB\n"
            "                       a helper's address space: MIB (default %llu; 0: no\n"
            "                       limit) plus %d bytes per byte of the file\n"
+           "      --as-of TIME     also give each system's state (state_at in\n"
+           "                       findings.json) at TIME, UTC: YYYY-MM-DD (midnight) or\n"
+           "                       YYYY-MM-DDTHH:MM:SS[.fraction]Z; up to %d times; the\n"
+           "                       state at sales_ban, vendor_cutoff and cutoff is always\n"
+           "                       given\n"
            "  -q, --quiet          no summary, no progress\n"
            "scan.log (every warning) is always written, manifest.json (each file's size\n"
            "and SHA-256) last.\n",
            KT_HELPER_TIMEOUT, KT_HELPER_TIMEOUT_PER_MIB, (unsigned long long)(dflt.memory >> 20),
-           KT_HELPER_MEMORY_PER_BYTE);
+           KT_HELPER_MEMORY_PER_BYTE, KT_AS_OF_MAX);
 }
 
 /* --helper-timeout: seconds, more than 0 and at most a day. */
@@ -441,6 +476,7 @@ static int run(int argc, char **argv)
         {"no-vss", no_argument, NULL, 'V'},
         {"helper-timeout", required_argument, NULL, 'T'},
         {"helper-memory", required_argument, NULL, 'M'},
+        {"as-of", required_argument, NULL, 'A'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -482,6 +518,17 @@ static int run(int argc, char **argv)
                                           "--helper-memory wants whole MiB (0: no limit), not "
                                           "'%s'",
                                           optarg);
+            break;
+        case 'A':
+            if (o.nas_of >= KT_AS_OF_MAX)
+                return kt_cli_usage_error(&kt_cmd_scan, "--as-of given more than %d times",
+                                          KT_AS_OF_MAX);
+            if (kt_time_parse_iso(optarg, &o.as_of[o.nas_of]) != KT_OK)
+                return kt_cli_usage_error(&kt_cmd_scan,
+                                          "--as-of wants a UTC time, YYYY-MM-DD or "
+                                          "YYYY-MM-DDTHH:MM:SS[.fraction]Z, not '%s'",
+                                          optarg);
+            o.nas_of++;
             break;
         case 'h':
             help();
@@ -562,7 +609,8 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [-q] "
+    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--as-of "
+             "TIME]... [-q] "
              "EVIDENCE...",
     .run = run,
 };

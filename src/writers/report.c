@@ -92,6 +92,35 @@ static void shadow_copies(kt_json *j, const kt_scan *s, const kt_volume *vol)
     kt_json_end_array(j);
 }
 
+/* The state at one instant; null for what does not apply or is not known. */
+static void state_at(kt_json *j, const kt_state_at *st)
+{
+    kt_json_begin_object(j, NULL);
+    kt_json_time(j, "time", st->time);
+    kt_json_string(j, "milestone", st->milestone[0] ? st->milestone : NULL);
+    kt_json_begin_array(j, "products");
+    for (size_t i = 0; i < st->nproducts; i++) {
+        const kt_product_state *p = &st->products[i];
+        kt_json_begin_object(j, NULL);
+        kt_json_string(j, "id", p->id);
+        tri(j, "installed", p->installed);
+        kt_json_string(j, "version", p->version[0] ? p->version : NULL);
+        kt_json_time(j, "last_signature_update", p->last_signature_update);
+        kt_json_time(j, "last_codebase_update", p->last_codebase_update);
+        kt_json_string(j, "ksn", p->ksn_applies ? kt_ksn_name(p->ksn) : NULL);
+        kt_json_begin_object(j, "evidence");
+        ids(j, "installed", &p->ev_installed);
+        ids(j, "version", &p->ev_version);
+        ids(j, "last_signature_update", &p->ev_signature);
+        ids(j, "last_codebase_update", &p->ev_codebase);
+        ids(j, "ksn", &p->ev_ksn);
+        kt_json_end_object(j);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    kt_json_end_object(j);
+}
+
 static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
 {
     kt_json j;
@@ -163,6 +192,10 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
         } else {
             kt_json_null(&j, "migration");
         }
+        kt_json_begin_array(&j, "state_at");
+        for (size_t k = 0; k < f->nstates; k++)
+            state_at(&j, &f->states[k]);
+        kt_json_end_array(&j);
         kt_json_begin_object(&j, "verdicts");
         for (int v = 0; v < KT_V_COUNT; v++)
             tri(&j, kt_verdict_name((kt_verdict)v), f->verdicts[v]);

@@ -57,6 +57,7 @@ OFF = '2048'
 EPOCH1601 = dt.datetime(1601, 1, 1, tzinfo=dt.timezone.utc)
 CUTOFF = '2024-09-29T04:00:00Z'
 SALES_BAN = '2024-07-20T04:00:00Z'
+VENDOR_CUTOFF = '2024-09-10T04:00:00Z'
 passed = failed = 0
 
 def ok(msg):
@@ -479,7 +480,8 @@ for name in names:
               for p in products), name + ': product ids %s' % products)
     optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
-          and all(s in ('system', 'verdict', 'migration') or s in products for s, _ in exp)
+          and all(s in ('system', 'verdict', 'migration') or s in products or s.startswith('state:')
+                  for s, _ in exp)
           and all(fl in fields + optional for s, fl in exp if s in products),
           name + ': every product field, no other')
     check(exp.get(('system', 'os')) == 'windows', name + ': system os windows')
@@ -510,6 +512,28 @@ for name in names:
                 check(parse_iso(exp[(p, 'first_seen')]) <= t,
                       '%s: %s first_seen <= %s' % (name, p, field))
 
+    # state at an instant: state:WHEN:PRODUCT, WHEN a milestone or a UTC time; every time in
+    # it at or before WHEN, a product of the scenario, nothing installed-only when not installed
+    instants = {'sales_ban': SALES_BAN, 'vendor_cutoff': VENDOR_CUTOFF, 'cutoff': CUTOFF}
+    for n, (scope, field, value) in order:
+        if not scope.startswith('state:'):
+            continue
+        when, _, prod = scope[6:].rpartition(':')
+        at = instants.get(when, when)
+        if not check(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ', at) is not None
+                     and 'product:' + prod in products
+                     and field in ('installed', 'version', 'last_signature_update',
+                                   'last_codebase_update', 'ksn'),
+                     '%s: expected.tsv:%d state scope %s field %s' % (name, n, scope, field)):
+            continue
+        if re.fullmatch(r'\d{4}-.*Z', value):
+            check(parse_iso(value) <= parse_iso(at), '%s: expected.tsv:%d %s %s after the instant'
+                  % (name, n, scope, field))
+        if field == 'installed':
+            check(value in ('true', 'false', 'null'), '%s: expected.tsv:%d installed' % (name, n))
+        if exp.get((scope, 'installed')) == 'false' and field in ('version', 'ksn'):
+            check(value == 'null', '%s: expected.tsv:%d %s null when not installed' % (name, n, field))
+
     # verdicts vs product fields
     kas = [p for p in products if p.startswith('product:kaspersky-')]
     V = {v: exp.get(('verdict', v)) for v in verdicts}
@@ -530,8 +554,10 @@ for name in names:
           name + ': codebase_update_after_cutoff vs last_codebase_update')
     if kas:
         removed = [exp[(p, 'removed')] for p in kas]
-        want = 'null' if 'null' in removed and any(exp[(p, 'status')] != 'present' for p in kas) else \
-            tv(all(r != 'null' and parse_iso(r) < parse_iso(CUTOFF) for r in removed))
+        # a product present is still there at the cutoff, whatever the others' removal times
+        want = 'false' if any(exp[(p, 'status')] == 'present' for p in kas) else \
+            'null' if 'null' in removed else \
+            tv(all(parse_iso(r) < parse_iso(CUTOFF) for r in removed))
         check(V['removed_before_cutoff'] == want, name + ': removed_before_cutoff vs removed')
     else:
         check(V['removed_before_cutoff'] == 'null', name + ': removed_before_cutoff null (never installed)')
