@@ -209,10 +209,68 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
     a->source->parse(c, defs_get(c, n, a->source->key), a);
 }
 
+bool kt_exemption_family_known(const char *name)
+{
+    static const char *const families[] = {"threat-intelligence", "security-training",
+                                           "consulting"};
+    for (size_t i = 0; name && i < sizeof families / sizeof *families; i++)
+        if (strcmp(name, families[i]) == 0)
+            return true;
+    return false;
+}
+
+/* `coverage: covered|exempt` and, for exempt, `exemption: FAMILY`: every
+ * product of the subject vendor says which it is (a product without it
+ * would be silently covered or silently not); other vendors' products are
+ * no subject of the Final Determination and carry neither. */
+static void parse_coverage(kt_defs *c, yaml_node_t *n, kt_product_def *p)
+{
+    const char *cov = defs_str(c, n, "coverage", "product");
+    yaml_node_t *ex = defs_get(c, n, "exemption");
+    bool subject = p->vendor && strcmp(p->vendor, "kaspersky") == 0;
+    if (!subject) {
+        if (cov || ex)
+            defs_problem(c, cov ? defs_get(c, n, "coverage") : ex,
+                         "product '%s': coverage and exemption are for Kaspersky's products only",
+                         p->id ? p->id : "?");
+        return;
+    }
+    if (cov == NULL) {
+        defs_problem(c, n, "product '%s': no coverage (give covered or exempt)",
+                     p->id ? p->id : "?");
+        return;
+    }
+    p->has_coverage = true;
+    if (strcmp(cov, "covered") == 0) {
+        if (ex)
+            defs_problem(c, ex, "product '%s': a covered product has no exemption",
+                         p->id ? p->id : "?");
+        return;
+    }
+    if (strcmp(cov, "exempt") != 0) {
+        defs_problem(c, defs_get(c, n, "coverage"),
+                     "product '%s': coverage must be covered or exempt", p->id ? p->id : "?");
+        return;
+    }
+    p->exempt = true;
+    p->exemption = defs_dup(c, n, "exemption", false, "product");
+    if (p->exemption == NULL)
+        defs_problem(c, n,
+                     "product '%s': an exempt product names its exemption (threat-intelligence, "
+                     "security-training or consulting)",
+                     p->id ? p->id : "?");
+    else if (!kt_exemption_family_known(p->exemption))
+        defs_problem(c, ex,
+                     "product '%s': exemption must be threat-intelligence, security-training or "
+                     "consulting",
+                     p->id ? p->id : "?");
+}
+
 static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
 {
     static const char *const keys[] = {
-        "id", "name", "vendor", "match", "primary", "migration_target", "os", "signatures", NULL};
+        "id", "name",       "vendor",   "match",     "primary", "migration_target",
+        "os", "signatures", "coverage", "exemption", NULL};
     defs_check_keys(c, n, "product", keys);
     p->os = defs_dup(c, n, "os", false, "product");
     if (p->os && strcmp(p->os, "windows") && strcmp(p->os, "linux") && strcmp(p->os, "macos"))
@@ -230,6 +288,7 @@ static void parse_product(kt_defs *c, yaml_node_t *n, kt_product_def *p)
     p->primary = defs_bool(c, n, "primary", false);
     p->migration_target = defs_bool(c, n, "migration_target", false);
     p->no_signatures = !defs_bool(c, n, "signatures", true);
+    parse_coverage(c, n, p);
 }
 
 static void parse_milestone(kt_defs *c, yaml_node_t *n, kt_milestone *m)
@@ -697,6 +756,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
         kt_free(set->products[i].vendor);
         kt_free(set->products[i].os);
         kt_free(set->products[i].name);
+        kt_free(set->products[i].exemption);
         kt_free(set->products[i].file);
         kt_strlist_release(&set->products[i].match);
     }

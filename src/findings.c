@@ -92,6 +92,11 @@ static group *group_for(group **gs, size_t *n, const char *id, const char *vendo
         kt_strlcpy(g->f.name, def->name, sizeof g->f.name);
     else
         snprintf(g->f.name, sizeof g->f.name, "%s (product not identified)", vendor);
+    g->f.subject = strcmp(vendor, KT_SUBJECT_VENDOR) == 0;
+    if (g->f.subject && def && def->exempt) {
+        g->f.exempt = true;
+        kt_strlcpy(g->f.exemption, def->exemption ? def->exemption : "", sizeof g->f.exemption);
+    }
     return g;
 }
 
@@ -410,7 +415,9 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
     kt_strlist *ev = s->verdict_ev;
     for (size_t i = 0; i < s->nproducts; i++) {
         kt_product_finding *p = &s->products[i];
-        if (strcmp(p->vendor, KT_SUBJECT_VENDOR) != 0)
+        /* Over the covered products only: an exempt one (CyberTrace) is
+         * listed, never a subject. */
+        if (!p->subject || p->exempt)
             continue;
         subject++;
         ids_from(&rc, &ev[KT_V_EVER_INSTALLED], &p->ev_first_seen);
@@ -906,7 +913,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         if (product_fields(&gs[i]) != KT_OK)
             rc = KT_ENOMEM;
         ksn_votes[i] = ksn_vote(&gs[i], cut ? cut->time : KT_TIME_NONE);
-        subject = subject || strcmp(gs[i].f.vendor, KT_SUBJECT_VENDOR) == 0;
+        subject = subject || (gs[i].f.subject && !gs[i].f.exempt);
     }
     /* Migration: the target installed on a system that had the subject. */
     for (size_t i = 0; i < n && subject; i++) {
@@ -922,9 +929,8 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         /* A subject product removed up to a day before it: replaced by it. */
         for (size_t k = 0; k < n; k++) {
             kt_product_finding *p = &gs[k].f;
-            if (strcmp(p->vendor, KT_SUBJECT_VENDOR) == 0 && p->removed != KT_TIME_NONE &&
-                t >= p->removed && t - p->removed <= MIGRATION_WINDOW &&
-                p->removal_method == KT_REMOVAL_UNKNOWN)
+            if (p->subject && !p->exempt && p->removed != KT_TIME_NONE && t >= p->removed &&
+                t - p->removed <= MIGRATION_WINDOW && p->removal_method == KT_REMOVAL_UNKNOWN)
                 p->removal_method = KT_REMOVAL_MIGRATION;
         }
     }

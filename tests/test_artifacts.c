@@ -969,6 +969,80 @@ START_TEST(out_of_memory_fails_the_load_and_never_drops_a_glob)
 }
 END_TEST
 
+/* Every Kaspersky product says whether the Final Determination covers it
+ * or exempts it (and under which family); the loader refuses a product
+ * without it, so none is silently a verdict's subject or silently not. */
+START_TEST(requires_coverage_of_every_kaspersky_product)
+{
+    char *dir = write_defs("vendor: kaspersky\n"         /* 1 */
+                           "products:\n"                 /* 2 */
+                           "  - id: k.none\n"            /* 3 */
+                           "    name: N\n"               /* 4 */
+                           "    match: ['N*']\n"         /* 5 */
+                           "  - id: k.odd\n"             /* 6 */
+                           "    name: O\n"               /* 7 */
+                           "    coverage: partly\n"      /* 8 */
+                           "    match: ['O*']\n"         /* 9 */
+                           "  - id: k.exempt-bare\n"     /* 10 */
+                           "    name: E\n"               /* 11 */
+                           "    coverage: exempt\n"      /* 12 */
+                           "    match: ['E*']\n"         /* 13 */
+                           "  - id: k.exempt-odd\n"      /* 14 */
+                           "    name: F\n"               /* 15 */
+                           "    coverage: exempt\n"      /* 16 */
+                           "    exemption: anti-virus\n" /* 17 */
+                           "    match: ['F*']\n"         /* 18 */
+                           "  - id: k.covered-exempt\n"  /* 19 */
+                           "    name: G\n"               /* 20 */
+                           "    coverage: covered\n"     /* 21 */
+                           "    exemption: consulting\n" /* 22 */
+                           "    match: ['G*']\n"         /* 23 */
+                           "  - id: o.other\n"           /* 24 */
+                           "    vendor: acme\n"          /* 25 */
+                           "    name: A\n"               /* 26 */
+                           "    coverage: covered\n"     /* 27 */
+                           "    match: ['A*']\n");       /* 28 */
+    kt_artifact_set set = {0};
+    kt_strlist problems = {0};
+    kt_error err = {0};
+    ck_assert_int_eq(kt_artifacts_load(dir, &set, &problems, &err), KT_EFORMAT);
+    ck_assert(has_problem(&problems, "bad.yaml:3:", "no coverage (give covered or exempt)"));
+    ck_assert(has_problem(&problems, "bad.yaml:8:", "coverage must be covered or exempt"));
+    ck_assert(has_problem(&problems, "bad.yaml:10:", "an exempt product names its exemption"));
+    ck_assert(has_problem(&problems, "bad.yaml:17:", "exemption must be threat-intelligence"));
+    ck_assert(has_problem(&problems, "bad.yaml:22:", "a covered product has no exemption"));
+    ck_assert(has_problem(&problems, "bad.yaml:27:", "for Kaspersky's products only"));
+    ck_assert_uint_eq(problems.count, 6);
+    kt_strlist_release(&problems);
+    kt_artifact_set_release(&set);
+    remove_defs(dir);
+
+    /* The shipped set: every Kaspersky product has its coverage; the
+     * threat-intelligence products are exempt, the anti-virus covered. */
+    load_shipped_artifacts(&set);
+    size_t exempt = 0;
+    for (size_t i = 0; i < set.nproducts; i++) {
+        const kt_product_def *p = &set.products[i];
+        if (strcmp(p->vendor, "kaspersky") != 0) {
+            ck_assert(!p->has_coverage && !p->exempt);
+            continue;
+        }
+        ck_assert_msg(p->has_coverage, "%s has no coverage", p->id);
+        if (p->exempt) {
+            exempt++;
+            ck_assert_str_eq(p->exemption, "threat-intelligence");
+        }
+    }
+    ck_assert_uint_eq(exempt, 3);
+    ck_assert(kt_artifacts_product(&set, "kaspersky-cybertrace")->exempt);
+    ck_assert(kt_artifacts_product(&set, "kaspersky-threat-data-feeds")->exempt);
+    ck_assert(kt_artifacts_product(&set, "kaspersky-opentip-client")->exempt);
+    ck_assert(!kt_artifacts_product(&set, "kaspersky-kes")->exempt);
+    ck_assert(!kt_artifacts_product(&set, "kaspersky-kesl")->exempt);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("artifacts");
@@ -976,6 +1050,7 @@ static Suite *suite(void)
     tcase_add_test(tc, shipped_definitions_load_without_problems);
     tcase_add_test(tc, maps_names_found_on_disk_to_products);
     tcase_add_test(tc, check_reports_problems_with_file_and_line);
+    tcase_add_test(tc, requires_coverage_of_every_kaspersky_product);
     tcase_add_test(tc, parses_time_patterns_strictly);
     tcase_add_test(tc, checks_version_maps_and_removal_methods);
     tcase_add_test(tc, docs_list_every_source_of_the_table);

@@ -514,6 +514,13 @@ START_TEST(artifacts_list_shows_each_artifacts_backing)
         const char *unknown = strstr(l, " unknown ");
         ck_assert_msg(unknown == NULL || unknown > nl, "%.*s", (int)(nl - l), l);
     }
+    /* Each product's coverage: covered, or exempt with its family; none
+     * for another vendor's product. */
+    const char *listing = (const char *)o.data;
+    ck_assert_ptr_nonnull(strstr(listing, "  kaspersky-kes                kaspersky  covered  "));
+    ck_assert_ptr_nonnull(strstr(
+        listing, "  kaspersky-cybertrace         kaspersky  exempt (threat-intelligence)  "));
+    ck_assert_ptr_nonnull(strstr(listing, "  ultraav                      ultraav    -  "));
     kt_buf_release(&o);
     kt_buf_release(&e);
     free(args);

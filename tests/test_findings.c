@@ -512,6 +512,55 @@ START_TEST(migration_needs_kaspersky_and_marks_the_removal_method)
 }
 END_TEST
 
+/* An exempt product (CyberTrace, threat intelligence) is listed with its
+ * facts and marked, and no verdict reads it: not ever installed, not a
+ * signature update after the cutoff, and no migration from it. A covered
+ * product beside it is the verdicts' subject as before. */
+START_TEST(exempt_products_are_listed_but_no_verdict_reads_them)
+{
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2024-03-12T10:15:31Z", "kaspersky-cybertrace", NULL, true, "ktfs");
+    ev(&tl, &art_reg, "2024-03-12T10:16:02Z", "kaspersky-cybertrace", NULL, true, "unit");
+    ev(&tl, &art_sig, "2024-11-30T06:00:12Z", "kaspersky-cybertrace", NULL, true, "feed");
+    ev(&tl, &art_removal, "2024-09-19T14:00:00Z", "kaspersky-cybertrace", NULL, true, "x");
+    ev(&tl, &art_install, "2024-09-19T14:20:00Z", "ultraav", NULL, true, "UltraAV");
+    kt_system_finding f = build(&tl);
+    const kt_product_finding *ct = NULL, *ua = NULL;
+    for (size_t i = 0; i < f.nproducts; i++) {
+        if (strcmp(f.products[i].id, "kaspersky-cybertrace") == 0)
+            ct = &f.products[i];
+        if (strcmp(f.products[i].id, "ultraav") == 0)
+            ua = &f.products[i];
+    }
+    ck_assert_ptr_nonnull(ct);
+    ck_assert(ct->subject && ct->exempt);
+    ck_assert_str_eq(ct->exemption, "threat-intelligence");
+    ck_assert_ptr_nonnull(ua);
+    ck_assert(!ua->subject && !ua->exempt);
+    for (int v = 0; v < KT_V_COUNT; v++)
+        ck_assert_msg(f.verdicts[v] != KT_TRUE, "%s", kt_verdict_name((kt_verdict)v));
+    ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_REMOVED_BEFORE_CUTOFF], KT_NULL);
+    ck_assert(!f.migrated);
+    kt_system_finding_release(&f);
+
+    /* A covered product beside it: the verdicts are the covered one's. */
+    ev(&tl, &art_install, "2023-01-05T00:00:00Z", "kaspersky-kesl", NULL, true, "kesl");
+    ev(&tl, &art_reg, "2023-01-05T00:00:01Z", "kaspersky-kesl", NULL, true, "kesl");
+    f = build(&tl);
+    ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_TRUE);
+    ck_assert_int_eq(f.verdicts[KT_V_PRESENT_AT_ACQUISITION], KT_TRUE);
+    for (size_t i = 0; i < f.verdict_ev[KT_V_EVER_INSTALLED].count; i++)
+        for (size_t k = 0; k < f.nproducts; k++)
+            if (f.products[k].exempt)
+                ck_assert(
+                    !has_id(&f.products[k].ev_all, f.verdict_ev[KT_V_EVER_INSTALLED].items[i]));
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 START_TEST(each_verdict_takes_the_strongest_backing_of_the_events_behind_it)
 {
     kt_artifact install = {.id = "b.install",
@@ -623,6 +672,7 @@ static Suite *suite(void)
     tcase_add_test(tc, removal_time_unknown_leaves_removed_before_cutoff_open);
     tcase_add_test(tc, unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product);
     tcase_add_test(tc, migration_needs_kaspersky_and_marks_the_removal_method);
+    tcase_add_test(tc, exempt_products_are_listed_but_no_verdict_reads_them);
     tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
     tcase_add_test(tc, only_losses_of_this_system_or_the_item_open_false_verdicts);
     tcase_add_test(tc, state_at_reads_only_events_by_the_instant_and_says_null_when_unknown);

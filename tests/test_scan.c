@@ -213,6 +213,10 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_time(name, what, p->last_ksn_evidence, want);
             else if (strcmp(field, "last_execution") == 0)
                 check_time(name, what, p->last_execution, want);
+            else if (strcmp(field, "coverage") == 0)
+                check_str(name, what, !p->subject ? NULL : p->exempt ? "exempt" : "covered", want);
+            else if (strcmp(field, "exemption") == 0)
+                check_str(name, what, p->exempt ? p->exemption : NULL, want);
             else
                 ck_abort_msg("%s: unknown product field '%s'", at, field);
         } else if (strncmp(scope, "state:", 6) == 0) {

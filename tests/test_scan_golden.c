@@ -43,6 +43,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-opensuse-installer", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-astra", .container = "E01"},
+    {.set = "scenarios-unix", .name = "cybertrace-only", .container = "E01"},
     {.set = "scenarios-unix", .name = "kaspersky-mac-removed", .container = "tree"},
     {.set = "scenarios-unix", .name = "kes-mac-managed", .container = "tree"},
 };

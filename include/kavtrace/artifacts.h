@@ -160,9 +160,21 @@ typedef struct kt_product_def {
     bool no_signatures;    /* `signatures: false`: its signature_update finds are updates */
     bool migration_target; /* the product a Kaspersky install was moved to */
     char *os;              /* only finds of artifacts for this system (NULL: any) */
+    /* `coverage` (products of the subject vendor, kaspersky): false for
+     * `covered` (the verdicts are computed over it), true for `exempt`
+     * (listed, never a verdict's subject), with the exemption family in
+     * `exemption` ("threat-intelligence", "security-training",
+     * "consulting"; NULL when covered or not the subject vendor's). */
+    bool has_coverage;
+    bool exempt;
+    char *exemption;
     char *file;
     int line;
 } kt_product_def;
+
+/* The exemption families of the Final Determination, as definitions name
+ * them: "threat-intelligence", "security-training", "consulting". */
+bool kt_exemption_family_known(const char *name);
 
 typedef struct kt_milestone {
     char *id;

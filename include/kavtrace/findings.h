@@ -79,6 +79,13 @@ typedef struct kt_product_finding {
     kt_ksn ksn;
     kt_status status;
     kt_removal removal_method; /* KT_REMOVAL_NONE unless removed */
+    /* The subject vendor's products: covered (a subject of the verdicts)
+     * or exempt (listed with its facts, never a verdict's subject; its
+     * exemption family in `exemption`). A product found under no
+     * definition (kaspersky-unidentified) is covered: every Kaspersky
+     * product that is not threat intelligence, training or consulting is. */
+    bool subject, exempt;
+    char exemption[32];
     kt_strlist ev_all, ev_installed, ev_first_seen, ev_signature, ev_codebase, ev_removed,
         ev_status, ev_version, ev_ksn, ev_execution;
 } kt_product_finding;

@@ -24,10 +24,16 @@ static int list(const kt_artifact_set *set)
                set->milestones[i].meaning ? set->milestones[i].meaning : "");
     }
     printf("products:\n");
-    for (size_t i = 0; i < set->nproducts; i++)
-        printf("  %-22s %-10s %s%s\n", set->products[i].id, set->products[i].vendor,
-               set->products[i].name,
-               set->products[i].migration_target ? " (migration target)" : "");
+    for (size_t i = 0; i < set->nproducts; i++) {
+        const kt_product_def *p = &set->products[i];
+        char cov[64] = "-";
+        if (p->exempt)
+            snprintf(cov, sizeof cov, "exempt (%s)", p->exemption ? p->exemption : "?");
+        else if (p->has_coverage)
+            snprintf(cov, sizeof cov, "covered");
+        printf("  %-28s %-10s %-32s %s%s\n", p->id, p->vendor, cov, p->name,
+               p->migration_target ? " (migration target)" : "");
+    }
     printf("artifacts:\n  %-42s %-8s %-20s %-16s %-7s %-11s %s\n", "id", "os", "source", "category",
            "conf.", "backing", "description");
     size_t per_cat[KT_CAT_COUNT] = {0};

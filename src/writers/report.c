@@ -31,6 +31,10 @@ static void product(kt_json *j, const kt_product_finding *p)
     kt_json_string(j, "id", p->id);
     kt_json_string(j, "vendor", p->vendor);
     kt_json_string(j, "name", p->name);
+    /* Kaspersky's products: covered by the Final Determination (the
+     * verdicts' subjects) or exempt (listed only); null for other vendors. */
+    kt_json_string(j, "coverage", !p->subject ? NULL : p->exempt ? "exempt" : "covered");
+    kt_json_string(j, "exemption", p->exempt ? p->exemption : NULL);
     kt_json_string(j, "version", p->version[0] ? p->version : NULL);
     kt_json_time(j, "first_seen", p->first_seen);
     kt_json_time(j, "installed", p->installed);

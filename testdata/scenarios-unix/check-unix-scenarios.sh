@@ -908,6 +908,33 @@ def derive_macos(name, entries, zone, planted):
         products[pid] = f
     return products
 
+# Kaspersky CyberTrace (white-label.md §4): exempt (threat intelligence), so
+# listed with its facts and never a subject of the verdicts. Installed = its
+# folder's or unit's creation (the earlier); first seen = the earliest time of
+# its folder, unit, programs and configs; present while folder and unit are;
+# feeds are updates, never signature updates.
+CYBERTRACE_UNITS = ['etc/systemd/system/cybertrace.service', 'lib/systemd/system/cybertrace.service',
+                    'usr/lib/systemd/system/cybertrace.service']
+def derive_exempt(entries):
+    ktfs = entries.get('opt/kaspersky/ktfs')
+    units = [entries[u] for u in CYBERTRACE_UNITS if u in entries]
+    if ktfs is None and not units:
+        return {}
+    times = ([ktfs.times[0]] if ktfs else []) + [u.times[0] for u in units]
+    seen = list(times)
+    for path, e in entries.items():
+        if path == 'opt/kaspersky/ktfs/bin/kl_feed_service' or \
+           re.fullmatch(r'opt/kaspersky/ktfs/etc/kl_feed_(util|info).*\.conf', path) or \
+           re.fullmatch(r'opt/kaspersky/ktfs/(var/)?feeds/[^/]*_Data_Feed[^/]*', path):
+            seen.append(e.times[1])
+    present = ktfs is not None and bool(units)
+    return {'kaspersky-cybertrace': {
+        'version': None, 'installed': min(times), 'first_seen': min(seen),
+        'last_signature_update': None, 'last_codebase_update': None,
+        'status': 'present' if present else 'residue', 'removed': None,
+        'removal_method': None if present else 'unknown',
+        'coverage': 'exempt', 'exemption': 'threat-intelligence'}}
+
 def derive_verdicts(products):
     tv = lambda b: 'true' if b else 'false'
     kas = list(products.values())
@@ -951,7 +978,8 @@ VERDICTS = ['kaspersky_ever_installed', 'kaspersky_present_at_acquisition', 'ins
             'removed_before_cutoff', 'migrated_to_ultraav']
 FIELDS = ['version', 'installed', 'first_seen', 'last_signature_update', 'last_codebase_update',
           'status', 'removed', 'removal_method']
-OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution', 'name']
+OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution', 'name', 'coverage', 'exemption']
+EXEMPT = ['kaspersky-cybertrace']
 TIME_FIELDS = ['installed', 'first_seen', 'last_signature_update', 'last_codebase_update', 'removed',
                'last_execution']
 
@@ -1021,6 +1049,8 @@ for name in names:
     else:
         derived = derive_macos(name, entries, zone, planted)
     dverdicts = derive_verdicts(derived)
+    if linux:
+        derived.update(derive_exempt(entries))
 
     # ---- expected.tsv --------------------------------------------------------------------------
     exp, order = {}, []
@@ -1041,21 +1071,29 @@ for name in names:
             bad('%s: expected.tsv:%d duplicate %s %s' % (name, n, f[0], f[1]))
         exp[(f[0], f[1])] = f[2]
         order.append((n, f))
-    products = sorted({s for s, _ in exp if s.startswith('product:')})
+    listed = sorted({s for s, _ in exp if s.startswith('product:')})
+    # the verdicts are over the covered products; an exempt one says so
+    products = [p for p in listed if p[8:] not in EXEMPT]
+    for p in listed:
+        if p[8:] in EXEMPT:
+            check(exp.get((p, 'coverage')) == 'exempt' and exp.get((p, 'exemption')) == 'threat-intelligence',
+                  '%s: %s coverage exempt (threat-intelligence)' % (name, p))
+        else:
+            check(exp.get((p, 'coverage'), 'covered') == 'covered', '%s: %s coverage covered' % (name, p))
     check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in VERDICTS)
           and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
-    check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac') for p in products),
-          name + ': product ids %s' % products)
-    check(all((p, fl) in exp for p in products for fl in FIELDS)
-          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in products for s, _ in exp)
-          and all(fl in FIELDS + OPTIONAL for s, fl in exp if s in products),
+    check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac') + tuple(EXEMPT) for p in listed),
+          name + ': product ids %s' % listed)
+    check(all((p, fl) in exp for p in listed for fl in FIELDS)
+          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in listed for s, _ in exp)
+          and all(fl in FIELDS + OPTIONAL for s, fl in exp if s in listed),
           name + ': every product field, no other')
     check(exp.get(('system', 'os')) == ('linux' if linux else 'macos'), name + ': system os')
     check(exp.get(('system', 'hostname')) == host, name + ': hostname %s (image: %s)' % (exp.get(('system', 'hostname')), host))
     check(exp.get(('system', 'timezone')) == zname, name + ': timezone %s (image: %s)' % (exp.get(('system', 'timezone')), zname))
     check(exp.get(('migration', 'to')) == 'null' and exp.get(('migration', 'time')) == 'null',
           name + ': no migration')
-    for p in products:
+    for p in listed:
         check(exp[(p, 'status')] in ('present', 'removed', 'residue'), '%s: %s status' % (name, p))
         check(exp[(p, 'removal_method')] in ('package', 'uninstaller', 'unknown', 'null'),
               '%s: %s removal_method' % (name, p))
@@ -1103,11 +1141,11 @@ for name in names:
     check(V['migrated_to_ultraav'] == 'false', name + ': migrated_to_ultraav false (no UltraAV)')
 
     # the expected findings = the rules applied to the image
-    check(sorted('product:' + p for p in derived) == products,
-          '%s: products found by the rules %s = expected %s' % (name, sorted(derived), products))
+    check(sorted('product:' + p for p in derived) == listed,
+          '%s: products found by the rules %s = expected %s' % (name, sorted(derived), listed))
     for pid, f in derived.items():
         p = 'product:' + pid
-        if p not in products:
+        if p not in listed:
             continue
         for fl, val in f.items():
             got = fmt(val) if fl in TIME_FIELDS and val is not None else ('null' if val is None else val)
