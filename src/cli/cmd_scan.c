@@ -354,19 +354,32 @@ static int parse_formats(opts *o, const char *list)
     return 0;
 }
 
+/* "json,csv,...": every format, or those written by default. */
+static void format_names(char *out, size_t len, bool by_default)
+{
+    for (size_t i = 0; i < kt_nwriters; i++)
+        if (!by_default || !kt_writers[i]->on_request)
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? "," : "",
+                     kt_writers[i]->name);
+}
+
 static void help(void)
 {
     kt_helper_limits dflt;
     kt_helper_limits_default(&dflt);
     kt_cli_print_usage(stdout, &kt_cmd_scan);
+    char all[128] = "", dflt_formats[128] = "";
+    format_names(all, sizeof all, false);
+    format_names(dflt_formats, sizeof dflt_formats, true);
     printf("\n%s\n\n"
            "  -o, --output DIR     where to write (default ./kavtrace-out; with several\n"
            "                       evidence items, DIR/<evidence name>/ each). A folder\n"
            "                       is written aside (.NAME.partial-RUN) and takes its\n"
            "                       name, replacing an older run's, only when whole;\n"
            "                       one kavtrace did not write is never replaced\n"
-           "  -f, --format LIST    comma-separated, default json,csv,jsonl:\n",
-           kt_cmd_scan.summary);
+           "  -f, --format LIST    comma-separated, of %s;\n"
+           "                       default %s:\n",
+           kt_cmd_scan.summary, all, dflt_formats);
     for (size_t i = 0; i < kt_nwriters; i++)
         printf("                         %-6s %s: %s\n", kt_writers[i]->name, kt_writers[i]->file,
                kt_writers[i]->summary);
@@ -416,7 +429,7 @@ static int run(int argc, char **argv)
     opts o = {.outdir = "kavtrace-out"};
     kt_helper_limits_default(&o.helpers);
     for (size_t i = 0; i < kt_nwriters; i++)
-        o.formats[i] = true;
+        o.formats[i] = !kt_writers[i]->on_request;
     static const struct option lopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
@@ -437,9 +450,11 @@ static int run(int argc, char **argv)
             o.outdir = optarg;
             break;
         case 'f':
-            if (parse_formats(&o, optarg) != 0)
-                return kt_cli_usage_error(&kt_cmd_scan, "unknown format in '%s' (json, csv, jsonl)",
-                                          optarg);
+            if (parse_formats(&o, optarg) != 0) {
+                char all[128] = "";
+                format_names(all, sizeof all, false);
+                return kt_cli_usage_error(&kt_cmd_scan, "unknown format in '%s' (%s)", optarg, all);
+            }
             break;
         case 'a':
             o.artifacts = optarg;
@@ -534,6 +549,6 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [-q] EVIDENCE...",
+    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [-q] EVIDENCE...",
     .run = run,
 };
