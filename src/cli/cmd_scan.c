@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "kavtrace/helper.h"
 #include "kavtrace/output.h"
+#include "kavtrace/provenance.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
 #include "options.h"
@@ -31,6 +32,7 @@ typedef struct opts {
     bool quiet;
     bool hash;
     kt_helper_limits helpers;
+    kt_provenance prov; /* the command line, redacted, and the host */
 } opts;
 
 /* One evidence item of the run and the folder its outputs go to. */
@@ -248,6 +250,23 @@ static size_t write_outputs(const bool *formats, const kt_artifact_set *set, kt_
         if (!log && kt_strlist_add(errors, err.msg) != 0)
             failed++;
     }
+    /* run.json after the log, so it holds every output's digest but the
+     * manifest's. */
+    if (formats) {
+        kt_buf b = {0};
+        kt_error err = {0};
+        int rc = kt_run_json(&b, s, set, od->files, od->nfiles);
+        if (rc)
+            kt_error_set(&err, rc, "cannot write '%s': %s", KT_RUN_JSON_FILE, kt_error_name(rc));
+        else
+            rc = kt_outdir_write(od, KT_RUN_JSON_FILE, &b, &err);
+        kt_buf_release(&b);
+        if (rc) {
+            fprintf(stderr, "kavtrace: scan: '%s': %s\n", kt_cli_text(&hold, od->partial),
+                    kt_cli_text(&hold, err.msg));
+            failed++;
+        }
+    }
     kt_strlist_release(&hold);
     return failed;
 }
@@ -269,9 +288,12 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
+    s.prov = &o->prov;
     int last = -1;
     if (rc == KT_OK && o->hash)
         rc = kt_scan_hash(&s, tty ? hash_progress : NULL, &last, &err);
+    if (rc == KT_OK)
+        rc = kt_scan_evidence_files(&s, o->hash, &err);
     kt_strlist errors = {0};
     bool failed = false;
     if (rc) {
@@ -394,8 +416,8 @@ static void help(void)
            "                       a helper's address space: MIB (default %llu; 0: no\n"
            "                       limit) plus %d bytes per byte of the file\n"
            "  -q, --quiet          no summary, no progress\n"
-           "scan.log (every warning) is always written, manifest.json (each file's size\n"
-           "and SHA-256) last.\n",
+           "scan.log (every warning) is always written, then run.json (what ran on what,\n"
+           "each output's SHA-256), manifest.json (each file's size and SHA-256) last.\n",
            KT_HELPER_TIMEOUT, KT_HELPER_TIMEOUT_PER_MIB, (unsigned long long)(dflt.memory >> 20),
            KT_HELPER_MEMORY_PER_BYTE);
 }
@@ -511,9 +533,27 @@ static int run(int argc, char **argv)
     }
     kt_strlist_release(&hold);
     kt_helper_limits_set(&o.helpers);
+    /* The command line as run, its secrets redacted: "kavtrace scan ...". */
+    const char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (args == NULL) {
+        fprintf(stderr, "kavtrace: scan: out of memory\n");
+        return KT_EXIT_ERROR;
+    }
+    args[0] = "kavtrace";
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    int prc =
+        kt_provenance_init(&o.prov, args, (size_t)argc + 1, kt_cli_artifacts_dir(o.artifacts));
+    free(args);
+    if (prc != KT_OK) {
+        kt_provenance_release(&o.prov);
+        fprintf(stderr, "kavtrace: scan: out of memory\n");
+        return KT_EXIT_ERROR;
+    }
     kt_artifact_set set = {0};
     if (kt_cli_load_artifacts("scan", kt_cli_artifacts_dir(o.artifacts), &set) != 0) {
         kt_artifact_set_release(&set);
+        kt_provenance_release(&o.prov);
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
@@ -539,6 +579,7 @@ static int run(int argc, char **argv)
     free(items);
     kt_strlist_release(&names);
     kt_artifact_set_release(&set);
+    kt_provenance_release(&o.prov);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "kavtrace: scan: cannot write the summary: %s\n", strerror(errno));
         status = KT_EXIT_ERROR;

@@ -204,6 +204,19 @@ static void product(db *d, int64_t system, int64_t row, const kt_product_finding
         ids(d, ins, row, ev[i].field, ev[i].l);
 }
 
+/* The run's start and end with all nine digits: a fixed length, so two
+ * runs' databases differ in those bytes only. */
+static const char *run_time(kt_time t, char buf[KT_TIME_ISO_MAX])
+{
+    if (t == KT_TIME_NONE)
+        return NULL;
+    char iso[KT_TIME_ISO_MAX];
+    kt_time_format_iso(t - t % KT_NS_PER_SEC, iso);
+    iso[19] = '\0'; /* YYYY-MM-DDTHH:MM:SS */
+    snprintf(buf, KT_TIME_ISO_MAX, "%s.%09lldZ", iso, (long long)(t % KT_NS_PER_SEC));
+    return buf;
+}
+
 static void fill(db *d, const kt_scan *s, const kt_artifact_set *set)
 {
     if (sqlite3_exec(d->h, schema, NULL, NULL, NULL) != SQLITE_OK ||
@@ -215,8 +228,8 @@ static void fill(db *d, const kt_scan *s, const kt_artifact_set *set)
     prepare(d, "INSERT INTO runs VALUES(?,?,?,?,?,?,?)");
     text(d, s->run_id[0] ? s->run_id : NULL);
     text(d, KT_VERSION);
-    text(d, s->started == KT_TIME_NONE ? NULL : kt_time_format_iso(s->started, t));
-    text(d, s->finished == KT_TIME_NONE ? NULL : kt_time_format_iso(s->finished, t));
+    text(d, run_time(s->started, t));
+    text(d, run_time(s->finished, t));
     integer(d, (int64_t)s->tl.count);
     integer(d, (int64_t)s->stats.files_read);
     integer(d, (int64_t)s->stats.bytes_read);
