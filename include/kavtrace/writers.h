@@ -22,6 +22,7 @@ extern const kt_writer kt_writer_csv;
 extern const kt_writer kt_writer_jsonl;
 extern const kt_writer kt_writer_body;
 extern const kt_writer kt_writer_sqlite;
+extern const kt_writer kt_writer_html;
 
 extern const kt_writer *const kt_writers[];
 extern const size_t kt_nwriters;
