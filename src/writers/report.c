@@ -407,7 +407,7 @@ const kt_writer kt_writer_jsonl = {
     .write = write_jsonl,
 };
 
-const kt_writer *const kt_writers[] = {&kt_writer_json, &kt_writer_csv, &kt_writer_jsonl,
+const kt_writer *const kt_writers[] = {&kt_writer_json, &kt_writer_csv,    &kt_writer_jsonl,
                                        &kt_writer_body, &kt_writer_sqlite, &kt_writer_html};
 const size_t kt_nwriters = sizeof kt_writers / sizeof kt_writers[0];
 
