@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <nettle/sha2.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,6 +467,21 @@ static int load_file(const char *path, kt_artifact_set *set, kt_strlist *problem
     unsigned char *text = NULL;
     size_t len = 0;
     int rc = read_file(path, problems, &text, &len);
+    /* What was read, for the runs' provenance: sha256 stays parallel to files. */
+    char hex[2 * SHA256_DIGEST_SIZE + 1] = "";
+    if (rc == KT_OK) {
+        struct sha256_ctx c;
+        uint8_t d[SHA256_DIGEST_SIZE];
+        sha256_init(&c);
+        sha256_update(&c, len, text ? text : (const unsigned char *)"");
+        sha256_digest(&c, sizeof d, d);
+        for (size_t i = 0; i < sizeof d; i++)
+            snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    }
+    if (kt_strlist_add(&set->sha256, hex) != KT_OK) {
+        kt_free(text);
+        return KT_ENOMEM;
+    }
     if (rc != KT_OK)
         return rc == KT_ENOMEM ? rc : KT_OK;
     yaml_parser_t parser;
@@ -768,6 +784,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
     }
     kt_free(set->milestones);
     kt_strlist_release(&set->files);
+    kt_strlist_release(&set->sha256);
     kt_strlist_release(&set->skipped);
     memset(set, 0, sizeof *set);
 }

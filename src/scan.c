@@ -1,7 +1,12 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kavtrace/scan.h"
 
@@ -134,6 +139,9 @@ void kt_scan_release(kt_scan *s)
     kt_timeline_release(&s->tl);
     kt_diags_release(&s->warnings);
     kt_inventory_release(&s->inv);
+    for (size_t i = 0; i < s->nfiles; i++)
+        free(s->files[i].path);
+    free(s->files);
     memset(s, 0, sizeof *s);
 }
 
@@ -153,4 +161,54 @@ int kt_scan_hash(kt_scan *s, kt_hash_progress progress, void *progress_ctx, kt_e
                            "the media does not match the hash stored with it: %s",
                            d->verification_note);
     return rc ? kt_error_set(err, rc, "out of memory") : KT_OK;
+}
+
+/* The SHA-256 of a whole file, read in 1 MiB pieces. */
+static int file_sha256(const char *path, char out[65])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct sha256_ctx c;
+    sha256_init(&c);
+    static uint8_t buf[1 << 20];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+        if (n > 0)
+            sha256_update(&c, (size_t)n, buf);
+    int e = n < 0 ? -errno : 0;
+    close(fd);
+    if (e)
+        return e;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_digest(&c, sizeof d, d);
+    for (size_t i = 0; i < sizeof d; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    return 0;
+}
+
+int kt_scan_evidence_files(kt_scan *s, bool hash, kt_error *err)
+{
+    const kt_image_info *ii = s->inv.img ? kt_image_get_info(s->inv.img) : NULL;
+    if (ii == NULL || ii->segments.count == 0)
+        return KT_OK;
+    s->files = calloc(ii->segments.count, sizeof *s->files);
+    if (s->files == NULL)
+        return kt_error_set(err, KT_ENOMEM, "evidence files: out of memory");
+    for (size_t i = 0; i < ii->segments.count; i++) {
+        kt_evidence_file *f = &s->files[s->nfiles];
+        f->path = strdup(ii->segments.items[i]);
+        if (f->path == NULL)
+            return kt_error_set(err, KT_ENOMEM, "evidence files: out of memory");
+        s->nfiles++;
+        struct stat st;
+        int e = stat(f->path, &st) == 0 ? 0 : -errno;
+        f->size = e ? -1 : (int64_t)st.st_size;
+        if (e == 0 && hash)
+            e = file_sha256(f->path, f->sha256);
+        if (e && kt_diags_addf(&s->warnings, KT_SEV_WARNING, "evidence.file", -1, f->path, NULL,
+                               "cannot read the evidence file: %s", strerror(-e)) != KT_OK)
+            return kt_error_set(err, KT_ENOMEM, "evidence files: out of memory");
+    }
+    return KT_OK;
 }

@@ -129,7 +129,7 @@ static void replace_all(kt_buf *b, const char *from, const char *to)
     *b = out;
 }
 
-typedef enum { V_TIME, V_COUNT, V_VERSION, V_RUN_ID } value_kind;
+typedef enum { V_TIME, V_COUNT, V_VERSION, V_RUN_ID, V_TEXT, V_SHA256 } value_kind;
 
 /* A value on one line of a file that differs from run to run: the line
  * starts with `start`, the value follows `before` (or `start` when NULL)
@@ -140,17 +140,26 @@ typedef struct run_rule {
     const char *start, *before, *until;
     value_kind kind;
     const char *with;
+    bool many; /* one line or more (the definitions' digests) */
 } run_rule;
 
 static const run_rule run_rules[] = {
-    {FINDINGS, "  \"kavtrace_version\": \"", NULL, "\"", V_VERSION, "@VERSION@"},
-    {FINDINGS, "    \"started\": \"", NULL, "\"", V_TIME, "@TIME@"},
-    {FINDINGS, "    \"finished\": \"", NULL, "\"", V_TIME, "@TIME@"},
-    {FINDINGS, "    \"process_bytes_read\": ", NULL, "", V_COUNT, "@BYTES@"},
-    {LOG, "kavtrace ", NULL, " run ", V_VERSION, "@VERSION@"},
-    {LOG, "started ", NULL, "", V_TIME, "@TIME@"},
-    {LOG, "events ", ", bytes read by the process ", "", V_COUNT, "@BYTES@"},
-    {LOG, "finished ", NULL, "", V_TIME, "@TIME@"},
+    {FINDINGS, "  \"kavtrace_version\": \"", NULL, "\"", V_VERSION, "@VERSION@", false},
+    {FINDINGS, "    \"started\": \"", NULL, "\"", V_TIME, "@TIME@", false},
+    {FINDINGS, "    \"finished\": \"", NULL, "\"", V_TIME, "@TIME@", false},
+    {FINDINGS, "    \"process_bytes_read\": ", NULL, "", V_COUNT, "@BYTES@", false},
+    /* the provenance: the build and the examiner's host, and the
+     * definitions' digests (they change with every edit of a definition) */
+    {FINDINGS, "    \"kavtrace_version\": \"", NULL, "\"", V_VERSION, "@VERSION@", false},
+    {FINDINGS, "    \"compiler\": \"", NULL, "\"", V_TEXT, "@COMPILER@", false},
+    {FINDINGS, "    \"libraries\": \"", NULL, "\"", V_TEXT, "@LIBRARIES@", false},
+    {FINDINGS, "    \"examiner_host\": \"", NULL, "\"", V_TEXT, "@HOST@", false},
+    {FINDINGS, "    \"examiner_system\": \"", NULL, "\"", V_TEXT, "@SYSTEM@", false},
+    {FINDINGS, "          \"sha256\": \"", NULL, "\"", V_SHA256, "@SHA256@", true},
+    {LOG, "kavtrace ", NULL, " run ", V_VERSION, "@VERSION@", false},
+    {LOG, "started ", NULL, "", V_TIME, "@TIME@", false},
+    {LOG, "events ", ", bytes read by the process ", "", V_COUNT, "@BYTES@", false},
+    {LOG, "finished ", NULL, "", V_TIME, "@TIME@", false},
 };
 
 static void check_value(const char *what, value_kind kind, const char *v)
@@ -167,6 +176,13 @@ static void check_value(const char *what, value_kind kind, const char *v)
     case V_VERSION:
         ck_assert_msg(strcmp(v, KT_VERSION) == 0, "%s: version '%s', the build is %s", what, v,
                       KT_VERSION);
+        break;
+    case V_TEXT:
+        ck_assert_msg(v[0] != '\0', "%s: empty", what);
+        break;
+    case V_SHA256:
+        ck_assert_msg(strlen(v) == 64 && strspn(v, "0123456789abcdef") == 64,
+                      "%s: '%s' is not a SHA-256", what, v);
         break;
     case V_RUN_ID: {
         /* YYYYMMDDTHHMMSSZ-<16 hex digits>: the run's UTC start, 64 random bits */
@@ -221,8 +237,8 @@ static void apply_run_rule(kt_buf *b, const run_rule *rule, const char *what)
             ck_assert(kt_buf_append(&out, "\n", 1) == 0);
         line = nl ? nl + 1 : NULL;
     }
-    ck_assert_msg(matched == 1, "%s: %zu lines start '%s', want exactly 1", what, matched,
-                  rule->start);
+    ck_assert_msg(matched == 1 || (rule->many && matched > 1), "%s: %zu lines start '%s', want %s",
+                  what, matched, rule->start, rule->many ? "1 or more" : "exactly 1");
     kt_buf_release(b);
     *b = out;
 }
@@ -471,10 +487,13 @@ static void normalise_tree(scan_result *r, const scenario *sc)
 /* Everything that differs between runs and machines, replaced. */
 static void normalise(scan_result *r, const scenario *sc, const char *outdir)
 {
+    char *artifacts = path_join(testdata_dir(), "../artifacts");
     for (int i = 0; i < NOUTPUTS; i++) {
         replace_all(&r->out[i], outdir, "@OUT@");
         replace_all(&r->out[i], evidence_dir(), "@EVIDENCE@");
+        replace_all(&r->out[i], artifacts, "@ARTIFACTS@");
     }
+    free(artifacts);
     normalise_run_id(r, sc->name);
     normalise_run(r, sc->name);
     if (strcmp(sc->container, "tree") == 0)

@@ -11,6 +11,7 @@
 
 #include "kavtrace/json.h"
 #include "kavtrace/output.h"
+#include "kavtrace/provenance.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/text.h"
 #include "kavtrace/writers.h"
@@ -473,6 +474,57 @@ START_TEST(an_incomplete_hash_is_said_and_never_shown_as_the_medias)
 }
 END_TEST
 
+/* A secret on the command line never reaches run.json or findings.json:
+ * the value of any option named like a key or password, given as
+ * --opt=value or as --opt value, options kavtrace does not have too. */
+START_TEST(command_line_secrets_are_redacted)
+{
+    const char *args[] = {
+        "kavtrace",
+        "scan",
+        "--password=hunter2",
+        "--key-file",
+        "/keys/bl.bek",
+        "--recovery-password",
+        "111111-222222",
+        "--Passphrase=x y",
+        "-o",
+        "out",
+        "--hash",
+        "--token",
+        "t0k",
+        "--",
+        "--key-file",
+        "disk.E01",
+    };
+    const char *want[] = {
+        "kavtrace",
+        "scan",
+        "--password=<redacted>",
+        "--key-file",
+        "<redacted>",
+        "--recovery-password",
+        "<redacted>",
+        "--Passphrase=<redacted>",
+        "-o",
+        "out",
+        "--hash",
+        "--token",
+        "<redacted>",
+        "--",
+        "--key-file",
+        "disk.E01",
+    };
+    size_t n = sizeof args / sizeof args[0];
+    kt_strlist out = {0};
+    ck_assert_int_eq(kt_args_redact(args, n, &out), KT_OK);
+    ck_assert_uint_eq(out.count, n);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_str_eq(out.items[i], want[i]);
+    kt_strlist_release(&out);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("writers");
@@ -493,6 +545,7 @@ static Suite *suite(void)
     tcase_add_test(out, a_full_device_fails_a_write_with_enospc);
     tcase_add_test(out, run_ids_name_the_start_and_differ);
     tcase_add_test(out, outdir_is_written_aside_then_put_in_place_whole);
+    tcase_add_test(out, command_line_secrets_are_redacted);
     suite_add_tcase(s, out);
     return s;
 }

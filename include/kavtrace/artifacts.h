@@ -193,6 +193,7 @@ typedef struct kt_artifact_set {
     kt_milestone *milestones; /* sorted by time */
     size_t nmilestones;
     kt_strlist files;
+    kt_strlist sha256; /* each file's SHA-256 as read (lowercase hex; "" unread) */
     /* "PATH: skipped: a FIFO ..." for each *.yaml that is not a file (a
      * FIFO, a device, a socket): passed by unopened, not a problem. */
     kt_strlist skipped;

@@ -74,6 +74,11 @@ typedef struct kt_event {
     const char *path;
     uint64_t inode;
     bool allocated;
+    /* A time of the file at path itself, as a bodyfile has it: 'm'
+     * (modified), 'a' (accessed), 'c' (metadata changed), 'b' (born); 0
+     * for any other time. fn_time: NTFS's $FILE_NAME copy of it. */
+    char macb;
+    bool fn_time;
     const char *hive;
     const char *key;
     const char *value;

@@ -20,6 +20,15 @@ typedef struct kt_scan_system {
     kt_system_finding findings;
 } kt_scan_system;
 
+/* One file of the evidence (an EWF segment, a split raw part, the image). */
+typedef struct kt_evidence_file {
+    char *path;      /* as the image names it (owned) */
+    int64_t size;    /* -1: could not be read */
+    char sha256[65]; /* with --hash only; "" otherwise or when unreadable */
+} kt_evidence_file;
+
+struct kt_provenance;
+
 typedef struct kt_scan {
     unsigned inventory_flags; /* set before kt_scan_run: KT_INVENTORY_NO_VSS, ... */
     kt_inventory inv;         /* the evidence item, opened (owned); inv.digest once hashed */
@@ -31,6 +40,9 @@ typedef struct kt_scan {
     kt_time started, finished;
     uint64_t process_read;      /* bytes the process had read when done (/proc/self/io rchar) */
     char run_id[KT_RUN_ID_MAX]; /* the run's id, set by the caller for the outputs; "" none */
+    const struct kt_provenance *prov; /* the run's provenance (borrowed), NULL: none */
+    kt_evidence_file *files;          /* kt_scan_evidence_files */
+    size_t nfiles;
 } kt_scan;
 
 /* Progress: called before each volume with a filesystem (may be NULL). */
@@ -53,5 +65,10 @@ void kt_scan_release(kt_scan *s);
  * be read in full (so no hash of it is reported), or a stored hash does not
  * match. Errors are kt_inventory_hash's, and out of memory. */
 int kt_scan_hash(kt_scan *s, kt_hash_progress progress, void *progress_ctx, kt_error *err);
+
+/* The files that make the evidence, with their sizes and, when hash, the
+ * SHA-256 of each (read end to end). A file that cannot be read is said
+ * in s->warnings, its size -1. Errors: out of memory. */
+int kt_scan_evidence_files(kt_scan *s, bool hash, kt_error *err);
 
 #endif

@@ -4,6 +4,8 @@
 #ifndef KAVTRACE_WRITERS_H
 #define KAVTRACE_WRITERS_H
 
+#include <stdbool.h>
+
 #include "kavtrace/buf.h"
 #include "kavtrace/scan.h"
 
@@ -11,12 +13,16 @@ typedef struct kt_writer {
     const char *name; /* --format name */
     const char *file; /* output file name */
     const char *summary;
+    bool on_request; /* written only when -f names it, not by default */
     int (*write)(kt_buf *out, const kt_scan *scan, const kt_artifact_set *set);
 } kt_writer;
 
 extern const kt_writer kt_writer_json;
 extern const kt_writer kt_writer_csv;
 extern const kt_writer kt_writer_jsonl;
+extern const kt_writer kt_writer_body;
+extern const kt_writer kt_writer_sqlite;
+extern const kt_writer kt_writer_html;
 
 extern const kt_writer *const kt_writers[];
 extern const size_t kt_nwriters;

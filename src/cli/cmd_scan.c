@@ -17,6 +17,7 @@
 #include "kavtrace/case.h"
 #include "kavtrace/helper.h"
 #include "kavtrace/output.h"
+#include "kavtrace/provenance.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/writers.h"
 #include "options.h"
@@ -38,6 +39,7 @@ typedef struct opts {
     kt_helper_limits helpers;
     kt_time as_of[KT_AS_OF_MAX];
     size_t nas_of;
+    kt_provenance prov; /* the command line, redacted, and the host */
 } opts;
 
 /* One evidence item of the run and the folder its outputs go to. */
@@ -279,6 +281,23 @@ static size_t write_outputs(const bool *formats, const kt_artifact_set *set, kt_
         if (!log && kt_strlist_add(errors, err.msg) != 0)
             failed++;
     }
+    /* run.json after the log, so it holds every output's digest but the
+     * manifest's. */
+    if (formats) {
+        kt_buf b = {0};
+        kt_error err = {0};
+        int rc = kt_run_json(&b, s, set, od->files, od->nfiles);
+        if (rc)
+            kt_error_set(&err, rc, "cannot write '%s': %s", KT_RUN_JSON_FILE, kt_error_name(rc));
+        else
+            rc = kt_outdir_write(od, KT_RUN_JSON_FILE, &b, &err);
+        kt_buf_release(&b);
+        if (rc) {
+            fprintf(stderr, "kavtrace: scan: '%s': %s\n", kt_cli_text(&hold, od->partial),
+                    kt_cli_text(&hold, err.msg));
+            failed++;
+        }
+    }
     kt_strlist_release(&hold);
     return failed;
 }
@@ -301,12 +320,15 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
+    s.prov = &o->prov;
     int last = -1;
     if (rc == KT_OK && o->hash)
         rc = kt_scan_hash(&s, tty ? hash_progress : NULL, &last, &err);
     for (size_t i = 0; rc == KT_OK && i < s.nsystems; i++)
         for (size_t k = 0; rc == KT_OK && k < o->nas_of; k++)
             rc = kt_findings_state_at(&s.tl, o->as_of[k], NULL, &s.systems[i].findings, &err);
+    if (rc == KT_OK)
+        rc = kt_scan_evidence_files(&s, o->hash, &err);
     kt_strlist errors = {0};
     bool failed = false;
     if (rc) {
@@ -396,19 +418,32 @@ static int parse_formats(opts *o, const char *list)
     return 0;
 }
 
+/* "json,csv,...": every format, or those written by default. */
+static void format_names(char *out, size_t len, bool by_default)
+{
+    for (size_t i = 0; i < kt_nwriters; i++)
+        if (!by_default || !kt_writers[i]->on_request)
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? "," : "",
+                     kt_writers[i]->name);
+}
+
 static void help(void)
 {
     kt_helper_limits dflt;
     kt_helper_limits_default(&dflt);
     kt_cli_print_usage(stdout, &kt_cmd_scan);
+    char all[128] = "", dflt_formats[128] = "";
+    format_names(all, sizeof all, false);
+    format_names(dflt_formats, sizeof dflt_formats, true);
     printf("\n%s\n\n"
            "  -o, --output DIR     where to write (default ./kavtrace-out; with several\n"
            "                       evidence items, DIR/<evidence name>/ each). A folder\n"
            "                       is written aside (.NAME.partial-RUN) and takes its\n"
            "                       name, replacing an older run's, only when whole;\n"
            "                       one kavtrace did not write is never replaced\n"
-           "  -f, --format LIST    comma-separated, default json,csv,jsonl:\n",
-           kt_cmd_scan.summary);
+           "  -f, --format LIST    comma-separated, of %s;\n"
+           "                       default %s:\n",
+           kt_cmd_scan.summary, all, dflt_formats);
     for (size_t i = 0; i < kt_nwriters; i++)
         printf("                         %-6s %s: %s\n", kt_writers[i]->name, kt_writers[i]->file,
                kt_writers[i]->summary);
@@ -431,8 +466,8 @@ static void help(void)
            "                       state at sales_ban, vendor_cutoff and cutoff is always\n"
            "                       given\n"
            "  -q, --quiet          no summary, no progress\n"
-           "scan.log (every warning) is always written, manifest.json (each file's size\n"
-           "and SHA-256) last.\n",
+           "scan.log (every warning) is always written, then run.json (what ran on what,\n"
+           "each output's SHA-256), manifest.json (each file's size and SHA-256) last.\n",
            KT_HELPER_TIMEOUT, KT_HELPER_TIMEOUT_PER_MIB, (unsigned long long)(dflt.memory >> 20),
            KT_HELPER_MEMORY_PER_BYTE, KT_AS_OF_MAX);
 }
@@ -466,7 +501,7 @@ static int run(int argc, char **argv)
     opts o = {.outdir = "kavtrace-out"};
     kt_helper_limits_default(&o.helpers);
     for (size_t i = 0; i < kt_nwriters; i++)
-        o.formats[i] = true;
+        o.formats[i] = !kt_writers[i]->on_request;
     static const struct option lopts[] = {
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, 'f'},
@@ -489,9 +524,11 @@ static int run(int argc, char **argv)
             o.outdir = optarg;
             break;
         case 'f':
-            if (parse_formats(&o, optarg) != 0)
-                return kt_cli_usage_error(&kt_cmd_scan, "unknown format in '%s' (json, csv, jsonl)",
-                                          optarg);
+            if (parse_formats(&o, optarg) != 0) {
+                char all[128] = "";
+                format_names(all, sizeof all, false);
+                return kt_cli_usage_error(&kt_cmd_scan, "unknown format in '%s' (%s)", optarg, all);
+            }
             break;
         case 'a':
             o.artifacts = optarg;
@@ -562,9 +599,27 @@ static int run(int argc, char **argv)
     }
     kt_strlist_release(&hold);
     kt_helper_limits_set(&o.helpers);
+    /* The command line as run, its secrets redacted: "kavtrace scan ...". */
+    const char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (args == NULL) {
+        fprintf(stderr, "kavtrace: scan: out of memory\n");
+        return KT_EXIT_ERROR;
+    }
+    args[0] = "kavtrace";
+    for (int i = 0; i < argc; i++)
+        args[i + 1] = argv[i];
+    int prc =
+        kt_provenance_init(&o.prov, args, (size_t)argc + 1, kt_cli_artifacts_dir(o.artifacts));
+    free(args);
+    if (prc != KT_OK) {
+        kt_provenance_release(&o.prov);
+        fprintf(stderr, "kavtrace: scan: out of memory\n");
+        return KT_EXIT_ERROR;
+    }
     kt_artifact_set set = {0};
     if (kt_cli_load_artifacts("scan", kt_cli_artifacts_dir(o.artifacts), &set) != 0) {
         kt_artifact_set_release(&set);
+        kt_provenance_release(&o.prov);
         return KT_EXIT_ERROR;
     }
     int status = KT_EXIT_OK;
@@ -599,6 +654,7 @@ static int run(int argc, char **argv)
     free(items);
     kt_strlist_release(&names);
     kt_artifact_set_release(&set);
+    kt_provenance_release(&o.prov);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "kavtrace: scan: cannot write the summary: %s\n", strerror(errno));
         status = KT_EXIT_ERROR;
@@ -609,8 +665,7 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f json,csv,jsonl] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--as-of "
-             "TIME]... [-q] "
-             "EVIDENCE...",
+    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--as-of TIME]... "
+             "[-q] EVIDENCE...",
     .run = run,
 };

@@ -265,6 +265,18 @@ static const char *file_time_label(const kt_collector *c, kt_file_time f)
     }
 }
 
+/* The bodyfile slot of a file time (the parent's modified time is its
+ * folder's 'm'). */
+static char macb_of(kt_file_time f)
+{
+    static const char slot[KT_FT_COUNT] = {
+        [KT_FT_SI_CREATED] = 'b',  [KT_FT_SI_MODIFIED] = 'm', [KT_FT_SI_CHANGED] = 'c',
+        [KT_FT_SI_ACCESSED] = 'a', [KT_FT_FN_CREATED] = 'b',  [KT_FT_FN_MODIFIED] = 'm',
+        [KT_FT_FN_CHANGED] = 'c',  [KT_FT_FN_ACCESSED] = 'a', [KT_FT_PARENT_MODIFIED] = 'm',
+    };
+    return f < KT_FT_COUNT ? slot[f] : 0;
+}
+
 kt_precision kt_file_precision(const kt_collector *c)
 {
     switch (kt_fs_get_kind(c->fs)) {
@@ -316,6 +328,8 @@ void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_par
         } else {
             e.ev.time = file_time(f->st, r->field);
         }
+        e.ev.macb = macb_of(r->field);
+        e.ev.fn_time = r->field >= KT_FT_FN_CREATED && r->field <= KT_FT_FN_ACCESSED;
         if (e.ev.time == KT_TIME_NONE)
             continue;
         if (r->category_set)

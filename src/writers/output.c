@@ -12,6 +12,7 @@
 
 #include "kavtrace/json.h"
 #include "kavtrace/output.h"
+#include "kavtrace/provenance.h"
 #include "kavtrace/writers.h"
 
 int kt_run_id_new(char out[KT_RUN_ID_MAX], kt_error *err)
@@ -50,7 +51,8 @@ int kt_write_all(int fd, const void *p, size_t n)
 /* What kavtrace writes into an item's folder. */
 static bool ours(const char *name)
 {
-    if (strcmp(name, KT_SCAN_LOG_FILE) == 0 || strcmp(name, KT_MANIFEST_FILE) == 0)
+    if (strcmp(name, KT_SCAN_LOG_FILE) == 0 || strcmp(name, KT_MANIFEST_FILE) == 0 ||
+        strcmp(name, KT_RUN_JSON_FILE) == 0)
         return true;
     for (size_t i = 0; i < kt_nwriters; i++)
         if (strcmp(name, kt_writers[i]->file) == 0)

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "kavtrace/json.h"
+#include "kavtrace/provenance.h"
 #include "kavtrace/text.h"
 #include "kavtrace/writers.h"
 
@@ -125,6 +126,39 @@ static void state_at(kt_json *j, const kt_state_at *st)
     kt_json_end_object(j);
 }
 
+void kt_evidence_json(kt_json *j, const kt_scan *s)
+{
+    const kt_image_info *ii = kt_image_get_info(s->inv.img);
+    kt_json_string(j, "path", s->inv.path);
+    kt_json_string(j, "format", ii->format_name);
+    kt_json_int(j, "size", ii->size);
+    /* Each file of the evidence: its size, and its SHA-256 with --hash. */
+    kt_json_begin_array(j, "files");
+    for (size_t i = 0; i < s->nfiles; i++) {
+        kt_json_begin_object(j, NULL);
+        kt_json_string(j, "path", s->files[i].path);
+        if (s->files[i].size >= 0)
+            kt_json_int(j, "size", s->files[i].size);
+        else
+            kt_json_null(j, "size");
+        kt_json_string(j, "sha256", s->files[i].sha256[0] ? s->files[i].sha256 : NULL);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    /* Hashes only with --hash: otherwise kavtrace reads only what it needs.
+     * The digests are there only when the whole media was read as stored. */
+    const kt_media_digest *d = &s->inv.digest;
+    kt_json_string(j, "sha256", d->sha256[0] ? d->sha256 : NULL);
+    kt_json_string(j, "md5", d->md5[0] ? d->md5 : NULL);
+    kt_json_string(j, "sha1", d->sha1[0] ? d->sha1 : NULL);
+    kt_json_string(j, "hash_status", kt_hash_status_name(d->status));
+    kt_json_string(j, "hash_incomplete", d->incomplete[0] ? d->incomplete : NULL);
+    kt_json_string(j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
+    kt_json_string(j, "stored_sha1", ii->stored_sha1[0] ? ii->stored_sha1 : NULL);
+    kt_json_string(j, "stored_hash_verification", kt_verification_name(d->verification));
+    kt_json_string(j, "stored_hash_verification_note", d->verification_note);
+}
+
 static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
 {
     kt_json j;
@@ -132,23 +166,8 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_begin_object(&j, NULL);
     kt_json_string(&j, "kavtrace_version", KT_VERSION);
     kt_json_string(&j, "run_id", s->run_id[0] ? s->run_id : NULL);
-    const kt_image_info *ii = kt_image_get_info(s->inv.img);
     kt_json_begin_object(&j, "evidence");
-    kt_json_string(&j, "path", s->inv.path);
-    kt_json_string(&j, "format", ii->format_name);
-    kt_json_int(&j, "size", ii->size);
-    /* Hashes only with --hash: otherwise kavtrace reads only what it needs.
-     * The digests are there only when the whole media was read as stored. */
-    const kt_media_digest *d = &s->inv.digest;
-    kt_json_string(&j, "sha256", d->sha256[0] ? d->sha256 : NULL);
-    kt_json_string(&j, "md5", d->md5[0] ? d->md5 : NULL);
-    kt_json_string(&j, "sha1", d->sha1[0] ? d->sha1 : NULL);
-    kt_json_string(&j, "hash_status", kt_hash_status_name(d->status));
-    kt_json_string(&j, "hash_incomplete", d->incomplete[0] ? d->incomplete : NULL);
-    kt_json_string(&j, "stored_md5", ii->stored_md5[0] ? ii->stored_md5 : NULL);
-    kt_json_string(&j, "stored_sha1", ii->stored_sha1[0] ? ii->stored_sha1 : NULL);
-    kt_json_string(&j, "stored_hash_verification", kt_verification_name(d->verification));
-    kt_json_string(&j, "stored_hash_verification_note", d->verification_note);
+    kt_evidence_json(&j, s);
     kt_json_end_object(&j);
     kt_json_begin_array(&j, "milestones");
     for (size_t i = 0; i < set->nmilestones; i++) {
@@ -261,6 +280,10 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
     kt_json_int(&j, "hives_read", (int64_t)s->stats.hives_read);
     kt_json_int(&j, "bytes_read", (int64_t)s->stats.bytes_read);
     kt_json_int(&j, "process_bytes_read", (int64_t)s->process_read);
+    kt_json_end_object(&j);
+    /* What ran on what (run.json has it too, with the outputs' digests). */
+    kt_json_begin_object(&j, "provenance");
+    kt_provenance_json(&j, s, set);
     kt_json_end_object(&j);
     kt_json_end_object(&j);
     return j.rc;
@@ -470,7 +493,8 @@ const kt_writer kt_writer_jsonl = {
     .write = write_jsonl,
 };
 
-const kt_writer *const kt_writers[] = {&kt_writer_json, &kt_writer_csv, &kt_writer_jsonl};
+const kt_writer *const kt_writers[] = {&kt_writer_json, &kt_writer_csv,    &kt_writer_jsonl,
+                                       &kt_writer_body, &kt_writer_sqlite, &kt_writer_html};
 const size_t kt_nwriters = sizeof kt_writers / sizeof kt_writers[0];
 
 const kt_writer *kt_writer_find(const char *name)
