@@ -111,7 +111,7 @@ static const char style[] =
     ":root{--fg:#1b1b1b;--muted:#5c5c5c;--line:#d0d0d0;--true:#a40000;--false:#1d6b1d;"
     "--null:#8a5a00}\n"
     "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:var(--fg);"
-    "margin:0 auto;max-width:1200px;padding:1rem}\n"
+    "margin:0 auto;max-width:1200px;padding:1rem;overflow-wrap:anywhere}\n"
     "h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.25rem;border-bottom:2px solid "
     "var(--line);padding-bottom:.2rem;margin-top:2rem}h3{font-size:1.05rem}\n"
     "table{border-collapse:collapse;width:100%;margin:.5rem 0}\n"
