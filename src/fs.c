@@ -289,6 +289,11 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
     return KT_OK;
 }
 
+uint64_t kt_fs_dir_reads(const kt_fs *fs)
+{
+    return fs->dir_reads;
+}
+
 int kt_fs_in_use(kt_fs *fs, uint64_t *count, kt_error *err)
 {
     if (fs->ops->in_use == NULL)

@@ -45,6 +45,7 @@ struct kt_fs {
      * '/'; elsewhere (ext, HFS+, APFS, a directory) it is a name character. */
     bool backslash_separates;
     kt_node root;
+    uint64_t dir_reads; /* directories opened (kt_fs_dir_reads) */
     void *impl;
 };
 

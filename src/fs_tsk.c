@@ -8,11 +8,27 @@
 #include "kavtrace/bytes.h"
 #include "tsk_util.h"
 
+/* A directory as opened once in a scan: libtsk's open reads the index
+ * and checks every name against the others (quadratic in the directory's
+ * size), and a scan passes through the same directories (the root,
+ * Windows/System32) hundreds of times. The open's outcome is kept, a
+ * failure too, and so is the full listing once one is asked for. */
+typedef struct dir_cache {
+    uint64_t inum;
+    TSK_FS_DIR *dir;        /* NULL when the open failed */
+    kt_error open_err;      /* that failure, as first reported */
+    bool listed;            /* listing and list_rc are set */
+    int list_rc;            /* KT_OK or what kt_dirent_add failed with */
+    kt_dirent_list listing; /* every entry, deleted ones too */
+} dir_cache;
+
 typedef struct tsk_impl {
     TSK_FS_INFO *fs;
     const TSK_POOL_INFO *pool;
     TSK_IMG_INFO *pool_img;  /* the volume's image inside the pool */
     TSK_IMG_INFO *store_img; /* a shadow copy's image (store_image), owned */
+    dir_cache **dirs;        /* open addressing by inum; NULL is free */
+    size_t ndirs, dirs_cap;
 } tsk_impl;
 
 static TSK_FS_INFO *tfs(kt_fs *fs)
@@ -275,17 +291,93 @@ static int ext_meta_ok(kt_fs *fs, const TSK_FS_FILE *f, kt_file_type named, kt_e
     return KT_OK;
 }
 
+static size_t dir_slot(const tsk_impl *t, uint64_t inum)
+{
+    size_t mask = t->dirs_cap - 1;
+    size_t i = (size_t)((inum * 0x9E3779B97F4A7C15ull) >> 20) & mask;
+    while (t->dirs[i] && t->dirs[i]->inum != inum)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static bool dir_cache_grow(tsk_impl *t)
+{
+    size_t cap = t->dirs_cap ? 2 * t->dirs_cap : 256;
+    dir_cache **old = t->dirs, **p = calloc(cap, sizeof *p);
+    if (p == NULL)
+        return false;
+    size_t oldcap = t->dirs_cap;
+    t->dirs = p;
+    t->dirs_cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i])
+            t->dirs[dir_slot(t, old[i]->inum)] = old[i];
+    free(old);
+    return true;
+}
+
+/* Directory `inum` (at `dpath`, for messages), opened once per scan: the
+ * cached entry, or NULL with err set (the open's failure, each time the
+ * same; or out of memory). */
+static dir_cache *dir_open(kt_fs *fs, uint64_t inum, const char *dpath, kt_error *err)
+{
+    tsk_impl *t = fs->impl;
+    if (2 * (t->ndirs + 1) > t->dirs_cap && !dir_cache_grow(t)) {
+        kt_error_set(err, KT_ENOMEM, "out of memory");
+        return NULL;
+    }
+    size_t i = dir_slot(t, inum);
+    dir_cache *c = t->dirs[i];
+    if (c == NULL) {
+        if ((c = calloc(1, sizeof *c)) == NULL) {
+            kt_error_set(err, KT_ENOMEM, "out of memory");
+            return NULL;
+        }
+        c->inum = inum;
+        fs->dir_reads++;
+        if (dir_ok(tfs(fs), (TSK_INUM_T)inum, &c->open_err))
+            kt_error_prefix(&c->open_err, "directory '%s'", dpath[0] ? dpath : "/");
+        else if ((c->dir = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)inum)) == NULL)
+            kt_tsk_error(&c->open_err, KT_EIO, "cannot open directory");
+        t->dirs[i] = c;
+        t->ndirs++;
+    }
+    if (c->dir == NULL) {
+        if (err)
+            *err = c->open_err;
+        return NULL;
+    }
+    return c;
+}
+
+static void dir_cache_free(tsk_impl *t)
+{
+    for (size_t i = 0; i < t->dirs_cap; i++) {
+        dir_cache *c = t->dirs[i];
+        if (c == NULL)
+            continue;
+        if (c->dir)
+            tsk_fs_dir_close(c->dir);
+        kt_dirent_list_release(&c->listing);
+        free(c);
+    }
+    free(t->dirs);
+    t->dirs = NULL;
+    t->ndirs = t->dirs_cap = 0;
+}
+
 static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
                  kt_node *out, char *actual, size_t actual_len, kt_file_type *type, kt_error *err)
 {
-    int rc = dir_ok(tfs(fs), (TSK_INUM_T)dir->inum, err);
-    if (rc) {
-        kt_error_prefix(err, "directory '%s'", dpath[0] ? dpath : "/");
-        return rc;
+    kt_error e = {0};
+    dir_cache *c = dir_open(fs, dir->inum, dpath, &e);
+    if (c == NULL) {
+        if (err)
+            *err = e;
+        return e.code;
     }
-    TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
-    if (d == NULL)
-        return kt_tsk_error(err, KT_EIO, "cannot open directory");
+    TSK_FS_DIR *d = c->dir;
+    int rc;
     /* Best match: allocated before deleted, exact before case-folded. */
     const TSK_FS_NAME *hit = NULL;
     int best = 0;
@@ -324,7 +416,6 @@ static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *n
             tsk_error_reset();
         }
     }
-    tsk_fs_dir_close(d);
     return rc;
 }
 
@@ -358,17 +449,10 @@ static void deleted_stat(kt_fs *fs, const TSK_FS_NAME *nm, kt_stat *st)
     tsk_fs_file_close(f);
 }
 
-static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
-                kt_dirent_list *out, kt_error *err)
+/* Every entry of the directory, deleted ones too, into out. */
+static int list_all(kt_fs *fs, TSK_FS_DIR *d, kt_dirent_list *out)
 {
-    int rc = dir_ok(tfs(fs), (TSK_INUM_T)dir->inum, err);
-    if (rc) {
-        kt_error_prefix(err, "directory '%s'", path[0] ? path : "/");
-        return rc;
-    }
-    TSK_FS_DIR *d = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)dir->inum);
-    if (d == NULL)
-        return kt_tsk_error(err, KT_EIO, "cannot open directory");
+    int rc = KT_OK;
     size_t n = tsk_fs_dir_getsize(d);
     for (size_t i = 0; i < n && rc == KT_OK; i++) {
         TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
@@ -393,11 +477,36 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
             deleted_stat(fs, nm, &st);
             st.allocated = false;
         }
-        if (!deleted || include_deleted)
-            rc = kt_dirent_add(out, nm->name, deleted, &st);
+        rc = kt_dirent_add(out, nm->name, deleted, &st);
         tsk_fs_file_close(f);
     }
-    tsk_fs_dir_close(d);
+    return rc;
+}
+
+static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                kt_dirent_list *out, kt_error *err)
+{
+    kt_error e = {0};
+    dir_cache *c = dir_open(fs, dir->inum, path, &e);
+    if (c == NULL) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    /* Listed once; each call takes its copy (the entries it asks for, up
+     * to where the first listing stopped). */
+    if (!c->listed) {
+        c->list_rc = list_all(fs, c->dir, &c->listing);
+        c->listed = true;
+    }
+    int rc = KT_OK;
+    for (size_t i = 0; i < c->listing.count && rc == KT_OK; i++) {
+        const kt_dirent *de = &c->listing.items[i];
+        if (!de->deleted || include_deleted)
+            rc = kt_dirent_add(out, de->name, de->deleted, &de->st);
+    }
+    if (rc == KT_OK)
+        rc = c->list_rc;
     if (rc)
         return kt_error_set(err, rc, "directory listing too large");
     return KT_OK;
@@ -499,6 +608,7 @@ static void do_close(kt_fs *fs)
     tsk_impl *t = fs->impl;
     if (t == NULL)
         return;
+    dir_cache_free(t);
     if (t->fs)
         tsk_fs_close(t->fs);
     if (t->pool_img)

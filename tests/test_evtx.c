@@ -3,12 +3,17 @@
  * cut-short output fails the run with a message that says how, never a
  * crash or a silently empty log, and the records that were whole are
  * kept. (The real reader over real logs: the scan suite.) */
+#include <dirent.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "kavtrace/artifacts.h"
+#include "kavtrace/collect.h"
 #include "kavtrace/evtx.h"
+#include "kavtrace/helper.h"
 #include "testutil.h"
 
 static char *real_reader;
@@ -245,6 +250,235 @@ START_TEST(a_lost_chunk_is_a_warning_not_an_unused_one)
 }
 END_TEST
 
+/* ---- the reader's record filter ---- */
+
+START_TEST(a_glob_gives_its_longest_literal_run)
+{
+    static const char *const cases[][2] = {
+        {"*Kaspersky*", "Kaspersky"},
+        {"Product: Kaspersky*", "Product: Kaspersky"},
+        {"Produkt: *Kaspersky Lab*", "Kaspersky Lab"},
+        {"*Касперск*", "Касперск"},
+        {"AuActMon*", "AuActMon"},
+        {"[Kk]aspersky?Lab", "aspersky"},
+        {"a\\*b*c", "a*b"},
+        {"[]x]yz", "yz"},
+        {"*", ""},
+        {"?[ab]*", ""},
+        {"abc[de", ""}, /* an unclosed bracket: nothing is taken */
+        {"abcd[[:alpha:]]x", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64];
+        ck_assert(kt_evtx_glob_literal(cases[i][0], out, sizeof out));
+        ck_assert_msg(strcmp(out, cases[i][1]) == 0, "%s: '%s', not '%s'", cases[i][0], out,
+                      cases[i][1]);
+    }
+    char small[4];
+    ck_assert(!kt_evtx_glob_literal("*Kaspersky*", small, sizeof small));
+}
+END_TEST
+
+/* The shipped definitions, every one (the evtx functions pass over the
+ * others); the caller frees the array. */
+static const kt_artifact **shipped(kt_artifact_set *set)
+{
+    load_shipped_artifacts(set);
+    const kt_artifact **arts = calloc(set->nartifacts + 1, sizeof *arts);
+    ck_assert_ptr_nonnull(arts);
+    for (size_t i = 0; i < set->nartifacts; i++)
+        arts[i] = &set->artifacts[i];
+    return arts;
+}
+
+/* Each match of each shipped evtx definition, as "artifact:chunk:id:r|". */
+typedef struct matches {
+    const kt_artifact *const *arts;
+    size_t narts;
+    kt_buf text;
+    size_t records, matched;
+} matches;
+
+static int note_matches(void *ctx, const kt_evtx_record *r)
+{
+    matches *m = ctx;
+    m->records++;
+    for (size_t i = 0; i < m->narts; i++)
+        if (kt_collect_evtx_matches(m->arts[i], r)) {
+            m->matched++;
+            ck_assert_int_eq(kt_buf_printf(&m->text, "%s:%zu:%llu:%d|", m->arts[i]->id, r->chunk,
+                                           (unsigned long long)r->record_id, r->recovered),
+                             0);
+        }
+    return 0;
+}
+
+static void walk_matches(const kt_buf *log, const kt_strlist *filter, matches *m)
+{
+    kt_strlist w = {0};
+    kt_evtx_stats st = {0};
+    kt_error err = {0};
+    m->text.len = 0;
+    m->records = m->matched = 0;
+    /* Every record parsed, in a sanitizer build on a busy machine: the
+     * reader's deadline is no part of what is tested here. */
+    kt_helper_limits lim;
+    kt_helper_limits_get(&lim);
+    kt_helper_limits slow = lim;
+    slow.timeout = 600;
+    kt_helper_limits_set(&slow);
+    int rc = kt_evtx_walk(log->data, log->len, filter, note_matches, m, &st, &w, &err);
+    kt_helper_limits_set(&lim);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    kt_strlist_release(&w);
+    if (m->text.data == NULL)
+        kt_buf_append(&m->text, "", 0);
+}
+
+/* Build each spec into dir; the logs' paths are added to logs. */
+static void build_logs(const char *pattern, const char *dir, kt_strlist *logs)
+{
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char name[64], cmd[4096];
+        snprintf(name, sizeof name, "log-%zu-%zu.evtx", logs->count, i);
+        char *out = path_join(dir, name);
+        snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", getenv("KT_MKEVTX"), g.gl_pathv[i], out);
+        ck_assert_msg(system(cmd) == 0, "%s", cmd);
+        ck_assert_int_eq(kt_strlist_add(logs, out), 0);
+        free(out);
+    }
+    globfree(&g);
+}
+
+START_TEST(the_filter_never_drops_a_record_a_definition_takes)
+{
+    /* Every log of the test evidence (built from its specs) and the real
+     * logs of the corpus, read with the shipped definitions' filter and
+     * without any: the same matches, each definition's, come out. */
+    kt_artifact_set set = {0};
+    const kt_artifact **arts = shipped(&set);
+    size_t narts = set.nartifacts;
+    kt_strlist filter = {0};
+    ck_assert_int_eq(kt_collect_evtx_filter(arts, narts, &filter), 0);
+    size_t rules = 0, clauses = 0;
+    for (size_t i = 0; i < filter.count; i++) {
+        rules += strcmp(filter.items[i], "-p") == 0;
+        clauses += strcmp(filter.items[i], "-g") == 0;
+    }
+    ck_assert_uint_ge(rules, 5);
+    ck_assert_uint_ge(clauses, 5); /* where clauses too, not only providers */
+
+    char dir[] = "/tmp/kt-evtx-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    kt_strlist logs = {0};
+    char pattern[4096];
+    snprintf(pattern, sizeof pattern, "%s/windows/evtx/*.spec", testdata_dir());
+    build_logs(pattern, dir, &logs);
+    snprintf(pattern, sizeof pattern, "%s/scenarios/*/evtx/*.spec", testdata_dir());
+    build_logs(pattern, dir, &logs);
+    size_t built = logs.count;
+    snprintf(pattern, sizeof pattern,
+             "%s/hive-trees/real-hives/Windows/System32/winevt/Logs/*.evtx", corpus_unpacked_dir());
+    glob_t g;
+    if (glob(pattern, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            ck_assert_int_eq(kt_strlist_add(&logs, g.gl_pathv[i]), 0);
+    globfree(&g);
+    ck_assert_uint_ge(built, 10);
+    ck_assert_uint_gt(logs.count, built);
+
+    matches all = {.arts = arts, .narts = narts}, some = {.arts = arts, .narts = narts};
+    size_t total = 0, passed = 0, matched = 0;
+    for (size_t i = 0; i < logs.count; i++) {
+        kt_buf log = {0};
+        file_load(logs.items[i], &log);
+        walk_matches(&log, NULL, &all);
+        walk_matches(&log, &filter, &some);
+        ck_assert_msg(strcmp((char *)all.text.data, (char *)some.text.data) == 0,
+                      "%s: without the filter '%s', with it '%s'", logs.items[i],
+                      (char *)all.text.data, (char *)some.text.data);
+        ck_assert_uint_le(some.records, all.records);
+        total += all.records;
+        passed += some.records;
+        matched += all.matched;
+        kt_buf_release(&log);
+        if (i < built)
+            unlink(logs.items[i]);
+    }
+    rmdir(dir);
+    /* not vacuous: definitions matched, and the filter held records back */
+    ck_assert_uint_gt(matched, 10);
+    ck_assert_msg(passed * 4 < total, "%zu of %zu records passed the filter", passed, total);
+    kt_buf_release(&all.text);
+    kt_buf_release(&some.text);
+    kt_strlist_release(&logs);
+    kt_strlist_release(&filter);
+    free(arts);
+    kt_artifact_set_release(&set);
+}
+END_TEST
+
+START_TEST(records_of_a_watched_provider_that_cannot_match_stay_in_the_reader)
+{
+    /* 2% of the records are MsiInstaller's, none about Kaspersky but two;
+     * the chunks' templates carry the provider's name, the records the
+     * product's. Only the two cross the pipe: one with the product name
+     * in capitals, one in Russian; the others are not even parsed. */
+    char dir[] = "/tmp/kt-evtx-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *spec = path_join(dir, "log.spec"), *path = path_join(dir, "log.evtx");
+    FILE *f = fopen(spec, "w");
+    ck_assert_ptr_nonnull(f);
+    for (int i = 0; i < 100; i++) {
+        fputs("filler\t49\t2024-01-01T00:00:00Z\t1\tMicrosoft-Windows-Security-SPP\t"
+              "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}\t16384\t4\tApplication\tWS-01\t"
+              "=2124-01-01T00:00:00Z\t=RulesEngine\n",
+              f);
+        const char *product = i == 40   ? "PRODUCT: KASPERSKY Endpoint Security for Windows"
+                              : i == 70 ? "Продукт: Kaspersky Endpoint Security для Windows"
+                                        : "Product: Contoso Widget";
+        fprintf(f,
+                "record\t2024-01-02T00:00:00Z\tMsiInstaller\t-\t11707\t4\tApplication\t"
+                "WS-01\t=%s -- Installation completed successfully.\n",
+                product);
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", getenv("KT_MKEVTX"), spec, path);
+    ck_assert_int_eq(system(cmd), 0);
+    kt_buf log = {0};
+    file_load(path, &log);
+
+    kt_artifact_set set = {0};
+    const kt_artifact **arts = shipped(&set);
+    size_t narts = set.nartifacts;
+    kt_strlist filter = {0};
+    ck_assert_int_eq(kt_collect_evtx_filter(arts, narts, &filter), 0);
+    matches m = {.arts = arts, .narts = narts};
+    walk_matches(&log, NULL, &m);
+    ck_assert_uint_eq(m.records, 5000);
+    ck_assert_uint_eq(m.matched, 2);
+    char *want = strdup((char *)m.text.data);
+    walk_matches(&log, &filter, &m);
+    ck_assert_uint_eq(m.records, 2);
+    ck_assert_str_eq((char *)m.text.data, want);
+    free(want);
+    kt_buf_release(&m.text);
+    kt_buf_release(&log);
+    kt_strlist_release(&filter);
+    free(arts);
+    kt_artifact_set_release(&set);
+    unlink(spec);
+    unlink(path);
+    rmdir(dir);
+    free(spec);
+    free(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("evtx");
@@ -256,6 +490,9 @@ static Suite *suite(void)
     tcase_add_test(tc, malformed_lines_fail_the_run_and_whole_records_stay);
     tcase_add_test(tc, a_fatal_line_is_the_error);
     tcase_add_test(tc, a_lost_chunk_is_a_warning_not_an_unused_one);
+    tcase_add_test(tc, a_glob_gives_its_longest_literal_run);
+    tcase_add_test(tc, the_filter_never_drops_a_record_a_definition_takes);
+    tcase_add_test(tc, records_of_a_watched_provider_that_cannot_match_stay_in_the_reader);
     suite_add_tcase(s, tc);
     return s;
 }

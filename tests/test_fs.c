@@ -180,6 +180,43 @@ START_TEST(ntfs_lookup_ignores_case_and_reports_disk_names)
 }
 END_TEST
 
+START_TEST(ntfs_each_directory_is_read_once)
+{
+    /* Lookups and listings through the same directories, over and over
+     * (as a scan's definitions do): each directory's index is read once,
+     * and the answers stay the same. */
+    opened o;
+    open_volume(&o, evidence_dir(), "windows.raw", 1);
+    kt_error err = {0};
+    kt_stat first = {0};
+    ck_assert_msg(kt_fs_stat(o.fs, "Windows/System32/config/SOFTWARE", 0, &first, &err) == 0, "%s",
+                  err.msg);
+    uint64_t reads = kt_fs_dir_reads(o.fs);
+    ck_assert_uint_ge(reads, 4); /* /, Windows, System32, config */
+    for (int i = 0; i < 50; i++) {
+        kt_stat st = {0};
+        ck_assert_int_eq(kt_fs_stat(o.fs, "windows/system32/CONFIG/software", 0, &st, &err), 0);
+        ck_assert_uint_eq(st.inode, first.inode);
+        ck_assert_int_eq(
+            kt_fs_stat(o.fs, "Windows/System32/config/NoSuchHive", KT_FS_DELETED, &st, &err),
+            KT_ENOTFOUND);
+        kt_dirent_list l = {0}, d = {0};
+        ck_assert_int_eq(kt_fs_list(o.fs, "Windows/System32/config", false, &l, &err), 0);
+        ck_assert_int_eq(kt_fs_list(o.fs, "Windows/System32/config", true, &d, &err), 0);
+        ck_assert_uint_ge(d.count, l.count);
+        bool found = false;
+        for (size_t k = 0; k < l.count; k++)
+            found = found || (strcmp(l.items[k].name, "SOFTWARE") == 0 && !l.items[k].deleted &&
+                              l.items[k].st.inode == first.inode);
+        ck_assert(found);
+        kt_dirent_list_release(&l);
+        kt_dirent_list_release(&d);
+    }
+    ck_assert_uint_eq(kt_fs_dir_reads(o.fs), reads);
+    close_volume(&o);
+}
+END_TEST
+
 START_TEST(lists_a_directory_sorted_without_deleted_entries)
 {
     opened o;
@@ -806,6 +843,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ntfs_times_streams_and_deleted_entries_match_ground_truth);
     tcase_add_test(tc, ntfs_lookup_ignores_case_and_reports_disk_names);
     tcase_add_test(tc, lists_a_directory_sorted_without_deleted_entries);
+    tcase_add_test(tc, ntfs_each_directory_is_read_once);
     tcase_add_test(tc, ext4_times_to_the_nanosecond_links_and_deleted_entries);
     tcase_add_test(tc, ext4_lookup_is_case_sensitive);
     tcase_add_test(tc, xfs_times_of_both_formats_links_contents_and_listings);

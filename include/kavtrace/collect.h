@@ -9,6 +9,7 @@
 
 #include "kavtrace/artifacts.h"
 #include "kavtrace/diag.h"
+#include "kavtrace/evtx.h"
 #include "kavtrace/fs.h"
 #include "kavtrace/system.h"
 #include "kavtrace/timeline.h"
@@ -37,5 +38,13 @@ int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vo
 int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
                          const kt_system *sys, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
+
+/* Event logs (the `evtx` source). The reader's filter for these
+ * definitions (a must be evtx definitions): every record one of them can
+ * match passes it; KT_ENOMEM on failure. */
+int kt_collect_evtx_filter(const kt_artifact *const *a, size_t n, kt_strlist *filter);
+/* Whether evtx definition a takes record r (its provider, event id and
+ * where clauses). */
+bool kt_collect_evtx_matches(const kt_artifact *a, const kt_evtx_record *r);
 
 #endif

@@ -3,11 +3,16 @@
  * libevtx parses them in a process of its own (kavtrace-evtx, installed
  * beside kavtrace): libewf and libevtx export clashing copies of the libyal
  * helper libraries and cannot share a process. The log is handed to the
- * reader from memory. When the caller names the providers it wants, the
- * reader first searches each 64 KiB chunk for their names (UTF-16LE, as
- * the chunk's templates carry them) and parses only the chunks that
- * mention one, each as a one-chunk log: a large log with nothing relevant
- * costs a memory scan, not a record-by-record parse. */
+ * reader from memory and read by it one 64 KiB chunk at a time, so its
+ * memory does not grow with the log. A caller's filter (kt_evtx_filter_*)
+ * names the providers it wants and the strings their records must hold:
+ * the reader searches each chunk's raw bytes for them (UTF-16LE and 8-bit,
+ * ASCII letters in either case), in each record and in the chunk's
+ * templates (which carry the provider's name), and parses and passes on
+ * only the records that can match, each chunk as a one-chunk log: a large
+ * log with nothing relevant costs a memory scan, not a record-by-record
+ * parse. The filter only ever lets through more than matches: the caller
+ * still checks each record. */
 #ifndef KAVTRACE_EVTX_H
 #define KAVTRACE_EVTX_H
 
@@ -47,8 +52,20 @@ typedef int (*kt_evtx_cb)(void *ctx, const kt_evtx_record *r);
  * the running program. */
 const char *kt_evtx_reader_path(void);
 
-/* Walk the records of the log in data[0..len). providers (NULL or empty:
- * every chunk) selects chunks by provider name. Damaged chunks and
+/* The filter is the reader's arguments, built with these (KT_ENOMEM on
+ * failure). A rule: records of the provider (its name, without case). */
+int kt_evtx_filter_rule(kt_strlist *filter, const char *provider);
+/* A clause of the last rule: the record must match one of the globs
+ * (fnmatch, without case). The reader looks for each glob's longest
+ * literal run; a glob with none (or one it cannot search for) makes the
+ * clause always true, and then it is left out. */
+int kt_evtx_filter_where(kt_strlist *filter, const char *const *globs, size_t nglobs);
+/* The longest run of literal characters of a glob (bytes), or "" when
+ * it has none; false when out is too small for it. */
+bool kt_evtx_glob_literal(const char *glob, char *out, size_t len);
+
+/* Walk the records of the log in data[0..len). filter (NULL or empty:
+ * every record) selects the records, see above. Damaged chunks and
  * records become warnings. Returns 0, the callback's stop value, or:
  *   KT_EFORMAT  not an event log, or one libevtx cannot open;
  *   KT_ELIMIT   len over KT_EVTX_MAX_SIZE;
@@ -57,7 +74,7 @@ const char *kt_evtx_reader_path(void);
  *               protocol (no end line, malformed lines); the records
  *               delivered before stand;
  *   KT_ENOMEM. */
-int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, kt_evtx_cb cb,
+int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_evtx_cb cb,
                  void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err);
 
 #endif

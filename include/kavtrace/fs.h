@@ -110,6 +110,11 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
 int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err);
 void kt_dirent_list_release(kt_dirent_list *list);
 
+/* How many times a directory's entries were read from the volume since
+ * it was opened. A volume libtsk reads opens each directory once, however
+ * many lookups and listings pass through it (0 for a directory tree). */
+uint64_t kt_fs_dir_reads(const kt_fs *fs);
+
 /* How many files and directories the filesystem's own counters say are
  * in use, its reserved records left out (ext: the superblock's inode
  * counts). KT_EUNSUPPORTED where it keeps no such count. */

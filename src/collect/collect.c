@@ -135,6 +135,7 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
             kt_sources[i]->finish(&c);
     zone_summary(&c);
     free(c.seen);
+    free(c.diag_index);
     kt_hive_free(c.amcache);
     for (size_t u = 0; u < c.nusers; u++)
         kt_hive_free(c.users[u].hive);

@@ -13,6 +13,69 @@ static bool same(const char *a, const char *b)
     return a == b || (a && b && strcmp(a, b) == 0);
 }
 
+static uint64_t mix(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+    return (h ^ (s ? 0xff : 0xfe)) * 0x100000001b3ull;
+}
+
+static uint64_t diag_hash(kt_severity sev, int volume, const char *code, const char *path,
+                          const char *artifact, const char *message)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ ((uint64_t)sev << 32 | (uint32_t)volume);
+    return mix(mix(mix(mix(h, code), path), artifact), message);
+}
+
+/* Slot of the diagnostic's entry in the index, or of the free slot where
+ * it would go. */
+static size_t diag_slot(const kt_collector *c, uint64_t h, kt_severity sev, int volume,
+                        const char *code, const char *path, const char *artifact, const char *msg)
+{
+    size_t mask = c->diag_index_cap - 1;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        size_t at = c->diag_index[i];
+        if (at == 0)
+            return i;
+        const kt_diag *d = &c->diags->items[at - 1];
+        if (d->severity == sev && d->volume == volume && same(d->code, code) &&
+            same(d->path, path) && same(d->artifact, artifact) && same(d->message, msg))
+            return i;
+    }
+}
+
+/* The index covers every diagnostic in the list (others add to it too);
+ * false when out of memory. */
+static bool diag_index_update(kt_collector *c)
+{
+    const kt_diags *l = c->diags;
+    if (l->count < c->diag_indexed) { /* the list shrank: index it anew */
+        memset(c->diag_index, 0, c->diag_index_cap * sizeof *c->diag_index);
+        c->diag_indexed = 0;
+    }
+    if (2 * (l->count + 1) > c->diag_index_cap) {
+        size_t cap = c->diag_index_cap ? c->diag_index_cap : 64;
+        while (2 * (l->count + 1) > cap)
+            cap *= 2;
+        size_t *p = calloc(cap, sizeof *p);
+        if (p == NULL)
+            return false;
+        free(c->diag_index);
+        c->diag_index = p;
+        c->diag_index_cap = cap;
+        c->diag_indexed = 0;
+    }
+    for (; c->diag_indexed < l->count; c->diag_indexed++) {
+        const kt_diag *d = &l->items[c->diag_indexed];
+        uint64_t h = diag_hash(d->severity, d->volume, d->code, d->path, d->artifact, d->message);
+        size_t s =
+            diag_slot(c, h, d->severity, d->volume, d->code, d->path, d->artifact, d->message);
+        if (c->diag_index[s] == 0)
+            c->diag_index[s] = c->diag_indexed + 1;
+    }
+    return true;
+}
+
 void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const char *path,
                      const kt_artifact *a, const char *fmt, ...)
 {
@@ -21,14 +84,19 @@ void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const c
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    /* Said once: several definitions walk the same damaged folder or key. */
-    for (size_t i = 0; i < c->diags->count; i++) {
-        const kt_diag *d = &c->diags->items[i];
-        if (d->severity == sev && d->volume == c->vol->index && same(d->code, code) &&
-            same(d->path, path) && same(d->artifact, a ? a->id : NULL) && same(d->message, msg))
-            return;
+    /* Said once: several definitions walk the same damaged folder or key
+     * (found through a hash index: a log may give a warning per record). */
+    const char *artifact = a ? a->id : NULL;
+    if (!diag_index_update(c)) {
+        if (c->rc == KT_OK)
+            c->rc = KT_ENOMEM;
+        return;
     }
-    int rc = kt_diags_addf(c->diags, sev, code, c->vol->index, path, a ? a->id : NULL, "%s", msg);
+    uint64_t h = diag_hash(sev, c->vol->index, code, path, artifact, msg);
+    size_t s = diag_slot(c, h, sev, c->vol->index, code, path, artifact, msg);
+    if (c->diag_index[s] != 0)
+        return;
+    int rc = kt_diags_addf(c->diags, sev, code, c->vol->index, path, artifact, "%s", msg);
     if (rc != KT_OK && c->rc == KT_OK)
         c->rc = rc; /* a diagnostic lost would leave a result silently incomplete */
 }

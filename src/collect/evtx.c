@@ -178,10 +178,9 @@ static bool string_time(kt_collector *c, const kt_artifact *a, const kt_evtx_rec
     return true;
 }
 
-static void record(kt_collector *c, const kt_artifact *a, const kt_find *file,
-                   const kt_evtx_record *r)
+/* The event the definition takes the record for, or NULL. */
+static const evtx_event *match(const spec *s, const kt_evtx_record *r)
 {
-    const spec *s = a->spec;
     bool provider = false;
     for (size_t i = 0; i < s->providers.count && !provider; i++)
         provider = strcasecmp(s->providers.items[i], r->provider) == 0;
@@ -191,12 +190,27 @@ static void record(kt_collector *c, const kt_artifact *a, const kt_find *file,
         if (s->events[i].id == r->event_id)
             ev = &s->events[i];
     if (!provider || ev == NULL || r->written == KT_TIME_NONE)
-        return;
+        return NULL;
     for (size_t w = 0; w < s->nwhere; w++) {
         size_t idx = strtoul(s->where[w].value, NULL, 10);
         if (idx >= r->nstrings || !defs_where_match(&s->where[w], r->strings[idx]))
-            return;
+            return NULL;
     }
+    return ev;
+}
+
+bool kt_collect_evtx_matches(const kt_artifact *a, const kt_evtx_record *r)
+{
+    return a->source == &kt_source_evtx && a->spec && match(a->spec, r) != NULL;
+}
+
+static void record(kt_collector *c, const kt_artifact *a, const kt_find *file,
+                   const kt_evtx_record *r)
+{
+    const spec *s = a->spec;
+    const evtx_event *ev = match(s, r);
+    if (ev == NULL)
+        return;
     kt_find f = *file;
     f.rec = r;
     char src[400], value[128], what[1024];
@@ -267,6 +281,23 @@ static void collect(kt_collector *c, const kt_artifact *a)
     kt_file_walk(c, a, &s->fp, found);
 }
 
+int kt_collect_evtx_filter(const kt_artifact *const *a, size_t n, kt_strlist *filter)
+{
+    int rc = KT_OK;
+    for (size_t i = 0; i < n && rc == KT_OK; i++) {
+        const spec *s = a[i]->spec;
+        if (a[i]->source != &kt_source_evtx || s == NULL)
+            continue;
+        for (size_t k = 0; k < s->providers.count && rc == KT_OK; k++) {
+            rc = kt_evtx_filter_rule(filter, s->providers.items[k]);
+            for (size_t w = 0; w < s->nwhere && rc == KT_OK; w++)
+                rc = kt_evtx_filter_where(filter, (const char *const *)s->where[w].globs.items,
+                                          s->where[w].globs.count);
+        }
+    }
+    return rc;
+}
+
 static void read_log(kt_collector *c, const evtx_log *l)
 {
     kt_buf b = {0};
@@ -278,11 +309,15 @@ static void read_log(kt_collector *c, const evtx_log *l)
     }
     c->stats->files_read++;
     c->stats->bytes_read += b.len;
-    kt_strlist providers = {0};
-    for (size_t i = 0; i < l->narts; i++) {
-        const spec *s = l->arts[i]->spec;
-        for (size_t k = 0; k < s->providers.count; k++)
-            kt_strlist_add(&providers, s->providers.items[k]);
+    /* The reader passes on only the records that can match one of the
+     * definitions: their provider, and a string each where clause needs. */
+    kt_strlist filter = {0};
+    int frc = kt_collect_evtx_filter(l->arts, l->narts, &filter);
+    if (frc != KT_OK) {
+        c->rc = frc;
+        kt_strlist_release(&filter);
+        kt_buf_release(&b);
+        return;
     }
     kt_find f = {.path = l->path, .st = &l->st, .deleted = l->deleted};
     rec_ctx x = {.c = c, .log = l, .file = &f};
@@ -290,14 +325,14 @@ static void read_log(kt_collector *c, const evtx_log *l)
     kt_strlist w = {0};
     /* A reader that failed keeps the records it gave before (said so in
      * docs/evidence-access.md). */
-    int rc = kt_evtx_walk(b.data, b.len, &providers, dispatch, &x, &st, &w, &err);
+    int rc = kt_evtx_walk(b.data, b.len, &filter, dispatch, &x, &st, &w, &err);
     if (rc != KT_OK && c->rc == KT_OK)
         kt_collect_diag(c, KT_SEV_WARNING, rc == KT_EIO ? "evtx.helper" : "evtx", l->path, NULL,
                         "%s", err.msg);
     for (size_t i = 0; i < w.count; i++)
         kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
-    kt_strlist_release(&providers);
+    kt_strlist_release(&filter);
     kt_buf_release(&b);
 }
 

@@ -105,6 +105,10 @@ struct kt_collector {
         bool deleted;
     } * seen;
     size_t nseen, seen_cap;
+    /* kt_collect_diag's index of diags->items[0..diag_indexed): a hash
+     * table (open addressing) of item index + 1, 0 for a free slot */
+    size_t *diag_index;
+    size_t diag_index_cap, diag_indexed;
 };
 
 /* The state slot of source `s` (NULL when s is not in the table). */

@@ -15,6 +15,72 @@ const char *kt_evtx_reader_path(void)
     return kt_reader_path("KAVTRACE_EVTX_READER", "kavtrace-evtx", path, sizeof path);
 }
 
+int kt_evtx_filter_rule(kt_strlist *filter, const char *provider)
+{
+    int rc = kt_strlist_add(filter, "-p");
+    return rc ? rc : kt_strlist_add(filter, provider);
+}
+
+bool kt_evtx_glob_literal(const char *glob, char *out, size_t len)
+{
+    char run[1024];
+    size_t n = 0, best = 0;
+    out[0] = '\0';
+    for (const char *p = glob;; p++) {
+        bool literal = *p != '\0' && *p != '*' && *p != '?' && *p != '[';
+        const char *close = p;
+        if (*p == '[') {
+            /* a bracket expression, as fnmatch reads it; one unclosed or
+             * holding a class: give up on this glob's literals */
+            close = p + 1;
+            if (*close == '!' || *close == '^')
+                close++;
+            if (*close == ']')
+                close++;
+            while (*close && *close != ']' && *close != '[')
+                close++;
+            /* unclosed, or a class ([:alpha:] ...) inside */
+            if (*close != ']') {
+                out[0] = '\0';
+                return true;
+            }
+        }
+        if (literal && *p == '\\' && p[1])
+            p++;
+        if (literal && n < sizeof run - 1) {
+            run[n++] = *p;
+            continue;
+        }
+        if (n > best) {
+            if (n >= len)
+                return false;
+            memcpy(out, run, n);
+            out[n] = '\0';
+            best = n;
+        }
+        n = 0;
+        if (*p == '\0')
+            return true;
+        p = close;
+    }
+}
+
+int kt_evtx_filter_where(kt_strlist *filter, const char *const *globs, size_t nglobs)
+{
+    char lit[1024];
+    for (size_t i = 0; i < nglobs; i++)
+        if (!kt_evtx_glob_literal(globs[i], lit, sizeof lit) || lit[0] == '\0')
+            return KT_OK; /* this clause cannot narrow anything */
+    int rc = kt_strlist_add(filter, "-g");
+    for (size_t i = 0; i < nglobs && rc == KT_OK; i++) {
+        kt_evtx_glob_literal(globs[i], lit, sizeof lit);
+        rc = kt_strlist_add(filter, "-s");
+        if (rc == KT_OK)
+            rc = kt_strlist_add(filter, lit);
+    }
+    return rc;
+}
+
 typedef struct pending {
     kt_evtx_record rec;
     char *provider, *computer;
@@ -168,14 +234,14 @@ static int on_line(void *ctx, char *line)
     return w->stop ? w->stop : w->rc;
 }
 
-int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, kt_evtx_cb cb,
+int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_evtx_cb cb,
                  void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err)
 {
     if (len > KT_EVTX_MAX_SIZE)
         return kt_error_set(err, KT_ELIMIT, "event log of %zu bytes, over the limit", len);
     if (len < 8 || memcmp(data, "ElfFile\0", 8) != 0)
         return kt_error_set(err, KT_EFORMAT, "not an event log (no 'ElfFile' header)");
-    size_t np = providers ? providers->count : 0;
+    size_t np = filter ? filter->count : 0;
     char **argv = calloc(np + 2, sizeof *argv);
     walk *w = calloc(1, sizeof *w);
     int rc = KT_OK;
@@ -185,7 +251,7 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *providers, k
     }
     argv[0] = (char *)"kavtrace-evtx";
     for (size_t i = 0; i < np; i++)
-        argv[i + 1] = providers->items[i];
+        argv[i + 1] = filter->items[i];
     w->cb = cb;
     w->ctx = ctx;
     w->stats = stats;
