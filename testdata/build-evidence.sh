@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE
 #
 # Builds every synthetic evidence item from nothing, without mounts, loop
 # devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
@@ -13,19 +13,19 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 6 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB" >&2
+if [[ $# -ne 7 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE" >&2
   exit 2
 fi
 out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
-mkprefetch=$(realpath "$5") mkrpmdb=$(realpath "$6")
+mkprefetch=$(realpath "$5") mkrpmdb=$(realpath "$6") mkpe=$(realpath "$7")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
 # build-campaign.py builds from the evidence, not into it: not an input.
 inputs_hash() {
   (cd "$here" && find . -type f ! -name '*.md' ! -name build-campaign.py -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" | cut -d' ' -f1) |
+   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" "$mkpe" | cut -d' ' -f1) |
     sha256sum | cut -d' ' -f1
 }
 stamp="$out/.stamp"
@@ -44,6 +44,10 @@ step() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 step "zone files (pinned tzdata)"
 "$here/tz/zoneinfo.sh" "$out/zoneinfo"
 export KT_ZONEINFO=$out/zoneinfo
+
+# PE files with version resources and Authenticode signatures (testdata/pe/).
+step "PE files (testdata/pe/*.spec)"
+"$here/pe/build-pe.sh" "$out/pe" "$mkpe"
 
 # --- Windows volume: hives, then NTFS ------------------------------------
 step "registry hives"
