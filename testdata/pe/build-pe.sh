@@ -5,7 +5,7 @@
 # (kt-mkpe cert: keys from fixed seeds, fixed serials and dates), each
 # *.spec's PE (kt-mkpe pe), and for a spec with a `sign` line an
 # Authenticode signature by osslsigncode with that certificate (and the CA
-# in the bag), that digest and a fixed signing time (-time). Everything is
+# in the bag), that digest and a fixed signing time (-st: osslsigncode 2.1 and later, Debian 12 has 2.5; newer releases also call it -time). Everything is
 # byte-identical from build to build (check-pe.sh proves it).
 #
 # OUTDIR gets NAME (one per spec), certs/NAME.{key,crt} and certs/ca.crt
@@ -50,6 +50,6 @@ for spec in "$here"/*.spec; do
   IFS=$'\t' read -r _ cert digest when desc <<< "$sign"
   epoch=$(date -u -d "$when" +%s)
   osslsigncode sign -certs "$out/certs/$cert.chain.pem" -key "$out/certs/$cert.key" \
-    -h "$digest" -n "$desc" -time "$epoch" -in "$out/work/$name" -out "$out/$name" > /dev/null
+    -h "$digest" -n "$desc" -st "$epoch" -in "$out/work/$name" -out "$out/$name" > /dev/null
 done
 rm -rf "$out/work"
