@@ -10,7 +10,7 @@
 #     verifies (the image hash matches), its signer is the spec's
 #     certificate (subject, serial) and its signing time the spec's; an
 #     unsigned one has no signature;
-#   - openssl (pkcs7 -print_certs on osslsigncode extract-signature's
+#   - openssl (pkcs7 -print_certs on osslsigncode extract-signature -pem
 #     output): the bag holds the signer and the CA;
 #   - by hand (Python, from Microsoft's VS_VERSIONINFO layout): every
 #     StringFileInfo string, in order, as the spec has it.
@@ -129,8 +129,8 @@ PY
   else
     bad "$name: osslsigncode verify:"; echo "$verify" | sed 's/^/    /'
   fi
-  osslsigncode extract-signature -in "$pe" -out "$tmp/$name.p7" > /dev/null
-  certs=$(openssl pkcs7 -inform DER -in "$tmp/$name.p7" -print_certs -noout)
+  osslsigncode extract-signature -pem -in "$pe" -out "$tmp/$name.p7" > /dev/null
+  certs=$(openssl pkcs7 -inform PEM -in "$tmp/$name.p7" -print_certs -noout)
   if grep -q "subject=.*CN = $(cert_field "$cert" 7 | sed 's/^CN=//; s/,.*//')" <<< "$certs" &&
     grep -q "subject=O = kavtrace test data, CN = kavtrace test code-signing CA" <<< "$certs"; then
     ok "$name: openssl finds the signer and the CA in the PKCS#7 bag"
