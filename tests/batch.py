@@ -697,13 +697,13 @@ def test_slurm(tmp):
     mem = ["--item-memory", "0" if sanitized else "1024"]
     # The script, without a cluster.
     r = run(["batch", "--slurm", "--dry-run", "--slurm-throttle", "3", "--item-timeout", "600",
-             "--item-memory", "1024", "--sbatch=--partition=local", "-o", os.path.join(tmp, "dry")]
-            + images)
+             "--item-memory", "1024", "--sbatch=--partition=local", "-f", CASE_FORMATS,
+             "-o", os.path.join(tmp, "dry")] + images)
     check(r.returncode == 0, f"dry run: {r.stderr}")
     s = r.stdout
     for want in ["#SBATCH --array=0-3%3", "#SBATCH --time=12", "#SBATCH --mem=1024M",
                  "#SBATCH --partition=local", "--slurm-task \"$SLURM_ARRAY_TASK_ID\"",
-                 "--summarize", "afterany"]:
+                 f"--summarize -f '{CASE_FORMATS}'", "afterany"]:
         check(want in s, f"dry-run script holds {want!r}")
     check(not os.path.exists(os.path.join(tmp, "dry")), "a dry run writes nothing")
 
@@ -717,7 +717,7 @@ def test_slurm(tmp):
         env = dict(os.environ, SLURM_CONF=os.path.join(cluster, "slurm.conf"))
         out = os.path.join(tmp, "slurm-out")
         r = subprocess.run([BIN, "batch", "--slurm", "--slurm-throttle", "2", "--item-timeout", "300",
-                            "-o", out] + mem + images,
+                            "-f", CASE_FORMATS, "-o", out] + mem + images,
                            capture_output=True, text=True, env=env)
         check(r.returncode == 0, f"submitted: {r.stdout} {r.stderr}")
         jobs = r.stdout.strip().splitlines()[-1].split()
@@ -732,7 +732,8 @@ def test_slurm(tmp):
         tasks = [n for n in os.listdir(os.path.join(out, ".kavtrace-batch", "slurm")) if n.startswith("task-")]
         check(len(tasks) == len(images), f"one array task per item ran: {tasks}")
         local = os.path.join(tmp, "local")
-        r = run(["batch", "-q", "-j", "2", "--item-timeout", "300", "-o", local] + mem + images)
+        r = run(["batch", "-q", "-j", "2", "--item-timeout", "300", "-f", CASE_FORMATS, "-o", local]
+                + mem + images)
         check(r.returncode == 0, f"local run: {r.stderr}")
         a, b = case(out)[2], case(local)[2]
         check(strip_times(a) == strip_times(b), "Slurm's case summary equals the local -j 2 run's")
@@ -741,6 +742,14 @@ def test_slurm(tmp):
             x.pop("run_time_ms")
         check(ja == jb, "case.json too")
         check(ja["totals"]["ok"] == len(images), f"every item ok on Slurm: {ja['totals']}")
+        # The summary job's index.html and case.sqlite: the local run's (but
+        # for the items' run fields in the database).
+        check(os.path.exists(os.path.join(out, "index.html")) and
+              index_normalised(out) == index_normalised(local),
+              "Slurm's index.html equals the local run's")
+        check(os.path.exists(os.path.join(out, "case.sqlite")) and
+              case_db_normalised(out) == case_db_normalised(local),
+              "Slurm's case.sqlite equals the local run's but for the run fields")
     finally:
         subprocess.run([os.path.join(SRC, "scripts", "slurm-local"), "stop", cluster])
     return 0
