@@ -382,6 +382,9 @@ def test_inputs(tmp):
     open(bad, "w").write("id,evidence\n../x,%s\n" % images[0])
     r = run(["batch", "-o", os.path.join(tmp, "out4"), "-m", bad])
     check(r.returncode == 2 and "not a folder name" in r.stderr, f"bad id refused: {r.stderr}")
+    r = run(["batch", "-f", "json,nope", "-o", os.path.join(tmp, "out4"), images[0]])
+    check(r.returncode == 2 and "bad --format list" in r.stderr and
+          not os.path.exists(os.path.join(tmp, "out4")), f"bad format refused: {r.stderr}")
 
 
 CASE_FORMATS = "json,jsonl,html,sqlite"
