@@ -374,8 +374,57 @@ static int csv_row(kt_buf *out, const char *const *cells, size_t n)
 #define NTAIL 2
 #define NCOLS (NHEAD + C_NFIELDS + KT_V_COUNT + NTAIL)
 
-int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool *all_ok,
-                  kt_error *err)
+/* An item's output file whole into b (at most KT_CASE_ITEM_FILE_MAX bytes). */
+#define KT_CASE_ITEM_FILE_MAX ((int64_t)4 << 30)
+static int read_item_file(const char *path, kt_buf *b, kt_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return kt_error_set(err, KT_EIO, "%s", strerror(e));
+    }
+    int rc = KT_OK;
+    if (!S_ISREG(st.st_mode))
+        rc = kt_error_set(err, KT_EFORMAT, "not a regular file");
+    else if (st.st_size > KT_CASE_ITEM_FILE_MAX)
+        rc = kt_error_set(err, KT_ELIMIT, "larger than %lld bytes",
+                          (long long)KT_CASE_ITEM_FILE_MAX);
+    else if (kt_buf_reserve(b, (size_t)st.st_size + 1) != KT_OK)
+        rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+    while (rc == KT_OK) {
+        if (b->len + 1 >= b->cap && kt_buf_reserve(b, 65536) != KT_OK) {
+            rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+            break;
+        }
+        ssize_t r = read(fd, b->data + b->len, b->cap - b->len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            rc = kt_error_set(err, KT_EIO, "%s", strerror(errno));
+        if (r <= 0)
+            break;
+        b->len += (size_t)r;
+        b->data[b->len] = '\0';
+    }
+    close(fd);
+    return rc;
+}
+
+/* An older batch's case output not asked for this time. */
+static int remove_output(const char *outdir, const char *name, kt_error *err)
+{
+    char path[KT_OUTDIR_PATH_MAX + 64];
+    snprintf(path, sizeof path, "%s/%s", outdir, name);
+    if (unlink(path) != 0 && errno != ENOENT)
+        return kt_error_set(err, KT_EIO, "cannot remove '%s': %s", path, strerror(errno));
+    return KT_OK;
+}
+
+int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, unsigned outputs,
+                  bool *all_ok, kt_error *err)
 {
     size_t *order = calloc(n ? n : 1, sizeof *order);
     if (order == NULL)
@@ -385,7 +434,12 @@ int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool 
     sort_base = items;
     qsort(order, n, sizeof *order, cmp_item);
 
-    kt_buf json = {0}, csv = {0};
+    kt_buf json = {0}, csv = {0}, rows = {0}, page = {0}, dbbytes = {0}, itemdb = {0};
+    kt_case_db *db = NULL;
+    if ((outputs & KT_CASE_SQLITE_DB) && kt_case_db_new(&db) != KT_OK) {
+        free(order);
+        return kt_error_set(err, KT_ENOMEM, "case summary: out of memory");
+    }
     kt_json j;
     kt_json_init(&j, &json);
     kt_json_begin_object(&j, NULL);
@@ -427,6 +481,43 @@ int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool 
             } else {
                 status = "failed";
                 snprintf(message, sizeof message, "outputs unreadable: %s", ferr.msg);
+            }
+        }
+        if (db) {
+            kt_case_db_item row = {.item = it->id,
+                                   .status = status,
+                                   .message = message[0] ? message : NULL,
+                                   .custodian = it->custodian,
+                                   .key_file = it->key_file,
+                                   .notes = it->notes,
+                                   .evidence = it->evidence};
+            kt_error derr = {0};
+            int drc = KT_OK;
+            if (have) {
+                char path[KT_OUTDIR_PATH_MAX + 64];
+                snprintf(path, sizeof path, "%s/%s/%s", outdir, it->id, kt_writer_sqlite.file);
+                itemdb.len = 0;
+                drc = read_item_file(path, &itemdb, &derr);
+                if (drc == KT_OK)
+                    drc = kt_case_db_add(db, &row, itemdb.data, itemdb.len, &derr);
+            }
+            if (drc == KT_ENOMEM) {
+                rc = kt_error_set(err, KT_ENOMEM, "case summary: out of memory");
+                kt_jv_release(&f);
+                break;
+            }
+            if (drc) {
+                /* Its database unreadable: failed, in every output alike. */
+                status = row.status = "failed";
+                snprintf(message, sizeof message, "outputs unreadable: %s: %s",
+                         kt_writer_sqlite.file, derr.msg);
+                row.message = message;
+                have = false;
+                kt_jv_release(&f);
+            }
+            if ((drc || !have) && kt_case_db_add(db, &row, NULL, 0, &derr) != KT_OK) {
+                rc = kt_error_set(err, KT_ENOMEM, "case summary: out of memory");
+                break;
             }
         }
         for (size_t s = 0; s < 5; s++)
@@ -482,6 +573,20 @@ int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool 
         row[c++] = rt;
         if (rc == KT_OK)
             rc = csv_row(&csv, row, NCOLS);
+        if (rc == KT_OK && (outputs & KT_CASE_HTML)) {
+            char report[KT_OUTDIR_PATH_MAX + 64];
+            struct stat st;
+            snprintf(report, sizeof report, "%s/%s/%s", outdir, it->id, kt_writer_html.file);
+            kt_case_html_item hi = {.id = it->id,
+                                    .evidence = it->evidence,
+                                    .custodian = it->custodian,
+                                    .status = status,
+                                    .message = message,
+                                    .findings = have ? &f : NULL,
+                                    .has_report =
+                                        have && stat(report, &st) == 0 && S_ISREG(st.st_mode)};
+            rc = kt_case_html_row(&rows, &hi);
+        }
         for (size_t i = 0; i < C_NFIELDS; i++)
             kt_buf_release(&cols[i].b);
         for (size_t i = 0; i < KT_V_COUNT; i++)
@@ -505,8 +610,31 @@ int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool 
         rc = write_file(outdir, KT_CASE_JSON, &json, err);
     if (rc == KT_OK)
         rc = write_file(outdir, KT_CASE_CSV, &csv, err);
+    if (rc == KT_OK && (outputs & KT_CASE_HTML)) {
+        rc = kt_case_html_page(&page, &rows, statuses, counts, 5, n);
+        if (rc)
+            rc = kt_error_set(err, rc, "case index: %s", kt_error_name(rc));
+        else
+            rc = write_file(outdir, KT_CASE_INDEX, &page, err);
+    } else if (rc == KT_OK) {
+        rc = remove_output(outdir, KT_CASE_INDEX, err);
+    }
+    if (rc == KT_OK && db) {
+        rc = kt_case_db_finish(db, &dbbytes);
+        if (rc)
+            rc = kt_error_set(err, rc, "case database: %s", kt_error_name(rc));
+        else
+            rc = write_file(outdir, KT_CASE_SQLITE, &dbbytes, err);
+    } else if (rc == KT_OK) {
+        rc = remove_output(outdir, KT_CASE_SQLITE, err);
+    }
+    kt_case_db_free(db);
     kt_buf_release(&json);
     kt_buf_release(&csv);
+    kt_buf_release(&rows);
+    kt_buf_release(&page);
+    kt_buf_release(&dbbytes);
+    kt_buf_release(&itemdb);
     free(order);
     if (rc == KT_OK)
         *all_ok = ok_all;

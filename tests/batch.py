@@ -17,13 +17,24 @@
   inputs     a CSV manifest (ids, custodian, key file, notes), a list
              manifest, and discovery (a split raw set and an EWF set once
              each, a system root folder as one item)
+  case       a batch over several scenarios with html and sqlite (a CSV
+             manifest, one broken image): headless chromium opens
+             index.html (one row per item, verdicts, products and state at
+             the cutoff as case.json, links to existing report.html files,
+             text escaped, no request but the page, no script error, fits a
+             narrow screen; a screenshot kept); the sqlite3 shell on
+             case.sqlite (views per item as each item's findings.json);
+             a second batch gives the same index.html and case.sqlite but
+             for the items' run fields; --summarize rebuilds them the same;
+             a rerun asking for sqlite rescans items written without it
   slurm      --slurm --dry-run's script; then a real single-node Slurm
              (scripts/slurm-local) runs the batch as a job array and a
              dependent summary job, whose case summary equals the local
-             -j 2 run's. Skipped (exit 77, reason printed) only when the
+             -j 2 run's, its index.html and case.sqlite too. Skipped (exit 77, reason printed) only when the
              daemons cannot start.
 """
 
+import base64
 import csv
 import io
 import json
@@ -371,6 +382,309 @@ def test_inputs(tmp):
     open(bad, "w").write("id,evidence\n../x,%s\n" % images[0])
     r = run(["batch", "-o", os.path.join(tmp, "out4"), "-m", bad])
     check(r.returncode == 2 and "not a folder name" in r.stderr, f"bad id refused: {r.stderr}")
+    r = run(["batch", "-f", "json,nope", "-o", os.path.join(tmp, "out4"), images[0]])
+    check(r.returncode == 2 and "bad --format list" in r.stderr and
+          not os.path.exists(os.path.join(tmp, "out4")), f"bad format refused: {r.stderr}")
+
+
+CASE_FORMATS = "json,jsonl,html,sqlite"
+
+# Run in the page: what the case index shows, for the checks against case.json.
+INDEX_PROBE = r"""
+(() => {
+  const q = (s, e) => Array.from((e || document).querySelectorAll(s));
+  const one = (s, e) => (e || document).querySelector(s);
+  return JSON.stringify({
+    rows: q('tr.item').map(tr => ({
+      id: tr.dataset.id, status: tr.dataset.status,
+      link: one('a.report', tr) ? one('a.report', tr).href : null,
+      custodian: one('.custodian', tr) ? one('.custodian', tr).textContent : null,
+      message: one('.message', tr) ? one('.message', tr).textContent : null,
+      hosts: q('.system .host', tr).map(e => e.textContent),
+      verdicts: q('td.verdict', tr).map(td => [td.dataset.verdict,
+                                              q('span', td).map(e => e.textContent)]),
+      products: q('.product', tr).map(d => ({system: +d.dataset.system, id: d.dataset.product,
+        cutoff: one('.at-cutoff', d) ? one('.at-cutoff', d).dataset.state : null})),
+      warnings: one('td.warnings', tr) ? one('td.warnings', tr).textContent : null,
+    })),
+    scripts: q('script').length,
+    images: q('img').length,
+    external: q('[src], link[href]').map(e => e.getAttribute('src') || e.getAttribute('href')),
+    anchors: q('a[href]').map(a => a.href),
+  });
+})()
+"""
+
+
+def check_index(out, shots):
+    """index.html in headless chromium against case.json; a screenshot kept."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from html_chromium import Browser
+    from urllib.parse import unquote, urlparse
+    cj = case(out)[0]
+    url = "file://" + os.path.join(out, "index.html")
+    prof = tempfile.mkdtemp(prefix="kt-chromium-")
+    b = Browser(prof)
+    try:
+        t = b.call("Target.createTarget", url="about:blank")
+        s = b.call("Target.attachToTarget", targetId=t["targetId"], flatten=True)["sessionId"]
+        for domain in ("Page", "Network", "Runtime", "Log"):
+            b.call(f"{domain}.enable", s)
+        b.call("Emulation.setDeviceMetricsOverride", s, width=1400, height=900,
+               deviceScaleFactor=1, mobile=False)
+        b.events.clear()
+        b.call("Page.navigate", s, url=url)
+        b.wait_for("Page.loadEventFired")
+        probe = json.loads(b.call("Runtime.evaluate", s, expression=INDEX_PROBE,
+                                  returnByValue=True)["result"]["value"])
+        shot = b.call("Page.captureScreenshot", s, format="png", captureBeyondViewport=True)
+        os.makedirs(shots, exist_ok=True)
+        path = os.path.join(shots, "case-index.png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        print(f"case index: screenshot {path}", flush=True)
+        b.call("Emulation.setDeviceMetricsOverride", s, width=380, height=800,
+               deviceScaleFactor=1, mobile=True)
+        width = b.call("Runtime.evaluate", s, expression="document.documentElement.scrollWidth",
+                       returnByValue=True)["result"]["value"]
+        check(width <= 400, f"index.html: {width} px wide on a 380 px screen")
+        b.call("Target.closeTarget", targetId=t["targetId"])
+        requests = [m["params"]["request"]["url"] for m in b.events
+                    if m.get("method") == "Network.requestWillBeSent"]
+        errors = [m for m in b.events if m.get("method") == "Runtime.exceptionThrown" or
+                  (m.get("method") == "Log.entryAdded" and
+                   m["params"]["entry"]["level"] == "error") or
+                  (m.get("method") == "Runtime.consoleAPICalled" and
+                   m["params"]["type"] == "error")]
+    finally:
+        b.close()
+        shutil.rmtree(prof, ignore_errors=True)
+    check(requests == [url], f"index.html: requests {requests}")
+    check(errors == [], f"index.html: errors {errors[:3]}")
+    check(probe["scripts"] == 0 and probe["images"] == 0 and probe["external"] == [],
+          f"index.html: scripts {probe['scripts']}, images {probe['images']}, "
+          f"external {probe['external']}")
+    rows = probe["rows"]
+    check([r["id"] for r in rows] == [i["id"] for i in cj["items"]],
+          f"index.html: one row per item in case.json's order: {[r['id'] for r in rows]}")
+    for r, it in zip(rows, cj["items"]):
+        name = it["id"]
+        check(r["status"] == it["status"], f"{name}: status {r['status']} vs {it['status']}")
+        check(r["custodian"] == it["custodian"], f"{name}: custodian {r['custodian']!r} vs "
+              f"{it['custodian']!r}")
+        check(r["message"] == it["message"], f"{name}: message {r['message']!r}")
+        report = os.path.join(out, name, "report.html")
+        if it["systems"] is None:
+            check(r["link"] is None and r["verdicts"] == [] and r["warnings"] is None,
+                  f"{name}: shown without findings: {r}")
+            continue
+        check(r["link"] is not None and os.path.isfile(report), f"{name}: no link to its report")
+        if r["link"]:
+            u = urlparse(r["link"])
+            check(u.scheme == "file" and os.path.realpath(unquote(u.path)) ==
+                  os.path.realpath(report), f"{name}: link {r['link']} is not {report}")
+        want_hosts = [s_["hostname"] or "(no hostname)" for s_ in it["systems"]]
+        check(r["hosts"] == want_hosts, f"{name}: hosts {r['hosts']} vs {want_hosts}")
+        want = [[v, [{True: "true", False: "false", None: "null"}[s_["verdicts"][v]]
+                     for s_ in it["systems"]]] for v in VERDICTS]
+        check(r["verdicts"] == want, f"{name}: verdicts {r['verdicts']} vs case.json {want}")
+        want = []
+        for k, s_ in enumerate(it["systems"]):
+            states = {p["id"]: p["state"] for p in s_["state_at_cutoff"] or []}
+            for p in s_["products"]:
+                cut = None if s_["state_at_cutoff"] is None else states.get(p["id"], "unknown")
+                want.append({"system": k, "id": p["id"], "cutoff": cut})
+        check(r["products"] == want, f"{name}: products {r['products']} vs {want}")
+        check(r["warnings"] == str(it["warnings"]), f"{name}: warnings {r['warnings']}")
+    for a in probe["anchors"]:
+        u = urlparse(a)
+        check(u.scheme == "file" and os.path.isfile(unquote(u.path)), f"a link to nothing: {a}")
+    return rows
+
+
+def sql(db, query):
+    r = subprocess.run(["sqlite3", "-readonly", "-json", db, query], capture_output=True,
+                       text=True, env=dict(os.environ, TZ="UTC", LC_ALL="C.UTF-8"))
+    check(r.returncode == 0, f"sqlite3 {query}: {r.stderr}")
+    return json.loads(r.stdout) if r.stdout.strip() else []
+
+
+def ns(iso):
+    from datetime import datetime
+    base, _, frac = iso.rstrip("Z").partition(".")
+    t = datetime.fromisoformat(base + "+00:00")
+    return int(t.timestamp()) * 10**9 + int((frac + "000000000")[:9])
+
+
+def check_case_db(out):
+    """case.sqlite through the sqlite3 shell: as case.json and each item's findings.json."""
+    db = os.path.join(out, "case.sqlite")
+    cj = case(out)[0]
+    check(sql(db, "PRAGMA integrity_check") == [{"integrity_check": "ok"}], "case.sqlite integrity")
+    check(sql(db, "PRAGMA foreign_key_check") == [], "case.sqlite foreign keys")
+    items = sql(db, "SELECT item_id, item, status, message, custodian, notes FROM items "
+                    "ORDER BY item_id")
+    check([(r["item_id"], r["item"], r["status"], r["message"], r["custodian"], r["notes"])
+           for r in items] ==
+          [(k + 1, i["id"], i["status"], i["message"], i["custodian"], i["notes"])
+           for k, i in enumerate(cj["items"])], f"case.sqlite items: {items}")
+    verdicts = sql(db, "SELECT item, volume, verdict, answer FROM verdict_table")
+    at_cutoff = sql(db, "SELECT item, volume, product FROM products_at_cutoff "
+                        "ORDER BY item_id, product_row")
+    updates = sql(db, "SELECT item, volume, product, kind, time FROM updates_after_cutoff")
+    seen = {"at_cutoff": 0, "updates": 0}
+    for it in cj["items"]:
+        name = it["id"]
+        if it["systems"] is None:
+            check(not any(v["item"] == name for v in verdicts), f"{name}: verdicts without findings")
+            continue
+        f = json.load(open(os.path.join(out, name, "findings.json")))
+        got = sorted((v["volume"], v["verdict"], v["answer"]) for v in verdicts
+                     if v["item"] == name)
+        want = sorted((s_["volume"]["index"], v,
+                       {True: "true", False: "false", None: "null"}[val])
+                      for s_ in f["systems"] for v, val in s_["verdicts"].items())
+        check(got == want, f"{name}: verdict_table {got} vs findings.json {want}")
+        cutoff = next(ns(m["time"]) for m in f["milestones"] if m["id"] == "cutoff")
+        want = []
+        for s_ in f["systems"]:
+            for p in s_["products"]:
+                since = p["installed"] or p["first_seen"]
+                there = p["status"] == "present" or p["removed"] is None or \
+                    ns(p["removed"]) >= cutoff
+                if since and ns(since) < cutoff and there:
+                    want.append((s_["volume"]["index"], p["id"]))
+        got = [(r["volume"], r["product"]) for r in at_cutoff if r["item"] == name]
+        check(got == want, f"{name}: products_at_cutoff {got} vs findings.json {want}")
+        seen["at_cutoff"] += len(got)
+        want = sorted((s_["volume"]["index"], p["id"], kind, p[key]) for s_ in f["systems"]
+                      for p in s_["products"]
+                      for kind, key in (("signature", "last_signature_update"),
+                                        ("codebase", "last_codebase_update"))
+                      if p[key] and ns(p[key]) >= cutoff)
+        got = sorted((r["volume"], r["product"], r["kind"], r["time"]) for r in updates
+                     if r["item"] == name)
+        check(got == want, f"{name}: updates_after_cutoff {got} vs findings.json {want}")
+        seen["updates"] += len(got)
+        n = sql(db, f"SELECT count(*) AS n FROM events JOIN items USING (item_id) "
+                    f"WHERE item = '{name}'")[0]["n"]
+        check(n == f["run"]["events"], f"{name}: {n} events, findings.json {f['run']['events']}")
+        n = sql(db, f"SELECT count(*) AS n FROM warnings JOIN items USING (item_id) "
+                    f"WHERE item = '{name}'")[0]["n"]
+        check(n == len(f["warnings"]), f"{name}: {n} warnings, findings.json {len(f['warnings'])}")
+    check(seen["at_cutoff"] > 0 and seen["updates"] > 0, f"views empty across the case: {seen}")
+    # evidence links stay within their item
+    bad = sql(db, "SELECT count(*) AS n FROM verdict_evidence v LEFT JOIN events e "
+                  "USING (item_id, event_id) WHERE e.event_id IS NULL")[0]["n"]
+    check(bad == 0, f"{bad} verdict evidence rows without their item's event")
+
+
+def html_text(s):
+    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        s = s.replace(a, b)
+    return s
+
+
+def run_messages(data, out, escape=lambda s: s):
+    """A failed scan's message names its run's partial folder: replaced."""
+    for it in case(out)[0]["items"]:
+        if it["status"] == "failed" and it["message"]:
+            data = data.replace(escape(it["message"]).encode(), b"@MESSAGE@")
+    return data
+
+
+def index_normalised(out):
+    data = open(os.path.join(out, "index.html"), "rb").read()
+    return run_messages(data, out, html_text)
+
+
+def case_db_normalised(out):
+    """case.sqlite's bytes with every item's run values replaced (as
+    outputs_deterministic.py does for one item)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from outputs_deterministic import normalise
+    data = run_messages(open(os.path.join(out, "case.sqlite"), "rb").read(), out)
+    for it in case(out)[0]["items"]:
+        d = os.path.join(out, it["id"])
+        if it["systems"] is None:
+            continue
+        run = json.load(open(os.path.join(d, "run.json")))
+        f = json.load(open(os.path.join(d, "findings.json")))
+        data = normalise(data, run, f["run"]["process_bytes_read"])
+    return data
+
+
+def test_case(tmp):
+    images = pick(5)
+    broken = os.path.join(tmp, "broken.E01")
+    with open(broken, "wb") as f:
+        f.write(b"EVF\x09\x0d\x0a\xff\x00" + b"\x00" * 4096)
+    man = os.path.join(tmp, "case-manifest.csv")
+    with open(man, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "evidence", "custodian"])
+        for k, img in enumerate(images):
+            w.writerow([os.path.basename(img), img,
+                        '<img src=x onerror=alert(1)> & "Finance"' if k == 0 else ""])
+        w.writerow(["broken", broken, ""])
+    out = os.path.join(tmp, "a")
+    r = run(["batch", "-q", "-j", "2", "-f", CASE_FORMATS, "-o", out, "-m", man])
+    check(r.returncode == 1, f"a broken item: exit 1, got {r.returncode}: {r.stderr}")
+    cj = case(out)[0]
+    check(cj["totals"]["ok"] == len(images) and cj["totals"]["failed"] == 1,
+          f"totals {cj['totals']}")
+    shots = os.environ.get("KT_ARTIFACT_DIR") or os.path.join(tmp, "shots")
+    check_index(out, shots)
+    check_case_db(out)
+    index_a = open(os.path.join(out, "index.html"), "rb").read()
+    db_a = open(os.path.join(out, "case.sqlite"), "rb").read()
+    # Rebuilt from the items' outputs: the same bytes.
+    r = run(["batch", "-q", "-o", out, "-f", CASE_FORMATS, "--summarize"])
+    check(open(os.path.join(out, "index.html"), "rb").read() == index_a,
+          "--summarize rebuilds the same index.html")
+    check(open(os.path.join(out, "case.sqlite"), "rb").read() == db_a,
+          "--summarize rebuilds the same case.sqlite")
+    # A second batch of the same evidence: the same but for the run fields.
+    out_b = os.path.join(tmp, "b")
+    run(["batch", "-q", "-j", "2", "-f", CASE_FORMATS, "-o", out_b, "-m", man])
+    check(index_normalised(out_b) == index_normalised(out),
+          "a second batch writes the same index.html (but for the failed scan's message)")
+    check(b"@MESSAGE@" in index_normalised(out), "the failed item's message shown")
+    db_b = open(os.path.join(out_b, "case.sqlite"), "rb").read()
+    check(db_b != db_a, "two batches' case.sqlite hold their own run fields")
+    check(case_db_normalised(out_b) == case_db_normalised(out),
+          "two batches' case.sqlite differ beyond the items' run fields")
+    # Without html and sqlite: no index.html, no case.sqlite left behind.
+    r = run(["batch", "-q", "-f", "json", "-o", out_b, "-m", man])
+    check(not os.path.exists(os.path.join(out_b, "index.html")) and
+          not os.path.exists(os.path.join(out_b, "case.sqlite")),
+          "a batch without html and sqlite leaves no older index.html or case.sqlite")
+    st = {i["id"]: i["status"] for i in case(out_b)[0]["items"]}
+    check(all(st[os.path.basename(i)] == "skipped" for i in images), f"fewer formats: skipped {st}")
+    # Items written without kavtrace.sqlite are scanned again when it is asked for.
+    out_c = os.path.join(tmp, "c")
+    run(["batch", "-q", "-f", "json", "-o", out_c] + images[:2])
+    r = run(["batch", "-q", "-f", "json,sqlite", "-o", out_c] + images[:2])
+    st = {i["id"]: i["status"] for i in case(out_c)[0]["items"]}
+    check(r.returncode == 0 and set(st.values()) == {"ok"}, f"sqlite asked for: rescanned {st}")
+    n = sql(os.path.join(out_c, "case.sqlite"), "SELECT count(*) AS n FROM items "
+                                                "WHERE run_id IS NOT NULL")[0]["n"]
+    check(n == 2, f"case.sqlite holds both items' rows: {n}")
+    check(not os.path.exists(os.path.join(out_c, "index.html")), "no html asked: no index.html")
+    # An item's database unreadable: failed with the reason, in every output alike.
+    victim = os.path.basename(images[1])
+    with open(os.path.join(out_c, victim, "kavtrace.sqlite"), "r+b") as f:
+        f.write(b"garbage, not SQLite" * 10)
+    r = run(["batch", "-q", "-o", out_c, "-f", "json,sqlite,html", "--summarize"])
+    it = by_id(case(out_c)[0])[victim]
+    check(r.returncode == 1 and it["status"] == "failed" and
+          "kavtrace.sqlite" in (it["message"] or "") and it["systems"] is None,
+          f"an unreadable kavtrace.sqlite fails its item: {it}")
+    rows = sql(os.path.join(out_c, "case.sqlite"), "SELECT item, status FROM items ORDER BY item")
+    check({r_["item"]: r_["status"] for r_ in rows}[victim] == "failed",
+          f"case.sqlite says so too: {rows}")
+    html = open(os.path.join(out_c, "index.html"), encoding="utf-8").read()
+    check(f'data-id="{victim}" data-status="failed"' in html, "index.html says so too")
 
 
 def strip_times(raw):
@@ -386,13 +700,13 @@ def test_slurm(tmp):
     mem = ["--item-memory", "0" if sanitized else "1024"]
     # The script, without a cluster.
     r = run(["batch", "--slurm", "--dry-run", "--slurm-throttle", "3", "--item-timeout", "600",
-             "--item-memory", "1024", "--sbatch=--partition=local", "-o", os.path.join(tmp, "dry")]
-            + images)
+             "--item-memory", "1024", "--sbatch=--partition=local", "-f", CASE_FORMATS,
+             "-o", os.path.join(tmp, "dry")] + images)
     check(r.returncode == 0, f"dry run: {r.stderr}")
     s = r.stdout
     for want in ["#SBATCH --array=0-3%3", "#SBATCH --time=12", "#SBATCH --mem=1024M",
                  "#SBATCH --partition=local", "--slurm-task \"$SLURM_ARRAY_TASK_ID\"",
-                 "--summarize", "afterany"]:
+                 f"--summarize -f '{CASE_FORMATS}'", "afterany"]:
         check(want in s, f"dry-run script holds {want!r}")
     check(not os.path.exists(os.path.join(tmp, "dry")), "a dry run writes nothing")
 
@@ -406,7 +720,7 @@ def test_slurm(tmp):
         env = dict(os.environ, SLURM_CONF=os.path.join(cluster, "slurm.conf"))
         out = os.path.join(tmp, "slurm-out")
         r = subprocess.run([BIN, "batch", "--slurm", "--slurm-throttle", "2", "--item-timeout", "300",
-                            "-o", out] + mem + images,
+                            "-f", CASE_FORMATS, "-o", out] + mem + images,
                            capture_output=True, text=True, env=env)
         check(r.returncode == 0, f"submitted: {r.stdout} {r.stderr}")
         jobs = r.stdout.strip().splitlines()[-1].split()
@@ -421,7 +735,8 @@ def test_slurm(tmp):
         tasks = [n for n in os.listdir(os.path.join(out, ".kavtrace-batch", "slurm")) if n.startswith("task-")]
         check(len(tasks) == len(images), f"one array task per item ran: {tasks}")
         local = os.path.join(tmp, "local")
-        r = run(["batch", "-q", "-j", "2", "--item-timeout", "300", "-o", local] + mem + images)
+        r = run(["batch", "-q", "-j", "2", "--item-timeout", "300", "-f", CASE_FORMATS, "-o", local]
+                + mem + images)
         check(r.returncode == 0, f"local run: {r.stderr}")
         a, b = case(out)[2], case(local)[2]
         check(strip_times(a) == strip_times(b), "Slurm's case summary equals the local -j 2 run's")
@@ -430,12 +745,20 @@ def test_slurm(tmp):
             x.pop("run_time_ms")
         check(ja == jb, "case.json too")
         check(ja["totals"]["ok"] == len(images), f"every item ok on Slurm: {ja['totals']}")
+        # The summary job's index.html and case.sqlite: the local run's (but
+        # for the items' run fields in the database).
+        check(os.path.exists(os.path.join(out, "index.html")) and
+              index_normalised(out) == index_normalised(local),
+              "Slurm's index.html equals the local run's")
+        check(os.path.exists(os.path.join(out, "case.sqlite")) and
+              case_db_normalised(out) == case_db_normalised(local),
+              "Slurm's case.sqlite equals the local run's but for the run fields")
     finally:
         subprocess.run([os.path.join(SRC, "scripts", "slurm-local"), "stop", cluster])
     return 0
 
 
-TESTS = {"scenarios": test_scenarios, "faults": test_faults, "resume": test_resume,
+TESTS = {"case": test_case, "scenarios": test_scenarios, "faults": test_faults, "resume": test_resume,
          "inputs": test_inputs, "slurm": test_slurm}
 
 

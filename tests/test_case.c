@@ -210,7 +210,7 @@ START_TEST(case_summary_rows_sorted_with_state_at_the_cutoff)
     };
     bool all_ok = true;
     kt_error err = {0};
-    ck_assert_int_eq(kt_case_write(dir, items, 3, &all_ok, &err), KT_OK);
+    ck_assert_int_eq(kt_case_write(dir, items, 3, 0, &all_ok, &err), KT_OK);
     ck_assert(!all_ok);
     char *csv_path = path_join(dir, KT_CASE_CSV), *json_path = path_join(dir, KT_CASE_JSON);
     char *csv = slurp_text(csv_path);
@@ -243,7 +243,7 @@ START_TEST(case_summary_rows_sorted_with_state_at_the_cutoff)
     ck_assert(kt_jv_int(kt_jv_get(kt_jv_get(&j, "totals"), "timed-out"), &n) && n == 1);
     kt_jv_release(&j);
     /* Every item fine: all_ok. */
-    ck_assert_int_eq(kt_case_write(dir, items, 1, &all_ok, &err), KT_OK);
+    ck_assert_int_eq(kt_case_write(dir, items, 1, 0, &all_ok, &err), KT_OK);
     ck_assert(all_ok);
     free(csv);
     unlink(csv_path);
@@ -259,6 +259,83 @@ START_TEST(case_summary_rows_sorted_with_state_at_the_cutoff)
 }
 END_TEST
 
+/* index.html: a link per item with a report, its folder name
+ * percent-encoded; text escaped; the verdicts per system. case.sqlite: an
+ * item whose kavtrace.sqlite is missing fails, in every output alike. */
+START_TEST(case_index_and_database_from_the_items_outputs)
+{
+    char dir[] = "/tmp/kt-case-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *id = "disk #1 <x>%";
+    char *item = path_join(dir, id), *other = path_join(dir, "plain");
+    ck_assert_int_eq(mkdir(item, 0755), 0);
+    ck_assert_int_eq(mkdir(other, 0755), 0);
+    put(item, "findings.json", findings);
+    put(item, "report.html", "<!DOCTYPE html>");
+    put(other, "findings.json", findings); /* no report.html */
+    kt_case_item items[] = {
+        {.id = id, .evidence = "/e/<b>.E01", .custodian = "A & \"B\"", .status = "ok"},
+        {.id = "plain", .evidence = "/e/p.E01", .status = "ok"},
+        {.id = "gone", .evidence = "/e/g.E01", .status = "failed", .message = "it <broke>"},
+    };
+    bool all_ok = true;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_case_write(dir, items, 3, KT_CASE_HTML, &all_ok, &err), KT_OK);
+    char *index_path = path_join(dir, KT_CASE_INDEX);
+    char *html = slurp_text(index_path);
+    ck_assert_msg(strstr(html, "<a class=\"report\" href=\"disk%20%231%20%3Cx%3E%25/report.html\">"
+                               "disk #1 &lt;x&gt;%</a>") != NULL,
+                  "%s", html);
+    ck_assert(strstr(html, "href=\"plain/") == NULL); /* no report, no link */
+    ck_assert(strstr(html, "/e/&lt;b&gt;.E01") && strstr(html, "A &amp; &quot;B&quot;"));
+    ck_assert(strstr(html, "it &lt;broke&gt;") && !strstr(html, "<broke>"));
+    ck_assert(strstr(html, "<script") == NULL);
+    /* Two systems: an answer each, in system order. */
+    ck_assert_msg(strstr(html, "data-verdict=\"kaspersky_ever_installed\" data-label=\"ever "
+                               "installed\"><span class=\"v-true\" data-system=\"0\">true</span>"
+                               "<span class=\"v-false\" data-system=\"1\">false</span>") != NULL,
+                  "%s", html);
+    ck_assert(strstr(html, "at the cutoff: installed 11.1"));
+    free(html);
+    /* case.sqlite asked for: the items have no kavtrace.sqlite, so they
+     * fail with the reason; index.html no longer asked for is removed. */
+    ck_assert_int_eq(kt_case_write(dir, items, 3, KT_CASE_SQLITE_DB, &all_ok, &err), KT_OK);
+    ck_assert(!all_ok);
+    struct stat st;
+    ck_assert_int_ne(stat(index_path, &st), 0);
+    char *json_path = path_join(dir, KT_CASE_JSON), *db_path = path_join(dir, KT_CASE_SQLITE);
+    char *json = slurp_text(json_path);
+    ck_assert_msg(strstr(json, "\"status\": \"failed\",\n      \"message\": \"outputs "
+                               "unreadable: kavtrace.sqlite: No such file or directory\"") != NULL,
+                  "%s", json);
+    ck_assert_int_eq(stat(db_path, &st), 0);
+    ck_assert_int_gt(st.st_size, 4096);
+    free(json);
+    unlink(json_path);
+    unlink(db_path);
+    char *csv_path = path_join(dir, KT_CASE_CSV);
+    unlink(csv_path);
+    free(csv_path);
+    free(json_path);
+    free(db_path);
+    free(index_path);
+    const char *names[] = {"findings.json", "report.html"};
+    for (size_t i = 0; i < 2; i++) {
+        char *p = path_join(item, names[i]);
+        unlink(p);
+        free(p);
+    }
+    char *p = path_join(other, "findings.json");
+    unlink(p);
+    free(p);
+    rmdir(item);
+    rmdir(other);
+    free(item);
+    free(other);
+    rmdir(dir);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("case");
@@ -268,6 +345,7 @@ static Suite *suite(void)
     tcase_add_test(tc, evidence_names_tell_first_files_from_later_parts);
     tcase_add_test(tc, definitions_hash_follows_every_file);
     tcase_add_test(tc, case_summary_rows_sorted_with_state_at_the_cutoff);
+    tcase_add_test(tc, case_index_and_database_from_the_items_outputs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -59,14 +59,24 @@ typedef struct kt_case_item {
 
 #define KT_CASE_JSON "case.json"
 #define KT_CASE_CSV "case.csv"
+#define KT_CASE_INDEX "index.html"
+#define KT_CASE_SQLITE "case.sqlite"
 
-/* Build case.json and case.csv in outdir from items (n of them, in any
- * order: the rows are sorted by id) and each item's findings.json in
- * outdir/ID/ (read for "ok" and "skipped" items; one that cannot be read
- * turns its item's status to "failed" with the reason). Each file is
- * written beside and renamed into place. *all_ok: every item ok or
- * skipped. */
-int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, bool *all_ok,
-                  kt_error *err);
+/* The case outputs besides case.json and case.csv. */
+enum {
+    KT_CASE_HTML = 1 << 0,      /* index.html: a row per item, linking its report.html */
+    KT_CASE_SQLITE_DB = 1 << 1, /* case.sqlite: every item's kavtrace.sqlite merged */
+};
+
+/* Build case.json, case.csv and the `outputs` asked for in outdir from
+ * items (n of them, in any order: the rows are sorted by id) and each
+ * item's outputs in outdir/ID/: findings.json (read for "ok" and
+ * "skipped" items), and kavtrace.sqlite for case.sqlite. An item whose
+ * outputs cannot be read turns "failed" with the reason, in every case
+ * output alike. Each file is written beside and renamed into place; an
+ * index.html or case.sqlite not asked for is removed (it would be an
+ * older batch's). *all_ok: every item ok or skipped. */
+int kt_case_write(const char *outdir, const kt_case_item *items, size_t n, unsigned outputs,
+                  bool *all_ok, kt_error *err);
 
 #endif

@@ -29,6 +29,7 @@
 #include "kavtrace/jsonread.h"
 #include "kavtrace/output.h"
 #include "kavtrace/time.h"
+#include "kavtrace/writers.h"
 #include "options.h"
 
 #define KT_BATCH_DIR ".kavtrace-batch" /* in OUTDIR: the plan, the records, logs */
@@ -67,6 +68,7 @@ typedef struct bopts {
     char defs_dir[PATH_MAX];
     char defs_sha256[65];
     const char *formats;
+    bool wants[16]; /* by kt_writers' index: the outputs -f asks for (or the default ones) */
     const char *manifest;
     const char *discover[64];
     int ndiscover;
@@ -613,6 +615,54 @@ static void read_record(const bopts *o, bitem *it)
 
 /* ---- resuming ---- */
 
+/* -f's list (NULL: scan's default formats) into o->wants; -1 for a name
+ * that is no format. */
+static int parse_formats(bopts *o, const char *list)
+{
+    for (size_t i = 0; i < kt_nwriters && i < sizeof o->wants; i++)
+        o->wants[i] = list == NULL && !kt_writers[i]->on_request;
+    while (list && *list) {
+        size_t n = strcspn(list, ",");
+        char name[32];
+        if (n == 0 || n >= sizeof name)
+            return -1;
+        memcpy(name, list, n);
+        name[n] = '\0';
+        const kt_writer *w = kt_writer_find(name);
+        if (w == NULL)
+            return -1;
+        for (size_t i = 0; i < kt_nwriters && i < sizeof o->wants; i++)
+            o->wants[i] = o->wants[i] || kt_writers[i] == w;
+        list += n + (list[n] == ',');
+    }
+    return 0;
+}
+
+static bool wants(const bopts *o, const kt_writer *w)
+{
+    for (size_t i = 0; i < kt_nwriters && i < sizeof o->wants; i++)
+        if (kt_writers[i] == w)
+            return o->wants[i];
+    return false;
+}
+
+/* The manifest lists every output this batch asks for (an earlier run
+ * with other formats is scanned again, so the case outputs find them). */
+static bool has_formats(const bopts *o, const kt_jv *m)
+{
+    const kt_jv *files = kt_jv_get(m, "files");
+    for (size_t i = 0; i < kt_nwriters && i < sizeof o->wants; i++) {
+        bool found = !o->wants[i];
+        for (size_t k = 0; !found && files && files->type == KT_JV_ARRAY && k < files->len; k++) {
+            const char *name = kt_jv_str(kt_jv_get(&files->item[k], "name"));
+            found = name && strcmp(name, kt_writers[i]->file) == 0;
+        }
+        if (!found)
+            return false;
+    }
+    return true;
+}
+
 /* The item's folder holds a complete run (manifest.json, written last)
  * for this evidence as it is now, this version and these definitions.
  * With --hash its findings must hold the media's SHA-256 (checked by the
@@ -635,10 +685,10 @@ static bool outputs_complete(const bopts *o, const bitem *it)
     const kt_jv *bytes = kt_jv_get(ev, "files_bytes");
     int64_t files = -1, b = -1;
     char iso[KT_TIME_ISO_MAX];
-    ok = ok && ver && strcmp(ver, KT_VERSION) == 0 && defs && strcmp(defs, o->defs_sha256) == 0 &&
-         evpath && strcmp(evpath, it->evidence) == 0 && kt_jv_int(kt_jv_get(ev, "files"), &files) &&
-         files == st.files && mtime && strcmp(mtime, kt_time_format_iso(st.mtime_ns, iso)) == 0 &&
-         bytes &&
+    ok = ok && has_formats(o, &m) && ver && strcmp(ver, KT_VERSION) == 0 && defs &&
+         strcmp(defs, o->defs_sha256) == 0 && evpath && strcmp(evpath, it->evidence) == 0 &&
+         kt_jv_int(kt_jv_get(ev, "files"), &files) && files == st.files && mtime &&
+         strcmp(mtime, kt_time_format_iso(st.mtime_ns, iso)) == 0 && bytes &&
          (bytes->type == KT_JV_NULL ? st.bytes < 0 : kt_jv_int(bytes, &b) && b == st.bytes);
     kt_jv_release(&m);
     if (ok && o->hash) {
@@ -1031,7 +1081,9 @@ static int summarize(const bopts *o, blist *l)
     }
     bool all_ok = false;
     kt_error err = {0};
-    int rc = kt_case_write(o->outdir, rows, l->count, &all_ok, &err);
+    unsigned outputs = (wants(o, &kt_writer_html) ? KT_CASE_HTML : 0) |
+                       (wants(o, &kt_writer_sqlite) ? KT_CASE_SQLITE_DB : 0);
+    int rc = kt_case_write(o->outdir, rows, l->count, outputs, &all_ok, &err);
     free(rows);
     if (rc) {
         fprintf(stderr, "kavtrace: batch: %s\n", err.msg);
@@ -1044,9 +1096,14 @@ static int summarize(const bopts *o, blist *l)
             for (size_t s = 0; s < 5; s++)
                 c[s] += strcmp(l->items[i].status, names[s]) == 0;
         printf("%zu item%s: %zu ok, %zu skipped, %zu failed, %zu timed out, %zu not run\n"
-               "case summary: %s/%s, %s/%s\n",
+               "case summary: %s/%s, %s/%s",
                l->count, l->count == 1 ? "" : "s", c[0], c[1], c[2], c[3], c[4], o->outdir,
                KT_CASE_JSON, o->outdir, KT_CASE_CSV);
+        if (outputs & KT_CASE_HTML)
+            printf(", %s/%s", o->outdir, KT_CASE_INDEX);
+        if (outputs & KT_CASE_SQLITE_DB)
+            printf(", %s/%s", o->outdir, KT_CASE_SQLITE);
+        printf("\n");
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, "kavtrace: batch: cannot write the summary: %s\n", strerror(errno));
@@ -1105,7 +1162,12 @@ static void fill_script(FILE *f, const void *ctx)
     fprintf(f, " batch -q -o ");
     sh_quote(f, o->outdir);
     if (c->summary) {
-        fprintf(f, " --summarize\n");
+        fprintf(f, " --summarize");
+        if (o->formats) {
+            fprintf(f, " -f ");
+            sh_quote(f, o->formats);
+        }
+        fprintf(f, "\n");
         return;
     }
     fprintf(f, " --slurm-task \"$SLURM_ARRAY_TASK_ID\" --slurm-chunk %d -a ", o->chunk);
@@ -1207,7 +1269,8 @@ static void help(unsigned long long memory)
            "Evidence: the EVIDENCE arguments, the items of a manifest, and every image\n"
            "(each split or EWF set once) and system root folder found under a folder.\n"
            "Each item is scanned by 'kavtrace scan' in a process of its own into\n"
-           "OUTDIR/ID/; case.json and case.csv in OUTDIR hold one row per item.\n\n"
+           "OUTDIR/ID/; case.json, case.csv (and by -f index.html, case.sqlite) in\n"
+           "OUTDIR hold one row per item.\n\n"
            "  -o, --output DIR       where to write (default ./kavtrace-out)\n"
            "  -m, --manifest FILE    CSV with a header naming 'evidence' (and optional\n"
            "                         'id', 'custodian', 'key_file', 'notes'), or one path\n"
@@ -1220,9 +1283,10 @@ static void help(unsigned long long memory)
            "      --hash             hash each medium (as scan --hash); a rerun then\n"
            "                         skips an item only if the hash is unchanged\n"
            "  -a, --artifacts DIR    artifact definitions\n"
-           "  -f, --format LIST      as scan's\n"
+           "  -f, --format LIST      as scan's; html adds the case's index.html, sqlite\n"
+           "                         its case.sqlite\n"
            "  -q, --quiet            no progress, no summary\n"
-           "      --summarize        (re)build case.json and case.csv in OUTDIR only\n"
+           "      --summarize        (re)build the case summary in OUTDIR only\n"
            "      --slurm            submit a Slurm job array (one task per chunk of\n"
            "                         items) and a case summary job after it, instead\n"
            "      --dry-run          with --slurm: print the scripts, submit nothing\n"
@@ -1400,6 +1464,8 @@ static int run(int argc, char **argv)
                                   "no evidence");
     if (!from_plan && !given)
         return kt_cli_usage_error(&kt_cmd_batch, "no evidence, --manifest or --discover given");
+    if (parse_formats(&o, o.formats) != 0)
+        return kt_cli_usage_error(&kt_cmd_batch, "bad --format list '%s'", o.formats);
     if (o.dry_run && !o.slurm)
         return kt_cli_usage_error(&kt_cmd_batch, "--dry-run goes with --slurm");
     if (o.slurm && from_plan)

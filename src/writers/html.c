@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kavtrace/jsonread.h"
 #include "kavtrace/provenance.h"
 #include "kavtrace/text.h"
 #include "kavtrace/writers.h"
@@ -486,3 +487,242 @@ const kt_writer kt_writer_html = {
     .summary = "a report to read and print: verdicts, evidence, products, a timeline picture",
     .write = write_html,
 };
+
+/* ---- index.html: a batch's items, one row each ---- */
+
+static const char index_style[] =
+    "<style>\n"
+    "body{max-width:1500px}\n"
+    "table.items th,table.items td{overflow-wrap:break-word}\n"
+    "table.items .evidence,table.items .message{overflow-wrap:anywhere;font-size:.85rem;"
+    "font-weight:normal}\n"
+    "table.items td.id{min-width:9rem}table.items td.status{min-width:5rem;max-width:16rem}\n"
+    "table.items td.verdict{white-space:nowrap}table.items td.products{min-width:14rem}\n"
+    "table.items td.verdict span{display:block}\n"
+    "table.items .product{margin-bottom:.25rem}\n"
+    "table.items th.v{font-size:.8rem;font-weight:600}\n"
+    "tr.item.status-failed td.status,tr.item.status-timed-out td.status,"
+    "tr.item.status-not-run td.status{color:var(--true);font-weight:600}\n"
+    "@media (max-width:700px){"
+    "table.items,table.items tbody,table.items tr,table.items td{display:block;width:auto}"
+    "table.items thead{display:none}table.items tr{border-bottom:2px solid var(--line)}"
+    "table.items td::before{content:attr(data-label) ': ';font-weight:600}"
+    "table.items td.verdict span{display:inline;margin-right:.4rem}}\n"
+    "@media print{table.items{font-size:8pt}}\n"
+    "</style>\n";
+
+/* A verdict's name as a column head: "ever installed", "KSN after cutoff". */
+static void verdict_label(html *h, const char *name)
+{
+    if (strncmp(name, "kaspersky_", 10) == 0)
+        name += 10;
+    for (const char *p = name; h->rc == KT_OK && *p; p++) {
+        if (*p == '_') {
+            raw(h, " ");
+        } else if (p == name && strncmp(p, "ksn", 3) == 0) {
+            raw(h, "KSN");
+            p += 2;
+        } else if (strncmp(p, "ultraav", 7) == 0) {
+            raw(h, "UltraAV");
+            p += 6;
+        } else {
+            h->rc = kt_buf_append(h->out, p, 1);
+        }
+    }
+}
+
+/* The item's folder name in a URL path: every byte but unreserved ones
+ * percent-encoded. */
+static void href_segment(html *h, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; h->rc == KT_OK && *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '.' || *p == '_' || *p == '~')
+            h->rc = kt_buf_append(h->out, p, 1);
+        else
+            fmt(h, "%%%02X", *p);
+    }
+}
+
+static const char *jstr(const kt_jv *v, const char *key)
+{
+    return kt_jv_str(kt_jv_get(v, key));
+}
+
+static size_t jlen(const kt_jv *v, kt_jv_type type)
+{
+    return v && v->type == type ? v->len : 0;
+}
+
+/* The systems' columns: hosts, a verdict each, products. */
+static void item_systems(html *h, const kt_jv *findings)
+{
+    const kt_jv *systems = kt_jv_get(findings, "systems");
+    size_t ns = jlen(systems, KT_JV_ARRAY);
+    raw(h, "<td class=\"hosts\" data-label=\"systems\">");
+    if (ns == 0)
+        raw(h, "no system found");
+    for (size_t i = 0; i < ns; i++) {
+        const kt_jv *s = &systems->item[i];
+        int64_t vol = -1;
+        kt_jv_int(kt_jv_get(kt_jv_get(s, "volume"), "index"), &vol);
+        fmt(h, "<div class=\"system\" data-system=\"%zu\">", i);
+        raw(h, "<span class=\"host\">");
+        const char *host = jstr(s, "hostname");
+        text(h, host && host[0] ? host : "(no hostname)");
+        raw(h, "</span>");
+        raw(h, " <span class=\"meta\">(");
+        text(h, jstr(s, "os"));
+        fmt(h, ", volume %lld)</span></div>", (long long)vol);
+    }
+    raw(h, "</td>");
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        const char *name = kt_verdict_name((kt_verdict)v);
+        fmt(h, "<td class=\"verdict\" data-verdict=\"%s\" data-label=\"", name);
+        verdict_label(h, name);
+        raw(h, "\">");
+        for (size_t i = 0; i < ns; i++) {
+            const kt_jv *x = kt_jv_get(kt_jv_get(&systems->item[i], "verdicts"), name);
+            const char *ans = x && x->type == KT_JV_BOOL ? (x->b ? "true" : "false") : "null";
+            fmt(h, "<span class=\"v-%s\" data-system=\"%zu\">%s</span>", ans, i, ans);
+        }
+        raw(h, "</td>");
+    }
+    raw(h, "<td class=\"products\" data-label=\"products\">");
+    size_t shown = 0;
+    for (size_t i = 0; i < ns; i++) {
+        const kt_jv *s = &systems->item[i];
+        const kt_jv *ps = kt_jv_get(s, "products");
+        /* The products at the cutoff, where the findings hold them. */
+        const kt_jv *sa = kt_jv_get(s, "state_at"), *cut = NULL;
+        for (size_t k = 0; k < jlen(sa, KT_JV_ARRAY); k++) {
+            const char *m = jstr(&sa->item[k], "milestone");
+            if (m && strcmp(m, "cutoff") == 0)
+                cut = kt_jv_get(&sa->item[k], "products");
+        }
+        for (size_t p = 0; p < jlen(ps, KT_JV_ARRAY); p++, shown++) {
+            const kt_jv *pr = &ps->item[p];
+            const char *id = jstr(pr, "id");
+            fmt(h, "<div class=\"product\" data-system=\"%zu\" data-product=\"", i);
+            text(h, id);
+            raw(h, "\"><b>");
+            text(h, jstr(pr, "name"));
+            raw(h, "</b>");
+            if (jstr(pr, "version")) {
+                raw(h, " ");
+                text(h, jstr(pr, "version"));
+            }
+            raw(h, " <span class=\"meta\">");
+            text(h, jstr(pr, "status"));
+            raw(h, "</span>");
+            if (cut) {
+                const kt_jv *st = NULL;
+                for (size_t k = 0; k < jlen(cut, KT_JV_ARRAY); k++)
+                    if (id && jstr(&cut->item[k], "id") &&
+                        strcmp(jstr(&cut->item[k], "id"), id) == 0)
+                        st = &cut->item[k];
+                const kt_jv *inst = kt_jv_get(st, "installed");
+                const char *state = inst && inst->type == KT_JV_BOOL
+                                        ? (inst->b ? "installed" : "not installed")
+                                        : "unknown";
+                fmt(h, "<br><span class=\"at-cutoff\" data-state=\"%s\">at the cutoff: %s", state,
+                    state);
+                if (inst && inst->type == KT_JV_BOOL && inst->b && jstr(st, "version")) {
+                    raw(h, " ");
+                    text(h, jstr(st, "version"));
+                }
+                raw(h, "</span>");
+            }
+            raw(h, "</div>");
+        }
+    }
+    if (shown == 0)
+        raw(h, "none");
+    raw(h, "</td>");
+}
+
+int kt_case_html_row(kt_buf *out, const kt_case_html_item *it)
+{
+    html h = {.out = out};
+    raw(&h, "<tr class=\"item status-");
+    text(&h, it->status);
+    raw(&h, "\" data-id=\"");
+    text(&h, it->id);
+    raw(&h, "\" data-status=\"");
+    text(&h, it->status);
+    raw(&h, "\"><td class=\"id\" data-label=\"item\">");
+    if (it->has_report) {
+        raw(&h, "<a class=\"report\" href=\"");
+        href_segment(&h, it->id);
+        raw(&h, "/report.html\">");
+        text(&h, it->id);
+        raw(&h, "</a>");
+    } else {
+        text(&h, it->id);
+    }
+    raw(&h, "<br><span class=\"meta evidence\">");
+    text(&h, it->evidence);
+    raw(&h, "</span>");
+    if (it->custodian) {
+        raw(&h, "<br><span class=\"meta\">custodian <span class=\"custodian\">");
+        text(&h, it->custodian);
+        raw(&h, "</span></span>");
+    }
+    raw(&h, "</td><td class=\"status\" data-label=\"status\">");
+    text(&h, it->status);
+    if (it->message && it->message[0]) {
+        raw(&h, "<br><span class=\"meta message\">");
+        text(&h, it->message);
+        raw(&h, "</span>");
+    }
+    raw(&h, "</td>");
+    if (it->findings) {
+        item_systems(&h, it->findings);
+        const kt_jv *w = kt_jv_get(it->findings, "warnings");
+        fmt(&h, "<td class=\"warnings\" data-label=\"warnings\">%zu</td>", jlen(w, KT_JV_ARRAY));
+    } else {
+        fmt(&h, "<td class=\"none\" colspan=\"%d\">no findings</td>", KT_V_COUNT + 3);
+    }
+    raw(&h, "</tr>\n");
+    kt_buf_release(&h.esc);
+    return h.rc;
+}
+
+int kt_case_html_page(kt_buf *out, const kt_buf *rows, const char *const *statuses,
+                      const size_t *counts, size_t nstatuses, size_t items)
+{
+    html h = {.out = out};
+    raw(&h, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "style-src 'unsafe-inline'\">\n<title>kavtrace case index</title>\n");
+    raw(&h, style);
+    raw(&h, index_style);
+    fmt(&h,
+        "</head><body>\n<header><h1>kavtrace case index</h1>\n<p class=\"meta\">%zu item%s:", items,
+        items == 1 ? "" : "s");
+    for (size_t s = 0; s < nstatuses; s++)
+        fmt(&h, "%s <span class=\"total\" data-status=\"%s\">%zu</span> %s", s ? "," : "",
+            statuses[s], counts[s], statuses[s]);
+    raw(&h, ".<br>Each item's verdicts per system (in system order), its products at "
+            "acquisition and at the cutoff, and its warnings; the item's name opens its "
+            "report. Times are UTC.</p></header>\n");
+    raw(&h, "<div class=\"scroll\"><table class=\"items\"><thead><tr><th>item</th>"
+            "<th>status</th><th>systems</th>");
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        const char *name = kt_verdict_name((kt_verdict)v);
+        fmt(&h, "<th class=\"v\" title=\"%s\">", name);
+        verdict_label(&h, name);
+        raw(&h, "</th>");
+    }
+    raw(&h, "<th>products</th><th>warnings</th></tr></thead><tbody>\n");
+    if (h.rc == KT_OK && rows->len)
+        h.rc = kt_buf_append(out, rows->data, rows->len);
+    fmt(&h,
+        "</tbody></table></div>\n<footer class=\"meta\"><p>Written by kavtrace %s from the "
+        "items' outputs; case.json and case.csv hold the same rows.</p></footer>\n"
+        "</body></html>\n",
+        KT_VERSION);
+    kt_buf_release(&h.esc);
+    return h.rc;
+}
