@@ -58,9 +58,10 @@ faketime -f "$frozen" "$populate" "$img" "$here/usnjrnl.tsv" "$work/content"
 
 # TSK's reading: $J sparse, its records as journal.tsv has them.
 jrnl=$(ifind -n '$Extend/$UsnJrnl' "$img")
-attr=$(istat "$img" "$jrnl" | sed -n 's/^Type: \$DATA (\(128-[0-9]*\)) *Name: \$J .*/\1/p')
-istat "$img" "$jrnl" | grep -q 'Name: \$J   Non-Resident, Sparse' ||
-  { istat "$img" "$jrnl" >&2; echo "$0: \$J is not a sparse stream" >&2; exit 1; }
+istat "$img" "$jrnl" > "$work/istat.txt"
+attr=$(sed -n 's/^Type: \$DATA (\(128-[0-9]*\)) *Name: \$J .*/\1/p' "$work/istat.txt")
+grep -q 'Name: \$J   Non-Resident, Sparse' "$work/istat.txt" ||
+  { grep -v '^0 ' "$work/istat.txt" >&2; echo "$0: \$J is not a sparse stream" >&2; exit 1; }
 icat "$img" "$jrnl-$attr" > "$work/j.bin"
 /usr/bin/python3 "$here/check-usn.py" "$work/j.bin" "$here/journal.tsv" "$HOLE" > /dev/null
 
