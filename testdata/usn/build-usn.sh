@@ -10,7 +10,9 @@
 #                                (NTFS, 48 MiB at sector 2048), as the scenarios
 # byte-identical from build to build. TSK (istat, icat) must see $J as a
 # sparse stream holding journal.tsv's records (check-usn.py reads them
-# independently of kavtrace); the script fails otherwise.
+# independently of kavtrace); the script fails otherwise. JOURNAL=SPEC
+# builds the same volume with another journal (bench/history.sh's large
+# one), OUTDIR/kes-usn-removed.raw all the same.
 set -euo pipefail
 if [[ $# -ne 3 ]]; then
   echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE" >&2
@@ -52,7 +54,8 @@ for dir in "Program Files" "Program Files (x86)" "ProgramData"; do
   [[ -n $entry && -n $seq ]] || { echo "$0: no reference for '$dir'" >&2; exit 1; }
   printf '%s\t%s\t%s\n' "$dir" "$entry" "$seq"
 done > "$work/refs.tsv"
-/usr/bin/python3 "$here/../tools/kt-mkusn.py" "$here/journal.tsv" "$work/refs.tsv" "$HOLE" \
+journal=${JOURNAL:-$here/journal.tsv}
+/usr/bin/python3 "$here/../tools/kt-mkusn.py" "$journal" "$work/refs.tsv" "$HOLE" \
   "$work/content/usn-j" "$work/content/usn-max"
 faketime -f "$frozen" "$populate" "$img" "$here/usnjrnl.tsv" "$work/content"
 
@@ -63,7 +66,7 @@ attr=$(sed -n 's/^Type: \$DATA (\(128-[0-9]*\)) *Name: \$J .*/\1/p' "$work/istat
 grep -q 'Name: \$J   Non-Resident, Sparse' "$work/istat.txt" ||
   { grep -v '^0 ' "$work/istat.txt" >&2; echo "$0: \$J is not a sparse stream" >&2; exit 1; }
 icat "$img" "$jrnl-$attr" > "$work/j.bin"
-/usr/bin/python3 "$here/check-usn.py" "$work/j.bin" "$here/journal.tsv" "$HOLE" > /dev/null
+/usr/bin/python3 "$here/check-usn.py" "$work/j.bin" "$journal" "$HOLE" > /dev/null
 
 raw=$out/kes-usn-removed.raw
 rm -f "$raw"
