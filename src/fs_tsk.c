@@ -804,3 +804,8 @@ static void set_props(kt_fs *fs, const kt_volume *vol)
                 fs->case_insensitive = false;
     }
 }
+
+TSK_FS_INFO *kt_fs_tsk_info(kt_fs *fs)
+{
+    return fs && fs->ops == &kt_fs_tsk_ops ? tfs(fs) : NULL;
+}

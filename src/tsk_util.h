@@ -14,6 +14,13 @@ int kt_tsk_error(kt_error *err, int code, const char *context);
 /* The libtsk image of an opened kt_image (borrowed), NULL for a directory. */
 TSK_IMG_INFO *kt_image_tsk(kt_image *img);
 
+/* The libtsk filesystem behind fs (borrowed, lives as long as fs), NULL
+ * when fs is not read by libtsk (a directory, XFS). For readers of what
+ * kt_fs does not give (the NTFS change journal's runs, MFT entries by
+ * number). */
+struct kt_fs;
+TSK_FS_INFO *kt_fs_tsk_info(struct kt_fs *fs);
+
 /* A VMDK, VHD/VHDX or QCOW opened with libvmdk, libvhdi or libqcow and
  * handed to libtsk as an external image (vdisk.c). On success *out is
  * owned by the caller (tsk_img_close releases it); on refusal nothing is

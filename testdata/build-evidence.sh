@@ -183,6 +183,9 @@ step "Windows scenarios with expected findings"
 step "Volume Shadow Copy scenario (kes-vss-wiped)"
 "$here/vss/build-vss.sh" "$out/vss" "$out/scenarios" "$mkhive" "$populate"
 
+step "change journal scenario (kes-usn-removed)"
+"$here/usn/build-usn.sh" "$out/usn" "$mkhive" "$populate"
+
 step "Linux and macOS scenarios with expected findings"
 "$here/build-unix-scenarios.sh" "$out/scenarios-unix" "$mkrpmdb"
 

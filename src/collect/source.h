@@ -46,7 +46,7 @@ struct kt_source_ops {
 };
 
 extern const kt_source_ops kt_source_registry, kt_source_files, kt_source_evtx, kt_source_sqlite,
-    kt_source_prefetch, kt_source_packages, kt_source_plist;
+    kt_source_prefetch, kt_source_packages, kt_source_plist, kt_source_usn;
 
 #define KT_SOURCES_MAX 16
 extern const kt_source_ops *const kt_sources[];

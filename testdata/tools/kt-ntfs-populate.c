@@ -19,7 +19,13 @@
  *            all eight are '-' on (and only on) 'stream' lines
  *   content  '-' (empty; the only value allowed for 'dir'),
  *            'text:...' with escapes \n \r \t \\, or
- *            '@NAME' = the bytes of CONTENT_DIR/NAME
+ *            '@NAME' = the bytes of CONTENT_DIR/NAME; on a 'stream' line
+ *            'sparse:N:' before 'text:' or '@' puts N bytes (a multiple
+ *            of 4096) of sparse hole (no clusters) before the content, as
+ *            the change journal's $J stream has its released head
+ *
+ * The system folder $Extend (MFT entry 11) is a parent without a line of
+ * its own: '$Extend/$UsnJrnl' makes a change journal file there.
  *
  * How the times end up on disk (libntfs-3g 2022.10.3, see the notes at
  * the functions below):
@@ -104,8 +110,9 @@ struct entry {
     int64_t t[NTIMES];   /* NTFS ticks: SI c,m,mft,a then FN c,m,mft,a */
     unsigned char *data; /* content (NULL when empty) */
     size_t data_len;
+    int64_t hole;   /* stream: bytes of sparse hole before the content */
     size_t target;  /* stream: index of the entry it belongs to */
-    int has_parent; /* 0: parent is the root directory */
+    int has_parent; /* 0: parent is the root directory; 2: $Extend */
     size_t parent;  /* index of the parent 'dir' entry */
     MFT_REF mref;   /* after creation */
 };
@@ -517,11 +524,13 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
         slash = strrchr(f[1], '/');
         if (slash) {
             e.has_parent = 1;
-            if (!find_path(m, f[1], (size_t)(slash - f[1]), &e.parent))
+            if (slash - f[1] == 7 && !memcmp(f[1], "$Extend", 7))
+                e.has_parent = 2;
+            else if (!find_path(m, f[1], (size_t)(slash - f[1]), &e.parent))
                 return errorf(m->name, lineno,
                               "parent directory '%.*s' is not declared on an earlier 'dir' line",
                               (int)(slash - f[1]), f[1]);
-            if (m->e[e.parent].kind != K_DIR)
+            if (e.has_parent == 1 && m->e[e.parent].kind != K_DIR)
                 return errorf(m->name, lineno, "parent '%s' is not a 'dir' (line %lu)",
                               m->e[e.parent].path, m->e[e.parent].line);
         }
@@ -530,6 +539,20 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
     }
 
     /* Content. */
+    if (!strncmp(f[10], "sparse:", 7)) {
+        char *end = NULL;
+        long long hole;
+
+        if (e.kind != K_STREAM)
+            return errorf(m->name, lineno, "'sparse:' is only allowed on 'stream' lines");
+        errno = 0;
+        hole = strtoll(f[10] + 7, &end, 10);
+        if (errno || end == f[10] + 7 || *end != ':' || hole <= 0 || hole % 4096 ||
+            hole > (1LL << 40))
+            return errorf(m->name, lineno, "sparse:N: N must be a positive multiple of 4096");
+        e.hole = hole;
+        f[10] = end + 1;
+    }
     if (!strcmp(f[10], "-")) {
         /* empty */
     } else if (e.kind == K_DIR) {
@@ -660,12 +683,12 @@ static int to_ucs(const char *s, ntfschar **u)
     return n;
 }
 
-static int write_all(ntfs_attr *na, const unsigned char *data, size_t len)
+static int write_at(ntfs_attr *na, s64 base, const unsigned char *data, size_t len)
 {
     size_t off = 0;
 
     while (off < len) {
-        s64 w = ntfs_attr_pwrite(na, (s64)off, (s64)(len - off), data + off);
+        s64 w = ntfs_attr_pwrite(na, base + (s64)off, (s64)(len - off), data + off);
 
         if (w <= 0) {
             if (w == 0)
@@ -677,9 +700,38 @@ static int write_all(ntfs_attr *na, const unsigned char *data, size_t len)
     return 0;
 }
 
+static int write_all(ntfs_attr *na, const unsigned char *data, size_t len)
+{
+    return write_at(na, 0, data, len);
+}
+
+/*
+ * A stream with a sparse head: made non-resident, grown to the hole's size
+ * with ntfs_attr_truncate() (which leaves a hole: no clusters, the
+ * attribute marked sparse), then the content written after it.
+ */
+static int write_sparse(ntfs_inode *ni, const ntfschar *uname, int ulen, const struct entry *e)
+{
+    ntfs_attr *na = ntfs_attr_open(ni, AT_DATA, (ntfschar *)uname, (u32)ulen);
+    int rc = 0;
+
+    if (!na)
+        return -1;
+    if (!NAttrNonResident(na) && ntfs_attr_force_non_resident(na))
+        rc = -1;
+    if (!rc && ntfs_attr_truncate(na, e->hole))
+        rc = -1;
+    if (!rc && e->data_len && write_at(na, e->hole, e->data, e->data_len))
+        rc = -1;
+    ntfs_attr_close(na);
+    return rc;
+}
+
 static MFT_REF parent_mref(const struct manifest *m, const struct entry *e)
 {
-    return e->has_parent ? m->e[e->parent].mref : (MFT_REF)FILE_root;
+    return e->has_parent == 2 ? (MFT_REF)FILE_Extend
+           : e->has_parent    ? m->e[e->parent].mref
+                              : (MFT_REF)FILE_root;
 }
 
 static int create_entry(ntfs_volume *vol, struct manifest *m, size_t i)
@@ -765,10 +817,13 @@ static int add_stream(ntfs_volume *vol, struct manifest *m, size_t i)
     }
     if (ntfs_attr_exist(ni, AT_DATA, uname, (u32)ulen))
         rc = errorf(m->name, e->line, "'%s' already has a stream named '%s'", e->path, e->stream);
-    else if (ntfs_attr_add(ni, AT_DATA, uname, (u8)ulen, e->data ? e->data : empty,
-                           (s64)e->data_len))
+    else if (ntfs_attr_add(ni, AT_DATA, uname, (u8)ulen, e->data && !e->hole ? e->data : empty,
+                           e->hole ? 0 : (s64)e->data_len))
         rc = errorf(m->name, e->line, "cannot add stream '%s:%s': %s", e->path, e->stream,
                     strerror(errno));
+    else if (e->hole && write_sparse(ni, uname, ulen, e))
+        rc = errorf(m->name, e->line, "cannot write sparse stream '%s:%s': %s", e->path,
+                    e->stream, strerror(errno));
     free(uname);
     if (ntfs_inode_close(ni) && !rc)
         rc = errorf(m->name, e->line, "cannot close '%s': %s", e->path, strerror(errno));
