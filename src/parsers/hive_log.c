@@ -287,10 +287,13 @@ int kt_hive_replay(const uint8_t *hive, size_t len, const kt_hive_log *logs, siz
         out->notes = r.notes;
         return kt_error_set(err, KT_ENOTFOUND, "no log entry to apply");
     }
-    /* The rebuilt base block: clean, with the bins size the logs gave. */
-    r.len = KT_REGF_BASE + r.bins;
-    wr32(r.p + 4, r.next);
-    wr32(r.p + 8, r.next);
+    /* The rebuilt base block: clean (both sequence numbers the last
+     * entry's), with the bins size the logs gave; the file keeps its
+     * length when the bins shrank. This is byte for byte what yarp (by the
+     * format specification's author) recovers from the same files. */
+    uint32_t last = r.next > seq2 ? r.next - 1 : r.next;
+    wr32(r.p + 4, last);
+    wr32(r.p + 8, last);
     wr32(r.p + 0x28, r.bins);
     wr32(r.p + 0x1FC, checksum(r.p));
     out->data = r.p;
