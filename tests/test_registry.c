@@ -389,6 +389,13 @@ START_TEST(replays_transaction_logs_in_memory)
     ck_assert_msg(strstr(kt_hive_log_notes(h), "not a hive transaction log"), "%s",
                   kt_hive_log_notes(h));
     kt_hive_free(h);
+    /* Only the empty LOG2: intact, nothing past the primary file: read as
+     * it is, nothing to say. */
+    open_with_logs(&b, NULL, &l2, &h);
+    ck_assert_ptr_null(kt_hive_unapplied(h));
+    ck_assert_ptr_null(kt_hive_log_notes(h));
+    ck_assert_uint_eq(last_update(h), 1727415900u);
+    kt_hive_free(h);
     /* No log at all for a dirty hive. */
     open_with_logs(&b, NULL, NULL, &h);
     ck_assert_msg(strstr(kt_hive_log_notes(h), "dirty hive") &&

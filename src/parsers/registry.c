@@ -517,9 +517,12 @@ int kt_hive_open_logged(const void *data, size_t len, const kt_hive_log *logs, s
         return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
     if (rc != KT_OK) {
-        /* The primary file alone: what it holds, and why not more. */
+        /* The primary file alone: what it holds, and why not more. Intact
+         * logs with no entry past the primary file are no loss (a partial
+         * reconcile leaves a hive so): nothing to say then. */
+        bool quiet = any && rc == KT_ENOTFOUND && r.notes == NULL;
         rc = kt_hive_open_mem(data, len, name, &hv, err);
-        if (rc == KT_OK) {
+        if (rc == KT_OK && !quiet) {
             char msg[700];
             snprintf(msg, sizeof msg,
                      "dirty hive (its sequence numbers differ), read without its logs: %s", e.msg);
