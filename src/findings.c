@@ -580,6 +580,13 @@ static bool has_version(const kt_event *e)
     return e->version && version_parts(e->version) > 0;
 }
 
+/* The product at work: updated, run, detecting, talking to KSN. */
+static bool at_work(const kt_event *e)
+{
+    return shows_installed(e) && e->category != KT_CAT_INSTALL && e->category != KT_CAT_PRESENCE &&
+           e->category != KT_CAT_MIGRATION && e->category != KT_CAT_CONFIG;
+}
+
 /* The state of product p (its events ev) at t (docs/findings.md). */
 static int product_state(const kt_product_finding *p, const kt_event *const *ev, size_t n,
                          kt_time t, kt_product_state *s)
@@ -589,7 +596,7 @@ static int product_state(const kt_product_finding *p, const kt_event *const *ev,
     kt_strlcpy(s->id, p->id, sizeof s->id);
     s->last_signature_update = s->last_codebase_update = KT_TIME_NONE;
     kt_time seen = KT_TIME_NONE, gone = KT_TIME_NONE, install_after = KT_TIME_NONE;
-    bool before_t = false;
+    bool before_t = false, seen_after = false;
     for (size_t i = 0; i < n; i++) {
         const kt_event *e = ev[i];
         if (by(e, t)) {
@@ -599,15 +606,20 @@ static int product_state(const kt_product_finding *p, const kt_event *const *ev,
                                                           : NULL;
             if (slot && (*slot == KT_TIME_NONE || e->time > *slot))
                 *slot = e->time;
-        } else if (!straddles(e, t) && e->category == KT_CAT_INSTALL &&
-                   (install_after == KT_TIME_NONE || e->time < install_after)) {
-            install_after = e->time; /* surely after t */
+        } else if (!straddles(e, t)) { /* surely after t */
+            if (e->category == KT_CAT_INSTALL &&
+                (install_after == KT_TIME_NONE || e->time < install_after))
+                install_after = e->time;
+            if (at_work(e))
+                seen_after = true;
         }
     }
     /* Gone at acquisition with its removal dated by nothing: whether the
-     * removal came before t cannot be told. */
+     * removal came before t cannot be told, unless the product is seen at
+     * work after t (an update, a run: from any copy of the past, a hive's
+     * free cells or logs, a shadow copy): its removal came after that. */
     bool gone_undated = (p->status == KT_STATUS_REMOVED || p->status == KT_STATUS_RESIDUE) &&
-                        p->removed == KT_TIME_NONE;
+                        p->removed == KT_TIME_NONE && !seen_after;
     if (gone != KT_TIME_NONE && (seen == KT_TIME_NONE || gone >= seen)) {
         s->installed = KT_FALSE; /* removed, and nothing after shows it back by t */
         ids_at(&rc, &s->ev_installed, ev, n, t, gone, is_removal);

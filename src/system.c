@@ -47,16 +47,32 @@ static void trim(char *s)
 static int open_hive(kt_fs *fs, const char *path, kt_hive **out, size_t *size, char *why,
                      size_t whylen)
 {
-    kt_buf b = {0};
+    kt_buf b = {0}, lb[2] = {{0}};
     kt_error e = {0};
     int rc = kt_fs_read(fs, path, 0, KT_HIVE_MAX_SIZE, &b, &e);
     if (rc == KT_OK) {
+        /* A dirty hive's transaction logs, applied in memory (registry.h);
+         * a log that cannot be read is as if absent, and the hive says so. */
+        char names[2][KT_FS_PATH_MAX];
+        kt_hive_log logs[2] = {{0}};
+        bool dirty = kt_hive_is_dirty((const uint8_t *)b.data, b.len);
+        for (int i = 0; dirty && i < 2; i++) {
+            kt_error le = {0};
+            snprintf(names[i], sizeof names[i], "%s.LOG%d", path, i + 1);
+            logs[i].name = names[i];
+            if (kt_fs_read(fs, names[i], 0, KT_HIVE_MAX_SIZE, &lb[i], &le) == KT_OK) {
+                logs[i].data = (const uint8_t *)lb[i].data;
+                logs[i].len = lb[i].len;
+            }
+        }
         *size = b.len;
-        rc = kt_hive_open_mem(b.data, b.len, path, out, &e);
+        rc = kt_hive_open_logged(b.data, b.len, logs, 2, path, out, &e);
     }
     if (rc)
         kt_strlcpy(why, rc == KT_ENOTFOUND ? "not found" : e.msg, whylen);
     kt_buf_release(&b);
+    kt_buf_release(&lb[0]);
+    kt_buf_release(&lb[1]);
     return rc;
 }
 

@@ -90,10 +90,14 @@ static int event_cmp(const void *pa, const void *pb)
 
 static bool same(const kt_event *a, const kt_event *b)
 {
+    /* allocated too: a live key and an older state's copy of it (a hive's
+     * RegBack copy, its free cells) are two finds, and the live one must
+     * stay. */
     return a->time == b->time && a->category == b->category && a->artifact == b->artifact &&
-           a->volume == b->volume && a->store == b->store && scmp(a->path, b->path) == 0 &&
-           scmp(a->key, b->key) == 0 && scmp(a->value, b->value) == 0 &&
-           scmp(a->time_source, b->time_source) == 0 && a->inode == b->inode;
+           a->volume == b->volume && a->store == b->store && a->allocated == b->allocated &&
+           scmp(a->path, b->path) == 0 && scmp(a->key, b->key) == 0 &&
+           scmp(a->value, b->value) == 0 && scmp(a->time_source, b->time_source) == 0 &&
+           a->inode == b->inode;
 }
 
 static void place(kt_event *e, const kt_artifact_set *set)

@@ -23,7 +23,8 @@
 # testdata/scenarios/tools/kt-ntfs-rmdir.c (deleted directories) is compiled
 # here with cc and pkg-config's libntfs-3g flags.
 #
-# Hive files: hives/SOFTWARE.spec -> SOFTWARE, hives/NTUSER-<user>.spec ->
+# Hive files: hives/SOFTWARE.spec -> SOFTWARE (and SOFTWARE.LOG1/.LOG2 when
+# the spec has a 'transaction'), hives/NTUSER-<user>.spec ->
 # NTUSER-<user>.DAT; event logs: evtx/NAME.spec -> NAME.evtx (kt-mkevtx);
 # SQLite databases: sql/NAME.sql -> NAME (sqlite3, run on the SQL text);
 # prefetch: prefetch/NAME.spec -> NAME.pf (kt-mkprefetch); ntfs.tsv names
@@ -124,6 +125,10 @@ for name in "${names[@]}"; do
     case $base in NTUSER-* | UsrClass-*) file=$base.DAT ;; *) file=$base ;; esac
     "$mkhive" "$spec" "$out/hives/$name/$file"
     cp "$out/hives/$name/$file" "$w/content/$file"
+    # A spec with 'transaction' also makes the hive's logs (FILE.LOG1/.LOG2).
+    for log in "$out/hives/$name/$file".LOG1 "$out/hives/$name/$file".LOG2; do
+      if [[ -e $log ]]; then cp "$log" "$w/content/"; fi
+    done
   done
   for spec in "$dir"/evtx/*.spec; do
     [[ -e $spec ]] || continue

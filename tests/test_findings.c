@@ -440,6 +440,52 @@ START_TEST(state_at_reads_only_events_by_the_instant_and_says_null_when_unknown)
 }
 END_TEST
 
+START_TEST(seen_at_work_after_the_instant_dates_an_undated_removal_after_it)
+{
+    /* Gone at acquisition (only past finds), its removal undated: installed
+     * at the cutoff only because an update after the cutoff shows it still
+     * there; a presence or install find after it would not. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_install, "2024-03-14T00:00:00Z", "kaspersky-kes", NULL, false, "deleted");
+    ev(&tl, &art_sig, "2024-10-14T22:10:00Z", "kaspersky-kes", NULL, false, "log");
+    kt_system_finding f = build(&tl);
+    ck_assert_int_eq(f.products[0].status, KT_STATUS_REMOVED);
+    ck_assert_int_eq(state(&f, "cutoff", 0)->installed, KT_TRUE);
+    kt_error err = {0};
+    ck_assert_int_eq(kt_findings_state_at(&tl, truth_time("2024-11-01T00:00:00Z"), NULL, &f, &err),
+                     0);
+    ck_assert_int_eq(f.states[f.nstates - 1].products[0].installed, KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    kt_timeline t2 = {0};
+    ev(&t2, &art_install, "2024-03-14T00:00:00Z", "kaspersky-kes", NULL, false, "deleted");
+    ev(&t2, &art_reg, "2024-10-14T22:10:00Z", "kaspersky-kes", NULL, false, "copy");
+    ev(&t2, &art_install, "2024-10-15T00:00:00Z", "kaspersky-kes", NULL, false, "again");
+    f = build(&t2);
+    ck_assert_int_eq(state(&f, "cutoff", 0)->installed, KT_NULL);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&t2);
+}
+END_TEST
+
+START_TEST(a_live_find_and_an_older_copy_of_it_stay_two_events)
+{
+    /* The same key, time and value in the live hive and in an older state
+     * of it (a RegBack copy): both stay, so the live one still says the
+     * product is there now. */
+    kt_timeline tl = {0};
+    ev(&tl, &art_reg, "2024-03-14T15:22:41Z", "kaspersky-kes", NULL, true, NULL);
+    ev(&tl, &art_reg, "2024-03-14T15:22:41Z", "kaspersky-kes", NULL, false, NULL);
+    ev(&tl, &art_reg, "2024-03-14T15:22:41Z", "kaspersky-kes", NULL, false, NULL); /* one fact */
+    kt_system_finding f = build(&tl);
+    ck_assert_uint_eq(tl.count, 2);
+    ck_assert_int_eq(f.products[0].status, KT_STATUS_REGISTERED);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+}
+END_TEST
+
 START_TEST(unidentified_finds_join_the_primary_product_and_tools_alone_are_no_product)
 {
     kt_timeline tl = {0};
@@ -676,6 +722,8 @@ static Suite *suite(void)
     tcase_add_test(tc, each_verdict_takes_the_strongest_backing_of_the_events_behind_it);
     tcase_add_test(tc, only_losses_of_this_system_or_the_item_open_false_verdicts);
     tcase_add_test(tc, state_at_reads_only_events_by_the_instant_and_says_null_when_unknown);
+    tcase_add_test(tc, seen_at_work_after_the_instant_dates_an_undated_removal_after_it);
+    tcase_add_test(tc, a_live_find_and_an_older_copy_of_it_stay_two_events);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -373,6 +373,54 @@ START_TEST(an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4)
 }
 END_TEST
 
+/* kes-reg-history: every find says which state of the registry holds it,
+ * and only the live (replayed) hive's is allocated. */
+START_TEST(registry_history_says_which_state)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(s.warnings.count, 0);
+    const struct {
+        const char *time, *artifact, *says;
+        bool allocated;
+    } want[] = {
+        {"2024-03-14T15:22:41.1875Z", "kaspersky.win.uninstall",
+         "deleted key recovered from a free cell of SOFTWARE", false},
+        {"2024-03-14T15:21:03.40625Z", "kaspersky.win.product-environment",
+         "deleted key recovered from a free cell of SOFTWARE", false},
+        {"2024-03-14T15:22:40.953125Z", "kaspersky.win.installer-properties",
+         "older state: the hive copy Windows/System32/config/RegBack/SOFTWARE", false},
+        {"2024-09-19T06:12:00Z", "kaspersky.win.last-successful-update",
+         "older state: the hive copy Windows/System32/config/RegBack/SOFTWARE", false},
+        {"2024-09-27T05:45:00Z", "kaspersky.win.last-successful-update",
+         "older state: SOFTWARE without its transaction logs "
+         "(Windows/System32/config/SOFTWARE.LOG1)",
+         false},
+        {"2024-10-14T22:10:00Z", "kaspersky.win.last-successful-update",
+         "in SOFTWARE only as replayed from its transaction logs "
+         "(Windows/System32/config/SOFTWARE.LOG1)",
+         true},
+    };
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        const kt_event *hit = NULL;
+        for (size_t i = 0; i < s.tl.count && !hit; i++) {
+            const kt_event *e = &s.tl.items[i];
+            if (e->time == truth_time(want[w].time) &&
+                strcmp(e->artifact->id, want[w].artifact) == 0)
+                hit = e;
+        }
+        ck_assert_msg(hit, "no %s at %s", want[w].artifact, want[w].time);
+        ck_assert_msg(strstr(hit->description, want[w].says), "%s: %s", want[w].time,
+                      hit->description);
+        ck_assert_msg(hit->allocated == want[w].allocated, "%s: allocated", want[w].time);
+    }
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 START_TEST(scenarios_in_raw)
 {
     each_scenario("raw");
@@ -1707,6 +1755,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_qcow2);
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
+    tcase_add_test(tc, registry_history_says_which_state);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);

@@ -39,6 +39,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios", .name = "consumer-vpn", .container = "E01"},
     {.set = "scenarios", .name = "kes-upgraded-late", .container = "E01"},
     {.set = "usn", .name = "kes-usn-removed", .container = "raw"},
+    {.set = "scenarios", .name = "kes-reg-history", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-ubuntu", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},
     {.set = "scenarios-unix", .name = "linux-decoys", .container = "E01"},

@@ -283,7 +283,15 @@ static value_read value_time(kt_collector *c, const kt_artifact *a, const time_r
     return VALUE_TIME;
 }
 
-static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f)
+/* Where a find comes from besides the live tree: `note` ends each event's
+ * description; past: the find shows an older state, never the product there
+ * now (the event is not allocated, as a deleted file's). */
+typedef struct origin {
+    const char *note;
+    bool past;
+} origin;
+
+static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f, const origin *o)
 {
     const spec *s = a->spec;
     for (size_t w = 0; w < s->nwhere; w++) {
@@ -316,8 +324,11 @@ static void key_found(kt_collector *c, const kt_artifact *a, const kt_find *f)
         if (r->category_set)
             e.ev.category = r->category;
         e.ev.time_source = src;
-        char what[620];
-        snprintf(what, sizeof what, " (%s)", src);
+        char what[900];
+        snprintf(what, sizeof what, " (%s%s%s)", src, o && o->note ? "; " : "",
+                 o && o->note ? o->note : "");
+        if (o && o->past)
+            e.ev.allocated = false;
         kt_emit(c, &e, what);
     }
 }
@@ -328,7 +339,22 @@ typedef struct rwalk {
     const kt_artifact *a;
     kt_hive *hive;
     const char *hive_name;
+    /* another state of the same hive: a key found the same there (same
+     * path, same LastWrite) is reported with `same`, another with
+     * `differs`; skip_same: the same keys are not reported */
+    kt_hive *other;
+    const origin *same, *differs;
+    bool skip_same;
 } rwalk;
+
+/* Whether hive `other` holds the key at path with the same LastWrite. */
+static bool same_in(kt_hive *other, const char *path, kt_time written)
+{
+    kt_hive_node n;
+    kt_error err = {0};
+    return kt_hive_find(other, 0, path, &n, &err) == KT_OK &&
+           kt_hive_node_time(other, n) == written;
+}
 
 static bool lookup(void *arg, const char *path, const void *node, const char *name, char *real,
                    size_t real_len, void *child)
@@ -380,8 +406,178 @@ static bool match(void *arg, const char *path, const void *node)
                  .node = *(const kt_hive_node *)node,
                  .hive_name = x->hive_name,
                  .key = path};
-    key_found(x->c, x->a, &f);
+    const origin *o = NULL;
+    if (x->differs) {
+        bool same = x->other && same_in(x->other, path, kt_hive_node_time(x->hive, f.node));
+        if (same && x->skip_same)
+            return true;
+        o = same ? x->same : x->differs;
+    }
+    key_found(x->c, x->a, &f, o);
     return true;
+}
+
+/* One '\\'-separated part of a path or pattern: its length. */
+static size_t part_len(const char *p)
+{
+    return strcspn(p, "\\");
+}
+
+/* Key path against a key pattern as the walker reads it: parts matched
+ * one by one (globs, without case), "**" any number of parts. */
+static bool path_match(const char *pat, const char *path, int depth)
+{
+    if (depth > 64)
+        return false;
+    while (*pat == '\\')
+        pat++;
+    while (*path == '\\')
+        path++;
+    if (*pat == '\0')
+        return *path == '\0';
+    size_t pl = part_len(pat);
+    if (pl == 2 && pat[0] == '*' && pat[1] == '*') {
+        for (const char *p = path;; p += part_len(p)) {
+            if (path_match(pat + 2, p, depth + 1))
+                return true;
+            if (*p == '\0')
+                return false;
+            while (*p == '\\')
+                p++;
+        }
+    }
+    if (*path == '\0')
+        return false;
+    size_t n = part_len(path);
+    char pp[256], kp[256];
+    if (pl >= sizeof pp || n >= sizeof kp)
+        return false;
+    memcpy(pp, pat, pl);
+    pp[pl] = '\0';
+    memcpy(kp, path, n);
+    kp[n] = '\0';
+    return fnmatch(pp, kp, FNM_CASEFOLD | FNM_NOESCAPE) == 0 &&
+           path_match(pat + pl, path + n, depth + 1);
+}
+
+/* Keys recovered from the hive's free cells that match a pattern: finds
+ * like live keys, marked deleted. */
+static void deleted_keys(kt_collector *c, const kt_artifact *a, kt_hive *hive, const char *name,
+                         char (*patterns)[KT_FS_PATH_MAX], size_t npat)
+{
+    size_t n = 0;
+    kt_error err = {0};
+    if (kt_hive_deleted(hive, &n, &err) != KT_OK) {
+        if (err.code == KT_ENOMEM)
+            c->rc = KT_ENOMEM;
+        else
+            kt_collect_diag(c, KT_SEV_WARNING, "hive.free-cells", name, NULL, "%s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n && c->rc == KT_OK; i++) {
+        const char *path;
+        bool partial;
+        kt_hive_node node = kt_hive_deleted_node(hive, i, &path, &partial);
+        bool hit = false;
+        for (size_t p = 0; p < npat && !hit; p++)
+            hit = path_match(patterns[p], path, 0);
+        if (!hit)
+            continue;
+        char note[KT_FS_PATH_MAX + 96];
+        snprintf(note, sizeof note, "deleted key recovered from a free cell of %s%s", name,
+                 partial ? ", its path partial (a parent key overwritten)" : "");
+        origin o = {.note = note, .past = true};
+        kt_find f = {.hive = hive, .node = node, .hive_name = name, .key = path};
+        key_found(c, a, &f, &o);
+    }
+}
+
+/* ---- hive copies: RegBack ---- */
+
+/* Other copies of SOFTWARE and SYSTEM Windows keeps: older states. */
+static const char *const copy_dirs[] = {"Windows/System32/config/RegBack"};
+#define NCOPIES (sizeof copy_dirs / sizeof copy_dirs[0])
+
+typedef struct copies {
+    struct copy {
+        char path[KT_FS_PATH_MAX];
+        kt_hive *hive;
+        bool tried;
+    } software[NCOPIES], system[NCOPIES];
+} copies;
+
+static kt_hive *copy_of(kt_collector *c, const char *hive, size_t i, const char **path)
+{
+    void **slot = kt_collect_state(c, &kt_source_registry);
+    if (slot == NULL)
+        return NULL;
+    if (*slot == NULL && (*slot = calloc(1, sizeof(copies))) == NULL) {
+        c->rc = KT_ENOMEM;
+        return NULL;
+    }
+    copies *cp = *slot;
+    struct copy *k = strcmp(hive, "SOFTWARE") == 0 ? &cp->software[i] : &cp->system[i];
+    *path = k->path;
+    if (k->tried)
+        return k->hive;
+    k->tried = true;
+    snprintf(k->path, sizeof k->path, "%s/%s", copy_dirs[i], hive);
+    kt_buf b = {0};
+    kt_error err = {0};
+    int rc = kt_fs_read(c->fs, k->path, 0, KT_HIVE_MAX_SIZE, &b, &err);
+    /* An empty file is what Windows 10 1803 and later leave there. */
+    if (rc == KT_OK && b.len > 0)
+        rc = kt_hive_open_mem(b.data, b.len, k->path, &k->hive, &err);
+    if (rc != KT_OK && rc != KT_ENOTFOUND)
+        kt_collect_diag(c, KT_SEV_WARNING, "hive.copy", k->path, NULL, "%s", err.msg);
+    if (rc == KT_ENOMEM)
+        c->rc = rc;
+    kt_buf_release(&b);
+    return k->hive;
+}
+
+static void finish(kt_collector *c)
+{
+    void **slot = kt_collect_state(c, &kt_source_registry);
+    copies *cp = slot ? *slot : NULL;
+    for (size_t i = 0; cp && i < NCOPIES; i++) {
+        kt_hive_free(cp->software[i].hive);
+        kt_hive_free(cp->system[i].hive);
+    }
+    free(cp);
+    if (slot)
+        *slot = NULL;
+}
+
+/* A copy of the hive (RegBack): its keys the live hive does not hold as
+ * they are there, reported as that copy's older state. */
+static void regback(kt_collector *c, const kt_artifact *a, const char *hive,
+                    char (*patterns)[KT_FS_PATH_MAX], size_t npat, kt_walk *w, rwalk *x)
+{
+    kt_hive *live = strcmp(hive, "SOFTWARE") == 0 ? c->sys->software
+                    : strcmp(hive, "SYSTEM") == 0 ? c->sys->system
+                                                  : NULL;
+    if (strcmp(hive, "SOFTWARE") != 0 && strcmp(hive, "SYSTEM") != 0)
+        return;
+    for (size_t i = 0; i < NCOPIES && c->rc == KT_OK; i++) {
+        const char *path = NULL;
+        kt_hive *copy = copy_of(c, hive, i, &path);
+        if (copy == NULL)
+            continue;
+        char note[KT_FS_PATH_MAX + 80];
+        snprintf(note, sizeof note, "older state: the hive copy %s", path);
+        origin o = {.note = note, .past = true};
+        *x = (rwalk){.c = c,
+                     .a = a,
+                     .hive = copy,
+                     .hive_name = path,
+                     .other = live,
+                     .differs = &o,
+                     .skip_same = true};
+        kt_hive_node root = kt_hive_root(copy);
+        for (size_t k = 0; k < npat; k++)
+            kt_walk_run(w, patterns[k], "", &root);
+    }
 }
 
 static void collect(kt_collector *c, const kt_artifact *a)
@@ -418,24 +614,67 @@ static void collect(kt_collector *c, const kt_artifact *a)
         .list = list,
         .match = match,
     };
-    for (size_t h = 0; h < nh; h++) {
-        x.hive = hives[h];
-        x.hive_name = names[h];
-        kt_hive_node root = kt_hive_root(hives[h]);
-        for (size_t k = 0; k < s->keys.count; k++) {
-            char pattern[KT_FS_PATH_MAX];
-            const char *p = s->keys.items[k];
-            /* {ControlSet}: the control set Select\Current names. */
-            if (strncmp(p, "{ControlSet}", 12) == 0) {
-                if (!c->sys->controlset[0])
-                    continue;
-                snprintf(pattern, sizeof pattern, "%s%s", c->sys->controlset, p + 12);
-            } else {
-                kt_strlcpy(pattern, p, sizeof pattern);
-            }
-            kt_walk_run(&w, pattern, "", &root);
+    char(*patterns)[KT_FS_PATH_MAX] = calloc(s->keys.count ? s->keys.count : 1, sizeof *patterns);
+    if (patterns == NULL) {
+        c->rc = KT_ENOMEM;
+        return;
+    }
+    size_t npat = 0;
+    for (size_t k = 0; k < s->keys.count; k++) {
+        const char *p = s->keys.items[k];
+        /* {ControlSet}: the control set Select\Current names. */
+        if (strncmp(p, "{ControlSet}", 12) == 0) {
+            if (!c->sys->controlset[0])
+                continue;
+            snprintf(patterns[npat++], KT_FS_PATH_MAX, "%s%s", c->sys->controlset, p + 12);
+        } else {
+            kt_strlcpy(patterns[npat++], p, KT_FS_PATH_MAX);
         }
     }
+    for (size_t h = 0; h < nh && c->rc == KT_OK; h++) {
+        kt_hive *old = kt_hive_unapplied(hives[h]);
+        const char *notes = kt_hive_log_notes(hives[h]);
+        for (const char *n = notes; n && *n;) { /* one warning a line */
+            size_t l = strcspn(n, "\n");
+            kt_collect_diag(c, KT_SEV_WARNING, "hive.log", names[h], NULL, "%.*s", (int)l, n);
+            n += l + (n[l] == '\n');
+        }
+        /* The hive as Windows would load it (its logs replayed): a key the
+         * primary file alone does not hold (or holds older) says so. */
+        char replayed[700], unapplied[700];
+        snprintf(replayed, sizeof replayed, "in %s only as replayed from its transaction logs (%s)",
+                 names[h], old ? kt_hive_replayed_from(hives[h]) : "");
+        origin from_log = {.note = replayed};
+        x = (rwalk){.c = c,
+                    .a = a,
+                    .hive = hives[h],
+                    .hive_name = names[h],
+                    .other = old,
+                    .differs = old ? &from_log : NULL};
+        kt_hive_node root = kt_hive_root(hives[h]);
+        for (size_t k = 0; k < npat; k++)
+            kt_walk_run(&w, patterns[k], "", &root);
+        deleted_keys(c, a, hives[h], names[h], patterns, npat);
+        if (old == NULL)
+            continue;
+        /* The primary file without its logs: an older state of the hive;
+         * only what differs from the replayed one is reported. */
+        snprintf(unapplied, sizeof unapplied, "older state: %s without its transaction logs (%s)",
+                 names[h], kt_hive_replayed_from(hives[h]));
+        origin before = {.note = unapplied, .past = true};
+        x = (rwalk){.c = c,
+                    .a = a,
+                    .hive = old,
+                    .hive_name = names[h],
+                    .other = hives[h],
+                    .differs = &before,
+                    .skip_same = true};
+        root = kt_hive_root(old);
+        for (size_t k = 0; k < npat; k++)
+            kt_walk_run(&w, patterns[k], "", &root);
+    }
+    regback(c, a, s->hive, patterns, npat, &w, &x);
+    free(patterns);
 }
 
 const kt_source_ops kt_source_registry = {
@@ -446,4 +685,5 @@ const kt_source_ops kt_source_registry = {
     .release = release,
     .detail = detail,
     .collect = collect,
+    .finish = finish,
 };

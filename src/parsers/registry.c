@@ -3,10 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hive_impl.h"
 #include "kavtrace/buf.h"
+#include "kavtrace/bytes.h"
 #include "kavtrace/registry.h"
 
 int kt_hive_find(kt_hive *hv, kt_hive_node from, const char *path, kt_hive_node *out,
@@ -16,7 +19,28 @@ struct kt_hive {
     hive_h *h;
     int fd;
     char name[256];
+    const uint8_t *img; /* the hive's bytes (the memfd mapped read-only) */
+    size_t len;
+    /* keys recovered from free cells, read on first use */
+    bool recovered;
+    kt_hive_rkey *rkeys;
+    size_t nrkeys;
+    /* a dirty hive replayed from its logs */
+    kt_hive *unapplied;
+    char replayed_from[600];
+    char *log_notes;
 };
+
+/* A node handle of a recovered key: this bit and its index (hivex's
+ * handles are file offsets, below 4 GiB). */
+#define RKEY_BIT ((kt_hive_node)1 << 62)
+
+static const kt_hive_rkey *rkey(const kt_hive *hv, kt_hive_node n)
+{
+    if (!(n & RKEY_BIT) || (n & ~RKEY_BIT) >= hv->nrkeys)
+        return NULL;
+    return &hv->rkeys[n & ~RKEY_BIT];
+}
 
 /* The one place hivex's errno convention becomes a kt_error. */
 static int hivex_error(kt_error *err, int code, const char *what)
@@ -69,6 +93,15 @@ int kt_hive_open_mem(const void *data, size_t len, const char *name, kt_hive **o
     }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", hv->fd);
+    if (len) {
+        void *m = mmap(NULL, len, PROT_READ, MAP_SHARED, hv->fd, 0);
+        if (m == MAP_FAILED) {
+            rc = kt_error_set(err, KT_EIO, "mmap: %s", strerror(errno));
+            goto out;
+        }
+        hv->img = m;
+        hv->len = len;
+    }
     errno = 0;
     hv->h = hivex_open(path, 0);
     if (hv->h == NULL)
@@ -89,6 +122,11 @@ void kt_hive_free(kt_hive *hv)
         return;
     if (hv->h)
         hivex_close(hv->h);
+    if (hv->img)
+        munmap((void *)hv->img, hv->len);
+    kt_hive_rkeys_free(hv->rkeys, hv->nrkeys);
+    kt_hive_free(hv->unapplied);
+    free(hv->log_notes);
     if (hv->fd >= 0)
         close(hv->fd);
     free(hv);
@@ -207,6 +245,11 @@ int kt_hive_find(kt_hive *hv, kt_hive_node from, const char *path, kt_hive_node 
 int kt_hive_children(kt_hive *hv, kt_hive_node node, kt_hive_node **out, size_t *count,
                      kt_error *err)
 {
+    if (node & RKEY_BIT) { /* recovered keys are listed by kt_hive_deleted */
+        *out = malloc(sizeof **out);
+        *count = 0;
+        return *out ? KT_OK : kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
     errno = 0;
     hive_node_h *kids = hivex_node_children(hv->h, (hive_node_h)node);
     if (kids == NULL)
@@ -229,6 +272,14 @@ int kt_hive_children(kt_hive *hv, kt_hive_node node, kt_hive_node **out, size_t 
 
 int kt_hive_node_name(kt_hive *hv, kt_hive_node node, char *buf, size_t len)
 {
+    const kt_hive_rkey *r = rkey(hv, node);
+    if (r) {
+        const char *last = strrchr(r->path, '\\');
+        kt_strlcpy(buf, last ? last + 1 : r->path, len);
+        return KT_OK;
+    }
+    if (node & RKEY_BIT)
+        return KT_EFORMAT;
     char *name = hivex_node_name(hv->h, (hive_node_h)node);
     if (name == NULL)
         return KT_EFORMAT;
@@ -252,13 +303,78 @@ static int node_value(kt_hive *hv, hive_node_h node, const char *name, hive_valu
 
 kt_time kt_hive_node_time(kt_hive *hv, kt_hive_node node)
 {
+    const kt_hive_rkey *r = rkey(hv, node);
+    if (r || (node & RKEY_BIT))
+        return r ? r->written : KT_TIME_NONE;
     int64_t ft = hivex_node_timestamp(hv->h, (hive_node_h)node);
     return ft < 0 ? KT_TIME_NONE : kt_time_from_filetime((uint64_t)ft);
+}
+
+/* The value `name` of recovered key r (matched without case, "" or "@"
+ * for the default value); KT_ENOTFOUND when absent or its data is gone. */
+static int rvalue(const kt_hive_rkey *r, const char *name, const kt_hive_rvalue **out,
+                  kt_error *err)
+{
+    const char *want = strcmp(name, "@") == 0 ? "" : name;
+    for (size_t i = 0; i < r->nvalues; i++) {
+        const kt_hive_rvalue *v = &r->values[i];
+        if (strcasecmp(v->name, want) != 0)
+            continue;
+        if (!v->intact)
+            return kt_error_set(err, KT_ENOTFOUND, "value '%s': data overwritten", name);
+        *out = v;
+        return KT_OK;
+    }
+    return kt_error_set(err, KT_ENOTFOUND, "no value '%s'", name);
+}
+
+/* A REG_SZ's UTF-16LE bytes as UTF-8 (up to the first NUL). */
+static void utf16_text(const uint8_t *p, size_t n, char *buf, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i + 1 < n && o + 4 < len; i += 2) {
+        uint32_t cp = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8;
+        if (cp == 0)
+            break;
+        if (cp >= 0xD800 && cp < 0xDC00 && i + 3 < n) {
+            uint32_t lo = (uint32_t)p[i + 2] | (uint32_t)p[i + 3] << 8;
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i += 2;
+            }
+        }
+        if (cp < 0x80) {
+            buf[o++] = (char)cp;
+        } else if (cp < 0x800) {
+            buf[o++] = (char)(0xC0 | cp >> 6);
+            buf[o++] = (char)(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+            buf[o++] = (char)(0xE0 | cp >> 12);
+            buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            buf[o++] = (char)(0x80 | (cp & 0x3F));
+        } else {
+            buf[o++] = (char)(0xF0 | cp >> 18);
+            buf[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            buf[o++] = (char)(0x80 | (cp & 0x3F));
+        }
+    }
+    buf[o] = '\0';
 }
 
 int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *type, kt_buf *out,
                   kt_error *err)
 {
+    const kt_hive_rkey *r = rkey(hv, node);
+    if (r) {
+        const kt_hive_rvalue *rv;
+        int rc = rvalue(r, name, &rv, err);
+        if (rc == KT_OK)
+            rc = kt_buf_append(out, rv->data ? (const char *)rv->data : "", rv->len);
+        if (rc == KT_OK)
+            *type = rv->type;
+        return rc;
+    }
     hive_value_h v;
     int found = node_value(hv, (hive_node_h)node, name, &v, err);
     if (found)
@@ -282,6 +398,21 @@ int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *ty
 int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char *buf, size_t len,
                          kt_error *err)
 {
+    const kt_hive_rkey *r = rkey(hv, node);
+    if (r) {
+        const kt_hive_rvalue *rv;
+        uint32_t d;
+        int rc = rvalue(r, name, &rv, err);
+        if (rc)
+            return rc;
+        if (rv->type == KT_REG_DWORD && kt_rd_le32(rv->data, rv->len, 0, &d))
+            snprintf(buf, len, "%u", (unsigned)d);
+        else if (rv->type == KT_REG_SZ || rv->type == KT_REG_EXPAND_SZ)
+            utf16_text(rv->data, rv->len, buf, len);
+        else
+            return kt_error_set(err, KT_EFORMAT, "value '%s' is not a string", name);
+        return KT_OK;
+    }
     hive_value_h v;
     int found = node_value(hv, (hive_node_h)node, name, &v, err);
     if (found)
@@ -303,4 +434,148 @@ int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char 
     kt_strlcpy(buf, s, len);
     free(s);
     return KT_OK;
+}
+
+/* Recover once; a recovered key the live tree has at the same path with the
+ * same LastWrite is an old copy of a live key (a cell moved), not a
+ * deleted one, and is left out. */
+static int recover(kt_hive *hv, kt_error *err)
+{
+    if (hv->recovered)
+        return KT_OK;
+    kt_hive_rkey *keys = NULL;
+    size_t n = 0;
+    int rc = kt_hive_cells_recover(hv->img, hv->len, &keys, &n, err);
+    if (rc != KT_OK)
+        return rc;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        kt_hive_node live;
+        kt_error e = {0};
+        bool same = !keys[i].partial && kt_hive_find(hv, 0, keys[i].path, &live, &e) == KT_OK &&
+                    kt_hive_node_time(hv, live) == keys[i].written;
+        if (same) {
+            free(keys[i].path);
+            for (size_t v = 0; v < keys[i].nvalues; v++)
+                free(keys[i].values[v].data);
+            free(keys[i].values);
+            continue;
+        }
+        keys[kept++] = keys[i];
+    }
+    hv->rkeys = keys;
+    hv->nrkeys = kept;
+    hv->recovered = true;
+    return KT_OK;
+}
+
+int kt_hive_deleted(kt_hive *hv, size_t *count, kt_error *err)
+{
+    int rc = recover(hv, err);
+    if (rc)
+        kt_error_prefix(err, "hive '%s': free cells", hv->name);
+    else
+        *count = hv->nrkeys;
+    return rc;
+}
+
+kt_hive_node kt_hive_deleted_node(kt_hive *hv, size_t i, const char **path, bool *partial)
+{
+    if (!hv->recovered || i >= hv->nrkeys)
+        return 0;
+    *path = hv->rkeys[i].path;
+    *partial = hv->rkeys[i].partial;
+    return RKEY_BIT | i;
+}
+
+static char *dup_text(const char *a, const char *b)
+{
+    size_t n = strlen(a) + (b ? strlen(b) + 1 : 0) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s%s%s", a, b ? "\n" : "", b ? b : "");
+    return p;
+}
+
+int kt_hive_open_logged(const void *data, size_t len, const kt_hive_log *logs, size_t nlogs,
+                        const char *name, kt_hive **out, kt_error *err)
+{
+    bool any = false;
+    for (size_t i = 0; i < nlogs; i++)
+        any |= logs[i].data != NULL;
+    if (!kt_hive_is_dirty(data, len) || len > KT_HIVE_MAX_SIZE)
+        return kt_hive_open_mem(data, len, name, out, err);
+    kt_hive_replayed r;
+    kt_error e = {0};
+    int rc = any ? kt_hive_replay(data, len, logs, nlogs, &r, &e)
+                 : kt_error_set(&e, KT_ENOTFOUND, "no transaction log (.LOG1, .LOG2) beside it");
+    if (!any)
+        memset(&r, 0, sizeof r);
+    kt_hive *hv = NULL;
+    if (rc == KT_ENOMEM) {
+        kt_hive_replayed_release(&r);
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    }
+    if (rc != KT_OK) {
+        /* The primary file alone: what it holds, and why not more. Intact
+         * logs with no entry past the primary file are no loss (a partial
+         * reconcile leaves a hive so): nothing to say then. */
+        bool quiet = any && rc == KT_ENOTFOUND && r.notes == NULL;
+        rc = kt_hive_open_mem(data, len, name, &hv, err);
+        if (rc == KT_OK && !quiet) {
+            char msg[700];
+            snprintf(msg, sizeof msg,
+                     "dirty hive (its sequence numbers differ), read without its logs: %s", e.msg);
+            hv->log_notes = dup_text(msg, r.notes);
+        }
+        kt_hive_replayed_release(&r);
+        if (rc == KT_OK)
+            *out = hv;
+        return rc;
+    }
+    kt_hive *old = NULL;
+    rc = kt_hive_open_mem(r.data, r.len, name, &hv, &e);
+    if (rc != KT_OK) {
+        /* The replay gave something hivex refuses: the primary file alone. */
+        kt_hive_replayed_release(&r);
+        rc = kt_hive_open_mem(data, len, name, &hv, err);
+        if (rc == KT_OK)
+            hv->log_notes = dup_text("dirty hive: the hive replayed from its logs cannot be "
+                                     "read, read without them",
+                                     NULL);
+        if (rc == KT_OK)
+            *out = hv;
+        return rc;
+    }
+    rc = kt_hive_open_mem(data, len, name, &old, err);
+    if (rc != KT_OK) {
+        kt_hive_free(hv);
+        kt_hive_replayed_release(&r);
+        return rc;
+    }
+    hv->unapplied = old;
+    size_t o = 0;
+    for (size_t i = 0; i < r.nused && o < sizeof hv->replayed_from; i++)
+        o += (size_t)snprintf(hv->replayed_from + o, sizeof hv->replayed_from - o, "%s%s",
+                              i ? ", " : "", r.used[i]);
+    if (r.notes)
+        hv->log_notes = dup_text(r.notes, NULL);
+    kt_hive_replayed_release(&r);
+    *out = hv;
+    return KT_OK;
+}
+
+kt_hive *kt_hive_unapplied(kt_hive *h)
+{
+    return h->unapplied;
+}
+
+const char *kt_hive_replayed_from(kt_hive *h)
+{
+    return h->unapplied ? h->replayed_from : NULL;
+}
+
+const char *kt_hive_log_notes(kt_hive *h)
+{
+    return h->log_notes;
 }

@@ -45,7 +45,7 @@ done
 
 export TZ=UTC LC_ALL=C.UTF-8
 exec /usr/bin/python3 - "$here" "$@" <<'PY'
-import os, re, subprocess, sys, tempfile, datetime as dt
+import glob, os, re, subprocess, sys, tempfile, datetime as dt
 import xml.etree.ElementTree as ET
 import pyregf, pyscca, sqlite3
 import Evtx.Evtx as evtx_mod
@@ -253,6 +253,54 @@ def open_hive(path):
     f.open(path)
     return f
 
+# A dirty hive's transaction logs, replayed here on their own (libregf does
+# not): Marvin32 as the .NET runtime defines it, HvLE entries from offset
+# 512 applied from the primary's secondary sequence number on. Returns the
+# replayed bytes, or None when the hive is clean or no entry applies.
+def marvin32(data, seed=0x82EF4D887A4E55C5):
+    M = 0xFFFFFFFF
+    rotl = lambda v, n: ((v << n) | (v >> (32 - n))) & M
+    lo, hi = seed & M, seed >> 32
+    def rnd(lo, hi):
+        hi ^= lo; lo = rotl(lo, 20); lo = (lo + hi) & M; hi = rotl(hi, 9)
+        hi ^= lo; lo = rotl(lo, 27); lo = (lo + hi) & M; hi = rotl(hi, 19)
+        return lo, hi
+    n4 = len(data) // 4 * 4
+    for i in range(0, n4, 4):
+        lo = (lo + int.from_bytes(data[i:i + 4], 'little')) & M
+        lo, hi = rnd(lo, hi)
+    tail = 0x80
+    for b in reversed(data[n4:]):
+        tail = (tail << 8) | b
+    lo = (lo + tail) & M
+    lo, hi = rnd(*rnd(lo, hi))
+    return (hi << 32) | lo
+
+def replay_logs(hive, logs):
+    u32 = lambda b, o: int.from_bytes(b[o:o + 4], 'little')
+    if u32(hive, 4) == u32(hive, 8):
+        return None
+    img, nxt, applied = bytearray(hive), u32(hive, 8), 0
+    for log in sorted(logs, key=lambda l: u32(l, 512 + 12) if l[512:516] == b'HvLE' else 1 << 32):
+        at = 512
+        while log[at:at + 4] == b'HvLE':
+            size, seq, bins, count = u32(log, at + 4), u32(log, at + 12), u32(log, at + 16), u32(log, at + 20)
+            e = log[at:at + size]
+            if marvin32(e[:32]) != int.from_bytes(e[32:40], 'little') or \
+               marvin32(e[40:]) != int.from_bytes(e[24:32], 'little'):
+                raise ValueError('log entry %d: hash mismatch' % seq)
+            if seq >= nxt:
+                if len(img) < 4096 + bins:
+                    img.extend(bytes(4096 + bins - len(img)))
+                data = 40 + 8 * count
+                for i in range(count):
+                    off, psize = u32(e, 40 + 8 * i), u32(e, 44 + 8 * i)
+                    img[4096 + off:4096 + off + psize] = e[data:data + psize]
+                    data += psize
+                nxt, applied = seq + 1, applied + 1
+            at += size
+    return bytes(img) if applied else None
+
 # ---- per scenario -------------------------------------------------------------
 for name in names:
     sd = os.path.join(scen_dir, name)
@@ -354,7 +402,47 @@ for name in names:
             hives[path] = open_hive(hp)
     for fname in sorted(os.listdir(hives_dir)):
         src = open(os.path.join(hives_dir, fname), 'rb').read()
+        if re.search(r'\.LOG[12]$', fname):  # a hive's transaction log, beside it
+            check(any(src == d for p, d in contents.items() if p.endswith('/' + fname)),
+                  '%s: log %s is on the volume' % (name, fname))
+            continue
         check(any(src == contents.get(p) for p in hives), '%s: hive %s is on the volume' % (name, fname))
+    # a dirty hive: its logs replayed (above), read as one more state
+    for hpath in list(hives):
+        logs = [contents[hpath + ext] for ext in ('.LOG1', '.LOG2') if hpath + ext in contents]
+        try:
+            rep = replay_logs(contents[hpath], logs) if logs else None
+        except ValueError as e:
+            check(False, '%s: %s logs: %s' % (name, hpath, e))
+            rep = None
+        if rep is not None:
+            hp = os.path.join(tmp, hpath.replace('/', '_') + '.replayed')
+            open(hp, 'wb').write(rep)
+            hives[hpath + ' (replayed)'] = open_hive(hp)
+    # keys a spec deleted: reglookup-recover (libregfi) finds each in the
+    # free cells of the hive on the volume, with its LastWrite
+    for spec in sorted(glob.glob(os.path.join(sd, 'hives', '*.spec'))):
+        dels = [l.rstrip('\n').split('\t')[1] for l in open(spec, encoding='utf-8')
+                if l.startswith('delete\t')]
+        if not dels:
+            continue
+        base = os.path.basename(spec)[:-5]
+        hpath = next(p for p in contents if p.endswith('/config/' + base))
+        hp = os.path.join(tmp, 'recover-' + base)
+        open(hp, 'wb').write(contents[hpath])
+        rec = subprocess.run(['reglookup-recover', '-H', hp], capture_output=True, text=True).stdout
+        times = {}
+        for l in open(spec, encoding='utf-8'):
+            f = l.rstrip('\n').split('\t')
+            if f[0] == 'key' and len(f) == 3:
+                times[f[1]] = f[2]
+        for d in dels:
+            parent, _, leaf = d.rpartition('\\')
+            want = dt.datetime.strptime(times[d][:19], '%Y-%m-%dT%H:%M:%S').strftime('%Y-%m-%d %H:%M:%S')
+            rows = [r.split(',') for r in rec.splitlines() if r.count(',') >= 6]
+            hit = any(r[2] == 'KEY' and r[3].endswith('/' + parent.replace('\\', '/'))
+                      and r[4] == leaf and r[5] == want for r in rows)
+            check(hit, '%s: deleted key %s in the free cells of %s (reglookup-recover)' % (name, d, base))
     system = hives['Windows/System32/config/SYSTEM']
     root = system.get_root_key()
     cur = key_values(root.get_sub_key_by_path('Select'))['Current'].get_data_as_integer()
@@ -480,7 +568,8 @@ for name in names:
               for p in products), name + ': product ids %s' % products)
     optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
-          and all(s in ('system', 'verdict', 'migration') or s in products or s.startswith('state:')
+          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in products
+                  or s.startswith('state:')
                   for s, _ in exp)
           and all(fl in fields + optional for s, fl in exp if s in products),
           name + ': every product field, no other')
@@ -491,9 +580,13 @@ for name in names:
         check(exp[(p, 'status')] in ('present', 'removed', 'residue'), '%s: %s status' % (name, p))
         check(exp[(p, 'removal_method')] in ('kavremover', 'migration', 'msi', 'unknown', 'null'),
               '%s: %s removal_method' % (name, p))
-        check((exp[(p, 'removed')] == 'null') == (exp[(p, 'status')] == 'present')
-              and (exp[(p, 'removed')] == 'null') == (exp[(p, 'removal_method')] == 'null'),
-              '%s: %s removed/removal_method null exactly when present' % (name, p))
+        # removed is null when present, or when nothing dates the removal
+        # (its method then unknown); removal_method null exactly when present
+        check(((exp[(p, 'removed')] == 'null') == (exp[(p, 'status')] == 'present')
+               or (exp[(p, 'removed')] == 'null' and exp[(p, 'removal_method')] == 'unknown'))
+              and (exp[(p, 'status')] == 'present') == (exp[(p, 'removal_method')] == 'null'),
+              '%s: %s removed/removal_method null exactly when present (removed also when undated)'
+              % (name, p))
 
     # every time is planted
     for n, f in events:

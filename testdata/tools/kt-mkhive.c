@@ -27,6 +27,20 @@
  *   key        PATH [TIME]   create PATH (and missing parents); TIME is its
  *                            LastWrite, the later line wins
  *   value      PATH NAME TYPE [DATA]
+ *   log-format new|old       the transaction log format (default new)
+ *   transaction              the lines after it are changes Windows has
+ *                            written to the transaction logs only: OUT holds
+ *                            the state before them, with its sequence
+ *                            numbers one apart (a dirty hive), OUT.LOG1 the
+ *                            pages that differ (new format: one HvLE log
+ *                            entry, 4 KiB pages, Marvin32 hashes; old
+ *                            format: a DIRT dirty vector and 512-byte
+ *                            pages), OUT.LOG2 the other log of the pair,
+ *                            empty (new format only)
+ *   delete     PATH          after the build, delete PATH with its subkeys
+ *                            and values: their cells are marked free and
+ *                            keep their bytes (names, LastWrite, values),
+ *                            as a deleted key's do in a Windows hive
  * PATH is relative to the root, '\'-separated; keys are matched ASCII
  * case-insensitively (as hivex and Windows do), spelled as first written.  An
  * empty PATH in a value line is the root key.  Keys without a time of their
@@ -685,7 +699,9 @@ struct key {
     char *path;        /* "A\B" for messages; "" for the root */
     int64_t lastwrite; /* FILETIME, when has_time */
     bool has_time;
-    hive_node_h node; /* hivex handle (nk cell file offset) once built */
+    hive_node_h node;        /* hivex handle (nk cell file offset) once built */
+    bool deleted;            /* 'delete': removed after the build, left in free cells */
+    uint32_t nvalues, vlist; /* its value count and list before the delete */
     struct key **kids;
     size_t nkids, capkids;
     struct value *vals;
@@ -699,6 +715,12 @@ struct spec {
     int64_t time;
     size_t hive_name_line, root_name_line, time_line; /* 0 = not given */
     struct key *root;
+    bool any_deleted;
+    bool base_only;  /* stop at 'transaction': the primary file's state */
+    bool in_txn;     /* past the 'transaction' line */
+    size_t txn_line; /* 0 = no transaction */
+    bool old_log;    /* 'log-format old' */
+    size_t log_format_line;
 };
 
 static void key_free(struct key *k)
@@ -921,6 +943,44 @@ static int do_key(struct spec *s, char **f, size_t nf, size_t line, struct err *
     return 0;
 }
 
+static int do_transaction(struct spec *s, char **f, size_t nf, size_t line, struct err *e)
+{
+    (void)f;
+    (void)nf;
+    if (once(&s->txn_line, line, "transaction", e) != 0)
+        return -1;
+    s->in_txn = true;
+    return 0;
+}
+
+static int do_log_format(struct spec *s, char **f, size_t nf, size_t line, struct err *e)
+{
+    (void)nf;
+    if (s->in_txn)
+        return fail(e, "'log-format' must come before 'transaction'");
+    if (once(&s->log_format_line, line, "log-format", e) != 0)
+        return -1;
+    if (strcmp(f[1], "new") != 0 && strcmp(f[1], "old") != 0)
+        return fail(e, "log-format is 'new' (HvLE entries) or 'old' (DIRT vector)");
+    s->old_log = strcmp(f[1], "old") == 0;
+    return 0;
+}
+
+static int do_delete(struct spec *s, char **f, size_t nf, size_t line, struct err *e)
+{
+    struct key *k;
+
+    (void)nf;
+    (void)line;
+    if (f[1][0] == '\0')
+        return fail(e, "the root key cannot be deleted");
+    if (key_walk(s, f[1], &k, e) != 0)
+        return -1;
+    k->deleted = true;
+    s->any_deleted = true;
+    return 0;
+}
+
 static int do_value(struct spec *s, char **f, size_t nf, size_t line, struct err *e)
 {
     const struct vtype *vt = NULL;
@@ -1000,6 +1060,21 @@ static const struct directive directives[] = {
      .max_fields = 3,
      .shape = "key<TAB>PATH[<TAB>TIME]",
      .apply = do_key},
+    {.name = "transaction",
+     .min_fields = 1,
+     .max_fields = 1,
+     .shape = "transaction",
+     .apply = do_transaction},
+    {.name = "log-format",
+     .min_fields = 2,
+     .max_fields = 2,
+     .shape = "log-format<TAB>new|old",
+     .apply = do_log_format},
+    {.name = "delete",
+     .min_fields = 2,
+     .max_fields = 2,
+     .shape = "delete<TAB>PATH",
+     .apply = do_delete},
     {.name = "value",
      .min_fields = 4,
      .max_fields = 5,
@@ -1046,6 +1121,8 @@ static int parse_line(struct spec *s, char *line, size_t lineno, struct err *e)
     }
     if (nf < d->min_fields || nf > d->max_fields)
         return fail(e, "'%s' takes %s, got %zu fields", d->name, d->shape, nf);
+    if (s->base_only && s->in_txn)
+        return 0; /* the primary file's state ends at 'transaction' */
     return d->apply(s, f, nf, lineno, e);
 }
 
@@ -1319,10 +1396,31 @@ static int64_t key_time(const struct spec *s, const struct key *k)
     return k != s->root && k->has_time ? k->lastwrite : s->time;
 }
 
-static int patch_key(unsigned char *img, size_t size, const struct spec *s, const struct key *k,
-                     struct err *e)
+/* hivex zeroes the value count and list of a key it deletes; Windows
+ * leaves them in the freed nk cell, so they are written back (with the
+ * LastWrite) to make the free cells look like a Windows hive's. */
+static int restore_deleted(unsigned char *img, size_t size, const struct key *k, struct err *e)
 {
     size_t off = k->node;
+
+    if (off < REGF_SIZE + HBIN_HDR || off > size - NK_NAME || (int32_t)rd32(img + off) <= 0 ||
+        memcmp(img + off + NK_SIG, "nk", 2) != 0)
+        return fail(e, "deleted key '%s': 0x%zx is not a free nk cell", k->path, off);
+    wr32(img + off + NK_NVALUES, k->nvalues);
+    wr32(img + off + NK_VALUES, k->vlist);
+    for (size_t i = 0; i < k->nkids; i++)
+        if (restore_deleted(img, size, k->kids[i], e) != 0)
+            return -1;
+    return 0;
+}
+
+static int patch_key(unsigned char *img, size_t size, const struct spec *s, struct key *k,
+                     bool live_only, struct err *e)
+{
+    size_t off = k->node;
+
+    if (live_only && k->deleted)
+        return restore_deleted(img, size, k, e);
 
     if (off < REGF_SIZE + HBIN_HDR || off > size - NK_NAME || (int32_t)rd32(img + off) >= 0 ||
         memcmp(img + off + NK_SIG, "nk", 2) != 0)
@@ -1331,15 +1429,19 @@ static int patch_key(unsigned char *img, size_t size, const struct spec *s, cons
                     "nk cell in the committed file",
                     k->path, off);
     wr64(img + off + NK_LASTWRITE, (uint64_t)key_time(s, k));
+    if (!live_only) {
+        k->nvalues = rd32(img + off + NK_NVALUES);
+        k->vlist = rd32(img + off + NK_VALUES);
+    }
     for (size_t i = 0; i < k->nkids; i++)
-        if (patch_key(img, size, s, k->kids[i], e) != 0)
+        if (patch_key(img, size, s, k->kids[i], live_only, e) != 0)
             return -1;
     return 0;
 }
 
 /* hivex_commit writes its buffer as is, so node handles are file offsets
  * in the output too; patch_key checks that before writing. */
-static int patch_times(const char *path, const struct spec *s, struct err *e)
+static int patch_times(const char *path, const struct spec *s, bool live_only, struct err *e)
 {
     unsigned char *img = NULL;
     struct stat st;
@@ -1370,7 +1472,7 @@ static int patch_times(const char *path, const struct spec *s, struct err *e)
         fail(e, "cannot read '%s': %s", path, strerror(errno));
         goto out;
     }
-    if (patch_key(img, size, s, s->root, e) != 0)
+    if (patch_key(img, size, s, s->root, live_only, e) != 0)
         goto out;
     wr64(img + REGF_TIME, (uint64_t)s->time);
     wr64(img + REGF_SIZE + HBIN_TIME, (uint64_t)s->time);
@@ -1404,13 +1506,16 @@ static int verify_key(hive_h *h, const struct spec *s, const struct key *k, stru
              key_time(s, k));
         goto out;
     }
-    if (hivex_node_nr_children(h, k->node) != k->nkids ||
+    size_t live = 0;
+    for (size_t i = 0; i < k->nkids; i++)
+        live += !k->kids[i]->deleted;
+    if (hivex_node_nr_children(h, k->node) != live ||
         hivex_node_nr_values(h, k->node) != k->nvals) {
         fail(e, "read-back: key '%s' has wrong subkey or value count", k->path);
         goto out;
     }
     for (size_t i = 0; i < k->nkids; i++)
-        if (verify_key(h, s, k->kids[i], e) != 0)
+        if (!k->kids[i]->deleted && verify_key(h, s, k->kids[i], e) != 0)
             goto out;
     rc = 0;
 out:
@@ -1438,6 +1543,46 @@ out:
     return rc;
 }
 
+static int delete_tree(hive_h *h, const struct key *k, struct err *e)
+{
+    for (size_t i = 0; i < k->nkids; i++) {
+        const struct key *kid = k->kids[i];
+        if (kid->deleted) {
+            if (hivex_node_delete_child(h, kid->node) != 0)
+                return fail(e, "hivex cannot delete key '%s': %s", kid->path, strerror(errno));
+        } else if (delete_tree(h, kid, e) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* 'delete': the keys (with their subkeys and values) were built and dated
+ * like the others; hivex now unlinks them, which marks their cells free
+ * without wiping them (as Windows does), and the live keys are dated
+ * again. */
+static int delete_keys(const struct spec *s, const char *tmp, struct err *e)
+{
+    hive_h *h;
+    int rc = -1;
+
+    if (!s->any_deleted)
+        return 0;
+    h = hivex_open(tmp, HIVEX_OPEN_WRITE);
+    if (h == NULL)
+        return fail(e, "hivex cannot re-open '%s': %s", tmp, strerror(errno));
+    if (delete_tree(h, s->root, e) != 0)
+        goto out;
+    if (hivex_commit(h, tmp, 0) != 0) {
+        fail(e, "hivex cannot write '%s': %s", tmp, strerror(errno));
+        goto out;
+    }
+    rc = patch_times(tmp, s, true, e);
+out:
+    hivex_close(h);
+    return rc;
+}
+
 /* Builds the hive into tmp. */
 static int build(struct spec *s, const char *out, const char *tmp, struct err *e)
 {
@@ -1457,12 +1602,211 @@ static int build(struct spec *s, const char *out, const char *tmp, struct err *e
         fail(e, "hivex cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
-    if (patch_times(tmp, s, e) != 0 || verify(tmp, s, e) != 0)
+    if (patch_times(tmp, s, false, e) != 0 || delete_keys(s, tmp, e) != 0 || verify(tmp, s, e) != 0)
         goto out;
     rc = 0;
 out:
     if (h != NULL)
         hivex_close(h);
+    return rc;
+}
+
+/* ---- transaction logs ------------------------------------------------- */
+
+#define SECTOR 512u
+#define MARVIN_SEED UINT64_C(0x82EF4D887A4E55C5)
+
+static uint32_t rotl32(uint32_t v, int n)
+{
+    return v << n | v >> (32 - n);
+}
+
+/* Marvin32 as the .NET runtime defines it (checked there against its test
+ * vectors); hive log entries are hashed with MARVIN_SEED. */
+static void marvin_round(uint32_t *lo, uint32_t *hi)
+{
+    *hi ^= *lo;
+    *lo = rotl32(*lo, 20);
+    *lo += *hi;
+    *hi = rotl32(*hi, 9);
+    *hi ^= *lo;
+    *lo = rotl32(*lo, 27);
+    *lo += *hi;
+    *hi = rotl32(*hi, 19);
+}
+
+static uint64_t marvin32(const unsigned char *d, size_t len, uint64_t seed)
+{
+    uint32_t lo = (uint32_t)seed, hi = (uint32_t)(seed >> 32), tail = 0x80;
+    size_t i = 0;
+
+    for (; i + 4 <= len; i += 4) {
+        lo += rd32(d + i);
+        marvin_round(&lo, &hi);
+    }
+    for (size_t k = len - i; k-- > 0;) /* the last 0-3 bytes, then 0x80 */
+        tail = tail << 8 | d[i + k];
+    lo += tail;
+    marvin_round(&lo, &hi);
+    marvin_round(&lo, &hi);
+    return (uint64_t)hi << 32 | lo;
+}
+
+static int slurp(const char *path, unsigned char **out, size_t *len, struct err *e)
+{
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int rc = -1;
+
+    *out = NULL;
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (off_t)HIVE_FILE_MAX) {
+        fail(e, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    *len = (size_t)st.st_size;
+    *out = malloc(*len);
+    if (*out == NULL) {
+        oom(e);
+        goto out;
+    }
+    if (read_all(fd, *out, *len) != 0) {
+        fail(e, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+static int spill(const char *path, const unsigned char *p, size_t n, struct err *e)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = 0;
+
+    if (fd < 0 || write_all(fd, p, n, 0) != 0)
+        rc = fail(e, "cannot write '%s': %s", path, strerror(errno));
+    if (fd >= 0 && close(fd) != 0 && rc == 0)
+        rc = fail(e, "cannot close '%s': %s", path, strerror(errno));
+    return rc;
+}
+
+/* The log's first sector: the primary's base block as a log's (type 1 old,
+ * 6 new), sequence numbers seq, its checksum. */
+static void log_base(unsigned char *dst, const unsigned char *primary, uint32_t type, uint32_t seq,
+                     uint32_t bins)
+{
+    memcpy(dst, primary, SECTOR);
+    wr32(dst + REGF_SEQ1, seq);
+    wr32(dst + REGF_SEQ2, seq);
+    wr32(dst + REGF_TYPE, type);
+    wr32(dst + REGF_BINS_SIZE, bins);
+    wr32(dst + REGF_CSUM, regf_checksum(dst));
+}
+
+/* 'transaction': before = the primary file's state, after = with the
+ * logged changes. OUT gets `before` marked dirty (primary sequence number
+ * one ahead of the secondary); OUT.LOG1 holds what differs, as one log entry
+ * (new format: HvLE with 4 KiB dirty pages and Marvin32 hashes) or a dirty
+ * vector (old format: DIRT, 512-byte pages); OUT.LOG2 is the other log of
+ * the pair, holding no entry (new format: a base block of the previous
+ * sequence number; old format: not written). */
+static int write_logged(const char *before_path, const char *after_path, const char *out, bool old,
+                        struct err *e)
+{
+    unsigned char *a = NULL, *b = NULL, *log = NULL;
+    size_t alen = 0, blen = 0, loglen = 0;
+    char *log1 = concat(out, ".LOG1"), *log2 = concat(out, ".LOG2");
+    int rc = -1;
+
+    if (log1 == NULL || log2 == NULL) {
+        oom(e);
+        goto out;
+    }
+    if (slurp(before_path, &a, &alen, e) != 0 || slurp(after_path, &b, &blen, e) != 0)
+        goto out;
+    uint32_t seq = rd32(a + REGF_SEQ2), bins = (uint32_t)(blen - REGF_SIZE);
+    size_t pages = bins / (old ? SECTOR : HBIN_SIZE), unit = old ? SECTOR : HBIN_SIZE, ndirty = 0;
+    for (size_t i = 0; i < pages; i++) {
+        size_t at = REGF_SIZE + i * unit;
+        ndirty += at + unit > alen || memcmp(a + at, b + at, unit) != 0;
+    }
+    if (ndirty == 0) {
+        fail(e, "'transaction' changes nothing");
+        goto out;
+    }
+    if (old) {
+        size_t vec = (pages + 7) / 8, data = (SECTOR + 4 + vec + SECTOR - 1) / SECTOR * SECTOR;
+        loglen = data + ndirty * SECTOR;
+        log = calloc(1, loglen);
+        if (log == NULL) {
+            oom(e);
+            goto out;
+        }
+        log_base(log, b, 1, seq, bins);
+        memcpy(log + SECTOR, "DIRT", 4);
+        for (size_t i = 0; i < pages; i++) {
+            size_t at = REGF_SIZE + i * SECTOR;
+            if (at + SECTOR <= alen && memcmp(a + at, b + at, SECTOR) == 0)
+                continue;
+            log[SECTOR + 4 + i / 8] |= (unsigned char)(1u << (i % 8));
+            memcpy(log + data, b + at, SECTOR);
+            data += SECTOR;
+        }
+    } else {
+        size_t head = 40 + 8 * ndirty;
+        size_t size = (head + ndirty * HBIN_SIZE + SECTOR - 1) / SECTOR * SECTOR;
+        loglen = SECTOR + size;
+        log = calloc(1, loglen);
+        if (log == NULL) {
+            oom(e);
+            goto out;
+        }
+        log_base(log, b, 6, seq, bins);
+        unsigned char *en = log + SECTOR;
+        memcpy(en, "HvLE", 4);
+        wr32(en + 4, (uint32_t)size);
+        wr32(en + 8, 0);
+        wr32(en + 12, seq);
+        wr32(en + 16, bins);
+        wr32(en + 20, (uint32_t)ndirty);
+        size_t ref = 40, data = head;
+        for (size_t i = 0; i < pages; i++) {
+            size_t at = REGF_SIZE + i * HBIN_SIZE;
+            if (at + HBIN_SIZE <= alen && memcmp(a + at, b + at, HBIN_SIZE) == 0)
+                continue;
+            wr32(en + ref, (uint32_t)(i * HBIN_SIZE));
+            wr32(en + ref + 4, HBIN_SIZE);
+            memcpy(en + data, b + at, HBIN_SIZE);
+            ref += 8;
+            data += HBIN_SIZE;
+        }
+        wr64(en + 24, marvin32(en + 40, size - 40, MARVIN_SEED));
+        wr64(en + 32, marvin32(en, 32, MARVIN_SEED));
+    }
+    /* The primary file: `before`, dirty. */
+    wr32(a + REGF_SEQ1, seq + 1);
+    wr32(a + REGF_CSUM, regf_checksum(a));
+    if (spill(out, a, alen, e) != 0 || spill(log1, log, loglen, e) != 0)
+        goto out;
+    if (!old) {
+        unsigned char empty[SECTOR];
+        log_base(empty, a, 6, seq - 1, (uint32_t)(alen - REGF_SIZE));
+        if (spill(log2, empty, sizeof empty, e) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(a);
+    free(b);
+    free(log);
+    free(log1);
+    free(log2);
     return rc;
 }
 
@@ -1476,7 +1820,8 @@ static void usage(FILE *to)
 
 int main(int argc, char **argv)
 {
-    struct spec s = {0};
+    struct spec s = {0}, base = {0};
+    char *before = NULL;
     struct err e = {{0}};
     char *tmp = NULL;
     int rc = 1;
@@ -1506,6 +1851,29 @@ int main(int argc, char **argv)
         prefix(&e, "kt-mkhive: %s", argv[2]);
         goto out;
     }
+    if (s.txn_line != 0) {
+        /* The primary file's state: the spec again, up to 'transaction'. */
+        base.file = argv[1];
+        memcpy(base.root_name, DEFAULT_ROOT_NAME, sizeof DEFAULT_ROOT_NAME);
+        base.base_only = true;
+        base.root = key_new(NULL, "", 0);
+        before = concat(argv[2], ".before.tmp");
+        if (base.root == NULL || before == NULL) {
+            oom(&e);
+            goto out;
+        }
+        if (parse_time(DEFAULT_TIME, &base.time, &e) != 0 || parse_spec(&base, &e) != 0)
+            goto out;
+        if (build(&base, argv[2], before, &e) != 0 ||
+            write_logged(before, tmp, argv[2], s.old_log, &e) != 0) {
+            prefix(&e, "kt-mkhive: %s", argv[2]);
+            goto out;
+        }
+        unlink(before);
+        unlink(tmp);
+        rc = 0;
+        goto out;
+    }
     if (rename(tmp, argv[2]) != 0) {
         fail(&e, "kt-mkhive: cannot rename '%s' to '%s': %s", tmp, argv[2], strerror(errno));
         goto out;
@@ -1516,8 +1884,12 @@ out:
         fprintf(stderr, "%s\n", e.msg);
         if (tmp != NULL)
             unlink(tmp); /* never leave a partial result */
+        if (before != NULL)
+            unlink(before);
     }
     free(tmp);
+    free(before);
     key_free(s.root);
+    key_free(base.root);
     return rc;
 }
