@@ -112,7 +112,8 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                                &out->systems[i].findings, err);
         if (rc)
             return rc;
-        kt_findings_account_losses(&out->systems[i].findings, &out->warnings);
+        if (kt_findings_account_losses(&out->systems[i].findings, &out->warnings) != KT_OK)
+            return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
     out->finished = now();
     /* What the process read in all (image, hives, definitions): the

@@ -93,8 +93,15 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
     kt_strlist hold = {0};
 #define T(x) kt_cli_text(&hold, (x))
     int rc = KT_OK;
-    say(b, &rc, "%s: %zu system%s, %zu events, %zu warnings\n", T(s->inv.path), s->nsystems,
-        s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
+    /* Notes (how something was read) apart from warnings (what was not). */
+    size_t notes = 0;
+    for (size_t i = 0; i < s->warnings.count; i++)
+        notes += s->warnings.items[i].severity == KT_SEV_NOTE;
+    say(b, &rc, "%s: %zu system%s, %zu events, %zu warnings", T(s->inv.path), s->nsystems,
+        s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count - notes);
+    if (notes)
+        say(b, &rc, ", %zu note%s", notes, notes == 1 ? "" : "s");
+    say(b, &rc, "\n");
     for (size_t i = 0; i < s->nsystems; i++) {
         const kt_scan_system *ss = &s->systems[i];
         say(b, &rc, "  volume %d (%s): %s %s%s%s%s%s\n", ss->volume->index, T(ss->fs),
@@ -149,6 +156,22 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
             }
             say(b, &rc, "%s\n", st->nproducts ? "" : " no products");
         }
+        /* Kaspersky code inside other products; bases updated at or after
+         * the cutoff are named. */
+        for (size_t k = 0; k < f->nintegrations; k++) {
+            const kt_integration *g = &f->integrations[k];
+            char t[KT_TIME_ISO_MAX];
+            say(b, &rc, "    Kaspersky code inside %s%s%s%s: %s", T(g->host),
+                g->folder[0] ? " (" : "", g->folder[0] ? T(g->folder) : "", g->folder[0] ? ")" : "",
+                g->components.count ? T(g->components.items[0]) : "component unknown");
+            if (g->last_bases_update != KT_TIME_NONE)
+                say(b, &rc, "; bases of %s%s", kt_time_format_iso(g->last_bases_update, t),
+                    g->bases_after_cutoff ? ", updated at or after the cutoff" : "");
+            say(b, &rc, "\n");
+        }
+        for (size_t k = 0; k < f->ntools; k++)
+            say(b, &rc, "    Kaspersky tool bundled by a third party: %s (%s)\n",
+                T(f->tools[k].name), T(f->tools[k].path));
         say(b, &rc, "    verdicts:");
         for (int v = 0; v < KT_V_COUNT; v++)
             say(b, &rc, "%s %s=%s", v ? "," : "", kt_verdict_name((kt_verdict)v),

@@ -134,6 +134,7 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
         if (kt_sources[i]->finish)
             kt_sources[i]->finish(&c);
     zone_summary(&c);
+    kt_emit_searched(&c);
     free(c.seen);
     free(c.diag_index);
     kt_hive_free(c.amcache);

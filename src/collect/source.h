@@ -96,7 +96,10 @@ struct kt_collector {
     } * users;
     size_t nusers;
     bool users_tried;
-    int rc;                      /* the first fatal error (out of memory) */
+    int rc; /* the first fatal error (out of memory) */
+    /* The program folders the white-label search covered (role searched),
+     * "'A', 'B'": one note says so when collection ends (emit.c). */
+    char searched[1024];
     void *state[KT_SOURCES_MAX]; /* a source's own state, by table index */
     /* the entries one artifact found so far: two paths to one file (a
      * linked directory, /var and /private/var on macOS) are one find */
@@ -138,6 +141,9 @@ void kt_emit_version(const kt_artifact *a, kt_event_draft *e, const char *versio
 void kt_emit_file(kt_event_draft *e, const kt_find *f);
 /* Add the event; `what` ends its description ("" for nothing). */
 void kt_emit(kt_collector *c, kt_event_draft *e, const char *what);
+/* The note (KT_DIAG_WHITELABEL_SEARCHED) naming the program folders the
+ * white-label search covered, when it covered any. */
+void kt_emit_searched(kt_collector *c);
 
 /* Local wall-clock time to UTC with the system's zone; false when there
  * is none. *flags as kt_zone_to_utc. */
