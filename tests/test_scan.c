@@ -71,6 +71,30 @@ static const kt_product_finding *find_product(const kt_system_finding *f, const 
     return NULL;
 }
 
+static const kt_integration *find_integration(const kt_system_finding *f, const char *host)
+{
+    for (size_t i = 0; i < f->nintegrations; i++)
+        if (strcmp(f->integrations[i].host, host) == 0)
+            return &f->integrations[i];
+    return NULL;
+}
+
+/* A comma-separated list equals l as a set ("" for none). */
+static void check_set(const char *what, const kt_strlist *l, const char *want)
+{
+    size_t n = 0;
+    char copy[2048];
+    kt_strlcpy(copy, want, sizeof copy);
+    for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        bool in = false;
+        for (size_t i = 0; i < l->count && !in; i++)
+            in = strcmp(l->items[i], w) == 0;
+        ck_assert_msg(in, "%s: '%s' not found", what, w);
+        n++;
+    }
+    ck_assert_msg(n == l->count, "%s: %zu found, want %zu (%s)", what, l->count, n, want);
+}
+
 /* The state of product `id` at `when` (a milestone's id, or an ISO time:
  * then added to f with kt_findings_state_at, as --as-of does). */
 static const kt_product_state *find_state(const kt_timeline *tl, kt_system_finding *f,
@@ -219,6 +243,32 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_str(name, what, p->exempt ? p->exemption : NULL, want);
             else
                 ck_abort_msg("%s: unknown product field '%s'", at, field);
+        } else if (strncmp(scope, "integration:", 12) == 0) {
+            /* integration:HOST: Kaspersky code inside that host product */
+            const kt_integration *g = find_integration(f, scope + 12);
+            ck_assert_msg(g != NULL, "%s: no integration %s (%s)", at, scope + 12, container);
+            if (strcmp(field, "folder") == 0)
+                check_str(name, what, g->folder[0] ? g->folder : NULL, want);
+            else if (strcmp(field, "components") == 0)
+                check_set(what, &g->components, want);
+            else if (strcmp(field, "markers") == 0)
+                check_set(what, &g->markers, want);
+            else if (strcmp(field, "first_seen") == 0)
+                check_time(name, what, g->first_seen, want);
+            else if (strcmp(field, "last_bases_update") == 0)
+                check_time(name, what, g->last_bases_update, want);
+            else if (strcmp(field, "bases_updated_after_cutoff") == 0)
+                check_str(name, what, g->bases_after_cutoff ? "true" : "false", want);
+            else
+                ck_abort_msg("%s: unknown integration field '%s'", at, field);
+        } else if (strncmp(scope, "tool:", 5) == 0) {
+            /* tool:PATH: a Kaspersky tool a third party ships */
+            bool hit = false;
+            for (size_t k = 0; k < f->ntools && !hit; k++)
+                hit = strcmp(f->tools[k].path, scope + 5) == 0 && strcmp(field, "name") == 0 &&
+                      strcmp(f->tools[k].name, want) == 0;
+            ck_assert_msg(hit, "%s: no bundled tool %s named %s (%s)", at, scope + 5, want,
+                          container);
         } else if (strncmp(scope, "state:", 6) == 0) {
             /* state:WHEN:PRODUCT, WHEN a milestone's id or a UTC time */
             char when[64];
@@ -264,6 +314,25 @@ static void check_scenario(const char *set, const char *name, const char *contai
         for (size_t k = 0; k < t.count && !named; k++)
             named = strcmp(t.rows[k].f[0], scope) == 0;
         ck_assert_msg(named, "%s: unexpected product %s (%s)", name, f->products[i].id, container);
+    }
+    /* No integration nor bundled tool the ground truth does not name. */
+    for (size_t i = 0; i < f->nintegrations; i++) {
+        char scope[300];
+        snprintf(scope, sizeof scope, "integration:%s", f->integrations[i].host);
+        bool named = false;
+        for (size_t k = 0; k < t.count && !named; k++)
+            named = strcmp(t.rows[k].f[0], scope) == 0;
+        ck_assert_msg(named, "%s: unexpected integration %s (%s)", name, f->integrations[i].host,
+                      container);
+    }
+    for (size_t i = 0; i < f->ntools; i++) {
+        char scope[1100];
+        snprintf(scope, sizeof scope, "tool:%s", f->tools[i].path);
+        bool named = false;
+        for (size_t k = 0; k < t.count && !named; k++)
+            named = strcmp(t.rows[k].f[0], scope) == 0;
+        ck_assert_msg(named, "%s: unexpected bundled tool %s (%s)", name, f->tools[i].path,
+                      container);
     }
     /* Every verdict and field is backed by events that exist. */
     for (int v = 0; v < KT_V_COUNT; v++)
@@ -604,11 +673,17 @@ START_TEST(corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding)
         ck_assert_uint_eq(s.nsystems, 1);
         ck_assert_int_eq(s.systems[0].sys.os, trees[i].os);
         ck_assert_str_eq(s.systems[0].zone, trees[i].zone);
+        /* nothing but the white-label search's note (Linux: it ran over
+         * var/lib; macOS has no white-label definitions) */
         for (size_t w = 0; w < s.warnings.count; w++)
-            ck_abort_msg("%s: warning: %s", trees[i].tree, wtext(&s.warnings.items[w]));
+            ck_assert_msg(trees[i].os == KT_OS_LINUX && w == 0 &&
+                              strcmp(s.warnings.items[w].code, KT_DIAG_WHITELABEL_SEARCHED) == 0,
+                          "%s: warning: %s", trees[i].tree, wtext(&s.warnings.items[w]));
         ck_assert_uint_eq(s.stats.files_read, trees[i].files);
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i].tree, s.tl.count);
         ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_CODE_IN_OTHER_PRODUCTS],
+                         trees[i].os == KT_OS_LINUX ? KT_FALSE : KT_NULL);
         kt_scan_release(&s);
         free(path);
     }
