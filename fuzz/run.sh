@@ -67,4 +67,5 @@ run fuzz_time_pattern "$tp"
 run fuzz_defs "$(seeds defs artifacts/*.yaml artifacts/*/*.yaml)"
 run fuzz_volume "$(seeds volume)"
 run fuzz_wintz "$(seeds wintz)"
+run fuzz_pe "$(seeds pe)"
 ls "$out/crashes" | head

@@ -11,6 +11,8 @@
  * certificates) and its signingTime authenticated attribute. The
  * signature is NOT verified (no chain, no trust, no hash of the image):
  * the signer's name is a claim, which is what a white-label search needs.
+ * An Authenticode signer whose certificate is identified by subject key id
+ * (CMS version 3) is matched on that instead of issuer and serial.
  *
  * Every count and offset read from the file is bounded (see the limits
  * below); a resource directory that points back at itself is refused. */
@@ -43,9 +45,14 @@ typedef struct kt_pe_info {
     char *signer_serial;   /* lowercase hex, no separators */
     kt_time signing_time;  /* the signingTime authenticated attribute, KT_TIME_NONE when
                             * absent (kavtrace's "no such time", not 0) */
-    char *signature_error; /* why a present signature could not be read, NULL when read */
+    char *signature_error; /* why a present signature could not be read, NULL when read.
+                            * Also set, with has_signature false, when the certificate
+                            * table itself is damaged (outside the file, an entry of an
+                            * impossible length). With has_signature true, the fields
+                            * read before the failure are kept (an issuer and serial
+                            * whose certificate is missing from the signature). */
     char *resource_error;  /* why a version resource that is present could not be read,
-                            * NULL when read or absent */
+                            * NULL when read or absent (no resource tree, no RT_VERSION) */
 } kt_pe_info;
 
 /* Read the PE in data[0..len) into *out (written only on success; clear it
@@ -53,6 +60,7 @@ typedef struct kt_pe_info {
  *   KT_EFORMAT  not a PE, or its headers are damaged (the message says
  *               which: "no MZ signature", "PE header at 0x... outside the
  *               file", "truncated section table", ...);
+ *   KT_EARG     out NULL, or data NULL with len > 0;
  *   KT_ENOMEM.
  * A damaged version resource or signature does not fail the read: the
  * headers were read, the fields stay NULL and resource_error /

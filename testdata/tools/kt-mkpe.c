@@ -39,7 +39,9 @@
  * one StringTable, VarFileInfo with Translation), every block 32-bit
  * aligned. */
 
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 
 #include <errno.h>
 #include <stdarg.h>
