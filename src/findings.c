@@ -533,12 +533,15 @@ static void host_folder(const kt_event *e, char *out, size_t len)
     }
 }
 
-/* What a find found: a file's name, or a registry key and value. */
+/* What a find found: a file's name (with its version: the legal name a
+ * PE carries), or a registry key and value. */
 static void marker_of(const kt_event *e, char *out, size_t len)
 {
     if (e->path) {
+        /* a PE's: with the Kaspersky legal name it carries (its version) */
         const char *slash = strrchr(e->path, '/');
-        kt_strlcpy(out, slash ? slash + 1 : e->path, len);
+        snprintf(out, len, "%s%s%s%s", slash ? slash + 1 : e->path, e->version ? " (" : "",
+                 e->version ? e->version : "", e->version ? ")" : "");
     } else if (e->key) {
         snprintf(out, len, "%s%s%s", e->key, e->value ? "\\" : "", e->value ? e->value : "");
     } else {

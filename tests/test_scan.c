@@ -474,6 +474,54 @@ static bool coded(const kt_scan *s, const char *code, const char *part)
     return false;
 }
 
+/* PEs (testdata/pe, in oem-suite): by default only those the definitions
+ * single out by name are read (Fabrikam's Kave8.dll signed by AO Kaspersky
+ * Lab); --deep reads every PE under the program folders and finds
+ * Northwind's nwengine.dll, Northwind-branded but signed by AO Kaspersky
+ * Lab, while nwremove.exe (a remover whose version resource merely names
+ * Kaspersky) is no find. */
+static bool has_marker(const kt_integration *g, const char *m)
+{
+    for (size_t i = 0; i < g->markers.count; i++)
+        if (strcmp(g->markers.items[i], m) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(deep_reads_every_pe_under_the_program_folders)
+{
+    char *path = path_join(evidence_dir(), "scenarios/oem-suite.E01");
+    size_t files[2] = {0};
+    for (int deep = 0; deep < 2; deep++) {
+        kt_scan s = {.collect_flags = deep ? KT_COLLECT_DEEP : 0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+        const kt_system_finding *f = &s.systems[0].findings;
+        files[deep] = s.stats.files_read;
+        ck_assert_uint_eq(f->nintegrations, deep ? 2 : 1);
+        const kt_integration *fab =
+            f->integrations[0].host[0] == 'F' ? &f->integrations[0] : &f->integrations[1];
+        ck_assert_str_eq(fab->host, "Fabrikam");
+        ck_assert(has_marker(fab, "Kave8.dll (AO Kaspersky Lab)"));
+        ck_assert(!has_marker(fab, "fsguard.exe"));
+        if (deep) {
+            const kt_integration *nw =
+                fab == &f->integrations[0] ? &f->integrations[1] : &f->integrations[0];
+            ck_assert_str_eq(nw->host, "Northwind Security");
+            ck_assert_str_eq(nw->folder, "Program Files/Northwind Security");
+            ck_assert_uint_eq(nw->markers.count, 1);
+            ck_assert_str_eq(nw->markers.items[0], "nwengine.dll (AO Kaspersky Lab)");
+            ck_assert_int_eq(nw->first_seen, truth_time("2024-09-02T10:41:12.65625Z"));
+        }
+        kt_scan_release(&s);
+    }
+    /* every PE under the program folders: the suite's two plain ones and
+     * Northwind's two more than by name */
+    ck_assert_uint_gt(files[1], files[0]);
+    free(path);
+}
+END_TEST
+
 START_TEST(a_lost_software_hive_leaves_every_other_source_and_says_so)
 {
     /* testdata/build-evidence.sh: kes-active with the MFT record of its
@@ -1777,6 +1825,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, scenarios_in_split_e01);
+    tcase_add_test(tc, deep_reads_every_pe_under_the_program_folders);
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_qcow2);

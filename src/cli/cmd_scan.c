@@ -36,6 +36,7 @@ typedef struct opts {
     bool quiet;
     bool hash;
     bool no_vss;
+    bool deep; /* read every PE under the program folders */
     kt_helper_limits helpers;
     kt_time as_of[KT_AS_OF_MAX];
     size_t nas_of;
@@ -339,7 +340,8 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
         kt_strlist_release(&hold);
         return KT_EXIT_ERROR;
     }
-    kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0};
+    kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0,
+                 .collect_flags = o->deep ? KT_COLLECT_DEEP : 0};
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
@@ -476,6 +478,9 @@ static void help(void)
            "                       and the EWF stored MD5 checked against it\n"
            "      --no-vss         leave NTFS volumes' shadow copies alone (by default\n"
            "                       each store is scanned like the volume itself)\n"
+           "      --deep           read every PE under the program folders for a\n"
+           "                       Kaspersky signer or version resource (by default only\n"
+           "                       the PEs the definitions single out by name)\n"
            "      --helper-timeout SECONDS\n"
            "                       time a helper (kavtrace-evtx, kavtrace-prefetch) gets\n"
            "                       for one file: SECONDS (default %g) plus %g s per MiB;\n"
@@ -532,6 +537,7 @@ static int run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"hash", no_argument, NULL, 'H'},
         {"no-vss", no_argument, NULL, 'V'},
+        {"deep", no_argument, NULL, 'D'},
         {"helper-timeout", required_argument, NULL, 'T'},
         {"helper-memory", required_argument, NULL, 'M'},
         {"as-of", required_argument, NULL, 'A'},
@@ -564,6 +570,9 @@ static int run(int argc, char **argv)
             break;
         case 'V':
             o.no_vss = true;
+            break;
+        case 'D':
+            o.deep = true;
             break;
         case 'T':
             if (!parse_seconds(optarg, &o.helpers.timeout))
@@ -688,7 +697,8 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--as-of TIME]... "
+    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--deep] [--as-of "
+             "TIME]... "
              "[-q] EVIDENCE...",
     .run = run,
 };

@@ -222,7 +222,43 @@ def check_sql(where, spec, data, path):
         db.close()
     check(same, where + ': database holds what its SQL makes')
 
+# PE files (pe.list): the file testdata/pe/build-pe.sh built, byte for byte (its
+# own check, check-pe.sh, reads them back against their specs).
+PE_DIR = os.path.join(os.path.dirname(out), 'pe')
+def pe_listed(sd):
+    p = os.path.join(sd, 'pe.list')
+    return [l.strip() for l in open(p) if l.strip() and not l.startswith('#')] if os.path.isfile(p) else []
+
+def check_pe(where, src, data, path):
+    check(data == open(src, 'rb').read(), where + ': content (built PE %s)' % os.path.basename(src))
+
+# The Kaspersky legal name a built PE carries, from its spec and the certificate that
+# signs it (testdata/pe/certs.tsv): the signer first, then CompanyName, LegalCopyright.
+KASPERSKY_FORMS = [(r'\bAO Kaspersky Lab\b|1027739867473', 'AO Kaspersky Lab'),
+                   (r'Kaspersky Lab JSC', 'Kaspersky Lab JSC'),
+                   (r'АО «Лаборатория Касперского»', 'АО «Лаборатория Касперского»')]
+def pe_kaspersky_name(spec_path):
+    here_pe = os.path.join(os.path.dirname(scen_dir), 'pe')
+    certs = {l.split('\t')[0]: l.rstrip('\n').split('\t')[6]
+             for l in open(os.path.join(here_pe, 'certs.tsv'), encoding='utf-8')
+             if l.strip() and not l.startswith('#')}
+    fields = {}
+    signer = None
+    for l in open(spec_path, encoding='utf-8'):
+        f = l.rstrip('\n').split('\t')
+        if f[0] == 'string':
+            fields[f[1]] = f[2]
+        elif f[0] == 'sign':
+            signer = certs[f[1]]
+    for text in (signer, fields.get('CompanyName'), fields.get('LegalCopyright')):
+        for rx, canon in KASPERSKY_FORMS:
+            if text and re.search(rx, text):
+                return canon
+    return None
+
 def generated(sd, name):
+    if name in pe_listed(sd):
+        return os.path.join(PE_DIR, name), check_pe
     stem = os.path.splitext(name)[0]
     for sub, spec, fn in (('evtx', stem + '.spec', check_evtx) if name.endswith('.evtx') else (None,) * 3,
                           ('prefetch', stem + '.spec', check_prefetch) if name.endswith('.pf') else (None,) * 3,
@@ -285,8 +321,10 @@ for name in names:
         all_times.setdefault(t, []).append(what)
     contents = {}           # path -> bytes read back (files, deleted files)
     si_created = {}         # path -> $SI created (every manifest entry)
+    manifest_content = {}
     for n, f in manifest:
         kind, path, times, content = f[0], f[1], f[2:10], f[10]
+        manifest_content[path] = content
         where = '%s: ntfs.tsv:%d %s' % (name, n, path)
         if kind == 'stream':
             entry = listing.get(path)
@@ -543,6 +581,7 @@ for name in names:
     # key KasperskyLab\sdk\AVP*\environment (its Bases names the vendor folder);
     # TDSSKiller/KVRT in a vendor folder are bundled tools, never integrations.
     SDK = {'appinfo.kli', 'kave8.dll', 'prloader.dll', 'prremote.dll', 'kavehost.exe', 'kavhttpd.exe'}
+    PE_NAMED = {'kave8.dll', 'prloader.dll', 'prremote.dll', 'kavehost.exe'}   # read as PEs by default
     INDEX = {'u0607g.xml', 'u1313g.xml', 'u1901g.xml'}
     integ, tools = {}, {}
     def vendor_of(path):
@@ -563,6 +602,13 @@ for name in names:
             tools[path] = base
         elif base.lower() in SDK:
             add_find(v, base, si_created[path])
+            # read as a PE too (kaspersky.whitelabel.win.pe): with its legal name
+            src = manifest_content.get(path, '')
+            pe_name = src[1:] if src.startswith('@') and src[1:] in pe_listed(sd) else None
+            legal = pe_kaspersky_name(os.path.join(os.path.dirname(scen_dir), 'pe', pe_name + '.spec')) \
+                if pe_name else None
+            if legal and base.lower() in PE_NAMED:
+                add_find(v, '%s (%s)' % (base, legal), si_created[path])
             if path.startswith('Program Files/'):
                 integ[v]['folder'] = 'Program Files/' + v
         elif base.lower() in INDEX or base.lower() == 'kdb.stt':
