@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/pkcs7.h>
+
 #include "kavtrace/alloc.h"
 #include "kavtrace/pe.h"
 #include "testutil.h"
@@ -571,6 +575,84 @@ START_TEST(reports_a_damaged_pkcs7_signature)
 }
 END_TEST
 
+/* plain.exe with a certificate table holding a PKCS#7 SignedData made here
+ * by GnuTLS (content type id-data, not Authenticode's), signed with the
+ * decoy certificate; with or without the certificate in the bag, never
+ * with a signingTime. */
+static void sign_plain(unsigned flags, kt_buf *out)
+{
+    char dir[4096], key_path[4200], crt_path[4200];
+    snprintf(dir, sizeof dir, "%s/pe/certs", evidence_dir());
+    snprintf(key_path, sizeof key_path, "%s/decoy.key", dir);
+    snprintf(crt_path, sizeof crt_path, "%s/decoy.crt", dir);
+    gnutls_datum_t key_pem, crt_pem, der;
+    ck_assert_int_eq(gnutls_load_file(key_path, &key_pem), 0);
+    ck_assert_int_eq(gnutls_load_file(crt_path, &crt_pem), 0);
+    gnutls_privkey_t key;
+    gnutls_x509_crt_t crt;
+    gnutls_pkcs7_t p7;
+    ck_assert_int_eq(gnutls_privkey_init(&key), 0);
+    ck_assert_int_eq(gnutls_privkey_import_x509_raw(key, &key_pem, GNUTLS_X509_FMT_PEM, NULL, 0),
+                     0);
+    ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
+    ck_assert_int_eq(gnutls_x509_crt_import(crt, &crt_pem, GNUTLS_X509_FMT_PEM), 0);
+    ck_assert_int_eq(gnutls_pkcs7_init(&p7), 0);
+    gnutls_datum_t content = {(unsigned char *)"kavtrace", 8};
+    ck_assert_int_eq(
+        gnutls_pkcs7_sign(p7, crt, key, &content, NULL, NULL, GNUTLS_DIG_SHA256, flags), 0);
+    ck_assert_int_eq(gnutls_pkcs7_export2(p7, GNUTLS_X509_FMT_DER, &der), 0);
+
+    load_pe("plain.exe", out);
+    ck_assert_uint_eq(out->len % 8, 0);
+    uint32_t at = (uint32_t)out->len, length = 8 + der.size;
+    uint8_t head[8];
+    put32(head, length);
+    head[4] = 0x00, head[5] = 0x02, head[6] = 2, head[7] = 0; /* revision 2.0, PKCS#7 */
+    ck_assert_int_eq(kt_buf_append(out, head, 8), 0);
+    ck_assert_int_eq(kt_buf_append(out, der.data, der.size), 0);
+    while (out->len % 8)
+        ck_assert_int_eq(kt_buf_append(out, "", 1), 0);
+    size_t sd = security_dir(out);
+    put32(out->data + sd, at);
+    put32(out->data + sd + 4, (uint32_t)(out->len - at));
+
+    gnutls_free(der.data);
+    gnutls_free(key_pem.data);
+    gnutls_free(crt_pem.data);
+    gnutls_pkcs7_deinit(p7);
+    gnutls_x509_crt_deinit(crt);
+    gnutls_privkey_deinit(key);
+}
+
+START_TEST(reads_a_signature_without_signing_time_or_signer_certificate)
+{
+    char dn[512], serial[64], issuer[512];
+    cert_row("decoy", dn, serial, issuer);
+
+    kt_buf b = {0};
+    sign_plain(GNUTLS_PKCS7_INCLUDE_CERT, &b);
+    kt_pe_info pe = read_buf(&b);
+    ck_assert(pe.has_signature);
+    ck_assert_msg(pe.signature_error == NULL, "%s", pe.signature_error);
+    ck_assert_str_eq(pe.signer_subject, dn);
+    ck_assert_str_eq(pe.signer_issuer, issuer);
+    ck_assert_str_eq(pe.signer_serial, serial);
+    ck_assert_int_eq(pe.signing_time, KT_TIME_NONE);
+    kt_pe_info_clear(&pe);
+    kt_buf_release(&b);
+
+    sign_plain(0, &b);
+    pe = read_buf(&b);
+    ck_assert(pe.has_signature);
+    ck_assert_ptr_nonnull(strstr(pe.signature_error, "not among the signature's 0 certificates"));
+    ck_assert_ptr_null(pe.signer_subject);
+    ck_assert_str_eq(pe.signer_issuer, issuer);
+    ck_assert_str_eq(pe.signer_serial, serial);
+    kt_pe_info_clear(&pe);
+    kt_buf_release(&b);
+}
+END_TEST
+
 static uint32_t lcg(uint32_t *s)
 {
     *s = *s * 1103515245u + 12345u;
@@ -654,6 +736,7 @@ static Suite *pe_suite(void)
     tcase_add_test(tc, reports_a_resource_loop_and_keeps_the_signature);
     tcase_add_test(tc, reports_a_certificate_table_outside_the_file);
     tcase_add_test(tc, reports_a_damaged_pkcs7_signature);
+    tcase_add_test(tc, reads_a_signature_without_signing_time_or_signer_certificate);
     tcase_add_test(tc, survives_bit_flips_and_byte_values);
     tcase_add_test(tc, out_of_memory_fails_cleanly);
     suite_add_tcase(s, tc);

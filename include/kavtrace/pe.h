@@ -63,8 +63,9 @@ typedef struct kt_pe_info {
  *   KT_EARG     out NULL, or data NULL with len > 0;
  *   KT_ENOMEM.
  * A damaged version resource or signature does not fail the read: the
- * headers were read, the fields stay NULL and resource_error /
- * signature_error say why. */
+ * headers were read; the fields read before the damage are kept, the rest
+ * stay NULL, and resource_error / signature_error say why. The whole file
+ * must be in data: the certificate table usually sits at its end. */
 int kt_pe_read(const uint8_t *data, size_t len, kt_pe_info *out, kt_error *err);
 
 /* Free every string of *pe and reset it to empty (signing_time

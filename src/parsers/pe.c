@@ -486,9 +486,12 @@ static bool is_signer(gnutls_x509_crt_t crt, const gnutls_pkcs7_signature_info_s
     }
     if (gnutls_x509_crt_get_serial(crt, buf, &n) < 0 || !datum_eq(&info->signer_serial, buf, n))
         return false;
-    gnutls_datum_t issuer;
-    return gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) == 0 &&
-           datum_eq(&info->issuer_dn, issuer.data, issuer.size);
+    gnutls_datum_t issuer; /* a copy, for gnutls_free */
+    if (gnutls_x509_crt_get_raw_issuer_dn(crt, &issuer) < 0)
+        return false;
+    bool same = datum_eq(&info->issuer_dn, issuer.data, issuer.size);
+    gnutls_free(issuer.data);
+    return same;
 }
 
 /* Reads the PKCS#7 SignedData in der[0..len) into out. Returns 0, KT_ENOMEM,
