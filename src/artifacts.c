@@ -61,6 +61,12 @@ const char *kt_role_name(kt_role r)
         return "program";
     case KT_ROLE_RESIDUE:
         return "residue";
+    case KT_ROLE_INTEGRATION:
+        return "integration";
+    case KT_ROLE_BUNDLED_TOOL:
+        return "bundled_tool";
+    case KT_ROLE_SEARCHED:
+        return "searched";
     case KT_ROLE_NONE:
         break;
     }
@@ -123,7 +129,8 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
 {
     static const char *const common[] = {
         "id",         "description",    "vendor",           "os",  "category", "role",
-        "confidence", "removal_method", "installer_record", "ksn", "join",     "backing"};
+        "confidence", "removal_method", "installer_record", "ksn", "join",     "backing",
+        "component"};
     const char *keys[sizeof common / sizeof common[0] + KT_SOURCES_MAX + 1];
     size_t nk = 0;
     for (size_t i = 0; i < sizeof common / sizeof common[0]; i++)
@@ -158,9 +165,26 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
         a->role = KT_ROLE_PROGRAM;
     else if (strcmp(role, "residue") == 0)
         a->role = KT_ROLE_RESIDUE;
+    else if (strcmp(role, "integration") == 0)
+        a->role = KT_ROLE_INTEGRATION;
+    else if (strcmp(role, "bundled_tool") == 0)
+        a->role = KT_ROLE_BUNDLED_TOOL;
+    else if (strcmp(role, "searched") == 0)
+        a->role = KT_ROLE_SEARCHED;
     else
         defs_problem(c, defs_get(c, n, "role"),
-                     "artifact: role must be registration, program, residue or none");
+                     "artifact: role must be registration, program, residue, integration, "
+                     "bundled_tool, searched or none");
+    /* The Kaspersky component an integration find is (a product id). */
+    a->component = defs_dup(c, n, "component", false, "artifact");
+    if (a->role == KT_ROLE_INTEGRATION && a->component == NULL && c->rc == KT_OK)
+        defs_problem(c, n,
+                     "artifact '%s': an integration names its Kaspersky component "
+                     "(component: a product id)",
+                     a->id ? a->id : "?");
+    else if (a->role != KT_ROLE_INTEGRATION && defs_get(c, n, "component"))
+        defs_problem(c, defs_get(c, n, "component"),
+                     "artifact: component is for role integration only");
     a->confidence = defs_dup(c, n, "confidence", false, "artifact");
     if (defs_get(c, n, "confidence") == NULL)
         a->confidence = defs_strdup(c, "medium");
@@ -760,6 +784,7 @@ void kt_artifact_set_release(kt_artifact_set *set)
         kt_free(a->confidence);
         kt_free(a->removal_method);
         kt_free(a->backing_ref);
+        kt_free(a->component);
         kt_free(a->file);
         if (a->source && a->source->release)
             a->source->release(a->spec);

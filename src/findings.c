@@ -1,6 +1,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kavtrace/alloc.h"
 #include "kavtrace/findings.h"
@@ -14,6 +15,7 @@ static const char *const verdict_names[KT_V_COUNT] = {
     [KT_V_KSN_AFTER_CUTOFF] = "ksn_after_cutoff",
     [KT_V_REMOVED_BEFORE_CUTOFF] = "removed_before_cutoff",
     [KT_V_MIGRATED_TO_ULTRAAV] = "migrated_to_ultraav",
+    [KT_V_CODE_IN_OTHER_PRODUCTS] = "kaspersky_code_in_other_products",
 };
 
 const char *kt_verdict_name(kt_verdict v)
@@ -493,6 +495,145 @@ static int verdicts(kt_system_finding *s, const kt_artifact_set *set, const kt_t
     return rc;
 }
 
+static const kt_event *event_by_id(const kt_timeline *tl, const char *id);
+
+/* ---- white label ---------------------------------------------------------------- */
+
+static bool has(const kt_strlist *l, const char *s)
+{
+    for (size_t i = 0; i < l->count; i++)
+        if (strcmp(l->items[i], s) == 0)
+            return true;
+    return false;
+}
+
+static void add_once(int *rc, kt_strlist *l, const char *s)
+{
+    if (s && *s && !has(l, s))
+        add_id(rc, l, s);
+}
+
+/* The host's folder: e's path up to the component that names the host
+ * ("Program Files/Acme Shield" of "Program Files/Acme Shield/av/appinfo.kli"). */
+static void host_folder(const kt_event *e, char *out, size_t len)
+{
+    out[0] = '\0';
+    if (e->path == NULL || e->product_name == NULL)
+        return;
+    size_t hl = strlen(e->product_name);
+    for (const char *p = e->path; *p;) {
+        size_t l = strcspn(p, "/");
+        if (l == hl && strncasecmp(p, e->product_name, l) == 0) {
+            snprintf(out, len, "%.*s", (int)(p - e->path + l), e->path);
+            return;
+        }
+        p += l;
+        while (*p == '/')
+            p++;
+    }
+}
+
+/* What a find found: a file's name (with its version: the legal name a
+ * PE carries), or a registry key and value. */
+static void marker_of(const kt_event *e, char *out, size_t len)
+{
+    if (e->path) {
+        /* a PE's: with the Kaspersky legal name it carries (its version) */
+        const char *slash = strrchr(e->path, '/');
+        snprintf(out, len, "%s%s%s%s", slash ? slash + 1 : e->path, e->version ? " (" : "",
+                 e->version ? e->version : "", e->version ? ")" : "");
+    } else if (e->key) {
+        snprintf(out, len, "%s%s%s", e->key, e->value ? "\\" : "", e->value ? e->value : "");
+    } else {
+        kt_strlcpy(out, e->artifact ? e->artifact->id : "", len);
+    }
+}
+
+static bool is_bases(const kt_event *e)
+{
+    return e->category == KT_CAT_SIGNATURE_UPDATE;
+}
+
+/* Integrations (role integration, one per host) and bundled tools (role
+ * bundled_tool, one per file) of volume `volume`, and the verdict's true. */
+static int white_label(kt_system_finding *out, const kt_artifact_set *set, const kt_timeline *tl,
+                       int volume)
+{
+    const kt_milestone *cut = kt_artifacts_milestone(set, KT_MILESTONE_CUTOFF);
+    int rc = KT_OK;
+    for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
+        const kt_event *e = &tl->items[i];
+        if (e->volume != volume)
+            continue;
+        char text[1024];
+        if (e->role == KT_ROLE_BUNDLED_TOOL) {
+            const char *path = e->path ? e->path : "";
+            kt_bundled_tool *t = NULL;
+            for (size_t k = 0; k < out->ntools && t == NULL; k++)
+                if (strcmp(out->tools[k].path, path) == 0)
+                    t = &out->tools[k];
+            if (t == NULL) {
+                t = kt_realloc(out->tools, (out->ntools + 1) * sizeof *t);
+                if (t == NULL)
+                    return KT_ENOMEM;
+                out->tools = t;
+                t = &t[out->ntools++];
+                memset(t, 0, sizeof *t);
+                t->first_seen = KT_TIME_NONE;
+                kt_strlcpy(t->path, path, sizeof t->path);
+                marker_of(e, text, sizeof text);
+                kt_strlcpy(t->name, e->product_name ? e->product_name : text, sizeof t->name);
+            }
+            if (t->first_seen == KT_TIME_NONE || e->time < t->first_seen)
+                t->first_seen = e->time;
+            add_id(&rc, &t->ev, e->id);
+            continue;
+        }
+        if (e->role != KT_ROLE_INTEGRATION || e->product_name == NULL)
+            continue;
+        kt_integration *g = NULL;
+        for (size_t k = 0; k < out->nintegrations && g == NULL; k++)
+            if (strcasecmp(out->integrations[k].host, e->product_name) == 0)
+                g = &out->integrations[k];
+        if (g == NULL) {
+            g = kt_realloc(out->integrations, (out->nintegrations + 1) * sizeof *g);
+            if (g == NULL)
+                return KT_ENOMEM;
+            out->integrations = g;
+            g = &g[out->nintegrations++];
+            memset(g, 0, sizeof *g);
+            g->first_seen = g->last_bases_update = KT_TIME_NONE;
+            kt_strlcpy(g->host, e->product_name, sizeof g->host);
+        }
+        if (g->folder[0] == '\0')
+            host_folder(e, g->folder, sizeof g->folder);
+        add_once(&rc, &g->components, e->product_id);
+        marker_of(e, text, sizeof text);
+        add_once(&rc, &g->markers, text);
+        add_id(&rc, &g->ev_all, e->id);
+        if (g->first_seen == KT_TIME_NONE || e->time < g->first_seen)
+            g->first_seen = e->time;
+        if (is_bases(e) && (g->last_bases_update == KT_TIME_NONE || e->time > g->last_bases_update))
+            g->last_bases_update = e->time;
+    }
+    /* The events behind first_seen and the bases date. */
+    for (size_t k = 0; k < out->nintegrations && rc == KT_OK; k++) {
+        kt_integration *g = &out->integrations[k];
+        for (size_t i = 0; i < g->ev_all.count; i++) {
+            const kt_event *e = event_by_id(tl, g->ev_all.items[i]);
+            if (e && e->time == g->first_seen)
+                add_id(&rc, &g->ev_first_seen, e->id);
+            if (e && is_bases(e) && e->time == g->last_bases_update)
+                add_id(&rc, &g->ev_bases, e->id);
+        }
+        g->bases_after_cutoff =
+            cut && g->last_bases_update != KT_TIME_NONE && g->last_bases_update >= cut->time;
+        ids_from(&rc, &out->verdict_ev[KT_V_CODE_IN_OTHER_PRODUCTS], &g->ev_first_seen);
+    }
+    out->verdicts[KT_V_CODE_IN_OTHER_PRODUCTS] = out->nintegrations ? KT_TRUE : KT_NULL;
+    return rc;
+}
+
 /* ---- backing ------------------------------------------------------------------- */
 
 /* The event numbered `id`: kt_timeline_finish numbers them in order, so
@@ -850,7 +991,9 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     for (int pass = 0; pass < 2 && rc == KT_OK; pass++) {
         for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
             const kt_event *e = &tl->items[i];
-            if (e->volume != volume || e->vendor == NULL || (pass == 0) != (e->product_id != NULL))
+            if (e->volume != volume || e->vendor == NULL ||
+                (pass == 0) != (e->product_id != NULL) || e->role == KT_ROLE_INTEGRATION ||
+                e->role == KT_ROLE_BUNDLED_TOOL)
                 continue;
             group *g = NULL;
             if (e->product_id) {
@@ -956,6 +1099,8 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
         rc = verdicts(out, set, ksn_votes);
     kt_free(ksn_votes);
     if (rc == KT_OK)
+        rc = white_label(out, set, tl, volume);
+    if (rc == KT_OK)
         verdict_backing(out, tl);
     for (size_t i = 0; rc == KT_OK && i < sizeof state_milestones / sizeof *state_milestones; i++) {
         const kt_milestone *m = kt_artifacts_milestone(set, state_milestones[i]);
@@ -987,6 +1132,18 @@ void kt_system_finding_release(kt_system_finding *f)
         kt_strlist_release(&p->ev_execution);
     }
     kt_free(f->products);
+    for (size_t i = 0; i < f->nintegrations; i++) {
+        kt_integration *g = &f->integrations[i];
+        kt_strlist_release(&g->components);
+        kt_strlist_release(&g->markers);
+        kt_strlist_release(&g->ev_all);
+        kt_strlist_release(&g->ev_first_seen);
+        kt_strlist_release(&g->ev_bases);
+    }
+    kt_free(f->integrations);
+    for (size_t i = 0; i < f->ntools; i++)
+        kt_strlist_release(&f->tools[i].ev);
+    kt_free(f->tools);
     for (size_t i = 0; i < f->nstates; i++)
         state_release(&f->states[i]);
     kt_free(f->states);
@@ -996,8 +1153,15 @@ void kt_system_finding_release(kt_system_finding *f)
     memset(f, 0, sizeof *f);
 }
 
-void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
+int kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
 {
+    for (size_t i = 0; i < diags->count; i++) {
+        const kt_diag *d = &diags->items[i];
+        if (d->volume == f->volume && d->code && strcmp(d->code, KT_DIAG_WHITELABEL_SEARCHED) == 0)
+            f->whitelabel_searched = true;
+    }
+    if (f->verdicts[KT_V_CODE_IN_OTHER_PRODUCTS] == KT_NULL && f->whitelabel_searched)
+        f->verdicts[KT_V_CODE_IN_OTHER_PRODUCTS] = KT_FALSE;
     f->nlosses = 0;
     for (size_t i = 0; i < diags->count; i++) {
         const kt_diag *d = &diags->items[i];
@@ -1005,7 +1169,7 @@ void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
             f->nlosses++;
     }
     if (f->nlosses == 0)
-        return;
+        return KT_OK;
     for (size_t i = 0; i < f->nstates; i++)
         state_losses(&f->states[i], f->nlosses);
     for (int v = 0; v < KT_V_COUNT; v++) {
@@ -1015,4 +1179,5 @@ void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags)
         f->opened[v] = true;
         kt_strlist_release(&f->verdict_ev[v]);
     }
+    return KT_OK;
 }

@@ -72,8 +72,8 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
         }
         out->nsystems++;
         if (iv->sys.os != KT_OS_NONE) {
-            rc = kt_collect_system(set, iv->fs, v, &iv->sys, &out->tl, &out->warnings, &out->stats,
-                                   s->zone, sizeof s->zone, err);
+            rc = kt_collect_system(set, iv->fs, v, &iv->sys, out->collect_flags, &out->tl,
+                                   &out->warnings, &out->stats, s->zone, sizeof s->zone, err);
             if (rc)
                 return rc;
         }
@@ -88,8 +88,8 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
             if (progress)
                 progress(pctx, what);
             char zone[sizeof s->zone];
-            rc = kt_collect_system(set, st->fs, &st->volume, &st->sys, &out->tl, &out->warnings,
-                                   &out->stats, zone, sizeof zone, err);
+            rc = kt_collect_system(set, st->fs, &st->volume, &st->sys, out->collect_flags, &out->tl,
+                                   &out->warnings, &out->stats, zone, sizeof zone, err);
             if (rc)
                 return rc;
             if (s->zone[0] == '\0')
@@ -112,7 +112,8 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                                &out->systems[i].findings, err);
         if (rc)
             return rc;
-        kt_findings_account_losses(&out->systems[i].findings, &out->warnings);
+        if (kt_findings_account_losses(&out->systems[i].findings, &out->warnings) != KT_OK)
+            return kt_error_set(err, KT_ENOMEM, "out of memory");
     }
     out->finished = now();
     /* What the process read in all (image, hives, definitions): the

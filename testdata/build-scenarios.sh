@@ -32,6 +32,9 @@
 # 'deleted-dir': kt-ntfs-populate gets it as 'dir', then kt-ntfs-rmdir
 # deletes it.
 #
+# PE files: a scenario's pe.list names files built by testdata/pe/build-pe.sh
+# (in $KT_PE_DIR, default OUTDIR/../pe), which ntfs.tsv names as @NAME.
+#
 # A stamp of the inputs' hashes lets a second run with the same inputs
 # return at once.
 set -euo pipefail
@@ -44,6 +47,7 @@ out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx
 mkprefetch=${5:+$(realpath "$5")}
 here=$(cd "$(dirname "$0")" && pwd)
 scen=$here/scenarios
+pedir=${KT_PE_DIR:-$(dirname "$out")/pe}
 export TZ=UTC LC_ALL=C
 PATH=$PATH:/sbin:/usr/sbin # mkntfs, ntfslabel, sfdisk
 
@@ -69,7 +73,11 @@ inputs_hash() {
      LC_ALL=C sort -z | xargs -0 sha256sum
    sha256sum "$here/build-scenarios.sh" "$mkhive" "$populate" "$mkevtx" ${mkprefetch:+"$mkprefetch"} |
      cut -d' ' -f1
-   sqlite3 --version) | sha256sum | cut -d' ' -f1
+   sqlite3 --version
+   for list in "$scen"/*/pe.list; do
+     [[ -e $list ]] || continue
+     grep -v '^#' "$list" | while read -r pe; do [[ -n $pe ]] && sha256sum < "$pedir/$pe"; done
+   done) | sha256sum | cut -d' ' -f1
 }
 stamp=$out/.scenarios-stamp
 want=$(inputs_hash)
@@ -120,6 +128,13 @@ for name in "${names[@]}"; do
 
   step "$name: hives, event logs, databases"
   if [[ -d $dir/content ]]; then cp -R "$dir/content/." "$w/content/"; fi
+  if [[ -f $dir/pe.list ]]; then
+    grep -v '^#' "$dir/pe.list" | while read -r pe; do
+      [[ -z $pe ]] && continue
+      [[ -f $pedir/$pe ]] || { echo "$0: $name: no PE $pedir/$pe (testdata/pe/build-pe.sh)" >&2; exit 1; }
+      cp "$pedir/$pe" "$w/content/$pe"
+    done
+  fi
   for spec in "$dir"/hives/*.spec; do
     base=$(basename "$spec" .spec)
     case $base in NTUSER-* | UsrClass-*) file=$base.DAT ;; *) file=$base ;; esac

@@ -134,6 +134,7 @@ START_TEST(findings_fail_cleanly)
         int rc = kt_findings_build(&defs, &scan.tl, s->volume->index, &f, &err);
         kt_alloc_fail_never();
         if (rc == KT_OK) {
+            ck_assert_int_eq(kt_findings_account_losses(&f, &scan.warnings), KT_OK);
             same_findings(&f, &s->findings);
             kt_system_finding_release(&f);
             break;

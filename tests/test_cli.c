@@ -521,6 +521,21 @@ START_TEST(artifacts_list_shows_each_artifacts_backing)
     ck_assert_ptr_nonnull(strstr(
         listing, "  kaspersky-cybertrace         kaspersky  exempt (threat-intelligence)  "));
     ck_assert_ptr_nonnull(strstr(listing, "  ultraav                      ultraav    -  "));
+    ck_assert_ptr_nonnull(strstr(listing, "  kaspersky-scan-engine        kaspersky  covered  "));
+    ck_assert_ptr_nonnull(strstr(listing, "  kaspersky-kav-sdk            kaspersky  covered  "));
+    /* The white-label definitions: role and Kaspersky component of each,
+     * the bundled tools and the folders the search covers. */
+    const char *white = strstr(listing, "\nwhite label:\n");
+    ck_assert_ptr_nonnull(white);
+    ck_assert_ptr_nonnull(strstr(white, "  kaspersky.whitelabel.win.sdk-key           windows  "
+                                        "integration  kaspersky-kav-sdk      "));
+    ck_assert_ptr_nonnull(strstr(white, "  kaspersky.whitelabel.linux.scan-engine-programs "));
+    ck_assert_ptr_nonnull(strstr(white, " bundled_tool "));
+    ck_assert_ptr_nonnull(strstr(white, "  kaspersky.whitelabel.win.searched          windows  "
+                                        "searched     -  "));
+    /* the general list of artifacts is before it: no white-label row after
+     * "coverage:" */
+    ck_assert_ptr_null(strstr(strstr(white, "\ncoverage:"), "whitelabel"));
     kt_buf_release(&o);
     kt_buf_release(&e);
     free(args);

@@ -127,7 +127,7 @@ static void collect(run *r)
     ck_assert_int_eq(kt_system_detect(fs, &sys, &err), 0);
     ck_assert_int_ne(sys.os, KT_OS_NONE);
     kt_event_sink s = {.ctx = &r->got, .add = keep};
-    ck_assert_int_eq(kt_collect_system_to(&r->set, fs, &vols.items[0], &sys, &s, &r->warnings,
+    ck_assert_int_eq(kt_collect_system_to(&r->set, fs, &vols.items[0], &sys, 0, &s, &r->warnings,
                                           &r->stats, r->zone, sizeof r->zone, &err),
                      0);
     kt_system_release(&sys);

@@ -702,6 +702,99 @@ START_TEST(only_losses_of_this_system_or_the_item_open_false_verdicts)
 }
 END_TEST
 
+/* An integration event (role integration) of host `host`. */
+static void wl_ev(kt_timeline *tl, const kt_artifact *a, const char *when, const char *host,
+                  const char *path)
+{
+    kt_event e = {0};
+    e.time = truth_time(when);
+    e.precision = KT_PREC_100NS;
+    e.time_source = "test";
+    e.category = a->category;
+    e.role = a->role;
+    e.artifact = a;
+    e.vendor = "kaspersky";
+    e.product_id = a->component;
+    e.product_name = host;
+    e.path = path;
+    e.description = "test event";
+    ck_assert_int_eq(kt_timeline_add(tl, &e), 0);
+}
+
+START_TEST(white_label_integrations_and_their_verdict)
+{
+    kt_artifact sdk = {.id = "t.sdk",
+                       .category = KT_CAT_PRESENCE,
+                       .role = KT_ROLE_INTEGRATION,
+                       .component = "kaspersky-kav-sdk"};
+    kt_artifact idx = {.id = "t.idx",
+                       .category = KT_CAT_SIGNATURE_UPDATE,
+                       .role = KT_ROLE_INTEGRATION,
+                       .component = "kaspersky-kav-sdk"};
+    kt_artifact tool = {.id = "t.tdss", .category = KT_CAT_PRESENCE, .role = KT_ROLE_BUNDLED_TOOL};
+    kt_timeline tl = {0};
+    wl_ev(&tl, &sdk, "2024-02-12T15:20:10Z", "Fabrikam", "Program Files/Fabrikam/av/appinfo.kli");
+    wl_ev(&tl, &idx, "2024-09-01T00:00:00Z", "fabrikam", "ProgramData/Fabrikam/bases/u1313g.xml");
+    wl_ev(&tl, &idx, "2024-10-05T03:12:00Z", "Fabrikam", "ProgramData/Fabrikam/bases/u1313g.xml");
+    wl_ev(&tl, &sdk, "2024-03-01T00:00:00Z", "Contoso", "Program Files/Contoso/Kave8.dll");
+    ev(&tl, &tool, "2024-05-14T18:02:11Z", NULL, NULL, true, "Program Files/Kit/TDSSKiller.exe");
+    kt_system_finding f = build(&tl);
+    /* never products of the system: no other verdict reads them */
+    ck_assert_uint_eq(f.nproducts, 0);
+    ck_assert_int_eq(f.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+    ck_assert_int_eq(f.verdicts[KT_V_SIGNATURE_UPDATE_AFTER_CUTOFF], KT_FALSE);
+    /* one per host, its name without case */
+    ck_assert_uint_eq(f.nintegrations, 2);
+    const kt_integration *g = &f.integrations[0];
+    ck_assert_str_eq(g->host, "Fabrikam");
+    ck_assert_str_eq(g->folder, "Program Files/Fabrikam");
+    ck_assert_uint_eq(g->components.count, 1);
+    ck_assert_str_eq(g->components.items[0], "kaspersky-kav-sdk");
+    ck_assert_uint_eq(g->markers.count, 2); /* appinfo.kli, u1313g.xml (once) */
+    ck_assert_int_eq(g->first_seen, truth_time("2024-02-12T15:20:10Z"));
+    ck_assert_int_eq(g->last_bases_update, truth_time("2024-10-05T03:12:00Z"));
+    ck_assert(g->bases_after_cutoff);
+    ck_assert_uint_eq(g->ev_bases.count, 1);
+    ck_assert_int_eq(f.integrations[1].last_bases_update, KT_TIME_NONE);
+    ck_assert(!f.integrations[1].bases_after_cutoff);
+    /* the bundled tool: listed as such */
+    ck_assert_uint_eq(f.ntools, 1);
+    ck_assert_str_eq(f.tools[0].name, "TDSSKiller.exe");
+    ck_assert_int_eq(f.verdicts[KT_V_CODE_IN_OTHER_PRODUCTS], KT_TRUE);
+    ck_assert_uint_eq(f.verdict_ev[KT_V_CODE_IN_OTHER_PRODUCTS].count, 2);
+    kt_system_finding_release(&f);
+    kt_timeline_release(&tl);
+
+    /* No integration: false only over a search that ran (its note), null
+     * without one, and null again when a source was lost. */
+    for (int k = 0; k < 3; k++) {
+        kt_timeline t2 = {0};
+        ev(&t2, &tool, "2024-05-14T18:02:11Z", NULL, NULL, true, "Program Files/Kit/KVRT.exe");
+        kt_system_finding f2 = build(&t2);
+        ck_assert_int_eq(f2.verdicts[KT_V_CODE_IN_OTHER_PRODUCTS], KT_NULL);
+        kt_diags d = {0};
+        if (k >= 1)
+            ck_assert_int_eq(kt_diags_addf(&d, KT_SEV_NOTE, KT_DIAG_WHITELABEL_SEARCHED, 0, NULL,
+                                           NULL, "searched in 'Program Files'"),
+                             0);
+        if (k == 2)
+            ck_assert_int_eq(
+                kt_diags_addf(&d, KT_SEV_WARNING, "hive", 0, "SOFTWARE", NULL, "unreadable"), 0);
+        /* a note of another volume says nothing of this one */
+        ck_assert_int_eq(kt_diags_addf(&d, KT_SEV_NOTE, KT_DIAG_WHITELABEL_SEARCHED, 3, NULL, NULL,
+                                       "searched in 'ProgramData'"),
+                         0);
+        ck_assert_int_eq(kt_findings_account_losses(&f2, &d), 0);
+        ck_assert_int_eq(f2.verdicts[KT_V_CODE_IN_OTHER_PRODUCTS], k == 1 ? KT_FALSE : KT_NULL);
+        ck_assert(f2.whitelabel_searched == (k >= 1));
+        ck_assert_uint_eq(f2.ntools, 1);
+        kt_diags_release(&d);
+        kt_system_finding_release(&f2);
+        kt_timeline_release(&t2);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("findings");
@@ -724,6 +817,7 @@ static Suite *suite(void)
     tcase_add_test(tc, state_at_reads_only_events_by_the_instant_and_says_null_when_unknown);
     tcase_add_test(tc, seen_at_work_after_the_instant_dates_an_undated_removal_after_it);
     tcase_add_test(tc, a_live_find_and_an_older_copy_of_it_stay_two_events);
+    tcase_add_test(tc, white_label_integrations_and_their_verdict);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -71,6 +71,30 @@ static const kt_product_finding *find_product(const kt_system_finding *f, const 
     return NULL;
 }
 
+static const kt_integration *find_integration(const kt_system_finding *f, const char *host)
+{
+    for (size_t i = 0; i < f->nintegrations; i++)
+        if (strcmp(f->integrations[i].host, host) == 0)
+            return &f->integrations[i];
+    return NULL;
+}
+
+/* A comma-separated list equals l as a set ("" for none). */
+static void check_set(const char *what, const kt_strlist *l, const char *want)
+{
+    size_t n = 0;
+    char copy[2048];
+    kt_strlcpy(copy, want, sizeof copy);
+    for (char *save = NULL, *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+        bool in = false;
+        for (size_t i = 0; i < l->count && !in; i++)
+            in = strcmp(l->items[i], w) == 0;
+        ck_assert_msg(in, "%s: '%s' not found", what, w);
+        n++;
+    }
+    ck_assert_msg(n == l->count, "%s: %zu found, want %zu (%s)", what, l->count, n, want);
+}
+
 /* The state of product `id` at `when` (a milestone's id, or an ISO time:
  * then added to f with kt_findings_state_at, as --as-of does). */
 static const kt_product_state *find_state(const kt_timeline *tl, kt_system_finding *f,
@@ -219,6 +243,32 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_str(name, what, p->exempt ? p->exemption : NULL, want);
             else
                 ck_abort_msg("%s: unknown product field '%s'", at, field);
+        } else if (strncmp(scope, "integration:", 12) == 0) {
+            /* integration:HOST: Kaspersky code inside that host product */
+            const kt_integration *g = find_integration(f, scope + 12);
+            ck_assert_msg(g != NULL, "%s: no integration %s (%s)", at, scope + 12, container);
+            if (strcmp(field, "folder") == 0)
+                check_str(name, what, g->folder[0] ? g->folder : NULL, want);
+            else if (strcmp(field, "components") == 0)
+                check_set(what, &g->components, want);
+            else if (strcmp(field, "markers") == 0)
+                check_set(what, &g->markers, want);
+            else if (strcmp(field, "first_seen") == 0)
+                check_time(name, what, g->first_seen, want);
+            else if (strcmp(field, "last_bases_update") == 0)
+                check_time(name, what, g->last_bases_update, want);
+            else if (strcmp(field, "bases_updated_after_cutoff") == 0)
+                check_str(name, what, g->bases_after_cutoff ? "true" : "false", want);
+            else
+                ck_abort_msg("%s: unknown integration field '%s'", at, field);
+        } else if (strncmp(scope, "tool:", 5) == 0) {
+            /* tool:PATH: a Kaspersky tool a third party ships */
+            bool hit = false;
+            for (size_t k = 0; k < f->ntools && !hit; k++)
+                hit = strcmp(f->tools[k].path, scope + 5) == 0 && strcmp(field, "name") == 0 &&
+                      strcmp(f->tools[k].name, want) == 0;
+            ck_assert_msg(hit, "%s: no bundled tool %s named %s (%s)", at, scope + 5, want,
+                          container);
         } else if (strncmp(scope, "state:", 6) == 0) {
             /* state:WHEN:PRODUCT, WHEN a milestone's id or a UTC time */
             char when[64];
@@ -264,6 +314,25 @@ static void check_scenario(const char *set, const char *name, const char *contai
         for (size_t k = 0; k < t.count && !named; k++)
             named = strcmp(t.rows[k].f[0], scope) == 0;
         ck_assert_msg(named, "%s: unexpected product %s (%s)", name, f->products[i].id, container);
+    }
+    /* No integration nor bundled tool the ground truth does not name. */
+    for (size_t i = 0; i < f->nintegrations; i++) {
+        char scope[300];
+        snprintf(scope, sizeof scope, "integration:%s", f->integrations[i].host);
+        bool named = false;
+        for (size_t k = 0; k < t.count && !named; k++)
+            named = strcmp(t.rows[k].f[0], scope) == 0;
+        ck_assert_msg(named, "%s: unexpected integration %s (%s)", name, f->integrations[i].host,
+                      container);
+    }
+    for (size_t i = 0; i < f->ntools; i++) {
+        char scope[1100];
+        snprintf(scope, sizeof scope, "tool:%s", f->tools[i].path);
+        bool named = false;
+        for (size_t k = 0; k < t.count && !named; k++)
+            named = strcmp(t.rows[k].f[0], scope) == 0;
+        ck_assert_msg(named, "%s: unexpected bundled tool %s (%s)", name, f->tools[i].path,
+                      container);
     }
     /* Every verdict and field is backed by events that exist. */
     for (int v = 0; v < KT_V_COUNT; v++)
@@ -452,6 +521,54 @@ static bool coded(const kt_scan *s, const char *code, const char *part)
             return true;
     return false;
 }
+
+/* PEs (testdata/pe, in oem-suite): by default only those the definitions
+ * single out by name are read (Fabrikam's Kave8.dll signed by AO Kaspersky
+ * Lab); --deep reads every PE under the program folders and finds
+ * Northwind's nwengine.dll, Northwind-branded but signed by AO Kaspersky
+ * Lab, while nwremove.exe (a remover whose version resource merely names
+ * Kaspersky) is no find. */
+static bool has_marker(const kt_integration *g, const char *m)
+{
+    for (size_t i = 0; i < g->markers.count; i++)
+        if (strcmp(g->markers.items[i], m) == 0)
+            return true;
+    return false;
+}
+
+START_TEST(deep_reads_every_pe_under_the_program_folders)
+{
+    char *path = path_join(evidence_dir(), "scenarios/oem-suite.E01");
+    size_t files[2] = {0};
+    for (int deep = 0; deep < 2; deep++) {
+        kt_scan s = {.collect_flags = deep ? KT_COLLECT_DEEP : 0};
+        kt_error err = {0};
+        ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+        const kt_system_finding *f = &s.systems[0].findings;
+        files[deep] = s.stats.files_read;
+        ck_assert_uint_eq(f->nintegrations, deep ? 2 : 1);
+        const kt_integration *fab =
+            f->integrations[0].host[0] == 'F' ? &f->integrations[0] : &f->integrations[1];
+        ck_assert_str_eq(fab->host, "Fabrikam");
+        ck_assert(has_marker(fab, "Kave8.dll (AO Kaspersky Lab)"));
+        ck_assert(!has_marker(fab, "fsguard.exe"));
+        if (deep) {
+            const kt_integration *nw =
+                fab == &f->integrations[0] ? &f->integrations[1] : &f->integrations[0];
+            ck_assert_str_eq(nw->host, "Northwind Security");
+            ck_assert_str_eq(nw->folder, "Program Files/Northwind Security");
+            ck_assert_uint_eq(nw->markers.count, 1);
+            ck_assert_str_eq(nw->markers.items[0], "nwengine.dll (AO Kaspersky Lab)");
+            ck_assert_int_eq(nw->first_seen, truth_time("2024-09-02T10:41:12.65625Z"));
+        }
+        kt_scan_release(&s);
+    }
+    /* every PE under the program folders: the suite's two plain ones and
+     * Northwind's two more than by name */
+    ck_assert_uint_gt(files[1], files[0]);
+    free(path);
+}
+END_TEST
 
 START_TEST(a_lost_software_hive_leaves_every_other_source_and_says_so)
 {
@@ -652,11 +769,17 @@ START_TEST(corpus_package_logs_and_plist_parse_cleanly_and_give_no_finding)
         ck_assert_uint_eq(s.nsystems, 1);
         ck_assert_int_eq(s.systems[0].sys.os, trees[i].os);
         ck_assert_str_eq(s.systems[0].zone, trees[i].zone);
+        /* nothing but the white-label search's note (Linux: it ran over
+         * var/lib; macOS has no white-label definitions) */
         for (size_t w = 0; w < s.warnings.count; w++)
-            ck_abort_msg("%s: warning: %s", trees[i].tree, wtext(&s.warnings.items[w]));
+            ck_assert_msg(trees[i].os == KT_OS_LINUX && w == 0 &&
+                              strcmp(s.warnings.items[w].code, KT_DIAG_WHITELABEL_SEARCHED) == 0,
+                          "%s: warning: %s", trees[i].tree, wtext(&s.warnings.items[w]));
         ck_assert_uint_eq(s.stats.files_read, trees[i].files);
         ck_assert_msg(s.tl.count == 0, "%s: %zu events", trees[i].tree, s.tl.count);
         ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_EVER_INSTALLED], KT_FALSE);
+        ck_assert_int_eq(s.systems[0].findings.verdicts[KT_V_CODE_IN_OTHER_PRODUCTS],
+                         trees[i].os == KT_OS_LINUX ? KT_FALSE : KT_NULL);
         kt_scan_release(&s);
         free(path);
     }
@@ -1750,6 +1873,7 @@ static Suite *suite(void)
     tcase_add_unchecked_fixture(tc, load_defs, unload_defs);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, scenarios_in_split_e01);
+    tcase_add_test(tc, deep_reads_every_pe_under_the_program_folders);
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_qcow2);

@@ -140,7 +140,9 @@ static void check_scan(const char *file)
     kt_error err = {0};
     ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s: %s", file, err.msg);
     ck_assert_uint_eq(s.nsystems, 1);
-    ck_assert_uint_eq(s.warnings.count, 0);
+    /* no warning: only the white-label search's note */
+    ck_assert_uint_eq(s.warnings.count, 1);
+    ck_assert_str_eq(s.warnings.items[0].code, KT_DIAG_WHITELABEL_SEARCHED);
     const kt_scan_system *sys = &s.systems[0];
     const kt_system_finding *f = &sys->findings;
     tsv t;

@@ -132,6 +132,7 @@ typedef struct kt_artifact {
     bool join_primary;     /* a find naming no known product joins the vendor's primary one */
     kt_backing backing;    /* what backs the definition */
     char *backing_ref;     /* where that is written ("real-world-kaspersky.md §3.3"), or NULL */
+    char *component;       /* role integration: the Kaspersky component's product id */
     char *file;
     int line;
     kt_name_rule product;

@@ -26,17 +26,25 @@ typedef struct kt_collect_stats {
     uint64_t bytes_read; /* file and hive bytes read into memory */
 } kt_collect_stats;
 
-/* Collect events for the system on fs (sys from kt_system_detect) into tl.
+/* What a collection is asked to do beyond the definitions' defaults. */
+enum {
+    /* Read every PE under the program folders (the `deep` patterns of the
+     * `pe` source), not only those the definitions single out. */
+    KT_COLLECT_DEEP = 1u << 0,
+};
+
+/* Collect events for the system on fs (sys from kt_system_detect) into tl;
+ * flags: KT_COLLECT_*.
  * Diagnostics (a corrupt hive, an unreadable file) go to `diags`; only
  * out-of-memory is an error. `zone` receives the time zone used for
  * local times ("" if unknown). */
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                      const kt_system *sys, kt_timeline *tl, kt_diags *diags,
+                      const kt_system *sys, unsigned flags, kt_timeline *tl, kt_diags *diags,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 /* The same, sending each event to `sink` (kt_collect_system's sink is
  * the timeline). */
 int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                         const kt_system *sys, kt_event_sink *sink, kt_diags *diags,
+                         const kt_system *sys, unsigned flags, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 
 /* Event logs (the `evtx` source). The reader's filter for these

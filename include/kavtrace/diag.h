@@ -51,6 +51,10 @@ void kt_diags_release(kt_diags *l);
  * zone ("zone"). A "no" answer cannot rest on a scan with such a loss. */
 bool kt_diag_is_loss(const kt_diag *d);
 
+/* The note a white-label search leaves for each program folder it
+ * covered (src/collect/emit.c); kt_findings_account_losses reads it. */
+#define KT_DIAG_WHITELABEL_SEARCHED "whitelabel.searched"
+
 /* "warning", "note". */
 const char *kt_severity_name(kt_severity s);
 

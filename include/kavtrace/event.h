@@ -35,6 +35,17 @@ typedef enum kt_role {
     KT_ROLE_REGISTRATION, /* uninstall entry, service, product key, package */
     KT_ROLE_PROGRAM,      /* program or data files */
     KT_ROLE_RESIDUE,      /* files that outlive an uninstall (drivers) */
+    /* Kaspersky code inside another vendor's product (a white-label
+     * find): the event's product_name is the host (the vendor's folder or
+     * key), product_id the Kaspersky component. Never a product of the
+     * system: findings.json lists it under `integrations`. */
+    KT_ROLE_INTEGRATION,
+    /* A standalone Kaspersky tool a third party ships (TDSSKiller, KVRT in
+     * a toolkit): listed as such, never a product nor an integration. */
+    KT_ROLE_BUNDLED_TOOL,
+    /* A program folder the white-label search covers: no event, a note
+     * that the search ran over it (src/collect/emit.c). */
+    KT_ROLE_SEARCHED,
 } kt_role;
 
 const char *kt_category_name(kt_category c);

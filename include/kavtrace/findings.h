@@ -28,6 +28,12 @@ typedef enum kt_verdict {
     KT_V_KSN_AFTER_CUTOFF,
     KT_V_REMOVED_BEFORE_CUTOFF,
     KT_V_MIGRATED_TO_ULTRAAV,
+    /* Kaspersky code inside another vendor's product (white label): true
+     * with any integration; false only over a white-label search that ran
+     * (a `whitelabel.searched` note of the system); null when it could
+     * not (no program folder in the evidence, no definitions for the
+     * system). */
+    KT_V_CODE_IN_OTHER_PRODUCTS,
     KT_V_COUNT,
 } kt_verdict;
 
@@ -102,6 +108,29 @@ typedef struct kt_product_state {
     kt_strlist ev_installed, ev_version, ev_signature, ev_codebase, ev_ksn;
 } kt_product_state;
 
+/* Kaspersky code inside another vendor's product: the finds of one host
+ * (role integration, grouped by the host's name without case). */
+typedef struct kt_integration {
+    char host[256];            /* the host product: the vendor's folder or key name */
+    char folder[1024];         /* the host's folder ("Program Files/Acme Shield"), "" unknown */
+    kt_strlist components;     /* the Kaspersky components' product ids */
+    kt_strlist markers;        /* what was found: file names, registry keys and values */
+    kt_time first_seen;        /* the earliest find */
+    kt_time last_bases_update; /* the newest bases date (an update index's
+                                * date, kdb.stt, bases file times) */
+    bool bases_after_cutoff;   /* last_bases_update at or after the cutoff */
+    kt_strlist ev_all, ev_first_seen, ev_bases;
+} kt_integration;
+
+/* A standalone Kaspersky tool shipped by a third party (role
+ * bundled_tool): listed, never a product nor an integration. */
+typedef struct kt_bundled_tool {
+    char name[256];
+    char path[1024];
+    kt_time first_seen;
+    kt_strlist ev;
+} kt_bundled_tool;
+
 /* The state of every product of a system at `time`: a milestone's instant
  * (milestone its id) or one asked for (--as-of; milestone ""). */
 typedef struct kt_state_at {
@@ -123,6 +152,13 @@ typedef struct kt_system_finding {
     char migration_to[64];
     kt_time migration_time;
     kt_strlist migration_ev;
+    kt_integration *integrations;
+    size_t nintegrations;
+    kt_bundled_tool *tools;
+    size_t ntools;
+    /* The white-label search ran over the system's program folders (its
+     * note, KT_DIAG_WHITELABEL_SEARCHED, names them). */
+    bool whitelabel_searched;
     kt_tri verdicts[KT_V_COUNT];
     kt_strlist verdict_ev[KT_V_COUNT];
     /* The strongest backing among the definitions of the events in
@@ -149,8 +185,11 @@ void kt_system_finding_release(kt_system_finding *f);
 
 /* A "no" needs every source read: when diags hold a loss of f's volume or
  * of the whole item, every false verdict of f becomes null (opened[v] says
- * which) and nlosses counts them. */
-void kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags);
+ * which) and nlosses counts them. First, kaspersky_code_in_other_products
+ * without an integration becomes false when the white-label search ran
+ * over f's volume (its `whitelabel.searched` note; whitelabel_searched
+ * says so), and stays null when it did not. Returns 0. */
+int kt_findings_account_losses(kt_system_finding *f, const kt_diags *diags);
 
 /* Add f's state at instant t (milestone: its id, or NULL for an instant
  * asked for), from the events of tl that f was built from. An instant

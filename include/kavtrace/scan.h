@@ -31,6 +31,7 @@ struct kt_provenance;
 
 typedef struct kt_scan {
     unsigned inventory_flags; /* set before kt_scan_run: KT_INVENTORY_NO_VSS, ... */
+    unsigned collect_flags;   /* set before kt_scan_run: KT_COLLECT_DEEP */
     kt_inventory inv;         /* the evidence item, opened (owned); inv.digest once hashed */
     kt_scan_system *systems;
     size_t nsystems;

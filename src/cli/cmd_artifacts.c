@@ -46,6 +46,21 @@ static int list(const kt_artifact_set *set)
                a->description);
         per_cat[a->category]++;
     }
+    /* Kaspersky code inside other products: the definitions that find it,
+     * the bundled tools and the folders the search covers. */
+    printf("white label:\n");
+    size_t nwhite = 0;
+    for (size_t i = 0; i < set->nartifacts; i++) {
+        const kt_artifact *a = &set->artifacts[i];
+        if (a->role != KT_ROLE_INTEGRATION && a->role != KT_ROLE_BUNDLED_TOOL &&
+            a->role != KT_ROLE_SEARCHED)
+            continue;
+        printf("  %-42s %-8s %-12s %-22s %s\n", a->id, a->os, kt_role_name(a->role),
+               a->component ? a->component : "-", a->description);
+        nwhite++;
+    }
+    if (nwhite == 0)
+        printf("  none: kaspersky_code_in_other_products stays null\n");
     printf("coverage:");
     for (int c = 0; c < KT_CAT_COUNT; c++)
         if (per_cat[c])

@@ -36,6 +36,7 @@ typedef struct opts {
     bool quiet;
     bool hash;
     bool no_vss;
+    bool deep; /* read every PE under the program folders */
     kt_helper_limits helpers;
     kt_time as_of[KT_AS_OF_MAX];
     size_t nas_of;
@@ -93,8 +94,15 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
     kt_strlist hold = {0};
 #define T(x) kt_cli_text(&hold, (x))
     int rc = KT_OK;
-    say(b, &rc, "%s: %zu system%s, %zu events, %zu warnings\n", T(s->inv.path), s->nsystems,
-        s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count);
+    /* Notes (how something was read) apart from warnings (what was not). */
+    size_t notes = 0;
+    for (size_t i = 0; i < s->warnings.count; i++)
+        notes += s->warnings.items[i].severity == KT_SEV_NOTE;
+    say(b, &rc, "%s: %zu system%s, %zu events, %zu warnings", T(s->inv.path), s->nsystems,
+        s->nsystems == 1 ? "" : "s", s->tl.count, s->warnings.count - notes);
+    if (notes)
+        say(b, &rc, ", %zu note%s", notes, notes == 1 ? "" : "s");
+    say(b, &rc, "\n");
     for (size_t i = 0; i < s->nsystems; i++) {
         const kt_scan_system *ss = &s->systems[i];
         say(b, &rc, "  volume %d (%s): %s %s%s%s%s%s\n", ss->volume->index, T(ss->fs),
@@ -149,6 +157,22 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
             }
             say(b, &rc, "%s\n", st->nproducts ? "" : " no products");
         }
+        /* Kaspersky code inside other products; bases updated at or after
+         * the cutoff are named. */
+        for (size_t k = 0; k < f->nintegrations; k++) {
+            const kt_integration *g = &f->integrations[k];
+            char t[KT_TIME_ISO_MAX];
+            say(b, &rc, "    Kaspersky code inside %s%s%s%s: %s", T(g->host),
+                g->folder[0] ? " (" : "", g->folder[0] ? T(g->folder) : "", g->folder[0] ? ")" : "",
+                g->components.count ? T(g->components.items[0]) : "component unknown");
+            if (g->last_bases_update != KT_TIME_NONE)
+                say(b, &rc, "; bases of %s%s", kt_time_format_iso(g->last_bases_update, t),
+                    g->bases_after_cutoff ? ", updated at or after the cutoff" : "");
+            say(b, &rc, "\n");
+        }
+        for (size_t k = 0; k < f->ntools; k++)
+            say(b, &rc, "    Kaspersky tool bundled by a third party: %s (%s)\n",
+                T(f->tools[k].name), T(f->tools[k].path));
         say(b, &rc, "    verdicts:");
         for (int v = 0; v < KT_V_COUNT; v++)
             say(b, &rc, "%s %s=%s", v ? "," : "", kt_verdict_name((kt_verdict)v),
@@ -316,7 +340,8 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
         kt_strlist_release(&hold);
         return KT_EXIT_ERROR;
     }
-    kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0};
+    kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0,
+                 .collect_flags = o->deep ? KT_COLLECT_DEEP : 0};
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
@@ -453,6 +478,9 @@ static void help(void)
            "                       and the EWF stored MD5 checked against it\n"
            "      --no-vss         leave NTFS volumes' shadow copies alone (by default\n"
            "                       each store is scanned like the volume itself)\n"
+           "      --deep           read every PE under the program folders for a\n"
+           "                       Kaspersky signer or version resource (by default only\n"
+           "                       the PEs the definitions single out by name)\n"
            "      --helper-timeout SECONDS\n"
            "                       time a helper (kavtrace-evtx, kavtrace-prefetch) gets\n"
            "                       for one file: SECONDS (default %g) plus %g s per MiB;\n"
@@ -509,6 +537,7 @@ static int run(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},
         {"hash", no_argument, NULL, 'H'},
         {"no-vss", no_argument, NULL, 'V'},
+        {"deep", no_argument, NULL, 'D'},
         {"helper-timeout", required_argument, NULL, 'T'},
         {"helper-memory", required_argument, NULL, 'M'},
         {"as-of", required_argument, NULL, 'A'},
@@ -541,6 +570,9 @@ static int run(int argc, char **argv)
             break;
         case 'V':
             o.no_vss = true;
+            break;
+        case 'D':
+            o.deep = true;
             break;
         case 'T':
             if (!parse_seconds(optarg, &o.helpers.timeout))
@@ -665,7 +697,8 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
-    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--as-of TIME]... "
+    .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--deep] [--as-of "
+             "TIME]... "
              "[-q] EVIDENCE...",
     .run = run,
 };

@@ -99,21 +99,22 @@ static void zone_summary(kt_collector *c)
 }
 
 int kt_collect_system(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                      const kt_system *sys, kt_timeline *tl, kt_diags *diags,
+                      const kt_system *sys, unsigned flags, kt_timeline *tl, kt_diags *diags,
                       kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
 {
     kt_event_sink sink = kt_timeline_sink(tl);
-    return kt_collect_system_to(set, fs, vol, sys, &sink, diags, stats, zone, zone_len, err);
+    return kt_collect_system_to(set, fs, vol, sys, flags, &sink, diags, stats, zone, zone_len, err);
 }
 
 int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
-                         const kt_system *sys, kt_event_sink *sink, kt_diags *diags,
+                         const kt_system *sys, unsigned flags, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err)
 {
     kt_collector c = {.set = set,
                       .fs = fs,
                       .vol = vol,
                       .sys = sys,
+                      .flags = flags,
                       .sink = sink,
                       .diags = diags,
                       .stats = stats,
@@ -134,6 +135,7 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
         if (kt_sources[i]->finish)
             kt_sources[i]->finish(&c);
     zone_summary(&c);
+    kt_emit_searched(&c);
     free(c.seen);
     free(c.diag_index);
     kt_hive_free(c.amcache);

@@ -221,6 +221,19 @@ static void resolve_name(const kt_name_rule *r, const kt_find *f, char *out, siz
     kt_collect_apply_regex(r, raw, out, len);
 }
 
+/* The product a find is about: by its name, but for a white-label find
+ * (the name is the host product's: the component is the definition's) and
+ * a bundled tool (no product of the system). */
+static const char *product_id(kt_collector *c, const kt_artifact *a, const char *name)
+{
+    if (a->role == KT_ROLE_INTEGRATION)
+        return a->component;
+    if (a->role == KT_ROLE_BUNDLED_TOOL)
+        return NULL;
+    const kt_product_def *p = kt_artifacts_product_for_os(c->set, a->vendor, a->os, name);
+    return p ? p->id : NULL;
+}
+
 void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_event_draft *e)
 {
     memset(e, 0, sizeof *e);
@@ -238,8 +251,7 @@ void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_e
     ev->fs = kt_fs_type_name(c->fs);
     resolve_name(&a->product, f, e->product, sizeof e->product);
     resolve_name(&a->version, f, e->version, sizeof e->version);
-    const kt_product_def *p = kt_artifacts_product_for_os(c->set, a->vendor, a->os, e->product);
-    ev->product_id = p ? p->id : NULL;
+    ev->product_id = product_id(c, a, e->product);
     ev->product_name = e->product[0] ? e->product : NULL;
     ev->version = e->version[0] ? e->version : NULL;
     ev->allocated = true;
@@ -248,8 +260,7 @@ void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_e
 void kt_emit_product(kt_collector *c, const kt_artifact *a, kt_event_draft *e, const char *product)
 {
     kt_collect_apply_regex(&a->product, product, e->product, sizeof e->product);
-    const kt_product_def *d = kt_artifacts_product_for_os(c->set, a->vendor, a->os, e->product);
-    e->ev.product_id = d ? d->id : NULL;
+    e->ev.product_id = product_id(c, a, e->product);
     e->ev.product_name = e->product[0] ? e->product : NULL;
 }
 
@@ -269,6 +280,20 @@ void kt_emit_file(kt_event_draft *e, const kt_find *f)
 void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
 {
     kt_event *ev = &e->ev;
+    /* A program folder the white-label search covered: said in one note
+     * when collection ends (the verdict kaspersky_code_in_other_products
+     * is false only over a search that ran), never an event. */
+    if (ev->role == KT_ROLE_SEARCHED) {
+        const char *where = ev->path ? ev->path : ev->key ? ev->key : "";
+        size_t n = strlen(c->searched);
+        snprintf(c->searched + n, sizeof c->searched - n, "%s'%s'", n ? ", " : "", where);
+        return;
+    }
+    /* A white-label find names its host: one whose host rule gives
+     * nothing (a folder that is Kaspersky's own, excluded by `unless`) is
+     * no integration. */
+    if (ev->role == KT_ROLE_INTEGRATION && ev->product_name == NULL)
+        return;
     /* A product without anti-virus signatures (a VPN: the KTS 21.2
      * capture's KSDE5.2 keeps its own LastSuccessfulUpdate) updates its
      * components, not signatures. */
@@ -286,6 +311,13 @@ void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
         c->rc = rc;
     else if (rc == KT_OK)
         c->stats->events++;
+}
+
+void kt_emit_searched(kt_collector *c)
+{
+    if (c->searched[0])
+        kt_collect_diag(c, KT_SEV_NOTE, KT_DIAG_WHITELABEL_SEARCHED, NULL, NULL,
+                        "searched for Kaspersky code inside other products in %s", c->searched);
 }
 
 bool kt_collect_to_utc(kt_collector *c, kt_time *t, int *flags)

@@ -302,6 +302,12 @@ static void parent_of(const char *path, char *out, size_t len)
 void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
                         const kt_find *f, const char *what)
 {
+    kt_file_time_finds_as(c, a, fp, f, NULL, what);
+}
+
+void kt_file_time_finds_as(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
+                           const kt_find *f, const char *version, const char *what)
+{
     /* FAT keeps local wall-clock times (libtsk's conversion is undone,
      * fs_tsk.c): they are converted with the system's zone, and say so. */
     bool fat = kt_fs_get_kind(c->fs) == KT_FS_FAT;
@@ -312,6 +318,8 @@ void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_par
         kt_event_draft e;
         kt_emit_begin(c, a, f, &e);
         kt_emit_file(&e, f);
+        if (version)
+            kt_emit_version(a, &e, version);
         e.ev.precision = kt_file_precision(c);
         if (r->field == KT_FT_PARENT_MODIFIED) {
             if (!f->deleted)

@@ -46,7 +46,7 @@ struct kt_source_ops {
 };
 
 extern const kt_source_ops kt_source_registry, kt_source_files, kt_source_evtx, kt_source_sqlite,
-    kt_source_prefetch, kt_source_packages, kt_source_plist, kt_source_usn;
+    kt_source_prefetch, kt_source_packages, kt_source_plist, kt_source_usn, kt_source_pe;
 
 #define KT_SOURCES_MAX 16
 extern const kt_source_ops *const kt_sources[];
@@ -83,6 +83,7 @@ struct kt_collector {
     kt_fs *fs;
     const kt_volume *vol;
     const kt_system *sys;
+    unsigned flags; /* KT_COLLECT_* */
     kt_event_sink *sink;
     kt_diags *diags;
     kt_collect_stats *stats;
@@ -96,7 +97,10 @@ struct kt_collector {
     } * users;
     size_t nusers;
     bool users_tried;
-    int rc;                      /* the first fatal error (out of memory) */
+    int rc; /* the first fatal error (out of memory) */
+    /* The program folders the white-label search covered (role searched),
+     * "'A', 'B'": one note says so when collection ends (emit.c). */
+    char searched[1024];
     void *state[KT_SOURCES_MAX]; /* a source's own state, by table index */
     /* the entries one artifact found so far: two paths to one file (a
      * linked directory, /var and /private/var on macOS) are one find */
@@ -138,6 +142,9 @@ void kt_emit_version(const kt_artifact *a, kt_event_draft *e, const char *versio
 void kt_emit_file(kt_event_draft *e, const kt_find *f);
 /* Add the event; `what` ends its description ("" for nothing). */
 void kt_emit(kt_collector *c, kt_event_draft *e, const char *what);
+/* The note (KT_DIAG_WHITELABEL_SEARCHED) naming the program folders the
+ * white-label search covered, when it covered any. */
+void kt_emit_searched(kt_collector *c);
 
 /* Local wall-clock time to UTC with the system's zone; false when there
  * is none. *flags as kt_zone_to_utc. */
@@ -180,6 +187,10 @@ void kt_file_walk(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
  * event's description. */
 void kt_file_time_finds(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
                         const kt_find *f, const char *what);
+/* The same, each event with version `version` (through the artifact's
+ * version rule) instead of the one its rule reads. */
+void kt_file_time_finds_as(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
+                           const kt_find *f, const char *version, const char *what);
 /* Read the found file (at most limit bytes); a failure is a warning. */
 int kt_file_read(kt_collector *c, const kt_artifact *a, const kt_find *f, size_t limit, kt_buf *b);
 /* A file read as text holding a NUL byte (a zeroed or lost block: the line

@@ -159,6 +159,46 @@ void kt_evidence_json(kt_json *j, const kt_scan *s)
     kt_json_string(j, "stored_hash_verification_note", d->verification_note);
 }
 
+/* Kaspersky code inside other products: each host with its components,
+ * markers and bases date; the Kaspersky tools third parties ship; the
+ * program folders the search covered. */
+static void white_label(kt_json *j, const kt_system_finding *f)
+{
+    kt_json_begin_array(j, "integrations");
+    for (size_t i = 0; i < f->nintegrations; i++) {
+        const kt_integration *g = &f->integrations[i];
+        kt_json_begin_object(j, NULL);
+        kt_json_begin_object(j, "host");
+        kt_json_string(j, "name", g->host);
+        kt_json_string(j, "folder", g->folder[0] ? g->folder : NULL);
+        kt_json_end_object(j);
+        ids(j, "components", &g->components);
+        ids(j, "markers", &g->markers);
+        kt_json_time(j, "first_seen", g->first_seen);
+        kt_json_time(j, "last_bases_update", g->last_bases_update);
+        kt_json_bool(j, "bases_updated_after_cutoff", g->bases_after_cutoff);
+        kt_json_begin_object(j, "evidence");
+        ids(j, "all", &g->ev_all);
+        ids(j, "first_seen", &g->ev_first_seen);
+        ids(j, "last_bases_update", &g->ev_bases);
+        kt_json_end_object(j);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    kt_json_begin_array(j, "bundled_tools");
+    for (size_t i = 0; i < f->ntools; i++) {
+        const kt_bundled_tool *t = &f->tools[i];
+        kt_json_begin_object(j, NULL);
+        kt_json_string(j, "name", t->name);
+        kt_json_string(j, "path", t->path);
+        kt_json_time(j, "first_seen", t->first_seen);
+        ids(j, "evidence_events", &t->ev);
+        kt_json_end_object(j);
+    }
+    kt_json_end_array(j);
+    kt_json_bool(j, "whitelabel_searched", f->whitelabel_searched);
+}
+
 static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
 {
     kt_json j;
@@ -215,6 +255,7 @@ static int write_json(kt_buf *out, const kt_scan *s, const kt_artifact_set *set)
         } else {
             kt_json_null(&j, "migration");
         }
+        white_label(&j, f);
         kt_json_begin_array(&j, "state_at");
         for (size_t k = 0; k < f->nstates; k++)
             state_at(&j, &f->states[k]);

@@ -935,6 +935,60 @@ def derive_exempt(entries):
         'removal_method': None if present else 'unknown',
         'coverage': 'exempt', 'exemption': 'threat-intelligence'}}
 
+# Kaspersky Scan Engine (white-label.md §3.1): a covered product (the engine and
+# its bases), installed = its folder's creation, registered by its systemd unit,
+# signatures dated by the bases' update index root Date; and Kaspersky code for
+# other products: an integration (host: its folder's name) with the programs'
+# mtimes and the index date. Other vendors' /opt/<vendor> trees with SDK files or
+# an index are integrations too.
+SE = 'opt/kaspersky/ScanEngine'
+SE_UNITS = ['%s/systemd/system/%s.service' % (d, u) for d in ('etc', 'lib', 'usr/lib')
+            for u in ('kavhttpd', 'kavicapd')]
+def index_date(e):
+    m = re.search(rb'<Update\b[^>]*\bDate="(\d\d)(\d\d)(\d{4}) (\d\d)(\d\d)"', e.data or b'')
+    if not m:
+        return None
+    d, mo, y, h, mi = map(int, m.groups())
+    return ns_of(dt.datetime(y, mo, d, h, mi, tzinfo=UTC))
+
+def derive_white_label(entries, planted):
+    products, integ = {}, {}
+    def add(host, folder, marker, t, bases=None):
+        g = integ.setdefault(host, {'folder': folder, 'markers': set(), 'first': None, 'bases': None})
+        g['markers'].add(marker)
+        g['first'] = t if g['first'] is None else min(g['first'], t)
+        if bases is not None:
+            g['bases'] = bases if g['bases'] is None else max(g['bases'], bases)
+    for path, e in sorted(entries.items()):
+        base = path.split('/')[-1]
+        m = re.match(r'opt/([^/]+)/', path)
+        if e.kind != 'file' or not m:
+            continue
+        host, folder = ('ScanEngine', SE) if path.startswith(SE + '/') else \
+            (None, None) if m.group(1).lower().startswith('kaspersky') else (m.group(1), 'opt/' + m.group(1))
+        if host is None:
+            continue
+        if base in ('kavhttpd', 'kavicapd', 'appinfo.kli', 'kavehost') and \
+                (host != 'ScanEngine' or path == SE + '/bin/' + base):
+            add(host, folder, base, e.times[1])
+        elif base in ('u0607g.xml', 'u1313g.xml') and index_date(e) is not None:
+            t = index_date(e)
+            planted.setdefault(t, []).append('u*.xml root Date %s' % path)
+            add(host, folder, base, t, t)
+    folder = entries.get(SE)
+    if folder is not None:
+        units = [entries[u] for u in SE_UNITS if u in entries]
+        idx = [index_date(e) for p, e in entries.items()
+               if re.fullmatch(SE + r'/bin/bases/u(0607|1313)g\.xml', p) and index_date(e) is not None]
+        seen = [folder.times[0]] + [u.times[0] for u in units] + idx
+        products['kaspersky-scan-engine'] = {
+            'version': None, 'installed': folder.times[0], 'first_seen': min(seen),
+            'last_signature_update': max(idx) if idx else None, 'last_codebase_update': None,
+            'status': 'present' if units else 'residue', 'removed': None,
+            'removal_method': None if units else 'unknown', 'ksn': 'unknown',
+            'name': 'Kaspersky Scan Engine', 'coverage': 'covered'}
+    return products, integ
+
 def derive_verdicts(products):
     tv = lambda b: 'true' if b else 'false'
     kas = list(products.values())
@@ -976,6 +1030,7 @@ def derive_verdicts(products):
 VERDICTS = ['kaspersky_ever_installed', 'kaspersky_present_at_acquisition', 'installed_after_sales_ban',
             'signature_update_after_cutoff', 'codebase_update_after_cutoff', 'ksn_after_cutoff',
             'removed_before_cutoff', 'migrated_to_ultraav']
+WHITE_LABEL = 'kaspersky_code_in_other_products'   # optional in a scenario's truth
 FIELDS = ['version', 'installed', 'first_seen', 'last_signature_update', 'last_codebase_update',
           'status', 'removed', 'removal_method']
 OPTIONAL = ['ksn', 'last_ksn_evidence', 'last_execution', 'name', 'coverage', 'exemption']
@@ -1048,6 +1103,10 @@ for name in names:
         derived = derive_linux(name, entries, recs)
     else:
         derived = derive_macos(name, entries, zone, planted)
+    integ = {}
+    if linux:
+        se_products, integ = derive_white_label(entries, planted)
+        derived.update(se_products)
     dverdicts = derive_verdicts(derived)
     if linux:
         derived.update(derive_exempt(entries))
@@ -1081,11 +1140,14 @@ for name in names:
         else:
             check(exp.get((p, 'coverage'), 'covered') == 'covered', '%s: %s coverage covered' % (name, p))
     check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in VERDICTS)
-          and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
-    check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac') + tuple(EXEMPT) for p in listed),
+          and len([1 for s, v in exp if s == 'verdict' and v != WHITE_LABEL]) == 8,
+          name + ': the eight verdicts')
+    check(all(p[8:] in ('kaspersky-kesl', 'kaspersky-klnagent', 'kaspersky-mac', 'kaspersky-scan-engine')
+              + tuple(EXEMPT) for p in listed),
           name + ': product ids %s' % listed)
     check(all((p, fl) in exp for p in listed for fl in FIELDS)
-          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in listed for s, _ in exp)
+          and all(s in ('system', 'verdict', 'migration', 'timeline') or s in listed
+                  or s.startswith('integration:') for s, _ in exp)
           and all(fl in FIELDS + OPTIONAL for s, fl in exp if s in listed),
           name + ': every product field, no other')
     check(exp.get(('system', 'os')) == ('linux' if linux else 'macos'), name + ': system os')
@@ -1155,6 +1217,25 @@ for name in names:
             check(same, '%s: %s %s by the rules = %s (expected %s)' % (name, pid, fl, got, want))
     for v in VERDICTS:
         check(dverdicts[v] == V[v], '%s: verdict %s by the rules = %s (expected %s)' % (name, v, dverdicts[v], V[v]))
+    # integrations: hosts, folders, markers, first seen, bases date
+    hosts = sorted({s[12:] for s, _ in exp if s.startswith('integration:')})
+    check(hosts == sorted(integ), '%s: integrations %s (image: %s)' % (name, hosts, sorted(integ)))
+    for h, g in integ.items():
+        sc = 'integration:' + h
+        check(exp.get((sc, 'folder')) == g['folder'], '%s: %s folder' % (name, sc))
+        check(set(exp.get((sc, 'markers'), '').split(',')) == g['markers'],
+              '%s: %s markers (image: %s)' % (name, sc, sorted(g['markers'])))
+        check(exp.get((sc, 'first_seen'), 'null') != 'null' and parse_iso(exp[(sc, 'first_seen')]) == g['first'],
+              '%s: %s first_seen' % (name, sc))
+        lb = exp.get((sc, 'last_bases_update'), 'null')
+        check((lb == 'null') == (g['bases'] is None) and (lb == 'null' or parse_iso(lb) == g['bases']),
+              '%s: %s last_bases_update' % (name, sc))
+        check(exp.get((sc, 'bases_updated_after_cutoff')) ==
+              ('true' if g['bases'] is not None and g['bases'] >= CUTOFF else 'false'),
+              '%s: %s bases_updated_after_cutoff' % (name, sc))
+    if ('verdict', WHITE_LABEL) in exp:
+        check(exp[('verdict', WHITE_LABEL)] == ('true' if integ else 'false'),
+              '%s: %s vs integrations' % (name, WHITE_LABEL))
 
 print('check-unix-scenarios: %d passed, %d failed' % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -222,7 +222,43 @@ def check_sql(where, spec, data, path):
         db.close()
     check(same, where + ': database holds what its SQL makes')
 
+# PE files (pe.list): the file testdata/pe/build-pe.sh built, byte for byte (its
+# own check, check-pe.sh, reads them back against their specs).
+PE_DIR = os.path.join(os.path.dirname(out), 'pe')
+def pe_listed(sd):
+    p = os.path.join(sd, 'pe.list')
+    return [l.strip() for l in open(p) if l.strip() and not l.startswith('#')] if os.path.isfile(p) else []
+
+def check_pe(where, src, data, path):
+    check(data == open(src, 'rb').read(), where + ': content (built PE %s)' % os.path.basename(src))
+
+# The Kaspersky legal name a built PE carries, from its spec and the certificate that
+# signs it (testdata/pe/certs.tsv): the signer first, then CompanyName, LegalCopyright.
+KASPERSKY_FORMS = [(r'\bAO Kaspersky Lab\b|1027739867473', 'AO Kaspersky Lab'),
+                   (r'Kaspersky Lab JSC', 'Kaspersky Lab JSC'),
+                   (r'АО «Лаборатория Касперского»', 'АО «Лаборатория Касперского»')]
+def pe_kaspersky_name(spec_path):
+    here_pe = os.path.join(os.path.dirname(scen_dir), 'pe')
+    certs = {l.split('\t')[0]: l.rstrip('\n').split('\t')[6]
+             for l in open(os.path.join(here_pe, 'certs.tsv'), encoding='utf-8')
+             if l.strip() and not l.startswith('#')}
+    fields = {}
+    signer = None
+    for l in open(spec_path, encoding='utf-8'):
+        f = l.rstrip('\n').split('\t')
+        if f[0] == 'string':
+            fields[f[1]] = f[2]
+        elif f[0] == 'sign':
+            signer = certs[f[1]]
+    for text in (signer, fields.get('CompanyName'), fields.get('LegalCopyright')):
+        for rx, canon in KASPERSKY_FORMS:
+            if text and re.search(rx, text):
+                return canon
+    return None
+
 def generated(sd, name):
+    if name in pe_listed(sd):
+        return os.path.join(PE_DIR, name), check_pe
     stem = os.path.splitext(name)[0]
     for sub, spec, fn in (('evtx', stem + '.spec', check_evtx) if name.endswith('.evtx') else (None,) * 3,
                           ('prefetch', stem + '.spec', check_prefetch) if name.endswith('.pf') else (None,) * 3,
@@ -332,8 +368,11 @@ for name in names:
     def plant(t, what):
         all_times.setdefault(t, []).append(what)
     contents = {}           # path -> bytes read back (files, deleted files)
+    si_created = {}         # path -> $SI created (every manifest entry)
+    manifest_content = {}
     for n, f in manifest:
         kind, path, times, content = f[0], f[1], f[2:10], f[10]
+        manifest_content[path] = content
         where = '%s: ntfs.tsv:%d %s' % (name, n, path)
         if kind == 'stream':
             entry = listing.get(path)
@@ -366,6 +405,7 @@ for name in names:
                 got.append(ticks(*map(int, m.groups()[:6]), int(m.group(7)) // 100) if m else None)
         want = [parse_iso(t) for t in times]
         check(got == want, where + ': $SI and $FN times')
+        si_created[path] = got[0]
         for t, lab in zip(got, ('SI created', 'SI modified', 'SI MFT changed', 'SI accessed',
                                 'FN created', 'FN modified', 'FN MFT changed', 'FN accessed')):
             if t is not None:
@@ -558,18 +598,20 @@ for name in names:
                 'installed_after_sales_ban', 'signature_update_after_cutoff',
                 'codebase_update_after_cutoff', 'ksn_after_cutoff', 'removed_before_cutoff',
                 'migrated_to_ultraav']
+    WHITE_LABEL = 'kaspersky_code_in_other_products'   # optional in a scenario's truth
     fields = ['version', 'installed', 'first_seen', 'last_signature_update',
               'last_codebase_update', 'status', 'removed', 'removal_method']
     products = sorted({s for s, _ in exp if s.startswith('product:')})
     check(all(exp.get(('verdict', v)) in ('true', 'false', 'null') for v in verdicts)
-          and len([1 for s, _ in exp if s == 'verdict']) == 8, name + ': the eight verdicts')
+          and len([1 for s, _ in exp if s == 'verdict' and _ != WHITE_LABEL]) == 8,
+          name + ': the eight verdicts')
     check(all(p[8:] in ('kaspersky-kes', 'kaspersky-klnagent', 'kaspersky-consumer', 'kaspersky-ksws',
                         'kaspersky-vpn', 'ultraav')
               for p in products), name + ': product ids %s' % products)
     optional = ['last_execution', 'ksn', 'last_ksn_evidence']
     check(all((p, fl) in exp for p in products for fl in fields)
           and all(s in ('system', 'verdict', 'migration', 'timeline') or s in products
-                  or s.startswith('state:')
+                  or s.startswith('state:') or s.startswith('integration:') or s.startswith('tool:')
                   for s, _ in exp)
           and all(fl in fields + optional for s, fl in exp if s in products),
           name + ': every product field, no other')
@@ -626,6 +668,79 @@ for name in names:
             check(value in ('true', 'false', 'null'), '%s: expected.tsv:%d installed' % (name, n))
         if exp.get((scope, 'installed')) == 'false' and field in ('version', 'ksn'):
             check(value == 'null', '%s: expected.tsv:%d %s null when not installed' % (name, n, field))
+
+    # ---- white label (white-label.md §3): Kaspersky SDK files and bases in another
+    # vendor's folder (Program Files/<vendor>, ProgramData/<vendor>), the SDK's own
+    # key KasperskyLab\sdk\AVP*\environment (its Bases names the vendor folder);
+    # TDSSKiller/KVRT in a vendor folder are bundled tools, never integrations.
+    SDK = {'appinfo.kli', 'kave8.dll', 'prloader.dll', 'prremote.dll', 'kavehost.exe', 'kavhttpd.exe'}
+    PE_NAMED = {'kave8.dll', 'prloader.dll', 'prremote.dll', 'kavehost.exe'}   # read as PEs by default
+    INDEX = {'u0607g.xml', 'u1313g.xml', 'u1901g.xml'}
+    integ, tools = {}, {}
+    def vendor_of(path):
+        m = re.match(r'(Program Files|Program Files \(x86\)|ProgramData)/([^/]+)/', path)
+        return m.group(2) if m and not m.group(2).lower().startswith('kaspersky') else None
+    def add_find(host, marker, t, bases=None):
+        g = integ.setdefault(host, {'markers': set(), 'first': None, 'bases': None, 'folder': None})
+        g['markers'].add(marker)
+        g['first'] = t if g['first'] is None else min(g['first'], t)
+        if bases is not None:
+            g['bases'] = bases if g['bases'] is None else max(g['bases'], bases)
+    for path in sorted(si_created):
+        v = vendor_of(path)
+        base = path.split('/')[-1]
+        if v is None or path not in contents:
+            continue
+        if re.fullmatch(r'(tdsskiller|kvrt)[^/]*\.exe', base, re.I):
+            tools[path] = base
+        elif base.lower() in SDK:
+            add_find(v, base, si_created[path])
+            # read as a PE too (kaspersky.whitelabel.win.pe): with its legal name
+            src = manifest_content.get(path, '')
+            pe_name = src[1:] if src.startswith('@') and src[1:] in pe_listed(sd) else None
+            legal = pe_kaspersky_name(os.path.join(os.path.dirname(scen_dir), 'pe', pe_name + '.spec')) \
+                if pe_name else None
+            if legal and base.lower() in PE_NAMED:
+                add_find(v, '%s (%s)' % (base, legal), si_created[path])
+            if path.startswith('Program Files/'):
+                integ[v]['folder'] = 'Program Files/' + v
+        elif base.lower() in INDEX or base.lower() == 'kdb.stt':
+            text = contents[path].decode('utf-8', 'replace')
+            m = re.search(r'<Update\b[^>]*\bDate="(\d\d)(\d\d)(\d{4}) (\d\d)(\d\d)"', text)
+            k = re.match(r'\d+;(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)', text)
+            t = ticks(int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5])) if m and base.lower() != 'kdb.stt' \
+                else ticks(*map(int, k.groups())) if k else None
+            if t is not None:
+                add_find(v, base, t, t)
+    soft = hives.get('Windows/System32/config/SOFTWARE')
+    for kpath, key in walk(soft.get_root_key()) if soft else []:
+        if re.fullmatch(r'(WOW6432Node\\)?KasperskyLab\\sdk\\AVP[^\\]*\\environment', kpath):
+            vals = key_values(key)
+            b = vals['Bases'].get_data_as_string() if 'Bases' in vals else ''
+            m = re.search(r'^.*\\Program[^\\]*\\([^\\]+)', b)
+            if m and 'kaspersky' not in b.lower():
+                add_find(m.group(1), kpath, key.get_last_written_time_as_integer())
+    want_hosts = sorted(s[12:] for s, _ in exp if s.startswith('integration:'))
+    check(sorted(set(want_hosts)) == sorted(integ), '%s: integrations %s (image: %s)'
+          % (name, sorted(set(want_hosts)), sorted(integ)))
+    for h, g in integ.items():
+        sc = 'integration:' + h
+        check(set(exp.get((sc, 'markers'), '').split(',')) == g['markers'],
+              '%s: %s markers (image: %s)' % (name, sc, sorted(g['markers'])))
+        check(exp.get((sc, 'first_seen')) not in (None, 'null') and parse_iso(exp[(sc, 'first_seen')]) == g['first'],
+              '%s: %s first_seen' % (name, sc))
+        lb = exp.get((sc, 'last_bases_update'))
+        check((lb == 'null' and g['bases'] is None) or (lb not in (None, 'null') and parse_iso(lb) == g['bases']),
+              '%s: %s last_bases_update' % (name, sc))
+        after = g['bases'] is not None and g['bases'] >= parse_iso(CUTOFF)
+        check(exp.get((sc, 'bases_updated_after_cutoff')) == ('true' if after else 'false'),
+              '%s: %s bases_updated_after_cutoff' % (name, sc))
+        check(exp.get((sc, 'folder')) == (g['folder'] or 'null'), '%s: %s folder' % (name, sc))
+    check(sorted(s[5:] for s, _ in exp if s.startswith('tool:')) == sorted(tools),
+          '%s: bundled tools %s' % (name, sorted(tools)))
+    if ('verdict', WHITE_LABEL) in exp:
+        check(exp[('verdict', WHITE_LABEL)] == ('true' if integ else 'false'),
+              '%s: %s vs integrations' % (name, WHITE_LABEL))
 
     # verdicts vs product fields
     kas = [p for p in products if p.startswith('product:kaspersky-')]
