@@ -11,6 +11,10 @@
 
 typedef struct kt_node {
     uint64_t inum;
+    /* NTFS: a deleted name only an index's slack keeps, whose MFT record
+     * now holds another file: its metadata and data are not the named
+     * file's. */
+    bool reused;
 } kt_node;
 
 typedef struct kt_fs_ops {
@@ -46,6 +50,10 @@ struct kt_fs {
     bool backslash_separates;
     kt_node root;
     uint64_t dir_reads; /* directories opened (kt_fs_dir_reads) */
+    /* NTFS: passes over the $MFT, their bytes, damaged records and the
+     * first one's message (kt_fs_mft_passes, kt_fs_damaged_records). */
+    uint64_t mft_passes, mft_bytes, mft_damaged;
+    char mft_damage[256];
     void *impl;
 };
 

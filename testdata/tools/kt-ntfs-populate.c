@@ -12,7 +12,7 @@
  *   kind  path  si_created si_modified si_mft_changed si_accessed
  *               fn_created fn_modified fn_mft_changed fn_accessed  content
  *
- *   kind     dir | file | stream | deleted
+ *   kind     dir | file | stream | deleted | reuse
  *   path     relative to the volume root, '/'-separated, case kept;
  *            for 'stream': FILE_PATH:STREAM_NAME
  *   times    YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z (UTC, 100 ns resolution);
@@ -41,8 +41,9 @@
  *  2. stamp every live dir/file entry;
  *  3. stamp and delete the 'deleted' entries (only now: a freed MFT
  *     record would be reused by the next ntfs_create());
- *  4. stamp every live dir/file entry again (ntfs_delete() re-stamps the
- *     parent directory with "now").
+ *  4. create the 'reuse' files (each in the MFT record a deletion freed);
+ *  5. stamp every live dir/file/reuse entry again (ntfs_delete()
+ *     re-stamps the parent directory with "now").
  * Step 2 makes the slack left in directory indexes by step 3 hold manifest
  * times only, so the image does not depend on the clock of the run.
  *
@@ -94,7 +95,7 @@
 #define NTIMES 8
 #define NTFS_MAX_NAME 255
 
-enum kind { K_DIR, K_FILE, K_STREAM, K_DELETED };
+enum kind { K_DIR, K_FILE, K_STREAM, K_DELETED, K_REUSE };
 
 struct entry {
     enum kind kind;
@@ -464,9 +465,11 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
         e.kind = K_STREAM;
     else if (!strcmp(f[0], "deleted"))
         e.kind = K_DELETED;
+    else if (!strcmp(f[0], "reuse"))
+        e.kind = K_REUSE;
     else
-        return errorf(m->name, lineno, "unknown kind '%s' (expected dir, file, stream or deleted)",
-                      f[0]);
+        return errorf(m->name, lineno,
+                      "unknown kind '%s' (expected dir, file, stream, deleted or reuse)", f[0]);
 
     if (!utf8_valid(f[1]))
         return errorf(m->name, lineno, "path is not valid UTF-8");
@@ -928,7 +931,8 @@ static int stamp_live(ntfs_volume *vol, struct manifest *m)
     size_t i;
 
     for (i = 0; i < m->n; i++)
-        if ((m->e[i].kind == K_DIR || m->e[i].kind == K_FILE) && stamp_entry(vol, m, i))
+        if ((m->e[i].kind == K_DIR || m->e[i].kind == K_FILE || m->e[i].kind == K_REUSE) &&
+            stamp_entry(vol, m, i))
             return -1;
     return 0;
 }
@@ -968,7 +972,8 @@ int main(int argc, char **argv)
     }
 
     for (i = 0; i < m.n && !rc; i++)
-        rc = m.e[i].kind == K_STREAM ? add_stream(vol, &m, i) : create_entry(vol, &m, i);
+        if (m.e[i].kind != K_REUSE)
+            rc = m.e[i].kind == K_STREAM ? add_stream(vol, &m, i) : create_entry(vol, &m, i);
     /*
      * Live entries are stamped before the deletions too: removing an index
      * entry moves its siblings and leaves stale bytes in the directory's
@@ -979,6 +984,30 @@ int main(int argc, char **argv)
     for (i = 0; i < m.n && !rc; i++)
         if (m.e[i].kind == K_DELETED)
             rc = delete_entry(vol, &m, i);
+    /* 'reuse' files come after the deletions, on the volume mounted anew:
+     * libntfs-3g's allocator then searches from the first user record, so
+     * each takes the lowest record free, one a 'deleted' entry left (as
+     * Windows reuses records), instead of a record past all the others. */
+    for (i = 0; i < m.n && m.e[i].kind != K_REUSE; i++)
+        ;
+    if (!rc && i < m.n) {
+        if (ntfs_umount(vol, FALSE)) {
+            rc = errorf(argv[1], 0, "cannot close NTFS volume: %s", strerror(errno));
+            free_manifest(&m);
+            return 1;
+        }
+        vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
+        if (!vol || ntfs_set_ignore_case(vol)) {
+            errorf(argv[1], 0, "cannot open NTFS volume again: %s", strerror(errno));
+            if (vol)
+                ntfs_umount(vol, FALSE);
+            free_manifest(&m);
+            return 1;
+        }
+    }
+    for (; i < m.n && !rc; i++)
+        if (m.e[i].kind == K_REUSE)
+            rc = create_entry(vol, &m, i);
     if (!rc)
         rc = stamp_live(vol, &m);
 
