@@ -24,6 +24,7 @@ typedef struct dir_cache {
     bool by_mft;            /* NTFS: names come from the $MFT, dir is NULL */
     bool carved;            /* slack is set (NTFS) */
     kt_dirent_list slack;   /* names only the index's slack still holds */
+    kt_dirent_list damaged; /* live index names whose MFT record is damaged */
 } dir_cache;
 
 typedef struct tsk_impl {
@@ -376,6 +377,7 @@ static void dir_cache_free(tsk_impl *t)
             tsk_fs_dir_close(c->dir);
         kt_dirent_list_release(&c->listing);
         kt_dirent_list_release(&c->slack);
+        kt_dirent_list_release(&c->damaged);
         free(c);
     }
     free(t->dirs);
@@ -511,16 +513,20 @@ static int carve_region(kt_fs *fs, uint64_t dir, const uint8_t *b, size_t len, u
 }
 
 /* An index node's slack (the whole of its entries when the directory is
- * deleted): node header at hdr of b. */
+ * deleted) into out, and with live, its entries in use into live: node
+ * header at hdr of b. */
 static int carve_node(kt_fs *fs, uint64_t dir, bool deleted, const uint8_t *b, size_t len,
-                      size_t hdr, kt_dirent_list *out)
+                      size_t hdr, kt_dirent_list *out, kt_dirent_list *live)
 {
     uint32_t first = 0, used = 0, alloc = 0;
     if (!kt_rd_le32(b, len, hdr, &first) || !kt_rd_le32(b, len, hdr + 4, &used) ||
         !kt_rd_le32(b, len, hdr + 8, &alloc))
         return KT_OK;
+    int rc = KT_OK;
+    if (live && !deleted)
+        rc = carve_region(fs, dir, b, len, (uint64_t)hdr + first, (uint64_t)hdr + used, live);
     uint64_t from = (uint64_t)hdr + (deleted ? first : used);
-    return carve_region(fs, dir, b, len, from, (uint64_t)hdr + alloc, out);
+    return rc ? rc : carve_region(fs, dir, b, len, from, (uint64_t)hdr + alloc, out);
 }
 
 static int read_attr(const TSK_FS_ATTR *a, uint8_t **out, size_t *len)
@@ -545,7 +551,7 @@ static int read_attr(const TSK_FS_ATTR *a, uint8_t **out, size_t *len)
 }
 
 /* The names only directory dir's index slack still holds, read once. */
-static int ntfs_slack(kt_fs *fs, dir_cache *c)
+static int ntfs_slack(kt_fs *fs, kt_mft *m, dir_cache *c)
 {
     if (c->carved)
         return KT_OK;
@@ -560,6 +566,10 @@ static int ntfs_slack(kt_fs *fs, dir_cache *c)
     bool deleted = !(f->meta->flags & TSK_FS_META_FLAG_ALLOC);
     int rc = KT_OK;
     uint32_t recsize = 0;
+    /* With records the $MFT pass could not decode, the index's live names
+     * too: a file whose record is damaged is still named, and reading it
+     * then says what is wrong instead of the file passing unseen. */
+    kt_dirent_list *live = kt_mft_damaged(m, NULL) ? &c->damaged : NULL;
     int n = tsk_fs_file_attr_getsize(f);
     for (int i = 0; i < n && rc == KT_OK; i++) {
         const TSK_FS_ATTR *a = tsk_fs_file_attr_get_idx(f, i);
@@ -577,7 +587,7 @@ static int ntfs_slack(kt_fs *fs, dir_cache *c)
         if (a->type == NTFS_ATTR_IDXROOT) {
             /* The root: attribute type, collation, record size (u32 at 8), then a node. */
             kt_rd_le32(b, len, 8, &recsize);
-            rc = carve_node(fs, c->inum, deleted, b, len, 16, &c->slack);
+            rc = carve_node(fs, c->inum, deleted, b, len, 16, &c->slack, live);
         } else {
             /* recsize: from the root, which comes first (attributes are in type order) */
             if (recsize >= 512 && recsize <= KT_MFT_RECORD_MAX && recsize % 512 == 0)
@@ -585,7 +595,8 @@ static int ntfs_slack(kt_fs *fs, dir_cache *c)
                     if (memcmp(b + off, "INDX", 4) != 0 ||
                         kt_mft_fixups(b + off, recsize, NULL) != KT_OK)
                         continue;
-                    rc = carve_node(fs, c->inum, deleted, b + off, recsize, 24, &c->slack);
+                    rc = carve_node(fs, c->inum, deleted, b + off, recsize, 24, &c->slack,
+                                    live);
                 }
         }
         free(b);
@@ -642,8 +653,26 @@ static int ntfs_child(kt_fs *fs, kt_mft *m, dir_cache *c, const char *name, int 
             hit_type = e.dir ? KT_FT_DIR : KT_FT_REG;
         }
     }
+    if (hit == NULL && kt_mft_damaged(m, NULL)) {
+        int rc = ntfs_slack(fs, m, c);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < c->damaged.count && best < 2; i++) {
+            const kt_dirent *de = &c->damaged.items[i];
+            kt_mft_entry e;
+            int score = strcmp(de->name, name) == 0                                    ? 2
+                        : fs->case_insensitive && kt_name_casecmp(de->name, name) == 0 ? 1
+                                                                                       : 0;
+            if (score > best && !kt_mft_get(m, de->st.inode, &e)) {
+                best = score;
+                hit = de->name;
+                hit_inum = de->st.inode;
+                hit_type = de->st.type;
+            }
+        }
+    }
     if (hit == NULL && (flags & KT_FS_DELETED)) {
-        int rc = ntfs_slack(fs, c);
+        int rc = ntfs_slack(fs, m, c);
         if (rc)
             return rc;
         for (size_t i = 0; i < c->slack.count && best < 2; i++) {
@@ -701,7 +730,12 @@ static int ntfs_list_all(kt_fs *fs, kt_mft *m, dir_cache *c, kt_dirent_list *out
         rc = kt_dirent_add(out, nm.name, !alloc, &st);
     }
     if (rc == KT_OK)
-        rc = ntfs_slack(fs, c);
+        rc = ntfs_slack(fs, m, c);
+    for (size_t i = 0; i < c->damaged.count && rc == KT_OK; i++) {
+        kt_mft_entry e;
+        if (!kt_mft_get(m, c->damaged.items[i].st.inode, &e))
+            rc = kt_dirent_add(out, c->damaged.items[i].name, false, &c->damaged.items[i].st);
+    }
     for (size_t i = 0; i < c->slack.count && rc == KT_OK; i++) {
         kt_dirent *de = &c->slack.items[i];
         bool dup = false;

@@ -115,6 +115,10 @@ struct manifest {
     const char *name;
     struct entry *e;
     size_t n, cap;
+    /* the dir/file/deleted/reuse entries by path: open addressing, entry
+     * index + 1 (0 is free), so that a manifest of a million lines is
+     * checked in linear time */
+    size_t *byname, byname_cap;
 };
 
 static int errorf(const char *file, unsigned long line, const char *fmt, ...)
@@ -415,22 +419,63 @@ static int unescape(const char *s, unsigned char **out, size_t *len, const char 
     return 0;
 }
 
+static size_t path_hash(const char *path, size_t nlen)
+{
+    size_t h = 1469598103934665603u;
+    size_t i;
+
+    for (i = 0; i < nlen; i++)
+        h = (h ^ (unsigned char)path[i]) * 1099511628211u;
+    return h;
+}
+
 /* Find an earlier dir/file/deleted entry by exact (case-sensitive) path. */
 static int find_path(const struct manifest *m, const char *path, size_t nlen, size_t *idx)
 {
     size_t i;
 
-    for (i = 0; i < m->n; i++) {
-        const struct entry *e = &m->e[i];
+    if (!m->byname_cap)
+        return 0;
+    for (i = path_hash(path, nlen) & (m->byname_cap - 1); m->byname[i];
+         i = (i + 1) & (m->byname_cap - 1)) {
+        const struct entry *e = &m->e[m->byname[i] - 1];
 
-        if (e->kind == K_STREAM)
-            continue;
         if (strlen(e->path) == nlen && !memcmp(e->path, path, nlen)) {
-            *idx = i;
+            *idx = m->byname[i] - 1;
             return 1;
         }
     }
     return 0;
+}
+
+/* Index entry idx (not a stream) by its path. */
+static void index_path(struct manifest *m, size_t idx)
+{
+    size_t i;
+
+    if (2 * (idx + 1) > m->byname_cap) {
+        size_t cap = m->byname_cap ? 2 * m->byname_cap : 1024, *old = m->byname, k;
+
+        m->byname = calloc(cap, sizeof(*m->byname));
+        if (!m->byname) {
+            perror("kt-ntfs-populate");
+            exit(1);
+        }
+        for (k = 0; k < m->byname_cap; k++)
+            if (old[k]) {
+                const char *p = m->e[old[k] - 1].path;
+
+                for (i = path_hash(p, strlen(p)) & (cap - 1); m->byname[i]; i = (i + 1) & (cap - 1))
+                    ;
+                m->byname[i] = old[k];
+            }
+        free(old);
+        m->byname_cap = cap;
+    }
+    for (i = path_hash(m->e[idx].path, strlen(m->e[idx].path)) & (m->byname_cap - 1); m->byname[i];
+         i = (i + 1) & (m->byname_cap - 1))
+        ;
+    m->byname[i] = idx + 1;
 }
 
 static int parse_line(struct manifest *m, unsigned long lineno, char *line, const char *content_dir)
@@ -589,6 +634,8 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
         m->cap = ncap;
     }
     m->e[m->n++] = e;
+    if (e.kind != K_STREAM)
+        index_path(m, m->n - 1);
     return 0;
 }
 
@@ -636,6 +683,7 @@ static void free_manifest(struct manifest *m)
         free(m->e[i].data);
     }
     free(m->e);
+    free(m->byname);
 }
 
 /* ------------------------------------------------------------------ NTFS */
