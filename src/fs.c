@@ -296,6 +296,11 @@ uint64_t kt_fs_mft_passes(const kt_fs *fs, uint64_t *bytes)
     return fs->mft_passes;
 }
 
+const kt_mft *kt_fs_ntfs_mft(kt_fs *fs)
+{
+    return fs->ops == &kt_fs_tsk_ops ? kt_fs_tsk_mft(fs) : NULL;
+}
+
 uint64_t kt_fs_damaged_records(const kt_fs *fs, char *msg, size_t len)
 {
     if (msg && len)

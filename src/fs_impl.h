@@ -62,6 +62,8 @@ extern const kt_fs_ops kt_fs_host_ops;
 extern const kt_fs_ops kt_fs_xfs_ops;
 
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
+/* The NTFS volume's $MFT table, read on first use (fs_tsk.c). */
+const kt_mft *kt_fs_tsk_mft(kt_fs *fs);
 int kt_fs_tsk_open_store(kt_vss *vss, size_t store, const kt_volume *vol, kt_fs *fs, kt_error *err);
 int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err);
 /* XFS through libfsxfs (fs_xfs.c). */

@@ -451,6 +451,11 @@ static kt_mft *ntfs_mft(kt_fs *fs)
     return t->mft;
 }
 
+const kt_mft *kt_fs_tsk_mft(kt_fs *fs)
+{
+    return ntfs_mft(fs);
+}
+
 /* Deleted names an NTFS directory's index keeps in its slack: the space
  * past each node's entries, where removed entries linger (all of a deleted
  * directory's index). An index node: entries offset u32 at 0, bytes used
@@ -595,8 +600,7 @@ static int ntfs_slack(kt_fs *fs, kt_mft *m, dir_cache *c)
                     if (memcmp(b + off, "INDX", 4) != 0 ||
                         kt_mft_fixups(b + off, recsize, NULL) != KT_OK)
                         continue;
-                    rc = carve_node(fs, c->inum, deleted, b + off, recsize, 24, &c->slack,
-                                    live);
+                    rc = carve_node(fs, c->inum, deleted, b + off, recsize, 24, &c->slack, live);
                 }
         }
         free(b);

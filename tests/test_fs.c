@@ -8,6 +8,7 @@
 #include "kavtrace/fs.h"
 #include "kavtrace/image.h"
 #include "kavtrace/inventory.h"
+#include "kavtrace/ntfs_mft.h"
 #include "kavtrace/volume.h"
 #include "testutil.h"
 
@@ -224,6 +225,18 @@ START_TEST(ntfs_the_mft_is_read_once_and_no_index_twice)
     ck_assert_uint_eq(bytes, (uint64_t)mft.size);
     ck_assert_uint_eq(kt_fs_dir_reads(o.fs), 1); /* config's slack, for the deleted names */
     ck_assert_uint_eq(kt_fs_damaged_records(o.fs, NULL, 0), 0);
+    /* the same table answers by MFT reference, with no other read */
+    const kt_mft *m = kt_fs_ntfs_mft(o.fs);
+    ck_assert_ptr_nonnull(m);
+    kt_mft_entry e;
+    ck_assert(kt_mft_get(m, first.inode, &e) && e.in_use && !e.dir);
+    kt_mft_name names[2];
+    ck_assert_uint_eq(kt_mft_names(m, first.inode, names, 2), 1);
+    ck_assert_str_eq(names[0].name, "SOFTWARE");
+    kt_stat config;
+    ck_assert_int_eq(kt_fs_stat(o.fs, "Windows/System32/config", 0, &config, &err), 0);
+    ck_assert_uint_eq(names[0].parent, config.inode);
+    ck_assert_uint_eq(kt_fs_mft_passes(o.fs, NULL), 1);
     close_volume(&o);
 }
 END_TEST

@@ -121,6 +121,14 @@ uint64_t kt_fs_dir_reads(const kt_fs *fs);
  * keeps), and *bytes the bytes those passes read. 0 elsewhere. */
 uint64_t kt_fs_mft_passes(const kt_fs *fs, uint64_t *bytes);
 
+/* NTFS on a libtsk volume: the volume's $MFT table (kavtrace/ntfs_mft.h),
+ * read now if no lookup has read it yet; borrowed, valid until kt_fs_free.
+ * NULL on another filesystem or when the $MFT cannot be read. With it, an
+ * MFT reference (a USN record's file or parent) resolves to its entry's
+ * sequence, flags and names without another read of the volume. */
+typedef struct kt_mft kt_mft;
+const kt_mft *kt_fs_ntfs_mft(kt_fs *fs);
+
 /* NTFS: MFT records the pass found damaged (bad update sequence, header,
  * attribute or name out of bounds) and skipped; msg (len bytes) gets the
  * first one's message. 0 elsewhere. */
