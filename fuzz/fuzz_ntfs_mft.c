@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
     input in = {data, len - len % 1024};
     kt_mft *m = NULL;
-    if (in.len == 0 || kt_mft_load(read_input, &in, in.len, 1024, &m, NULL) != KT_OK)
+    if (in.len == 0 || kt_mft_load(read_input, &in, in.len, 1024, NULL, 0, &m, NULL) != KT_OK)
         return 0;
     for (uint64_t e = 0; e < kt_mft_count(m); e++) {
         kt_mft_entry ent;

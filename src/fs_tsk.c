@@ -349,7 +349,10 @@ static dir_cache *dir_open(kt_fs *fs, uint64_t inum, const char *dpath, kt_error
             return NULL;
         }
         c->inum = inum;
-        c->by_mft = t->mft != NULL;
+        /* A directory whose own record the pass could not decode is
+         * opened by libtsk, which then says what is wrong with it. */
+        kt_mft_entry e;
+        c->by_mft = t->mft != NULL && kt_mft_get(t->mft, inum, &e) && e.dir;
         if (c->by_mft)
             ; /* the $MFT's names; the index is read only for its slack */
         else if (fs->dir_reads++, dir_ok(tfs(fs), (TSK_INUM_T)inum, &c->open_err))
@@ -434,11 +437,24 @@ static kt_mft *ntfs_mft(kt_fs *fs)
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, 0);
     const TSK_FS_ATTR *a = f ? tsk_fs_file_attr_get(f) : NULL;
     uint32_t rs = 0;
+    /* The $MFT's $BITMAP: which records are in use (a blank one that is
+     * was wiped). Unreadable, it is left out. */
+    uint8_t *bits = NULL;
+    size_t nbits = 0;
+    const TSK_FS_ATTR *ba =
+        f ? tsk_fs_file_attr_get_type(f, TSK_FS_ATTR_TYPE_NTFS_BITMAP, 0, 0) : NULL;
+    if (a && ba && ba->size > 0 && (uint64_t)ba->size <= (uint64_t)a->size / 8 / 512 + 4096 &&
+        (bits = malloc((size_t)ba->size)) != NULL) {
+        kt_error e = {0};
+        nbits = (size_t)ba->size;
+        if (mft_read((void *)ba, 0, bits, nbits, &e) < 0)
+            nbits = 0;
+    }
     if (a == NULL || a->type != TSK_FS_ATTR_TYPE_NTFS_DATA || a->size <= 0)
         kt_tsk_error(&t->mft_err, KT_EIO, "cannot open the $MFT's data");
     else if (mft_record_size(tfs(fs), &rs, &t->mft_err) == KT_OK &&
-             kt_mft_load(mft_read, (void *)a, (uint64_t)a->size, rs, &t->mft, &t->mft_err) ==
-                 KT_OK) {
+             kt_mft_load(mft_read, (void *)a, (uint64_t)a->size, rs, bits, nbits, &t->mft,
+                         &t->mft_err) == KT_OK) {
         fs->mft_passes++;
         fs->mft_bytes += kt_mft_bytes(t->mft);
         const char *first = NULL;
@@ -446,6 +462,7 @@ static kt_mft *ntfs_mft(kt_fs *fs)
         if (first)
             kt_strlcpy(fs->mft_damage, first, sizeof fs->mft_damage);
     }
+    free(bits);
     tsk_fs_file_close(f);
     tsk_error_reset();
     return t->mft;

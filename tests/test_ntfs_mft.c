@@ -112,7 +112,8 @@ static kt_mft *load(uint8_t *b, size_t nrec, mem *m)
     *m = (mem){.b = b, .len = nrec * RS};
     kt_mft *t = NULL;
     kt_error err = {0};
-    ck_assert_msg(kt_mft_load(mem_read, m, nrec * RS, RS, &t, &err) == KT_OK, "%s", err.msg);
+    ck_assert_msg(kt_mft_load(mem_read, m, nrec * RS, RS, NULL, 0, &t, &err) == KT_OK, "%s",
+                  err.msg);
     return t;
 }
 
@@ -184,18 +185,53 @@ START_TEST(a_damaged_record_is_counted_and_the_rest_read)
     le16(b + 10 * RS + 0x14, 0x3f0);
     /* 11: chkdsk's mark */
     memcpy(b + 11 * RS, "BAAD", 4);
+    /* 3 and 4 wiped: blank records before written ones (2 is blank too:
+     * the three count as damaged from entry 2 on); the last, 13, 14 and 15,
+     * were never written */
+    enum { M = N + 4 };
+    b = realloc(b, M * RS);
+    memset(b + N * RS, 0, 4 * RS);
+    record(b + N * RS, 1, 1, &good, 0, 0);
     mem m;
-    kt_mft *t = load(b, N, &m);
+    kt_mft *t = load(b, M, &m);
     const char *first = NULL;
-    ck_assert_uint_eq(kt_mft_damaged(t, &first), 5);
-    ck_assert_ptr_nonnull(strstr(first, "MFT entry 7"));
-    ck_assert_ptr_nonnull(strstr(first, "update sequence"));
+    /* 0..4 blank before root's record: 5 zeroed; 7..11: 5 damaged */
+    ck_assert_uint_eq(kt_mft_damaged(t, &first), 10);
+    ck_assert_ptr_nonnull(strstr(first, "MFT entry 0: zeroed (5 records from here)"));
     char got[256];
     children(t, 5, got, sizeof got);
     ck_assert_str_eq(got, "good.txt");
     kt_mft_entry e;
     ck_assert(!kt_mft_get(t, 7, &e));
     ck_assert(!kt_mft_get(t, 2, &e)); /* never written */
+    kt_mft_free(t);
+    free(b);
+}
+END_TEST
+
+START_TEST(a_blank_record_the_bitmap_has_in_use_was_wiped)
+{
+    enum { N = 9 };
+    uint8_t *b = calloc(N, RS);
+    for (int i = 0; i < 5; i++) /* the system files, written */
+        record(b + i * RS, 1, 1, NULL, 0, 0);
+    tname root = {5, 5, KT_MFT_NS_WIN32_DOS, "."}, f = {5, 5, KT_MFT_NS_WIN32, "last.pf"};
+    record(b + 5 * RS, 5, 3, &root, 1, 0);
+    record(b + 6 * RS, 1, 1, &f, 1, 0);
+    /* 7 and 8 blank, after the last written record: 7 in use, 8 free */
+    uint8_t bitmap[2] = {0xff, 0x00};
+    mem m = {.b = b, .len = N * RS};
+    kt_mft *t = NULL;
+    kt_error err = {0};
+    ck_assert_int_eq(kt_mft_load(mem_read, &m, N * RS, RS, bitmap, sizeof bitmap, &t, &err), 0);
+    const char *first = NULL;
+    ck_assert_uint_eq(kt_mft_damaged(t, &first), 1);
+    ck_assert_str_eq(first, "MFT entry 7: zeroed, though the $MFT's bitmap has it in use");
+    kt_mft_free(t);
+    /* without the bitmap, a blank record at the end is one never written */
+    m.next = 0;
+    ck_assert_int_eq(kt_mft_load(mem_read, &m, N * RS, RS, NULL, 0, &t, &err), 0);
+    ck_assert_uint_eq(kt_mft_damaged(t, NULL), 0);
     kt_mft_free(t);
     free(b);
 }
@@ -285,7 +321,7 @@ START_TEST(the_mft_is_read_once_front_to_back_in_large_runs)
     gen g = {0};
     kt_mft *t = NULL;
     kt_error err = {0};
-    ck_assert_msg(kt_mft_load(gen_read, &g, size, RS, &t, &err) == KT_OK, "%s", err.msg);
+    ck_assert_msg(kt_mft_load(gen_read, &g, size, RS, NULL, 0, &t, &err) == KT_OK, "%s", err.msg);
     ck_assert_uint_eq(g.bytes, size);
     ck_assert_uint_eq(kt_mft_bytes(t), size);
     ck_assert_uint_eq(kt_mft_reads(t), g.reads);
@@ -304,10 +340,10 @@ START_TEST(bad_geometry_and_failed_reads_are_errors)
     kt_mft *t = NULL;
     kt_error err = {0};
     gen g = {0};
-    ck_assert_int_eq(kt_mft_load(gen_read, &g, RS, 100, &t, &err), KT_EFORMAT);
+    ck_assert_int_eq(kt_mft_load(gen_read, &g, RS, 100, NULL, 0, &t, &err), KT_EFORMAT);
     uint8_t b[RS];
     mem m = {.b = b, .len = 0};
-    ck_assert_int_eq(kt_mft_load(mem_read, &m, 4 * RS, RS, &t, &err), KT_EIO);
+    ck_assert_int_eq(kt_mft_load(mem_read, &m, 4 * RS, RS, NULL, 0, &t, &err), KT_EIO);
     ck_assert_ptr_nonnull(strstr(err.msg, "$MFT at byte 0"));
     ck_assert_ptr_null(t);
 }
@@ -319,6 +355,7 @@ static Suite *suite(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, decodes_names_times_and_size);
     tcase_add_test(tc, a_damaged_record_is_counted_and_the_rest_read);
+    tcase_add_test(tc, a_blank_record_the_bitmap_has_in_use_was_wiped);
     tcase_add_test(tc, a_deleted_entry_follows_its_parent_only_while_the_parent_is_its_own);
     tcase_add_test(tc, the_mft_is_read_once_front_to_back_in_large_runs);
     tcase_add_test(tc, bad_geometry_and_failed_reads_are_errors);
