@@ -364,7 +364,6 @@ int kt_mft_load(kt_mft_read_fn read, void *ctx, uint64_t size, uint32_t rec_size
     if (m->state == NULL || m->first == NULL)
         goto nomem;
     memset(m->first, 0xff, m->n * sizeof *m->first);
-    uint64_t blank = 0, first_blank = 0; /* never written, since the last record that was */
     for (uint64_t off = 0; off < m->n * rec_size;) {
         size_t want = m->n * rec_size - off < run ? (size_t)(m->n * rec_size - off) : run;
         ssize_t got = read(ctx, off, buf, want, err);
@@ -389,20 +388,8 @@ int kt_mft_load(kt_mft_read_fn read, void *ctx, uint64_t size, uint32_t rec_size
                 if (entry / 8 < bitmap_len && (bitmap[entry / 8] >> (entry % 8) & 1)) {
                     kt_error_set(&e, KT_EFORMAT, "zeroed, though the $MFT's bitmap has it in use");
                     damage(m, entry, &e);
-                } else if (blank++ == 0) {
-                    first_blank = entry;
                 }
                 continue;
-            }
-            /* Records are formatted as the $MFT grows: blank ones before
-             * a written one were wiped. */
-            if (blank) {
-                kt_error z = {0};
-                kt_error_set(&z, KT_EFORMAT, "zeroed (%llu record%s from here)",
-                             (unsigned long long)blank, blank == 1 ? "" : "s");
-                damage(m, first_blank, &z);
-                m->damaged += blank - 1;
-                blank = 0;
             }
             if (d) {
                 damage(m, entry, &e);

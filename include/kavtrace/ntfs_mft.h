@@ -98,9 +98,9 @@ typedef ssize_t (*kt_mft_read_fn)(void *ctx, uint64_t off, void *buf, size_t len
  * front to back in large runs, into a new table (*out, owned by the caller,
  * kt_mft_free releases it). A damaged record is counted (kt_mft_damaged),
  * not an error; a failed read or out of memory is. So is a blank record
- * (all zero) that the $MFT's $BITMAP (bitmap, bitmap_len bytes, bit i for
- * record i; NULL when unknown) says is in use, or that comes before a
- * written one (records are formatted as the $MFT grows: it was wiped). */
+ * (all zero: never written) that the $MFT's $BITMAP (bitmap, bitmap_len
+ * bytes, bit i for record i; NULL when unknown) says is in use: it was
+ * wiped. (Windows leaves the reserved records 16 to 23 blank.) */
 int kt_mft_load(kt_mft_read_fn read, void *ctx, uint64_t size, uint32_t rec_size,
                 const uint8_t *bitmap, size_t bitmap_len, kt_mft **out, kt_error *err);
 void kt_mft_free(kt_mft *m);
