@@ -190,7 +190,7 @@ static int walk_path(kt_fs *fs, const char *path, int flags, walk *w, kt_error *
         }
         if (++depth > KT_FS_MAX_DEPTH)
             return kt_error_set(err, KT_ELIMIT, "path deeper than %d components", KT_FS_MAX_DEPTH);
-        kt_node child;
+        kt_node child = {0};
         kt_file_type type = KT_FT_UNKNOWN;
         char actual[KT_FS_PATH_MAX];
         int rc = fs->ops->child(fs, &w->node, w->resolved, name, flags, &child, actual,
@@ -287,6 +287,25 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
     kt_dirent_sort(&l);
     *out = l;
     return KT_OK;
+}
+
+uint64_t kt_fs_mft_passes(const kt_fs *fs, uint64_t *bytes)
+{
+    if (bytes)
+        *bytes = fs->mft_bytes;
+    return fs->mft_passes;
+}
+
+const kt_mft *kt_fs_ntfs_mft(kt_fs *fs)
+{
+    return fs->ops == &kt_fs_tsk_ops ? kt_fs_tsk_mft(fs) : NULL;
+}
+
+uint64_t kt_fs_damaged_records(const kt_fs *fs, char *msg, size_t len)
+{
+    if (msg && len)
+        kt_strlcpy(msg, fs->mft_damaged ? fs->mft_damage : "", len);
+    return fs->mft_damaged;
 }
 
 uint64_t kt_fs_dir_reads(const kt_fs *fs)

@@ -11,6 +11,10 @@
 
 typedef struct kt_node {
     uint64_t inum;
+    /* NTFS: a deleted name only an index's slack keeps, whose MFT record
+     * now holds another file: its metadata and data are not the named
+     * file's. */
+    bool reused;
 } kt_node;
 
 typedef struct kt_fs_ops {
@@ -46,6 +50,10 @@ struct kt_fs {
     bool backslash_separates;
     kt_node root;
     uint64_t dir_reads; /* directories opened (kt_fs_dir_reads) */
+    /* NTFS: passes over the $MFT, their bytes, damaged records and the
+     * first one's message (kt_fs_mft_passes, kt_fs_damaged_records). */
+    uint64_t mft_passes, mft_bytes, mft_damaged;
+    char mft_damage[256];
     void *impl;
 };
 
@@ -54,6 +62,8 @@ extern const kt_fs_ops kt_fs_host_ops;
 extern const kt_fs_ops kt_fs_xfs_ops;
 
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err);
+/* The NTFS volume's $MFT table, read on first use (fs_tsk.c). */
+const kt_mft *kt_fs_tsk_mft(kt_fs *fs);
 int kt_fs_tsk_open_store(kt_vss *vss, size_t store, const kt_volume *vol, kt_fs *fs, kt_error *err);
 int kt_fs_host_open(const char *root, kt_fs *fs, kt_error *err);
 /* XFS through libfsxfs (fs_xfs.c). */

@@ -6,6 +6,7 @@
 
 #include "fs_impl.h"
 #include "kavtrace/bytes.h"
+#include "kavtrace/ntfs_mft.h"
 #include "tsk_util.h"
 
 /* A directory as opened once in a scan: libtsk's open reads the index
@@ -20,6 +21,10 @@ typedef struct dir_cache {
     bool listed;            /* listing and list_rc are set */
     int list_rc;            /* KT_OK or what kt_dirent_add failed with */
     kt_dirent_list listing; /* every entry, deleted ones too */
+    bool by_mft;            /* NTFS: names come from the $MFT, dir is NULL */
+    bool carved;            /* slack is set (NTFS) */
+    kt_dirent_list slack;   /* names only the index's slack still holds */
+    kt_dirent_list damaged; /* live index names whose MFT record is damaged */
 } dir_cache;
 
 typedef struct tsk_impl {
@@ -29,6 +34,13 @@ typedef struct tsk_impl {
     TSK_IMG_INFO *store_img; /* a shadow copy's image (store_image), owned */
     dir_cache **dirs;        /* open addressing by inum; NULL is free */
     size_t ndirs, dirs_cap;
+    /* NTFS: the $MFT, read once on the first lookup (ntfs_mft.h); names
+     * are found there, not through libtsk's directory opens, which walk
+     * every MFT entry through libtsk on the first open. When the pass
+     * fails, libtsk's directory opens are used as before. */
+    kt_mft *mft;
+    bool mft_tried;
+    kt_error mft_err;
 } tsk_impl;
 
 static TSK_FS_INFO *tfs(kt_fs *fs)
@@ -291,6 +303,8 @@ static int ext_meta_ok(kt_fs *fs, const TSK_FS_FILE *f, kt_file_type named, kt_e
     return KT_OK;
 }
 
+static kt_mft *ntfs_mft(kt_fs *fs);
+
 static size_t dir_slot(const tsk_impl *t, uint64_t inum)
 {
     size_t mask = t->dirs_cap - 1;
@@ -322,6 +336,7 @@ static bool dir_cache_grow(tsk_impl *t)
 static dir_cache *dir_open(kt_fs *fs, uint64_t inum, const char *dpath, kt_error *err)
 {
     tsk_impl *t = fs->impl;
+    ntfs_mft(fs);
     if (2 * (t->ndirs + 1) > t->dirs_cap && !dir_cache_grow(t)) {
         kt_error_set(err, KT_ENOMEM, "out of memory");
         return NULL;
@@ -334,15 +349,20 @@ static dir_cache *dir_open(kt_fs *fs, uint64_t inum, const char *dpath, kt_error
             return NULL;
         }
         c->inum = inum;
-        fs->dir_reads++;
-        if (dir_ok(tfs(fs), (TSK_INUM_T)inum, &c->open_err))
+        /* A directory whose own record the pass could not decode is
+         * opened by libtsk, which then says what is wrong with it. */
+        kt_mft_entry e;
+        c->by_mft = t->mft != NULL && kt_mft_get(t->mft, inum, &e) && e.dir;
+        if (c->by_mft)
+            ; /* the $MFT's names; the index is read only for its slack */
+        else if (fs->dir_reads++, dir_ok(tfs(fs), (TSK_INUM_T)inum, &c->open_err))
             kt_error_prefix(&c->open_err, "directory '%s'", dpath[0] ? dpath : "/");
         else if ((c->dir = tsk_fs_dir_open_meta(tfs(fs), (TSK_INUM_T)inum)) == NULL)
             kt_tsk_error(&c->open_err, KT_EIO, "cannot open directory");
         t->dirs[i] = c;
         t->ndirs++;
     }
-    if (c->dir == NULL) {
+    if (c->dir == NULL && !c->by_mft) {
         if (err)
             *err = c->open_err;
         return NULL;
@@ -359,11 +379,408 @@ static void dir_cache_free(tsk_impl *t)
         if (c->dir)
             tsk_fs_dir_close(c->dir);
         kt_dirent_list_release(&c->listing);
+        kt_dirent_list_release(&c->slack);
+        kt_dirent_list_release(&c->damaged);
         free(c);
     }
     free(t->dirs);
     t->dirs = NULL;
     t->ndirs = t->dirs_cap = 0;
+}
+
+/* ---- NTFS: names from the $MFT, deleted names from index slack -------- */
+
+static ssize_t mft_read(void *ctx, uint64_t off, void *buf, size_t len, kt_error *err)
+{
+    const TSK_FS_ATTR *a = ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t got = tsk_fs_attr_read(a, (TSK_OFF_T)(off + done), (char *)buf + done, len - done,
+                                       TSK_FS_FILE_READ_FLAG_NONE);
+        if (got <= 0) {
+            kt_tsk_error(err, KT_EIO, "read failed");
+            return -1;
+        }
+        done += (size_t)got;
+    }
+    return (ssize_t)done;
+}
+
+/* Bytes per MFT record, from the boot sector: the signed byte at 0x40 is
+ * clusters per record, or, negative, the size as 2^-n bytes; a cluster is
+ * bytes per sector (u16 at 0x0b) times sectors per cluster (u8 at 0x0d). */
+static int mft_record_size(TSK_FS_INFO *f, uint32_t *out, kt_error *err)
+{
+    uint8_t boot[512];
+    if (tsk_fs_read(f, 0, (char *)boot, sizeof boot) != (ssize_t)sizeof boot)
+        return kt_tsk_error(err, KT_EIO, "cannot read the boot sector");
+    uint16_t bps = 0;
+    kt_rd_le16(boot, sizeof boot, 0x0b, &bps);
+    int8_t c = (int8_t)boot[0x40];
+    uint64_t size = c < 0 ? (c > -31 ? 1ull << -c : 0) : (uint64_t)c * bps * boot[0x0d];
+    if (size < KT_MFT_RECORD_MIN || size > KT_MFT_RECORD_MAX || size % 512)
+        return kt_error_set(err, KT_EFORMAT, "the boot sector gives MFT records of %llu bytes",
+                            (unsigned long long)size);
+    *out = (uint32_t)size;
+    return KT_OK;
+}
+
+/* The volume's $MFT table, read on first use; NULL on another filesystem
+ * or when it cannot be read (mft_err says why; libtsk's directory opens
+ * then answer instead). */
+static kt_mft *ntfs_mft(kt_fs *fs)
+{
+    tsk_impl *t = fs->impl;
+    if (fs->kind != KT_FS_NTFS || t->mft_tried)
+        return t->mft;
+    t->mft_tried = true;
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, 0);
+    const TSK_FS_ATTR *a = f ? tsk_fs_file_attr_get(f) : NULL;
+    uint32_t rs = 0;
+    /* The $MFT's $BITMAP: which records are in use (a blank one that is
+     * was wiped). Unreadable, it is left out. */
+    uint8_t *bits = NULL;
+    size_t nbits = 0;
+    const TSK_FS_ATTR *ba =
+        f ? tsk_fs_file_attr_get_type(f, TSK_FS_ATTR_TYPE_NTFS_BITMAP, 0, 0) : NULL;
+    if (a && ba && ba->size > 0 && (uint64_t)ba->size <= (uint64_t)a->size / 8 / 512 + 4096 &&
+        (bits = malloc((size_t)ba->size)) != NULL) {
+        kt_error e = {0};
+        nbits = (size_t)ba->size;
+        if (mft_read((void *)ba, 0, bits, nbits, &e) < 0)
+            nbits = 0;
+    }
+    if (a == NULL || a->type != TSK_FS_ATTR_TYPE_NTFS_DATA || a->size <= 0)
+        kt_tsk_error(&t->mft_err, KT_EIO, "cannot open the $MFT's data");
+    else if (mft_record_size(tfs(fs), &rs, &t->mft_err) == KT_OK &&
+             kt_mft_load(mft_read, (void *)a, (uint64_t)a->size, rs, bits, nbits, &t->mft,
+                         &t->mft_err) == KT_OK) {
+        fs->mft_passes++;
+        fs->mft_bytes += kt_mft_bytes(t->mft);
+        const char *first = NULL;
+        fs->mft_damaged = kt_mft_damaged(t->mft, &first);
+        if (first)
+            kt_strlcpy(fs->mft_damage, first, sizeof fs->mft_damage);
+    }
+    free(bits);
+    tsk_fs_file_close(f);
+    tsk_error_reset();
+    return t->mft;
+}
+
+const kt_mft *kt_fs_tsk_mft(kt_fs *fs)
+{
+    return ntfs_mft(fs);
+}
+
+/* Deleted names an NTFS directory's index keeps in its slack: the space
+ * past each node's entries, where removed entries linger (all of a deleted
+ * directory's index). An index node: entries offset u32 at 0, bytes used
+ * u32 at 4, bytes allocated u32 at 8 (from the node header), in the
+ * $INDEX_ROOT's value at 16 and in each "INDX" record of the
+ * $INDEX_ALLOCATION at 24. An entry: file reference u64 at 0, length u16 at
+ * 8, key length u16 at 10, the $FILE_NAME key at 16. */
+#define NTFS_ATTR_IDXROOT 0x90
+#define NTFS_ATTR_IDXALLOC 0xa0
+#define NTFS_IDX_MAX_BYTES (128u << 20)
+
+static int carve(kt_fs *fs, uint64_t dir, const uint8_t *b, size_t len, kt_dirent_list *out)
+{
+    for (size_t off = 0; off + 16 + 66 <= len;) {
+        uint64_t ref = 0, pref = 0, created = 0;
+        uint16_t keylen = 0;
+        uint32_t fflags = 0;
+        uint8_t nlen = 0, ns = 0;
+        kt_rd_le64(b, len, off, &ref);
+        kt_rd_le16(b, len, off + 10, &keylen);
+        const uint8_t *k = b + off + 16;
+        size_t klen = len - off - 16 < keylen ? len - off - 16 : keylen;
+        kt_rd_le64(k, klen, 0, &pref);
+        kt_rd_le64(k, klen, 8, &created);
+        kt_rd_le32(k, klen, 56, &fflags);
+        kt_rd_u8(k, klen, 64, &nlen);
+        kt_rd_u8(k, klen, 65, &ns);
+        uint16_t first = 0;
+        kt_rd_le16(k, klen, 66, &first);
+        if (klen < 66 + 2 * (size_t)nlen || nlen == 0 || first == 0 ||
+            (pref & 0xffffffffffffull) != dir || ns > KT_MFT_NS_WIN32_DOS || ns == KT_MFT_NS_DOS ||
+            created == 0 || (ref & 0xffffffffffffull) > (uint64_t)tfs(fs)->last_inum) {
+            off += 8;
+            continue;
+        }
+        char name[KT_MFT_NAME_MAX + 1];
+        kt_mft_utf8(k + 66, nlen, name);
+        kt_stat st = {0};
+        st.created = st.modified = st.changed = st.accessed = KT_TIME_NONE;
+        st.fn_created = st.fn_modified = st.fn_changed = st.fn_accessed = KT_TIME_NONE;
+        st.inode = ref & 0xffffffffffffull;
+        st.type = (fflags & 0x10000000u) ? KT_FT_DIR : KT_FT_REG;
+        int rc = kt_dirent_add(out, name, true, &st);
+        if (rc)
+            return rc;
+        off += (16 + (size_t)keylen + 7) & ~(size_t)7;
+    }
+    return KT_OK;
+}
+
+/* The region [from, to) of node b (len bytes), clamped, carved. */
+static int carve_region(kt_fs *fs, uint64_t dir, const uint8_t *b, size_t len, uint64_t from,
+                        uint64_t to, kt_dirent_list *out)
+{
+    if (to > len)
+        to = len;
+    if (from >= to)
+        return KT_OK;
+    return carve(fs, dir, b + from, (size_t)(to - from), out);
+}
+
+/* An index node's slack (the whole of its entries when the directory is
+ * deleted) into out, and with live, its entries in use into live: node
+ * header at hdr of b. */
+static int carve_node(kt_fs *fs, uint64_t dir, bool deleted, const uint8_t *b, size_t len,
+                      size_t hdr, kt_dirent_list *out, kt_dirent_list *live)
+{
+    uint32_t first = 0, used = 0, alloc = 0;
+    if (!kt_rd_le32(b, len, hdr, &first) || !kt_rd_le32(b, len, hdr + 4, &used) ||
+        !kt_rd_le32(b, len, hdr + 8, &alloc))
+        return KT_OK;
+    int rc = KT_OK;
+    if (live && !deleted)
+        rc = carve_region(fs, dir, b, len, (uint64_t)hdr + first, (uint64_t)hdr + used, live);
+    uint64_t from = (uint64_t)hdr + (deleted ? first : used);
+    return rc ? rc : carve_region(fs, dir, b, len, from, (uint64_t)hdr + alloc, out);
+}
+
+static int read_attr(const TSK_FS_ATTR *a, uint8_t **out, size_t *len)
+{
+    TSK_OFF_T size = (a->flags & TSK_FS_ATTR_NONRES) ? a->nrd.allocsize : a->size;
+    if (size <= 0 || (uint64_t)size > NTFS_IDX_MAX_BYTES)
+        return KT_ELIMIT;
+    uint8_t *b = malloc((size_t)size);
+    if (b == NULL)
+        return KT_ENOMEM;
+    size_t done = 0;
+    while (done < (size_t)size) {
+        ssize_t got = tsk_fs_attr_read(a, (TSK_OFF_T)done, (char *)b + done, (size_t)size - done,
+                                       TSK_FS_FILE_READ_FLAG_SLACK);
+        if (got <= 0)
+            break;
+        done += (size_t)got;
+    }
+    *out = b;
+    *len = done;
+    return KT_OK;
+}
+
+/* The names only directory dir's index slack still holds, read once. */
+static int ntfs_slack(kt_fs *fs, kt_mft *m, dir_cache *c)
+{
+    if (c->carved)
+        return KT_OK;
+    c->carved = true;
+    fs->dir_reads++;
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)c->inum);
+    if (f == NULL || f->meta == NULL) {
+        tsk_fs_file_close(f);
+        tsk_error_reset();
+        return KT_OK;
+    }
+    bool deleted = !(f->meta->flags & TSK_FS_META_FLAG_ALLOC);
+    int rc = KT_OK;
+    uint32_t recsize = 0;
+    /* With records the $MFT pass could not decode, the index's live names
+     * too: a file whose record is damaged is still named, and reading it
+     * then says what is wrong instead of the file passing unseen. */
+    kt_dirent_list *live = kt_mft_damaged(m, NULL) ? &c->damaged : NULL;
+    int n = tsk_fs_file_attr_getsize(f);
+    for (int i = 0; i < n && rc == KT_OK; i++) {
+        const TSK_FS_ATTR *a = tsk_fs_file_attr_get_idx(f, i);
+        if (a == NULL || a->name == NULL || strcmp(a->name, "$I30") != 0 ||
+            (a->type != NTFS_ATTR_IDXROOT && a->type != NTFS_ATTR_IDXALLOC))
+            continue;
+        uint8_t *b = NULL;
+        size_t len = 0;
+        if ((rc = read_attr(a, &b, &len)) == KT_ELIMIT) {
+            rc = KT_OK;
+            continue;
+        }
+        if (rc)
+            break;
+        if (a->type == NTFS_ATTR_IDXROOT) {
+            /* The root: attribute type, collation, record size (u32 at 8), then a node. */
+            kt_rd_le32(b, len, 8, &recsize);
+            rc = carve_node(fs, c->inum, deleted, b, len, 16, &c->slack, live);
+        } else {
+            /* recsize: from the root, which comes first (attributes are in type order) */
+            if (recsize >= 512 && recsize <= KT_MFT_RECORD_MAX && recsize % 512 == 0)
+                for (size_t off = 0; off + recsize <= len && rc == KT_OK; off += recsize) {
+                    if (memcmp(b + off, "INDX", 4) != 0 ||
+                        kt_mft_fixups(b + off, recsize, NULL) != KT_OK)
+                        continue;
+                    rc = carve_node(fs, c->inum, deleted, b + off, recsize, 24, &c->slack, live);
+                }
+        }
+        free(b);
+    }
+    tsk_fs_file_close(f);
+    tsk_error_reset();
+    return rc;
+}
+
+/* Whether the MFT record a name of index slack points at holds another
+ * file now: in use, or free but naming another (a slack name is one the
+ * $MFT did not have). Its metadata and data are then not the name's. */
+static bool slack_reused(const kt_mft *m, uint64_t inum)
+{
+    kt_mft_entry e;
+    kt_mft_name names[1];
+    return !kt_mft_get(m, inum, &e) || e.in_use || kt_mft_names(m, inum, names, 1) > 0;
+}
+
+/* A name of the $MFT as an entry of the directory it names as parent. */
+static bool mft_listed(const kt_mft *m, const kt_mft_name *n)
+{
+    return strcmp(n->name, ".") != 0 && strcmp(n->name, "..") != 0 && kt_mft_in_dir(m, n);
+}
+
+static int ntfs_child(kt_fs *fs, kt_mft *m, dir_cache *c, const char *name, int flags, kt_node *out,
+                      char *actual, size_t actual_len, kt_file_type *type)
+{
+    /* Best match: allocated before deleted, exact before case-folded. */
+    const char *hit = NULL;
+    uint64_t hit_inum = 0;
+    kt_file_type hit_type = KT_FT_UNKNOWN;
+    bool hit_slack = false;
+    int best = 0;
+    size_t first = 0, n = kt_mft_children(m, c->inum, &first);
+    for (size_t i = first; i < first + n && best < 4; i++) {
+        kt_mft_name nm;
+        kt_mft_child(m, i, &nm);
+        int score = strcmp(nm.name, name) == 0                                    ? 2
+                    : fs->case_insensitive && kt_name_casecmp(nm.name, name) == 0 ? 1
+                                                                                  : 0;
+        if (!score || !mft_listed(m, &nm))
+            continue;
+        kt_mft_entry e;
+        bool alloc = kt_mft_get(m, nm.entry, &e) && e.in_use;
+        if (!alloc && !(flags & KT_FS_DELETED))
+            continue;
+        if (alloc)
+            score += 2;
+        if (score > best) {
+            best = score;
+            hit = nm.name;
+            hit_inum = nm.entry;
+            hit_type = e.dir ? KT_FT_DIR : KT_FT_REG;
+        }
+    }
+    if (hit == NULL && kt_mft_damaged(m, NULL)) {
+        int rc = ntfs_slack(fs, m, c);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < c->damaged.count && best < 2; i++) {
+            const kt_dirent *de = &c->damaged.items[i];
+            kt_mft_entry e;
+            int score = strcmp(de->name, name) == 0                                    ? 2
+                        : fs->case_insensitive && kt_name_casecmp(de->name, name) == 0 ? 1
+                                                                                       : 0;
+            if (score > best && !kt_mft_get(m, de->st.inode, &e)) {
+                best = score;
+                hit = de->name;
+                hit_inum = de->st.inode;
+                hit_type = de->st.type;
+            }
+        }
+    }
+    if (hit == NULL && (flags & KT_FS_DELETED)) {
+        int rc = ntfs_slack(fs, m, c);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < c->slack.count && best < 2; i++) {
+            const kt_dirent *de = &c->slack.items[i];
+            int score = strcmp(de->name, name) == 0                                    ? 2
+                        : fs->case_insensitive && kt_name_casecmp(de->name, name) == 0 ? 1
+                                                                                       : 0;
+            if (score > best) {
+                best = score;
+                hit = de->name;
+                hit_inum = de->st.inode;
+                hit_type = de->st.type;
+                hit_slack = true;
+            }
+        }
+    }
+    if (hit == NULL)
+        return KT_ENOTFOUND;
+    out->inum = hit_inum;
+    out->reused = false;
+    if (hit_slack)
+        out->reused = slack_reused(m, hit_inum);
+    kt_strlcpy(actual, hit, actual_len);
+    *type = hit_type;
+    return KT_OK;
+}
+
+/* Every entry of an NTFS directory, deleted ones too: the $MFT's names,
+ * then the slack's not already among them. Metadata as libtsk reads it. */
+static int ntfs_list_all(kt_fs *fs, kt_mft *m, dir_cache *c, kt_dirent_list *out)
+{
+    int rc = KT_OK;
+    size_t first = 0, n = kt_mft_children(m, c->inum, &first);
+    for (size_t i = first; i < first + n && rc == KT_OK; i++) {
+        kt_mft_name nm;
+        kt_mft_child(m, i, &nm);
+        if (!mft_listed(m, &nm))
+            continue;
+        kt_mft_entry e = {0};
+        bool alloc = kt_mft_get(m, nm.entry, &e) && e.in_use;
+        kt_stat st;
+        TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)nm.entry);
+        if (f && f->meta) {
+            fill_stat(f, fs->kind, &st);
+        } else {
+            TSK_FS_FILE none = {0};
+            fill_stat(&none, fs->kind, &st);
+            st.inode = nm.entry;
+            st.type = e.dir ? KT_FT_DIR : KT_FT_REG;
+            tsk_error_reset();
+        }
+        tsk_fs_file_close(f);
+        if (!alloc)
+            st.allocated = false;
+        rc = kt_dirent_add(out, nm.name, !alloc, &st);
+    }
+    if (rc == KT_OK)
+        rc = ntfs_slack(fs, m, c);
+    for (size_t i = 0; i < c->damaged.count && rc == KT_OK; i++) {
+        kt_mft_entry e;
+        if (!kt_mft_get(m, c->damaged.items[i].st.inode, &e))
+            rc = kt_dirent_add(out, c->damaged.items[i].name, false, &c->damaged.items[i].st);
+    }
+    for (size_t i = 0; i < c->slack.count && rc == KT_OK; i++) {
+        kt_dirent *de = &c->slack.items[i];
+        bool dup = false;
+        for (size_t k = 0; k < out->count && !dup; k++)
+            dup =
+                out->items[k].st.inode == de->st.inode && strcmp(out->items[k].name, de->name) == 0;
+        for (size_t k = 0; k < i && !dup; k++)
+            dup = c->slack.items[k].st.inode == de->st.inode &&
+                  strcmp(c->slack.items[k].name, de->name) == 0;
+        if (dup)
+            continue;
+        kt_stat st = de->st;
+        if (!slack_reused(m, st.inode)) {
+            TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)st.inode);
+            if (f && f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC))
+                fill_stat(f, fs->kind, &st);
+            else
+                tsk_error_reset();
+            tsk_fs_file_close(f);
+        }
+        st.allocated = false;
+        rc = kt_dirent_add(out, de->name, true, &st);
+    }
+    return rc;
 }
 
 static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *name, int flags,
@@ -376,6 +793,9 @@ static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *n
             *err = e;
         return e.code;
     }
+    kt_mft *m = ntfs_mft(fs);
+    if (c->by_mft)
+        return ntfs_child(fs, m, c, name, flags, out, actual, actual_len, type);
     TSK_FS_DIR *d = c->dir;
     int rc;
     /* Best match: allocated before deleted, exact before case-folded. */
@@ -419,9 +839,22 @@ static int child(kt_fs *fs, const kt_node *dir, const char *dpath, const char *n
     return rc;
 }
 
+/* What is known of a name only index slack keeps, its record reused. */
+static void reused_stat(const kt_node *n, kt_file_type type, kt_stat *st)
+{
+    TSK_FS_FILE none = {0};
+    fill_stat(&none, KT_FS_NTFS, st);
+    st->inode = n->inum;
+    st->type = type;
+}
+
 static int do_stat(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err)
 {
     (void)path;
+    if (n->reused) {
+        reused_stat(n, KT_FT_REG, st);
+        return KT_OK;
+    }
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)n->inum);
     if (f == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot read metadata");
@@ -496,7 +929,8 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
     /* Listed once; each call takes its copy (the entries it asks for, up
      * to where the first listing stopped). */
     if (!c->listed) {
-        c->list_rc = list_all(fs, c->dir, &c->listing);
+        c->list_rc = c->by_mft ? ntfs_list_all(fs, ntfs_mft(fs), c, &c->listing)
+                               : list_all(fs, c->dir, &c->listing);
         c->listed = true;
     }
     int rc = KT_OK;
@@ -529,6 +963,11 @@ static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char 
 {
     (void)path;
     int rc = KT_OK;
+    if (node->reused)
+        return kt_error_set(err, KT_ENOTFOUND,
+                            "a deleted name only the directory's index keeps; its MFT record "
+                            "%llu now holds another file",
+                            (unsigned long long)node->inum);
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
     if (f == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot read metadata");
@@ -609,6 +1048,7 @@ static void do_close(kt_fs *fs)
     if (t == NULL)
         return;
     dir_cache_free(t);
+    kt_mft_free(t->mft);
     if (t->fs)
         tsk_fs_close(t->fs);
     if (t->pool_img)

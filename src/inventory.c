@@ -143,6 +143,15 @@ static int take_live(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
                    ? oom(err)
                    : KT_OK;
     }
+    /* The lookups above read the $MFT: records it had to skip. */
+    char msg[256];
+    uint64_t damaged = kt_fs_damaged_records(iv->fs, msg, sizeof msg);
+    if (damaged &&
+        kt_diags_addf(&iv->warnings, KT_SEV_WARNING, "filesystem.mft", v->index, NULL, NULL,
+                      "%llu damaged MFT record%s skipped (what they held is not "
+                      "seen; first: %s)",
+                      (unsigned long long)damaged, damaged == 1 ? "" : "s", msg))
+        return oom(err);
     if (iv->sys.os == KT_OS_NONE)
         return KT_OK;
     inv->nsystems++;

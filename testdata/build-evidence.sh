@@ -60,6 +60,9 @@ done
 
 step "NTFS volume"
 "$here/windows/build-ntfs.sh" "$work/ntfs.img" "$here/windows/ntfs.tsv" "$work/content" "$populate"
+mkdir -p "$out/ntfs"   # MFT records freed and reused (windows/ntfs-reuse.tsv)
+"$here/windows/build-ntfs.sh" "$out/ntfs/reuse.raw" "$here/windows/ntfs-reuse.tsv" "$work/content" \
+  "$populate"
 
 step "FAT volumes"
 "$here/build-fat.sh" "$work/esp.img" 8192 4B565431 ESP "$here/fat/esp.tsv" 16

@@ -115,6 +115,25 @@ void kt_dirent_list_release(kt_dirent_list *list);
  * many lookups and listings pass through it (0 for a directory tree). */
 uint64_t kt_fs_dir_reads(const kt_fs *fs);
 
+/* NTFS: how many times the $MFT was read whole since the volume was opened
+ * (once, on the first lookup: names, live and deleted, are found in it;
+ * a directory's own index is read only for the deleted names its slack
+ * keeps), and *bytes the bytes those passes read. 0 elsewhere. */
+uint64_t kt_fs_mft_passes(const kt_fs *fs, uint64_t *bytes);
+
+/* NTFS on a libtsk volume: the volume's $MFT table (kavtrace/ntfs_mft.h),
+ * read now if no lookup has read it yet; borrowed, valid until kt_fs_free.
+ * NULL on another filesystem or when the $MFT cannot be read. With it, an
+ * MFT reference (a USN record's file or parent) resolves to its entry's
+ * sequence, flags and names without another read of the volume. */
+typedef struct kt_mft kt_mft;
+const kt_mft *kt_fs_ntfs_mft(kt_fs *fs);
+
+/* NTFS: MFT records the pass found damaged (bad update sequence, header,
+ * attribute or name out of bounds) and skipped; msg (len bytes) gets the
+ * first one's message. 0 elsewhere. */
+uint64_t kt_fs_damaged_records(const kt_fs *fs, char *msg, size_t len);
+
 /* How many files and directories the filesystem's own counters say are
  * in use, its reserved records left out (ext: the superblock's inode
  * counts). KT_EUNSUPPORTED where it keeps no such count. */

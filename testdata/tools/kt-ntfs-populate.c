@@ -12,7 +12,7 @@
  *   kind  path  si_created si_modified si_mft_changed si_accessed
  *               fn_created fn_modified fn_mft_changed fn_accessed  content
  *
- *   kind     dir | file | stream | deleted
+ *   kind     dir | file | stream | deleted | reuse
  *   path     relative to the volume root, '/'-separated, case kept;
  *            for 'stream': FILE_PATH:STREAM_NAME
  *   times    YYYY-MM-DDTHH:MM:SS[.f{1,7}]Z (UTC, 100 ns resolution);
@@ -47,8 +47,9 @@
  *  2. stamp every live dir/file entry;
  *  3. stamp and delete the 'deleted' entries (only now: a freed MFT
  *     record would be reused by the next ntfs_create());
- *  4. stamp every live dir/file entry again (ntfs_delete() re-stamps the
- *     parent directory with "now").
+ *  4. create the 'reuse' files (each in the MFT record a deletion freed);
+ *  5. stamp every live dir/file/reuse entry again (ntfs_delete()
+ *     re-stamps the parent directory with "now").
  * Step 2 makes the slack left in directory indexes by step 3 hold manifest
  * times only, so the image does not depend on the clock of the run.
  *
@@ -100,7 +101,7 @@
 #define NTIMES 8
 #define NTFS_MAX_NAME 255
 
-enum kind { K_DIR, K_FILE, K_STREAM, K_DELETED };
+enum kind { K_DIR, K_FILE, K_STREAM, K_DELETED, K_REUSE };
 
 struct entry {
     enum kind kind;
@@ -121,6 +122,10 @@ struct manifest {
     const char *name;
     struct entry *e;
     size_t n, cap;
+    /* the dir/file/deleted/reuse entries by path: open addressing, entry
+     * index + 1 (0 is free), so that a manifest of a million lines is
+     * checked in linear time */
+    size_t *byname, byname_cap;
 };
 
 static int errorf(const char *file, unsigned long line, const char *fmt, ...)
@@ -421,22 +426,63 @@ static int unescape(const char *s, unsigned char **out, size_t *len, const char 
     return 0;
 }
 
+static size_t path_hash(const char *path, size_t nlen)
+{
+    size_t h = 1469598103934665603u;
+    size_t i;
+
+    for (i = 0; i < nlen; i++)
+        h = (h ^ (unsigned char)path[i]) * 1099511628211u;
+    return h;
+}
+
 /* Find an earlier dir/file/deleted entry by exact (case-sensitive) path. */
 static int find_path(const struct manifest *m, const char *path, size_t nlen, size_t *idx)
 {
     size_t i;
 
-    for (i = 0; i < m->n; i++) {
-        const struct entry *e = &m->e[i];
+    if (!m->byname_cap)
+        return 0;
+    for (i = path_hash(path, nlen) & (m->byname_cap - 1); m->byname[i];
+         i = (i + 1) & (m->byname_cap - 1)) {
+        const struct entry *e = &m->e[m->byname[i] - 1];
 
-        if (e->kind == K_STREAM)
-            continue;
         if (strlen(e->path) == nlen && !memcmp(e->path, path, nlen)) {
-            *idx = i;
+            *idx = m->byname[i] - 1;
             return 1;
         }
     }
     return 0;
+}
+
+/* Index entry idx (not a stream) by its path. */
+static void index_path(struct manifest *m, size_t idx)
+{
+    size_t i;
+
+    if (2 * (idx + 1) > m->byname_cap) {
+        size_t cap = m->byname_cap ? 2 * m->byname_cap : 1024, *old = m->byname, k;
+
+        m->byname = calloc(cap, sizeof(*m->byname));
+        if (!m->byname) {
+            perror("kt-ntfs-populate");
+            exit(1);
+        }
+        for (k = 0; k < m->byname_cap; k++)
+            if (old[k]) {
+                const char *p = m->e[old[k] - 1].path;
+
+                for (i = path_hash(p, strlen(p)) & (cap - 1); m->byname[i]; i = (i + 1) & (cap - 1))
+                    ;
+                m->byname[i] = old[k];
+            }
+        free(old);
+        m->byname_cap = cap;
+    }
+    for (i = path_hash(m->e[idx].path, strlen(m->e[idx].path)) & (m->byname_cap - 1); m->byname[i];
+         i = (i + 1) & (m->byname_cap - 1))
+        ;
+    m->byname[i] = idx + 1;
 }
 
 static int parse_line(struct manifest *m, unsigned long lineno, char *line, const char *content_dir)
@@ -471,9 +517,11 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
         e.kind = K_STREAM;
     else if (!strcmp(f[0], "deleted"))
         e.kind = K_DELETED;
+    else if (!strcmp(f[0], "reuse"))
+        e.kind = K_REUSE;
     else
-        return errorf(m->name, lineno, "unknown kind '%s' (expected dir, file, stream or deleted)",
-                      f[0]);
+        return errorf(m->name, lineno,
+                      "unknown kind '%s' (expected dir, file, stream, deleted or reuse)", f[0]);
 
     if (!utf8_valid(f[1]))
         return errorf(m->name, lineno, "path is not valid UTF-8");
@@ -609,6 +657,8 @@ static int parse_line(struct manifest *m, unsigned long lineno, char *line, cons
         m->cap = ncap;
     }
     m->e[m->n++] = e;
+    if (e.kind != K_STREAM)
+        index_path(m, m->n - 1);
     return 0;
 }
 
@@ -656,6 +706,7 @@ static void free_manifest(struct manifest *m)
         free(m->e[i].data);
     }
     free(m->e);
+    free(m->byname);
 }
 
 /* ------------------------------------------------------------------ NTFS */
@@ -983,7 +1034,8 @@ static int stamp_live(ntfs_volume *vol, struct manifest *m)
     size_t i;
 
     for (i = 0; i < m->n; i++)
-        if ((m->e[i].kind == K_DIR || m->e[i].kind == K_FILE) && stamp_entry(vol, m, i))
+        if ((m->e[i].kind == K_DIR || m->e[i].kind == K_FILE || m->e[i].kind == K_REUSE) &&
+            stamp_entry(vol, m, i))
             return -1;
     return 0;
 }
@@ -1023,7 +1075,8 @@ int main(int argc, char **argv)
     }
 
     for (i = 0; i < m.n && !rc; i++)
-        rc = m.e[i].kind == K_STREAM ? add_stream(vol, &m, i) : create_entry(vol, &m, i);
+        if (m.e[i].kind != K_REUSE)
+            rc = m.e[i].kind == K_STREAM ? add_stream(vol, &m, i) : create_entry(vol, &m, i);
     /*
      * Live entries are stamped before the deletions too: removing an index
      * entry moves its siblings and leaves stale bytes in the directory's
@@ -1034,6 +1087,30 @@ int main(int argc, char **argv)
     for (i = 0; i < m.n && !rc; i++)
         if (m.e[i].kind == K_DELETED)
             rc = delete_entry(vol, &m, i);
+    /* 'reuse' files come after the deletions, on the volume mounted anew:
+     * libntfs-3g's allocator then searches from the first user record, so
+     * each takes the lowest record free, one a 'deleted' entry left (as
+     * Windows reuses records), instead of a record past all the others. */
+    for (i = 0; i < m.n && m.e[i].kind != K_REUSE; i++)
+        ;
+    if (!rc && i < m.n) {
+        if (ntfs_umount(vol, FALSE)) {
+            rc = errorf(argv[1], 0, "cannot close NTFS volume: %s", strerror(errno));
+            free_manifest(&m);
+            return 1;
+        }
+        vol = ntfs_mount(argv[1], NTFS_MNT_NONE);
+        if (!vol || ntfs_set_ignore_case(vol)) {
+            errorf(argv[1], 0, "cannot open NTFS volume again: %s", strerror(errno));
+            if (vol)
+                ntfs_umount(vol, FALSE);
+            free_manifest(&m);
+            return 1;
+        }
+    }
+    for (; i < m.n && !rc; i++)
+        if (m.e[i].kind == K_REUSE)
+            rc = create_entry(vol, &m, i);
     if (!rc)
         rc = stamp_live(vol, &m);
 
