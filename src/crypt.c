@@ -3,7 +3,7 @@
  *
  * Debian 12's libluksde (20200205) reads LUKS1 only, and trusts its
  * header: a LUKS1 volume with a 512-bit key (aes-xts-plain64 with two
- * AES-256 keys, cryptsetup's default since 2.x for LUKS1 too) overruns a
+ * AES-256 keys, cryptsetup 2.x's default key size for XTS) overruns a
  * stack buffer and aborts the process. So a header is checked here first,
  * against what that library reads safely, and anything else is refused
  * with the reason, never handed to it: version 1, cipher "aes", a mode of
@@ -15,9 +15,9 @@
  * The master key is recovered from the key slots here (below: libluksde
  * takes only UTF-8 passphrases and only the first slot) and given to
  * libluksde, which decrypts the payload. An unlocked volume is a libtsk
- * image of its own (its plaintext, read
- * through libluksde over a libbfio handle on the encrypted bytes), which
- * every filesystem reader opens at offset 0.
+ * image of its own (its plaintext, read through libluksde over a libbfio
+ * handle on the encrypted bytes), which every filesystem reader opens at
+ * offset 0.
  */
 #include "bfio_img.h" /* first: libluksde.h's libbfio entry points */
 

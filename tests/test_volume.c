@@ -687,8 +687,8 @@ START_TEST(a_wrong_key_is_named_without_the_key_and_other_volumes_still_unlock)
 END_TEST
 
 /* What Debian's libluksde cannot read safely is refused from the header,
- * with the reason, before the library sees it: a 512-bit XTS key (which
- * crashes the process inside libluksde: this test would abort) and LUKS2. */
+ * with the reason, before the library sees it: a 512-bit XTS key (with
+ * which luksdeinfo aborts, "stack smashing detected") and LUKS2. */
 START_TEST(refuses_luks2_and_a_512_bit_key_with_the_reason)
 {
     static const struct {
