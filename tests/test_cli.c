@@ -292,6 +292,7 @@ static bool file_has(const char *path, const char *text)
 {
     kt_buf b = {0};
     file_load(path, &b);
+    b.data[b.len] = '\0'; /* file_load keeps room for it */
     bool found = strstr((char *)b.data, text) != NULL;
     kt_buf_release(&b);
     return found;
@@ -975,6 +976,15 @@ START_TEST(outputs_carry_the_run_id_and_a_manifest_of_what_is_there)
 }
 END_TEST
 
+/* b's bytes as a C string (kt_buf keeps room for, but does not write, a
+ * terminating NUL). */
+static const char *cstr(kt_buf *b)
+{
+    ck_assert(kt_buf_reserve(b, 0) == 0);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
 /* No key in any output: a scan of the LUKS disk with a password, a key
  * file and a wrong password writes every format, the terminal output and
  * the log, and none holds a key (run.json's command line has them
@@ -997,10 +1007,10 @@ START_TEST(keys_unlock_luks_volumes_and_never_appear_in_any_output)
     ck_assert(asprintf(&args,
                        "scan -f json,csv,jsonl,body,sqlite,html -o '%s/out' --password '%s' "
                        "--key-file '%s/ubuntu.key' --password='%s' '%s'",
-                       tmp, (char *)wrong.data, pass_dir, (char *)astra.data, ev) > 0);
+                       tmp, cstr(&wrong), pass_dir, cstr(&astra), ev) > 0);
     ck_assert_int_eq(run(args, &o, &e), 0);
     free(args);
-    ck_assert_msg(strstr((char *)o.data, "volume 0") && strstr((char *)o.data, "volume 1"), "%s",
+    ck_assert_msg(strstr(cstr(&o), "volume 0") && strstr(cstr(&o), "volume 1"), "%s",
                   (char *)o.data);
     /* grep every file for each key (a key file's whole contents too). */
     const char *keys[] = {"astra.pass", "wrong.pass", "ubuntu.pass", "ubuntu.key"};
@@ -1008,11 +1018,10 @@ START_TEST(keys_unlock_luks_volumes_and_never_appear_in_any_output)
         char *cmd = NULL;
         ck_assert(asprintf(&cmd, "grep -rlaF -f '%s/%s' '%s/out'", pass_dir, keys[i], tmp) > 0);
         ck_assert_int_eq(run_capture(cmd, &g, &ge), 1); /* 1: no line selected */
-        ck_assert_msg(g.len == 0, "%s in: %s", keys[i], (char *)g.data);
+        ck_assert_msg(g.len == 0, "%s in: %s", keys[i], cstr(&g));
         free(cmd);
-        ck_assert_msg(!strstr((char *)o.data, (char *)astra.data) &&
-                          !strstr((char *)e.data, (char *)astra.data) &&
-                          !strstr((char *)e.data, (char *)wrong.data),
+        ck_assert_msg(!strstr(cstr(&o), cstr(&astra)) && !strstr(cstr(&e), cstr(&astra)) &&
+                          !strstr(cstr(&e), cstr(&wrong)),
                       "a key on the terminal");
     }
     ck_assert(asprintf(&p, "%s/out/run.json", tmp) > 0);
@@ -1024,10 +1033,10 @@ START_TEST(keys_unlock_luks_volumes_and_never_appear_in_any_output)
     ck_assert(asprintf(&args, "info --json --key-file '%s/ubuntu.key' '%s'", pass_dir, ev) > 0);
     ck_assert_int_eq(run(args, &o, &e), 0);
     free(args);
-    ck_assert_msg(strstr((char *)o.data, "\"encryption\": \"luks1\"") &&
-                      strstr((char *)o.data, "\"unlocked\": true") &&
-                      strstr((char *)o.data, "\"unlocked\": false"),
-                  "%s", (char *)o.data);
+    ck_assert_msg(strstr(cstr(&o), "\"encryption\": \"luks1\"") &&
+                      strstr(cstr(&o), "\"unlocked\": true") &&
+                      strstr(cstr(&o), "\"unlocked\": false"),
+                  "%s", cstr(&o));
     kt_buf_release(&o);
     kt_buf_release(&e);
 

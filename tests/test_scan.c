@@ -373,6 +373,15 @@ START_TEST(an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4)
 }
 END_TEST
 
+/* b's bytes as a C string (kt_buf keeps room for, but does not write, a
+ * terminating NUL). */
+static const char *cstr(kt_buf *b)
+{
+    ck_assert(kt_buf_reserve(b, 0) == 0);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
 /* Keys for the LUKS scenarios, by file name in testdata/luks/: a
  * passphrase file's text as a password. */
 static void add_pass(kt_keys *keys, const char *name)
@@ -383,7 +392,7 @@ static void add_pass(kt_keys *keys, const char *name)
     kt_buf b = {0};
     file_load(path, &b);
     kt_error err = {0};
-    ck_assert_msg(kt_keys_add_password(keys, (const char *)b.data, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_keys_add_password(keys, cstr(&b), &err) == 0, "%s", err.msg);
     kt_buf_release(&b);
     free(path);
 }

@@ -554,6 +554,15 @@ START_TEST(lists_encrypted_volumes_with_their_kind_and_a_warning)
 }
 END_TEST
 
+/* b's bytes as a C string (kt_buf keeps room for, but does not write, a
+ * terminating NUL). */
+static const char *cstr(kt_buf *b)
+{
+    ck_assert(kt_buf_reserve(b, 0) == 0);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
 /* Keys from testdata/luks/ by file name: each passphrase file once as a
  * password (its text), each *.key as a key file. */
 static void luks_keys(kt_keys *keys, const char *names)
@@ -570,8 +579,7 @@ static void luks_keys(kt_keys *keys, const char *names)
         } else {
             kt_buf b = {0};
             file_load(path, &b);
-            ck_assert_msg(kt_keys_add_password(keys, (const char *)b.data, &err) == 0, "%s",
-                          err.msg);
+            ck_assert_msg(kt_keys_add_password(keys, cstr(&b), &err) == 0, "%s", err.msg);
             kt_buf_release(&b);
         }
         free(path);
@@ -586,7 +594,7 @@ static char *pass_text(const char *name)
     kt_buf b = {0};
     file_load(path, &b);
     free(path);
-    char *t = strdup((const char *)b.data);
+    char *t = strdup(cstr(&b));
     kt_buf_release(&b);
     return t;
 }
