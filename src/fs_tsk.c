@@ -8,6 +8,7 @@
 #include "kavtrace/bytes.h"
 #include "kavtrace/ntfs_mft.h"
 #include "tsk_util.h"
+#include "volume_impl.h"
 
 /* A directory as opened once in a scan: libtsk's open reads the index
  * and checks every name against the others (quadratic in the directory's
@@ -1185,7 +1186,8 @@ int kt_fs_tsk_open_store(kt_vss *vss, size_t store, const kt_volume *vol, kt_fs 
 
 int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err)
 {
-    TSK_IMG_INFO *timg = kt_image_tsk(img);
+    int64_t off = 0;
+    TSK_IMG_INFO *timg = kt_volume_media(img, vol, &off);
     if (timg == NULL)
         return kt_error_set(err, KT_EARG, "no media to open a filesystem on");
     tsk_impl *t = calloc(1, sizeof *t);
@@ -1194,7 +1196,7 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
     fs->impl = t;
     fs->ops = &kt_fs_tsk_ops;
     if (vol->pool_block >= 0) {
-        t->pool = tsk_pool_open_img_sing(timg, vol->offset, TSK_POOL_TYPE_DETECT);
+        t->pool = tsk_pool_open_img_sing(timg, off, TSK_POOL_TYPE_DETECT);
         if (t->pool == NULL) {
             do_close(fs);
             return kt_tsk_error(err, KT_EFORMAT, "cannot open the APFS container");
@@ -1212,7 +1214,7 @@ int kt_fs_tsk_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err
         TSK_FS_TYPE_ENUM type = vol->fs[0] ? tsk_fs_type_toid_utf8(vol->fs) : TSK_FS_TYPE_DETECT;
         if (type == TSK_FS_TYPE_UNSUPP)
             type = TSK_FS_TYPE_DETECT;
-        t->fs = tsk_fs_open_img(timg, vol->offset, type);
+        t->fs = tsk_fs_open_img(timg, off, type);
     }
     if (t->fs == NULL) {
         do_close(fs);

@@ -31,6 +31,7 @@
 
 #include "fs_impl.h"
 #include "kavtrace/bytes.h"
+#include "volume_impl.h"
 
 KT_LIBYAL_TEXT(libfsxfs)
 
@@ -394,19 +395,21 @@ static int superblock(xfs_impl *x, uint64_t *root, kt_error *err)
 
 int kt_fs_xfs_open(kt_image *img, const kt_volume *vol, kt_fs *fs, kt_error *err)
 {
-    TSK_IMG_INFO *timg = kt_image_tsk(img);
+    int64_t off = 0;
+    TSK_IMG_INFO *timg = kt_volume_media(img, vol, &off);
     if (timg == NULL)
         return kt_error_set(err, KT_EARG, "no media to open a filesystem on");
+    int64_t len = vol->crypt ? (int64_t)timg->size : vol->length;
     xfs_impl *x = calloc(1, sizeof *x);
     if (x == NULL)
         return kt_error_set(err, KT_ENOMEM, "out of memory");
-    *x = (xfs_impl){.timg = timg, .offset = vol->offset, .length = vol->length};
+    *x = (xfs_impl){.timg = timg, .offset = off, .length = len};
     fs->impl = x;
     fs->ops = &kt_fs_xfs_ops;
     uint64_t root = 0;
     int rc = superblock(x, &root, err);
     if (rc == KT_OK)
-        rc = kt_bfio_img_open(timg, vol->offset, vol->length, &x->io, err);
+        rc = kt_bfio_img_open(timg, off, len, &x->io, err);
     libfsxfs_error_t *e = NULL;
     if (rc == KT_OK &&
         (libfsxfs_volume_initialize(&x->vol, &e) != 1 ||

@@ -166,18 +166,21 @@ static int take_live(kt_inventory *inv, kt_inventory_volume *iv, kt_error *err)
 static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, unsigned flags, kt_error *err)
 {
     int rc = take_live(inv, iv, err);
+    /* Shadow copies are read from the image's own bytes: not inside an
+     * unlocked volume. */
     if (rc == KT_OK && iv->fs && kt_fs_get_kind(iv->fs) == KT_FS_NTFS &&
-        !(flags & KT_INVENTORY_NO_VSS))
+        !(flags & KT_INVENTORY_NO_VSS) && iv->volume->crypt == NULL)
         rc = take_stores(inv, iv, err);
     return rc;
 }
 
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
 {
-    return kt_inventory_open(inv, path, 0, err);
+    return kt_inventory_open(inv, path, 0, NULL, err);
 }
 
-int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, kt_error *err)
+int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, const kt_keys *keys,
+                      kt_error *err)
 {
     memset(inv, 0, sizeof *inv);
     kt_strlcpy(inv->digest.verification_note, "the evidence could not be opened",
@@ -190,7 +193,7 @@ int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, kt_er
         return rc;
     inv->digest.verification = kt_image_verify(inv->img, NULL, inv->digest.verification_note,
                                                sizeof inv->digest.verification_note);
-    rc = kt_volumes_scan(inv->img, &inv->vols, err);
+    rc = kt_volumes_scan_keys(inv->img, keys, &inv->vols, err);
     if (rc) {
         kt_error_prefix(err, "evidence '%s'", path);
         return rc;

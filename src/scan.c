@@ -37,7 +37,7 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *pctx, kt_error *err)
 {
     out->started = now();
-    int rc = kt_inventory_open(&out->inv, path, out->inventory_flags, err);
+    int rc = kt_inventory_open(&out->inv, path, out->inventory_flags, out->keys, err);
     if (rc)
         return rc;
     const kt_inventory *inv = &out->inv;

@@ -33,6 +33,11 @@ void kt_volume_list_release(kt_volume_list *list)
     free(list->items);
     list->items = NULL;
     list->count = 0;
+    for (size_t i = 0; i < list->ncrypts; i++)
+        kt_crypt_free(list->crypts[i]);
+    free(list->crypts);
+    list->crypts = NULL;
+    list->ncrypts = 0;
 }
 
 /* The filesystems kavtrace looks for, in order. libtsk's own detection
@@ -266,16 +271,6 @@ static bool place(kt_image *img, int64_t media, uint64_t start, uint64_t count, 
  * filesystem or encryption kavtrace does not read. Its contents are not
  * scanned, which a reader must know. An empty one (Microsoft's reserved
  * partition, a partition never formatted) says nothing. */
-/* n bytes of a header's text field into out: up to its NUL, anything but
- * printable ASCII as '?'. */
-static void printable(char *out, const uint8_t *in, size_t n, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n && in[i] && o + 1 < len; i++)
-        out[o++] = in[i] >= 0x20 && in[i] < 0x7f ? (char)in[i] : '?';
-    out[o] = '\0';
-}
-
 static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume *v, int number,
                               int index)
 {
@@ -306,45 +301,83 @@ static void warn_unrecognised(kt_image *img, TSK_IMG_INFO *timg, const kt_volume
             number, index, v->desc, (long long)v->length, (long long)v->offset);
 }
 
-/* An encrypted volume kavtrace recognises but does not unlock: its kind
- * and identifiers, from its header, into what. LUKS1 and LUKS2 keep the
- * UUID at byte 168; LUKS1 names its cipher at 8 and 40 and its key size at
- * 108. BitLocker writes "-FVE-FS-" as the boot sector's OEM name. */
-static bool encrypted(TSK_IMG_INFO *timg, int64_t off, char *what, size_t len)
+/* An encrypted volume (kavtrace/volume.h): v gets its kind and
+ * description; with keys, each is tried and an unlocked volume's
+ * plaintext (owned by list) becomes v's media, its filesystem probed.
+ * Otherwise an image warning names the volume (where) and says why it is
+ * not scanned. Never a key in a message: a key is named by its kind and
+ * position. Returns KT_ENOMEM, else KT_OK. */
+static int crypt_volume(kt_image *img, TSK_IMG_INFO *timg, const kt_keys *keys,
+                        const kt_crypt_header *h, const char *where, kt_volume *v,
+                        kt_volume_list *list)
 {
-    uint8_t h[512];
-    if (tsk_img_read(timg, (TSK_OFF_T)off, (char *)h, sizeof h) != (ssize_t)sizeof h) {
-        tsk_error_reset();
-        return false;
+    kt_strlcpy(v->encryption, h->kind, sizeof v->encryption);
+    kt_strlcpy(v->desc, h->what, sizeof v->desc);
+    size_t nkeys = keys ? keys->count : 0;
+    if (nkeys == 0) {
+        kt_image_warn(img,
+                      "%s is a %s: no key was given (--password, --key-file), so its contents "
+                      "are not scanned and the verdicts are left open",
+                      where, h->what);
+        return KT_OK;
     }
-    if (memcmp(h, "LUKS\xba\xbe", 6) == 0) {
-        char uuid[41], cipher[33], mode[33];
-        printable(uuid, h + 168, 40, sizeof uuid);
-        printable(cipher, h + 8, 32, sizeof cipher);
-        printable(mode, h + 40, 32, sizeof mode);
-        unsigned version = (unsigned)h[6] << 8 | h[7];
-        uint32_t key_bytes =
-            (uint32_t)h[108] << 24 | (uint32_t)h[109] << 16 | (uint32_t)h[110] << 8 | h[111];
-        if (version == 1)
-            snprintf(what, len, "LUKS1 encrypted volume, UUID %s (%s-%s, %u-bit key)", uuid, cipher,
-                     mode, (unsigned)(key_bytes * 8));
-        else
-            snprintf(what, len, "LUKS%u encrypted volume, UUID %s", version, uuid);
-        return true;
+    if (h->refusal[0]) {
+        kt_image_warn(img,
+                      "%s is a %s that kavtrace cannot unlock: %s; its contents are not "
+                      "scanned and the verdicts are left open",
+                      where, h->what, h->refusal);
+        return KT_OK;
     }
-    if (memcmp(h + 3, "-FVE-FS-", 8) == 0) {
-        snprintf(what, len, "BitLocker encrypted volume");
-        return true;
+    kt_crypt *c = NULL;
+    size_t which = 0;
+    char why[256];
+    int rc = kt_crypt_unlock(timg, v->offset, v->length, keys, &c, &which, why, sizeof why);
+    if (rc == KT_ENOMEM)
+        return rc;
+    if (rc == KT_ENOTFOUND) {
+        kt_image_warn(img,
+                      "%s is a %s: none of the %zu key%s given unlocks it (a wrong password or "
+                      "key file), so its contents are not scanned and the verdicts are left open",
+                      where, h->what, nkeys, nkeys == 1 ? "" : "s");
+        return KT_OK;
     }
-    return false;
+    if (rc) {
+        kt_image_warn(img,
+                      "%s is a %s that libluksde cannot open (%s): its contents are not scanned "
+                      "and the verdicts are left open",
+                      where, h->what, why[0] ? why : "refused");
+        return KT_OK;
+    }
+    kt_crypt **p = realloc(list->crypts, (list->ncrypts + 1) * sizeof *p);
+    if (p == NULL) {
+        kt_crypt_free(c);
+        return KT_ENOMEM;
+    }
+    list->crypts = p;
+    list->crypts[list->ncrypts++] = c;
+    v->crypt = c;
+    char name[32];
+    kt_keys_name(keys, which, name, sizeof name);
+    kt_volume_probe_fs(kt_crypt_tsk(c), 0, v->fs, sizeof v->fs);
+    size_t n = strlen(v->desc);
+    snprintf(v->desc + n, sizeof v->desc - n, ", unlocked");
+    if (!v->fs[0])
+        kt_image_warn(img,
+                      "%s is a %s, unlocked with %s, but no filesystem kavtrace reads was "
+                      "recognised in it (LVM2 inside an encrypted volume is not read): its "
+                      "contents are not scanned",
+                      where, h->what, name);
+    return KT_OK;
 }
 
-static void warn_encrypted(kt_image *img, const char *where, const char *what)
+TSK_IMG_INFO *kt_volume_media(kt_image *img, const kt_volume *vol, int64_t *offset)
 {
-    kt_image_warn(img,
-                  "%s is a %s: kavtrace does not unlock encrypted volumes, so its contents are "
-                  "not scanned and the verdicts are left open",
-                  where, what);
+    if (vol->crypt) {
+        *offset = 0;
+        return kt_crypt_tsk(vol->crypt);
+    }
+    *offset = vol->offset;
+    return kt_image_tsk(img);
 }
 
 /* libtsk gives up on a whole MBR when one table in the extended chain is
@@ -397,7 +430,8 @@ static int number(const TSK_VS_INFO *vs, const TSK_VS_PART_INFO *p)
     return slot + 1;
 }
 
-static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, kt_volume_list *list)
+static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, const kt_keys *keys,
+                           kt_volume_list *list)
 {
     uint64_t bs = vs->block_size;
     int with_fs = 0;
@@ -429,15 +463,18 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
             with_fs += n;
             continue;
         }
-        char what[128], where[320];
+        kt_crypt_header ch;
+        char where[320];
         if (v.fs[0]) {
             with_fs++;
-        } else if (encrypted(timg, v.offset, what, sizeof what)) {
+        } else if (kt_crypt_detect(timg, v.offset, v.length, &ch)) {
             snprintf(where, sizeof where, "partition %d (volume %d, '%s', %lld bytes at %lld)",
                      number(vs, p), (int)list->count, v.desc, (long long)v.length,
                      (long long)v.offset);
-            warn_encrypted(img, where, what);
-            kt_strlcpy(v.desc, what, sizeof v.desc);
+            int rc = crypt_volume(img, timg, keys, &ch, where, &v, list);
+            if (rc)
+                return rc;
+            with_fs += v.fs[0] != '\0';
         } else {
             warn_unrecognised(img, timg, &v, number(vs, p), (int)list->count);
         }
@@ -449,6 +486,11 @@ static int scan_partitions(kt_image *img, TSK_IMG_INFO *timg, TSK_VS_INFO *vs, k
 }
 
 int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
+{
+    return kt_volumes_scan_keys(img, NULL, out, err);
+}
+
+int kt_volumes_scan_keys(kt_image *img, const kt_keys *keys, kt_volume_list *out, kt_error *err)
 {
     kt_volume_list list = {0};
     const kt_image_info *info = kt_image_get_info(img);
@@ -511,7 +553,7 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         kt_volume_list_release(&list);
     }
     if (vs != NULL) {
-        with_fs = scan_partitions(img, timg, vs, &list);
+        with_fs = scan_partitions(img, timg, vs, keys, &list);
         tsk_vs_close(vs);
         if (with_fs < 0) {
             rc = kt_error_set(err, with_fs, "too many volumes");
@@ -560,14 +602,16 @@ int kt_volumes_scan(kt_image *img, kt_volume_list *out, kt_error *err)
         if (add_pool(timg, 0, info->size, &list) > 0)
             goto done;
     }
-    char what[128];
-    if (list.count == 0 && encrypted(timg, 0, what, sizeof what)) {
+    kt_crypt_header ch;
+    if (list.count == 0 && kt_crypt_detect(timg, 0, info->size, &ch)) {
         kt_volume v = {.offset = 0, .length = info->size, .pool_block = -1};
         kt_strlcpy(v.scheme, "none", sizeof v.scheme);
-        kt_strlcpy(v.desc, what, sizeof v.desc);
         kt_strlcpy(list.scheme, "none", sizeof list.scheme);
-        warn_encrypted(img, "the whole image (no partition table)", what);
-        rc = kt_volume_add(&list, &v);
+        rc = crypt_volume(img, timg, keys, &ch, "the whole image (no partition table)", &v, &list);
+        if (rc == KT_OK)
+            rc = kt_volume_add(&list, &v);
+        if (rc)
+            rc = kt_error_set(err, rc, rc == KT_ENOMEM ? "out of memory" : "too many volumes");
         goto done;
     }
     if (list.count == 0) {

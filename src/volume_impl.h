@@ -28,4 +28,36 @@ bool kt_lvm_is_pv(TSK_IMG_INFO *timg, int64_t off, int64_t len);
 int kt_lvm_add_volumes(kt_image *img, TSK_IMG_INFO *timg, int64_t off, int64_t len,
                        const char *where, kt_volume_list *list);
 
+/* An encrypted volume's header (crypt.c): its kind ("luks1", "luks2",
+ * "bitlocker"), what `info` calls it (kind and identifiers), and why
+ * kavtrace will not unlock it ("" when it may try). */
+typedef struct kt_crypt_header {
+    char kind[16];
+    char what[128];
+    char refusal[224];
+} kt_crypt_header;
+
+/* Whether the len bytes at off of timg start as an encrypted volume. */
+bool kt_crypt_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, kt_crypt_header *out);
+
+/* Try each key on the LUKS1 volume of len bytes at off of timg (whose
+ * header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
+ * (kt_crypt_free; timg must outlive it) and *which is the key that
+ * unlocked it; KT_ENOTFOUND: no key opens a key slot; KT_EFORMAT:
+ * libluksde refused the volume (why, which never holds a key); KT_ENOMEM. */
+int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
+                    kt_crypt **out, size_t *which, char *why, size_t why_len);
+
+/* Release an unlocked volume; NULL is a no-op. */
+void kt_crypt_free(kt_crypt *c);
+
+/* The unlocked volume's plaintext, as a libtsk image (borrowed: lives as
+ * long as c). */
+TSK_IMG_INFO *kt_crypt_tsk(const kt_crypt *c);
+
+/* The media a filesystem reader opens for vol: the unlocked plaintext at
+ * offset 0, or img's own at the volume's offset. NULL: img has no media
+ * (a directory). */
+TSK_IMG_INFO *kt_volume_media(kt_image *img, const kt_volume *vol, int64_t *offset);
+
 #endif

@@ -292,6 +292,7 @@ static bool file_has(const char *path, const char *text)
 {
     kt_buf b = {0};
     file_load(path, &b);
+    b.data[b.len] = '\0'; /* file_load keeps room for it */
     bool found = strstr((char *)b.data, text) != NULL;
     kt_buf_release(&b);
     return found;
@@ -990,6 +991,95 @@ START_TEST(outputs_carry_the_run_id_and_a_manifest_of_what_is_there)
 }
 END_TEST
 
+/* b's bytes as a C string (kt_buf keeps room for, but does not write, a
+ * terminating NUL). */
+static const char *cstr(kt_buf *b)
+{
+    ck_assert(kt_buf_reserve(b, 0) == 0);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
+/* No key in any output: a scan of the LUKS disk with a password, a key
+ * file and a wrong password writes every format, the terminal output and
+ * the log, and none holds a key (run.json's command line has them
+ * redacted); `info --json` lists both volumes unlocked and the locked
+ * ones with their kind; batch passes a manifest's key_file to the scan. */
+START_TEST(keys_unlock_luks_volumes_and_never_appear_in_any_output)
+{
+    char *tmp = temp_dir();
+    char *ev = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.luks.raw");
+    char *pass_dir = path_join(testdata_dir(), "luks");
+    kt_buf astra = {0}, wrong = {0}, o = {0}, e = {0}, g = {0}, ge = {0};
+    char *p = NULL;
+    ck_assert(asprintf(&p, "%s/astra.pass", pass_dir) > 0);
+    file_load(p, &astra);
+    free(p);
+    ck_assert(asprintf(&p, "%s/wrong.pass", pass_dir) > 0);
+    file_load(p, &wrong);
+    free(p);
+    char *args = NULL;
+    ck_assert(asprintf(&args,
+                       "scan -f json,csv,jsonl,body,sqlite,html -o '%s/out' --password '%s' "
+                       "--key-file '%s/ubuntu.key' --password='%s' '%s'",
+                       tmp, cstr(&wrong), pass_dir, cstr(&astra), ev) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    ck_assert_msg(strstr(cstr(&o), "volume 0") && strstr(cstr(&o), "volume 1"), "%s",
+                  (char *)o.data);
+    /* grep every file for each key (a key file's whole contents too). */
+    const char *keys[] = {"astra.pass", "wrong.pass", "ubuntu.pass", "ubuntu.key"};
+    for (size_t i = 0; i < 4; i++) {
+        char *cmd = NULL;
+        ck_assert(asprintf(&cmd, "grep -rlaF -f '%s/%s' '%s/out'", pass_dir, keys[i], tmp) > 0);
+        ck_assert_int_eq(run_capture(cmd, &g, &ge), 1); /* 1: no line selected */
+        ck_assert_msg(g.len == 0, "%s in: %s", keys[i], cstr(&g));
+        free(cmd);
+        ck_assert_msg(!strstr(cstr(&o), cstr(&astra)) && !strstr(cstr(&e), cstr(&astra)) &&
+                          !strstr(cstr(&e), cstr(&wrong)),
+                      "a key on the terminal");
+    }
+    ck_assert(asprintf(&p, "%s/out/run.json", tmp) > 0);
+    ck_assert(file_has(p, "\"--password=<redacted>\""));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    ck_assert(asprintf(&args, "info --json --key-file '%s/ubuntu.key' '%s'", pass_dir, ev) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    ck_assert_msg(strstr(cstr(&o), "\"encryption\": \"luks1\"") &&
+                      strstr(cstr(&o), "\"unlocked\": true") &&
+                      strstr(cstr(&o), "\"unlocked\": false"),
+                  "%s", cstr(&o));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    ck_assert(asprintf(&p, "%s/manifest.csv", tmp) > 0);
+    FILE *m = fopen(p, "w");
+    ck_assert_ptr_nonnull(m);
+    fprintf(m, "id,evidence,key_file\nluks,%s,%s/ubuntu.key\n", ev, pass_dir);
+    fclose(m);
+    ck_assert(asprintf(&args, "batch -q -j 1 -o '%s/case' -m '%s'", tmp, p) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    free(p);
+    ck_assert(asprintf(&p, "%s/case/luks/findings.json", tmp) > 0);
+    ck_assert(file_has(p, "\"hostname\": \"app-srv-07\""));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    kt_buf_release(&g);
+    kt_buf_release(&ge);
+    kt_buf_release(&astra);
+    kt_buf_release(&wrong);
+    remove_dir(tmp);
+    free(tmp);
+    free(ev);
+    free(pass_dir);
+}
+END_TEST
+
 /* kavtrace with the guard preloaded and env set (e.g. KT_GUARD_FULL=x). */
 static int run_guarded(const char *env, const char *args, kt_buf *out, kt_buf *err)
 {
@@ -1271,6 +1361,7 @@ static Suite *suite(void)
     tcase_add_test(out, output_that_is_a_file_or_holds_other_files_fails_before_the_scan);
     tcase_add_test(out, each_item_gets_a_folder_of_its_own_inside_outdir);
     tcase_add_test(out, outputs_carry_the_run_id_and_a_manifest_of_what_is_there);
+    tcase_add_test(out, keys_unlock_luks_volumes_and_never_appear_in_any_output);
     tcase_add_test(out, a_full_disk_leaves_the_item_partial_and_the_older_run_stale);
     tcase_add_test(out, a_read_only_output_location_fails_before_the_scan);
     tcase_add_test(out, text_from_evidence_is_valid_json_csv_and_safe_on_a_terminal);

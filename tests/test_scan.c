@@ -490,6 +490,147 @@ START_TEST(registry_history_says_which_state)
 }
 END_TEST
 
+/* b's bytes as a C string (kt_buf keeps room for, but does not write, a
+ * terminating NUL). */
+static const char *cstr(kt_buf *b)
+{
+    ck_assert(kt_buf_reserve(b, 0) == 0);
+    b->data[b->len] = '\0';
+    return (const char *)b->data;
+}
+
+/* Keys for the LUKS scenarios, by file name in testdata/luks/: a
+ * passphrase file's text as a password. */
+static void add_pass(kt_keys *keys, const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "luks/%s", name);
+    char *path = path_join(testdata_dir(), rel);
+    kt_buf b = {0};
+    file_load(path, &b);
+    kt_error err = {0};
+    ck_assert_msg(kt_keys_add_password(keys, cstr(&b), &err) == 0, "%s", err.msg);
+    kt_buf_release(&b);
+    free(path);
+}
+
+/* The events of volume va of a and of volume vb of b are the same, in the
+ * same order: times, artifacts, paths, products. Returns how many. */
+static size_t same_events(const kt_scan *a, int va, const kt_scan *b, int vb)
+{
+    size_t i = 0, k = 0, n = 0;
+    for (;;) {
+        while (i < a->tl.count && a->tl.items[i].volume != va)
+            i++;
+        while (k < b->tl.count && b->tl.items[k].volume != vb)
+            k++;
+        if (i == a->tl.count || k == b->tl.count) {
+            ck_assert_msg(i == a->tl.count && k == b->tl.count, "%zu events, then only one side",
+                          n);
+            return n;
+        }
+        const kt_event *x = &a->tl.items[i++], *y = &b->tl.items[k++];
+        ck_assert_msg(
+            x->time == y->time && x->artifact == y->artifact &&
+                strcmp(x->path ? x->path : "", y->path ? y->path : "") == 0 &&
+                strcmp(x->product_id ? x->product_id : "", y->product_id ? y->product_id : "") == 0,
+            "event %zu: %s %s differs", n, x->id, x->path ? x->path : "");
+        n++;
+    }
+}
+
+static const kt_scan_system *system_on(const kt_scan *s, int volume)
+{
+    for (size_t i = 0; i < s->nsystems; i++)
+        if (s->systems[i].volume->index == volume)
+            return &s->systems[i];
+    ck_abort_msg("no system on volume %d", volume);
+    return NULL;
+}
+
+/* kesl-ubuntu's and kesl-astra's ext4 volumes, each in a LUKS1 partition
+ * (XTS and CBC-ESSIV) of one disk, unlocked with their passwords: each
+ * gives, event for event, the timeline and the verdicts of the same
+ * system in its raw image (whose findings the scenarios' ground truth
+ * checks). */
+START_TEST(luks1_volumes_give_the_findings_of_the_same_systems_in_raw_images)
+{
+    char *luks = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.luks.raw");
+    char *ubuntu = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.raw");
+    char *astra = path_join(evidence_dir(), "scenarios-unix/kesl-astra.raw");
+    kt_keys keys = {0};
+    add_pass(&keys, "astra.pass");
+    add_pass(&keys, "ubuntu.pass");
+    kt_scan l = {.keys = &keys}, u = {0}, a = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, luks, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, ubuntu, &u, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, astra, &a, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, 2);
+    ck_assert_uint_eq(u.nsystems, 1);
+    ck_assert_uint_eq(a.nsystems, 1);
+    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
+    ck_assert_uint_gt(same_events(&l, 1, &a, a.systems[0].volume->index), 10);
+    const kt_scan_system *lu = system_on(&l, 0), *la = system_on(&l, 1);
+    ck_assert_str_eq(lu->fs, "ext4");
+    ck_assert_str_eq(lu->sys.hostname, u.systems[0].sys.hostname);
+    ck_assert_str_eq(la->sys.hostname, a.systems[0].sys.hostname);
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        ck_assert_int_eq(lu->findings.verdicts[v], u.systems[0].findings.verdicts[v]);
+        ck_assert_int_eq(la->findings.verdicts[v], a.systems[0].findings.verdicts[v]);
+    }
+    ck_assert_uint_eq(lu->findings.nproducts, u.systems[0].findings.nproducts);
+    ck_assert_uint_eq(la->findings.nproducts, a.systems[0].findings.nproducts);
+    kt_scan_release(&l);
+    kt_scan_release(&u);
+    kt_scan_release(&a);
+    kt_keys_release(&keys);
+    free(luks);
+    free(ubuntu);
+    free(astra);
+}
+END_TEST
+
+/* Only kesl-ubuntu's password (and a wrong one): its volume is scanned as
+ * before, the other is a warning naming it, and the verdicts that were
+ * false become null (a volume could not be read), the others unchanged. */
+START_TEST(a_volume_no_key_unlocks_leaves_the_verdicts_open_and_the_rest_scanned)
+{
+    char *luks = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.luks.raw");
+    char *ubuntu = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.raw");
+    kt_keys keys = {0};
+    add_pass(&keys, "wrong.pass");
+    add_pass(&keys, "ubuntu.pass");
+    kt_scan l = {.keys = &keys}, u = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, luks, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, ubuntu, &u, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, 1);
+    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
+    bool said = false;
+    for (size_t i = 0; i < l.warnings.count; i++)
+        said = said || (l.warnings.items[i].message &&
+                        strstr(l.warnings.items[i].message, "partition 2 (volume 1") &&
+                        strstr(l.warnings.items[i].message, "none of the 2 keys given unlocks it"));
+    ck_assert_msg(said, "no warning names the locked volume");
+    int nulled = 0;
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        kt_tri want = u.systems[0].findings.verdicts[v];
+        if (want == KT_FALSE) {
+            want = KT_NULL;
+            nulled++;
+        }
+        ck_assert_int_eq(l.systems[0].findings.verdicts[v], want);
+    }
+    ck_assert_int_gt(nulled, 0);
+    kt_scan_release(&l);
+    kt_scan_release(&u);
+    kt_keys_release(&keys);
+    free(luks);
+    free(ubuntu);
+}
+END_TEST
+
 START_TEST(scenarios_in_raw)
 {
     each_scenario("raw");
@@ -1877,6 +2018,8 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_qcow2);
+    tcase_add_test(tc, luks1_volumes_give_the_findings_of_the_same_systems_in_raw_images);
+    tcase_add_test(tc, a_volume_no_key_unlocks_leaves_the_verdicts_open_and_the_rest_scanned);
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, registry_history_says_which_state);

@@ -83,9 +83,13 @@ typedef struct kt_inventory {
  * volumes failed), for the caller to show. Out of memory is an error too.
  * Release with kt_inventory_release, after an error as well. */
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err);
-/* The same with flags: KT_INVENTORY_NO_VSS leaves shadow copies alone. */
+/* The same with flags: KT_INVENTORY_NO_VSS leaves shadow copies alone;
+ * and keys (NULL: none), tried on every encrypted volume
+ * (kt_volumes_scan_keys; borrowed for the call only). An unlocked volume
+ * is then read like any other (its shadow copies excepted). */
 #define KT_INVENTORY_NO_VSS 0x1
-int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, kt_error *err);
+int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, const kt_keys *keys,
+                      kt_error *err);
 
 /* Close every filesystem and the image and free everything; inv is left
  * zeroed. NULL is a no-op. */

@@ -32,6 +32,8 @@ struct kt_provenance;
 typedef struct kt_scan {
     unsigned inventory_flags; /* set before kt_scan_run: KT_INVENTORY_NO_VSS, ... */
     unsigned collect_flags;   /* set before kt_scan_run: KT_COLLECT_DEEP */
+    const kt_keys *keys;      /* set before kt_scan_run: keys for encrypted volumes (borrowed),
+                                 NULL: none */
     kt_inventory inv;         /* the evidence item, opened (owned); inv.digest once hashed */
     kt_scan_system *systems;
     size_t nsystems;
@@ -50,7 +52,7 @@ typedef struct kt_scan {
 typedef void (*kt_scan_progress)(void *ctx, const char *what);
 
 /* Scan one evidence item: take its inventory (kt_inventory_open with
- * out->inventory_flags), then collect from each system in volume order,
+ * out->inventory_flags and out->keys), then collect from each system in volume order,
  * the volume's own files first, then each of its shadow copies, oldest
  * first. An unreadable image is an
  * error; problems inside it are warnings in out->warnings: the image's,

@@ -60,6 +60,9 @@ typedef struct bitem {
     bool done;
 } bitem;
 
+/* --key-file given to batch: each passed to every item's scan. */
+#define KT_BATCH_KEY_FILES 16
+
 typedef struct bopts {
     const char *outdir_arg;
     char outdir[KT_OUTDIR_PATH_MAX];
@@ -82,6 +85,8 @@ typedef struct bopts {
     int nsbatch;
     long task; /* --slurm-task, -1 */
     bool summarize;
+    char key_files[KT_BATCH_KEY_FILES][PATH_MAX]; /* --key-file, absolute: every item's */
+    int nkey_files;
     const char *faults[8]; /* ID=crash|hang|oom, tests only */
     int nfaults;
     char self[PATH_MAX];
@@ -791,7 +796,7 @@ static void worker(const bopts *o, const bitem *it)
     test_fault(o, it);
     char final[KT_OUTDIR_PATH_MAX + KT_BATCH_ID_MAX + 2];
     snprintf(final, sizeof final, "%s/%s", o->outdir, it->id);
-    const char *argv[16];
+    const char *argv[20 + 2 * KT_BATCH_KEY_FILES];
     int n = 0;
     argv[n++] = o->self;
     argv[n++] = "scan";
@@ -806,6 +811,16 @@ static void worker(const bopts *o, const bitem *it)
     }
     if (o->hash)
         argv[n++] = "--hash";
+    /* Key files by path: a password on a command line is visible to every
+     * user of the machine (ps), so batch takes none. */
+    for (int k = 0; k < o->nkey_files; k++) {
+        argv[n++] = "--key-file";
+        argv[n++] = o->key_files[k];
+    }
+    if (it->key_file) {
+        argv[n++] = "--key-file";
+        argv[n++] = it->key_file;
+    }
     argv[n++] = "--";
     argv[n++] = it->evidence;
     argv[n] = NULL;
@@ -1176,6 +1191,10 @@ static void fill_script(FILE *f, const void *ctx)
         fprintf(f, " -f ");
         sh_quote(f, o->formats);
     }
+    for (int k = 0; k < o->nkey_files; k++) {
+        fprintf(f, " --key-file ");
+        sh_quote(f, o->key_files[k]);
+    }
     fprintf(f, " --item-timeout %g --item-memory %llu%s%s\n", o->item_timeout, o->item_memory,
             o->hash ? " --hash" : "", o->force ? " --force" : "");
 }
@@ -1286,6 +1305,10 @@ static void help(unsigned long long memory)
            "  -f, --format LIST      as scan's; html adds the case's index.html, sqlite\n"
            "                         its case.sqlite\n"
            "  -q, --quiet            no progress, no summary\n"
+           "      --key-file F       a key file for encrypted volumes, given to every\n"
+           "                         item's scan (as the manifest's key_file is to its\n"
+           "                         item's); repeatable. batch takes no --password: a\n"
+           "                         password on a command line is visible in ps\n"
            "      --summarize        (re)build the case summary in OUTDIR only\n"
            "      --slurm            submit a Slurm job array (one task per chunk of\n"
            "                         items) and a case summary job after it, instead\n"
@@ -1323,6 +1346,7 @@ enum {
     O_SBATCH,
     O_TASK,
     O_FAULT,
+    O_KEY_FILE,
 };
 
 static int run(int argc, char **argv)
@@ -1358,6 +1382,7 @@ static int run(int argc, char **argv)
         {"sbatch", required_argument, NULL, O_SBATCH},
         {"slurm-task", required_argument, NULL, O_TASK},
         {"test-fault", required_argument, NULL, O_FAULT},
+        {"key-file", required_argument, NULL, O_KEY_FILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1448,6 +1473,18 @@ static int run(int argc, char **argv)
                 return kt_cli_usage_error(&kt_cmd_batch, "too many --test-fault");
             o.faults[o.nfaults++] = optarg;
             break;
+        case O_KEY_FILE: {
+            if (o.nkey_files == KT_BATCH_KEY_FILES)
+                return kt_cli_usage_error(&kt_cmd_batch, "more than %d --key-file",
+                                          KT_BATCH_KEY_FILES);
+            char *abs = o.key_files[o.nkey_files];
+            if (realpath(optarg, abs) == NULL || access(abs, R_OK) != 0) {
+                fprintf(stderr, "kavtrace: batch: key file '%s': %s\n", optarg, strerror(errno));
+                return KT_EXIT_USAGE;
+            }
+            o.nkey_files++;
+            break;
+        }
         case 'h':
             help(o.item_memory);
             return KT_EXIT_OK;
@@ -1608,6 +1645,6 @@ const kt_command kt_cmd_batch = {
     .name = "batch",
     .summary = "scan a whole evidence set in parallel, resumable, with a case summary",
     .usage = "[-o OUTDIR] [-j N] [-m MANIFEST] [-d DIR] [--item-timeout S] [--item-memory MIB] "
-             "[--force] [--hash] [--slurm [--dry-run]] [-q] [EVIDENCE...]",
+             "[--force] [--hash] [--key-file F]... [--slurm [--dry-run]] [-q] [EVIDENCE...]",
     .run = run,
 };

@@ -159,6 +159,10 @@ static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed
         kt_json_string(j, "fs", v->fs[0] ? v->fs : NULL);
         if (v->pool_block >= 0)
             kt_json_int(j, "pool_block", v->pool_block);
+        if (v->encryption[0]) {
+            kt_json_string(j, "encryption", v->encryption);
+            kt_json_bool(j, "unlocked", v->crypt != NULL);
+        }
         const kt_inventory_volume *iv = &inv->volumes[i];
         if (iv->fs && kt_fs_get_kind(iv->fs) == KT_FS_NTFS && !no_vss) {
             kt_json_begin_array(j, "shadow_copies");
@@ -218,11 +222,11 @@ static void put_json(kt_json *j, const kt_inventory *inv, const kt_error *failed
 static int run(int argc, char **argv)
 {
     bool json = false, no_vss = false;
+    kt_keys keys = {0};
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},
-        {"no-vss", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'j'},           {"no-vss", no_argument, NULL, 'V'},
+        {"password", required_argument, NULL, 'P'}, {"key-file", required_argument, NULL, 'K'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     optind = 1;
     opterr = 0;
@@ -235,18 +239,33 @@ static int run(int argc, char **argv)
         case 'V':
             no_vss = true;
             break;
+        case 'P':
+        case 'K':
+            if (kt_cli_add_key("info", c == 'K', optarg, &keys) != 0) {
+                kt_keys_release(&keys);
+                return KT_EXIT_USAGE;
+            }
+            break;
         case 'h':
+            kt_keys_release(&keys);
             kt_cli_print_usage(stdout, &kt_cmd_info);
-            printf("\n%s\n\n  --json    print JSON instead of text\n"
-                   "  --no-vss  do not look for Volume Shadow Copies on NTFS volumes\n",
+            printf("\n%s\n\n  --json          print JSON instead of text\n"
+                   "  --no-vss        do not look for Volume Shadow Copies on NTFS volumes\n"
+                   "  --password P    a passphrase for an encrypted (LUKS1) volume; repeatable,\n"
+                   "                  each tried on every encrypted volume\n"
+                   "  --key-file F    a key file (its bytes as they are, as cryptsetup\n"
+                   "                  --key-file); repeatable. No key appears in any output\n",
                    kt_cmd_info.summary);
             return KT_EXIT_OK;
         default:
+            kt_keys_release(&keys);
             return kt_cli_usage_error(&kt_cmd_info, "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind >= argc)
+    if (optind >= argc) {
+        kt_keys_release(&keys);
         return kt_cli_usage_error(&kt_cmd_info, "no evidence given");
+    }
 
     int status = KT_EXIT_OK;
     kt_buf out = {0};
@@ -262,7 +281,7 @@ static int run(int argc, char **argv)
         kt_error err = {0};
         kt_strlist warnings = {0};
         kt_diags diags = {0};
-        int rc = kt_inventory_open(&inv, argv[i], no_vss ? KT_INVENTORY_NO_VSS : 0, &err);
+        int rc = kt_inventory_open(&inv, argv[i], no_vss ? KT_INVENTORY_NO_VSS : 0, &keys, &err);
         int wrc = kt_inventory_warnings(&inv, &diags);
         for (size_t d = 0; d < diags.count && wrc == KT_OK; d++) {
             char text[4096];
@@ -293,6 +312,7 @@ static int run(int argc, char **argv)
         }
     }
     kt_buf_release(&out);
+    kt_keys_release(&keys);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "kavtrace: info: cannot write output\n");
         status = KT_EXIT_ERROR;
@@ -303,6 +323,6 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_info = {
     .name = "info",
     .summary = "show an evidence item's container, volumes and systems",
-    .usage = "[--json] [--no-vss] EVIDENCE...",
+    .usage = "[--json] [--no-vss] [--password P]... [--key-file F]... EVIDENCE...",
     .run = run,
 };

@@ -41,6 +41,12 @@ typedef struct opts {
     kt_time as_of[KT_AS_OF_MAX];
     size_t nas_of;
     kt_provenance prov; /* the command line, redacted, and the host */
+    /* --password and --key-file as given (borrowed from argv), read into
+     * keys once the command line is checked. */
+    const char *key_args[KT_KEYS_MAX];
+    bool key_is_file[KT_KEYS_MAX];
+    size_t nkey_args;
+    kt_keys keys;
 } opts;
 
 /* One evidence item of the run and the folder its outputs go to. */
@@ -341,7 +347,8 @@ static int scan_one(const opts *o, const kt_artifact_set *set, const item *it, c
         return KT_EXIT_ERROR;
     }
     kt_scan s = {.inventory_flags = o->no_vss ? KT_INVENTORY_NO_VSS : 0,
-                 .collect_flags = o->deep ? KT_COLLECT_DEEP : 0};
+                 .collect_flags = o->deep ? KT_COLLECT_DEEP : 0,
+                 .keys = &o->keys};
     bool tty = isatty(STDERR_FILENO) && !o->quiet;
     int rc = kt_scan_run(set, it->path, &s, tty ? progress : NULL, (void *)it->path, &err);
     kt_strlcpy(s.run_id, run_id, sizeof s.run_id);
@@ -493,6 +500,10 @@ static void help(void)
            "                       YYYY-MM-DDTHH:MM:SS[.fraction]Z; up to %d times; the\n"
            "                       state at sales_ban, vendor_cutoff and cutoff is always\n"
            "                       given\n"
+           "      --password P     a passphrase for an encrypted (LUKS1) volume; repeatable,\n"
+           "                       each tried on every encrypted volume\n"
+           "      --key-file F     a key file (its bytes as they are, as cryptsetup\n"
+           "                       --key-file); repeatable. No key appears in any output\n"
            "  -q, --quiet          no summary, no progress\n"
            "scan.log (every warning) is always written, then run.json (what ran on what,\n"
            "each output's SHA-256), manifest.json (each file's size and SHA-256) last.\n",
@@ -541,6 +552,8 @@ static int run(int argc, char **argv)
         {"helper-timeout", required_argument, NULL, 'T'},
         {"helper-memory", required_argument, NULL, 'M'},
         {"as-of", required_argument, NULL, 'A'},
+        {"password", required_argument, NULL, 'P'},
+        {"key-file", required_argument, NULL, 'K'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -599,6 +612,13 @@ static int run(int argc, char **argv)
                                           optarg);
             o.nas_of++;
             break;
+        case 'P':
+        case 'K':
+            if (o.nkey_args >= KT_KEYS_MAX)
+                return kt_cli_usage_error(&kt_cmd_scan, "more than %d keys given", KT_KEYS_MAX);
+            o.key_is_file[o.nkey_args] = c == 'K';
+            o.key_args[o.nkey_args++] = optarg;
+            break;
         case 'h':
             help();
             return KT_EXIT_OK;
@@ -654,6 +674,14 @@ static int run(int argc, char **argv)
         kt_provenance_release(&o.prov);
         return KT_EXIT_ERROR;
     }
+    for (size_t i = 0; i < o.nkey_args; i++) {
+        if (kt_cli_add_key("scan", o.key_is_file[i], o.key_args[i], &o.keys) != 0) {
+            kt_keys_release(&o.keys);
+            kt_artifact_set_release(&set);
+            kt_provenance_release(&o.prov);
+            return KT_EXIT_USAGE;
+        }
+    }
     int status = KT_EXIT_OK;
     size_t n = (size_t)(argc - optind);
     item *items = calloc(n, sizeof *items);
@@ -684,6 +712,7 @@ static int run(int argc, char **argv)
             status = KT_EXIT_ERROR;
     }
     free(items);
+    kt_keys_release(&o.keys);
     kt_strlist_release(&names);
     kt_artifact_set_release(&set);
     kt_provenance_release(&o.prov);
@@ -698,7 +727,6 @@ const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
     .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--deep] [--as-of "
-             "TIME]... "
-             "[-q] EVIDENCE...",
+             "TIME]... [--password P]... [--key-file F]... [-q] EVIDENCE...",
     .run = run,
 };

@@ -130,3 +130,16 @@ bool kt_cli_path_within(const char *path, const char *dir)
         return true;
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
+
+int kt_cli_add_key(const char *cmd, bool file, const char *arg, kt_keys *keys)
+{
+    kt_error err = {0};
+    int rc = file ? kt_keys_add_file(keys, arg, &err) : kt_keys_add_password(keys, arg, &err);
+    if (rc) {
+        kt_strlist hold = {0};
+        fprintf(stderr, "kavtrace: %s: %s: %s\n", cmd, file ? "--key-file" : "--password",
+                kt_cli_text(&hold, err.msg));
+        kt_strlist_release(&hold);
+    }
+    return rc;
+}
