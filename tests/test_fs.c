@@ -711,7 +711,7 @@ START_TEST(ntfs_a_damaged_mft_record_is_a_warning_and_the_rest_is_read)
 
     /* and the volume's warnings say so */
     kt_inventory inv;
-    ck_assert_int_eq(kt_inventory_open(&inv, img, KT_INVENTORY_NO_VSS, &err), 0);
+    ck_assert_int_eq(kt_inventory_open(&inv, img, KT_INVENTORY_NO_VSS, NULL, &err), 0);
     ck_assert_uint_eq(inv.vols.count, 1);
     const kt_diags *w = &inv.volumes[0].warnings;
     bool warned = false;
