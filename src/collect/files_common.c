@@ -60,6 +60,7 @@ void kt_file_part_parse(kt_defs *c, yaml_node_t *f, kt_artifact *a, kt_file_part
 void kt_file_part_release(kt_file_part *fp)
 {
     kt_strlist_release(&fp->paths);
+    kt_strlist_release(&fp->names);
     free(fp->times);
 }
 
@@ -167,10 +168,24 @@ static bool link_to_dir(kt_collector *c, const char *path, const fnode *n)
            target.type == KT_FT_DIR;
 }
 
+static bool name_fits(const kt_file_part *fp, const char *path)
+{
+    if (fp->names.count == 0)
+        return true;
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    for (size_t i = 0; i < fp->names.count; i++)
+        if (fnmatch(fp->names.items[i], name, FNM_CASEFOLD) == 0)
+            return true;
+    return false;
+}
+
 static bool match(void *arg, const char *path, const void *node)
 {
     fwalk *x = arg;
     const fnode *n = node;
+    if (!name_fits(x->fp, path))
+        return false;
     bool fits = type_fits(x->fp, n->st.type) || (x->fp->type == 2 && link_to_dir(x->c, path, n));
     if (!fits || seen_before(x->c, n->st.inode, n->deleted))
         return false;
