@@ -289,6 +289,44 @@ int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list
     return KT_OK;
 }
 
+int kt_fs_list_some(kt_fs *fs, const char *path, bool include_deleted, kt_fs_want want, void *ctx,
+                    kt_dirent_list *out, kt_error *err)
+{
+    if (fs->ops->list_some == NULL) {
+        kt_dirent_list all = {0};
+        int rc = kt_fs_list(fs, path, include_deleted, &all, err);
+        if (rc)
+            return rc;
+        kt_dirent_list l = {0};
+        for (size_t i = 0; i < all.count && rc == KT_OK; i++)
+            if (want(ctx, all.items[i].name, all.items[i].st.type))
+                rc = kt_dirent_add(&l, all.items[i].name, all.items[i].deleted, &all.items[i].st);
+        kt_dirent_list_release(&all);
+        if (rc) {
+            kt_dirent_list_release(&l);
+            return kt_error_set(err, rc,
+                                rc == KT_ENOMEM ? "out of memory" : "directory listing too large");
+        }
+        *out = l;
+        return KT_OK;
+    }
+    walk w;
+    int rc = walk_path(fs, path, KT_FS_FOLLOW | (include_deleted ? KT_FS_DELETED : 0), &w, err);
+    if (rc)
+        return rc;
+    if (w.type != KT_FT_DIR)
+        return kt_error_set(err, KT_EARG, "'%s' is not a directory", path);
+    kt_dirent_list l = {0};
+    rc = fs->ops->list_some(fs, &w.node, w.resolved, include_deleted, want, ctx, &l, err);
+    if (rc) {
+        kt_dirent_list_release(&l);
+        return rc;
+    }
+    kt_dirent_sort(&l);
+    *out = l;
+    return KT_OK;
+}
+
 uint64_t kt_fs_dir_reads(const kt_fs *fs)
 {
     return fs->dir_reads;

@@ -24,6 +24,10 @@ typedef struct kt_fs_ops {
     int (*stat)(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err);
     int (*list)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
                 kt_dirent_list *out, kt_error *err);
+    /* list, but only the entries want takes, read no further than it
+     * needs; NULL: list filtered. */
+    int (*list_some)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                     kt_fs_want want, void *ctx, kt_dirent_list *out, kt_error *err);
     int (*read)(kt_fs *fs, const kt_node *n, const char *path, const char *stream, size_t limit,
                 kt_buf *out, kt_error *err);
     int (*readlink)(kt_fs *fs, const kt_node *n, const char *path, char *buf, size_t len,

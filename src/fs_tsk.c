@@ -449,37 +449,43 @@ static void deleted_stat(kt_fs *fs, const TSK_FS_NAME *nm, kt_stat *st)
     tsk_fs_file_close(f);
 }
 
+/* Entry i of the directory into out, if it is one (a damaged record is
+ * listed as what its name says, so that reading it reports the damage
+ * instead of the file passing unseen). */
+static int add_entry(kt_fs *fs, TSK_FS_DIR *d, size_t i, kt_dirent_list *out)
+{
+    TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
+    if (f == NULL) {
+        tsk_error_reset();
+        return KT_OK;
+    }
+    const TSK_FS_NAME *nm = f->name;
+    if (nm == NULL || skip_name(tfs(fs), nm)) {
+        tsk_fs_file_close(f);
+        return KT_OK;
+    }
+    kt_stat st;
+    fill_stat(f, fs->kind, &st);
+    if ((nm->flags & TSK_FS_NAME_FLAG_ALLOC) && ext_meta_ok(fs, f, KT_FT_UNKNOWN, NULL))
+        st.type = name_type(nm->type);
+    bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
+                   (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
+    if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
+        deleted_stat(fs, nm, &st);
+        st.allocated = false;
+    }
+    int rc = kt_dirent_add(out, nm->name, deleted, &st);
+    tsk_fs_file_close(f);
+    return rc;
+}
+
 /* Every entry of the directory, deleted ones too, into out. */
 static int list_all(kt_fs *fs, TSK_FS_DIR *d, kt_dirent_list *out)
 {
     int rc = KT_OK;
     size_t n = tsk_fs_dir_getsize(d);
-    for (size_t i = 0; i < n && rc == KT_OK; i++) {
-        TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
-        if (f == NULL) {
-            tsk_error_reset();
-            continue;
-        }
-        const TSK_FS_NAME *nm = f->name;
-        if (nm == NULL || skip_name(tfs(fs), nm)) {
-            tsk_fs_file_close(f);
-            continue;
-        }
-        kt_stat st;
-        fill_stat(f, fs->kind, &st);
-        /* A damaged record is listed as what its name says, so that reading
-         * it reports the damage instead of the file passing unseen. */
-        if ((nm->flags & TSK_FS_NAME_FLAG_ALLOC) && ext_meta_ok(fs, f, KT_FT_UNKNOWN, NULL))
-            st.type = name_type(nm->type);
-        bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
-                       (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
-        if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
-            deleted_stat(fs, nm, &st);
-            st.allocated = false;
-        }
-        rc = kt_dirent_add(out, nm->name, deleted, &st);
-        tsk_fs_file_close(f);
-    }
+    for (size_t i = 0; i < n && rc == KT_OK; i++)
+        rc = add_entry(fs, d, i, out);
     return rc;
 }
 
@@ -507,6 +513,51 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
     }
     if (rc == KT_OK)
         rc = c->list_rc;
+    if (rc)
+        return kt_error_set(err, rc, "directory listing too large");
+    return KT_OK;
+}
+
+/* The entries `want` takes, by name and the type the directory entry
+ * gives: the metadata of only those is read (a search for a few names in
+ * a large directory reads no record of the others). A directory listed
+ * whole before is filtered from its listing. */
+static int list_some(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                     kt_fs_want want, void *ctx, kt_dirent_list *out, kt_error *err)
+{
+    kt_error e = {0};
+    dir_cache *c = dir_open(fs, dir->inum, path, &e);
+    if (c == NULL) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    int rc = KT_OK;
+    if (c->listed) {
+        for (size_t i = 0; i < c->listing.count && rc == KT_OK; i++) {
+            const kt_dirent *de = &c->listing.items[i];
+            if ((!de->deleted || include_deleted) && want(ctx, de->name, de->st.type))
+                rc = kt_dirent_add(out, de->name, de->deleted, &de->st);
+        }
+        if (rc == KT_OK)
+            rc = c->list_rc;
+    } else {
+        kt_dirent_list one = {0};
+        size_t n = tsk_fs_dir_getsize(c->dir);
+        for (size_t i = 0; i < n && rc == KT_OK; i++) {
+            const TSK_FS_NAME *nm = tsk_fs_dir_get_name(c->dir, i);
+            if (nm == NULL || skip_name(tfs(fs), nm) ||
+                (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC) && !include_deleted) ||
+                !want(ctx, nm->name, name_type(nm->type)))
+                continue;
+            rc = add_entry(fs, c->dir, i, &one);
+            for (size_t k = 0; k < one.count && rc == KT_OK; k++)
+                if (!one.items[k].deleted || include_deleted)
+                    rc = kt_dirent_add(out, one.items[k].name, one.items[k].deleted,
+                                       &one.items[k].st);
+            kt_dirent_list_release(&one);
+        }
+    }
     if (rc)
         return kt_error_set(err, rc, "directory listing too large");
     return KT_OK;
@@ -654,6 +705,7 @@ const kt_fs_ops kt_fs_tsk_ops = {
     .child = child,
     .stat = do_stat,
     .list = list,
+    .list_some = list_some,
     .read = do_read,
     .readlink = do_readlink,
     .in_use = do_in_use,

@@ -106,6 +106,15 @@ bool kt_fs_exists(kt_fs *fs, const char *path);
  * *out must be zero-initialised; release with kt_dirent_list_release. */
 int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list *out,
                kt_error *err);
+/* Which entries kt_fs_list_some takes: by name and the type the directory
+ * entry gives (KT_FT_UNKNOWN where it gives none: take it to learn it). */
+typedef bool (*kt_fs_want)(void *ctx, const char *name, kt_file_type type);
+/* kt_fs_list, but only the entries `want` takes. Where the directory names
+ * each entry's type (ext, NTFS through libtsk) only their metadata is
+ * read: a search for a few names in a large directory reads no record of
+ * the others. */
+int kt_fs_list_some(kt_fs *fs, const char *path, bool include_deleted, kt_fs_want want, void *ctx,
+                    kt_dirent_list *out, kt_error *err);
 /* Only the deleted entries of a directory. */
 int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err);
 void kt_dirent_list_release(kt_dirent_list *list);

@@ -131,6 +131,30 @@ static bool lookup(void *arg, const char *path, const void *node, const char *na
     return true;
 }
 
+static bool name_fits(const kt_file_part *fp, const char *name)
+{
+    for (size_t i = 0; i < fp->names.count; i++)
+        if (fnmatch(fp->names.items[i], name, FNM_CASEFOLD) == 0)
+            return true;
+    return fp->names.count == 0;
+}
+
+typedef struct wanted_ctx {
+    const kt_file_part *fp;
+    bool last;
+} wanted_ctx;
+
+/* Below the pattern's last component only directories lead on; at it,
+ * only names that fit the part's `names` count: the rest of a directory's
+ * entries are passed by without reading their records. */
+static bool wanted(void *p, const char *name, kt_file_type type)
+{
+    const wanted_ctx *w = p;
+    if (!w->last)
+        return type == KT_FT_DIR || type == KT_FT_UNKNOWN;
+    return name_fits(w->fp, name);
+}
+
 static void list(void *arg, const char *path, const void *node, bool last, kt_walk_each each,
                  void *walk)
 {
@@ -139,7 +163,8 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     const fnode *dir = node;
     kt_dirent_list l = {0};
     kt_error err = {0};
-    int rc = kt_fs_list(c->fs, path, x->fp->deleted, &l, &err);
+    wanted_ctx want = {.fp = x->fp, .last = last};
+    int rc = kt_fs_list_some(c->fs, path, x->fp->deleted, wanted, &want, &l, &err);
     if (rc) {
         if (rc != KT_ENOTFOUND)
             kt_collect_diag(c, KT_SEV_WARNING, "dir.list", path, NULL, "%s", err.msg);
@@ -168,23 +193,12 @@ static bool link_to_dir(kt_collector *c, const char *path, const fnode *n)
            target.type == KT_FT_DIR;
 }
 
-static bool name_fits(const kt_file_part *fp, const char *path)
-{
-    if (fp->names.count == 0)
-        return true;
-    const char *slash = strrchr(path, '/');
-    const char *name = slash ? slash + 1 : path;
-    for (size_t i = 0; i < fp->names.count; i++)
-        if (fnmatch(fp->names.items[i], name, FNM_CASEFOLD) == 0)
-            return true;
-    return false;
-}
-
 static bool match(void *arg, const char *path, const void *node)
 {
     fwalk *x = arg;
     const fnode *n = node;
-    if (!name_fits(x->fp, path))
+    const char *slash = strrchr(path, '/');
+    if (!name_fits(x->fp, slash ? slash + 1 : path))
         return false;
     bool fits = type_fits(x->fp, n->st.type) || (x->fp->type == 2 && link_to_dir(x->c, path, n));
     if (!fits || seen_before(x->c, n->st.inode, n->deleted))
