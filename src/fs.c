@@ -384,6 +384,36 @@ int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out
     return KT_OK;
 }
 
+int kt_fs_read_pieces(kt_fs *fs, const char *path, int flags, size_t limit, kt_fs_piece_cb cb,
+                      void *ctx, kt_error *err)
+{
+    if (fs->ops->read_pieces == NULL) {
+        kt_buf b = {0};
+        int rc = kt_fs_read(fs, path, flags, limit, &b, err);
+        for (size_t off = 0; rc == KT_OK && off < b.len; off += KT_FS_PIECE)
+            rc = cb(ctx, b.data + off, b.len - off < KT_FS_PIECE ? b.len - off : KT_FS_PIECE);
+        kt_buf_release(&b);
+        return rc;
+    }
+    char file[KT_FS_PATH_MAX];
+    const char *stream;
+    if (split_stream(fs, path, file, sizeof file, &stream))
+        return kt_error_set(err, KT_ELIMIT, "path too long");
+    walk w;
+    int rc = walk_path(fs, file, KT_FS_FOLLOW | (flags & KT_FS_DELETED), &w, err);
+    if (rc)
+        return rc;
+    if (w.type == KT_FT_DIR && stream == NULL)
+        return kt_error_set(err, KT_EARG, "'%s' is a directory", path);
+    kt_error e = {0};
+    rc = fs->ops->read_pieces(fs, &w.node, w.resolved, stream, limit, cb, ctx, &e);
+    if (rc && e.code && err) {
+        *err = e;
+        kt_error_prefix(err, "'%s'", path);
+    }
+    return rc;
+}
+
 int kt_fs_readlink(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err)
 {
     walk w;

@@ -575,35 +575,51 @@ static const TSK_FS_ATTR *find_stream(TSK_FS_FILE *f, const char *stream)
     return NULL;
 }
 
+/* The file's data (or named stream) attribute, checked and within limit:
+ * *file is open on success (the caller closes it); *attr NULL for an empty
+ * file without one. */
+static int data_attr(kt_fs *fs, const kt_node *node, const char *stream, size_t limit,
+                     TSK_FS_FILE **file, const TSK_FS_ATTR **attr, kt_error *err)
+{
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
+    if (f == NULL)
+        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
+    int rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
+    if (rc == KT_OK)
+        rc = extents_ok(tfs(fs), f, err);
+    const TSK_FS_ATTR *a = NULL;
+    if (rc == KT_OK) {
+        a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
+        if (a == NULL) {
+            tsk_error_reset();
+            if (stream)
+                rc = kt_error_set(err, KT_ENOTFOUND, "no stream '%s'", stream);
+            else if (!(f->meta && f->meta->size == 0))
+                rc = kt_error_set(err, KT_EFORMAT, "no data attribute");
+            /* else an empty file, which may have no data attribute */
+        } else if (a->size < 0 || (uint64_t)a->size > limit) {
+            rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit",
+                              (long long)a->size, limit);
+        }
+    }
+    if (rc) {
+        tsk_fs_file_close(f);
+        return rc;
+    }
+    *file = f;
+    *attr = a;
+    return KT_OK;
+}
+
 static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
                    size_t limit, kt_buf *out, kt_error *err)
 {
     (void)path;
-    int rc = KT_OK;
-    TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
-    if (f == NULL)
-        return kt_tsk_error(err, KT_EIO, "cannot read metadata");
-    rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
-    if (rc == KT_OK)
-        rc = extents_ok(tfs(fs), f, err);
-    if (rc)
+    TSK_FS_FILE *f = NULL;
+    const TSK_FS_ATTR *a = NULL;
+    int rc = data_attr(fs, node, stream, limit, &f, &a, err);
+    if (rc || a == NULL)
         goto out;
-    const TSK_FS_ATTR *a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
-    if (a == NULL) {
-        tsk_error_reset();
-        if (stream)
-            rc = kt_error_set(err, KT_ENOTFOUND, "no stream '%s'", stream);
-        else if (f->meta && f->meta->size == 0)
-            rc = KT_OK; /* an empty file may have no data attribute */
-        else
-            rc = kt_error_set(err, KT_EFORMAT, "no data attribute");
-        goto out;
-    }
-    if (a->size < 0 || (uint64_t)a->size > limit) {
-        rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit", (long long)a->size,
-                          limit);
-        goto out;
-    }
     size_t size = (size_t)a->size;
     rc = kt_buf_reserve(out, size);
     if (rc) {
@@ -623,6 +639,35 @@ static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char 
     out->len = size;
     out->data[size] = '\0';
 out:
+    tsk_fs_file_close(f);
+    return rc;
+}
+
+/* The same, a piece at a time. */
+static int do_read_pieces(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
+                          size_t limit, kt_fs_piece_cb cb, void *ctx, kt_error *err)
+{
+    (void)path;
+    TSK_FS_FILE *f = NULL;
+    const TSK_FS_ATTR *a = NULL;
+    int rc = data_attr(fs, node, stream, limit, &f, &a, err);
+    if (rc)
+        return rc;
+    uint8_t *piece = a ? malloc(KT_FS_PIECE) : NULL;
+    if (a && piece == NULL)
+        rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+    size_t size = a ? (size_t)a->size : 0;
+    for (size_t done = 0; rc == KT_OK && done < size;) {
+        size_t want = size - done < KT_FS_PIECE ? size - done : KT_FS_PIECE;
+        ssize_t got =
+            tsk_fs_attr_read(a, (TSK_OFF_T)done, (char *)piece, want, TSK_FS_FILE_READ_FLAG_NONE);
+        if (got <= 0)
+            rc = kt_tsk_error(err, KT_EIO, "read failed");
+        else
+            rc = cb(ctx, piece, (size_t)got);
+        done += got > 0 ? (size_t)got : 0;
+    }
+    free(piece);
     tsk_fs_file_close(f);
     return rc;
 }
@@ -707,6 +752,7 @@ const kt_fs_ops kt_fs_tsk_ops = {
     .list = list,
     .list_some = list_some,
     .read = do_read,
+    .read_pieces = do_read_pieces,
     .readlink = do_readlink,
     .in_use = do_in_use,
     .close = do_close,

@@ -863,6 +863,34 @@ static unsigned long long listing_read(const char *dir, kt_fs_want want, size_t 
     return read;
 }
 
+typedef struct pieces {
+    kt_buf all;
+    size_t count;
+} pieces;
+
+static int add_piece(void *ctx, const uint8_t *data, size_t len)
+{
+    pieces *p = ctx;
+    ck_assert_uint_le(len, KT_FS_PIECE);
+    p->count++;
+    return kt_buf_append(&p->all, data, len);
+}
+
+/* kt_fs_read_pieces gives the bytes kt_fs_read does, in pieces. */
+static void assert_pieces(kt_fs *fs, const char *path, size_t want_pieces)
+{
+    kt_buf whole = {0};
+    pieces p = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_read(fs, path, 0, 1 << 30, &whole, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_fs_read_pieces(fs, path, 0, 1 << 30, add_piece, &p, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(p.count, want_pieces);
+    ck_assert(p.all.len == whole.len && memcmp(p.all.data, whole.data, whole.len) == 0);
+    ck_assert_int_eq(kt_fs_read_pieces(fs, path, 0, whole.len - 1, add_piece, &p, &err), KT_ELIMIT);
+    kt_buf_release(&whole);
+    kt_buf_release(&p.all);
+}
+
 START_TEST(ext_listing_some_reads_only_the_records_it_takes)
 {
     /* 4000 files in one directory: their inode records are 1 MiB; its
@@ -874,6 +902,13 @@ START_TEST(ext_listing_some_reads_only_the_records_it_takes)
     ck_assert_int_eq(mkdir(tree, 0755), 0);
     write_file(tree, "home/u/cache/setup.txt", "USE_KSN=yes\n");
     write_file(tree, "home/u/cache/sub/x", "x");
+    char *big = malloc(5 * KT_FS_PIECE / 2 + 1);
+    ck_assert_ptr_nonnull(big);
+    for (size_t i = 0; i < 5 * KT_FS_PIECE / 2; i++)
+        big[i] = (char)('a' + i % 23);
+    big[5 * KT_FS_PIECE / 2] = '\0';
+    write_file(tree, "home/u/big", big);
+    free(big);
     for (int i = 0; i < 4000; i++) {
         char name[64];
         snprintf(name, sizeof name, "home/u/cache/f%05d", i);
@@ -905,6 +940,14 @@ START_TEST(ext_listing_some_reads_only_the_records_it_takes)
                   one, none);
     ck_assert_msg(dirs <= none + 2 * 65536ull,
                   "listing the directories read %llu bytes, the entries %llu", dirs, none);
+    /* a file of two and a half pieces, on ext4 and in the tree */
+    opened o;
+    open_volume(&o, tmp, "ext4.img", 0);
+    assert_pieces(o.fs, "home/u/big", 3);
+    close_volume(&o);
+    open_volume(&o, tree, "", 0);
+    assert_pieces(o.fs, "home/u/big", 3);
+    close_volume(&o);
     kt_buf_release(&out);
     kt_buf_release(&errout);
     free(cmd);

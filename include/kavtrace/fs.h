@@ -134,6 +134,16 @@ int kt_fs_in_use(kt_fs *fs, uint64_t *count, kt_error *err);
  * KT_FS_DELETED (a deleted file's data may since have been overwritten). */
 int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out, kt_error *err);
 
+/* kt_fs_read, a piece at a time: cb gets the file's bytes in order, in
+ * pieces of at most KT_FS_PIECE bytes (borrowed until it returns), so a
+ * large file is never held whole (a directory tree and libtsk volumes;
+ * other filesystems read it whole first). cb returns 0 to go on; another
+ * value stops the read and is returned. */
+#define KT_FS_PIECE ((size_t)1 << 20)
+typedef int (*kt_fs_piece_cb)(void *ctx, const uint8_t *data, size_t len);
+int kt_fs_read_pieces(kt_fs *fs, const char *path, int flags, size_t limit, kt_fs_piece_cb cb,
+                      void *ctx, kt_error *err);
+
 /* The target of a symbolic link, as stored. */
 int kt_fs_readlink(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err);
 
