@@ -6,8 +6,9 @@
 # SIZES (default 100000 311000) are the files of each image, built with
 # mkfs.ext4 -d from a generated tree: an Ubuntu-like system (os-release,
 # dpkg status and log naming kesl), a deep /usr/share tree, users' caches
-# (2% of the files: the definitions search home/** for answer files, and
-# read every file there), and KESL's folders. Times are CPU seconds (user + system), medians of REPS
+# (2% of the files: the definitions search home/** for answer files; they
+# read the directories there and only files named as answer files are),
+# and KESL's folders. Times are CPU seconds (user + system), medians of REPS
 # runs (default 3); bytes read are the scan's own count of what the
 # process read (scan.log), against the bytes of the files it read.
 # BASELINE=OTHER_BUILD_DIR adds another build's kavtrace to the runs (a
@@ -47,7 +48,7 @@ made = 6
 d = 0
 while made < n:
     # a user's files are 1 in 50 (the definitions search home/** for
-    # answer files: every file there is read)
+    # answer files: its directories are read, not these files)
     base = ("home/user%02d/.cache/app/d%05d" % (d % 5, d) if d % 50 == 0
             else "usr/share/doc/pkg%05d/d%02d" % (d // 10, d % 10))
     for k in range(min(200, n - made)):

@@ -308,6 +308,44 @@ uint64_t kt_fs_damaged_records(const kt_fs *fs, char *msg, size_t len)
     return fs->mft_damaged;
 }
 
+int kt_fs_list_some(kt_fs *fs, const char *path, bool include_deleted, kt_fs_want want, void *ctx,
+                    kt_dirent_list *out, kt_error *err)
+{
+    if (fs->ops->list_some == NULL) {
+        kt_dirent_list all = {0};
+        int rc = kt_fs_list(fs, path, include_deleted, &all, err);
+        if (rc)
+            return rc;
+        kt_dirent_list l = {0};
+        for (size_t i = 0; i < all.count && rc == KT_OK; i++)
+            if (want(ctx, all.items[i].name, all.items[i].st.type))
+                rc = kt_dirent_add(&l, all.items[i].name, all.items[i].deleted, &all.items[i].st);
+        kt_dirent_list_release(&all);
+        if (rc) {
+            kt_dirent_list_release(&l);
+            return kt_error_set(err, rc,
+                                rc == KT_ENOMEM ? "out of memory" : "directory listing too large");
+        }
+        *out = l;
+        return KT_OK;
+    }
+    walk w;
+    int rc = walk_path(fs, path, KT_FS_FOLLOW | (include_deleted ? KT_FS_DELETED : 0), &w, err);
+    if (rc)
+        return rc;
+    if (w.type != KT_FT_DIR)
+        return kt_error_set(err, KT_EARG, "'%s' is not a directory", path);
+    kt_dirent_list l = {0};
+    rc = fs->ops->list_some(fs, &w.node, w.resolved, include_deleted, want, ctx, &l, err);
+    if (rc) {
+        kt_dirent_list_release(&l);
+        return rc;
+    }
+    kt_dirent_sort(&l);
+    *out = l;
+    return KT_OK;
+}
+
 uint64_t kt_fs_dir_reads(const kt_fs *fs)
 {
     return fs->dir_reads;
@@ -363,6 +401,36 @@ int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out
     }
     *out = b;
     return KT_OK;
+}
+
+int kt_fs_read_pieces(kt_fs *fs, const char *path, int flags, size_t limit, kt_fs_piece_cb cb,
+                      void *ctx, kt_error *err)
+{
+    if (fs->ops->read_pieces == NULL) {
+        kt_buf b = {0};
+        int rc = kt_fs_read(fs, path, flags, limit, &b, err);
+        for (size_t off = 0; rc == KT_OK && off < b.len; off += KT_FS_PIECE)
+            rc = cb(ctx, b.data + off, b.len - off < KT_FS_PIECE ? b.len - off : KT_FS_PIECE);
+        kt_buf_release(&b);
+        return rc;
+    }
+    char file[KT_FS_PATH_MAX];
+    const char *stream;
+    if (split_stream(fs, path, file, sizeof file, &stream))
+        return kt_error_set(err, KT_ELIMIT, "path too long");
+    walk w;
+    int rc = walk_path(fs, file, KT_FS_FOLLOW | (flags & KT_FS_DELETED), &w, err);
+    if (rc)
+        return rc;
+    if (w.type == KT_FT_DIR && stream == NULL)
+        return kt_error_set(err, KT_EARG, "'%s' is a directory", path);
+    kt_error e = {0};
+    rc = fs->ops->read_pieces(fs, &w.node, w.resolved, stream, limit, cb, ctx, &e);
+    if (rc && e.code && err) {
+        *err = e;
+        kt_error_prefix(err, "'%s'", path);
+    }
+    return rc;
 }
 
 int kt_fs_readlink(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err)

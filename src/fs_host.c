@@ -209,6 +209,53 @@ out:
     return rc;
 }
 
+/* The same, a piece at a time (to the size the file had when opened). */
+static int do_read_pieces(kt_fs *fs, const kt_node *n, const char *path, const char *stream,
+                          size_t limit, kt_fs_piece_cb cb, void *ctx, kt_error *err)
+{
+    (void)n;
+    if (stream)
+        return kt_error_set(err, KT_EUNSUPPORTED, "named streams are not kept in a directory tree");
+    int fd = openat(root_fd(fs), rel(path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return kt_error_set(err, KT_EIO, "cannot open: %s", strerror(errno));
+    int rc = KT_OK;
+    uint8_t *piece = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = kt_error_set(err, KT_EARG, "not a regular file");
+        goto out;
+    }
+    if ((uint64_t)st.st_size > limit) {
+        rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit",
+                          (long long)st.st_size, limit);
+        goto out;
+    }
+    if ((piece = malloc(KT_FS_PIECE)) == NULL) {
+        rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+        goto out;
+    }
+    size_t size = (size_t)st.st_size;
+    for (size_t done = 0; rc == KT_OK && done < size;) {
+        size_t want = size - done < KT_FS_PIECE ? size - done : KT_FS_PIECE;
+        ssize_t got = pread(fd, piece, want, (off_t)done);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = kt_error_set(err, KT_EIO, "read failed: %s", strerror(errno));
+            break;
+        }
+        if (got == 0)
+            break;
+        rc = cb(ctx, piece, (size_t)got);
+        done += (size_t)got;
+    }
+out:
+    free(piece);
+    close(fd);
+    return rc;
+}
+
 static int do_readlink(kt_fs *fs, const kt_node *n, const char *path, char *buf, size_t len,
                        kt_error *err)
 {
@@ -241,6 +288,7 @@ const kt_fs_ops kt_fs_host_ops = {
     .stat = do_stat,
     .list = list,
     .read = do_read,
+    .read_pieces = do_read_pieces,
     .readlink = do_readlink,
     .close = do_close,
 };

@@ -28,8 +28,16 @@ typedef struct kt_fs_ops {
     int (*stat)(kt_fs *fs, const kt_node *n, const char *path, kt_stat *st, kt_error *err);
     int (*list)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
                 kt_dirent_list *out, kt_error *err);
+    /* list, but only the entries want takes, read no further than it
+     * needs; NULL: list filtered. */
+    int (*list_some)(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                     kt_fs_want want, void *ctx, kt_dirent_list *out, kt_error *err);
     int (*read)(kt_fs *fs, const kt_node *n, const char *path, const char *stream, size_t limit,
                 kt_buf *out, kt_error *err);
+    /* read, a piece of at most KT_FS_PIECE bytes at a time; NULL: read
+     * whole, then handed on. */
+    int (*read_pieces)(kt_fs *fs, const kt_node *n, const char *path, const char *stream,
+                       size_t limit, kt_fs_piece_cb cb, void *ctx, kt_error *err);
     int (*readlink)(kt_fs *fs, const kt_node *n, const char *path, char *buf, size_t len,
                     kt_error *err);
     /* How many files and directories the filesystem's own counters say

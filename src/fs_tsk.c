@@ -883,37 +883,43 @@ static void deleted_stat(kt_fs *fs, const TSK_FS_NAME *nm, kt_stat *st)
     tsk_fs_file_close(f);
 }
 
+/* Entry i of the directory into out, if it is one (a damaged record is
+ * listed as what its name says, so that reading it reports the damage
+ * instead of the file passing unseen). */
+static int add_entry(kt_fs *fs, TSK_FS_DIR *d, size_t i, kt_dirent_list *out)
+{
+    TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
+    if (f == NULL) {
+        tsk_error_reset();
+        return KT_OK;
+    }
+    const TSK_FS_NAME *nm = f->name;
+    if (nm == NULL || skip_name(tfs(fs), nm)) {
+        tsk_fs_file_close(f);
+        return KT_OK;
+    }
+    kt_stat st;
+    fill_stat(f, fs->kind, &st);
+    if ((nm->flags & TSK_FS_NAME_FLAG_ALLOC) && ext_meta_ok(fs, f, KT_FT_UNKNOWN, NULL))
+        st.type = name_type(nm->type);
+    bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
+                   (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
+    if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
+        deleted_stat(fs, nm, &st);
+        st.allocated = false;
+    }
+    int rc = kt_dirent_add(out, nm->name, deleted, &st);
+    tsk_fs_file_close(f);
+    return rc;
+}
+
 /* Every entry of the directory, deleted ones too, into out. */
 static int list_all(kt_fs *fs, TSK_FS_DIR *d, kt_dirent_list *out)
 {
     int rc = KT_OK;
     size_t n = tsk_fs_dir_getsize(d);
-    for (size_t i = 0; i < n && rc == KT_OK; i++) {
-        TSK_FS_FILE *f = tsk_fs_dir_get(d, i);
-        if (f == NULL) {
-            tsk_error_reset();
-            continue;
-        }
-        const TSK_FS_NAME *nm = f->name;
-        if (nm == NULL || skip_name(tfs(fs), nm)) {
-            tsk_fs_file_close(f);
-            continue;
-        }
-        kt_stat st;
-        fill_stat(f, fs->kind, &st);
-        /* A damaged record is listed as what its name says, so that reading
-         * it reports the damage instead of the file passing unseen. */
-        if ((nm->flags & TSK_FS_NAME_FLAG_ALLOC) && ext_meta_ok(fs, f, KT_FT_UNKNOWN, NULL))
-            st.type = name_type(nm->type);
-        bool deleted = !(nm->flags & TSK_FS_NAME_FLAG_ALLOC) ||
-                       (f->meta && !(f->meta->flags & TSK_FS_META_FLAG_ALLOC));
-        if (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC)) {
-            deleted_stat(fs, nm, &st);
-            st.allocated = false;
-        }
-        rc = kt_dirent_add(out, nm->name, deleted, &st);
-        tsk_fs_file_close(f);
-    }
+    for (size_t i = 0; i < n && rc == KT_OK; i++)
+        rc = add_entry(fs, d, i, out);
     return rc;
 }
 
@@ -947,6 +953,57 @@ static int list(kt_fs *fs, const kt_node *dir, const char *path, bool include_de
     return KT_OK;
 }
 
+/* The entries `want` takes, by name and the type the directory entry
+ * gives: the metadata of only those is read (a search for a few names in
+ * a large directory reads no record of the others). A directory listed
+ * whole before is filtered from its listing. */
+static int list_some(kt_fs *fs, const kt_node *dir, const char *path, bool include_deleted,
+                     kt_fs_want want, void *ctx, kt_dirent_list *out, kt_error *err)
+{
+    kt_error e = {0};
+    dir_cache *c = dir_open(fs, dir->inum, path, &e);
+    if (c == NULL) {
+        if (err)
+            *err = e;
+        return e.code;
+    }
+    /* On NTFS the $MFT table already holds every entry's name and times:
+     * listing it whole reads nothing more. */
+    if (!c->listed && c->by_mft) {
+        c->list_rc = ntfs_list_all(fs, ntfs_mft(fs), c, &c->listing);
+        c->listed = true;
+    }
+    int rc = KT_OK;
+    if (c->listed) {
+        for (size_t i = 0; i < c->listing.count && rc == KT_OK; i++) {
+            const kt_dirent *de = &c->listing.items[i];
+            if ((!de->deleted || include_deleted) && want(ctx, de->name, de->st.type))
+                rc = kt_dirent_add(out, de->name, de->deleted, &de->st);
+        }
+        if (rc == KT_OK)
+            rc = c->list_rc;
+    } else {
+        kt_dirent_list one = {0};
+        size_t n = tsk_fs_dir_getsize(c->dir);
+        for (size_t i = 0; i < n && rc == KT_OK; i++) {
+            const TSK_FS_NAME *nm = tsk_fs_dir_get_name(c->dir, i);
+            if (nm == NULL || skip_name(tfs(fs), nm) ||
+                (!(nm->flags & TSK_FS_NAME_FLAG_ALLOC) && !include_deleted) ||
+                !want(ctx, nm->name, name_type(nm->type)))
+                continue;
+            rc = add_entry(fs, c->dir, i, &one);
+            for (size_t k = 0; k < one.count && rc == KT_OK; k++)
+                if (!one.items[k].deleted || include_deleted)
+                    rc = kt_dirent_add(out, one.items[k].name, one.items[k].deleted,
+                                       &one.items[k].st);
+            kt_dirent_list_release(&one);
+        }
+    }
+    if (rc)
+        return kt_error_set(err, rc, "directory listing too large");
+    return KT_OK;
+}
+
 static const TSK_FS_ATTR *find_stream(TSK_FS_FILE *f, const char *stream)
 {
     int n = tsk_fs_file_attr_getsize(f);
@@ -959,11 +1016,12 @@ static const TSK_FS_ATTR *find_stream(TSK_FS_FILE *f, const char *stream)
     return NULL;
 }
 
-static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
-                   size_t limit, kt_buf *out, kt_error *err)
+/* The file's data (or named stream) attribute, checked and within limit:
+ * *file is open on success (the caller closes it); *attr NULL for an empty
+ * file without one. */
+static int data_attr(kt_fs *fs, const kt_node *node, const char *stream, size_t limit,
+                     TSK_FS_FILE **file, const TSK_FS_ATTR **attr, kt_error *err)
 {
-    (void)path;
-    int rc = KT_OK;
     if (node->reused)
         return kt_error_set(err, KT_ENOTFOUND,
                             "a deleted name only the directory's index keeps; its MFT record "
@@ -972,27 +1030,42 @@ static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char 
     TSK_FS_FILE *f = tsk_fs_file_open_meta(tfs(fs), NULL, (TSK_INUM_T)node->inum);
     if (f == NULL)
         return kt_tsk_error(err, KT_EIO, "cannot read metadata");
-    rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
+    int rc = ext_meta_ok(fs, f, KT_FT_UNKNOWN, err);
     if (rc == KT_OK)
         rc = extents_ok(tfs(fs), f, err);
-    if (rc)
-        goto out;
-    const TSK_FS_ATTR *a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
-    if (a == NULL) {
-        tsk_error_reset();
-        if (stream)
-            rc = kt_error_set(err, KT_ENOTFOUND, "no stream '%s'", stream);
-        else if (f->meta && f->meta->size == 0)
-            rc = KT_OK; /* an empty file may have no data attribute */
-        else
-            rc = kt_error_set(err, KT_EFORMAT, "no data attribute");
-        goto out;
+    const TSK_FS_ATTR *a = NULL;
+    if (rc == KT_OK) {
+        a = stream ? find_stream(f, stream) : tsk_fs_file_attr_get(f);
+        if (a == NULL) {
+            tsk_error_reset();
+            if (stream)
+                rc = kt_error_set(err, KT_ENOTFOUND, "no stream '%s'", stream);
+            else if (!(f->meta && f->meta->size == 0))
+                rc = kt_error_set(err, KT_EFORMAT, "no data attribute");
+            /* else an empty file, which may have no data attribute */
+        } else if (a->size < 0 || (uint64_t)a->size > limit) {
+            rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit",
+                              (long long)a->size, limit);
+        }
     }
-    if (a->size < 0 || (uint64_t)a->size > limit) {
-        rc = kt_error_set(err, KT_ELIMIT, "%lld bytes, over the %zu-byte limit", (long long)a->size,
-                          limit);
-        goto out;
+    if (rc) {
+        tsk_fs_file_close(f);
+        return rc;
     }
+    *file = f;
+    *attr = a;
+    return KT_OK;
+}
+
+static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
+                   size_t limit, kt_buf *out, kt_error *err)
+{
+    (void)path;
+    TSK_FS_FILE *f = NULL;
+    const TSK_FS_ATTR *a = NULL;
+    int rc = data_attr(fs, node, stream, limit, &f, &a, err);
+    if (rc || a == NULL)
+        goto out;
     size_t size = (size_t)a->size;
     rc = kt_buf_reserve(out, size);
     if (rc) {
@@ -1012,6 +1085,35 @@ static int do_read(kt_fs *fs, const kt_node *node, const char *path, const char 
     out->len = size;
     out->data[size] = '\0';
 out:
+    tsk_fs_file_close(f);
+    return rc;
+}
+
+/* The same, a piece at a time. */
+static int do_read_pieces(kt_fs *fs, const kt_node *node, const char *path, const char *stream,
+                          size_t limit, kt_fs_piece_cb cb, void *ctx, kt_error *err)
+{
+    (void)path;
+    TSK_FS_FILE *f = NULL;
+    const TSK_FS_ATTR *a = NULL;
+    int rc = data_attr(fs, node, stream, limit, &f, &a, err);
+    if (rc)
+        return rc;
+    uint8_t *piece = a ? malloc(KT_FS_PIECE) : NULL;
+    if (a && piece == NULL)
+        rc = kt_error_set(err, KT_ENOMEM, "out of memory");
+    size_t size = a ? (size_t)a->size : 0;
+    for (size_t done = 0; rc == KT_OK && done < size;) {
+        size_t want = size - done < KT_FS_PIECE ? size - done : KT_FS_PIECE;
+        ssize_t got =
+            tsk_fs_attr_read(a, (TSK_OFF_T)done, (char *)piece, want, TSK_FS_FILE_READ_FLAG_NONE);
+        if (got <= 0)
+            rc = kt_tsk_error(err, KT_EIO, "read failed");
+        else
+            rc = cb(ctx, piece, (size_t)got);
+        done += got > 0 ? (size_t)got : 0;
+    }
+    free(piece);
     tsk_fs_file_close(f);
     return rc;
 }
@@ -1095,7 +1197,9 @@ const kt_fs_ops kt_fs_tsk_ops = {
     .child = child,
     .stat = do_stat,
     .list = list,
+    .list_some = list_some,
     .read = do_read,
+    .read_pieces = do_read_pieces,
     .readlink = do_readlink,
     .in_use = do_in_use,
     .close = do_close,

@@ -744,6 +744,42 @@ START_TEST(content_tests_every_regex_and_the_assignments_form)
 }
 END_TEST
 
+START_TEST(names_pass_by_other_files_unread)
+{
+    /* A search over a home directory reads only the files whose names
+     * fit (without case): the answer files are found, files of the same
+     * content with a cache's names are not, and are not even read. */
+    run r;
+    begin(&r, "vendor: tv\n"
+              "artifacts:\n"
+              "  - id: t.answer\n"
+              "    description: an answer file\n"
+              "    os: linux\n"
+              "    category: ksn\n"
+              "    files:\n"
+              "      paths: ['home/**/*']\n"
+              "      names: ['*.txt', '*ANSWER*']\n"
+              "      type: file\n"
+              "      content: '^USE_KSN=yes'\n"
+              "      times: [si_modified]\n");
+    put(r.root, "etc/os-release", "NAME=\"Debian GNU/Linux\"\n", NULL);
+    put(r.root, "home/u/inst/setup.TXT", "USE_KSN=yes\n", "2024-02-02T00:00:00Z");
+    put(r.root, "home/u/answers-kesl", "USE_KSN=yes\n", "2024-02-03T00:00:00Z");
+    for (int i = 0; i < 40; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "home/u/.cache/app/f%03d", i);
+        put(r.root, name, "USE_KSN=yes\n", NULL);
+    }
+    collect(&r);
+    ck_assert_uint_eq(count_of(&r.got, "t.answer"), 2);
+    ck_assert_str_eq(find(&r.got, "t.answer", "2024-02-02T00:00:00Z")->path,
+                     "home/u/inst/setup.TXT");
+    ck_assert_str_eq(find(&r.got, "t.answer", "2024-02-03T00:00:00Z")->path, "home/u/answers-kesl");
+    ck_assert_uint_eq(r.stats.files_read, 2);
+    end(&r);
+}
+END_TEST
+
 START_TEST(links_to_directories_count_as_directories)
 {
     run r;
@@ -969,6 +1005,7 @@ static Suite *suite(void)
     tcase_add_test(tc, fat_times_are_local_and_converted_with_the_zone);
     tcase_add_test(tc, any_depth_searches_shallowest_first_and_stop_at_their_bounds);
     tcase_add_test(tc, content_tests_every_regex_and_the_assignments_form);
+    tcase_add_test(tc, names_pass_by_other_files_unread);
     tcase_add_test(tc, links_to_directories_count_as_directories);
     tcase_add_test(tc, history_lines_with_and_without_their_time);
     tcase_add_test(tc, name_times_read_the_groups_given);

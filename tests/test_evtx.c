@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "kavtrace/artifacts.h"
 #include "kavtrace/collect.h"
 #include "kavtrace/evtx.h"
 #include "kavtrace/helper.h"
+#include "kavtrace/scan.h"
 #include "testutil.h"
 
 static char *real_reader;
@@ -421,6 +424,66 @@ START_TEST(the_filter_never_drops_a_record_a_definition_takes)
 }
 END_TEST
 
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+START_TEST(a_scan_never_holds_the_whole_log)
+{
+    /* A log of 400,000 records (about 85 MiB) with two Kaspersky records,
+     * scanned as a directory: the log goes to the reader a piece at a
+     * time, so this process's peak grows by far less than the log. */
+    char dir[] = "/tmp/kt-evtx-big-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char *spec = path_join(dir, "log.spec"), *tree = path_join(dir, "tree");
+    char *logs = path_join(tree, "Windows/System32/winevt/Logs");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", logs);
+    ck_assert_int_eq(system(cmd), 0);
+    FILE *f = fopen(spec, "w");
+    ck_assert_ptr_nonnull(f);
+    const char *kes = "MsiInstaller\t-\t11707\t4\tApplication\tWS-01\t=Product: Kaspersky "
+                      "Endpoint Security for Windows -- Installation completed successfully.\n";
+    fprintf(f, "record\t2023-01-01T00:00:00Z\t%s", kes);
+    fputs("filler\t400000\t2023-01-01T00:00:00Z\t1\tMicrosoft-Windows-Security-SPP\t"
+          "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}\t16384\t4\tApplication\tWS-01\t"
+          "=2123-01-01T00:00:00Z\t=RulesEngine\n",
+          f);
+    fprintf(f, "record\t2024-10-01T10:00:00Z\t%s", kes);
+    ck_assert_int_eq(fclose(f), 0);
+    snprintf(cmd, sizeof cmd, "'%s' '%s' '%s/Application.evtx'", getenv("KT_MKEVTX"), spec, logs);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/Application.evtx", logs);
+    struct stat st;
+    ck_assert_int_eq(stat(cmd, &st), 0);
+    ck_assert_int_ge(st.st_size, 80 << 20);
+
+    kt_artifact_set set = {0};
+    load_shipped_artifacts(&set);
+    kt_scan s = {0};
+    kt_error err = {0};
+    long before = peak_rss_kib();
+    ck_assert_msg(kt_scan_run(&set, tree, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    long grown = peak_rss_kib() - before;
+    size_t found = 0;
+    for (size_t i = 0; i < s.tl.count; i++)
+        found += s.tl.items[i].path && strstr(s.tl.items[i].path, "Application.evtx") != NULL;
+    ck_assert_uint_eq(found, 2);
+    ck_assert_msg(grown < 32 * 1024, "peak RSS grew by %ld KiB over a log of %lld KiB", grown,
+                  (long long)st.st_size / 1024);
+    kt_scan_release(&s);
+    kt_artifact_set_release(&set);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    free(spec);
+    free(tree);
+    free(logs);
+}
+END_TEST
+
 START_TEST(records_of_a_watched_provider_that_cannot_match_stay_in_the_reader)
 {
     /* 2% of the records are MsiInstaller's, none about Kaspersky but two;
@@ -493,6 +556,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_glob_gives_its_longest_literal_run);
     tcase_add_test(tc, the_filter_never_drops_a_record_a_definition_takes);
     tcase_add_test(tc, records_of_a_watched_provider_that_cannot_match_stay_in_the_reader);
+    tcase_add_test(tc, a_scan_never_holds_the_whole_log);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1047,6 +1047,164 @@ START_TEST(a_backslash_is_a_name_character_on_ext4_and_in_a_tree)
 }
 END_TEST
 
+/* Bytes this process has read so far (/proc/self/io's rchar). */
+static unsigned long long process_read(void)
+{
+    FILE *io = fopen("/proc/self/io", "r");
+    ck_assert_ptr_nonnull(io);
+    char line[128];
+    unsigned long long n = 0;
+    while (fgets(line, sizeof line, io))
+        if (strncmp(line, "rchar: ", 7) == 0)
+            n = strtoull(line + 7, NULL, 10);
+    fclose(io);
+    return n;
+}
+
+static bool only_setup(void *ctx, const char *name, kt_file_type type)
+{
+    (void)ctx;
+    (void)type;
+    return strcmp(name, "setup.txt") == 0;
+}
+
+static bool nothing(void *ctx, const char *name, kt_file_type type)
+{
+    (void)ctx;
+    (void)name;
+    (void)type;
+    return false;
+}
+
+static bool directories(void *ctx, const char *name, kt_file_type type)
+{
+    (void)ctx;
+    (void)name;
+    return type == KT_FT_DIR || type == KT_FT_UNKNOWN;
+}
+
+/* Bytes read by listing home/u/cache on a newly opened ext4 volume: all
+ * of it, only setup.txt, or only the directories. */
+static unsigned long long listing_read(const char *dir, kt_fs_want want, size_t *count)
+{
+    opened o;
+    open_volume(&o, dir, "ext4.img", 0);
+    ck_assert_int_eq(kt_fs_get_kind(o.fs), KT_FS_EXT);
+    kt_dirent_list l = {0};
+    kt_error err = {0};
+    unsigned long long before = process_read();
+    int rc = want ? kt_fs_list_some(o.fs, "home/u/cache", false, want, NULL, &l, &err)
+                  : kt_fs_list(o.fs, "home/u/cache", false, &l, &err);
+    unsigned long long read = process_read() - before;
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    *count = l.count;
+    if (want == only_setup) {
+        ck_assert_uint_eq(l.count, 1);
+        ck_assert_str_eq(l.items[0].name, "setup.txt");
+        ck_assert_int_eq(l.items[0].st.type, KT_FT_REG);
+        ck_assert_int_eq(l.items[0].st.size, 12);
+        ck_assert_int_ne(l.items[0].st.modified, KT_TIME_NONE);
+    }
+    kt_dirent_list_release(&l);
+    close_volume(&o);
+    return read;
+}
+
+typedef struct pieces {
+    kt_buf all;
+    size_t count;
+} pieces;
+
+static int add_piece(void *ctx, const uint8_t *data, size_t len)
+{
+    pieces *p = ctx;
+    ck_assert_uint_le(len, KT_FS_PIECE);
+    p->count++;
+    return kt_buf_append(&p->all, data, len);
+}
+
+/* kt_fs_read_pieces gives the bytes kt_fs_read does, in pieces. */
+static void assert_pieces(kt_fs *fs, const char *path, size_t want_pieces)
+{
+    kt_buf whole = {0};
+    pieces p = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_fs_read(fs, path, 0, 1 << 30, &whole, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_fs_read_pieces(fs, path, 0, 1 << 30, add_piece, &p, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(p.count, want_pieces);
+    ck_assert(p.all.len == whole.len && memcmp(p.all.data, whole.data, whole.len) == 0);
+    ck_assert_int_eq(kt_fs_read_pieces(fs, path, 0, whole.len - 1, add_piece, &p, &err), KT_ELIMIT);
+    kt_buf_release(&whole);
+    kt_buf_release(&p.all);
+}
+
+START_TEST(ext_listing_some_reads_only_the_records_it_takes)
+{
+    /* 4000 files in one directory: their inode records are 1 MiB; its
+     * entries are a few blocks. A listing for one name reads the entries
+     * and that one record, not the other 3999. */
+    char tmp[] = "/tmp/kt-listsome-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *tree = path_join(tmp, "tree");
+    ck_assert_int_eq(mkdir(tree, 0755), 0);
+    write_file(tree, "home/u/cache/setup.txt", "USE_KSN=yes\n");
+    write_file(tree, "home/u/cache/sub/x", "x");
+    char *big = malloc(5 * KT_FS_PIECE / 2 + 1);
+    ck_assert_ptr_nonnull(big);
+    for (size_t i = 0; i < 5 * KT_FS_PIECE / 2; i++)
+        big[i] = (char)('a' + i % 23);
+    big[5 * KT_FS_PIECE / 2] = '\0';
+    write_file(tree, "home/u/big", big);
+    free(big);
+    for (int i = 0; i < 4000; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "home/u/cache/f%05d", i);
+        write_file(tree, name, "x");
+    }
+    char *cmd = NULL;
+    ck_assert(asprintf(&cmd,
+                       "PATH=$PATH:/sbin:/usr/sbin E2FSPROGS_FAKE_TIME=1732968000 mke2fs -q -F -t "
+                       "ext4 -b 4096 -N 8192 -I 256 -E root_owner=0:0 -d '%s' '%s/ext4.img' 40M",
+                       tree, tmp) > 0);
+    kt_buf out = {0}, errout = {0};
+    ck_assert_msg(run_capture(cmd, &out, &errout) == 0, "mke2fs: %s",
+                  errout.data ? (char *)errout.data : "");
+    size_t all_count, none_count, one_count, dir_count;
+    unsigned long long all = listing_read(tmp, NULL, &all_count);
+    unsigned long long none = listing_read(tmp, nothing, &none_count);
+    unsigned long long one = listing_read(tmp, only_setup, &one_count);
+    unsigned long long dirs = listing_read(tmp, directories, &dir_count);
+    ck_assert_uint_eq(all_count, 4002);
+    ck_assert_uint_eq(none_count, 0);
+    ck_assert_uint_eq(dir_count, 1);
+    /* Reading the directory itself (its entries, wherever mke2fs put
+     * their blocks) is what a listing of no entry costs; the 4002 records
+     * of 256 bytes come on top for the whole listing, one or two of
+     * libtsk's 64 KiB cache lines for one record. */
+    ck_assert_msg(all >= none + 4002ull * 256, "whole listing read %llu bytes, its entries %llu",
+                  all, none);
+    ck_assert_msg(one <= none + 2 * 65536ull, "listing one name read %llu bytes, the entries %llu",
+                  one, none);
+    ck_assert_msg(dirs <= none + 2 * 65536ull,
+                  "listing the directories read %llu bytes, the entries %llu", dirs, none);
+    /* a file of two and a half pieces, on ext4 and in the tree */
+    opened o;
+    open_volume(&o, tmp, "ext4.img", 0);
+    assert_pieces(o.fs, "home/u/big", 3);
+    close_volume(&o);
+    open_volume(&o, tree, "", 0);
+    assert_pieces(o.fs, "home/u/big", 3);
+    close_volume(&o);
+    kt_buf_release(&out);
+    kt_buf_release(&errout);
+    free(cmd);
+    ck_assert(asprintf(&cmd, "rm -rf '%s'", tmp) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    free(tree);
+}
+END_TEST
+
 /* ---- real filesystems from the corpus ---------------------------------- */
 
 START_TEST(reads_corpus_ntfs_stream_hfs_and_apfs_files)
@@ -1094,6 +1252,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ntfs_a_reused_record_keeps_no_name_and_a_free_one_stays_deleted);
     tcase_add_test(tc, ntfs_a_name_only_in_index_slack_is_found_deleted);
     tcase_add_test(tc, ntfs_a_damaged_mft_record_is_a_warning_and_the_rest_is_read);
+    tcase_add_test(tc, ext_listing_some_reads_only_the_records_it_takes);
     tcase_add_test(tc, ext4_times_to_the_nanosecond_links_and_deleted_entries);
     tcase_add_test(tc, ext4_lookup_is_case_sensitive);
     tcase_add_test(tc, xfs_times_of_both_formats_links_contents_and_listings);

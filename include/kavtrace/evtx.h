@@ -3,8 +3,9 @@
  * libevtx parses them in a process of its own (kavtrace-evtx, installed
  * beside kavtrace): libewf and libevtx export clashing copies of the libyal
  * helper libraries and cannot share a process. The log is handed to the
- * reader from memory and read by it one 64 KiB chunk at a time, so its
- * memory does not grow with the log. A caller's filter (kt_evtx_filter_*)
+ * reader from memory, or staged for it piece by piece
+ * (kt_evtx_walk_source), and read by it one 64 KiB chunk at a time, so
+ * the memory of neither grows with the log. A caller's filter (kt_evtx_filter_*)
  * names the providers it wants and the strings their records must hold:
  * the reader searches each chunk's raw bytes for them (UTF-16LE and 8-bit,
  * ASCII letters in either case), in each record and in the chunk's
@@ -76,5 +77,18 @@ bool kt_evtx_glob_literal(const char *glob, char *out, size_t len);
  *   KT_ENOMEM. */
 int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_evtx_cb cb,
                  void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err);
+
+/* A log read in pieces (a large log is never held whole): the source
+ * calls put(sink, ...) for each piece, in order, and returns 0, put's
+ * non-zero value, or its own error code with err set. */
+typedef int (*kt_evtx_put)(void *sink, const uint8_t *data, size_t len);
+typedef int (*kt_evtx_source)(void *ctx, kt_evtx_put put, void *sink, kt_error *err);
+
+/* kt_evtx_walk over the log the source gives: its pieces are staged for
+ * the reader as they come, so this process holds one piece at a time.
+ * Returns what kt_evtx_walk does, or the source's error. */
+int kt_evtx_walk_source(kt_evtx_source source, void *source_ctx, const kt_strlist *filter,
+                        kt_evtx_cb cb, void *ctx, kt_evtx_stats *stats, kt_strlist *warnings,
+                        kt_error *err);
 
 #endif

@@ -106,6 +106,15 @@ bool kt_fs_exists(kt_fs *fs, const char *path);
  * *out must be zero-initialised; release with kt_dirent_list_release. */
 int kt_fs_list(kt_fs *fs, const char *path, bool include_deleted, kt_dirent_list *out,
                kt_error *err);
+/* Which entries kt_fs_list_some takes: by name and the type the directory
+ * entry gives (KT_FT_UNKNOWN where it gives none: take it to learn it). */
+typedef bool (*kt_fs_want)(void *ctx, const char *name, kt_file_type type);
+/* kt_fs_list, but only the entries `want` takes. Where the directory names
+ * each entry's type (ext, NTFS through libtsk) only their metadata is
+ * read: a search for a few names in a large directory reads no record of
+ * the others. */
+int kt_fs_list_some(kt_fs *fs, const char *path, bool include_deleted, kt_fs_want want, void *ctx,
+                    kt_dirent_list *out, kt_error *err);
 /* Only the deleted entries of a directory. */
 int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_error *err);
 void kt_dirent_list_release(kt_dirent_list *list);
@@ -143,6 +152,16 @@ int kt_fs_in_use(kt_fs *fs, uint64_t *count, kt_error *err);
  * caller releases it). More than limit bytes is KT_ELIMIT. flags: 0 or
  * KT_FS_DELETED (a deleted file's data may since have been overwritten). */
 int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out, kt_error *err);
+
+/* kt_fs_read, a piece at a time: cb gets the file's bytes in order, in
+ * pieces of at most KT_FS_PIECE bytes (borrowed until it returns), so a
+ * large file is never held whole (a directory tree and libtsk volumes;
+ * other filesystems read it whole first). cb returns 0 to go on; another
+ * value stops the read and is returned. */
+#define KT_FS_PIECE ((size_t)1 << 20)
+typedef int (*kt_fs_piece_cb)(void *ctx, const uint8_t *data, size_t len);
+int kt_fs_read_pieces(kt_fs *fs, const char *path, int flags, size_t limit, kt_fs_piece_cb cb,
+                      void *ctx, kt_error *err);
 
 /* The target of a symbolic link, as stored. */
 int kt_fs_readlink(kt_fs *fs, const char *path, char *buf, size_t len, kt_error *err);

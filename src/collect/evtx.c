@@ -298,17 +298,39 @@ int kt_collect_evtx_filter(const kt_artifact *const *a, size_t n, kt_strlist *fi
     return rc;
 }
 
+/* The log's bytes, read from the filesystem a piece at a time and handed
+ * on to the reader's input as they come: a log of any size costs this
+ * process one piece of memory. */
+typedef struct log_source {
+    kt_collector *c;
+    const evtx_log *l;
+    kt_evtx_put put;
+    void *sink;
+    size_t bytes;
+    bool read_failed; /* the filesystem's error, not the sink's */
+} log_source;
+
+static int piece(void *p, const uint8_t *data, size_t len)
+{
+    log_source *s = p;
+    s->bytes += len;
+    return s->put(s->sink, data, len);
+}
+
+static int log_bytes(void *p, kt_evtx_put put, void *sink, kt_error *err)
+{
+    log_source *s = p;
+    s->put = put;
+    s->sink = sink;
+    int rc = kt_fs_read_pieces(s->c->fs, s->l->path, s->l->deleted ? KT_FS_DELETED : 0,
+                               KT_EVTX_MAX_SIZE, piece, s, err);
+    s->read_failed = rc != KT_OK && err->code == rc;
+    return rc;
+}
+
 static void read_log(kt_collector *c, const evtx_log *l)
 {
-    kt_buf b = {0};
     kt_error err = {0};
-    if (kt_fs_read(c->fs, l->path, l->deleted ? KT_FS_DELETED : 0, KT_EVTX_MAX_SIZE, &b, &err)) {
-        kt_collect_diag(c, KT_SEV_WARNING, "file.read", l->path, NULL, "%s", err.msg);
-        kt_buf_release(&b);
-        return;
-    }
-    c->stats->files_read++;
-    c->stats->bytes_read += b.len;
     /* The reader passes on only the records that can match one of the
      * definitions: their provider, and a string each where clause needs. */
     kt_strlist filter = {0};
@@ -316,24 +338,29 @@ static void read_log(kt_collector *c, const evtx_log *l)
     if (frc != KT_OK) {
         c->rc = frc;
         kt_strlist_release(&filter);
-        kt_buf_release(&b);
         return;
     }
     kt_find f = {.path = l->path, .st = &l->st, .deleted = l->deleted};
     rec_ctx x = {.c = c, .log = l, .file = &f};
     kt_evtx_stats st = {0};
     kt_strlist w = {0};
+    log_source src = {.c = c, .l = l};
     /* A reader that failed keeps the records it gave before (said so in
      * docs/evidence-access.md). */
-    int rc = kt_evtx_walk(b.data, b.len, &filter, dispatch, &x, &st, &w, &err);
-    if (rc != KT_OK && c->rc == KT_OK)
-        kt_collect_diag(c, KT_SEV_WARNING, rc == KT_EIO ? "evtx.helper" : "evtx", l->path, NULL,
-                        "%s", err.msg);
+    int rc = kt_evtx_walk_source(log_bytes, &src, &filter, dispatch, &x, &st, &w, &err);
+    if (src.read_failed) {
+        kt_collect_diag(c, KT_SEV_WARNING, "file.read", l->path, NULL, "%s", err.msg);
+    } else {
+        c->stats->files_read++;
+        c->stats->bytes_read += src.bytes;
+        if (rc != KT_OK && c->rc == KT_OK)
+            kt_collect_diag(c, KT_SEV_WARNING, rc == KT_EIO ? "evtx.helper" : "evtx", l->path, NULL,
+                            "%s", err.msg);
+    }
     for (size_t i = 0; i < w.count; i++)
         kt_collect_diag(c, KT_SEV_WARNING, "evtx", l->path, NULL, "%s", w.items[i]);
     kt_strlist_release(&w);
     kt_strlist_release(&filter);
-    kt_buf_release(&b);
 }
 
 static void finish(kt_collector *c)

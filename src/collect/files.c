@@ -174,11 +174,12 @@ static void parse(kt_defs *c, yaml_node_t *f, kt_artifact *a)
     if (s == NULL)
         return;
     a->spec = s;
-    static const char *const keys[] = {"paths",   "type",         "deleted",  "times",
-                                       "parse",   "name_time",    "product",  "version",
-                                       "content", "content_form", "max_size", NULL};
+    static const char *const keys[] = {"paths",     "type",    "deleted", "times",   "parse",
+                                       "name_time", "product", "version", "content", "content_form",
+                                       "max_size",  "names",   NULL};
     defs_check_keys(c, f, "files", keys);
     kt_file_part_parse(c, f, a, &s->fp);
+    defs_strings(c, f, "names", &s->fp.names, false, "files");
     parse_content(c, f, s);
     yaml_node_t *p = defs_get(c, f, "parse");
     if (p)

@@ -60,6 +60,7 @@ void kt_file_part_parse(kt_defs *c, yaml_node_t *f, kt_artifact *a, kt_file_part
 void kt_file_part_release(kt_file_part *fp)
 {
     kt_strlist_release(&fp->paths);
+    kt_strlist_release(&fp->names);
     free(fp->times);
 }
 
@@ -130,6 +131,30 @@ static bool lookup(void *arg, const char *path, const void *node, const char *na
     return true;
 }
 
+static bool name_fits(const kt_file_part *fp, const char *name)
+{
+    for (size_t i = 0; i < fp->names.count; i++)
+        if (fnmatch(fp->names.items[i], name, FNM_CASEFOLD) == 0)
+            return true;
+    return fp->names.count == 0;
+}
+
+typedef struct wanted_ctx {
+    const kt_file_part *fp;
+    bool last;
+} wanted_ctx;
+
+/* Below the pattern's last component only directories lead on; at it,
+ * only names that fit the part's `names` count: the rest of a directory's
+ * entries are passed by without reading their records. */
+static bool wanted(void *p, const char *name, kt_file_type type)
+{
+    const wanted_ctx *w = p;
+    if (!w->last)
+        return type == KT_FT_DIR || type == KT_FT_UNKNOWN;
+    return name_fits(w->fp, name);
+}
+
 static void list(void *arg, const char *path, const void *node, bool last, kt_walk_each each,
                  void *walk)
 {
@@ -138,7 +163,8 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     const fnode *dir = node;
     kt_dirent_list l = {0};
     kt_error err = {0};
-    int rc = kt_fs_list(c->fs, path, x->fp->deleted, &l, &err);
+    wanted_ctx want = {.fp = x->fp, .last = last};
+    int rc = kt_fs_list_some(c->fs, path, x->fp->deleted, wanted, &want, &l, &err);
     if (rc) {
         if (rc != KT_ENOTFOUND)
             kt_collect_diag(c, KT_SEV_WARNING, "dir.list", path, NULL, "%s", err.msg);
@@ -171,6 +197,9 @@ static bool match(void *arg, const char *path, const void *node)
 {
     fwalk *x = arg;
     const fnode *n = node;
+    const char *slash = strrchr(path, '/');
+    if (!name_fits(x->fp, slash ? slash + 1 : path))
+        return false;
     bool fits = type_fits(x->fp, n->st.type) || (x->fp->type == 2 && link_to_dir(x->c, path, n));
     if (!fits || seen_before(x->c, n->st.inode, n->deleted))
         return false;

@@ -173,6 +173,11 @@ typedef struct kt_file_part {
     bool deleted; /* deleted entries count too */
     kt_file_time_rule *times;
     size_t ntimes;
+    /* files: `names`: an entry counts only when its name matches one of
+     * these globs (fnmatch, without case); empty: any name. Tested before
+     * anything else about the entry, so a search over a large tree reads
+     * nothing of the files it passes by. */
+    kt_strlist names;
 } kt_file_part;
 
 /* paths, type, deleted, times, product, version. */

@@ -1,9 +1,11 @@
 /* The library's side of event logs: hand the log to kavtrace-evtx (see
  * include/kavtrace/evtx.h) and read back what it found. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kavtrace/evtx.h"
 #include "parsers/reader.h"
@@ -234,12 +236,19 @@ static int on_line(void *ctx, char *line)
     return w->stop ? w->stop : w->rc;
 }
 
-int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_evtx_cb cb,
-                 void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err)
+/* The walk over the log in data[0..len), or when fd >= 0 in fd. */
+static int walk_log(const uint8_t *data, int fd, size_t len, const kt_strlist *filter,
+                    kt_evtx_cb cb, void *ctx, kt_evtx_stats *stats, kt_strlist *warnings,
+                    kt_error *err)
 {
     if (len > KT_EVTX_MAX_SIZE)
         return kt_error_set(err, KT_ELIMIT, "event log of %zu bytes, over the limit", len);
-    if (len < 8 || memcmp(data, "ElfFile\0", 8) != 0)
+    char head[8] = {0};
+    if (fd < 0)
+        memcpy(head, data, len < 8 ? len : 8);
+    else if (len >= 8 && pread(fd, head, 8, 0) != 8)
+        return kt_error_set(err, KT_EIO, "cannot read the staged log: %s", strerror(errno));
+    if (len < 8 || memcmp(head, "ElfFile\0", 8) != 0)
         return kt_error_set(err, KT_EFORMAT, "not an event log (no 'ElfFile' header)");
     size_t np = filter ? filter->count : 0;
     char **argv = calloc(np + 2, sizeof *argv);
@@ -259,7 +268,8 @@ int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_e
     w->session.end = 'X';
     w->session.kinds = "RPCS.WXE";
     const char *reader = kt_evtx_reader_path();
-    rc = kt_reader_run(reader, argv, data, len, on_line, w, err);
+    rc = fd < 0 ? kt_reader_run(reader, argv, data, len, on_line, w, err)
+                : kt_reader_run_fd(reader, argv, fd, len, on_line, w, err);
     if (w->unlisted)
         warn(w, "%zu more warnings not listed", w->unlisted);
     if (w->stop) {
@@ -283,5 +293,59 @@ out:
         pending_clear(&w->p);
     free(w);
     free(argv);
+    return rc;
+}
+
+int kt_evtx_walk(const uint8_t *data, size_t len, const kt_strlist *filter, kt_evtx_cb cb,
+                 void *ctx, kt_evtx_stats *stats, kt_strlist *warnings, kt_error *err)
+{
+    return walk_log(data, -1, len, filter, cb, ctx, stats, warnings, err);
+}
+
+/* Where the source's pieces go: the reader's input, and how much of it. */
+typedef struct staged {
+    int fd;
+    size_t len;
+    int error; /* errno of a failed write */
+    bool over; /* past KT_EVTX_MAX_SIZE */
+} staged;
+
+static int put_piece(void *p, const uint8_t *data, size_t len)
+{
+    staged *s = p;
+    if (len > KT_EVTX_MAX_SIZE - s->len) {
+        s->over = true;
+        return KT_ELIMIT;
+    }
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(s->fd, data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            s->error = n < 0 ? errno : EIO;
+            return KT_EIO;
+        }
+        done += (size_t)n;
+    }
+    s->len += len;
+    return KT_OK;
+}
+
+int kt_evtx_walk_source(kt_evtx_source source, void *source_ctx, const kt_strlist *filter,
+                        kt_evtx_cb cb, void *ctx, kt_evtx_stats *stats, kt_strlist *warnings,
+                        kt_error *err)
+{
+    staged s = {.fd = kt_reader_input_new()};
+    if (s.fd < 0)
+        return kt_error_set(err, KT_EIO, "staging the log: %s", strerror(errno));
+    int rc = source(source_ctx, put_piece, &s, err);
+    if (rc == KT_OK)
+        rc = walk_log(NULL, s.fd, s.len, filter, cb, ctx, stats, warnings, err);
+    else if (s.over)
+        rc =
+            kt_error_set(err, KT_ELIMIT, "event log over the limit of %zu bytes", KT_EVTX_MAX_SIZE);
+    else if (s.error)
+        rc = kt_error_set(err, KT_EIO, "staging the log: %s", strerror(s.error));
+    close(s.fd);
     return rc;
 }

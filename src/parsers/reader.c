@@ -120,10 +120,15 @@ static int make_pipe(int fds[2])
     return fds[0] < 0 || fds[1] < 0 ? -1 : 0;
 }
 
+int kt_reader_input_new(void)
+{
+    return above_stdio(memfd_create("kavtrace-reader-input", MFD_CLOEXEC));
+}
+
 /* data in a fresh memfd, at offset 0; -1 with errno on failure. */
 static int stage(const uint8_t *data, size_t len)
 {
-    int fd = above_stdio(memfd_create("kavtrace-reader-input", MFD_CLOEXEC));
+    int fd = kt_reader_input_new();
     if (fd < 0)
         return -1;
     for (size_t done = 0; done < len;) {
@@ -467,24 +472,45 @@ static int started(run *r, int fd, kt_error *err)
     return kt_error_set(err, KT_EIO, "cannot run '%s': %s", r->path, strerror(msg[1]));
 }
 
+static int run_staged(const char *path, char *const argv[], int in, size_t len,
+                      kt_reader_line_cb cb, void *ctx, kt_error *err);
+
 int kt_reader_run(const char *path, char *const argv[], const uint8_t *data, size_t len,
                   kt_reader_line_cb cb, void *ctx, kt_error *err)
+{
+    int in = stage(data, len);
+    if (in < 0)
+        return kt_error_set(err, KT_EIO, "staging the input of '%s': %s", path, strerror(errno));
+    return run_staged(path, argv, in, len, cb, ctx, err);
+}
+
+int kt_reader_run_fd(const char *path, char *const argv[], int fd, size_t len, kt_reader_line_cb cb,
+                     void *ctx, kt_error *err)
+{
+    int in = above_stdio(fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+    if (in < 0 || lseek(in, 0, SEEK_SET) != 0) {
+        int e = errno;
+        if (in >= 0)
+            close(in);
+        return kt_error_set(err, KT_EIO, "staging the input of '%s': %s", path, strerror(e));
+    }
+    return run_staged(path, argv, in, len, cb, ctx, err);
+}
+
+/* The run over the staged input `in` (taken: closed here). */
+static int run_staged(const char *path, char *const argv[], int in, size_t len,
+                      kt_reader_line_cb cb, void *ctx, kt_error *err)
 {
     kt_helper_limits lim;
     kt_helper_limits_get(&lim);
     run r = {.path = path, .len = len, .pid = -1, .pidfd = -1, .fd = -1, .cb = cb, .ctx = ctx};
     kt_helper_budget_for(&lim, len, &r.budget);
-    int rc = KT_OK, in = -1, out[2] = {-1, -1}, report[2] = {-1, -1};
+    int rc = KT_OK, out[2] = {-1, -1}, report[2] = {-1, -1};
 
     r.cap = FIRST_BUFFER;
     r.buf = malloc(r.cap);
     if (r.buf == NULL) {
         rc = kt_error_set(err, KT_ENOMEM, "out of memory");
-        goto out;
-    }
-    in = stage(data, len);
-    if (in < 0) {
-        rc = kt_error_set(err, KT_EIO, "staging the input of '%s': %s", path, strerror(errno));
         goto out;
     }
     if (make_pipe(out) != 0 || make_pipe(report) != 0) {

@@ -64,6 +64,15 @@ typedef int (*kt_reader_line_cb)(void *ctx, char *line);
 int kt_reader_run(const char *path, char *const argv[], const uint8_t *data, size_t len,
                   kt_reader_line_cb cb, void *ctx, kt_error *err);
 
+/* A new, empty input for kt_reader_run_fd (a memfd, close-on-exec), to
+ * be written in pieces; -1 with errno on failure. The caller closes it. */
+int kt_reader_input_new(void);
+/* kt_reader_run with the len bytes written to fd (from kt_reader_input_new;
+ * borrowed, left open) as the program's input: the caller never holds the
+ * whole input in memory. */
+int kt_reader_run_fd(const char *path, char *const argv[], int fd, size_t len, kt_reader_line_cb cb,
+                     void *ctx, kt_error *err);
+
 /* Where the reader program `name` is: $envvar when set and not empty, else
  * `name` in the running program's directory (written into buf), else
  * `name` itself. Returns the environment's string, buf or name. */
