@@ -58,6 +58,7 @@ VERDICTS = [
     "ksn_after_cutoff",
     "removed_before_cutoff",
     "migrated_to_ultraav",
+    "kaspersky_code_in_other_products",
 ]
 
 failures = []
