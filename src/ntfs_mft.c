@@ -98,41 +98,8 @@ static void times(const uint8_t *v, size_t len, size_t off, kt_mft_times *t)
 
 size_t kt_mft_utf8(const uint8_t *p, size_t n, char out[KT_MFT_NAME_MAX + 1])
 {
-    size_t o = 0;
-    if (n > 255)
-        n = 255;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
-        if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
-            uint32_t lo = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
-            if (lo >= 0xdc00 && lo < 0xe000) {
-                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-                i++;
-            } else {
-                c = 0xfffd;
-            }
-        } else if (c >= 0xd800 && c < 0xe000) {
-            c = 0xfffd;
-        }
-        /* 255 units make at most 765 bytes: a pair is 4 bytes for 2 units. */
-        if (c < 0x80) {
-            out[o++] = (char)c;
-        } else if (c < 0x800) {
-            out[o++] = (char)(0xc0 | c >> 6);
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        } else if (c < 0x10000) {
-            out[o++] = (char)(0xe0 | c >> 12);
-            out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            out[o++] = (char)(0xf0 | c >> 18);
-            out[o++] = (char)(0x80 | (c >> 12 & 0x3f));
-            out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-            out[o++] = (char)(0x80 | (c & 0x3f));
-        }
-    }
-    out[o] = '\0';
-    return o;
+    /* 255 units make at most 765 bytes: a pair is 4 bytes for 2 units. */
+    return kt_utf16le_to_utf8(p, n > 255 ? 255 : n, out, KT_MFT_NAME_MAX + 1);
 }
 
 static int file_name(const uint8_t *v, size_t vlen, kt_mft_record *out, kt_error *err)

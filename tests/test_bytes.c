@@ -1,4 +1,5 @@
 #include <stdint.h>
+#include <string.h>
 
 #include "kavtrace/bytes.h"
 #include "testutil.h"
@@ -85,6 +86,31 @@ START_TEST(offsets_near_size_max_do_not_wrap)
 }
 END_TEST
 
+/* UTF-16LE to UTF-8: one, two, three and four bytes a code point, a lone
+ * surrogate of either kind as U+FFFD, and a short buffer cut between code
+ * points, never inside one. */
+START_TEST(utf16le_becomes_utf8)
+{
+    /* "A", e-acute, the euro sign, U+1F600 as a pair, a lone high
+     * surrogate before "B", a lone low surrogate */
+    static const uint8_t u[] = {0x41, 0x00, 0xe9, 0x00, 0xac, 0x20, 0x3d, 0xd8,
+                                0x00, 0xde, 0x00, 0xd8, 0x42, 0x00, 0x00, 0xdc};
+    char out[64];
+    size_t n = kt_utf16le_to_utf8(u, sizeof u / 2, out, sizeof out);
+    ck_assert_str_eq(out, "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xef\xbf\xbd"
+                          "B\xef\xbf\xbd");
+    ck_assert_uint_eq(n, strlen(out));
+    /* room for "A" and e-acute (3 bytes and the NUL), not the euro sign */
+    ck_assert_uint_eq(kt_utf16le_to_utf8(u, sizeof u / 2, out, 6), 3);
+    ck_assert_str_eq(out, "A\xc3\xa9");
+    /* a pair cut off at the end of the units is a lone surrogate */
+    ck_assert_uint_eq(kt_utf16le_to_utf8(u, 4, out, sizeof out), 9);
+    ck_assert_str_eq(out, "A\xc3\xa9\xe2\x82\xac\xef\xbf\xbd");
+    ck_assert_uint_eq(kt_utf16le_to_utf8(u, 1, out, 1), 0);
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("bytes");
@@ -92,6 +118,7 @@ static Suite *suite(void)
     tcase_add_test(tc, reads_both_byte_orders);
     tcase_add_test(tc, reads_up_to_the_last_byte_and_not_past_it);
     tcase_add_test(tc, offsets_near_size_max_do_not_wrap);
+    tcase_add_test(tc, utf16le_becomes_utf8);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -103,4 +103,44 @@ static inline bool kt_rd_be64(const uint8_t *buf, size_t len, size_t off, uint64
     return true;
 }
 
+/* units UTF-16LE code units at p as UTF-8 into out (cap bytes, NUL
+ * included): a pair of surrogates is one code point, a lone surrogate
+ * becomes U+FFFD, a NUL unit is copied like any other. Stops before a code
+ * point that would not fit, never inside one. Returns the bytes written,
+ * without the NUL; cap 0 writes nothing. */
+static inline size_t kt_utf16le_to_utf8(const uint8_t *p, size_t units, char *out, size_t cap)
+{
+    if (cap == 0)
+        return 0;
+    size_t o = 0;
+    for (size_t i = 0; i < units; i++) {
+        uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
+        if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
+            uint32_t lo = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
+            if (lo >= 0xdc00 && lo < 0xe000) {
+                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                i++;
+            } else {
+                c = 0xfffd;
+            }
+        } else if (c >= 0xd800 && c < 0xe000) {
+            c = 0xfffd;
+        }
+        size_t n = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+        if (o + n >= cap)
+            break;
+        if (n == 1) {
+            out[o] = (char)c;
+        } else {
+            static const uint8_t lead[5] = {0, 0, 0xc0, 0xe0, 0xf0};
+            out[o] = (char)(lead[n] | c >> (6 * (n - 1)));
+            for (size_t k = 1; k < n; k++)
+                out[o + k] = (char)(0x80 | ((c >> (6 * (n - 1 - k))) & 0x3f));
+        }
+        o += n;
+    }
+    out[o] = '\0';
+    return o;
+}
+
 #endif

@@ -158,40 +158,10 @@ static bool map_rva(const pe_file *p, uint32_t rva, size_t *off, size_t *avail)
  * new UTF-8 string, or NULL when out of memory. */
 static char *utf16_to_utf8(const uint8_t *s, size_t units)
 {
+    /* at most 3 bytes a unit (a pair: 4 bytes for 2 units) */
     char *out = kt_malloc(units * 3 + 1);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t c = (uint32_t)s[2 * i] | (uint32_t)s[2 * i + 1] << 8;
-        if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
-            uint32_t lo = (uint32_t)s[2 * i + 2] | (uint32_t)s[2 * i + 3] << 8;
-            if (lo >= 0xdc00 && lo < 0xe000) {
-                c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-                i++;
-            } else {
-                c = 0xfffd;
-            }
-        } else if (c >= 0xd800 && c < 0xe000) {
-            c = 0xfffd;
-        }
-        if (c < 0x80) {
-            out[n++] = (char)c;
-        } else if (c < 0x800) {
-            out[n++] = (char)(0xc0 | c >> 6);
-            out[n++] = (char)(0x80 | (c & 0x3f));
-        } else if (c < 0x10000) {
-            out[n++] = (char)(0xe0 | c >> 12);
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[n++] = (char)(0x80 | (c & 0x3f));
-        } else {
-            out[n++] = (char)(0xf0 | c >> 18);
-            out[n++] = (char)(0x80 | ((c >> 12) & 0x3f));
-            out[n++] = (char)(0x80 | ((c >> 6) & 0x3f));
-            out[n++] = (char)(0x80 | (c & 0x3f));
-        }
-    }
-    out[n] = 0;
+    if (out)
+        kt_utf16le_to_utf8(s, units, out, units * 3 + 1);
     return out;
 }
 

@@ -331,35 +331,10 @@ static int rvalue(const kt_hive_rkey *r, const char *name, const kt_hive_rvalue 
 /* A REG_SZ's UTF-16LE bytes as UTF-8 (up to the first NUL). */
 static void utf16_text(const uint8_t *p, size_t n, char *buf, size_t len)
 {
-    size_t o = 0;
-    for (size_t i = 0; i + 1 < n && o + 4 < len; i += 2) {
-        uint32_t cp = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8;
-        if (cp == 0)
-            break;
-        if (cp >= 0xD800 && cp < 0xDC00 && i + 3 < n) {
-            uint32_t lo = (uint32_t)p[i + 2] | (uint32_t)p[i + 3] << 8;
-            if (lo >= 0xDC00 && lo < 0xE000) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i += 2;
-            }
-        }
-        if (cp < 0x80) {
-            buf[o++] = (char)cp;
-        } else if (cp < 0x800) {
-            buf[o++] = (char)(0xC0 | cp >> 6);
-            buf[o++] = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            buf[o++] = (char)(0xE0 | cp >> 12);
-            buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            buf[o++] = (char)(0x80 | (cp & 0x3F));
-        } else {
-            buf[o++] = (char)(0xF0 | cp >> 18);
-            buf[o++] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            buf[o++] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            buf[o++] = (char)(0x80 | (cp & 0x3F));
-        }
-    }
-    buf[o] = '\0';
+    size_t units = 0;
+    while (units < n / 2 && (p[2 * units] | p[2 * units + 1]))
+        units++;
+    kt_utf16le_to_utf8(p, units, buf, len);
 }
 
 int kt_hive_value(kt_hive *hv, kt_hive_node node, const char *name, uint32_t *type, kt_buf *out,

@@ -20,52 +20,6 @@
 #define V3_HEADER 76
 #define V4_HEADER 64
 
-/* UTF-16LE to UTF-8; a lone surrogate becomes U+FFFD. */
-static void utf16_to_utf8(const uint8_t *p, size_t units, char *out, size_t len)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t c = (uint32_t)p[2 * i] | (uint32_t)p[2 * i + 1] << 8;
-        if (c >= 0xd800 && c < 0xdc00 && i + 1 < units) {
-            uint32_t d = (uint32_t)p[2 * i + 2] | (uint32_t)p[2 * i + 3] << 8;
-            if (d >= 0xdc00 && d < 0xe000) {
-                c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
-                i++;
-            } else {
-                c = 0xfffd;
-            }
-        } else if (c >= 0xd800 && c < 0xe000) {
-            c = 0xfffd;
-        }
-        uint8_t b[4];
-        size_t n;
-        if (c < 0x80) {
-            b[0] = (uint8_t)c;
-            n = 1;
-        } else if (c < 0x800) {
-            b[0] = (uint8_t)(0xc0 | c >> 6);
-            b[1] = (uint8_t)(0x80 | (c & 0x3f));
-            n = 2;
-        } else if (c < 0x10000) {
-            b[0] = (uint8_t)(0xe0 | c >> 12);
-            b[1] = (uint8_t)(0x80 | (c >> 6 & 0x3f));
-            b[2] = (uint8_t)(0x80 | (c & 0x3f));
-            n = 3;
-        } else {
-            b[0] = (uint8_t)(0xf0 | c >> 18);
-            b[1] = (uint8_t)(0x80 | (c >> 12 & 0x3f));
-            b[2] = (uint8_t)(0x80 | (c >> 6 & 0x3f));
-            b[3] = (uint8_t)(0x80 | (c & 0x3f));
-            n = 4;
-        }
-        if (o + n >= len)
-            break;
-        memcpy(out + o, b, n);
-        o += n;
-    }
-    out[o] = '\0';
-}
-
 static kt_usn_status bad(size_t *off, const char **why, const char *reason)
 {
     *off += 8;
@@ -144,7 +98,7 @@ kt_usn_status kt_usn_next(const uint8_t *buf, size_t len, size_t *off, kt_usn_re
     x.time = kt_time_from_filetime(ft);
     if (x.time == KT_TIME_NONE)
         return bad(off, why, "time stamp out of range");
-    utf16_to_utf8(r + noff, nlen / 2, x.name, sizeof x.name);
+    kt_utf16le_to_utf8(r + noff, nlen / 2, x.name, sizeof x.name);
     *rec = x;
     *off = at + rlen;
     return KT_USN_RECORD;
