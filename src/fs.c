@@ -377,18 +377,30 @@ int kt_fs_list_deleted(kt_fs *fs, const char *path, kt_dirent_list *out, kt_erro
     return KT_OK;
 }
 
+/* The file (or named stream, "file:stream") that path names, for a read:
+ * its walk into *w and its stream (NULL: the file's data) into *stream;
+ * file holds the path without the stream. A directory has no data. */
+static int find_data(kt_fs *fs, const char *path, int flags, char file[KT_FS_PATH_MAX],
+                     const char **stream, walk *w, kt_error *err)
+{
+    if (split_stream(fs, path, file, KT_FS_PATH_MAX, stream))
+        return kt_error_set(err, KT_ELIMIT, "path too long");
+    int rc = walk_path(fs, file, KT_FS_FOLLOW | (flags & KT_FS_DELETED), w, err);
+    if (rc)
+        return rc;
+    if (w->type == KT_FT_DIR && *stream == NULL)
+        return kt_error_set(err, KT_EARG, "'%s' is a directory", path);
+    return KT_OK;
+}
+
 int kt_fs_read(kt_fs *fs, const char *path, int flags, size_t limit, kt_buf *out, kt_error *err)
 {
     char file[KT_FS_PATH_MAX];
     const char *stream;
-    if (split_stream(fs, path, file, sizeof file, &stream))
-        return kt_error_set(err, KT_ELIMIT, "path too long");
     walk w;
-    int rc = walk_path(fs, file, KT_FS_FOLLOW | (flags & KT_FS_DELETED), &w, err);
+    int rc = find_data(fs, path, flags, file, &stream, &w, err);
     if (rc)
         return rc;
-    if (w.type == KT_FT_DIR && stream == NULL)
-        return kt_error_set(err, KT_EARG, "'%s' is a directory", path);
     kt_buf b = {0};
     rc = fs->ops->read(fs, &w.node, w.resolved, stream, limit, &b, err);
     if (rc) {
@@ -416,14 +428,10 @@ int kt_fs_read_pieces(kt_fs *fs, const char *path, int flags, size_t limit, kt_f
     }
     char file[KT_FS_PATH_MAX];
     const char *stream;
-    if (split_stream(fs, path, file, sizeof file, &stream))
-        return kt_error_set(err, KT_ELIMIT, "path too long");
     walk w;
-    int rc = walk_path(fs, file, KT_FS_FOLLOW | (flags & KT_FS_DELETED), &w, err);
+    int rc = find_data(fs, path, flags, file, &stream, &w, err);
     if (rc)
         return rc;
-    if (w.type == KT_FT_DIR && stream == NULL)
-        return kt_error_set(err, KT_EARG, "'%s' is a directory", path);
     kt_error e = {0};
     rc = fs->ops->read_pieces(fs, &w.node, w.resolved, stream, limit, cb, ctx, &e);
     if (rc && e.code && err) {
