@@ -1,23 +1,23 @@
-/* Encrypted volumes: recognised by their headers, LUKS1 unlocked with
- * libluksde (volume_impl.h).
+/* Encrypted volumes: recognised by their headers, LUKS1 unlocked
+ * (volume_impl.h).
  *
- * Debian 12's libluksde (20200205) reads LUKS1 only, and trusts its
- * header: a LUKS1 volume with a 512-bit key (aes-xts-plain64 with two
- * AES-256 keys, cryptsetup 2.x's default key size for XTS) overruns a
- * stack buffer and aborts the process. So a header is checked here first,
- * against what that library reads safely, and anything else is refused
- * with the reason, never handed to it: version 1, cipher "aes", a mode of
- * XTS (a 256-bit key) or CBC (128, 192 or 256 bits) with a plain, plain64
- * or ESSIV-SHA256 IV, a hash of SHA-1, SHA-256 or SHA-512, a payload and
- * key material inside the volume, and PBKDF2 iteration counts under a
- * limit (a forged count would hang the scan).
+ * kavtrace reads LUKS1 volumes with cipher "aes" in the modes and key
+ * sizes of luks_modes below, a hash of SHA-1, SHA-256 or SHA-512, a
+ * payload and key material inside the volume, and PBKDF2 iteration counts
+ * under a limit (a forged count would hang the scan). Anything else is
+ * refused from the header, with the reason.
  *
  * The master key is recovered from the key slots here (below: libluksde
- * takes only UTF-8 passphrases and only the first slot) and given to
- * libluksde, which decrypts the payload. An unlocked volume is a libtsk
- * image of its own (its plaintext, read through libluksde over a libbfio
- * handle on the encrypted bytes), which every filesystem reader opens at
- * offset 0.
+ * takes only UTF-8 passphrases and only the first slot). The payload is
+ * then decrypted by Debian 12's libluksde (20200205) where it reads the
+ * volume right, and by kavtrace itself (luks_sectors.c, nettle) where it
+ * does not: with a 512-bit XTS key (cryptsetup 2.x's default) its key
+ * slot code overruns a 32-byte stack buffer and aborts the process
+ * (luksdeinfo: "stack smashing detected"), a 192-bit CBC key it refuses
+ * (and its key slot code corrupts the heap), and CBC-ESSIV with a 128-bit
+ * key it opens but decrypts wrong. Such a header is never handed to it.
+ * Either way an unlocked volume is a libtsk image of its own (its
+ * plaintext), which every filesystem reader opens at offset 0.
  */
 #include "bfio_img.h" /* first: libluksde.h's libbfio entry points */
 
@@ -27,14 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/aes.h>
-#include <nettle/cbc.h>
 #include <nettle/pbkdf2.h>
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
-#include <nettle/xts.h>
 
 #include "kavtrace/bytes.h"
+#include "luks_sectors.h"
 #include "volume_impl.h"
 
 KT_LIBYAL_TEXT(libluksde)
@@ -46,10 +44,48 @@ KT_LIBYAL_TEXT(libluksde)
 #define LUKS_MAX_ITERATIONS 20000000u
 
 struct kt_crypt {
-    libbfio_handle_t *io;
-    libluksde_volume_t *vol;
-    TSK_IMG_INFO *timg; /* the plaintext, owned */
+    libbfio_handle_t *io;    /* NULL when kavtrace decrypts */
+    libluksde_volume_t *vol; /* likewise */
+    TSK_IMG_INFO *timg;      /* the plaintext, owned */
 };
+
+/* The LUKS1 modes kavtrace reads (cipher "aes"), with their key sizes,
+ * and whether libluksde 20200205 decrypts the payload: it does so right
+ * where true (shown on a volume of each, truth/luks-modes.tsv); kavtrace
+ * decrypts the rest (see above). */
+typedef struct luks_mode {
+    const char *mode;
+    uint32_t key_bytes;
+    kt_luks_spec spec;
+    bool libluksde;
+} luks_mode;
+
+static const luks_mode luks_modes[] = {
+    {"xts-plain64", 32, {true, KT_LUKS_IV_PLAIN64, 32}, true},
+    {"xts-plain64", 64, {true, KT_LUKS_IV_PLAIN64, 64}, false},
+    {"xts-plain", 32, {true, KT_LUKS_IV_PLAIN, 32}, true},
+    {"xts-plain", 64, {true, KT_LUKS_IV_PLAIN, 64}, false},
+    {"cbc-essiv:sha256", 16, {false, KT_LUKS_IV_ESSIV_SHA256, 16}, false},
+    {"cbc-essiv:sha256", 24, {false, KT_LUKS_IV_ESSIV_SHA256, 24}, false},
+    {"cbc-essiv:sha256", 32, {false, KT_LUKS_IV_ESSIV_SHA256, 32}, true},
+    {"cbc-plain64", 16, {false, KT_LUKS_IV_PLAIN64, 16}, true},
+    {"cbc-plain64", 24, {false, KT_LUKS_IV_PLAIN64, 24}, false},
+    {"cbc-plain64", 32, {false, KT_LUKS_IV_PLAIN64, 32}, true},
+    {"cbc-plain", 16, {false, KT_LUKS_IV_PLAIN, 16}, true},
+    {"cbc-plain", 24, {false, KT_LUKS_IV_PLAIN, 24}, false},
+    {"cbc-plain", 32, {false, KT_LUKS_IV_PLAIN, 32}, true},
+};
+
+/* The row of luks_modes for cipher-mode with kb key bytes; NULL: not read. */
+static const luks_mode *luks_mode_of(const char *cipher, const char *mode, uint32_t kb)
+{
+    if (strcmp(cipher, "aes") != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof luks_modes / sizeof luks_modes[0]; i++)
+        if (strcmp(mode, luks_modes[i].mode) == 0 && kb == luks_modes[i].key_bytes)
+            return &luks_modes[i];
+    return NULL;
+}
 
 /* n bytes of a header's text field into out: up to its NUL, anything but
  * printable ASCII as '?'. */
@@ -69,7 +105,7 @@ static bool one_of(const char *s, const char *const *list)
     return false;
 }
 
-/* Why libluksde must not be given this LUKS1 header ("" when it may).
+/* Why kavtrace will not unlock this LUKS1 header ("" when it may).
  * The header's fields (LUKS1 On-Disk Format 1.2.3, big-endian): cipher
  * name at 8, mode at 40, hash at 72 (32 bytes each), payload offset in
  * sectors at 104, key bytes at 108, master key digest iterations at 164,
@@ -77,8 +113,6 @@ static bool one_of(const char *s, const char *const *list)
  * key material sector, stripes). */
 static void luks1_refusal(const uint8_t *h, int64_t len, char *why, size_t why_len)
 {
-    static const char *const modes_xts[] = {"xts-plain64", "xts-plain", NULL};
-    static const char *const modes_cbc[] = {"cbc-plain64", "cbc-plain", "cbc-essiv:sha256", NULL};
     static const char *const hashes[] = {"sha1", "sha256", "sha512", NULL};
     char cipher[33], mode[33], hash[33];
     printable(cipher, h + 8, 32, sizeof cipher);
@@ -89,23 +123,16 @@ static void luks1_refusal(const uint8_t *h, int64_t len, char *why, size_t why_l
     kt_rd_be32(h, LUKS_HEADER, 108, &kb);
     kt_rd_be32(h, LUKS_HEADER, 164, &mk_iter);
     why[0] = '\0';
-    bool xts = one_of(mode, modes_xts), cbc = one_of(mode, modes_cbc);
-    if (strcmp(cipher, "aes") != 0 || (!xts && !cbc)) {
+    if (luks_mode_of(cipher, mode, kb) == NULL) {
         snprintf(why, why_len,
-                 "the cipher %s-%s is not one libluksde reads (aes-xts-plain64, "
-                 "aes-cbc-essiv:sha256, aes-cbc-plain64)",
-                 cipher, mode);
-        return;
-    }
-    if ((xts && kb != 32) || (cbc && kb != 16 && kb != 24 && kb != 32)) {
-        snprintf(why, why_len,
-                 "its %u-bit key: Debian's libluksde 20200205 reads %s only with %s keys "
-                 "(a 512-bit key crashes it)",
-                 (unsigned)(kb * 8), xts ? "XTS" : "CBC", xts ? "256-bit" : "128- to 256-bit");
+                 "the cipher %s-%s with a %u-bit key is not one kavtrace reads (aes with "
+                 "xts-plain64 or xts-plain, 256- or 512-bit keys; cbc-essiv:sha256, cbc-plain64 "
+                 "or cbc-plain, 128- to 256-bit keys)",
+                 cipher, mode, (unsigned)(kb * 8));
         return;
     }
     if (!one_of(hash, hashes)) {
-        snprintf(why, why_len, "the hash %s is not one libluksde reads (sha1, sha256, sha512)",
+        snprintf(why, why_len, "the hash %s is not one kavtrace reads (sha1, sha256, sha512)",
                  hash);
         return;
     }
@@ -282,53 +309,10 @@ static const luks_hash luks_hashes[] = {
 /* The header's fields a key slot needs. */
 typedef struct luks1 {
     const luks_hash *hash;
-    bool xts, essiv, plain32;
+    const luks_mode *mode;
     uint32_t key_bytes, mk_iter;
     uint8_t mk_digest[20], mk_salt[32];
 } luks1;
-
-/* n bytes (whole sectors) in place, with key, the first being sector 0. */
-static void decrypt_sectors(const luks1 *l, const uint8_t *key, uint8_t *buf, size_t n)
-{
-    struct xts_aes128_key x;
-    struct aes128_ctx c128;
-    struct aes192_ctx c192;
-    struct aes256_ctx c256, essiv;
-    if (l->xts) {
-        xts_aes128_set_decrypt_key(&x, key);
-    } else {
-        if (l->key_bytes == 16)
-            aes128_set_decrypt_key(&c128, key);
-        else if (l->key_bytes == 24)
-            aes192_set_decrypt_key(&c192, key);
-        else
-            aes256_set_decrypt_key(&c256, key);
-        if (l->essiv) {
-            uint8_t salt[SHA256_DIGEST_SIZE];
-            hash_sha256(key, l->key_bytes, NULL, 0, salt);
-            aes256_set_encrypt_key(&essiv, salt);
-        }
-    }
-    for (size_t off = 0; off + 512 <= n; off += 512) {
-        uint64_t sector = off / 512;
-        uint8_t iv[16] = {0};
-        for (int i = 0; i < (l->plain32 ? 4 : 8); i++)
-            iv[i] = (uint8_t)(sector >> (8 * i));
-        uint8_t *p = buf + off;
-        if (l->xts) {
-            xts_aes128_decrypt_message(&x, iv, 512, p, p);
-            continue;
-        }
-        if (l->essiv)
-            aes256_encrypt(&essiv, 16, iv, iv);
-        if (l->key_bytes == 16)
-            cbc_decrypt(&c128, (nettle_cipher_func *)aes128_decrypt, 16, iv, 512, p, p);
-        else if (l->key_bytes == 24)
-            cbc_decrypt(&c192, (nettle_cipher_func *)aes192_decrypt, 16, iv, 512, p, p);
-        else
-            cbc_decrypt(&c256, (nettle_cipher_func *)aes256_decrypt, 16, iv, 512, p, p);
-    }
-}
 
 /* AF-merge: the stripes of n bytes each into key. */
 static void af_merge(const luks1 *l, const uint8_t *material, uint32_t stripes, uint8_t *key)
@@ -356,7 +340,7 @@ static bool recover_master_key(TSK_IMG_INFO *timg, int64_t off, const uint8_t *h
                                const kt_key *key, uint8_t *mk)
 {
     bool found = false;
-    size_t cap = (size_t)LUKS_MAX_STRIPES * 32 + 512;
+    size_t cap = (size_t)LUKS_MAX_STRIPES * 64 + 512;
     uint8_t *material = malloc(cap);
     if (material == NULL)
         return false;
@@ -377,12 +361,16 @@ static bool recover_master_key(TSK_IMG_INFO *timg, int64_t off, const uint8_t *h
             continue;
         }
         l->hash->pbkdf2(key->len, key->data, iter, 32, h + at + 8, l->key_bytes, slot_key);
-        decrypt_sectors(l, slot_key, material, len);
+        kt_luks_cipher *c = kt_luks_cipher_new(&l->mode->spec, slot_key);
+        memset(slot_key, 0, sizeof slot_key);
+        if (c == NULL)
+            break;
+        kt_luks_decrypt(c, 0, material, len);
+        kt_luks_cipher_free(c);
         af_merge(l, material, stripes, mk);
         l->hash->pbkdf2(l->key_bytes, mk, l->mk_iter, sizeof l->mk_salt, l->mk_salt, sizeof digest,
                         digest);
         found = memcmp(digest, l->mk_digest, sizeof digest) == 0;
-        memset(slot_key, 0, sizeof slot_key);
     }
     memset(material, 0, cap);
     free(material);
@@ -392,21 +380,20 @@ static bool recover_master_key(TSK_IMG_INFO *timg, int64_t off, const uint8_t *h
 /* The header's fields, which luks1_refusal accepted. */
 static bool luks1_of(const uint8_t *h, luks1 *l)
 {
-    char mode[33], hash[33];
+    char cipher[33], mode[33], hash[33];
+    printable(cipher, h + 8, 32, sizeof cipher);
     printable(mode, h + 40, 32, sizeof mode);
     printable(hash, h + 72, 32, sizeof hash);
     memset(l, 0, sizeof *l);
     for (size_t i = 0; i < sizeof luks_hashes / sizeof luks_hashes[0]; i++)
         if (strcmp(hash, luks_hashes[i].name) == 0)
             l->hash = &luks_hashes[i];
-    l->xts = strncmp(mode, "xts-", 4) == 0;
-    l->essiv = strcmp(mode, "cbc-essiv:sha256") == 0;
-    l->plain32 = strcmp(mode, "cbc-plain") == 0 || strcmp(mode, "xts-plain") == 0;
     kt_rd_be32(h, LUKS_HEADER, 108, &l->key_bytes);
     kt_rd_be32(h, LUKS_HEADER, 164, &l->mk_iter);
     memcpy(l->mk_digest, h + 112, 20);
     memcpy(l->mk_salt, h + 132, 32);
-    return l->hash != NULL && l->key_bytes <= 32;
+    l->mode = luks_mode_of(cipher, mode, l->key_bytes);
+    return l->hash != NULL && l->mode != NULL;
 }
 
 /* Open the volume with its master key mk: 1 unlocked (c filled), 0
@@ -436,6 +423,54 @@ static int open_with(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t
     return locked ? 0 : 1;
 }
 
+/* The plaintext of the payload at sector payload of the volume of len
+ * bytes at off, decrypted by kavtrace with the master key mk (spec):
+ * KT_OK with it in c->timg, or KT_ENOMEM. */
+static int open_nettle(TSK_IMG_INFO *timg, int64_t off, int64_t len, uint32_t payload,
+                       const kt_luks_spec *spec, const uint8_t *mk, kt_crypt *c)
+{
+    int64_t start = (int64_t)payload * 512;
+    kt_luks_cipher *cipher = kt_luks_cipher_new(spec, mk);
+    if (cipher == NULL)
+        return KT_ENOMEM;
+    c->timg = kt_luks_plain_open(timg, off + start, (len - start) / 512 * 512, cipher);
+    if (c->timg == NULL) {
+        kt_luks_cipher_free(cipher);
+        return KT_ENOMEM;
+    }
+    return KT_OK;
+}
+
+/* The plaintext read by libluksde, given the master key mk: KT_OK with
+ * it in c (its io, vol and timg), or KT_EFORMAT (why) / KT_ENOMEM. */
+static int open_libluksde(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t *mk,
+                          size_t mk_len, kt_crypt *c, char *why, size_t why_len)
+{
+    int r = open_with(timg, off, len, mk, mk_len, c, why, why_len);
+    if (r <= 0) {
+        if (r == 0)
+            kt_strlcpy(why, "libluksde does not take the master key its key slot gives", why_len);
+        return KT_EFORMAT;
+    }
+    size64_t size = 0;
+    if (libluksde_volume_get_size(c->vol, &size, NULL) != 1 || size == 0) {
+        kt_strlcpy(why, "libluksde gives no size for it", why_len);
+        return KT_EFORMAT;
+    }
+    plain_image *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return KT_ENOMEM;
+    p->vol = c->vol;
+    c->timg =
+        tsk_img_open_external(p, (TSK_OFF_T)size, 512, plain_read, plain_close, plain_imgstat);
+    if (c->timg == NULL) {
+        free(p);
+        tsk_error_reset();
+        return KT_ENOMEM;
+    }
+    return KT_OK;
+}
+
 int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
                     kt_crypt **out, size_t *which, char *why, size_t why_len)
 {
@@ -458,34 +493,25 @@ int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys 
     if (i == keys->count)
         return KT_ENOTFOUND;
     kt_crypt *c = calloc(1, sizeof *c);
-    if (c == NULL)
-        return KT_ENOMEM;
-    int r = open_with(timg, off, len, mk, l.key_bytes, c, why, why_len);
+    int rc = KT_ENOMEM;
+    if (c != NULL && l.mode->libluksde) {
+        rc = open_libluksde(timg, off, len, mk, l.key_bytes, c, why, why_len);
+    } else if (c != NULL) {
+        uint32_t payload = 0;
+        kt_rd_be32(h, sizeof h, 104, &payload);
+        rc = open_nettle(timg, off, len, payload, &l.mode->spec, mk, c);
+    }
     memset(mk, 0, sizeof mk);
-    if (r <= 0) {
-        if (r == 0)
-            kt_strlcpy(why, "libluksde does not take the master key its key slot gives", why_len);
+    if (rc != KT_OK) {
         kt_crypt_free(c);
-        return KT_EFORMAT;
-    }
-    size64_t size = 0;
-    plain_image *p = calloc(1, sizeof *p);
-    if (p == NULL || libluksde_volume_get_size(c->vol, &size, NULL) != 1 || size == 0) {
-        free(p);
-        kt_crypt_free(c);
-        kt_strlcpy(why, "libluksde gives no size for it", why_len);
-        return p == NULL ? KT_ENOMEM : KT_EFORMAT;
-    }
-    p->vol = c->vol;
-    c->timg =
-        tsk_img_open_external(p, (TSK_OFF_T)size, 512, plain_read, plain_close, plain_imgstat);
-    if (c->timg == NULL) {
-        free(p);
-        tsk_error_reset();
-        kt_crypt_free(c);
-        return KT_ENOMEM;
+        return rc;
     }
     *which = i;
     *out = c;
     return KT_OK;
+}
+
+const char *kt_crypt_decrypter(const kt_crypt *c)
+{
+    return c->vol ? "libluksde" : "kavtrace";
 }

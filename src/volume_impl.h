@@ -43,10 +43,15 @@ bool kt_crypt_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, kt_crypt_head
 /* Try each key on the LUKS1 volume of len bytes at off of timg (whose
  * header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
  * (kt_crypt_free; timg must outlive it) and *which is the key that
- * unlocked it; KT_ENOTFOUND: no key opens a key slot; KT_EFORMAT:
- * libluksde refused the volume (why, which never holds a key); KT_ENOMEM. */
+ * unlocked it; KT_ENOTFOUND: no key opens a key slot; KT_EFORMAT: the
+ * header is not one kavtrace reads, or libluksde refused the volume (why,
+ * which never holds a key); KT_ENOMEM. */
 int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
                     kt_crypt **out, size_t *which, char *why, size_t why_len);
+
+/* Who decrypts the unlocked volume's payload: "libluksde", or "kavtrace"
+ * (nettle) for what Debian's libluksde cannot read safely (static). */
+const char *kt_crypt_decrypter(const kt_crypt *c);
 
 /* Release an unlocked volume; NULL is a no-op. */
 void kt_crypt_free(kt_crypt *c);

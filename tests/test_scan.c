@@ -591,6 +591,39 @@ START_TEST(luks1_volumes_give_the_findings_of_the_same_systems_in_raw_images)
 }
 END_TEST
 
+/* kesl-rhel-removed's ext4 volume in a LUKS1 partition of cryptsetup
+ * 2.x's default shape (aes-xts-plain64, 512-bit key), which kavtrace
+ * decrypts itself (libluksde cannot read it safely): event for event and
+ * verdict for verdict, the findings of the same system in its raw image
+ * (before, the volume was refused and its verdicts left open). */
+START_TEST(a_512_bit_xts_luks1_volume_gives_the_findings_of_the_same_system_in_a_raw_image)
+{
+    char *luks = path_join(evidence_dir(), "scenarios-unix/kesl-rhel-removed.luks.raw");
+    char *rhel = path_join(evidence_dir(), "scenarios-unix/kesl-rhel-removed.raw");
+    kt_keys keys = {0};
+    add_pass(&keys, "wrong.pass");
+    add_pass(&keys, "rhel.pass");
+    kt_scan l = {.keys = &keys}, r = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, luks, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, rhel, &r, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, 1);
+    ck_assert_uint_eq(r.nsystems, 1);
+    ck_assert_uint_gt(same_events(&l, 0, &r, r.systems[0].volume->index), 10);
+    const kt_scan_system *ls = system_on(&l, 0);
+    ck_assert_str_eq(ls->fs, "ext4");
+    ck_assert_str_eq(ls->sys.hostname, r.systems[0].sys.hostname);
+    for (int v = 0; v < KT_V_COUNT; v++)
+        ck_assert_int_eq(ls->findings.verdicts[v], r.systems[0].findings.verdicts[v]);
+    ck_assert_uint_eq(ls->findings.nproducts, r.systems[0].findings.nproducts);
+    kt_scan_release(&l);
+    kt_scan_release(&r);
+    kt_keys_release(&keys);
+    free(luks);
+    free(rhel);
+}
+END_TEST
+
 /* Only kesl-ubuntu's password (and a wrong one): its volume is scanned as
  * before, the other is a warning naming it, and the verdicts that were
  * false become null (a volume could not be read), the others unchanged. */
@@ -2019,6 +2052,8 @@ static Suite *suite(void)
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_qcow2);
     tcase_add_test(tc, luks1_volumes_give_the_findings_of_the_same_systems_in_raw_images);
+    tcase_add_test(tc,
+                   a_512_bit_xts_luks1_volume_gives_the_findings_of_the_same_system_in_a_raw_image);
     tcase_add_test(tc, a_volume_no_key_unlocks_leaves_the_verdicts_open_and_the_rest_scanned);
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);

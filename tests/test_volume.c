@@ -4,9 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <nettle/sha2.h>
+
 #include "kavtrace/image.h"
 #include "kavtrace/volume.h"
+#include "luks_sectors.h"
 #include "testutil.h"
+#include "volume_impl.h"
 
 static int scan(const char *path, kt_image **img, kt_volume_list *vols, kt_error *err)
 {
@@ -653,7 +657,7 @@ START_TEST(unlocks_luks1_volumes_with_a_password_or_a_key_file)
             tried++;
         }
     }
-    ck_assert_uint_eq(tried, 3);
+    ck_assert_uint_eq(tried, 4);
     tsv_free(&t);
 }
 END_TEST
@@ -694,16 +698,17 @@ START_TEST(a_wrong_key_is_named_without_the_key_and_other_volumes_still_unlock)
 }
 END_TEST
 
-/* What Debian's libluksde cannot read safely is refused from the header,
- * with the reason, before the library sees it: a 512-bit XTS key (with
- * which luksdeinfo aborts, "stack smashing detected") and LUKS2. */
-START_TEST(refuses_luks2_and_a_512_bit_key_with_the_reason)
+/* What kavtrace does not read is refused from the header, with the
+ * reason, before libluksde sees it: a cipher other than AES (a LUKS1
+ * header naming serpent), and LUKS2. (A 512-bit XTS key, refused before,
+ * is now read: decrypts_every_luks1_mode_libluksde_cannot_read_itself.) */
+START_TEST(refuses_luks2_and_a_cipher_it_does_not_read_with_the_reason)
 {
     static const struct {
         const char *file, *reason;
     } cases[] = {
-        {"luks1-512.img", "its 512-bit key: Debian's libluksde 20200205 reads XTS only with "
-                          "256-bit keys"},
+        {"luks1-serpent.img", "the cipher serpent-xts-plain64 with a 512-bit key is not one "
+                              "kavtrace reads"},
         {"luks2-gpt.raw", "LUKS2 is not read: Debian's libluksde 20200205 reads LUKS1 only"},
     };
     for (size_t i = 0; i < 2; i++) {
@@ -728,6 +733,181 @@ START_TEST(refuses_luks2_and_a_512_bit_key_with_the_reason)
 }
 END_TEST
 
+/* Every LUKS1 mode and key size kavtrace reads (truth/luks-modes.tsv, one
+ * volume each around the same payload): unlocked, its payload read back
+ * whole and at an offset across sectors, byte for byte; and decrypted by
+ * libluksde only where it reads the volume right. The others (a 512-bit
+ * XTS key, 192-bit CBC, 128-bit CBC-ESSIV) kavtrace decrypts itself: were
+ * they handed to libluksde, the process would abort (stack smashing, a
+ * corrupt heap) or the volume stay locked. */
+START_TEST(decrypts_every_luks1_mode_libluksde_cannot_read_itself)
+{
+    tsv t;
+    truth_load(&t, "truth/luks-modes.tsv");
+    char *payload_path = path_join(evidence_dir(), "luks-modes/payload.bin");
+    kt_buf payload = {0};
+    file_load(payload_path, &payload);
+    ck_assert_uint_eq(payload.len, 65536);
+    size_t ours = 0;
+    uint8_t *got = malloc(payload.len);
+    ck_assert_ptr_nonnull(got);
+    for (size_t i = 0; i < t.count; i++) {
+        const tsv_row *r = &t.rows[i];
+        char rel[128];
+        snprintf(rel, sizeof rel, "luks-modes/%s", r->f[0]);
+        char *path = path_join(evidence_dir(), rel);
+        kt_image *img = NULL;
+        kt_error err = {0};
+        kt_keys keys = {0};
+        luks_keys(&keys, "wrong.pass ubuntu.pass");
+        ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s: %s", r->f[0], err.msg);
+        kt_volume_list vl = {0};
+        ck_assert_msg(kt_volumes_scan_keys(img, &keys, &vl, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(vl.count, 1);
+        const kt_crypt *c = vl.items[0].crypt;
+        ck_assert_msg(c != NULL, "%s: not unlocked", r->f[0]);
+        ck_assert_str_eq(kt_crypt_decrypter(c), r->f[3]);
+        ours += strcmp(r->f[3], "kavtrace") == 0;
+        TSK_IMG_INFO *plain = kt_crypt_tsk(c);
+        ck_assert_int_eq(plain->size, (TSK_OFF_T)payload.len);
+        memset(got, 0, payload.len);
+        ck_assert_int_eq(tsk_img_read(plain, 0, (char *)got, payload.len), (ssize_t)payload.len);
+        ck_assert_msg(memcmp(got, payload.data, payload.len) == 0, "%s: the payload differs",
+                      r->f[0]);
+        memset(got, 0, payload.len);
+        ck_assert_int_eq(tsk_img_read(plain, 1000, (char *)got, 40000), 40000);
+        ck_assert_msg(memcmp(got, payload.data + 1000, 40000) == 0, "%s: at 1000, it differs",
+                      r->f[0]);
+        kt_volume_list_release(&vl);
+        kt_image_free(img);
+        kt_keys_release(&keys);
+        free(path);
+    }
+    ck_assert_uint_eq(t.count, 13);
+    ck_assert_uint_eq(ours, 6);
+    free(got);
+    kt_buf_release(&payload);
+    free(payload_path);
+    tsv_free(&t);
+}
+END_TEST
+
+static void unhex(const char *hex, uint8_t *out, size_t n)
+{
+    ck_assert_uint_eq(strlen(hex), 2 * n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v = 0;
+        ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (uint8_t)v;
+    }
+}
+
+/* IEEE 1619-2007 vector 10 (XTS-AES-256, 512-byte data unit 0xff; the
+ * plaintext 00..ff twice): key 1, key 2, the ciphertext. */
+#define IEEE10_KEY                                                                                 \
+    "2718281828459045235360287471352662497757247093699959574966967627"                             \
+    "3141592653589793238462643383279502884197169399375105820974944592"
+#define IEEE10_CT                                                                                  \
+    "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"                             \
+    "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"                             \
+    "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"                             \
+    "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"                             \
+    "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"                             \
+    "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"                             \
+    "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"                             \
+    "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a"                             \
+    "84e18e8f84252070c13e9f1f289be54fbc481457778f616015e1327a02b140f1"                             \
+    "505eb309326d68378f8374595c849d84f4c333ec4423885143cb47bd71c5edae"                             \
+    "9be69a2ffeceb1bec9de244fbe15992b11b77c040f12bd8f6a975a44a0f90c29"                             \
+    "a9abc3d4d893927284c58754cce294529f8614dcd2aba991925fedc4ae74ffac"                             \
+    "6e333b93eb4aff0479da9a410e4450e0dd7ae4c6e2910900575da401fc07059f"                             \
+    "645e8b7e9bfdef33943054ff84011493c27b3429eaedb4ed5376441a77ed4385"                             \
+    "1ad77f16f541dfd269d50d6a5f14fb0aab1cbb4c1550be97f7ab4066193c4caa"                             \
+    "773dad38014bd2092fa755c824bb5e54c4f36ffda9fcea70b9c6e693e148c151"
+
+/* The sector function, on vectors computed apart from nettle: IEEE 1619
+ * vector 10 as a 512-bit aes-xts-plain64 sector 0xff; the same sector
+ * 2^32 + 0xff, which plain (32 bits) reads as 0xff and plain64 does not;
+ * and the rest decrypting 00..ff twice as ciphertext, the plaintext's
+ * SHA-256 from Python's `cryptography` (OpenSSL) with the IV made as
+ * dm-crypt does (key: IEEE 1619 vector 4's for XTS-128, bytes 00, 01, ...
+ * for CBC; ESSIV's IV the sector encrypted under SHA-256 of the key). */
+START_TEST(decrypts_sectors_as_ieee_1619_and_dm_crypt_do)
+{
+    static const struct {
+        kt_luks_spec spec;
+        const char *key; /* hex; NULL: 00, 01, ... */
+        uint64_t sector;
+        bool ieee_ct;       /* the ciphertext IEEE 1619 vector 10's, else 00..ff twice */
+        const char *sha256; /* of the plaintext; NULL: 00..ff twice */
+    } cases[] = {
+        {{true, KT_LUKS_IV_PLAIN64, 64}, IEEE10_KEY, 0xff, true, NULL},
+        {{true, KT_LUKS_IV_PLAIN, 64}, IEEE10_KEY, 0x1000000ffull, true, NULL},
+        {{true, KT_LUKS_IV_PLAIN64, 64},
+         IEEE10_KEY,
+         0x1000000ffull,
+         true,
+         "716098a48d0a749dc625fc45f7b7c3d48d817b3f6faa2d2b5f844391edc2360a"},
+        {{true, KT_LUKS_IV_PLAIN64, 32},
+         "2718281828459045235360287471352631415926535897932384626433832795",
+         0,
+         false,
+         "307b108dd5656ad74cd627e218e65567abd6c7cd016dda0c0de8c0420aa3ab76"},
+        {{false, KT_LUKS_IV_ESSIV_SHA256, 16},
+         NULL,
+         7,
+         false,
+         "9f091b1b1b9573a2d74fbacdeec9a215fab655b2be4758be83f97d14e0a0e7b9"},
+        {{false, KT_LUKS_IV_ESSIV_SHA256, 32},
+         NULL,
+         7,
+         false,
+         "dd5ef7cd02b4651fc6df3650e548c1dced62e4e0efc9a27a424796a03b37f38f"},
+        {{false, KT_LUKS_IV_PLAIN64, 24},
+         NULL,
+         0x100000001ull,
+         false,
+         "0680c9e587d2f651c90c60fa2a0854ae4fc1ab93e1c3af28280473795a198b18"},
+        {{false, KT_LUKS_IV_PLAIN, 24},
+         NULL,
+         0x100000001ull,
+         false,
+         "94f02be86edd0dd376d6ea53429fa222567b30dc5dd5752f62630612596b74a6"},
+    };
+    uint8_t pattern[512];
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t key[64], buf[512];
+        size_t kb = cases[i].spec.key_bytes;
+        if (cases[i].key)
+            unhex(cases[i].key, key, kb);
+        else
+            for (size_t k = 0; k < kb; k++)
+                key[k] = (uint8_t)k;
+        if (cases[i].ieee_ct)
+            unhex(IEEE10_CT, buf, sizeof buf);
+        else
+            memcpy(buf, pattern, sizeof buf);
+        kt_luks_cipher *c = kt_luks_cipher_new(&cases[i].spec, key);
+        ck_assert_ptr_nonnull(c);
+        kt_luks_decrypt(c, cases[i].sector, buf, sizeof buf);
+        kt_luks_cipher_free(c);
+        if (cases[i].sha256 == NULL) {
+            ck_assert_msg(memcmp(buf, pattern, sizeof buf) == 0, "case %zu differs", i);
+            continue;
+        }
+        uint8_t want[SHA256_DIGEST_SIZE], got[SHA256_DIGEST_SIZE];
+        unhex(cases[i].sha256, want, sizeof want);
+        struct sha256_ctx h;
+        sha256_init(&h);
+        sha256_update(&h, sizeof buf, buf);
+        sha256_digest(&h, sizeof got, got);
+        ck_assert_msg(memcmp(got, want, sizeof got) == 0, "case %zu differs", i);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("volume");
@@ -746,7 +926,9 @@ static Suite *suite(void)
     tcase_add_test(tc, lists_encrypted_volumes_with_their_kind_and_a_warning);
     tcase_add_test(tc, unlocks_luks1_volumes_with_a_password_or_a_key_file);
     tcase_add_test(tc, a_wrong_key_is_named_without_the_key_and_other_volumes_still_unlock);
-    tcase_add_test(tc, refuses_luks2_and_a_512_bit_key_with_the_reason);
+    tcase_add_test(tc, refuses_luks2_and_a_cipher_it_does_not_read_with_the_reason);
+    tcase_add_test(tc, decrypts_every_luks1_mode_libluksde_cannot_read_itself);
+    tcase_add_test(tc, decrypts_sectors_as_ieee_1619_and_dm_crypt_do);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,13 +14,17 @@
  * the key PBKDF2 derives from the passphrase) from sector 8 on, and the
  * payload from sector 4096, encrypted per 512-byte sector.
  *
- * MODE: "xts-plain64" (AES-XTS, KEY_BITS 256 or 512: AES-128 or AES-256
- * halves, the tweak the sector number) or "cbc-essiv:sha256" (AES-CBC,
- * KEY_BITS 128 or 256, the IV the sector number encrypted with SHA-256 of
- * the master key). The hash is SHA-256. Each PASSFILE's bytes, as they are
- * (cryptsetup --key-file reads a key file so), are one key slot's
- * passphrase, from slot 0; at most 8. PAYLOAD "-" writes no payload (a
- * header only, for tests of the header).
+ * MODE: "xts-plain64" or "xts-plain" (AES-XTS, KEY_BITS 256 or 512:
+ * AES-128 or AES-256 halves, the tweak the sector number), or
+ * "cbc-essiv:sha256", "cbc-plain64" or "cbc-plain" (AES-CBC, KEY_BITS 128,
+ * 192 or 256; the IV the sector number, for ESSIV encrypted with SHA-256
+ * of the master key as an AES-256 key). plain64 and ESSIV take the sector
+ * number as 64 bits, plain as 32 (little-endian, zero-padded); sectors
+ * count from 0 at the payload, and at each key slot's material. The hash
+ * is SHA-256. Each PASSFILE's bytes, as they are (cryptsetup --key-file
+ * reads a key file so), are one key slot's passphrase, from slot 0; at
+ * most 8. PAYLOAD "-" writes no payload (a header only, for tests of the
+ * header).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -83,30 +87,45 @@ static void be32(uint8_t *p, uint32_t v)
 
 /* ---- the sector cipher ----------------------------------------------- */
 
+typedef struct sector_mode {
+    const char *name;
+    int xts, essiv, iv_bytes;
+} sector_mode;
+
+static const sector_mode modes[] = {
+    {"xts-plain64", 1, 0, 8}, {"xts-plain", 1, 0, 4}, {"cbc-essiv:sha256", 0, 1, 8},
+    {"cbc-plain64", 0, 0, 8}, {"cbc-plain", 0, 0, 4},
+};
+
 typedef struct cipher {
-    int xts; /* 1: xts-plain64; 0: cbc-essiv:sha256 */
+    const sector_mode *m;
     size_t key_bytes;
     struct xts_aes128_key x128;
     struct xts_aes256_key x256;
     struct aes128_ctx c128;
+    struct aes192_ctx c192;
     struct aes256_ctx c256;
     struct aes256_ctx essiv; /* SHA-256 of the key, as an AES-256 key */
 } cipher;
 
-static void cipher_init(cipher *c, int xts, const uint8_t *key, size_t key_bytes)
+static void cipher_init(cipher *c, const sector_mode *m, const uint8_t *key, size_t key_bytes)
 {
     memset(c, 0, sizeof *c);
-    c->xts = xts;
+    c->m = m;
     c->key_bytes = key_bytes;
-    if (xts && key_bytes == 32)
+    if (m->xts && key_bytes == 32)
         xts_aes128_set_encrypt_key(&c->x128, key);
-    else if (xts)
+    else if (m->xts)
         xts_aes256_set_encrypt_key(&c->x256, key);
     else {
         if (key_bytes == 16)
             aes128_set_encrypt_key(&c->c128, key);
+        else if (key_bytes == 24)
+            aes192_set_encrypt_key(&c->c192, key);
         else
             aes256_set_encrypt_key(&c->c256, key);
+        if (!m->essiv)
+            return;
         uint8_t salt[SHA256_DIGEST_SIZE];
         struct sha256_ctx h;
         sha256_init(&h);
@@ -122,17 +141,21 @@ static void encrypt(cipher *c, uint8_t *buf, size_t n, uint64_t first)
     for (size_t off = 0; off < n; off += SECTOR) {
         uint64_t s = first + off / SECTOR;
         uint8_t iv[16] = {0};
-        for (int i = 0; i < 8; i++)
+        for (int i = 0; i < c->m->iv_bytes; i++)
             iv[i] = (uint8_t)(s >> (8 * i)); /* little-endian sector number */
         uint8_t *p = buf + off;
-        if (c->xts && c->key_bytes == 32)
+        if (c->m->xts && c->key_bytes == 32)
             xts_aes128_encrypt_message(&c->x128, iv, SECTOR, p, p);
-        else if (c->xts)
+        else if (c->m->xts)
             xts_aes256_encrypt_message(&c->x256, iv, SECTOR, p, p);
         else {
-            aes256_encrypt(&c->essiv, 16, iv, iv);
+            if (c->m->essiv)
+                aes256_encrypt(&c->essiv, 16, iv, iv);
             if (c->key_bytes == 16)
                 cbc_encrypt((void *)&c->c128, (nettle_cipher_func *)aes128_encrypt, 16, iv, SECTOR,
+                            p, p);
+            else if (c->key_bytes == 24)
+                cbc_encrypt((void *)&c->c192, (nettle_cipher_func *)aes192_encrypt, 16, iv, SECTOR,
                             p, p);
             else
                 cbc_encrypt((void *)&c->c256, (nettle_cipher_func *)aes256_encrypt, 16, iv, SECTOR,
@@ -200,12 +223,16 @@ int main(int argc, char **argv)
     if (strlen(argv[4]) >= sizeof seed || strlen(uuid) != 36)
         die("the seed is too long or the UUID not 36 characters");
     strcpy(seed, argv[4]);
-    int xts = strcmp(mode, "xts-plain64") == 0;
-    if (!xts && strcmp(mode, "cbc-essiv:sha256") != 0)
-        die("MODE is xts-plain64 or cbc-essiv:sha256");
+    const sector_mode *m = NULL;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(mode, modes[i].name) == 0)
+            m = &modes[i];
+    if (m == NULL)
+        die("MODE is xts-plain64, xts-plain, cbc-essiv:sha256, cbc-plain64 or cbc-plain");
     long bits = strtol(argv[6], NULL, 10);
-    if ((xts && bits != 256 && bits != 512) || (!xts && bits != 128 && bits != 256))
-        die("KEY_BITS: 256 or 512 for xts-plain64, 128 or 256 for cbc-essiv:sha256");
+    if ((m->xts && bits != 256 && bits != 512) ||
+        (!m->xts && bits != 128 && bits != 192 && bits != 256))
+        die("KEY_BITS: 256 or 512 for XTS, 128, 192 or 256 for CBC");
     size_t kb = (size_t)bits / 8;
     size_t af_bytes = kb * STRIPES;
     size_t af_sectors = (af_bytes + SECTOR - 1) / SECTOR;
@@ -256,7 +283,7 @@ int main(int argc, char **argv)
         memset(af, 0, af_sectors * SECTOR);
         af_split(master, kb, af);
         cipher c;
-        cipher_init(&c, xts, derived, kb);
+        cipher_init(&c, m, derived, kb);
         encrypt(&c, af, af_sectors * SECTOR, 0);
         memcpy(img + (size_t)material * SECTOR, af, af_sectors * SECTOR);
     }
@@ -272,7 +299,7 @@ int main(int argc, char **argv)
         if (in == NULL)
             die("cannot open PAYLOAD");
         cipher c;
-        cipher_init(&c, xts, master, kb);
+        cipher_init(&c, m, master, kb);
         enum { CHUNK = 256 * SECTOR };
         uint8_t *buf = malloc(CHUNK);
         if (buf == NULL)
