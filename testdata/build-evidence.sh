@@ -221,7 +221,7 @@ truncate -s 1M "$out/bitlocker-bootsector.img"
 printf '\xeb\x58\x90-FVE-FS-' | dd of="$out/bitlocker-bootsector.img" conv=notrunc status=none
 printf '\x55\xaa' | dd of="$out/bitlocker-bootsector.img" bs=1 seek=510 conv=notrunc status=none
 
-step "LUKS1 volumes kavtrace unlocks (kesl-ubuntu and kesl-astra), one it refuses (512-bit key)"
+step "LUKS1 volumes kavtrace unlocks (kesl-ubuntu, kesl-astra, kesl-rhel-removed 512-bit XTS, every AES mode), one it refuses (serpent)"
 "$here/build-luks.sh" "$out" "$mkluks"
 
 step "triage collections (KAPE folder, Velociraptor zip, UAC tarball) of scenarios"
