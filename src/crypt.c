@@ -136,7 +136,7 @@ static void luks1_refusal(const uint8_t *h, int64_t len, char *why, size_t why_l
                  hash);
         return;
     }
-    if ((int64_t)payload * 512 >= len) {
+    if ((int64_t)payload * 512 + 512 > len) { /* not one sector of payload */
         snprintf(why, why_len, "its payload offset (sector %u) is past its end", (unsigned)payload);
         return;
     }
