@@ -8,9 +8,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tsk/libtsk.h>
+#include <tsk/fs/tsk_ntfs.h>
+
+#include "kavtrace/fs.h"
 #include "kavtrace/scan.h"
 #include "kavtrace/usn.h"
 #include "testutil.h"
+#include "tsk_util.h"
 
 static kt_artifact_set defs;
 
@@ -329,6 +334,31 @@ START_TEST(the_journal_dates_the_removal_after_the_cutoff)
 }
 END_TEST
 
+/* The journal is opened by its entry, found in the volume's own $MFT
+ * table, not by libtsk's path lookup: that opens the root directory
+ * through libtsk, whose first directory open reads every MFT entry again
+ * (on a 100k-entry volume, 98 MiB more) to build its orphan map. After
+ * the scan, libtsk has no orphan map: it never opened a directory. */
+START_TEST(the_journal_is_found_without_reading_the_mft_again)
+{
+    char *path = path_join(evidence_dir(), "usn/kes-usn-removed.raw");
+    kt_scan s = {0};
+    scan(path, &s);
+    check_truth(&s, false);
+    kt_fs *fs = NULL;
+    for (size_t i = 0; i < s.inv.vols.count && fs == NULL; i++)
+        if (s.inv.volumes[i].fs && kt_fs_get_kind(s.inv.volumes[i].fs) == KT_FS_NTFS)
+            fs = s.inv.volumes[i].fs;
+    ck_assert_ptr_nonnull(fs);
+    ck_assert_uint_eq(kt_fs_mft_passes(fs, NULL), 1);
+    const NTFS_INFO *ntfs = (const NTFS_INFO *)kt_fs_tsk_info(fs);
+    ck_assert_ptr_nonnull(ntfs);
+    ck_assert_ptr_null(ntfs->orphan_map);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 /* The image's bytes of $J: its first page after the sparse head, found by
  * its first record's name (UTF-16LE "Mozilla Firefox"). */
 static size_t find_utf16(const kt_buf *img, const char *name)
@@ -381,6 +411,7 @@ static Suite *suite(void)
     tcase_add_test(tc, damaged_records_are_refused_within_bounds);
     tcase_add_test(tc, the_journal_dates_the_removal_after_the_cutoff);
     tcase_add_test(tc, a_damaged_record_is_a_warning_and_the_rest_is_read);
+    tcase_add_test(tc, the_journal_is_found_without_reading_the_mft_again);
     suite_add_tcase(s, tc);
     return s;
 }

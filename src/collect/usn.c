@@ -351,7 +351,14 @@ static int read_range(kt_collector *c, journal *j, const TSK_FS_ATTR *attr, int6
 
 static int read_journal(kt_collector *c, journal *j, kt_error *err)
 {
-    TSK_FS_FILE *f = tsk_fs_file_open(j->tfs, NULL, "/$Extend/$UsnJrnl");
+    /* The path is resolved from the volume's own $MFT table (kt_fs_stat),
+     * then the file opened by its entry: libtsk's path lookup would open
+     * the root directory through libtsk, whose first directory open walks
+     * every MFT entry, reading the whole $MFT a second time. */
+    kt_stat st;
+    if (kt_fs_stat(c->fs, "$Extend/$UsnJrnl", 0, &st, NULL) != KT_OK)
+        return kt_error_set(err, KT_ENOTFOUND, "no change journal");
+    TSK_FS_FILE *f = tsk_fs_file_open_meta(j->tfs, NULL, (TSK_INUM_T)st.inode);
     if (f == NULL) {
         tsk_error_reset();
         return kt_error_set(err, KT_ENOTFOUND, "no change journal");
