@@ -563,7 +563,7 @@ static int white_label(kt_system_finding *out, const kt_artifact_set *set, const
     int rc = KT_OK;
     for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
         const kt_event *e = &tl->items[i];
-        if (e->volume != volume)
+        if (kt_event_system(e) != volume)
             continue;
         char text[1024];
         if (e->role == KT_ROLE_BUNDLED_TOOL) {
@@ -991,7 +991,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     for (int pass = 0; pass < 2 && rc == KT_OK; pass++) {
         for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
             const kt_event *e = &tl->items[i];
-            if (e->volume != volume || e->vendor == NULL ||
+            if (kt_event_system(e) != volume || e->vendor == NULL ||
                 (pass == 0) != (e->product_id != NULL) || e->role == KT_ROLE_INTEGRATION ||
                 e->role == KT_ROLE_BUNDLED_TOOL)
                 continue;
