@@ -563,7 +563,7 @@ static int white_label(kt_system_finding *out, const kt_artifact_set *set, const
     int rc = KT_OK;
     for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
         const kt_event *e = &tl->items[i];
-        if (e->volume != volume)
+        if (kt_event_system(e) != volume)
             continue;
         char text[1024];
         if (e->role == KT_ROLE_BUNDLED_TOOL) {
@@ -728,6 +728,21 @@ static bool at_work(const kt_event *e)
            e->category != KT_CAT_MIGRATION && e->category != KT_CAT_CONFIG;
 }
 
+/* Whether e, found in a shadow copy taken after t, shows the product
+ * there when the copy was taken: it shows it installed, and no removal in
+ * the same copy comes after it. */
+static bool store_shows_after(const kt_event *e, const kt_event *const *ev, size_t n, kt_time t)
+{
+    if (e->store == 0 || e->store_created == KT_TIME_NONE || e->store_created <= t ||
+        !shows_installed(e))
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (ev[k]->store == e->store && ev[k]->volume == e->volume &&
+            ev[k]->category == KT_CAT_REMOVAL && ev[k]->time >= e->time)
+            return false;
+    return true;
+}
+
 /* The state of product p (its events ev) at t (docs/findings.md). */
 static int product_state(const kt_product_finding *p, const kt_event *const *ev, size_t n,
                          kt_time t, kt_product_state *s)
@@ -738,8 +753,15 @@ static int product_state(const kt_product_finding *p, const kt_event *const *ev,
     s->last_signature_update = s->last_codebase_update = KT_TIME_NONE;
     kt_time seen = KT_TIME_NONE, gone = KT_TIME_NONE, install_after = KT_TIME_NONE;
     bool before_t = false, seen_after = false;
+    /* A shadow copy taken after t that still holds the product: the first
+     * such copy, and its newest event showing the product. */
+    const kt_event *store_after = NULL;
     for (size_t i = 0; i < n; i++) {
         const kt_event *e = ev[i];
+        if (store_shows_after(e, ev, n, t) &&
+            (store_after == NULL || e->store_created < store_after->store_created ||
+             (e->store_created == store_after->store_created && e->time > store_after->time)))
+            store_after = e;
         if (by(e, t)) {
             before_t = true;
             kt_time *slot = e->category == KT_CAT_REMOVAL ? &gone
@@ -758,15 +780,24 @@ static int product_state(const kt_product_finding *p, const kt_event *const *ev,
     /* Gone at acquisition with its removal dated by nothing: whether the
      * removal came before t cannot be told, unless the product is seen at
      * work after t (an update, a run: from any copy of the past, a hive's
-     * free cells or logs, a shadow copy): its removal came after that. */
-    bool gone_undated = (p->status == KT_STATUS_REMOVED || p->status == KT_STATUS_RESIDUE) &&
-                        p->removed == KT_TIME_NONE && !seen_after;
+     * free cells or logs, a shadow copy), or a shadow copy taken after t
+     * still holds it: its removal came after that. */
+    seen_after = seen_after || store_after != NULL;
+    bool undated = (p->status == KT_STATUS_REMOVED || p->status == KT_STATUS_RESIDUE) &&
+                   p->removed == KT_TIME_NONE;
+    bool gone_undated = undated && !seen_after;
     if (gone != KT_TIME_NONE && (seen == KT_TIME_NONE || gone >= seen)) {
         s->installed = KT_FALSE; /* removed, and nothing after shows it back by t */
         ids_at(&rc, &s->ev_installed, ev, n, t, gone, is_removal);
     } else if (seen != KT_TIME_NONE && !gone_undated) {
         s->installed = KT_TRUE; /* there, and no removal by t */
         ids_at(&rc, &s->ev_installed, ev, n, t, seen, shows_installed);
+        /* and the shadow copy after t that shows it lasted */
+        bool listed = false;
+        for (size_t i = 0; store_after && i < s->ev_installed.count && !listed; i++)
+            listed = strcmp(s->ev_installed.items[i], store_after->id) == 0;
+        if (store_after && undated && !listed)
+            add_id(&rc, &s->ev_installed, store_after->id);
     } else if (!before_t && install_after != KT_TIME_NONE) {
         /* Nothing by t, an install surely after it: not yet installed (a
          * local date of that day is the same install). */
@@ -906,7 +937,9 @@ int kt_findings_state_at(const kt_timeline *tl, kt_time t, const char *milestone
         size_t n = 0;
         for (size_t k = 0; k < p->ev_all.count; k++) {
             const kt_event *e = event_by_id(tl, p->ev_all.items[k]);
-            if (e)
+            /* A shadow copy holds the volume as it was when taken: a time
+             * it holds that is later (a wrong clock) dates nothing. */
+            if (e && !(e->store && e->store_created != KT_TIME_NONE && e->time > e->store_created))
                 ev[n++] = e;
         }
         rc = product_state(p, ev, n, t, &st.products[i]);
@@ -991,7 +1024,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     for (int pass = 0; pass < 2 && rc == KT_OK; pass++) {
         for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
             const kt_event *e = &tl->items[i];
-            if (e->volume != volume || e->vendor == NULL ||
+            if (kt_event_system(e) != volume || e->vendor == NULL ||
                 (pass == 0) != (e->product_id != NULL) || e->role == KT_ROLE_INTEGRATION ||
                 e->role == KT_ROLE_BUNDLED_TOOL)
                 continue;

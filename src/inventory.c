@@ -174,6 +174,65 @@ static int take_volume(kt_inventory *inv, kt_inventory_volume *iv, unsigned flag
     return rc;
 }
 
+/* Windows known on the volume (live or in a store) only by a "Program
+ * Files" folder: no Windows folder, no hive. */
+static bool programs_only(const kt_inventory_volume *iv, bool *any)
+{
+    *any = false;
+    if (iv->sys.os != KT_OS_NONE && !kt_system_programs_only(&iv->sys))
+        return false;
+    *any = iv->sys.os != KT_OS_NONE;
+    for (size_t k = 0; k < iv->nstores; k++) {
+        if (iv->stores[k].sys.os != KT_OS_NONE && !kt_system_programs_only(&iv->stores[k].sys))
+            return false;
+        *any = *any || iv->stores[k].sys.os != KT_OS_NONE;
+    }
+    return *any;
+}
+
+/* A volume whose Windows is known only by a "Program Files" folder, on an
+ * image where another volume holds Windows by its own files, is that
+ * Windows' data volume (D:, programs installed to it), not a second
+ * system whose hives are missing: its systems are dropped with the
+ * warnings they gave ("hive", "system"), and a note says so. */
+static int data_volumes(kt_inventory *inv, kt_error *err)
+{
+    int windows = -1;
+    bool any;
+    for (size_t i = 0; i < inv->vols.count && windows < 0; i++) {
+        const kt_inventory_volume *iv = &inv->volumes[i];
+        if (iv->sys.os == KT_OS_WINDOWS && !kt_system_programs_only(&iv->sys))
+            windows = iv->volume->index;
+    }
+    for (size_t i = 0; i < inv->vols.count && windows >= 0; i++) {
+        kt_inventory_volume *iv = &inv->volumes[i];
+        if (!programs_only(iv, &any))
+            continue;
+        inv->nsystems--;
+        kt_system_release(&iv->sys);
+        memset(&iv->sys, 0, sizeof iv->sys);
+        for (size_t k = 0; k < iv->nstores; k++) {
+            kt_system_release(&iv->stores[k].sys);
+            memset(&iv->stores[k].sys, 0, sizeof iv->stores[k].sys);
+        }
+        size_t n = 0;
+        for (size_t w = 0; w < iv->warnings.count; w++) {
+            const kt_diag *d = &iv->warnings.items[w];
+            if (d->code && (strcmp(d->code, "hive") == 0 || strcmp(d->code, "system") == 0))
+                continue;
+            iv->warnings.items[n++] = *d;
+        }
+        iv->warnings.count = n;
+        if (kt_diags_addf(&iv->warnings, KT_SEV_NOTE, "system.data_volume", iv->volume->index, NULL,
+                          NULL,
+                          "a 'Program Files' folder but no Windows folder or hive: a data volume "
+                          "of the Windows on volume %d, not a system of its own",
+                          windows))
+            return oom(err);
+    }
+    return KT_OK;
+}
+
 int kt_inventory_init(kt_inventory *inv, const char *path, kt_error *err)
 {
     return kt_inventory_open(inv, path, 0, NULL, err);
@@ -207,6 +266,8 @@ int kt_inventory_open(kt_inventory *inv, const char *path, unsigned flags, const
         inv->volumes[i].volume = &inv->vols.items[i];
     for (size_t i = 0; i < inv->vols.count && rc == KT_OK; i++)
         rc = take_volume(inv, &inv->volumes[i], flags, err);
+    if (rc == KT_OK)
+        rc = data_volumes(inv, err);
     return rc;
 }
 

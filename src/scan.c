@@ -33,6 +33,52 @@ static int copy_system(kt_system *dst, const kt_system *src)
     return KT_OK;
 }
 
+/* A volume with a filesystem but no system, live or in a shadow copy. */
+static bool data_volume(const kt_inventory_volume *iv)
+{
+    if (iv->fs == NULL || iv->sys.os != KT_OS_NONE)
+        return false;
+    for (size_t k = 0; k < iv->nstores; k++)
+        if (iv->stores[k].sys.os != KT_OS_NONE)
+            return false;
+    return true;
+}
+
+/* The data volumes' own metadata (their change journals, and those of
+ * their shadow copies), for the image's Windows system: with one, every
+ * NTFS data volume served it (D:, where programs or their quarantine may
+ * live); with several, which one a data volume served is not known, and a
+ * note says its journal is not read. */
+static int data_volumes(const kt_artifact_set *set, kt_scan *out, const kt_volume *win_vol,
+                        const kt_system *win, size_t nwin, kt_error *err)
+{
+    const kt_inventory *inv = &out->inv;
+    for (size_t i = 0; i < inv->vols.count && nwin; i++) {
+        const kt_inventory_volume *iv = &inv->volumes[i];
+        if (!data_volume(iv) || kt_fs_get_kind(iv->fs) != KT_FS_NTFS)
+            continue;
+        if (nwin > 1) {
+            if (kt_diags_addf(&out->warnings, KT_SEV_NOTE, "usn.data_volume", iv->volume->index,
+                              NULL, NULL,
+                              "volume %d holds no system and the image holds %zu Windows "
+                              "systems: which one it served is not known, so its change "
+                              "journal is not read",
+                              iv->volume->index, nwin))
+                return kt_error_set(err, KT_ENOMEM, "out of memory");
+            continue;
+        }
+        int rc = kt_collect_data_volume(set, iv->fs, iv->volume, win_vol, win, &out->tl,
+                                        &out->warnings, &out->stats, err);
+        for (size_t k = 0; k < iv->nstores && rc == KT_OK; k++)
+            if (iv->stores[k].fs)
+                rc = kt_collect_data_volume(set, iv->stores[k].fs, &iv->stores[k].volume, win_vol,
+                                            win, &out->tl, &out->warnings, &out->stats, err);
+        if (rc)
+            return rc;
+    }
+    return KT_OK;
+}
+
 int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_scan_progress progress, void *pctx, kt_error *err)
 {
@@ -41,6 +87,10 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
     if (rc)
         return rc;
     const kt_inventory *inv = &out->inv;
+    /* The image's Windows systems: how many, and the (last) one's. */
+    const kt_volume *win_vol = NULL;
+    const kt_system *win = NULL;
+    size_t nwin = 0;
     out->systems = calloc(inv->nsystems ? inv->nsystems : 1, sizeof *out->systems);
     if (out->systems == NULL || kt_inventory_image_warnings(inv, &out->warnings))
         return kt_error_set(err, KT_ENOMEM, "out of memory");
@@ -71,6 +121,8 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
             return kt_error_set(err, KT_ENOMEM, "out of memory");
         }
         out->nsystems++;
+        if (sys->os == KT_OS_WINDOWS)
+            win_vol = v, win = sys, nwin++;
         if (iv->sys.os != KT_OS_NONE) {
             rc = kt_collect_system(set, iv->fs, v, &iv->sys, out->collect_flags, &out->tl,
                                    &out->warnings, &out->stats, s->zone, sizeof s->zone, err);
@@ -96,6 +148,9 @@ int kt_scan_run(const kt_artifact_set *set, const char *path, kt_scan *out,
                 kt_strlcpy(s->zone, zone, sizeof s->zone);
         }
     }
+    rc = data_volumes(set, out, win_vol, win, nwin, err);
+    if (rc)
+        return rc;
     /* Damage the collection's reads met without failing (an EWF chunk
      * that fails its checksum): a loss of the whole item. */
     kt_strlist damage = {0};

@@ -279,6 +279,11 @@ static const struct {
     {KT_OS_WINDOWS, "Program Files", KT_FT_DIR, windows_details},
 };
 
+bool kt_system_programs_only(const kt_system *sys)
+{
+    return sys->os == KT_OS_WINDOWS && strcmp(sys->marker, "Program Files") == 0;
+}
+
 /* ---- no system: absence or damage? --------------------------------- */
 
 /* Files reached from the root before a filesystem with no system is taken

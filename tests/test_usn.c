@@ -236,32 +236,39 @@ static bool has_diag(const kt_scan *s, const char *code, const char *text)
     return false;
 }
 
-/* The scan against expected.tsv: every verdict, product field, state and
- * event it names, and no other change-journal event. lossy: a source was
+/* The scan against a ground truth (usn/expected.tsv): every verdict,
+ * product field, state and event it names, and no other change-journal
+ * event. An event row may name its volume and store (otherwise: the
+ * system's volume, store 0); one on another volume than the system's
+ * must be marked as found on a data volume of it. lossy: a source was
  * read only in part, so a verdict's false is null. */
-static void check_truth(const kt_scan *s, bool lossy)
+static void check_truth_file(const kt_scan *s, const char *file, bool lossy)
 {
     const kt_scan_system *sys = &s->systems[0];
     const kt_system_finding *f = &sys->findings;
     tsv t;
-    truth_load(&t, "usn/expected.tsv");
+    truth_load(&t, file);
     size_t nevents = 0;
     for (size_t i = 0; i < t.count; i++) {
         tsv_row *r = &t.rows[i];
         const char *scope = r->f[0];
         char what[256];
-        snprintf(what, sizeof what, "usn/expected.tsv:%d", r->line);
+        snprintf(what, sizeof what, "%s:%d", file, r->line);
         if (strcmp(scope, "event") == 0) {
-            ck_assert_int_eq(r->nfields, 5);
+            ck_assert(r->nfields == 5 || r->nfields == 7);
+            int volume = r->nfields == 7 ? atoi(r->f[5]) : sys->volume->index;
+            int store = r->nfields == 7 ? atoi(r->f[6]) : 0;
             bool found = false;
             for (size_t k = 0; k < s->tl.count && !found; k++) {
                 const kt_event *e = &s->tl.items[k];
-                found = e->artifact && strcmp(kt_artifact_source(e->artifact), "usn") == 0 &&
-                        e->time == truth_time(r->f[1]) &&
-                        strcmp(kt_category_name(e->category), r->f[2]) == 0 && e->path &&
-                        strcmp(e->path, r->f[3]) == 0 && e->value &&
-                        strcmp(e->value, r->f[4]) == 0 && e->precision == KT_PREC_100NS &&
-                        !e->allocated;
+                found =
+                    e->artifact && strcmp(kt_artifact_source(e->artifact), "usn") == 0 &&
+                    e->volume == volume && e->store == store &&
+                    e->data_volume == (volume != sys->volume->index) &&
+                    kt_event_system(e) == sys->volume->index && e->time == truth_time(r->f[1]) &&
+                    strcmp(kt_category_name(e->category), r->f[2]) == 0 && e->path &&
+                    strcmp(e->path, r->f[3]) == 0 && e->value && strcmp(e->value, r->f[4]) == 0 &&
+                    e->precision == KT_PREC_100NS && !e->allocated;
             }
             ck_assert_msg(found, "%s: no such event", what);
             nevents++;
@@ -320,6 +327,11 @@ static void check_truth(const kt_scan *s, bool lossy)
     tsv_free(&t);
 }
 
+static void check_truth(const kt_scan *s, bool lossy)
+{
+    check_truth_file(s, "usn/expected.tsv", lossy);
+}
+
 START_TEST(the_journal_dates_the_removal_after_the_cutoff)
 {
     char *path = path_join(evidence_dir(), "usn/kes-usn-removed.raw");
@@ -354,6 +366,31 @@ START_TEST(the_journal_is_found_without_reading_the_mft_again)
     const NTFS_INFO *ntfs = (const NTFS_INFO *)kt_fs_tsk_info(fs);
     ck_assert_ptr_nonnull(ntfs);
     ck_assert_ptr_null(ntfs->orphan_map);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
+/* KES installed to the data volume D:\Program Files and removed after
+ * the cutoff: the data volume (Program Files but no Windows folder) is
+ * not a system of its own; its journal, and the journal inside its shadow
+ * copy (events marked with the store), are the system's, and date the
+ * install and the removal. */
+START_TEST(a_data_volume_journal_and_its_shadow_copy_are_read)
+{
+    char *path = path_join(evidence_dir(), "usn/kes-usn-datavol.raw");
+    kt_scan s = {0};
+    scan(path, &s);
+    ck_assert_int_eq(s.systems[0].volume->index, 0);
+    check_truth_file(&s, "usn/expected-datavol.tsv", false);
+    ck_assert(has_diag(&s, "system.data_volume", "data volume of the Windows on volume 0"));
+    const kt_event *store = NULL;
+    for (size_t k = 0; k < s.tl.count; k++)
+        if (s.tl.items[k].store == 1)
+            store = &s.tl.items[k];
+    ck_assert(store != NULL);
+    check_str("store id", store->store_id, "4b55534e-0000-4000-8000-000000001006");
+    check_time("store created", store->store_created, "2024-10-06T02:00:07.7654321Z");
     kt_scan_release(&s);
     free(path);
 }
@@ -412,6 +449,7 @@ static Suite *suite(void)
     tcase_add_test(tc, the_journal_dates_the_removal_after_the_cutoff);
     tcase_add_test(tc, a_damaged_record_is_a_warning_and_the_rest_is_read);
     tcase_add_test(tc, the_journal_is_found_without_reading_the_mft_again);
+    tcase_add_test(tc, a_data_volume_journal_and_its_shadow_copy_are_read);
     suite_add_tcase(s, tc);
     return s;
 }

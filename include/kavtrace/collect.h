@@ -47,6 +47,18 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
                          const kt_system *sys, unsigned flags, kt_event_sink *sink, kt_diags *diags,
                          kt_collect_stats *stats, char *zone, size_t zone_len, kt_error *err);
 
+/* Collect from a data volume of the system sys on system_vol (vol: a
+ * volume, or a shadow copy of one, that holds no system of its own, such
+ * as a D: volume programs were installed to): only the sources that read
+ * a volume's own metadata (today the change journal, `usn`). Events name
+ * vol (kt_event.volume, .store) and belong to system_vol's system
+ * (kt_event.data_volume, .system_volume); diagnostics are system_vol's,
+ * their paths prefixed with "volume N: ". Only out-of-memory is an
+ * error. */
+int kt_collect_data_volume(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
+                           const kt_volume *system_vol, const kt_system *sys, kt_timeline *tl,
+                           kt_diags *diags, kt_collect_stats *stats, kt_error *err);
+
 /* Event logs (the `evtx` source). The reader's filter for these
  * definitions (a must be evtx definitions): every record one of them can
  * match passes it; KT_ENOMEM on failure. */

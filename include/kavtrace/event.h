@@ -74,6 +74,12 @@ typedef struct kt_event {
     /* where */
     int volume;
     int64_t volume_offset;
+    /* Found on a data volume of the system on volume system_volume (a
+     * volume holding no system of its own, kt_collect_data_volume): the
+     * event belongs to that system's findings. Otherwise (data_volume
+     * false) the system is the one on `volume`; kt_event_system gives it. */
+    bool data_volume;
+    int system_volume;
     /* Found in a Volume Shadow Copy of the volume: the store's number
      * (1-based), identifier and creation time; store 0: the volume as
      * acquired. What a store shows is the past: it never makes a product
@@ -99,6 +105,12 @@ typedef struct kt_event {
     char nearest[32]; /* the nearest milestone's id */
     int64_t distance; /* seconds from that milestone (negative: before it) */
 } kt_event;
+
+/* The volume of the system e belongs to (the findings' key). */
+static inline int kt_event_system(const kt_event *e)
+{
+    return e->data_volume ? e->system_volume : e->volume;
+}
 
 /* Where collectors send events: the timeline (kt_timeline_sink), or a
  * test's own list. add copies what it keeps (the event and its strings

@@ -40,6 +40,10 @@ typedef struct kt_system {
  * kt_system_release (the hives and the zone with it). */
 int kt_system_detect(kt_fs *fs, kt_system *sys, kt_error *err);
 void kt_system_release(kt_system *sys);
+/* Whether sys is Windows known only by the weakest marker, a "Program
+ * Files" folder (no Windows folder, hive or boot file): on an image whose
+ * other volume holds Windows, that volume's data volume (inventory.h). */
+bool kt_system_programs_only(const kt_system *sys);
 const char *kt_os_name(kt_os os);
 
 #endif

@@ -113,6 +113,7 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
     kt_collector c = {.set = set,
                       .fs = fs,
                       .vol = vol,
+                      .system_vol = vol,
                       .sys = sys,
                       .flags = flags,
                       .sink = sink,
@@ -142,6 +143,38 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
     for (size_t u = 0; u < c.nusers; u++)
         kt_hive_free(c.users[u].hive);
     free(c.users);
+    if (c.rc)
+        return kt_error_set(err, c.rc, "out of memory while collecting");
+    return KT_OK;
+}
+
+int kt_collect_data_volume(const kt_artifact_set *set, kt_fs *fs, const kt_volume *vol,
+                           const kt_volume *system_vol, const kt_system *sys, kt_timeline *tl,
+                           kt_diags *diags, kt_collect_stats *stats, kt_error *err)
+{
+    kt_event_sink sink = kt_timeline_sink(tl);
+    kt_collector c = {.set = set,
+                      .fs = fs,
+                      .vol = vol,
+                      .system_vol = system_vol,
+                      .sys = sys,
+                      .sink = &sink,
+                      .diags = diags,
+                      .stats = stats,
+                      .zone = &sys->zone};
+    const char *os = kt_os_name(sys->os);
+    for (size_t i = 0; i < set->nartifacts && !c.rc; i++) {
+        const kt_artifact *a = &set->artifacts[i];
+        if (a->os == NULL || strcmp(a->os, os) != 0 || a->source == NULL || a->spec == NULL ||
+            !a->source->data_volumes)
+            continue;
+        a->source->collect(&c, a);
+    }
+    for (size_t i = 0; i < kt_nsources; i++)
+        if (kt_sources[i]->finish && kt_sources[i]->data_volumes)
+            kt_sources[i]->finish(&c);
+    free(c.seen);
+    free(c.diag_index);
     if (c.rc)
         return kt_error_set(err, c.rc, "out of memory while collecting");
     return KT_OK;

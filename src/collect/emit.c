@@ -92,11 +92,20 @@ void kt_collect_diag(kt_collector *c, kt_severity sev, const char *code, const c
             c->rc = KT_ENOMEM;
         return;
     }
-    uint64_t h = diag_hash(sev, c->vol->index, code, path, artifact, msg);
-    size_t s = diag_slot(c, h, sev, c->vol->index, code, path, artifact, msg);
+    /* On a data volume: a diagnostic of the system it serves (a loss
+     * there is a loss of the system's findings); its path names the
+     * volume. */
+    int vol = c->system_vol->index;
+    char where[KT_FS_PATH_MAX + 32];
+    if (c->system_vol != c->vol && path) {
+        snprintf(where, sizeof where, "volume %d: %s", c->vol->index, path);
+        path = where;
+    }
+    uint64_t h = diag_hash(sev, vol, code, path, artifact, msg);
+    size_t s = diag_slot(c, h, sev, vol, code, path, artifact, msg);
     if (c->diag_index[s] != 0)
         return;
-    int rc = kt_diags_addf(c->diags, sev, code, c->vol->index, path, artifact, "%s", msg);
+    int rc = kt_diags_addf(c->diags, sev, code, vol, path, artifact, "%s", msg);
     if (rc != KT_OK && c->rc == KT_OK)
         c->rc = rc; /* a diagnostic lost would leave a result silently incomplete */
 }
@@ -245,6 +254,8 @@ void kt_emit_begin(kt_collector *c, const kt_artifact *a, const kt_find *f, kt_e
     ev->removal_method = a->removal_method;
     ev->volume = c->vol->index;
     ev->volume_offset = c->vol->offset;
+    ev->data_volume = c->system_vol != c->vol;
+    ev->system_volume = c->system_vol->index;
     ev->store = c->vol->store;
     ev->store_id = c->vol->store ? c->vol->store_id : NULL;
     ev->store_created = c->vol->store ? c->vol->store_created : KT_TIME_NONE;

@@ -43,6 +43,9 @@ struct kt_source_ops {
     void (*collect)(kt_collector *c, const kt_artifact *a);
     /* After every artifact ran (may be NULL). */
     void (*finish)(kt_collector *c);
+    /* Run on the system's data volumes too (kt_collect_data_volume): a
+     * source that reads a volume's own metadata, not the system's files. */
+    bool data_volumes;
 };
 
 extern const kt_source_ops kt_source_registry, kt_source_files, kt_source_evtx, kt_source_sqlite,
@@ -82,6 +85,10 @@ struct kt_collector {
     const kt_artifact_set *set;
     kt_fs *fs;
     const kt_volume *vol;
+    /* The system's volume: vol, except on a data volume of the system
+     * (kt_collect_data_volume), whose events and diagnostics belong to the
+     * system on system_vol. */
+    const kt_volume *system_vol;
     const kt_system *sys;
     unsigned flags; /* KT_COLLECT_* */
     kt_event_sink *sink;

@@ -518,4 +518,5 @@ const kt_source_ops kt_source_usn = {
     .detail = detail,
     .collect = collect,
     .finish = finish,
+    .data_volumes = true,
 };

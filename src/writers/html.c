@@ -160,7 +160,7 @@ static kt_time last_event(const kt_scan *s, int volume)
 {
     kt_time t = KT_TIME_NONE;
     for (size_t i = 0; i < s->tl.count; i++)
-        if (s->tl.items[i].volume == volume && s->tl.items[i].time > t)
+        if (kt_event_system(&s->tl.items[i]) == volume && s->tl.items[i].time > t)
             t = s->tl.items[i].time;
     return t;
 }
@@ -272,7 +272,8 @@ static void picture(html *h, const kt_scan *s, const kt_artifact_set *set, const
         /* updates and KSN as marks, each linked to its event */
         for (size_t i = 0; i < s->tl.count; i++) {
             const kt_event *e = &s->tl.items[i];
-            if (e->volume != vol || e->product_id == NULL || strcmp(e->product_id, pf->id) != 0)
+            if (kt_event_system(e) != vol || e->product_id == NULL ||
+                strcmp(e->product_id, pf->id) != 0)
                 continue;
             if (e->category != KT_CAT_SIGNATURE_UPDATE && e->category != KT_CAT_CODEBASE_UPDATE &&
                 e->category != KT_CAT_KSN && e->category != KT_CAT_UPDATE)
