@@ -224,7 +224,11 @@ kt_precision kt_file_precision(const kt_collector *c);
 #define KT_WALK_NODE_MAX 256
 #define KT_WALK_MAX_DEPTH 256
 #define KT_WALK_ANY_DEPTH 6
-#define KT_WALK_ANY_NODES 4096
+/* Real program folders are large (Microsoft Office, Windows Defender,
+ * Common Files, WindowsApps: thousands of folders each): the bound is for
+ * pathological trees. The queue holds only the folders still to list, at
+ * most this many (~100 bytes each besides their paths). */
+#define KT_WALK_ANY_NODES 131072
 
 typedef void (*kt_walk_each)(void *walk, const char *name, const void *child);
 
