@@ -20,8 +20,9 @@
 
 #include "source.h"
 
-/* Uninstall entries read per system at most: more is a warning. */
-#define OWNER_MAX_ENTRIES 65536
+/* Uninstall entries with a folder kept per system at most (~3 KiB each): more
+ * is a warning. */
+#define OWNER_MAX_ENTRIES 16384
 #define OWNER_FOLDER_MAX 1024
 
 typedef struct spec {
@@ -388,8 +389,9 @@ static void run(kt_collector *c, const kt_artifact *a)
         for (size_t k = 0; k < s->user_keys.count; k++)
             read_entries(c, a, c->users[u].hive, c->users[u].path, s->user_keys.items[k], drive,
                          &es);
+    /* a note, not a loss: no verdict reads the host product */
     if (es.cut)
-        kt_collect_diag(c, KT_SEV_WARNING, "limit.owner", NULL, a,
+        kt_collect_diag(c, KT_SEV_NOTE, "limit.owner", NULL, a,
                         "more than %d uninstall entries: the rest are not matched to "
                         "integrations",
                         OWNER_MAX_ENTRIES);
