@@ -67,6 +67,8 @@ const char *kt_role_name(kt_role r)
         return "bundled_tool";
     case KT_ROLE_SEARCHED:
         return "searched";
+    case KT_ROLE_HOST_PRODUCT:
+        return "host_product";
     case KT_ROLE_NONE:
         break;
     }
@@ -171,10 +173,12 @@ static void parse_artifact(kt_defs *c, yaml_node_t *n, kt_artifact *a)
         a->role = KT_ROLE_BUNDLED_TOOL;
     else if (strcmp(role, "searched") == 0)
         a->role = KT_ROLE_SEARCHED;
+    else if (strcmp(role, "host_product") == 0)
+        a->role = KT_ROLE_HOST_PRODUCT;
     else
         defs_problem(c, defs_get(c, n, "role"),
                      "artifact: role must be registration, program, residue, integration, "
-                     "bundled_tool, searched or none");
+                     "bundled_tool, searched, host_product or none");
     /* The Kaspersky component an integration find is (a product id). */
     a->component = defs_dup(c, n, "component", false, "artifact");
     if (a->role == KT_ROLE_INTEGRATION && a->component == NULL && c->rc == KT_OK)

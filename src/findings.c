@@ -554,6 +554,87 @@ static bool is_bases(const kt_event *e)
     return e->category == KT_CAT_SIGNATURE_UPDATE;
 }
 
+/* The uninstall entries that own each integration's files (role
+ * host_product, named by the host: src/collect/owner.c), one per key, and
+ * why there is no host product when there is not exactly one. */
+static int host_products(kt_system_finding *out, const kt_artifact_set *set, const kt_timeline *tl,
+                         int volume)
+{
+    int rc = KT_OK;
+    for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
+        const kt_event *e = &tl->items[i];
+        if (e->volume != volume || e->role != KT_ROLE_HOST_PRODUCT || e->product_name == NULL)
+            continue;
+        kt_integration *g = NULL;
+        for (size_t k = 0; k < out->nintegrations && g == NULL; k++)
+            if (strcasecmp(out->integrations[k].host, e->product_name) == 0)
+                g = &out->integrations[k];
+        if (g == NULL)
+            continue;
+        kt_host_product *o = NULL;
+        for (size_t k = 0; k < g->nowners && o == NULL; k++)
+            if (strcmp(g->owners[k].key, e->key ? e->key : "") == 0 &&
+                strcmp(g->owners[k].hive, e->hive ? e->hive : "") == 0)
+                o = &g->owners[k];
+        if (o == NULL) {
+            o = kt_realloc(g->owners, (g->nowners + 1) * sizeof *o);
+            if (o == NULL)
+                return KT_ENOMEM;
+            g->owners = o;
+            o = &o[g->nowners++];
+            memset(o, 0, sizeof *o);
+            o->installed = o->key_written = KT_TIME_NONE;
+            kt_strlcpy(o->hive, e->hive ? e->hive : "", sizeof o->hive);
+            kt_strlcpy(o->key, e->key ? e->key : "", sizeof o->key);
+            kt_strlcpy(o->display_name, e->display_name ? e->display_name : "",
+                       sizeof o->display_name);
+            kt_strlcpy(o->publisher, e->publisher ? e->publisher : "", sizeof o->publisher);
+            kt_strlcpy(o->version, e->version ? e->version : "", sizeof o->version);
+            kt_strlcpy(o->folder, e->install_folder ? e->install_folder : "", sizeof o->folder);
+        }
+        if (e->category == KT_CAT_INSTALL)
+            o->installed = e->time;
+        else
+            o->key_written = e->time;
+        add_id(&rc, &o->ev, e->id);
+    }
+    for (size_t k = 0; k < out->nintegrations; k++) {
+        kt_integration *g = &out->integrations[k];
+        char *r = g->host_product_reason;
+        size_t len = sizeof g->host_product_reason;
+        bool files = false;
+        const char *os = NULL;
+        for (size_t i = 0; i < g->ev_all.count; i++) {
+            const kt_event *e = event_by_id(tl, g->ev_all.items[i]);
+            files = files || (e && e->path);
+            if (e && e->artifact && e->artifact->os)
+                os = e->artifact->os;
+        }
+        /* whether any definition looks for owners on the host's system */
+        bool looked = false;
+        for (size_t i = 0; os && i < set->nartifacts && !looked; i++)
+            looked = set->artifacts[i].role == KT_ROLE_HOST_PRODUCT && set->artifacts[i].os &&
+                     strcmp(set->artifacts[i].os, os) == 0;
+        if (g->nowners > 1) {
+            size_t n =
+                (size_t)snprintf(r, len, "%zu uninstall entries own its files alike:", g->nowners);
+            for (size_t i = 0; i < g->nowners && n < len; i++)
+                n += (size_t)snprintf(r + n, len - n, "%s '%s' (%s)", i ? "," : "",
+                                      g->owners[i].display_name, g->owners[i].key);
+        } else if (g->nowners == 0 && !looked) {
+            snprintf(r, len, "no definition looks for the product that owns a folder on %s",
+                     os ? os : "this system");
+        } else if (g->nowners == 0) {
+            kt_strlcpy(r,
+                       files ? "no uninstall entry names a folder that holds its files"
+                             : "found in the registry only: no folder of its to match an "
+                               "uninstall entry against",
+                       len);
+        }
+    }
+    return rc;
+}
+
 /* Integrations (role integration, one per host) and bundled tools (role
  * bundled_tool, one per file) of volume `volume`, and the verdict's true. */
 static int white_label(kt_system_finding *out, const kt_artifact_set *set, const kt_timeline *tl,
@@ -616,6 +697,7 @@ static int white_label(kt_system_finding *out, const kt_artifact_set *set, const
         if (is_bases(e) && (g->last_bases_update == KT_TIME_NONE || e->time > g->last_bases_update))
             g->last_bases_update = e->time;
     }
+    rc = rc ? rc : host_products(out, set, tl, volume);
     /* The events behind first_seen and the bases date. */
     for (size_t k = 0; k < out->nintegrations && rc == KT_OK; k++) {
         kt_integration *g = &out->integrations[k];
@@ -1026,7 +1108,7 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
             const kt_event *e = &tl->items[i];
             if (kt_event_system(e) != volume || e->vendor == NULL ||
                 (pass == 0) != (e->product_id != NULL) || e->role == KT_ROLE_INTEGRATION ||
-                e->role == KT_ROLE_BUNDLED_TOOL)
+                e->role == KT_ROLE_BUNDLED_TOOL || e->role == KT_ROLE_HOST_PRODUCT)
                 continue;
             group *g = NULL;
             if (e->product_id) {
@@ -1167,6 +1249,9 @@ void kt_system_finding_release(kt_system_finding *f)
     kt_free(f->products);
     for (size_t i = 0; i < f->nintegrations; i++) {
         kt_integration *g = &f->integrations[i];
+        for (size_t k = 0; k < g->nowners; k++)
+            kt_strlist_release(&g->owners[k].ev);
+        kt_free(g->owners);
         kt_strlist_release(&g->components);
         kt_strlist_release(&g->markers);
         kt_strlist_release(&g->ev_all);

@@ -32,6 +32,9 @@ int kt_timeline_add(kt_timeline *tl, const kt_event *ev)
     e.hive = kt_strpool_copy(&tl->strings, ev->hive, &failed);
     e.key = kt_strpool_copy(&tl->strings, ev->key, &failed);
     e.value = kt_strpool_copy(&tl->strings, ev->value, &failed);
+    e.display_name = kt_strpool_copy(&tl->strings, ev->display_name, &failed);
+    e.publisher = kt_strpool_copy(&tl->strings, ev->publisher, &failed);
+    e.install_folder = kt_strpool_copy(&tl->strings, ev->install_folder, &failed);
     e.description = kt_strpool_copy(&tl->strings, ev->description, &failed);
     e.store_id = kt_strpool_copy(&tl->strings, ev->store_id, &failed);
     if (failed) {

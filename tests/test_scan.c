@@ -71,6 +71,32 @@ static const kt_product_finding *find_product(const kt_system_finding *f, const 
     return NULL;
 }
 
+/* integration:HOST host_product[_FIELD]: the uninstall entry that owns
+ * its files (exactly one; null: none, or a tie). */
+static void check_host_product(const char *name, const char *what, const kt_integration *g,
+                               const char *field, const char *want, const char *at)
+{
+    const kt_host_product *o = g->nowners == 1 ? &g->owners[0] : NULL;
+    if (strcmp(field, "") == 0)
+        check_str(name, what, o ? o->display_name : NULL, want);
+    else if (o == NULL)
+        ck_abort_msg("%s: %s: no host product (%s)", at, what, g->host_product_reason);
+    else if (strcmp(field, "_publisher") == 0)
+        check_str(name, what, o->publisher, want);
+    else if (strcmp(field, "_version") == 0)
+        check_str(name, what, o->version, want);
+    else if (strcmp(field, "_key") == 0)
+        check_str(name, what, o->key, want);
+    else if (strcmp(field, "_folder") == 0)
+        check_str(name, what, o->folder, want);
+    else if (strcmp(field, "_install_date") == 0)
+        check_time(name, what, o->installed, want);
+    else if (strcmp(field, "_key_written") == 0)
+        check_time(name, what, o->key_written, want);
+    else
+        ck_abort_msg("%s: unknown integration field 'host_product%s'", at, field);
+}
+
 static const kt_integration *find_integration(const kt_system_finding *f, const char *host)
 {
     for (size_t i = 0; i < f->nintegrations; i++)
@@ -259,6 +285,8 @@ static void check_scenario(const char *set, const char *name, const char *contai
                 check_time(name, what, g->last_bases_update, want);
             else if (strcmp(field, "bases_updated_after_cutoff") == 0)
                 check_str(name, what, g->bases_after_cutoff ? "true" : "false", want);
+            else if (strncmp(field, "host_product", 12) == 0)
+                check_host_product(name, what, g, field + 12, want, at);
             else
                 ck_abort_msg("%s: unknown integration field '%s'", at, field);
         } else if (strncmp(scope, "tool:", 5) == 0) {
@@ -734,12 +762,40 @@ START_TEST(deep_reads_every_pe_under_the_program_folders)
             ck_assert_uint_eq(nw->markers.count, 1);
             ck_assert_str_eq(nw->markers.items[0], "nwengine.dll (AO Kaspersky Lab)");
             ck_assert_int_eq(nw->first_seen, truth_time("2024-09-02T10:41:12.65625Z"));
+            /* its owner: pat's own uninstall entry, which names its folder
+             * only by an unquoted UninstallString */
+            ck_assert_uint_eq(nw->nowners, 1);
+            ck_assert_str_eq(nw->owners[0].display_name, "Northwind Internet Security");
+            ck_assert_str_eq(nw->owners[0].publisher, "Northwind Traders");
+            ck_assert_str_eq(nw->owners[0].hive, "Users/pat/NTUSER.DAT");
+            ck_assert_str_eq(nw->owners[0].folder,
+                             "Program Files/Northwind Security/Internet Security");
+            ck_assert_int_eq(nw->owners[0].installed, truth_time("2024-09-02T06:00:00Z"));
         }
         kt_scan_release(&s);
     }
     /* every PE under the program folders: the suite's two plain ones and
      * Northwind's two more than by name */
     ck_assert_uint_gt(files[1], files[0]);
+    free(path);
+}
+END_TEST
+
+/* No owner is no guess: the Scan Engine's integration on a Linux server
+ * (no definition looks for the package that owns a folder there) has no
+ * host product, and says why. */
+START_TEST(an_integration_without_an_owner_says_why)
+{
+    char *path = path_join(evidence_dir(), "scenarios-unix/scan-engine.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_system_finding *f = &s.systems[0].findings;
+    ck_assert_uint_eq(f->nintegrations, 1);
+    ck_assert_uint_eq(f->integrations[0].nowners, 0);
+    ck_assert_str_eq(f->integrations[0].host_product_reason,
+                     "no definition looks for the product that owns a folder on linux");
+    kt_scan_release(&s);
     free(path);
 }
 END_TEST
@@ -2048,6 +2104,7 @@ static Suite *suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, scenarios_in_split_e01);
     tcase_add_test(tc, deep_reads_every_pe_under_the_program_folders);
+    tcase_add_test(tc, an_integration_without_an_owner_says_why);
     tcase_add_test(tc, scenarios_in_vhd);
     tcase_add_test(tc, scenarios_in_vmdk);
     tcase_add_test(tc, scenarios_in_qcow2);

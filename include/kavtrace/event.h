@@ -46,6 +46,12 @@ typedef enum kt_role {
     /* A program folder the white-label search covers: no event, a note
      * that the search ran over it (src/collect/emit.c). */
     KT_ROLE_SEARCHED,
+    /* The uninstall entry of the product that owns an integration's host
+     * folder: product_name is the host (as its integration's events name
+     * it), version the entry's DisplayVersion, display_name, publisher
+     * and install_folder the entry's own. Never a product of the system:
+     * findings.json gives it as its integration's `host_product`. */
+    KT_ROLE_HOST_PRODUCT,
 } kt_role;
 
 const char *kt_category_name(kt_category c);
@@ -99,6 +105,9 @@ typedef struct kt_event {
     const char *hive;
     const char *key;
     const char *value;
+    /* role host_product: the entry's DisplayName, Publisher and the
+     * folder it names (a path on the volume); NULL otherwise */
+    const char *display_name, *publisher, *install_folder;
     const char *description;
     /* against the milestones (kt_timeline_finish) */
     char phase[80];   /* "before announced", "sales_ban..vendor_cutoff", "after cutoff" */

@@ -108,6 +108,17 @@ typedef struct kt_product_state {
     kt_strlist ev_installed, ev_version, ev_signature, ev_codebase, ev_ksn;
 } kt_product_state;
 
+/* The uninstall entry that owns an integration's files (role
+ * host_product events of one key): the host product as Windows lists it. */
+typedef struct kt_host_product {
+    char display_name[256], publisher[256], version[128];
+    char hive[1024], key[512];
+    char folder[1024];   /* the folder it names, on the volume */
+    kt_time installed;   /* its InstallDate (a local date), KT_TIME_NONE */
+    kt_time key_written; /* its key's LastWrite, KT_TIME_NONE */
+    kt_strlist ev;
+} kt_host_product;
+
 /* Kaspersky code inside another vendor's product: the finds of one host
  * (role integration, grouped by the host's name without case). */
 typedef struct kt_integration {
@@ -120,6 +131,12 @@ typedef struct kt_integration {
                                 * date, kdb.stt, bases file times) */
     bool bases_after_cutoff;   /* last_bases_update at or after the cutoff */
     kt_strlist ev_all, ev_first_seen, ev_bases;
+    /* The uninstall entries that own its files (role host_product): one
+     * is its host product; none or several (a tie) is no answer, and
+     * host_product_reason says why. */
+    kt_host_product *owners;
+    size_t nowners;
+    char host_product_reason[512];
 } kt_integration;
 
 /* A standalone Kaspersky tool shipped by a third party (role

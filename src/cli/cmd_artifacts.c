@@ -47,13 +47,14 @@ static int list(const kt_artifact_set *set)
         per_cat[a->category]++;
     }
     /* Kaspersky code inside other products: the definitions that find it,
-     * the bundled tools and the folders the search covers. */
+     * the bundled tools, the folders the search covers and the uninstall
+     * entries that name its host product. */
     printf("white label:\n");
     size_t nwhite = 0;
     for (size_t i = 0; i < set->nartifacts; i++) {
         const kt_artifact *a = &set->artifacts[i];
         if (a->role != KT_ROLE_INTEGRATION && a->role != KT_ROLE_BUNDLED_TOOL &&
-            a->role != KT_ROLE_SEARCHED)
+            a->role != KT_ROLE_SEARCHED && a->role != KT_ROLE_HOST_PRODUCT)
             continue;
         printf("  %-42s %-8s %-12s %-22s %s\n", a->id, a->os, kt_role_name(a->role),
                a->component ? a->component : "-", a->description);

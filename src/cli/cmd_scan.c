@@ -171,6 +171,10 @@ static int summary(kt_buf *b, const kt_scan *s, const char *where, bool complete
             say(b, &rc, "    Kaspersky code inside %s%s%s%s: %s", T(g->host),
                 g->folder[0] ? " (" : "", g->folder[0] ? T(g->folder) : "", g->folder[0] ? ")" : "",
                 g->components.count ? T(g->components.items[0]) : "component unknown");
+            if (g->nowners == 1)
+                say(b, &rc, "; host product %s%s%s%s%s", T(g->owners[0].display_name),
+                    g->owners[0].version[0] ? " " : "", T(g->owners[0].version),
+                    g->owners[0].publisher[0] ? " by " : "", T(g->owners[0].publisher));
             if (g->last_bases_update != KT_TIME_NONE)
                 say(b, &rc, "; bases of %s%s", kt_time_format_iso(g->last_bases_update, t),
                     g->bases_after_cutoff ? ", updated at or after the cutoff" : "");

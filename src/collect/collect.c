@@ -139,6 +139,8 @@ int kt_collect_system_to(const kt_artifact_set *set, kt_fs *fs, const kt_volume 
     kt_emit_searched(&c);
     free(c.seen);
     free(c.diag_index);
+    kt_strlist_release(&c.integration_paths);
+    kt_strlist_release(&c.integration_hosts);
     kt_hive_free(c.amcache);
     for (size_t u = 0; u < c.nusers; u++)
         kt_hive_free(c.users[u].hive);

@@ -237,7 +237,7 @@ static const char *product_id(kt_collector *c, const kt_artifact *a, const char 
 {
     if (a->role == KT_ROLE_INTEGRATION)
         return a->component;
-    if (a->role == KT_ROLE_BUNDLED_TOOL)
+    if (a->role == KT_ROLE_BUNDLED_TOOL || a->role == KT_ROLE_HOST_PRODUCT)
         return NULL;
     const kt_product_def *p = kt_artifacts_product_for_os(c->set, a->vendor, a->os, name);
     return p ? p->id : NULL;
@@ -305,6 +305,14 @@ void kt_emit(kt_collector *c, kt_event_draft *e, const char *what)
      * no integration. */
     if (ev->role == KT_ROLE_INTEGRATION && ev->product_name == NULL)
         return;
+    /* Where an integration's files are: the host_product source finds the
+     * uninstall entry that owns them. */
+    if (ev->role == KT_ROLE_INTEGRATION && ev->path && c->rc == KT_OK &&
+        (kt_strlist_add(&c->integration_paths, ev->path) != KT_OK ||
+         kt_strlist_add(&c->integration_hosts, ev->product_name) != KT_OK)) {
+        c->rc = KT_ENOMEM;
+        return;
+    }
     /* A product without anti-virus signatures (a VPN: the KTS 21.2
      * capture's KSDE5.2 keeps its own LastSuccessfulUpdate) updates its
      * components, not signatures. */

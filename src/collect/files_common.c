@@ -76,6 +76,11 @@ typedef struct fwalk {
     const kt_artifact *a;
     const kt_file_part *fp;
     kt_file_found found;
+    /* patterns walked together (their common start, then "*"): an entry
+     * counts when its name matches one of their last components */
+    const char *const *lasts;
+    size_t nlasts;
+    int fnm_flags;
 } fwalk;
 
 static bool type_fits(const kt_file_part *fp, kt_file_type t)
@@ -131,8 +136,14 @@ static bool lookup(void *arg, const char *path, const void *node, const char *na
     return true;
 }
 
-static bool name_fits(const kt_file_part *fp, const char *name)
+static bool name_fits(const fwalk *x, const char *name)
 {
+    const kt_file_part *fp = x->fp;
+    bool last_fits = x->nlasts == 0;
+    for (size_t i = 0; i < x->nlasts && !last_fits; i++)
+        last_fits = fnmatch(x->lasts[i], name, x->fnm_flags) == 0;
+    if (!last_fits)
+        return false;
     for (size_t i = 0; i < fp->names.count; i++)
         if (fnmatch(fp->names.items[i], name, FNM_CASEFOLD) == 0)
             return true;
@@ -140,7 +151,7 @@ static bool name_fits(const kt_file_part *fp, const char *name)
 }
 
 typedef struct wanted_ctx {
-    const kt_file_part *fp;
+    const fwalk *x;
     bool last;
 } wanted_ctx;
 
@@ -152,7 +163,7 @@ static bool wanted(void *p, const char *name, kt_file_type type)
     const wanted_ctx *w = p;
     if (!w->last)
         return type == KT_FT_DIR || type == KT_FT_UNKNOWN;
-    return name_fits(w->fp, name);
+    return name_fits(w->x, name);
 }
 
 static void list(void *arg, const char *path, const void *node, bool last, kt_walk_each each,
@@ -163,7 +174,7 @@ static void list(void *arg, const char *path, const void *node, bool last, kt_wa
     const fnode *dir = node;
     kt_dirent_list l = {0};
     kt_error err = {0};
-    wanted_ctx want = {.fp = x->fp, .last = last};
+    wanted_ctx want = {.x = x, .last = last};
     int rc = kt_fs_list_some(c->fs, path, x->fp->deleted, wanted, &want, &l, &err);
     if (rc) {
         if (rc != KT_ENOTFOUND)
@@ -198,7 +209,7 @@ static bool match(void *arg, const char *path, const void *node)
     fwalk *x = arg;
     const fnode *n = node;
     const char *slash = strrchr(path, '/');
-    if (!name_fits(x->fp, slash ? slash + 1 : path))
+    if (!name_fits(x, slash ? slash + 1 : path))
         return false;
     bool fits = type_fits(x->fp, n->st.type) || (x->fp->type == 2 && link_to_dir(x->c, path, n));
     if (!fits || seen_before(x->c, n->st.inode, n->deleted))
@@ -208,13 +219,32 @@ static bool match(void *arg, const char *path, const void *node)
     return true;
 }
 
+/* The part of a "**" pattern before its last component ("Program
+ * Files/<star>/<star><star>" of ".../appinfo.kli"): its length, 0 when the pattern has
+ * no "**" before a last component without globs' slashes. */
+static size_t any_prefix(const char *pattern)
+{
+    const char *slash = strrchr(pattern, '/');
+    if (slash == NULL || slash == pattern)
+        return 0;
+    size_t n = (size_t)(slash - pattern);
+    for (const char *p = pattern; p + 2 <= slash; p++)
+        if (p[0] == '*' && p[1] == '*' && (p == pattern || p[-1] == '/') &&
+            (p + 2 == slash || p[2] == '/'))
+            return n;
+    return 0;
+}
+
+#define GROUP_MAX 64
+
 void kt_file_walk(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
                   kt_file_found found)
 {
-    fwalk x = {.c = c, .a = a, .fp = fp, .found = found};
+    int fnm = kt_fs_case_insensitive(c->fs) ? FNM_CASEFOLD : 0;
+    fwalk x = {.c = c, .a = a, .fp = fp, .found = found, .fnm_flags = fnm};
     kt_walk w = {
         .sep = '/',
-        .fnm_flags = kt_fs_case_insensitive(c->fs) ? FNM_CASEFOLD : 0,
+        .fnm_flags = fnm,
         .lookup_after_glob = false,
         .lookup_last = false,
         .path_max = KT_FS_PATH_MAX,
@@ -228,16 +258,52 @@ void kt_file_walk(kt_collector *c, const kt_artifact *a, const kt_file_part *fp,
     };
     c->nseen = 0;
     fnode root = {.deleted = false};
+    /* Patterns that share their start up to a "**" and differ in their
+     * last component (the marker names under Program Files/<star>/<star><star>) are
+     * walked once together: each folder of the tree is listed once for
+     * all of them, not once a pattern. */
+    bool *done = calloc(fp->paths.count ? fp->paths.count : 1, sizeof *done);
+    if (done == NULL) {
+        c->rc = KT_ENOMEM;
+        return;
+    }
     for (size_t k = 0; k < fp->paths.count && !c->rc; k++) {
+        if (done[k])
+            continue;
+        const char *pk = fp->paths.items[k];
+        size_t pre = any_prefix(pk);
+        const char *lasts[GROUP_MAX];
+        size_t group[GROUP_MAX], n = 0;
+        for (size_t m = k; pre && m < fp->paths.count && n < GROUP_MAX; m++) {
+            const char *pm = fp->paths.items[m];
+            if (!done[m] && any_prefix(pm) == pre && strncmp(pm, pk, pre) == 0) {
+                group[n] = m;
+                lasts[n++] = pm + pre + 1;
+            }
+        }
+        char joined[KT_FS_PATH_MAX];
+        const char *pattern = pk;
+        x.nlasts = 0;
+        if (n > 1 && snprintf(joined, sizeof joined, "%.*s/*", (int)pre, pk) < (int)sizeof joined) {
+            pattern = joined;
+            x.lasts = lasts;
+            x.nlasts = n;
+        } else {
+            group[0] = k;
+            n = 1;
+        }
+        for (size_t g = 0; g < n; g++)
+            done[group[g]] = true;
         w.any_cut = 0;
-        kt_walk_run(&w, fp->paths.items[k], "", &root);
+        kt_walk_run(&w, pattern, "", &root);
         if (w.nomem)
             c->rc = KT_ENOMEM;
-        else if (w.any_cut)
-            kt_collect_diag(c, KT_SEV_WARNING, "limit.search", fp->paths.items[k], a,
+        for (size_t g = 0; g < n && w.any_cut && !c->rc; g++)
+            kt_collect_diag(c, KT_SEV_WARNING, "limit.search", fp->paths.items[group[g]], a,
                             "search stopped after %d directories: the rest of it is not searched",
                             KT_WALK_ANY_NODES);
     }
+    free(done);
 }
 
 /* ---- an entry's stored times ---- */

@@ -49,7 +49,8 @@ struct kt_source_ops {
 };
 
 extern const kt_source_ops kt_source_registry, kt_source_files, kt_source_evtx, kt_source_sqlite,
-    kt_source_prefetch, kt_source_packages, kt_source_plist, kt_source_usn, kt_source_pe;
+    kt_source_prefetch, kt_source_packages, kt_source_plist, kt_source_usn, kt_source_pe,
+    kt_source_owner;
 
 #define KT_SOURCES_MAX 16
 extern const kt_source_ops *const kt_sources[];
@@ -108,6 +109,10 @@ struct kt_collector {
     /* The program folders the white-label search covered (role searched),
      * "'A', 'B'": one note says so when collection ends (emit.c). */
     char searched[1024];
+    /* The files the integration finds so far were found at, and their
+     * hosts (the same index): what the host_product source matches
+     * uninstall entries against. */
+    kt_strlist integration_paths, integration_hosts;
     void *state[KT_SOURCES_MAX]; /* a source's own state, by table index */
     /* the entries one artifact found so far: two paths to one file (a
      * linked directory, /var and /private/var on macOS) are one find */
@@ -226,7 +231,11 @@ kt_precision kt_file_precision(const kt_collector *c);
 #define KT_WALK_NODE_MAX 256
 #define KT_WALK_MAX_DEPTH 256
 #define KT_WALK_ANY_DEPTH 6
-#define KT_WALK_ANY_NODES 4096
+/* Real program folders are large (Microsoft Office, Windows Defender,
+ * Common Files, WindowsApps: thousands of folders each): the bound is for
+ * pathological trees. The queue holds only the folders still to list, at
+ * most this many (~100 bytes each besides their paths). */
+#define KT_WALK_ANY_NODES 131072
 
 typedef void (*kt_walk_each)(void *walk, const char *name, const void *child);
 

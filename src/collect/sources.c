@@ -6,9 +6,10 @@
 
 #include "source.h"
 
+/* owner last: its finish matches what the others found */
 const kt_source_ops *const kt_sources[] = {
     &kt_source_registry, &kt_source_files, &kt_source_evtx, &kt_source_sqlite, &kt_source_prefetch,
-    &kt_source_packages, &kt_source_plist, &kt_source_usn,  &kt_source_pe,
+    &kt_source_packages, &kt_source_plist, &kt_source_usn,  &kt_source_pe,     &kt_source_owner,
 };
 const size_t kt_nsources = sizeof kt_sources / sizeof kt_sources[0];
 

@@ -56,16 +56,22 @@ typedef union node_bytes {
     unsigned char bytes[KT_WALK_NODE_MAX];
 } node_bytes;
 
-typedef struct any_item {
-    size_t path; /* offset in any_search.paths */
+/* One queued node: its path (an offset into any_search.paths), its depth,
+ * then its node_size bytes, in a slot of `stride` bytes. */
+typedef struct any_head {
+    size_t path;
     int depth;
-    node_bytes node;
-} any_item;
+} any_head;
 
+#define ALIGN_UP(n) (((n) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+
+/* The queue of one "**" search. Slots before `head` are done: when the
+ * queue is full they are dropped (with their paths) before it grows, so it
+ * holds the nodes waiting to be listed, not every node entered. */
 typedef struct any_search {
     kt_walk *w;
-    any_item *items;
-    size_t count, cap;
+    unsigned char *slots;
+    size_t stride, head, count, cap;
     kt_buf paths;
     const char *path; /* of the node being listed */
     int depth;        /* of its children */
@@ -73,7 +79,27 @@ typedef struct any_search {
     bool cut;
 } any_search;
 
-/* Queue a node found at `path`; false when the search must stop. */
+static any_head *slot(const any_search *q, size_t i)
+{
+    return (any_head *)(void *)(q->slots + i * q->stride);
+}
+
+/* Drop the slots already listed, and their paths. */
+static void compact(any_search *q)
+{
+    if (q->head == 0)
+        return;
+    size_t base = q->head < q->count ? slot(q, q->head)->path : q->paths.len;
+    memmove(q->slots, q->slots + q->head * q->stride, (q->count - q->head) * q->stride);
+    q->count -= q->head;
+    q->head = 0;
+    memmove(q->paths.data, q->paths.data + base, q->paths.len - base);
+    q->paths.len -= base;
+    for (size_t i = 0; i < q->count; i++)
+        slot(q, i)->path -= base;
+}
+
+/* Queue a node found at `path`; past KT_WALK_ANY_NODES the search is cut. */
 static void any_push(any_search *q, const char *path, const void *node, int depth)
 {
     kt_walk *w = q->w;
@@ -81,24 +107,26 @@ static void any_push(any_search *q, const char *path, const void *node, int dept
         q->cut = true;
         return;
     }
+    if (q->count == q->cap && q->head >= q->count / 2)
+        compact(q);
     if (q->count == q->cap) {
         size_t cap = q->cap ? 2 * q->cap : 64;
-        any_item *n = realloc(q->items, cap * sizeof *n);
+        unsigned char *n = realloc(q->slots, cap * q->stride);
         if (n == NULL) {
             w->nomem = true;
             return;
         }
-        q->items = n;
+        q->slots = n;
         q->cap = cap;
     }
-    any_item *it = &q->items[q->count];
+    any_head *it = slot(q, q->count);
     it->path = q->paths.len;
     if (kt_buf_append(&q->paths, path, strlen(path) + 1) != KT_OK) {
         w->nomem = true;
         return;
     }
     it->depth = depth;
-    memcpy(it->node.bytes, node, w->node_size);
+    memcpy((unsigned char *)it + ALIGN_UP(sizeof(any_head)), node, w->node_size);
     q->count++;
     q->entered++;
 }
@@ -114,22 +142,27 @@ static void any_child(void *p, const char *name, const void *child)
 static void walk_any(kt_walk *w, char **parts, size_t nparts, size_t i, const char *path,
                      const void *node)
 {
-    any_search q = {.w = w};
+    any_search q = {.w = w, .stride = ALIGN_UP(sizeof(any_head)) + ALIGN_UP(w->node_size)};
     any_push(&q, path, node, 0); /* the node itself: "**" as no level */
-    for (size_t head = 0; head < q.count && !w->nomem && !stopped(w); head++) {
-        any_item it = q.items[head];
+    for (; q.head < q.count && !w->nomem && !stopped(w); q.head++) {
+        /* copied out: listing may move the queue */
+        const any_head *h = slot(&q, q.head);
+        int depth = h->depth;
+        node_bytes here_node;
+        memcpy(here_node.bytes, (const unsigned char *)h + ALIGN_UP(sizeof(any_head)),
+               w->node_size);
         char here[KT_FS_PATH_MAX];
-        kt_strlcpy(here, (const char *)q.paths.data + it.path, sizeof here);
-        walk(w, parts, nparts, i + 1, here, &it.node, true);
-        if (it.depth >= KT_WALK_ANY_DEPTH || stopped(w))
+        kt_strlcpy(here, (const char *)q.paths.data + h->path, sizeof here);
+        walk(w, parts, nparts, i + 1, here, &here_node, true);
+        if (depth >= KT_WALK_ANY_DEPTH || stopped(w))
             continue;
         q.path = here;
-        q.depth = it.depth + 1;
-        w->list(w->arg, here, &it.node, false, any_child, &q);
+        q.depth = depth + 1;
+        w->list(w->arg, here, &here_node, false, any_child, &q);
     }
     if (q.cut)
         w->any_cut++;
-    free(q.items);
+    free(q.slots);
     kt_buf_release(&q.paths);
 }
 

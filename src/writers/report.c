@@ -172,6 +172,25 @@ static void white_label(kt_json *j, const kt_system_finding *f)
         kt_json_string(j, "name", g->host);
         kt_json_string(j, "folder", g->folder[0] ? g->folder : NULL);
         kt_json_end_object(j);
+        /* the uninstall entry that owns its files: exactly one, else null
+         * and why */
+        const kt_host_product *o = g->nowners == 1 ? &g->owners[0] : NULL;
+        if (o) {
+            kt_json_begin_object(j, "host_product");
+            kt_json_string(j, "display_name", o->display_name[0] ? o->display_name : NULL);
+            kt_json_string(j, "publisher", o->publisher[0] ? o->publisher : NULL);
+            kt_json_string(j, "version", o->version[0] ? o->version : NULL);
+            kt_json_time(j, "install_date", o->installed);
+            kt_json_time(j, "key_written", o->key_written);
+            kt_json_string(j, "hive", o->hive);
+            kt_json_string(j, "key", o->key);
+            kt_json_string(j, "folder", o->folder);
+            ids(j, "evidence", &o->ev);
+            kt_json_end_object(j);
+        } else {
+            kt_json_null(j, "host_product");
+        }
+        kt_json_string(j, "host_product_reason", o ? NULL : g->host_product_reason);
         ids(j, "components", &g->components);
         ids(j, "markers", &g->markers);
         kt_json_time(j, "first_seen", g->first_seen);

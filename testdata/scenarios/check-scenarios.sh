@@ -680,9 +680,12 @@ for name in names:
     def vendor_of(path):
         m = re.match(r'(Program Files|Program Files \(x86\)|ProgramData)/([^/]+)/', path)
         return m.group(2) if m and not m.group(2).lower().startswith('kaspersky') else None
-    def add_find(host, marker, t, bases=None):
-        g = integ.setdefault(host, {'markers': set(), 'first': None, 'bases': None, 'folder': None})
+    def add_find(host, marker, t, bases=None, path=None):
+        g = integ.setdefault(host, {'markers': set(), 'first': None, 'bases': None, 'folder': None,
+                                    'paths': set()})
         g['markers'].add(marker)
+        if path:
+            g['paths'].add(path)
         g['first'] = t if g['first'] is None else min(g['first'], t)
         if bases is not None:
             g['bases'] = bases if g['bases'] is None else max(g['bases'], bases)
@@ -694,7 +697,7 @@ for name in names:
         if re.fullmatch(r'(tdsskiller|kvrt)[^/]*\.exe', base, re.I):
             tools[path] = base
         elif base.lower() in SDK:
-            add_find(v, base, si_created[path])
+            add_find(v, base, si_created[path], path=path)
             # read as a PE too (kaspersky.whitelabel.win.pe): with its legal name
             src = manifest_content.get(path, '')
             pe_name = src[1:] if src.startswith('@') and src[1:] in pe_listed(sd) else None
@@ -711,7 +714,7 @@ for name in names:
             t = ticks(int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5])) if m and base.lower() != 'kdb.stt' \
                 else ticks(*map(int, k.groups())) if k else None
             if t is not None:
-                add_find(v, base, t, t)
+                add_find(v, base, t, t, path=path)
     soft = hives.get('Windows/System32/config/SOFTWARE')
     for kpath, key in walk(soft.get_root_key()) if soft else []:
         if re.fullmatch(r'(WOW6432Node\\)?KasperskyLab\\sdk\\AVP[^\\]*\\environment', kpath):
@@ -720,6 +723,61 @@ for name in names:
             m = re.search(r'^.*\\Program[^\\]*\\([^\\]+)', b)
             if m and 'kaspersky' not in b.lower():
                 add_find(m.group(1), kpath, key.get_last_written_time_as_integer())
+    # The host product: the uninstall entry (SOFTWARE, its WOW6432Node twin, every
+    # NTUSER.DAT) whose folder -- InstallLocation, else the folder of the program its
+    # UninstallString or DisplayIcon names -- holds most of the integration's files,
+    # each file counting for the longest folder that holds it by whole components.
+    SHARED = {'windows', 'windows/system32', 'windows/syswow64', 'windows/installer',
+              'program files', 'program files (x86)', 'programdata', 'users'}
+    def entry_folder(raw, program):
+        raw = raw.strip()
+        if raw.startswith('"'):
+            raw = raw[1:].split('"', 1)[0]
+        elif program:
+            m = re.match(r'(.*?\.exe)(?=$|[ ,/])', raw, re.I)
+            raw = m.group(1) if m else raw
+        if program:
+            raw = re.sub(r',[-0-9 ]*$', '', raw)
+        m = re.match(r'[cC]:[\\/](.*)$', raw)
+        parts = [p for p in re.split(r'[\\/]+', m.group(1)) if p and p != '.'] if m else []
+        if '..' in parts:
+            return None
+        f = '/'.join(parts[:-1] if program else parts)
+        return f if f and f.lower() not in SHARED else None
+    entries = []
+    for hpath, hive in hives.items():
+        base = hpath.split('/')[-1]
+        roots = (['Microsoft\\Windows\\CurrentVersion\\Uninstall',
+                  'WOW6432Node\\Microsoft\\Windows\\CurrentVersion\\Uninstall'] if base == 'SOFTWARE'
+                 else ['Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall'] if base.upper() == 'NTUSER.DAT'
+                 else [])
+        for kpath, key in walk(hive.get_root_key()):
+            if kpath.rpartition('\\')[0] not in roots:
+                continue
+            vals = key_values(key)
+            sv = lambda n: (vals[n].get_data_as_string() or '') if n in vals else ''
+            folder = None
+            for vn, program in (('InstallLocation', False), ('UninstallString', True), ('DisplayIcon', True)):
+                if folder is None and sv(vn):
+                    folder = entry_folder(sv(vn), program)
+            if folder:
+                d = sv('InstallDate')
+                entries.append({'key': kpath, 'folder': folder, 'name': sv('DisplayName'),
+                                'publisher': sv('Publisher'), 'version': sv('DisplayVersion'),
+                                'written': key.get_last_written_time_as_integer(),
+                                'date': local_to_utc(tzi, dt.datetime(int(d[:4]), int(d[4:6]), int(d[6:])))
+                                        if re.fullmatch(r'\d{8}', d) else None})
+    def holds(folder, path):
+        return path.lower() == folder.lower() or path.lower().startswith(folder.lower() + '/')
+    for h, g in integ.items():
+        votes = {}
+        for path in g['paths']:
+            best = max((len(e['folder']) for e in entries if holds(e['folder'], path)), default=0)
+            for i, e in enumerate(entries):
+                if best and len(e['folder']) == best and holds(e['folder'], path):
+                    votes[i] = votes.get(i, 0) + 1
+        top = [i for i, n in votes.items() if n == max(votes.values())]
+        g['owner'] = entries[top[0]] if len(top) == 1 else None
     want_hosts = sorted(s[12:] for s, _ in exp if s.startswith('integration:'))
     check(sorted(set(want_hosts)) == sorted(integ), '%s: integrations %s (image: %s)'
           % (name, sorted(set(want_hosts)), sorted(integ)))
@@ -736,6 +794,18 @@ for name in names:
         check(exp.get((sc, 'bases_updated_after_cutoff')) == ('true' if after else 'false'),
               '%s: %s bases_updated_after_cutoff' % (name, sc))
         check(exp.get((sc, 'folder')) == (g['folder'] or 'null'), '%s: %s folder' % (name, sc))
+        o = g['owner']
+        check(exp.get((sc, 'host_product')) == (o['name'] if o else 'null'),
+              '%s: %s host_product (image: %s)' % (name, sc, o and o['name']))
+        for field, want in (('publisher', o and o['publisher']), ('version', o and o['version']),
+                            ('key', o and o['key']), ('folder', o and o['folder'])):
+            if (sc, 'host_product_' + field) in exp:
+                check(exp[(sc, 'host_product_' + field)] == want,
+                      '%s: %s host_product_%s (image: %s)' % (name, sc, field, want))
+        for field, want in (('install_date', o and o['date']), ('key_written', o and o['written'])):
+            if (sc, 'host_product_' + field) in exp:
+                check(want is not None and parse_iso(exp[(sc, 'host_product_' + field)]) == want,
+                      '%s: %s host_product_%s' % (name, sc, field))
     check(sorted(s[5:] for s, _ in exp if s.startswith('tool:')) == sorted(tools),
           '%s: bundled tools %s' % (name, sorted(tools)))
     if ('verdict', WHITE_LABEL) in exp:
