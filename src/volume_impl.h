@@ -40,11 +40,11 @@ typedef struct kt_crypt_header {
 /* Whether the len bytes at off of timg start as an encrypted volume. */
 bool kt_crypt_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, kt_crypt_header *out);
 
-/* Try each key on the LUKS1 volume of len bytes at off of timg (whose
- * header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
+/* Try each key on the LUKS1 or BitLocker volume of len bytes at off of
+ * timg (whose header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
  * (kt_crypt_free; timg must outlive it) and *which is the key that
- * unlocked it; KT_ENOTFOUND: no key opens a key slot; KT_EFORMAT:
- * libluksde refused the volume (why, which never holds a key); KT_ENOMEM. */
+ * unlocked it; KT_ENOTFOUND: no key opens a key slot (or protector);
+ * KT_EFORMAT: libluksde or libbde refused the volume (why, which never holds a key); KT_ENOMEM. */
 int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
                     kt_crypt **out, size_t *which, char *why, size_t why_len);
 
