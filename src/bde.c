@@ -90,16 +90,22 @@ static void guid_text(const uint8_t *g, char *out, size_t len)
              g[14], g[15]);
 }
 
-/* Key protector kinds, as bits of a mask. */
-#define HAS_RECOVERY 1u
-#define HAS_PASSWORD 2u
+/* The key protectors a volume has, by kind: a key is tried only on a
+ * volume with a protector for it (libbde reports a key for a missing
+ * protector as an error, not as a wrong key). */
+#define STARTUP_MAX 8
+typedef struct protect {
+    bool recovery, password;
+    uint8_t startup[STARTUP_MAX][16]; /* the startup key VMKs' identifiers */
+    size_t nstartup;
+} protect;
 
 /* The first FVE metadata block's identifiers into out->what and its key
  * protectors into *has, or the reason libbde must not be given the volume
  * into out->refusal. h is the volume header, which says where the block
  * is. */
 static void read_metadata(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t *h,
-                          kt_crypt_header *out, unsigned *has)
+                          kt_crypt_header *out, protect *has)
 {
     uint64_t at[3];
     for (int i = 0; i < 3; i++) {
@@ -174,7 +180,10 @@ static void read_metadata(TSK_IMG_INFO *timg, int64_t off, int64_t len, const ui
             fvek = true;
         if (type == 2 && value == 8 && esize >= 8 + 28 && kt_rd_le16(m, size, e + 8 + 26, &kind)) {
             const char *p = NAME_OF(protectors, kind);
-            *has |= kind == 0x0800 ? HAS_RECOVERY : kind == 0x2000 ? HAS_PASSWORD : 0;
+            has->recovery = has->recovery || kind == 0x0800;
+            has->password = has->password || kind == 0x2000;
+            if (kind == 0x0200 && has->nstartup < STARTUP_MAX)
+                memcpy(has->startup[has->nstartup++], m + e + 8, 16);
             char other[16];
             snprintf(other, sizeof other, "type 0x%04x", (unsigned)kind);
             k += (size_t)snprintf(kinds + k, sizeof kinds - k, "%s%s", nvmk ? ", " : "",
@@ -196,11 +205,11 @@ static void read_metadata(TSK_IMG_INFO *timg, int64_t off, int64_t len, const ui
     free(b);
 }
 
-/* kt_bde_detect, with the key protectors' kinds in *has. */
+/* kt_bde_detect, with the key protectors in *has. */
 static bool examine(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t *h,
-                    kt_crypt_header *out, unsigned *has)
+                    kt_crypt_header *out, protect *has)
 {
-    *has = 0;
+    memset(has, 0, sizeof *has);
     if (memcmp(h + 3, "-FVE-FS-", 8) != 0)
         return false;
     kt_strlcpy(out->kind, "bitlocker", sizeof out->kind);
@@ -226,7 +235,7 @@ static bool examine(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t 
 bool kt_bde_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t *h,
                    kt_crypt_header *out)
 {
-    unsigned has;
+    protect has;
     return examine(timg, off, len, h, out, &has);
 }
 
@@ -277,8 +286,41 @@ static void plain_imgstat(TSK_IMG_INFO *img, FILE *out)
 /* Give key to a new libbde volume and open it on io: 1 unlocked (in
  * *out), 0 the key does not unlock it (or is not one BitLocker takes),
  * -1 libbde refused the volume (why). */
-static int try_key(libbfio_handle_t *io, unsigned has, const kt_key *key, libbde_volume_t **out,
-                   char *why, size_t why_len)
+/* Whether key is a .BEK file (a 48-byte header as the metadata header,
+ * version 1, its size the file's, then one external key entry) whose key
+ * identifier is one of the volume's startup key VMKs': only such a file
+ * is handed to libbde. */
+static bool startup_key_for(const kt_key *key, const protect *has)
+{
+    uint32_t size = 0, version = 0, header = 0;
+    uint16_t type = 0, value = 0;
+    const uint8_t *d = key->data;
+    size_t n = key->len;
+    if (n < 48 + 8 + 24 || n > 4096 || !kt_rd_le32(d, n, 0, &size) || size != n ||
+        !kt_rd_le32(d, n, 4, &version) || version != 1 || !kt_rd_le32(d, n, 8, &header) ||
+        header != 48 || !kt_rd_le16(d, n, 50, &type) || type != 6 ||
+        !kt_rd_le16(d, n, 52, &value) || value != 9)
+        return false;
+    for (size_t i = 0; i < has->nstartup; i++)
+        if (memcmp(d + 56, has->startup[i], 16) == 0)
+            return true;
+    return false;
+}
+
+/* Read the .BEK file key into vol, through a libbfio handle on its bytes. */
+static int set_startup_key(libbde_volume_t *vol, const kt_key *key, libbde_error_t **e)
+{
+    libbfio_handle_t *mem = NULL;
+    int set = -1;
+    if (libbfio_memory_range_initialize(&mem, NULL) == 1 &&
+        libbfio_memory_range_set(mem, key->data, key->len, NULL) == 1)
+        set = libbde_volume_read_startup_key_file_io_handle(vol, mem, e);
+    libbfio_handle_free(&mem, NULL);
+    return set;
+}
+
+static int try_key(libbfio_handle_t *io, const protect *has, const kt_key *key,
+                   libbde_volume_t **out, char *why, size_t why_len)
 {
     char recovery[56];
     libbde_volume_t *vol = NULL;
@@ -292,10 +334,12 @@ static int try_key(libbfio_handle_t *io, unsigned has, const kt_key *key, libbde
         (key->kind == KT_KEY_FILE && kt_keys_recovery_text(key->data, key->len, recovery))) {
         const uint8_t *text = key->kind == KT_KEY_RECOVERY ? key->data : (uint8_t *)recovery;
         set = libbde_volume_set_utf8_recovery_password(vol, text, 55, &e);
-    } else if ((has & HAS_PASSWORD) && key->kind == KT_KEY_PASSWORD) {
+    } else if (has->password && key->kind == KT_KEY_PASSWORD) {
         set = libbde_volume_set_utf8_password(vol, key->data, key->len, &e);
+    } else if (key->kind == KT_KEY_FILE && startup_key_for(key, has)) {
+        set = set_startup_key(vol, key, &e);
     } else {
-        set = 0; /* a key file with no recovery password, or no protector for it */
+        set = 0; /* not a key this volume has a protector for */
     }
     memset(recovery, 0, sizeof recovery);
     if (set != 1) {
@@ -329,7 +373,7 @@ int kt_bde_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *k
     why[0] = '\0';
     uint8_t h[512];
     kt_crypt_header hdr = {0};
-    unsigned has = 0;
+    protect has;
     if (tsk_img_read(timg, (TSK_OFF_T)off, (char *)h, sizeof h) != (ssize_t)sizeof h) {
         tsk_error_reset();
         kt_strlcpy(why, "its header cannot be read", why_len);
@@ -351,7 +395,7 @@ int kt_bde_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *k
     size_t i = 0;
     int r = 0;
     while (i < keys->count &&
-           (r = try_key(p->io, has, &keys->items[i], &p->vol, why, why_len)) == 0)
+           (r = try_key(p->io, &has, &keys->items[i], &p->vol, why, why_len)) == 0)
         i++;
     if (r <= 0) {
         release(p);

@@ -19,7 +19,9 @@ bool kt_bde_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, const uint8_t *
 
 /* Try each key on the BitLocker volume of len bytes at off of timg (whose
  * header kt_bde_detect accepted): a recovery password as one, a password
- * as a user password, a key file holding a recovery password as that.
+ * as a user password, a key file holding a recovery password as that, a
+ * key file that is a .BEK file as the startup key it holds. A key is
+ * tried only where the volume has a protector of its kind.
  * KT_OK: *plain is the decrypted volume, a libtsk image that owns the
  * libbde volume (tsk_img_close releases both; timg must outlive it), and
  * *which the key that unlocked it; KT_ENOTFOUND: no key unlocks it;

@@ -33,7 +33,7 @@ int kt_lvm_add_volumes(kt_image *img, TSK_IMG_INFO *timg, int64_t off, int64_t l
  * kavtrace will not unlock it ("" when it may try). */
 typedef struct kt_crypt_header {
     char kind[16];
-    char what[128];
+    char what[160];
     char refusal[224];
 } kt_crypt_header;
 

@@ -5,8 +5,9 @@
 #   scenarios/kes-active.bde.raw  a GPT disk of two BitLocker (Windows 7 and
 #     later, FVE metadata version 2) partitions:
 #     1: AES-XTS-128 (Windows 10's default), holding kes-active's NTFS
-#        volume; opens with the recovery password bde/active.recovery or
-#        the user password bde/active.pass
+#        volume; opens with the recovery password bde/active.recovery, the
+#        user password bde/active.pass or the startup key OUTDIR/bde/active.BEK
+#        (a .BEK file, written here from the seed)
 #     2: AES-CBC-128 without diffuser, holding kes-russian's NTFS volume;
 #        opens with bde/russian.recovery
 #
@@ -32,20 +33,22 @@ for name in kes-active kes-russian; do
   dd if="$out/scenarios/$name.raw" of="$work/$name.ntfs" bs=512 skip=$PART_START \
     count=$PART_SECTORS status=none
 done
+mkdir -p "$out/bde"
 "$mkbde" "$work/p1.bde" "$work/kes-active.ntfs" 4b565455-0000-4000-8000-0000000bde01 \
-  kavtrace-bde-active xts128 "$keys/active.recovery" "$keys/active.pass"
+  kavtrace-bde-active xts128 "$keys/active.recovery" "$keys/active.pass" "$out/bde/active.BEK"
 "$mkbde" "$work/p2.bde" "$work/kes-russian.ntfs" 4b565455-0000-4000-8000-0000000bde02 \
   kavtrace-bde-russian cbc128 "$keys/russian.recovery"
 
 # The same inputs give the same bytes.
 "$mkbde" "$work/again.bde" "$work/kes-active.ntfs" 4b565455-0000-4000-8000-0000000bde01 \
-  kavtrace-bde-active xts128 "$keys/active.recovery" "$keys/active.pass"
+  kavtrace-bde-active xts128 "$keys/active.recovery" "$keys/active.pass" "$work/again.BEK"
 cmp "$work/p1.bde" "$work/again.bde"
+cmp "$out/bde/active.BEK" "$work/again.BEK"
 rm "$work/again.bde"
 
 cc -O2 -o "$work/check-bde-read" "$here/tools/check-bde-read.c" -lbde
 rec() { tr -d '\n' < "$keys/$1"; }
-check() { # VOLUME PLAIN METHOD RECOVERY [PASSWORD]
+check() { # VOLUME PLAIN METHOD RECOVERY [PASSWORD [BEK]]
   local info
   info=$(bdeinfo -r "$(rec "$4")" "$1")
   [[ $info == *"Encryption method"*"$3"* && $info == *"Recovery password"* ]] ||
@@ -55,11 +58,16 @@ check() { # VOLUME PLAIN METHOD RECOVERY [PASSWORD]
     [[ $info == *"Type"*"Password"* ]] || { echo "$0: no password protector in $1" >&2; exit 1; }
     "$work/check-bde-read" -p "$(cat "$keys/$5")" "$1" | cmp - "$2"
   fi
+  if [[ -n ${6:-} ]]; then
+    [[ $info == *"Type"*"Startup key"* ]] || { echo "$0: no startup key protector in $1" >&2; exit 1; }
+    "$work/check-bde-read" -k "$6" "$1" | cmp - "$2"
+  fi
   local rc=0
   "$work/check-bde-read" -r "$(rec wrong.recovery)" "$1" > /dev/null || rc=$?
   [[ $rc == 3 ]] || { echo "$0: the wrong recovery password opens $1 ($rc)" >&2; exit 1; }
 }
-check "$work/p1.bde" "$work/kes-active.ntfs" "AES-XTS 128-bit" active.recovery active.pass
+check "$work/p1.bde" "$work/kes-active.ntfs" "AES-XTS 128-bit" active.recovery active.pass \
+  "$out/bde/active.BEK"
 check "$work/p2.bde" "$work/kes-russian.ntfs" "AES-CBC 128-bit" russian.recovery
 
 disk=$out/scenarios/kes-active.bde.raw

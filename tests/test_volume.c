@@ -730,7 +730,8 @@ END_TEST
 
 /* Keys from testdata/bde/ by file name: a .recovery file's text as a
  * recovery password (or, as key_file says, the file itself as a key
- * file), a .pass file's text as a password. */
+ * file), a .pass file's text as a password; a .BEK file (the evidence's
+ * bde/, written by build-bde.sh) as a key file. */
 static void bde_keys(kt_keys *keys, const char *names, bool key_file)
 {
     char list[256];
@@ -738,15 +739,16 @@ static void bde_keys(kt_keys *keys, const char *names, bool key_file)
     for (char *save = NULL, *n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
         char rel[128];
         snprintf(rel, sizeof rel, "bde/%s", n);
-        char *path = path_join(testdata_dir(), rel);
+        bool bek = strstr(n, ".BEK") != NULL;
+        char *path = path_join(bek ? evidence_dir() : testdata_dir(), rel);
         kt_error err = {0};
         kt_buf b = {0};
         file_load(path, &b);
-        char *text = strdup(cstr(&b));
+        char *text = strdup(bek ? "" : cstr(&b));
         text[strcspn(text, "\n")] = '\0';
-        int rc = !strstr(n, ".recovery") ? kt_keys_add_password(keys, text, &err)
-                 : key_file              ? kt_keys_add_file(keys, path, &err)
-                                         : kt_keys_add_recovery(keys, text, &err);
+        int rc = bek || (key_file && strstr(n, ".recovery")) ? kt_keys_add_file(keys, path, &err)
+                 : strstr(n, ".recovery") ? kt_keys_add_recovery(keys, text, &err)
+                                          : kt_keys_add_password(keys, text, &err);
         ck_assert_msg(rc == 0, "%s", err.msg);
         free(text);
         kt_buf_release(&b);
@@ -757,7 +759,7 @@ static void bde_keys(kt_keys *keys, const char *names, bool key_file)
 /* Every BitLocker volume of truth/bde.tsv: without a key, listed locked
  * with its GUID, encryption method and key protectors and a warning;
  * unlocked with each of its keys alone (a recovery password, as given or
- * in a key file, or a user password): listed unlocked, the filesystem
+ * in a key file, a user password, or a .BEK startup key): listed unlocked, the filesystem
  * inside probed, and no warning about it. */
 START_TEST(unlocks_bitlocker_volumes_with_a_recovery_password_or_a_password)
 {
@@ -811,7 +813,7 @@ START_TEST(unlocks_bitlocker_volumes_with_a_recovery_password_or_a_password)
         }
         free(path);
     }
-    ck_assert_uint_eq(tried, 5);
+    ck_assert_uint_eq(tried, 6);
     tsv_free(&t);
 }
 END_TEST

@@ -1,7 +1,7 @@
 /* kt-mkbde: write a BitLocker (Windows 7 and later) volume around an NTFS
  * volume, deterministically.
  *
- *   kt-mkbde OUT PLAIN GUID SEED METHOD RECOVERY_FILE [PASSWORD_FILE]
+ *   kt-mkbde OUT PLAIN GUID SEED METHOD RECOVERY_FILE [PASSWORD_FILE|- [BEK_OUT]]
  *
  * Written from the "BitLocker Drive Encryption (BDE) format" document of
  * the libbde project. Windows draws the keys, salts and nonces at random;
@@ -21,7 +21,9 @@
  *     "DiskPassword" string, a stretch key with its salt, and the VMK
  *     AES-CCM-wrapped with the key stretched from the recovery password),
  *     optionally a VMK protected by a user password (the same, keyed by
- *     the password), the FVEK AES-CCM-wrapped with the VMK, and the
+ *     the password), optionally a VMK protected by a startup key (an
+ *     "ExternalKey" string and the VMK AES-CCM-wrapped with the 256-bit
+ *     external key itself), the FVEK AES-CCM-wrapped with the VMK, and the
  *     volume header block (offset and size of the relocated sectors);
  *   - the first 16 sectors of PLAIN (the NTFS boot sectors), encrypted at
  *     the volume header offset;
@@ -44,6 +46,11 @@
  * 64-bit counter, hashed 0x100000 times, each time into the last SHA-256.
  * Key data is AES-CCM (AES-256, a 12-byte nonce of a FILETIME and a
  * counter, a 16-byte MAC stored before the data).
+ *
+ * BEK_OUT: the startup key's .BEK file: a 48-byte header as the metadata
+ * header (size, version 1, the key's identifier) and one external key
+ * entry (type 6, value type 9: the identifier the VMK has, a time, an
+ * "ExternalKey" string and the 256-bit key).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -68,6 +75,7 @@
 #define METHOD_CBC128 0x8002
 #define METHOD_XTS128 0x8004
 
+#define PROTECT_STARTUP 0x0200
 #define PROTECT_RECOVERY 0x0800
 #define PROTECT_PASSWORD 0x2000
 
@@ -270,6 +278,55 @@ static void ccm_entry(buf *o, uint16_t type, const uint8_t wrap[32], uint32_t me
     end_entry(o, at);
 }
 
+/* A string property (value type 2, UTF-16LE with its NUL). */
+static void string_entry(buf *o, const char *text)
+{
+    size_t at = begin_entry(o, 0, 2);
+    for (size_t i = 0; i <= strlen(text); i++)
+        le16(put(o, NULL, 2), (uint16_t)(unsigned char)text[i]);
+    end_entry(o, at);
+}
+
+/* A VMK protected by the startup key ext (protection type 0x0200), whose
+ * identifier is the .BEK file's. */
+static void startup_vmk_entry(buf *o, const uint8_t id[16], const uint8_t ext[32],
+                              const uint8_t vmk[32])
+{
+    size_t at = begin_entry(o, 2, 8);
+    put(o, id, 16);
+    le64(put(o, NULL, 8), CREATED);
+    le16(put(o, NULL, 4) + 2, PROTECT_STARTUP);
+    string_entry(o, "ExternalKey");
+    ccm_entry(o, 0, ext, METHOD_CCM, vmk, 32);
+    end_entry(o, at);
+}
+
+/* The .BEK file of the startup key ext with identifier id, at path. */
+static void write_bek(const char *path, const uint8_t id[16], const uint8_t ext[32])
+{
+    buf e = {.n = 0};
+    size_t at = begin_entry(&e, 6, 9);
+    put(&e, id, 16);
+    le64(put(&e, NULL, 8), CREATED);
+    string_entry(&e, "ExternalKey");
+    size_t k = begin_entry(&e, 0, 1);
+    le32(put(&e, NULL, 4), METHOD_CCM);
+    put(&e, ext, 32);
+    end_entry(&e, k);
+    end_entry(&e, at);
+    uint8_t h[48] = {0};
+    le32(h, (uint32_t)(48 + e.n));
+    le32(h + 4, 1);
+    le32(h + 8, 48);
+    le32(h + 12, (uint32_t)(48 + e.n));
+    memcpy(h + 16, id, 16);
+    le64(h + 40, CREATED);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(h, 1, sizeof h, f) != sizeof h || fwrite(e.b, 1, e.n, f) != e.n ||
+        fclose(f) != 0)
+        die("BEK_OUT cannot be written");
+}
+
 /* A VMK protected by a key stretched from initial (protection type kind):
  * identifier, modification time, protection, then its properties. */
 static void vmk_entry(buf *o, uint16_t kind, const uint8_t initial[32], const uint8_t vmk[32])
@@ -284,13 +341,8 @@ static void vmk_entry(buf *o, uint16_t kind, const uint8_t initial[32], const ui
     le64(put(o, NULL, 8), CREATED);
     uint8_t *p = put(o, NULL, 4);
     le16(p + 2, kind);
-    if (kind == PROTECT_RECOVERY) {
-        static const char text[] = "DiskPassword";
-        size_t s = begin_entry(o, 0, 2);
-        for (size_t i = 0; i < sizeof text; i++)
-            le16(put(o, NULL, 2), (uint16_t)(unsigned char)text[i]);
-        end_entry(o, s);
-    }
+    if (kind == PROTECT_RECOVERY)
+        string_entry(o, "DiskPassword");
     size_t s = begin_entry(o, 0, 3);
     le32(put(o, NULL, 4), METHOD_STRETCH);
     put(o, salt, 16);
@@ -349,9 +401,10 @@ static void encrypt_sector(cipher *k, uint64_t off, uint8_t *p)
 
 int main(int argc, char **argv)
 {
-    if (argc < 7 || argc > 8) {
+    if (argc < 7 || argc > 9) {
         fprintf(stderr,
-                "usage: %s OUT PLAIN GUID SEED xts128|cbc128 RECOVERY_FILE [PASSWORD_FILE]\n",
+                "usage: %s OUT PLAIN GUID SEED xts128|cbc128 RECOVERY_FILE [PASSWORD_FILE|- "
+                "[BEK_OUT]]\n",
                 prog);
         return 2;
     }
@@ -414,9 +467,17 @@ int main(int argc, char **argv)
     uint8_t initial[32];
     recovery_initial(read_text(argv[6]), initial);
     vmk_entry(&e, PROTECT_RECOVERY, initial, vmk);
-    if (argc == 8) {
+    if (argc >= 8 && strcmp(argv[7], "-") != 0) {
         password_initial(read_text(argv[7]), initial);
         vmk_entry(&e, PROTECT_PASSWORD, initial, vmk);
+    }
+    if (argc == 9) {
+        uint8_t id[16], ext[32];
+        draw(id, sizeof id);
+        draw(ext, sizeof ext);
+        startup_vmk_entry(&e, id, ext, vmk);
+        write_bek(argv[8], id, ext);
+        memset(ext, 0, sizeof ext);
     }
     ccm_entry(&e, 3, vmk, method, fvek, 32);
     {
