@@ -330,8 +330,11 @@ static int try_key(libbfio_handle_t *io, const protect *has, const kt_key *key,
         bde_why(&e, why, why_len);
         return -1;
     }
-    if (key->kind == KT_KEY_RECOVERY ||
-        (key->kind == KT_KEY_FILE && kt_keys_recovery_text(key->data, key->len, recovery))) {
+    /* libbde refuses the volume (as an error) for a key whose kind of
+     * protector it lacks: such a key is not tried. */
+    if (has->recovery &&
+        (key->kind == KT_KEY_RECOVERY ||
+         (key->kind == KT_KEY_FILE && kt_keys_recovery_text(key->data, key->len, recovery)))) {
         const uint8_t *text = key->kind == KT_KEY_RECOVERY ? key->data : (uint8_t *)recovery;
         set = libbde_volume_set_utf8_recovery_password(vol, text, 55, &e);
     } else if (has->password && key->kind == KT_KEY_PASSWORD) {

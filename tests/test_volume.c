@@ -869,6 +869,52 @@ START_TEST(refuses_a_bitlocker_volume_libbde_must_not_read_with_the_reason)
 }
 END_TEST
 
+/* A key is tried only where the volume has a protector of its kind (libbde
+ * reports a key for a missing protector as an error, not a wrong key): on
+ * a copy of kes-active's BitLocker volume whose recovery-password
+ * protector is made a TPM one, a recovery password given first is passed
+ * over and the user password after it unlocks the volume. */
+START_TEST(a_key_for_a_protector_the_volume_lacks_is_not_tried)
+{
+    char tmp[] = "/tmp/kt-bde-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *src = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *tpm = path_join(tmp, "tpm.raw");
+    char *cmd = NULL;
+    /* The first metadata block (offset at 176 of volume 0, which starts at
+     * 1 MiB): entries from 112, the description (62 bytes) first, then the
+     * recovery-password VMK, whose protection type is at 8 + 26 of it. */
+    ck_assert(asprintf(&cmd,
+                       "cp --sparse=always '%s' '%s' && "
+                       "at=$((1048576 + $(od -An -tu8 -j $((1048576 + 176)) -N8 '%s') + 112 + "
+                       "62 + 34)) && [ \"$(od -An -tx1 -j $at -N2 '%s')\" = ' 00 08' ] && "
+                       "printf '\\000\\001' | dd of='%s' bs=1 seek=$at conv=notrunc status=none",
+                       src, tpm, src, src, tpm) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    kt_image *img = NULL;
+    kt_error err = {0};
+    kt_keys keys = {0};
+    bde_keys(&keys, "active.recovery active.pass", false);
+    ck_assert_msg(kt_image_open(tpm, &img, &err) == 0, "%s", err.msg);
+    kt_volume_list vl = {0};
+    ck_assert_msg(kt_volumes_scan_keys(img, &keys, &vl, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(vl.items[0].desc, "BitLocker encrypted volume, GUID "
+                                       "4b565455-0000-4000-8000-0000000bde01 (AES-XTS-128; TPM, "
+                                       "password, startup key), unlocked");
+    ck_assert_ptr_nonnull(vl.items[0].crypt);
+    ck_assert_str_eq(vl.items[0].fs, "ntfs");
+    ck_assert(!any_warning_has(img, "cannot open"));
+    kt_volume_list_release(&vl);
+    kt_image_free(img);
+    kt_keys_release(&keys);
+    ck_assert_int_eq(unlink(tpm), 0);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    free(src);
+    free(tpm);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("volume");
@@ -890,6 +936,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_luks2_and_a_512_bit_key_with_the_reason);
     tcase_add_test(tc, unlocks_bitlocker_volumes_with_a_recovery_password_or_a_password);
     tcase_add_test(tc, refuses_a_bitlocker_volume_libbde_must_not_read_with_the_reason);
+    tcase_add_test(tc, a_key_for_a_protector_the_volume_lacks_is_not_tried);
     suite_add_tcase(s, tc);
     return s;
 }
