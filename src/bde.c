@@ -361,8 +361,9 @@ static int try_key(libbfio_handle_t *io, const protect *has, const kt_key *key,
     }
     libbde_error_free(&e);
     if (locked) {
-        if (opened == 1)
-            libbde_volume_close(vol, NULL);
+        /* Also after an open that found no key: libbde keeps its metadata
+         * until closed (libbde_volume_free alone leaks it). */
+        libbde_volume_close(vol, NULL);
         libbde_volume_free(&vol, NULL);
         return 0;
     }
