@@ -1,5 +1,5 @@
 /* Encrypted volumes: recognised by their headers, LUKS1 unlocked
- * (volume_impl.h).
+ * (volume_impl.h), BitLocker with libbde (bde.c).
  *
  * kavtrace reads LUKS1 volumes with cipher "aes" in the modes and key
  * sizes of luks_modes below, a hash of SHA-1, SHA-256 or SHA-512, a
@@ -31,6 +31,7 @@
 #include <nettle/sha1.h>
 #include <nettle/sha2.h>
 
+#include "bde.h"
 #include "kavtrace/bytes.h"
 #include "luks_sectors.h"
 #include "volume_impl.h"
@@ -200,14 +201,7 @@ bool kt_crypt_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, kt_crypt_head
         }
         return true;
     }
-    if (memcmp(h + 3, "-FVE-FS-", 8) == 0) {
-        kt_strlcpy(out->kind, "bitlocker", sizeof out->kind);
-        kt_strlcpy(out->what, "BitLocker encrypted volume", sizeof out->what);
-        kt_strlcpy(out->refusal, "kavtrace does not unlock BitLocker volumes yet",
-                   sizeof out->refusal);
-        return true;
-    }
-    return false;
+    return kt_bde_detect(timg, off, len, h, out);
 }
 
 /* ---- the plaintext as a libtsk image ----------------------------------- */
@@ -471,6 +465,22 @@ static int open_libluksde(TSK_IMG_INFO *timg, int64_t off, int64_t len, const ui
     return KT_OK;
 }
 
+/* A BitLocker volume (bde.c): its plaintext image is the kt_crypt's own. */
+static int bde_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
+                      kt_crypt **out, size_t *which, char *why, size_t why_len)
+{
+    kt_crypt *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return KT_ENOMEM;
+    int rc = kt_bde_unlock(timg, off, len, keys, &c->timg, which, why, why_len);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return KT_OK;
+}
+
 int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
                     kt_crypt **out, size_t *which, char *why, size_t why_len)
 {
@@ -482,6 +492,8 @@ int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys 
         kt_strlcpy(why, "its header cannot be read", why_len);
         return KT_EFORMAT;
     }
+    if (memcmp(h + 3, "-FVE-FS-", 8) == 0)
+        return bde_unlock(timg, off, len, keys, out, which, why, why_len);
     if (!luks1_of(h, &l)) {
         kt_strlcpy(why, "its header is not one kavtrace reads", why_len);
         return KT_EFORMAT;

@@ -43,6 +43,43 @@ int kt_keys_add_password(kt_keys *keys, const char *password, kt_error *err)
     return add(keys, KT_KEY_PASSWORD, data, len, err);
 }
 
+bool kt_keys_recovery_text(const uint8_t *data, size_t len, char out[56])
+{
+    while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+        len--;
+    if (len != 55)
+        return false;
+    for (size_t g = 0; g < 8; g++) {
+        unsigned long v = 0;
+        for (size_t d = 0; d < 6; d++) {
+            uint8_t c = data[g * 7 + d];
+            if (c < '0' || c > '9')
+                return false;
+            v = v * 10 + (unsigned long)(c - '0');
+        }
+        if (v % 11 || v / 11 > 0xffff || (g < 7 && data[g * 7 + 6] != '-'))
+            return false;
+    }
+    memcpy(out, data, 55);
+    out[55] = '\0';
+    return true;
+}
+
+int kt_keys_add_recovery(kt_keys *keys, const char *text, kt_error *err)
+{
+    char norm[56];
+    if (!kt_keys_recovery_text((const uint8_t *)text, strlen(text), norm))
+        return kt_error_set(err, KT_EARG,
+                            "not a recovery password (48 digits in 8 groups of 6, separated by "
+                            "dashes, each group a multiple of 11)");
+    uint8_t *data = malloc(55);
+    if (data == NULL)
+        return kt_error_set(err, KT_ENOMEM, "out of memory");
+    memcpy(data, norm, 55);
+    wipe(norm, sizeof norm);
+    return add(keys, KT_KEY_RECOVERY, data, 55, err);
+}
+
 int kt_keys_add_file(kt_keys *keys, const char *path, kt_error *err)
 {
     FILE *f = fopen(path, "rb");
@@ -79,7 +116,12 @@ void kt_keys_name(const kt_keys *keys, size_t i, char *out, size_t len)
     size_t n = 0;
     for (size_t k = 0; k <= i && k < keys->count; k++)
         n += keys->items[k].kind == keys->items[i].kind;
-    snprintf(out, len, "%s %zu", keys->items[i].kind == KT_KEY_FILE ? "key file" : "password", n);
+    static const char *const kinds[] = {
+        [KT_KEY_PASSWORD] = "password",
+        [KT_KEY_FILE] = "key file",
+        [KT_KEY_RECOVERY] = "recovery password",
+    };
+    snprintf(out, len, "%s %zu", kinds[keys->items[i].kind], n);
 }
 
 void kt_keys_release(kt_keys *keys)

@@ -316,7 +316,8 @@ static int crypt_volume(kt_image *img, TSK_IMG_INFO *timg, const kt_keys *keys,
     size_t nkeys = keys ? keys->count : 0;
     if (nkeys == 0) {
         kt_image_warn(img,
-                      "%s is a %s: no key was given (--password, --key-file), so its contents "
+                      "%s is a %s: no key was given (--password, --key-file, --recovery-password), "
+                      "so its contents "
                       "are not scanned and the verdicts are left open",
                       where, h->what);
         return KT_OK;
@@ -336,16 +337,18 @@ static int crypt_volume(kt_image *img, TSK_IMG_INFO *timg, const kt_keys *keys,
         return rc;
     if (rc == KT_ENOTFOUND) {
         kt_image_warn(img,
-                      "%s is a %s: none of the %zu key%s given unlocks it (a wrong password or "
-                      "key file), so its contents are not scanned and the verdicts are left open",
+                      "%s is a %s: none of the %zu key%s given unlocks it (a wrong password, "
+                      "recovery password or key file), so its contents are not scanned and the "
+                      "verdicts are left open",
                       where, h->what, nkeys, nkeys == 1 ? "" : "s");
         return KT_OK;
     }
     if (rc) {
         kt_image_warn(img,
-                      "%s is a %s that libluksde cannot open (%s): its contents are not scanned "
+                      "%s is a %s that %s cannot open (%s): its contents are not scanned "
                       "and the verdicts are left open",
-                      where, h->what, why[0] ? why : "refused");
+                      where, h->what, strcmp(h->kind, "bitlocker") == 0 ? "libbde" : "libluksde",
+                      why[0] ? why : "refused");
         return KT_OK;
     }
     kt_crypt **p = realloc(list->crypts, (list->ncrypts + 1) * sizeof *p);

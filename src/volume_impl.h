@@ -33,19 +33,19 @@ int kt_lvm_add_volumes(kt_image *img, TSK_IMG_INFO *timg, int64_t off, int64_t l
  * kavtrace will not unlock it ("" when it may try). */
 typedef struct kt_crypt_header {
     char kind[16];
-    char what[128];
+    char what[160];
     char refusal[224];
 } kt_crypt_header;
 
 /* Whether the len bytes at off of timg start as an encrypted volume. */
 bool kt_crypt_detect(TSK_IMG_INFO *timg, int64_t off, int64_t len, kt_crypt_header *out);
 
-/* Try each key on the LUKS1 volume of len bytes at off of timg (whose
- * header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
+/* Try each key on the LUKS1 or BitLocker volume of len bytes at off of
+ * timg (whose header kt_crypt_detect accepted). KT_OK: *out owns the unlocked volume
  * (kt_crypt_free; timg must outlive it) and *which is the key that
- * unlocked it; KT_ENOTFOUND: no key opens a key slot; KT_EFORMAT: the
- * header is not one kavtrace reads, or libluksde refused the volume (why,
- * which never holds a key); KT_ENOMEM. */
+ * unlocked it; KT_ENOTFOUND: no key opens a key slot (or protector);
+ * KT_EFORMAT: the header is not one kavtrace reads, or libluksde or libbde
+ * refused the volume (why, which never holds a key); KT_ENOMEM. */
 int kt_crypt_unlock(TSK_IMG_INFO *timg, int64_t off, int64_t len, const kt_keys *keys,
                     kt_crypt **out, size_t *which, char *why, size_t why_len);
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE MKLUKS
+# build-evidence.sh OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE MKLUKS MKBDE
 #
 # Builds every synthetic evidence item from nothing, without mounts, loop
 # devices or FUSE: registry hives, an NTFS Windows volume, an ext4 Linux
@@ -13,19 +13,20 @@
 # return at once.
 set -euo pipefail
 
-if [[ $# -ne 8 ]]; then
-  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE MKLUKS" >&2
+if [[ $# -ne 9 ]]; then
+  echo "usage: $0 OUTDIR MKHIVE NTFS_POPULATE MKEVTX MKPREFETCH MKRPMDB MKPE MKLUKS MKBDE" >&2
   exit 2
 fi
 out=$(realpath -m "$1") mkhive=$(realpath "$2") populate=$(realpath "$3") mkevtx=$(realpath "$4")
 mkprefetch=$(realpath "$5") mkrpmdb=$(realpath "$6") mkpe=$(realpath "$7") mkluks=$(realpath "$8")
+mkbde=$(realpath "$9")
 here=$(cd "$(dirname "$0")" && pwd)
 export TZ=UTC LC_ALL=C
 
 # build-campaign.py builds from the evidence, not into it: not an input.
 inputs_hash() {
   (cd "$here" && find . -type f ! -name '*.md' ! -name build-campaign.py -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
-   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" "$mkpe" "$mkluks" | cut -d' ' -f1) |
+   sha256sum "$mkhive" "$populate" "$mkevtx" "$mkprefetch" "$mkrpmdb" "$mkpe" "$mkluks" "$mkbde" | cut -d' ' -f1) |
     sha256sum | cut -d' ' -f1
 }
 stamp="$out/.stamp"
@@ -223,6 +224,9 @@ printf '\x55\xaa' | dd of="$out/bitlocker-bootsector.img" bs=1 seek=510 conv=not
 
 step "LUKS1 volumes kavtrace unlocks (kesl-ubuntu, kesl-astra, kesl-rhel-removed 512-bit XTS, every AES mode), one it refuses (serpent)"
 "$here/build-luks.sh" "$out" "$mkluks"
+
+step "BitLocker volumes kavtrace unlocks (kes-active XTS-128, kes-russian CBC-128)"
+"$here/build-bde.sh" "$out" "$mkbde"
 
 step "triage collections (KAPE folder, Velociraptor zip, UAC tarball) of scenarios"
 "$here/build-collections.py" "$out"

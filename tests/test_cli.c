@@ -1080,6 +1080,87 @@ START_TEST(keys_unlock_luks_volumes_and_never_appear_in_any_output)
 }
 END_TEST
 
+/* BitLocker recovery passwords, given as --recovery-password and in a key
+ * file, and a wrong user password: the scan unlocks both volumes, no
+ * output holds a key (run.json has --recovery-password's value
+ * redacted); `info --json` lists them as BitLocker, unlocked; batch
+ * passes a manifest's key_file holding a recovery password to the scan. */
+START_TEST(recovery_passwords_unlock_bitlocker_volumes_and_never_appear_in_any_output)
+{
+    char *tmp = temp_dir();
+    char *ev = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *key_dir = path_join(testdata_dir(), "bde");
+    kt_buf active = {0}, o = {0}, e = {0}, g = {0}, ge = {0};
+    char *p = NULL;
+    ck_assert(asprintf(&p, "%s/active.recovery", key_dir) > 0);
+    file_load(p, &active);
+    free(p);
+    active.data[strcspn(cstr(&active), "\n")] = '\0';
+    char *args = NULL;
+    ck_assert(asprintf(&args,
+                       "scan -f json,csv,jsonl,body,sqlite,html -o '%s/out' --password "
+                       "wrong-user-password --recovery-password '%s' --key-file "
+                       "'%s/russian.recovery' '%s'",
+                       tmp, cstr(&active), key_dir, ev) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    ck_assert_msg(strstr(cstr(&o), "volume 0") && strstr(cstr(&o), "volume 1"), "%s", cstr(&o));
+    const char *keys[] = {"active.recovery", "russian.recovery", "active.pass"};
+    for (size_t i = 0; i < 3; i++) {
+        char *cmd = NULL;
+        ck_assert(asprintf(&cmd, "grep -rlaF -f '%s/%s' '%s/out'", key_dir, keys[i], tmp) > 0);
+        ck_assert_int_eq(run_capture(cmd, &g, &ge), 1); /* 1: no line selected */
+        ck_assert_msg(g.len == 0, "%s in: %s", keys[i], cstr(&g));
+        free(cmd);
+    }
+    ck_assert_msg(!strstr(cstr(&o), cstr(&active)) && !strstr(cstr(&e), cstr(&active)),
+                  "a key on the terminal");
+    ck_assert(asprintf(&p, "%s/out/run.json", tmp) > 0);
+    ck_assert(file_has(p, "\"--recovery-password\",\n"));
+    ck_assert(file_has(p, "\"<redacted>\""));
+    free(p);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    ck_assert(asprintf(&args, "info --json --key-file '%s/active.recovery' '%s'", key_dir, ev) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    ck_assert_msg(strstr(cstr(&o), "\"encryption\": \"bitlocker\"") &&
+                      strstr(cstr(&o), "\"unlocked\": true") &&
+                      strstr(cstr(&o), "\"unlocked\": false") &&
+                      strstr(cstr(&o), "GUID 4b565455-0000-4000-8000-0000000bde02 (AES-CBC-128; "
+                                       "recovery password)"),
+                  "%s", cstr(&o));
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+
+    ck_assert(asprintf(&p, "%s/manifest.csv", tmp) > 0);
+    FILE *m = fopen(p, "w");
+    ck_assert_ptr_nonnull(m);
+    fprintf(m, "id,evidence,key_file\nbde,%s,%s/active.recovery\n", ev, key_dir);
+    fclose(m);
+    ck_assert(asprintf(&args, "batch -q -j 1 -o '%s/case' -m '%s'", tmp, p) > 0);
+    ck_assert_int_eq(run(args, &o, &e), 0);
+    free(args);
+    free(p);
+    ck_assert(asprintf(&p, "%s/case/bde/findings.json", tmp) > 0);
+    ck_assert(file_has(p, "\"hostname\": \"FIN-WS042\""));
+    free(p);
+    ck_assert(asprintf(&args, "grep -rlaF -f '%s/active.recovery' '%s/case'", key_dir, tmp) > 0);
+    ck_assert_int_eq(run_capture(args, &g, &ge), 1);
+    free(args);
+    kt_buf_release(&o);
+    kt_buf_release(&e);
+    kt_buf_release(&g);
+    kt_buf_release(&ge);
+    kt_buf_release(&active);
+    remove_dir(tmp);
+    free(tmp);
+    free(ev);
+    free(key_dir);
+}
+END_TEST
+
 /* kavtrace with the guard preloaded and env set (e.g. KT_GUARD_FULL=x). */
 static int run_guarded(const char *env, const char *args, kt_buf *out, kt_buf *err)
 {
@@ -1362,6 +1443,7 @@ static Suite *suite(void)
     tcase_add_test(out, each_item_gets_a_folder_of_its_own_inside_outdir);
     tcase_add_test(out, outputs_carry_the_run_id_and_a_manifest_of_what_is_there);
     tcase_add_test(out, keys_unlock_luks_volumes_and_never_appear_in_any_output);
+    tcase_add_test(out, recovery_passwords_unlock_bitlocker_volumes_and_never_appear_in_any_output);
     tcase_add_test(out, a_full_disk_leaves_the_item_partial_and_the_older_run_stale);
     tcase_add_test(out, a_read_only_output_location_fails_before_the_scan);
     tcase_add_test(out, text_from_evidence_is_valid_json_csv_and_safe_on_a_terminal);

@@ -692,6 +692,112 @@ START_TEST(a_volume_no_key_unlocks_leaves_the_verdicts_open_and_the_rest_scanned
 }
 END_TEST
 
+/* Keys for the BitLocker scenarios, by file name in testdata/bde/: a
+ * .recovery file's text as a recovery password, a .pass file's as a
+ * password. */
+static void add_bde_key(kt_keys *keys, const char *name)
+{
+    char rel[128];
+    snprintf(rel, sizeof rel, "bde/%s", name);
+    char *path = path_join(testdata_dir(), rel);
+    kt_buf b = {0};
+    file_load(path, &b);
+    char *text = strdup(cstr(&b));
+    text[strcspn(text, "\n")] = '\0';
+    kt_error err = {0};
+    int rc = strstr(name, ".recovery") ? kt_keys_add_recovery(keys, text, &err)
+                                       : kt_keys_add_password(keys, text, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    free(text);
+    kt_buf_release(&b);
+    free(path);
+}
+
+/* kes-active's and kes-russian's NTFS volumes, each in a BitLocker
+ * partition (AES-XTS-128 and AES-CBC-128) of one disk, unlocked with
+ * their recovery passwords: each gives, event for event, the timeline
+ * and the verdicts of the same system in its raw image (whose findings
+ * the scenarios' ground truth checks). */
+START_TEST(bitlocker_volumes_give_the_findings_of_the_same_systems_in_raw_images)
+{
+    char *bde = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *active = path_join(evidence_dir(), "scenarios/kes-active.raw");
+    char *russian = path_join(evidence_dir(), "scenarios/kes-russian.raw");
+    kt_keys keys = {0};
+    add_bde_key(&keys, "russian.recovery");
+    add_bde_key(&keys, "active.recovery");
+    kt_scan l = {.keys = &keys}, u = {0}, a = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, bde, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, active, &u, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, russian, &a, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, 2);
+    ck_assert_uint_eq(u.nsystems, 1);
+    ck_assert_uint_eq(a.nsystems, 1);
+    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
+    ck_assert_uint_gt(same_events(&l, 1, &a, a.systems[0].volume->index), 10);
+    const kt_scan_system *lu = system_on(&l, 0), *la = system_on(&l, 1);
+    ck_assert_str_eq(lu->fs, "ntfs");
+    ck_assert_str_eq(lu->sys.hostname, u.systems[0].sys.hostname);
+    ck_assert_str_eq(la->sys.hostname, a.systems[0].sys.hostname);
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        ck_assert_int_eq(lu->findings.verdicts[v], u.systems[0].findings.verdicts[v]);
+        ck_assert_int_eq(la->findings.verdicts[v], a.systems[0].findings.verdicts[v]);
+    }
+    ck_assert_uint_eq(lu->findings.nproducts, u.systems[0].findings.nproducts);
+    ck_assert_uint_eq(la->findings.nproducts, a.systems[0].findings.nproducts);
+    kt_scan_release(&l);
+    kt_scan_release(&u);
+    kt_scan_release(&a);
+    kt_keys_release(&keys);
+    free(bde);
+    free(active);
+    free(russian);
+}
+END_TEST
+
+/* A wrong recovery password and kes-active's user password: kes-active's
+ * volume is scanned as before, kes-russian's is a warning naming it, and
+ * the verdicts that were false become null, the others unchanged. */
+START_TEST(a_wrong_recovery_password_leaves_the_verdicts_open_and_the_rest_scanned)
+{
+    char *bde = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *active = path_join(evidence_dir(), "scenarios/kes-active.raw");
+    kt_keys keys = {0};
+    add_bde_key(&keys, "wrong.recovery");
+    add_bde_key(&keys, "active.pass");
+    kt_scan l = {.keys = &keys}, u = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, bde, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_msg(kt_scan_run(&defs, active, &u, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, 1);
+    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
+    bool said = false;
+    for (size_t i = 0; i < l.warnings.count; i++)
+        said = said ||
+               (l.warnings.items[i].message &&
+                strstr(l.warnings.items[i].message, "partition 2 (volume 1") &&
+                strstr(l.warnings.items[i].message, "GUID 4b565455-0000-4000-8000-0000000bde02") &&
+                strstr(l.warnings.items[i].message, "none of the 2 keys given unlocks it"));
+    ck_assert_msg(said, "no warning names the locked volume");
+    int nulled = 0;
+    for (int v = 0; v < KT_V_COUNT; v++) {
+        kt_tri want = u.systems[0].findings.verdicts[v];
+        if (want == KT_FALSE) {
+            want = KT_NULL;
+            nulled++;
+        }
+        ck_assert_int_eq(l.systems[0].findings.verdicts[v], want);
+    }
+    ck_assert_int_gt(nulled, 0);
+    kt_scan_release(&l);
+    kt_scan_release(&u);
+    kt_keys_release(&keys);
+    free(bde);
+    free(active);
+}
+END_TEST
+
 START_TEST(scenarios_in_raw)
 {
     each_scenario("raw");
@@ -2112,6 +2218,8 @@ static Suite *suite(void)
     tcase_add_test(tc,
                    a_512_bit_xts_luks1_volume_gives_the_findings_of_the_same_system_in_a_raw_image);
     tcase_add_test(tc, a_volume_no_key_unlocks_leaves_the_verdicts_open_and_the_rest_scanned);
+    tcase_add_test(tc, bitlocker_volumes_give_the_findings_of_the_same_systems_in_raw_images);
+    tcase_add_test(tc, a_wrong_recovery_password_leaves_the_verdicts_open_and_the_rest_scanned);
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, registry_history_says_which_state);

@@ -908,6 +908,193 @@ START_TEST(decrypts_sectors_as_ieee_1619_and_dm_crypt_do)
 }
 END_TEST
 
+/* Keys from testdata/bde/ by file name: a .recovery file's text as a
+ * recovery password (or, as key_file says, the file itself as a key
+ * file), a .pass file's text as a password; a .BEK file (the evidence's
+ * bde/, written by build-bde.sh) as a key file. */
+static void bde_keys(kt_keys *keys, const char *names, bool key_file)
+{
+    char list[256];
+    snprintf(list, sizeof list, "%s", names);
+    for (char *save = NULL, *n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "bde/%s", n);
+        bool bek = strstr(n, ".BEK") != NULL;
+        char *path = path_join(bek ? evidence_dir() : testdata_dir(), rel);
+        kt_error err = {0};
+        kt_buf b = {0};
+        file_load(path, &b);
+        char *text = strdup(bek ? "" : cstr(&b));
+        text[strcspn(text, "\n")] = '\0';
+        int rc = bek || (key_file && strstr(n, ".recovery")) ? kt_keys_add_file(keys, path, &err)
+                 : strstr(n, ".recovery") ? kt_keys_add_recovery(keys, text, &err)
+                                          : kt_keys_add_password(keys, text, &err);
+        ck_assert_msg(rc == 0, "%s", err.msg);
+        free(text);
+        kt_buf_release(&b);
+        free(path);
+    }
+}
+
+/* Every BitLocker volume of truth/bde.tsv: without a key, listed locked
+ * with its GUID, encryption method and key protectors and a warning;
+ * unlocked with each of its keys alone (a recovery password, as given or
+ * in a key file, a user password, or a .BEK startup key): listed unlocked, the filesystem
+ * inside probed, and no warning about it. */
+START_TEST(unlocks_bitlocker_volumes_with_a_recovery_password_or_a_password)
+{
+    tsv t;
+    truth_load(&t, "truth/bde.tsv");
+    ck_assert_uint_eq(t.count, 2);
+    size_t tried = 0;
+    for (size_t i = 0; i < t.count; i++) {
+        const tsv_row *r = &t.rows[i];
+        size_t idx = (size_t)atoi(r->f[1]);
+        char *path = path_join(evidence_dir(), r->f[0]);
+        kt_image *img = NULL;
+        kt_error err = {0};
+        ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s: %s", r->f[0], err.msg);
+        kt_volume_list vl = {0};
+        ck_assert_msg(kt_volumes_scan(img, &vl, &err) == 0, "%s", err.msg);
+        ck_assert_uint_gt(vl.count, idx);
+        ck_assert_str_eq(vl.items[idx].desc, r->f[2]);
+        ck_assert_str_eq(vl.items[idx].encryption, "bitlocker");
+        ck_assert_str_eq(vl.items[idx].fs, "");
+        ck_assert_ptr_null(vl.items[idx].crypt);
+        ck_assert(any_warning_has(img, "no key was given"));
+        kt_volume_list_release(&vl);
+        kt_image_free(img);
+        char list[128];
+        snprintf(list, sizeof list, "%s", r->f[5]);
+        for (char *save = NULL, *k = strtok_r(list, " ", &save); k;
+             k = strtok_r(NULL, " ", &save)) {
+            for (int as_file = 0; as_file <= (strstr(k, ".recovery") != NULL); as_file++) {
+                kt_keys keys = {0};
+                bde_keys(&keys, k, as_file);
+                ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s", err.msg);
+                ck_assert_msg(kt_volumes_scan_keys(img, &keys, &vl, &err) == 0, "%s", err.msg);
+                const kt_volume *v = &vl.items[idx];
+                char want[160];
+                snprintf(want, sizeof want, "%s, unlocked", r->f[2]);
+                ck_assert_str_eq(v->desc, want);
+                ck_assert_str_eq(v->fs, r->f[4]);
+                ck_assert_str_eq(v->encryption, "bitlocker");
+                ck_assert_ptr_nonnull(v->crypt);
+                const char *guid = strstr(r->f[2], "GUID ");
+                char id[48];
+                snprintf(id, sizeof id, "%.41s", guid);
+                ck_assert_msg(!any_warning_has(img, id), "%s: a warning about volume %zu with %s",
+                              r->f[0], idx, k);
+                kt_volume_list_release(&vl);
+                kt_image_free(img);
+                kt_keys_release(&keys);
+                tried++;
+            }
+        }
+        free(path);
+    }
+    ck_assert_uint_eq(tried, 6);
+    tsv_free(&t);
+}
+END_TEST
+
+/* What libbde must not be given is refused from the header, with the
+ * reason: a BitLocker boot sector with no Windows 7 identifier, and a
+ * copy of a BitLocker volume whose first metadata entry claims to run
+ * past its block. */
+START_TEST(refuses_a_bitlocker_volume_libbde_must_not_read_with_the_reason)
+{
+    char tmp[] = "/tmp/kt-bde-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *src = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *bad = path_join(tmp, "bad-entry.raw");
+    char *cmd = NULL;
+    /* Volume 0 starts at 1 MiB; its header's first metadata offset (at
+     * 176) gives the block; its first entry's size is at 64 + 48. */
+    ck_assert(
+        asprintf(
+            &cmd,
+            "cp --sparse=always '%s' '%s' && off=$(od -An -tu8 -j $((1048576 + 176)) -N8 '%s') && "
+            "printf '\\377\\177' | dd of='%s' bs=1 seek=$((1048576 + off + 112)) "
+            "conv=notrunc status=none",
+            src, bad, src, bad) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    static const char *const reasons[] = {
+        "it is not of the Windows 7 and later form",
+        "its FVE metadata entry at 48 runs past its block",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char *path = i == 0 ? path_join(evidence_dir(), "bitlocker-bootsector.img") : strdup(bad);
+        kt_image *img = NULL;
+        kt_error err = {0};
+        kt_keys keys = {0};
+        bde_keys(&keys, "active.recovery", false);
+        ck_assert_msg(kt_image_open(path, &img, &err) == 0, "%s", err.msg);
+        kt_volume_list vl = {0};
+        ck_assert_msg(kt_volumes_scan_keys(img, &keys, &vl, &err) == 0, "%s", err.msg);
+        ck_assert_ptr_null(vl.items[0].crypt);
+        ck_assert_str_eq(vl.items[0].encryption, "bitlocker");
+        ck_assert_msg(any_warning_has(img, reasons[i]), "%s: not refused with the reason", path);
+        ck_assert(any_warning_has(img, "that kavtrace cannot unlock"));
+        kt_volume_list_release(&vl);
+        kt_image_free(img);
+        kt_keys_release(&keys);
+        free(path);
+    }
+    ck_assert_int_eq(unlink(bad), 0);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    free(src);
+    free(bad);
+}
+END_TEST
+
+/* A key is tried only where the volume has a protector of its kind (libbde
+ * reports a key for a missing protector as an error, not a wrong key): on
+ * a copy of kes-active's BitLocker volume whose recovery-password
+ * protector is made a TPM one, a recovery password given first is passed
+ * over and the user password after it unlocks the volume. */
+START_TEST(a_key_for_a_protector_the_volume_lacks_is_not_tried)
+{
+    char tmp[] = "/tmp/kt-bde-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    char *src = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
+    char *tpm = path_join(tmp, "tpm.raw");
+    char *cmd = NULL;
+    /* The first metadata block (offset at 176 of volume 0, which starts at
+     * 1 MiB): entries from 112, the description (62 bytes) first, then the
+     * recovery-password VMK, whose protection type is at 8 + 26 of it. */
+    ck_assert(asprintf(&cmd,
+                       "cp --sparse=always '%s' '%s' && "
+                       "at=$((1048576 + $(od -An -tu8 -j $((1048576 + 176)) -N8 '%s') + 112 + "
+                       "62 + 34)) && [ \"$(od -An -tx1 -j $at -N2 '%s')\" = ' 00 08' ] && "
+                       "printf '\\000\\001' | dd of='%s' bs=1 seek=$at conv=notrunc status=none",
+                       src, tpm, src, src, tpm) > 0);
+    ck_assert_int_eq(system(cmd), 0);
+    free(cmd);
+    kt_image *img = NULL;
+    kt_error err = {0};
+    kt_keys keys = {0};
+    bde_keys(&keys, "active.recovery active.pass", false);
+    ck_assert_msg(kt_image_open(tpm, &img, &err) == 0, "%s", err.msg);
+    kt_volume_list vl = {0};
+    ck_assert_msg(kt_volumes_scan_keys(img, &keys, &vl, &err) == 0, "%s", err.msg);
+    ck_assert_str_eq(vl.items[0].desc, "BitLocker encrypted volume, GUID "
+                                       "4b565455-0000-4000-8000-0000000bde01 (AES-XTS-128; TPM, "
+                                       "password, startup key), unlocked");
+    ck_assert_ptr_nonnull(vl.items[0].crypt);
+    ck_assert_str_eq(vl.items[0].fs, "ntfs");
+    ck_assert(!any_warning_has(img, "cannot open"));
+    kt_volume_list_release(&vl);
+    kt_image_free(img);
+    kt_keys_release(&keys);
+    ck_assert_int_eq(unlink(tpm), 0);
+    ck_assert_int_eq(rmdir(tmp), 0);
+    free(src);
+    free(tpm);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("volume");
@@ -929,6 +1116,9 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_luks2_and_a_cipher_it_does_not_read_with_the_reason);
     tcase_add_test(tc, decrypts_every_luks1_mode_libluksde_cannot_read_itself);
     tcase_add_test(tc, decrypts_sectors_as_ieee_1619_and_dm_crypt_do);
+    tcase_add_test(tc, unlocks_bitlocker_volumes_with_a_recovery_password_or_a_password);
+    tcase_add_test(tc, refuses_a_bitlocker_volume_libbde_must_not_read_with_the_reason);
+    tcase_add_test(tc, a_key_for_a_protector_the_volume_lacks_is_not_tried);
     suite_add_tcase(s, tc);
     return s;
 }

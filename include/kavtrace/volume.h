@@ -27,7 +27,7 @@ typedef struct kt_volume {
     int64_t offset;      /* bytes from the start of the media */
     int64_t length;      /* bytes */
     char scheme[16];     /* "gpt", "dos", "none", "apfs", "dir", "kape", "velociraptor", ... */
-    char desc[128];      /* partition table description or volume name */
+    char desc[192];      /* partition table description or volume name */
     char fs[16];         /* "ntfs", "fat32", "ext4", "apfs", ... or "" */
     int64_t pool_block;  /* APFS: the volume's block in the container; -1 otherwise */
     int collection_root; /* a triage collection's root N+1 (kt_image's collection); 0: none */

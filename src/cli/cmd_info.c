@@ -224,9 +224,13 @@ static int run(int argc, char **argv)
     bool json = false, no_vss = false;
     kt_keys keys = {0};
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},           {"no-vss", no_argument, NULL, 'V'},
-        {"password", required_argument, NULL, 'P'}, {"key-file", required_argument, NULL, 'K'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'j'},
+        {"no-vss", no_argument, NULL, 'V'},
+        {"password", required_argument, NULL, 'P'},
+        {"key-file", required_argument, NULL, 'K'},
+        {"recovery-password", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     optind = 1;
     opterr = 0;
@@ -241,7 +245,12 @@ static int run(int argc, char **argv)
             break;
         case 'P':
         case 'K':
-            if (kt_cli_add_key("info", c == 'K', optarg, &keys) != 0) {
+        case 'R':
+            if (kt_cli_add_key("info",
+                               c == 'K'   ? KT_KEY_FILE
+                               : c == 'R' ? KT_KEY_RECOVERY
+                                          : KT_KEY_PASSWORD,
+                               optarg, &keys) != 0) {
                 kt_keys_release(&keys);
                 return KT_EXIT_USAGE;
             }
@@ -251,10 +260,15 @@ static int run(int argc, char **argv)
             kt_cli_print_usage(stdout, &kt_cmd_info);
             printf("\n%s\n\n  --json          print JSON instead of text\n"
                    "  --no-vss        do not look for Volume Shadow Copies on NTFS volumes\n"
-                   "  --password P    a passphrase for an encrypted (LUKS1) volume; repeatable,\n"
-                   "                  each tried on every encrypted volume\n"
+                   "  --password P    a passphrase for an encrypted volume (LUKS1, or a\n"
+                   "                  BitLocker user password); repeatable, each key tried on\n"
+                   "                  every encrypted volume\n"
                    "  --key-file F    a key file (its bytes as they are, as cryptsetup\n"
-                   "                  --key-file); repeatable. No key appears in any output\n",
+                   "                  --key-file; on BitLocker, a file holding a recovery\n"
+                   "                  password); repeatable\n"
+                   "  --recovery-password R\n"
+                   "                  a BitLocker recovery password (48 digits with dashes);\n"
+                   "                  repeatable. No key appears in any output\n",
                    kt_cmd_info.summary);
             return KT_EXIT_OK;
         default:
@@ -323,6 +337,7 @@ static int run(int argc, char **argv)
 const kt_command kt_cmd_info = {
     .name = "info",
     .summary = "show an evidence item's container, volumes and systems",
-    .usage = "[--json] [--no-vss] [--password P]... [--key-file F]... EVIDENCE...",
+    .usage = "[--json] [--no-vss] [--password P]... [--key-file F]... [--recovery-password R]... "
+             "EVIDENCE...",
     .run = run,
 };

@@ -41,10 +41,10 @@ typedef struct opts {
     kt_time as_of[KT_AS_OF_MAX];
     size_t nas_of;
     kt_provenance prov; /* the command line, redacted, and the host */
-    /* --password and --key-file as given (borrowed from argv), read into
-     * keys once the command line is checked. */
+    /* --password, --key-file and --recovery-password as given (borrowed
+     * from argv), read into keys once the command line is checked. */
     const char *key_args[KT_KEYS_MAX];
-    bool key_is_file[KT_KEYS_MAX];
+    kt_key_kind key_kind[KT_KEYS_MAX];
     size_t nkey_args;
     kt_keys keys;
 } opts;
@@ -504,10 +504,15 @@ static void help(void)
            "                       YYYY-MM-DDTHH:MM:SS[.fraction]Z; up to %d times; the\n"
            "                       state at sales_ban, vendor_cutoff and cutoff is always\n"
            "                       given\n"
-           "      --password P     a passphrase for an encrypted (LUKS1) volume; repeatable,\n"
-           "                       each tried on every encrypted volume\n"
+           "      --password P     a passphrase for an encrypted volume (LUKS1, or a\n"
+           "                       BitLocker user password); repeatable, each key tried\n"
+           "                       on every encrypted volume\n"
            "      --key-file F     a key file (its bytes as they are, as cryptsetup\n"
-           "                       --key-file); repeatable. No key appears in any output\n"
+           "                       --key-file; on BitLocker, a file holding a recovery\n"
+           "                       password); repeatable\n"
+           "      --recovery-password R\n"
+           "                       a BitLocker recovery password (48 digits with dashes);\n"
+           "                       repeatable. No key appears in any output\n"
            "  -q, --quiet          no summary, no progress\n"
            "scan.log (every warning) is always written, then run.json (what ran on what,\n"
            "each output's SHA-256), manifest.json (each file's size and SHA-256) last.\n",
@@ -558,6 +563,7 @@ static int run(int argc, char **argv)
         {"as-of", required_argument, NULL, 'A'},
         {"password", required_argument, NULL, 'P'},
         {"key-file", required_argument, NULL, 'K'},
+        {"recovery-password", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -618,9 +624,12 @@ static int run(int argc, char **argv)
             break;
         case 'P':
         case 'K':
+        case 'R':
             if (o.nkey_args >= KT_KEYS_MAX)
                 return kt_cli_usage_error(&kt_cmd_scan, "more than %d keys given", KT_KEYS_MAX);
-            o.key_is_file[o.nkey_args] = c == 'K';
+            o.key_kind[o.nkey_args] = c == 'K'   ? KT_KEY_FILE
+                                      : c == 'R' ? KT_KEY_RECOVERY
+                                                 : KT_KEY_PASSWORD;
             o.key_args[o.nkey_args++] = optarg;
             break;
         case 'h':
@@ -679,7 +688,7 @@ static int run(int argc, char **argv)
         return KT_EXIT_ERROR;
     }
     for (size_t i = 0; i < o.nkey_args; i++) {
-        if (kt_cli_add_key("scan", o.key_is_file[i], o.key_args[i], &o.keys) != 0) {
+        if (kt_cli_add_key("scan", o.key_kind[i], o.key_args[i], &o.keys) != 0) {
             kt_keys_release(&o.keys);
             kt_artifact_set_release(&set);
             kt_provenance_release(&o.prov);
@@ -731,6 +740,7 @@ const kt_command kt_cmd_scan = {
     .name = "scan",
     .summary = "find every Kaspersky trace, build the timeline and the findings",
     .usage = "[-o OUTDIR] [-f FORMATS] [-a ARTIFACTS_DIR] [--hash] [--no-vss] [--deep] [--as-of "
-             "TIME]... [--password P]... [--key-file F]... [-q] EVIDENCE...",
+             "TIME]... [--password P]... [--key-file F]... [--recovery-password R]... [-q] "
+             "EVIDENCE...",
     .run = run,
 };

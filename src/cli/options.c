@@ -131,14 +131,20 @@ bool kt_cli_path_within(const char *path, const char *dir)
     return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
 }
 
-int kt_cli_add_key(const char *cmd, bool file, const char *arg, kt_keys *keys)
+int kt_cli_add_key(const char *cmd, kt_key_kind kind, const char *arg, kt_keys *keys)
 {
+    static const char *const options[] = {
+        [KT_KEY_PASSWORD] = "--password",
+        [KT_KEY_FILE] = "--key-file",
+        [KT_KEY_RECOVERY] = "--recovery-password",
+    };
     kt_error err = {0};
-    int rc = file ? kt_keys_add_file(keys, arg, &err) : kt_keys_add_password(keys, arg, &err);
+    int rc = kind == KT_KEY_FILE       ? kt_keys_add_file(keys, arg, &err)
+             : kind == KT_KEY_RECOVERY ? kt_keys_add_recovery(keys, arg, &err)
+                                       : kt_keys_add_password(keys, arg, &err);
     if (rc) {
         kt_strlist hold = {0};
-        fprintf(stderr, "kavtrace: %s: %s: %s\n", cmd, file ? "--key-file" : "--password",
-                kt_cli_text(&hold, err.msg));
+        fprintf(stderr, "kavtrace: %s: %s: %s\n", cmd, options[kind], kt_cli_text(&hold, err.msg));
         kt_strlist_release(&hold);
     }
     return rc;

@@ -37,9 +37,9 @@ int kt_cli_resolve_path(const char *path, char *out, size_t len);
 /* path is dir or inside it (both resolved). */
 bool kt_cli_path_within(const char *path, const char *dir);
 
-/* --password P / --key-file F: add the key to keys. On error print it
- * (naming the option and a key file's path, never a key) as cmd's and
- * return non-zero. */
-int kt_cli_add_key(const char *cmd, bool file, const char *arg, kt_keys *keys);
+/* --password P / --key-file F / --recovery-password R (kind): add the key
+ * to keys. On error print it (naming the option and a key file's path,
+ * never a key) as cmd's and return non-zero. */
+int kt_cli_add_key(const char *cmd, kt_key_kind kind, const char *arg, kt_keys *keys);
 
 #endif
