@@ -490,6 +490,41 @@ START_TEST(registry_history_says_which_state)
 }
 END_TEST
 
+/* kes-reg-history2: a value recovered from a free cell without its key is
+ * a find that says where it lies (hive, offset), never allocated, and no
+ * product or verdict rests on it. */
+START_TEST(a_value_without_its_key_is_listed_never_counted)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history2.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_event *hit = NULL;
+    for (size_t i = 0; i < s.tl.count && !hit; i++)
+        if (strcmp(s.tl.items[i].artifact->id, "kaspersky.win.install-date") == 0)
+            hit = &s.tl.items[i];
+    ck_assert_msg(hit, "the orphan InstallDate is not a find");
+    ck_assert(hit->time == truth_time("2024-06-10T15:31:22Z"));
+    ck_assert_ptr_null(hit->key);
+    ck_assert_str_eq(hit->hive, "SOFTWARE");
+    ck_assert_str_eq(hit->value, "InstallDate");
+    ck_assert(!hit->allocated);
+    ck_assert_ptr_null(hit->product_id);
+    ck_assert_msg(strstr(hit->description, "without its key, recovered from a free cell of "
+                                           "SOFTWARE at offset 0x"),
+                  "%s", hit->description);
+    const kt_system_finding *f = &s.systems[0].findings;
+    for (size_t p = 0; p < f->nproducts; p++)
+        for (size_t k = 0; k < f->products[p].ev_all.count; k++)
+            ck_assert_str_ne(f->products[p].ev_all.items[k], hit->id);
+    for (int v = 0; v < KT_V_COUNT; v++)
+        for (size_t k = 0; k < f->verdict_ev[v].count; k++)
+            ck_assert_str_ne(f->verdict_ev[v].items[k], hit->id);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 /* b's bytes as a C string (kt_buf keeps room for, but does not write, a
  * terminating NUL). */
 static const char *cstr(kt_buf *b)
@@ -2023,6 +2058,7 @@ static Suite *suite(void)
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, registry_history_says_which_state);
+    tcase_add_test(tc, a_value_without_its_key_is_listed_never_counted);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kavtrace/bytes.h"
 #include "source.h"
@@ -492,6 +493,45 @@ static void deleted_keys(kt_collector *c, const kt_artifact *a, kt_hive *hive, c
     }
 }
 
+/* Whether a value named `name` alone can give the artifact a find: one of
+ * its times reads it, and every `where` reads it too (a `where` on another
+ * value needs the key, which an orphan value has lost). */
+static bool orphan_fits(const spec *s, const char *name)
+{
+    bool timed = false;
+    for (size_t i = 0; i < s->ntimes && !timed; i++)
+        timed = s->times[i].value && strcasecmp(s->times[i].value, name) == 0;
+    for (size_t w = 0; w < s->nwhere && timed; w++)
+        timed = strcasecmp(s->where[w].value, name) == 0;
+    return timed;
+}
+
+/* Values recovered from the hive's free cells without their key, matched
+ * by name against the artifact's: finds without a key (kt_event: the key
+ * they belonged to is not known, so they are listed, never counted). */
+static void orphan_values(kt_collector *c, const kt_artifact *a, kt_hive *hive, const char *name)
+{
+    size_t n = 0;
+    kt_error err = {0};
+    if (kt_hive_orphans(hive, &n, &err) != KT_OK)
+        return; /* said by deleted_keys */
+    for (size_t i = 0; i < n && c->rc == KT_OK; i++) {
+        const char *vname;
+        uint32_t offset;
+        kt_hive_node node = kt_hive_orphan_node(hive, i, &vname, &offset);
+        if (!orphan_fits(a->spec, vname))
+            continue;
+        char note[KT_FS_PATH_MAX + 160];
+        snprintf(note, sizeof note,
+                 "deleted value without its key, recovered from a free cell of %s at offset "
+                 "0x%x; matched by its name only",
+                 name, (unsigned)offset);
+        origin o = {.note = note, .past = true};
+        kt_find f = {.hive = hive, .node = node, .hive_name = name, .key = NULL};
+        key_found(c, a, &f, &o);
+    }
+}
+
 /* ---- hive copies: RegBack ---- */
 
 /* Other copies of SOFTWARE and SYSTEM Windows keeps: older states. */
@@ -655,6 +695,7 @@ static void collect(kt_collector *c, const kt_artifact *a)
         for (size_t k = 0; k < npat; k++)
             kt_walk_run(&w, patterns[k], "", &root);
         deleted_keys(c, a, hives[h], names[h], patterns, npat);
+        orphan_values(c, a, hives[h], names[h]);
         if (old == NULL)
             continue;
         /* The primary file without its logs: an older state of the hive;

@@ -41,6 +41,9 @@
  *                            and values: their cells are marked free and
  *                            keep their bytes (names, LastWrite, values),
  *                            as a deleted key's do in a Windows hive
+ *   wipe       PATH          'delete', and then the key's own nk cell is
+ *                            zeroed (reused and freed again): its values
+ *                            stay in free cells without their key
  * PATH is relative to the root, '\'-separated; keys are matched ASCII
  * case-insensitively (as hivex and Windows do), spelled as first written.  An
  * empty PATH in a value line is the root key.  Keys without a time of their
@@ -701,6 +704,7 @@ struct key {
     bool has_time;
     hive_node_h node;        /* hivex handle (nk cell file offset) once built */
     bool deleted;            /* 'delete': removed after the build, left in free cells */
+    bool wiped;              /* 'wipe': deleted, then its nk cell zeroed */
     uint32_t nvalues, vlist; /* its value count and list before the delete */
     struct key **kids;
     size_t nkids, capkids;
@@ -977,6 +981,7 @@ static int do_delete(struct spec *s, char **f, size_t nf, size_t line, struct er
     if (key_walk(s, f[1], &k, e) != 0)
         return -1;
     k->deleted = true;
+    k->wiped = strcmp(f[0], "wipe") == 0;
     s->any_deleted = true;
     return 0;
 }
@@ -1074,6 +1079,11 @@ static const struct directive directives[] = {
      .min_fields = 2,
      .max_fields = 2,
      .shape = "delete<TAB>PATH",
+     .apply = do_delete},
+    {.name = "wipe",
+     .min_fields = 2,
+     .max_fields = 2,
+     .shape = "wipe<TAB>PATH",
      .apply = do_delete},
     {.name = "value",
      .min_fields = 4,
@@ -1408,6 +1418,12 @@ static int restore_deleted(unsigned char *img, size_t size, const struct key *k,
         return fail(e, "deleted key '%s': 0x%zx is not a free nk cell", k->path, off);
     wr32(img + off + NK_NVALUES, k->nvalues);
     wr32(img + off + NK_VALUES, k->vlist);
+    if (k->wiped) {
+        uint32_t cell = rd32(img + off);
+        if (cell > size - off)
+            return fail(e, "wiped key '%s': bad cell size", k->path);
+        memset(img + off + 4, 0, cell - 4);
+    }
     for (size_t i = 0; i < k->nkids; i++)
         if (restore_deleted(img, size, k->kids[i], e) != 0)
             return -1;
