@@ -354,7 +354,7 @@ START_TEST(recovers_values_whose_key_is_gone)
     /* The deleted keys around it are recovered as keys; the wiped one is
      * not. */
     ck_assert_int_eq(kt_hive_deleted(h, &n, &err), 0);
-    ck_assert_uint_eq(n, 2);
+    ck_assert_uint_eq(n, 3); /* KasperskyLab, KES, KES\Data */
     bool partial;
     ck_assert(deleted_at(h, "KasperskyLab\\KES", &partial) != 0);
     ck_assert(deleted_at(h, "KasperskyLab\\KES\\environment", &partial) == 0);
@@ -379,7 +379,6 @@ START_TEST(recovers_values_whose_key_is_gone)
     ck_assert_ptr_nonnull(strstr(err.msg, "overwritten"));
     kt_hive_free(h);
     kt_buf_release(&dam);
-    damage_everywhere(&b, 8);
     kt_buf_release(&b);
 
     /* Values their recovered keys list are never orphans. */
@@ -388,6 +387,100 @@ START_TEST(recovers_values_whose_key_is_gone)
     ck_assert_int_eq(kt_hive_orphans(h, &n, &err), 0);
     ck_assert_uint_eq(n, 0);
     kt_hive_free(h);
+    kt_buf_release(&b);
+}
+END_TEST
+
+/* kt-mkhive's "blob N SEED": byte i is (i % 251) ^ SEED. */
+static bool is_blob(const kt_buf *b, size_t n, unsigned seed)
+{
+    if (b->len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (b->data[i] != (uint8_t)((i % 251) ^ seed))
+            return false;
+    return true;
+}
+
+/* The cell offset of the "db" record of the deleted value Journal. */
+static uint32_t journal_db(const kt_buf *b)
+{
+    for (size_t off = 0x1020; off + 0x30 <= b->len; off += 8) {
+        const uint8_t *vk = b->data + off + 4;
+        int32_t size;
+        memcpy(&size, b->data + off, 4);
+        if (size > 0 && memcmp(vk, "vk", 2) == 0 && vk[2] == 7 &&
+            memcmp(vk + 0x14, "Journal", 7) == 0) {
+            uint32_t at;
+            memcpy(&at, vk + 8, 4);
+            return at;
+        }
+    }
+    ck_abort_msg("no vk record of Journal");
+    return 0;
+}
+
+START_TEST(reads_big_data_in_live_and_free_cells)
+{
+    /* kes-reg-history2's SOFTWARE: a live value of 20000 bytes (two
+     * segments) and a deleted one of 40000 (three), each as a "db" record,
+     * its segment list and its segments. */
+    kt_buf b = {0}, v = {0};
+    load_hist(HIST2 "SOFTWARE", &b);
+    kt_hive *h = NULL;
+    kt_error err = {0};
+    uint32_t type = 0;
+    ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SOFTWARE", &h, &err) == 0, "%s", err.msg);
+    kt_hive_node live;
+    ck_assert_int_eq(kt_hive_find(h, 0,
+                                  "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing",
+                                  &live, &err),
+                     0);
+    ck_assert_msg(kt_hive_value(h, live, "Cache", &type, &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(type, KT_REG_BINARY);
+    ck_assert(is_blob(&v, 20000, 3));
+    kt_buf_release(&v);
+    bool partial;
+    kt_hive_node k = deleted_at(h, "KasperskyLab\\KES\\Data", &partial);
+    ck_assert(k != 0);
+    ck_assert_msg(kt_hive_value(h, k, "Journal", &type, &v, &err) == 0, "%s", err.msg);
+    ck_assert(is_blob(&v, 40000, 7));
+    kt_buf_release(&v);
+    kt_hive_free(h);
+
+    /* Damaged: a segment reused, the segment count short of the size, the
+     * list out of bounds: the deleted value's data is not read, the key
+     * and its other values stay. */
+    uint32_t db = journal_db(&b);
+    for (int dmg = 0; dmg < 3; dmg++) {
+        kt_buf dam = {0};
+        kt_buf_append(&dam, b.data, b.len);
+        uint8_t *rec = dam.data + 0x1000 + db + 4;
+        uint32_t list;
+        memcpy(&list, rec + 4, 4);
+        if (dmg == 0) {
+            uint32_t seg;
+            memcpy(&seg, dam.data + 0x1000 + list + 4 + 4, 4); /* the second */
+            int32_t cs;
+            memcpy(&cs, dam.data + 0x1000 + seg, 4);
+            cs = -cs;
+            memcpy(dam.data + 0x1000 + seg, &cs, 4);
+        } else if (dmg == 1) {
+            rec[2] = 2; /* 2 * 16344 < 40000 */
+        } else {
+            memcpy(rec + 4, "\xf8\xff\xff\x7f", 4);
+        }
+        ck_assert_msg(kt_hive_open_mem(dam.data, dam.len, "SOFTWARE", &h, &err) == 0, "%s",
+                      err.msg);
+        k = deleted_at(h, "KasperskyLab\\KES\\Data", &partial);
+        ck_assert(k != 0);
+        ck_assert_int_eq(kt_hive_value(h, k, "Journal", &type, &v, &err), KT_ENOTFOUND);
+        ck_assert_ptr_nonnull(strstr(err.msg, "overwritten"));
+        kt_buf_release(&v);
+        kt_hive_free(h);
+        kt_buf_release(&dam);
+    }
+    damage_everywhere(&b, 24);
     kt_buf_release(&b);
 }
 END_TEST
@@ -621,6 +714,7 @@ static Suite *suite(void)
     tcase_add_test(tc, refuses_oversized_values_before_reading_them);
     tcase_add_test(tc, recovers_deleted_keys_from_free_cells);
     tcase_add_test(tc, recovers_values_whose_key_is_gone);
+    tcase_add_test(tc, reads_big_data_in_live_and_free_cells);
     tcase_add_test(tc, marvin32_gives_the_reference_vectors);
     tcase_add_test(tc, replays_transaction_logs_in_memory);
     tcase_add_test(tc, replays_old_format_logs);

@@ -27,7 +27,7 @@
 #define NK_COMP 0x0020u
 #define VK_COMP 0x0001u
 #define DATA_INLINE 0x80000000u
-#define DATA_BIG 16344u /* larger data sits in a "db" big data record: not read */
+#define DATA_BIG 16344u /* larger data sits in a "db" big data record, in segments */
 
 typedef struct image {
     const uint8_t *p;
@@ -155,6 +155,42 @@ static int build_path(const image *im, const nk *k, char **out, bool *partial)
     return KT_OK;
 }
 
+/* Data over DATA_BIG bytes through the "db" record at `at` (Windows
+ * registry file format: "db", a segment count, the offset of a list of
+ * segment cells; each segment holds DATA_BIG bytes, the last the rest).
+ * Every cell must still be free and large enough; NULL when one is not
+ * (or out of memory). */
+static uint8_t *big_read(const image *im, uint32_t at, size_t len)
+{
+    const uint8_t *db, *list;
+    size_t dlen, llen;
+    bool fr;
+    uint16_t nseg;
+    uint32_t lat;
+    if (len > KT_HIVE_MAX_RDATA || !cell_at(im, at, &db, &dlen, &fr) || !fr || dlen < 8 ||
+        memcmp(db, "db", 2) != 0 || !kt_rd_le16(db, dlen, 2, &nseg) ||
+        !kt_rd_le32(db, dlen, 4, &lat) || nseg == 0 || (size_t)nseg * DATA_BIG < len ||
+        (size_t)(nseg - 1) * DATA_BIG >= len || !cell_at(im, lat, &list, &llen, &fr) || !fr ||
+        llen < 4u * nseg)
+        return NULL;
+    uint8_t *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0, done = 0; i < nseg; i++) {
+        uint32_t sat = 0;
+        const uint8_t *seg;
+        size_t slen, want = len - done < DATA_BIG ? len - done : DATA_BIG;
+        kt_rd_le32(list, llen, 4 * i, &sat);
+        if (!cell_at(im, sat, &seg, &slen, &fr) || !fr || slen < want) {
+            free(out);
+            return NULL;
+        }
+        memcpy(out + done, seg, want);
+        done += want;
+    }
+    return out;
+}
+
 /* One value through the key's value list entry at `at`. */
 static bool vk_read(const image *im, uint32_t at, kt_hive_rvalue *v)
 {
@@ -176,6 +212,12 @@ static bool vk_read(const image *im, uint32_t at, kt_hive_rvalue *v)
         return false;
     size_t len = size & ~DATA_INLINE;
     const uint8_t *src = NULL;
+    if (!(size & DATA_INLINE) && len > DATA_BIG) {
+        v->data = big_read(im, data, len);
+        v->intact = v->data != NULL;
+        v->len = v->intact ? len : 0;
+        return true;
+    }
     if (size & DATA_INLINE) {
         if (len <= 4)
             src = rec + 8; /* the data sits in the offset field */

@@ -13,11 +13,12 @@
 #include "kavtrace/error.h"
 #include "kavtrace/time.h"
 
-#define KT_REGF_BASE 0x1000u         /* base block size; cell offsets count from here */
-#define KT_HIVE_MAX_RECOVERED 100000 /* keys recovered from one hive */
-#define KT_HIVE_MAX_RVALUES 1024     /* values of one recovered key */
-#define KT_HIVE_MAX_DEPTH 512        /* parents followed to rebuild a path */
-#define KT_HIVE_MAX_ORPHANS 100000   /* values without a key, from one hive */
+#define KT_REGF_BASE 0x1000u          /* base block size; cell offsets count from here */
+#define KT_HIVE_MAX_RECOVERED 100000  /* keys recovered from one hive */
+#define KT_HIVE_MAX_RVALUES 1024      /* values of one recovered key */
+#define KT_HIVE_MAX_DEPTH 512         /* parents followed to rebuild a path */
+#define KT_HIVE_MAX_ORPHANS 100000    /* values without a key, from one hive */
+#define KT_HIVE_MAX_RDATA (16u << 20) /* data of one recovered value (big data) */
 
 /* One value of a recovered key. data is owned (NULL when not intact). */
 typedef struct kt_hive_rvalue {
@@ -25,7 +26,8 @@ typedef struct kt_hive_rvalue {
     uint32_t type;
     uint8_t *data;
     size_t len;
-    bool intact;     /* its data cell is free, large enough, in bounds */
+    bool intact;     /* its data cell(s) free, large enough, in bounds (big data: the
+                        db record, its segment list and every segment) */
     uint32_t offset; /* its vk record's cell offset (from the first hbin) */
 } kt_hive_rvalue;
 

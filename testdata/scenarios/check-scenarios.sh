@@ -363,6 +363,9 @@ def spec_value(typ, data):
         return (4 if typ == 'dword' else 11), v.to_bytes(4 if typ == 'dword' else 8, 'little')
     if typ == 'binary':
         return 3, bytes.fromhex(data.replace(' ', ''))
+    if typ == 'blob':           # "N SEED": byte i = (i % 251) ^ SEED
+        n, seed = map(int, data.split())
+        return 3, bytes((i % 251) ^ seed for i in range(n))
     return None, None
 
 # A dirty hive's transaction logs, replayed here on their own (libregf does
@@ -568,7 +571,12 @@ for name in names:
         cut = next((i for i, f in enumerate(lines) if f[0] == 'transaction'), len(lines))
         lines = lines[:cut]
         wiped = [f[1] for f in lines if f[0] == 'wipe']
-        if not wiped:
+        gone = [f[1] for f in lines if f[0] in ('delete', 'wipe')]
+        under = lambda k: any(k == g or k.startswith(g + '\\') for g in gone)
+        # big data (over 16344 bytes): a live value read by libregf, a
+        # deleted one by free_records through its db record and segments
+        bigs = [f for f in lines if f[0] == 'value' and f[3] == 'blob']
+        if not wiped and not bigs:
             continue
         built = open(os.path.join(hives_dir, os.path.basename(spec)[:-5]), 'rb').read()
         hpath = next((p for p, d in contents.items() if d == built), None)
@@ -576,6 +584,15 @@ for name in names:
             continue
         nks, vks = free_records(contents[hpath])
         times = {f[1]: parse_iso(f[2]) for f in lines if f[0] == 'key' and len(f) == 3}
+        for f in bigs:
+            typ, data = spec_value(f[3], f[4])
+            if under(f[1]):
+                check(any(v[1] == f[2] and v[3] == data for v in vks),
+                      '%s: deleted big value %s\\%s (%d bytes) in free cells of %s' % (name, f[1], f[2], len(data), hpath))
+            else:
+                key = hives[hpath].get_root_key().get_sub_key_by_path(f[1])
+                got = key_values(key)[f[2]].get_data() if key else None
+                check(got == data, '%s: big value %s\\%s (%d bytes) read by libregf' % (name, f[1], f[2], len(data)))
         for w in wiped:
             leaf = w.rpartition('\\')[2]
             check(not any(n == leaf and t == times.get(w) for _, n, t in nks),
