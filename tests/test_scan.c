@@ -623,6 +623,45 @@ START_TEST(user_and_amcache_hives_replay_their_logs)
 }
 END_TEST
 
+/* kes-reg-history2: a RegBack copy's free cells and the hives of a
+ * previous install (Windows.old) are older states, each find naming its
+ * copy, never allocated. */
+START_TEST(hive_copies_and_their_free_cells_are_older_states)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history2.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const struct {
+        const char *time, *version, *says;
+    } want[] = {
+        {"2024-06-10T15:31:25.5Z", "12.2.0.462",
+         "older state: the hive copy Windows/System32/config/RegBack/SOFTWARE"},
+        {"2024-06-02T09:20:11.25Z", "11.11.0.452",
+         "deleted key recovered from a free cell of the hive copy "
+         "Windows/System32/config/RegBack/SOFTWARE"},
+        {"2023-05-02T10:15:31Z", "11.11.0.452",
+         "older state: the hive copy Windows.old/Windows/System32/config/SOFTWARE"},
+    };
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        const kt_event *hit = NULL;
+        for (size_t i = 0; i < s.tl.count && !hit; i++)
+            if (s.tl.items[i].time == truth_time(want[w].time) &&
+                strcmp(s.tl.items[i].artifact->id, "kaspersky.win.uninstall") == 0)
+                hit = &s.tl.items[i];
+        ck_assert_msg(hit, "no uninstall entry at %s", want[w].time);
+        ck_assert_str_eq(hit->version, want[w].version);
+        ck_assert_msg(strstr(hit->description, want[w].says), "%s", hit->description);
+        ck_assert(!hit->allocated);
+    }
+    const kt_product_finding *p = find_product(&s.systems[0].findings, "kaspersky-kes");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_ne(kt_status_name(p->status), "present");
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 /* b's bytes as a C string (kt_buf keeps room for, but does not write, a
  * terminating NUL). */
 static const char *cstr(kt_buf *b)
@@ -2158,6 +2197,7 @@ static Suite *suite(void)
     tcase_add_test(tc, registry_history_says_which_state);
     tcase_add_test(tc, a_value_without_its_key_is_listed_never_counted);
     tcase_add_test(tc, user_and_amcache_hives_replay_their_logs);
+    tcase_add_test(tc, hive_copies_and_their_free_cells_are_older_states);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);

@@ -550,7 +550,10 @@ for name in names:
         if not dels:
             continue
         base = os.path.basename(spec)[:-5]
-        hpath = next(p for p in contents if p.endswith('/config/' + base))
+        built = open(os.path.join(hives_dir, base), 'rb').read()
+        hpath = next((p for p, d in contents.items() if d == built), None)
+        if not check(hpath is not None, '%s: hive %s on the volume' % (name, base)):
+            continue
         hp = os.path.join(tmp, 'recover-' + base)
         open(hp, 'wb').write(contents[hpath])
         rec = subprocess.run(['reglookup-recover', '-H', hp], capture_output=True, text=True).stdout
