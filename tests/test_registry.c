@@ -480,7 +480,7 @@ START_TEST(reads_big_data_in_live_and_free_cells)
         kt_hive_free(h);
         kt_buf_release(&dam);
     }
-    damage_everywhere(&b, 24);
+    damage_everywhere(&b, 0x48);
     kt_buf_release(&b);
 }
 END_TEST
@@ -709,6 +709,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("registry");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* the damage sweeps, under ASan on a loaded machine */
     tcase_add_test(tc, reads_values_and_key_times_from_memory);
     tcase_add_test(tc, opens_real_hives_and_refuses_broken_ones);
     tcase_add_test(tc, refuses_oversized_values_before_reading_them);
