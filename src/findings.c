@@ -1106,9 +1106,12 @@ int kt_findings_build(const kt_artifact_set *set, const kt_timeline *tl, int vol
     for (int pass = 0; pass < 2 && rc == KT_OK; pass++) {
         for (size_t i = 0; i < tl->count && rc == KT_OK; i++) {
             const kt_event *e = &tl->items[i];
+            /* A registry value without its key (a free cell's orphan,
+             * matched by name only) is listed, never counted. */
             if (kt_event_system(e) != volume || e->vendor == NULL ||
                 (pass == 0) != (e->product_id != NULL) || e->role == KT_ROLE_INTEGRATION ||
-                e->role == KT_ROLE_BUNDLED_TOOL || e->role == KT_ROLE_HOST_PRODUCT)
+                e->role == KT_ROLE_BUNDLED_TOOL || e->role == KT_ROLE_HOST_PRODUCT ||
+                (e->hive && e->key == NULL))
                 continue;
             group *g = NULL;
             if (e->product_id) {

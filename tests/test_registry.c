@@ -187,6 +187,29 @@ static kt_hive_node deleted_at(kt_hive *h, const char *path, bool *partial)
     return 0;
 }
 
+/* Damage anywhere never reads out of bounds (ASan): at every step-th
+ * offset, the bytes (a cell size, a record's field) set to extremes, in
+ * the whole image and in the image cut there. */
+static void damage_everywhere(const kt_buf *b, size_t step)
+{
+    kt_buf dam = {0};
+    kt_error err = {0};
+    for (size_t off = 0x1000; off < b->len; off += step) {
+        kt_buf_release(&dam);
+        kt_buf_append(&dam, b->data, b->len);
+        static const uint8_t junk[] = {0xFF, 0x7F, 0x00, 0x80};
+        memcpy(dam.data + off, junk, sizeof junk);
+        kt_hive_rkey *keys = NULL;
+        size_t nkeys = 0;
+        if (kt_hive_cells_recover(dam.data, dam.len, &keys, &nkeys, &err) == 0)
+            kt_hive_rkeys_free(keys, nkeys);
+        if (kt_hive_cells_recover(dam.data, off, &keys, &nkeys, &err) == 0) /* truncated */
+            kt_hive_rkeys_free(keys, nkeys);
+    }
+    ck_assert_int_eq(kt_hive_cells_recover(b->data, 0x1000, NULL, NULL, &err), KT_EFORMAT);
+    kt_buf_release(&dam);
+}
+
 START_TEST(recovers_deleted_keys_from_free_cells)
 {
     /* The scenario's SOFTWARE, as its spec deleted two keys ('delete'),
@@ -277,22 +300,187 @@ START_TEST(recovers_deleted_keys_from_free_cells)
     ck_assert_int_eq(kt_hive_value_string(h, k, "Publisher", v, sizeof v, &err), 0);
     kt_hive_free(h);
 
-    /* Damage anywhere never reads out of bounds (ASan): every 8-aligned
-     * cell size and each byte of the free region set to extremes. */
-    for (size_t off = 0x1000; off < b.len; off += 0x48) {
-        kt_buf_release(&dam);
-        kt_buf_append(&dam, b.data, b.len);
-        static const uint8_t junk[] = {0xFF, 0x7F, 0x00, 0x80};
-        memcpy(dam.data + off, junk, sizeof junk);
-        kt_hive_rkey *keys = NULL;
-        size_t nkeys = 0;
-        if (kt_hive_cells_recover(dam.data, dam.len, &keys, &nkeys, &err) == 0)
-            kt_hive_rkeys_free(keys, nkeys);
-        if (kt_hive_cells_recover(dam.data, off, &keys, &nkeys, &err) == 0) /* truncated */
-            kt_hive_rkeys_free(keys, nkeys);
-    }
-    ck_assert_int_eq(kt_hive_cells_recover(b.data, 0x1000, NULL, NULL, &err), KT_EFORMAT);
     kt_buf_release(&dam);
+    damage_everywhere(&b, 0x48);
+    kt_buf_release(&b);
+}
+END_TEST
+
+#define HIST2 "scenarios/hives/kes-reg-history2/"
+
+/* The orphan value named name among h's (0 when absent). */
+static kt_hive_node orphan_named(kt_hive *h, const char *name, uint32_t *offset)
+{
+    size_t n = 0;
+    kt_error err = {0};
+    ck_assert_msg(kt_hive_orphans(h, &n, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        const char *vn;
+        kt_hive_node node = kt_hive_orphan_node(h, i, &vn, offset);
+        if (strcmp(vn, name) == 0)
+            return node;
+    }
+    return 0;
+}
+
+START_TEST(recovers_values_whose_key_is_gone)
+{
+    /* kes-reg-history2's SOFTWARE: KasperskyLab deleted, the nk cell of
+     * KasperskyLab\KES\environment zeroed ('wipe'): its two values are in
+     * free cells, listed by no key. */
+    kt_buf b = {0};
+    load_hist(HIST2 "SOFTWARE", &b);
+    kt_hive *h = NULL;
+    kt_error err = {0};
+    ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SOFTWARE", &h, &err) == 0, "%s", err.msg);
+    size_t n = 0;
+    ck_assert_int_eq(kt_hive_orphans(h, &n, &err), 0);
+    ck_assert_uint_eq(n, 2);
+    uint32_t off = 0;
+    kt_hive_node v = orphan_named(h, "InstallDate", &off);
+    ck_assert(v != 0);
+    ck_assert_mem_eq(b.data + 0x1000 + off + 4, "vk", 2); /* the offset is its vk cell's */
+    char text[64];
+    ck_assert_int_eq(kt_hive_value_string(h, v, "InstallDate", text, sizeof text, &err), 0);
+    ck_assert_str_eq(text, "1718033482");
+    ck_assert_int_eq(kt_hive_value_string(h, v, "ProductVersion", text, sizeof text, &err),
+                     KT_ENOTFOUND); /* one value each */
+    ck_assert(kt_hive_node_time(h, v) == KT_TIME_NONE);
+    ck_assert_int_ne(kt_hive_node_name(h, v, text, sizeof text), 0);
+    v = orphan_named(h, "ProductVersion", &off);
+    ck_assert(v != 0);
+    ck_assert_int_eq(kt_hive_value_string(h, v, "ProductVersion", text, sizeof text, &err), 0);
+    ck_assert_str_eq(text, "12.2.0.462");
+    /* The deleted keys around it are recovered as keys; the wiped one is
+     * not. */
+    ck_assert_int_eq(kt_hive_deleted(h, &n, &err), 0);
+    ck_assert_uint_eq(n, 3); /* KasperskyLab, KES, KES\Data */
+    bool partial;
+    ck_assert(deleted_at(h, "KasperskyLab\\KES", &partial) != 0);
+    ck_assert(deleted_at(h, "KasperskyLab\\KES\\environment", &partial) == 0);
+    kt_hive_free(h);
+
+    /* The data cell of ProductVersion reused: the orphan stays, its data
+     * is gone. */
+    kt_buf dam = {0};
+    kt_buf_append(&dam, b.data, b.len);
+    uint32_t data;
+    memcpy(&data, dam.data + 0x1000 + off + 4 + 8, 4);
+    int32_t cell;
+    memcpy(&cell, dam.data + 0x1000 + data, 4);
+    ck_assert_int_gt(cell, 0);
+    cell = -cell;
+    memcpy(dam.data + 0x1000 + data, &cell, 4);
+    ck_assert_msg(kt_hive_open_mem(dam.data, dam.len, "SOFTWARE", &h, &err) == 0, "%s", err.msg);
+    v = orphan_named(h, "ProductVersion", &off);
+    ck_assert(v != 0);
+    ck_assert_int_eq(kt_hive_value_string(h, v, "ProductVersion", text, sizeof text, &err),
+                     KT_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(err.msg, "overwritten"));
+    kt_hive_free(h);
+    kt_buf_release(&dam);
+    kt_buf_release(&b);
+
+    /* Values their recovered keys list are never orphans. */
+    load_hist(HIST "SOFTWARE", &b);
+    ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SOFTWARE", &h, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(kt_hive_orphans(h, &n, &err), 0);
+    ck_assert_uint_eq(n, 0);
+    kt_hive_free(h);
+    kt_buf_release(&b);
+}
+END_TEST
+
+/* kt-mkhive's "blob N SEED": byte i is (i % 251) ^ SEED. */
+static bool is_blob(const kt_buf *b, size_t n, unsigned seed)
+{
+    if (b->len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (b->data[i] != (uint8_t)((i % 251) ^ seed))
+            return false;
+    return true;
+}
+
+/* The cell offset of the "db" record of the deleted value Journal. */
+static uint32_t journal_db(const kt_buf *b)
+{
+    for (size_t off = 0x1020; off + 0x30 <= b->len; off += 8) {
+        const uint8_t *vk = b->data + off + 4;
+        int32_t size;
+        memcpy(&size, b->data + off, 4);
+        if (size > 0 && memcmp(vk, "vk", 2) == 0 && vk[2] == 7 &&
+            memcmp(vk + 0x14, "Journal", 7) == 0) {
+            uint32_t at;
+            memcpy(&at, vk + 8, 4);
+            return at;
+        }
+    }
+    ck_abort_msg("no vk record of Journal");
+    return 0;
+}
+
+START_TEST(reads_big_data_in_live_and_free_cells)
+{
+    /* kes-reg-history2's SOFTWARE: a live value of 20000 bytes (two
+     * segments) and a deleted one of 40000 (three), each as a "db" record,
+     * its segment list and its segments. */
+    kt_buf b = {0}, v = {0};
+    load_hist(HIST2 "SOFTWARE", &b);
+    kt_hive *h = NULL;
+    kt_error err = {0};
+    uint32_t type = 0;
+    ck_assert_msg(kt_hive_open_mem(b.data, b.len, "SOFTWARE", &h, &err) == 0, "%s", err.msg);
+    kt_hive_node live;
+    ck_assert_int_eq(kt_hive_find(h, 0,
+                                  "Microsoft\\Windows\\CurrentVersion\\Component Based Servicing",
+                                  &live, &err),
+                     0);
+    ck_assert_msg(kt_hive_value(h, live, "Cache", &type, &v, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(type, KT_REG_BINARY);
+    ck_assert(is_blob(&v, 20000, 3));
+    kt_buf_release(&v);
+    bool partial;
+    kt_hive_node k = deleted_at(h, "KasperskyLab\\KES\\Data", &partial);
+    ck_assert(k != 0);
+    ck_assert_msg(kt_hive_value(h, k, "Journal", &type, &v, &err) == 0, "%s", err.msg);
+    ck_assert(is_blob(&v, 40000, 7));
+    kt_buf_release(&v);
+    kt_hive_free(h);
+
+    /* Damaged: a segment reused, the segment count short of the size, the
+     * list out of bounds: the deleted value's data is not read, the key
+     * and its other values stay. */
+    uint32_t db = journal_db(&b);
+    for (int dmg = 0; dmg < 3; dmg++) {
+        kt_buf dam = {0};
+        kt_buf_append(&dam, b.data, b.len);
+        uint8_t *rec = dam.data + 0x1000 + db + 4;
+        uint32_t list;
+        memcpy(&list, rec + 4, 4);
+        if (dmg == 0) {
+            uint32_t seg;
+            memcpy(&seg, dam.data + 0x1000 + list + 4 + 4, 4); /* the second */
+            int32_t cs;
+            memcpy(&cs, dam.data + 0x1000 + seg, 4);
+            cs = -cs;
+            memcpy(dam.data + 0x1000 + seg, &cs, 4);
+        } else if (dmg == 1) {
+            rec[2] = 2; /* 2 * 16344 < 40000 */
+        } else {
+            memcpy(rec + 4, "\xf8\xff\xff\x7f", 4);
+        }
+        ck_assert_msg(kt_hive_open_mem(dam.data, dam.len, "SOFTWARE", &h, &err) == 0, "%s",
+                      err.msg);
+        k = deleted_at(h, "KasperskyLab\\KES\\Data", &partial);
+        ck_assert(k != 0);
+        ck_assert_int_eq(kt_hive_value(h, k, "Journal", &type, &v, &err), KT_ENOTFOUND);
+        ck_assert_ptr_nonnull(strstr(err.msg, "overwritten"));
+        kt_buf_release(&v);
+        kt_hive_free(h);
+        kt_buf_release(&dam);
+    }
+    damage_everywhere(&b, 0x48);
     kt_buf_release(&b);
 }
 END_TEST
@@ -521,10 +709,13 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("registry");
     TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120); /* the damage sweeps, under ASan on a loaded machine */
     tcase_add_test(tc, reads_values_and_key_times_from_memory);
     tcase_add_test(tc, opens_real_hives_and_refuses_broken_ones);
     tcase_add_test(tc, refuses_oversized_values_before_reading_them);
     tcase_add_test(tc, recovers_deleted_keys_from_free_cells);
+    tcase_add_test(tc, recovers_values_whose_key_is_gone);
+    tcase_add_test(tc, reads_big_data_in_live_and_free_cells);
     tcase_add_test(tc, marvin32_gives_the_reference_vectors);
     tcase_add_test(tc, replays_transaction_logs_in_memory);
     tcase_add_test(tc, replays_old_format_logs);

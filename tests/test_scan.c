@@ -518,6 +518,178 @@ START_TEST(registry_history_says_which_state)
 }
 END_TEST
 
+/* kes-reg-history2: a value recovered from a free cell without its key is
+ * a find that says where it lies (hive, offset), never allocated, and no
+ * product or verdict rests on it. */
+START_TEST(a_value_without_its_key_is_listed_never_counted)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history2.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const kt_event *hit = NULL;
+    for (size_t i = 0; i < s.tl.count && !hit; i++)
+        if (strcmp(s.tl.items[i].artifact->id, "kaspersky.win.install-date") == 0)
+            hit = &s.tl.items[i];
+    ck_assert_msg(hit, "the orphan InstallDate is not a find");
+    ck_assert(hit->time == truth_time("2024-06-10T15:31:22Z"));
+    ck_assert_ptr_null(hit->key);
+    ck_assert_str_eq(hit->hive, "SOFTWARE");
+    ck_assert_str_eq(hit->value, "InstallDate");
+    ck_assert(!hit->allocated);
+    ck_assert_ptr_null(hit->product_id);
+    ck_assert_msg(strstr(hit->description, "without its key, recovered from a free cell of "
+                                           "SOFTWARE at offset 0x"),
+                  "%s", hit->description);
+    const kt_system_finding *f = &s.systems[0].findings;
+    for (size_t p = 0; p < f->nproducts; p++)
+        for (size_t k = 0; k < f->products[p].ev_all.count; k++)
+            ck_assert_str_ne(f->products[p].ev_all.items[k], hit->id);
+    for (int v = 0; v < KT_V_COUNT; v++)
+        for (size_t k = 0; k < f->verdict_ev[v].count; k++)
+            ck_assert_str_ne(f->verdict_ev[v].items[k], hit->id);
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
+static void put_bytes(const char *root, const char *rel, const kt_buf *b)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(b->data, 1, b->len, f), b->len);
+    fclose(f);
+}
+
+#define HIST2_HIVES "scenarios/hives/kes-reg-history2/"
+
+/* kes-reg-history2: a dirty NTUSER.DAT and a dirty Amcache.hve are read
+ * with their transaction logs replayed, as SOFTWARE and SYSTEM are; a
+ * dirty user hive whose logs are gone is read as it stands, with a
+ * warning. */
+START_TEST(user_and_amcache_hives_replay_their_logs)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history2.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const struct {
+        const char *time, *artifact, *hive, *says;
+    } want[] = {
+        {"2024-10-03T08:12:40.25Z", "kaspersky.win.user-settings", "Users/ana/NTUSER.DAT",
+         "in Users/ana/NTUSER.DAT only as replayed from its transaction logs "
+         "(Users/ana/NTUSER.DAT.LOG1)"},
+        {"2024-10-05T07:40:13.5Z", "kaspersky.win.amcache-file", "Amcache.hve",
+         "in Amcache.hve only as replayed from its transaction logs "
+         "(Windows/appcompat/Programs/Amcache.hve.LOG1)"},
+    };
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        const kt_event *hit = NULL;
+        for (size_t i = 0; i < s.tl.count && !hit; i++)
+            if (s.tl.items[i].time == truth_time(want[w].time) &&
+                strcmp(s.tl.items[i].artifact->id, want[w].artifact) == 0)
+                hit = &s.tl.items[i];
+        ck_assert_msg(hit, "no %s at %s", want[w].artifact, want[w].time);
+        ck_assert_str_eq(hit->hive, want[w].hive);
+        ck_assert_msg(strstr(hit->description, want[w].says), "%s", hit->description);
+        ck_assert(hit->allocated); /* the replayed hive is the live state */
+        ck_assert_str_eq(hit->product_id, "kaspersky-kes");
+    }
+    ck_assert_uint_eq(s.warnings.count, 0);
+    kt_scan_release(&s);
+    free(path);
+
+    /* The same hives without their logs (a tree): read as the files stand,
+     * each with a warning, and the finds only the logs hold are not
+     * there. */
+    char root[] = "/tmp/kt-scan-logs-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    const struct {
+        const char *from, *to;
+    } files[] = {
+        {HIST2_HIVES "SOFTWARE", "Windows/System32/config/SOFTWARE"},
+        {HIST2_HIVES "SYSTEM", "Windows/System32/config/SYSTEM"},
+        {HIST2_HIVES "NTUSER-ana.DAT", "Users/ana/NTUSER.DAT"},
+        {HIST2_HIVES "Amcache.hve", "Windows/appcompat/Programs/Amcache.hve"},
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        kt_buf b = {0};
+        char *from = path_join(evidence_dir(), files[i].from);
+        file_load(from, &b);
+        put_bytes(root, files[i].to, &b);
+        kt_buf_release(&b);
+        free(from);
+    }
+    memset(&s, 0, sizeof s);
+    ck_assert_msg(kt_scan_run(&defs, root, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const char *dirty[] = {"Users/ana/NTUSER.DAT", "Amcache.hve"};
+    for (size_t k = 0; k < 2; k++) {
+        bool warned = false;
+        for (size_t i = 0; i < s.warnings.count; i++) {
+            const kt_diag *d = &s.warnings.items[i];
+            warned = warned || (d->code && strcmp(d->code, "hive.log") == 0 && d->path &&
+                                strcmp(d->path, dirty[k]) == 0 &&
+                                strstr(d->message, "read without its logs"));
+        }
+        ck_assert_msg(warned, "no hive.log warning for %s", dirty[k]);
+    }
+    for (size_t i = 0; i < s.tl.count; i++)
+        ck_assert_msg(strcmp(s.tl.items[i].artifact->id, "kaspersky.win.user-settings") != 0 &&
+                          strcmp(s.tl.items[i].artifact->id, "kaspersky.win.amcache-file") != 0,
+                      "%s found without the logs", s.tl.items[i].artifact->id);
+    kt_scan_release(&s);
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* kes-reg-history2: a RegBack copy's free cells and the hives of a
+ * previous install (Windows.old) are older states, each find naming its
+ * copy, never allocated. */
+START_TEST(hive_copies_and_their_free_cells_are_older_states)
+{
+    char *path = path_join(evidence_dir(), "scenarios/kes-reg-history2.raw");
+    kt_scan s = {0};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &s, NULL, NULL, &err) == 0, "%s", err.msg);
+    const struct {
+        const char *time, *version, *says;
+    } want[] = {
+        {"2024-06-10T15:31:25.5Z", "12.2.0.462",
+         "older state: the hive copy Windows/System32/config/RegBack/SOFTWARE"},
+        {"2024-06-02T09:20:11.25Z", "11.11.0.452",
+         "deleted key recovered from a free cell of the hive copy "
+         "Windows/System32/config/RegBack/SOFTWARE"},
+        {"2023-05-02T10:15:31Z", "11.11.0.452",
+         "older state: the hive copy Windows.old/Windows/System32/config/SOFTWARE"},
+    };
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+        const kt_event *hit = NULL;
+        for (size_t i = 0; i < s.tl.count && !hit; i++)
+            if (s.tl.items[i].time == truth_time(want[w].time) &&
+                strcmp(s.tl.items[i].artifact->id, "kaspersky.win.uninstall") == 0)
+                hit = &s.tl.items[i];
+        ck_assert_msg(hit, "no uninstall entry at %s", want[w].time);
+        ck_assert_str_eq(hit->version, want[w].version);
+        ck_assert_msg(strstr(hit->description, want[w].says), "%s", hit->description);
+        ck_assert(!hit->allocated);
+    }
+    const kt_product_finding *p = find_product(&s.systems[0].findings, "kaspersky-kes");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_ne(kt_status_name(p->status), "present");
+    kt_scan_release(&s);
+    free(path);
+}
+END_TEST
+
 /* b's bytes as a C string (kt_buf keeps room for, but does not write, a
  * terminating NUL). */
 static const char *cstr(kt_buf *b)
@@ -2223,6 +2395,9 @@ static Suite *suite(void)
     tcase_add_test(tc, an_xfs_root_in_lvm2_gives_the_findings_of_the_same_tree_on_ext4);
     tcase_add_test(tc, scenarios_in_raw);
     tcase_add_test(tc, registry_history_says_which_state);
+    tcase_add_test(tc, a_value_without_its_key_is_listed_never_counted);
+    tcase_add_test(tc, user_and_amcache_hives_replay_their_logs);
+    tcase_add_test(tc, hive_copies_and_their_free_cells_are_older_states);
     tcase_add_test(tc, a_lost_software_hive_leaves_every_other_source_and_says_so);
     tcase_add_test(tc, a_filesystem_that_fails_or_is_not_recognised_is_a_warning);
     tcase_add_test(tc, corpus_images_give_no_kaspersky_finding);

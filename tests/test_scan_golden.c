@@ -40,6 +40,7 @@ static const scenario scenarios[] = {
     {.set = "scenarios", .name = "kes-upgraded-late", .container = "E01"},
     {.set = "usn", .name = "kes-usn-removed", .container = "raw"},
     {.set = "scenarios", .name = "kes-reg-history", .container = "E01"},
+    {.set = "scenarios", .name = "kes-reg-history2", .container = "E01"},
     {.set = "scenarios", .name = "oem-suite", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-ubuntu", .container = "E01"},
     {.set = "scenarios-unix", .name = "kesl-rhel-removed", .container = "E01"},

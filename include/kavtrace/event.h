@@ -103,6 +103,8 @@ typedef struct kt_event {
     char macb;
     bool fn_time;
     const char *hive;
+    /* NULL with a hive: a value recovered from a free cell without its key
+     * (matched by its name only): listed, never counted in findings */
     const char *key;
     const char *value;
     /* role host_product: the entry's DisplayName, Publisher and the

@@ -121,4 +121,13 @@ const char *kt_hive_log_notes(kt_hive *h);
 int kt_hive_deleted(kt_hive *h, size_t *count, kt_error *err);
 kt_hive_node kt_hive_deleted_node(kt_hive *h, size_t i, const char **path, bool *partial);
 
+/* Values found in the hive's free cells that no recovered key lists (the
+ * key's cell, or its value list, was overwritten): *count set. The i-th is
+ * a node with that one value for kt_hive_value and kt_hive_value_string;
+ * it has no name, no LastWrite (KT_TIME_NONE) and no subkeys. *name
+ * (borrowed, lives as long as the hive; "" for a default value) is the
+ * value's, *offset its vk cell's (from the first hive bin). */
+int kt_hive_orphans(kt_hive *h, size_t *count, kt_error *err);
+kt_hive_node kt_hive_orphan_node(kt_hive *h, size_t i, const char **name, uint32_t *offset);
+
 #endif

@@ -14,20 +14,38 @@ static kt_severity zone_severity(const kt_zone *z)
     return z->kind == KT_ZONE_TABLE && !z->file_unreadable ? KT_SEV_NOTE : KT_SEV_WARNING;
 }
 
+/* A hive with, when it is dirty, its transaction logs beside it (PATH.LOG1,
+ * PATH.LOG2) applied in memory as the system hives' are (registry.h); a
+ * log that cannot be read is as if absent, and the hive says so. */
 static kt_hive *load_hive(kt_collector *c, const char *path)
 {
-    kt_buf b = {0};
+    kt_buf b = {0}, lb[2] = {{0}};
     kt_error err = {0};
     kt_hive *h = NULL;
     if (kt_fs_read(c->fs, path, 0, KT_HIVE_MAX_SIZE, &b, &err) == KT_OK) {
         c->stats->hives_read++;
         c->stats->bytes_read += b.len;
-        if (kt_hive_open_mem(b.data, b.len, path, &h, &err) != KT_OK)
+        char names[2][KT_FS_PATH_MAX];
+        kt_hive_log logs[2] = {{0}};
+        bool dirty = kt_hive_is_dirty((const uint8_t *)b.data, b.len);
+        for (int i = 0; dirty && i < 2; i++) {
+            kt_error le = {0};
+            snprintf(names[i], sizeof names[i], "%s.LOG%d", path, i + 1);
+            logs[i].name = names[i];
+            if (kt_fs_read(c->fs, names[i], 0, KT_HIVE_MAX_SIZE, &lb[i], &le) == KT_OK) {
+                c->stats->bytes_read += lb[i].len;
+                logs[i].data = (const uint8_t *)lb[i].data;
+                logs[i].len = lb[i].len;
+            }
+        }
+        if (kt_hive_open_logged(b.data, b.len, logs, 2, path, &h, &err) != KT_OK)
             kt_collect_diag(c, KT_SEV_WARNING, "hive", path, NULL, "%s", err.msg);
     } else if (err.code != KT_ENOTFOUND) {
         kt_collect_diag(c, KT_SEV_WARNING, "hive", path, NULL, "%s", err.msg);
     }
     kt_buf_release(&b);
+    kt_buf_release(&lb[0]);
+    kt_buf_release(&lb[1]);
     return h;
 }
 

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "kavtrace/bytes.h"
 #include "source.h"
@@ -461,9 +462,10 @@ static bool path_match(const char *pat, const char *path, int depth)
 }
 
 /* Keys recovered from the hive's free cells that match a pattern: finds
- * like live keys, marked deleted. */
+ * like live keys, marked deleted. copy: hive is a copy of the hive live
+ * (may be NULL): a key live holds as it is there is no older state. */
 static void deleted_keys(kt_collector *c, const kt_artifact *a, kt_hive *hive, const char *name,
-                         char (*patterns)[KT_FS_PATH_MAX], size_t npat)
+                         char (*patterns)[KT_FS_PATH_MAX], size_t npat, bool copy, kt_hive *live)
 {
     size_t n = 0;
     kt_error err = {0};
@@ -481,10 +483,11 @@ static void deleted_keys(kt_collector *c, const kt_artifact *a, kt_hive *hive, c
         bool hit = false;
         for (size_t p = 0; p < npat && !hit; p++)
             hit = path_match(patterns[p], path, 0);
-        if (!hit)
+        if (!hit || (live && !partial && same_in(live, path, kt_hive_node_time(hive, node))))
             continue;
-        char note[KT_FS_PATH_MAX + 96];
-        snprintf(note, sizeof note, "deleted key recovered from a free cell of %s%s", name,
+        char note[KT_FS_PATH_MAX + 120];
+        snprintf(note, sizeof note, "deleted key recovered from a free cell of %s%s%s",
+                 copy ? "the hive copy " : "", name,
                  partial ? ", its path partial (a parent key overwritten)" : "");
         origin o = {.note = note, .past = true};
         kt_find f = {.hive = hive, .node = node, .hive_name = name, .key = path};
@@ -492,10 +495,56 @@ static void deleted_keys(kt_collector *c, const kt_artifact *a, kt_hive *hive, c
     }
 }
 
-/* ---- hive copies: RegBack ---- */
+/* Whether a value named `name` alone can give the artifact a find: one of
+ * its times reads it, and every `where` reads it too (a `where` on another
+ * value needs the key, which an orphan value has lost). */
+static bool orphan_fits(const spec *s, const char *name)
+{
+    bool timed = false;
+    for (size_t i = 0; i < s->ntimes && !timed; i++)
+        timed = s->times[i].value && strcasecmp(s->times[i].value, name) == 0;
+    for (size_t w = 0; w < s->nwhere && timed; w++)
+        timed = strcasecmp(s->where[w].value, name) == 0;
+    return timed;
+}
 
-/* Other copies of SOFTWARE and SYSTEM Windows keeps: older states. */
-static const char *const copy_dirs[] = {"Windows/System32/config/RegBack"};
+/* Values recovered from the hive's free cells without their key, matched
+ * by name against the artifact's: finds without a key (kt_event: the key
+ * they belonged to is not known, so they are listed, never counted). */
+static void orphan_values(kt_collector *c, const kt_artifact *a, kt_hive *hive, const char *name,
+                          bool copy)
+{
+    size_t n = 0;
+    kt_error err = {0};
+    if (kt_hive_orphans(hive, &n, &err) != KT_OK)
+        return; /* said by deleted_keys */
+    for (size_t i = 0; i < n && c->rc == KT_OK; i++) {
+        const char *vname;
+        uint32_t offset;
+        kt_hive_node node = kt_hive_orphan_node(hive, i, &vname, &offset);
+        if (!orphan_fits(a->spec, vname))
+            continue;
+        char note[KT_FS_PATH_MAX + 160];
+        snprintf(note, sizeof note,
+                 "deleted value without its key, recovered from a free cell of %s%s at offset "
+                 "0x%x; matched by its name only",
+                 copy ? "the hive copy " : "", name, (unsigned)offset);
+        origin o = {.note = note, .past = true};
+        kt_find f = {.hive = hive, .node = node, .hive_name = name, .key = NULL};
+        key_found(c, a, &f, &o);
+    }
+}
+
+/* ---- hive copies: RegBack, Windows.old ---- */
+
+/* Other copies of SOFTWARE and SYSTEM the evidence keeps: older states.
+ * RegBack: the copies the RegIdleBackup task made (until Windows 10
+ * 1803); Windows.old: the hives of the install a feature update or a
+ * reinstall replaced. */
+static const char *const copy_dirs[] = {
+    "Windows/System32/config/RegBack",
+    "Windows.old/Windows/System32/config",
+};
 #define NCOPIES (sizeof copy_dirs / sizeof copy_dirs[0])
 
 typedef struct copies {
@@ -549,8 +598,9 @@ static void finish(kt_collector *c)
         *slot = NULL;
 }
 
-/* A copy of the hive (RegBack): its keys the live hive does not hold as
- * they are there, reported as that copy's older state. */
+/* A copy of the hive (RegBack, Windows.old): its keys the live hive does
+ * not hold as they are there, and the keys and values in its free cells,
+ * reported as that copy's older state. */
 static void regback(kt_collector *c, const kt_artifact *a, const char *hive,
                     char (*patterns)[KT_FS_PATH_MAX], size_t npat, kt_walk *w, rwalk *x)
 {
@@ -577,6 +627,8 @@ static void regback(kt_collector *c, const kt_artifact *a, const char *hive,
         kt_hive_node root = kt_hive_root(copy);
         for (size_t k = 0; k < npat; k++)
             kt_walk_run(w, patterns[k], "", &root);
+        deleted_keys(c, a, copy, path, patterns, npat, true, live);
+        orphan_values(c, a, copy, path, true);
     }
 }
 
@@ -654,7 +706,8 @@ static void collect(kt_collector *c, const kt_artifact *a)
         kt_hive_node root = kt_hive_root(hives[h]);
         for (size_t k = 0; k < npat; k++)
             kt_walk_run(&w, patterns[k], "", &root);
-        deleted_keys(c, a, hives[h], names[h], patterns, npat);
+        deleted_keys(c, a, hives[h], names[h], patterns, npat, false, NULL);
+        orphan_values(c, a, hives[h], names[h], false);
         if (old == NULL)
             continue;
         /* The primary file without its logs: an older state of the hive;

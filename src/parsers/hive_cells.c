@@ -27,7 +27,7 @@
 #define NK_COMP 0x0020u
 #define VK_COMP 0x0001u
 #define DATA_INLINE 0x80000000u
-#define DATA_BIG 16344u /* larger data sits in a "db" big data record: not read */
+#define DATA_BIG 16344u /* larger data sits in a "db" big data record, in segments */
 
 typedef struct image {
     const uint8_t *p;
@@ -155,6 +155,42 @@ static int build_path(const image *im, const nk *k, char **out, bool *partial)
     return KT_OK;
 }
 
+/* Data over DATA_BIG bytes through the "db" record at `at` (Windows
+ * registry file format: "db", a segment count, the offset of a list of
+ * segment cells; each segment holds DATA_BIG bytes, the last the rest).
+ * Every cell must still be free and large enough; NULL when one is not
+ * (or out of memory). */
+static uint8_t *big_read(const image *im, uint32_t at, size_t len)
+{
+    const uint8_t *db, *list;
+    size_t dlen, llen;
+    bool fr;
+    uint16_t nseg;
+    uint32_t lat;
+    if (len > KT_HIVE_MAX_RDATA || !cell_at(im, at, &db, &dlen, &fr) || !fr || dlen < 8 ||
+        memcmp(db, "db", 2) != 0 || !kt_rd_le16(db, dlen, 2, &nseg) ||
+        !kt_rd_le32(db, dlen, 4, &lat) || nseg == 0 || (size_t)nseg * DATA_BIG < len ||
+        (size_t)(nseg - 1) * DATA_BIG >= len || !cell_at(im, lat, &list, &llen, &fr) || !fr ||
+        llen < 4u * nseg)
+        return NULL;
+    uint8_t *out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0, done = 0; i < nseg; i++) {
+        uint32_t sat = 0;
+        const uint8_t *seg;
+        size_t slen, want = len - done < DATA_BIG ? len - done : DATA_BIG;
+        kt_rd_le32(list, llen, 4 * i, &sat);
+        if (!cell_at(im, sat, &seg, &slen, &fr) || !fr || slen < want) {
+            free(out);
+            return NULL;
+        }
+        memcpy(out + done, seg, want);
+        done += want;
+    }
+    return out;
+}
+
 /* One value through the key's value list entry at `at`. */
 static bool vk_read(const image *im, uint32_t at, kt_hive_rvalue *v)
 {
@@ -169,12 +205,19 @@ static bool vk_read(const image *im, uint32_t at, kt_hive_rvalue *v)
         !kt_rd_le32(rec, rlen, 12, &v->type) || !kt_rd_le16(rec, rlen, 16, &flags) ||
         !kt_rd_fits(rlen, VK_MIN - 4, nlen))
         return false;
+    v->offset = at;
     if (nlen == 0)
         v->name[0] = '\0'; /* the default value */
     else if (!name_utf8(rec + VK_MIN - 4, nlen, flags & VK_COMP, v->name, sizeof v->name))
         return false;
     size_t len = size & ~DATA_INLINE;
     const uint8_t *src = NULL;
+    if (!(size & DATA_INLINE) && len > DATA_BIG) {
+        v->data = big_read(im, data, len);
+        v->intact = v->data != NULL;
+        v->len = v->intact ? len : 0;
+        return true;
+    }
     if (size & DATA_INLINE) {
         if (len <= 4)
             src = rec + 8; /* the data sits in the offset field */
@@ -263,12 +306,68 @@ static int found_nk(const image *im, uint32_t off, const uint8_t *rec, size_t rl
     return KT_OK;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The vk records at offsets vks[0..nvk) that no recovered key lists, each
+ * as an orphan appended to keys. */
+static int orphans(const image *im, uint32_t *vks, size_t nvk, kt_hive_rkey **keys, size_t *n,
+                   size_t *cap)
+{
+    size_t nkeys = *n, nlisted = 0, added = 0;
+    for (size_t i = 0; i < nkeys; i++)
+        nlisted += (*keys)[i].nvalues;
+    uint32_t *listed = malloc((nlisted ? nlisted : 1) * sizeof *listed);
+    if (listed == NULL)
+        return KT_ENOMEM;
+    nlisted = 0;
+    for (size_t i = 0; i < nkeys; i++)
+        for (size_t v = 0; v < (*keys)[i].nvalues; v++)
+            listed[nlisted++] = (*keys)[i].values[v].offset;
+    qsort(listed, nlisted, sizeof *listed, cmp_u32);
+    int rc = KT_OK;
+    for (size_t i = 0; i < nvk && rc == KT_OK && added < KT_HIVE_MAX_ORPHANS; i++) {
+        if (bsearch(&vks[i], listed, nlisted, sizeof *listed, cmp_u32))
+            continue;
+        kt_hive_rvalue v = {0};
+        if (!vk_read(im, vks[i], &v)) {
+            free(v.data);
+            continue;
+        }
+        kt_hive_rkey r = {.offset = vks[i], .written = KT_TIME_NONE, .orphan = true};
+        r.values = malloc(sizeof *r.values);
+        if (r.values != NULL && *n == *cap) {
+            size_t c = *cap ? 2 * *cap : 16;
+            kt_hive_rkey *g = realloc(*keys, c * sizeof *g);
+            if (g == NULL)
+                free(r.values), r.values = NULL;
+            else
+                *keys = g, *cap = c;
+        }
+        if (r.values == NULL) {
+            free(v.data);
+            rc = KT_ENOMEM;
+            break;
+        }
+        r.values[0] = v;
+        r.nvalues = 1;
+        (*keys)[(*n)++] = r;
+        added++;
+    }
+    free(listed);
+    return rc;
+}
+
 int kt_hive_cells_recover(const uint8_t *img, size_t len, kt_hive_rkey **out, size_t *nout,
                           kt_error *err)
 {
     image im = {.p = img, .len = len};
     kt_hive_rkey *keys = NULL;
-    size_t n = 0, cap = 0, bins = 0;
+    uint32_t *vks = NULL; /* offsets of the vk records in free cells */
+    size_t n = 0, cap = 0, bins = 0, nvk = 0, vkcap = 0;
     int rc = KT_OK;
     for (size_t bin = KT_REGF_BASE; rc == KT_OK && bin + HBIN_HDR <= len;) {
         uint32_t size;
@@ -283,14 +382,31 @@ int kt_hive_cells_recover(const uint8_t *img, size_t len, kt_hive_rkey **out, si
             uint32_t abs = cs < 0 ? (uint32_t)(-(int64_t)cs) : (uint32_t)cs;
             if (abs < 8 || abs % 8 != 0 || abs > bin + size - c)
                 break; /* a damaged cell: the rest of this bin is skipped */
-            for (size_t p = c; cs > 0 && rc == KT_OK && p + NK_MIN <= c + abs; p += 8)
-                if (memcmp(img + p + 4, "nk", 2) == 0)
+            for (size_t p = c; cs > 0 && rc == KT_OK && p + 8 <= c + abs; p += 8) {
+                if (p + NK_MIN <= c + abs && memcmp(img + p + 4, "nk", 2) == 0)
                     rc = found_nk(&im, (uint32_t)(p - KT_REGF_BASE), img + p + 4, c + abs - p - 4,
                                   &keys, &n, &cap);
+                else if (p + VK_MIN <= c + abs && memcmp(img + p + 4, "vk", 2) == 0 &&
+                         nvk < KT_HIVE_MAX_RECOVERED) {
+                    if (nvk == vkcap) {
+                        size_t vc = vkcap ? 2 * vkcap : 64;
+                        uint32_t *g = realloc(vks, vc * sizeof *g);
+                        if (g == NULL) {
+                            rc = KT_ENOMEM;
+                            break;
+                        }
+                        vks = g, vkcap = vc;
+                    }
+                    vks[nvk++] = (uint32_t)(p - KT_REGF_BASE);
+                }
+            }
             c += abs;
         }
         bin += size;
     }
+    if (rc == KT_OK && bins > 0)
+        rc = orphans(&im, vks, nvk, &keys, &n, &cap);
+    free(vks);
     if (rc == KT_OK && bins == 0)
         rc = kt_error_set(err, KT_EFORMAT, "no hive bin");
     else if (rc != KT_OK)

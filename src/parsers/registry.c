@@ -23,8 +23,8 @@ struct kt_hive {
     size_t len;
     /* keys recovered from free cells, read on first use */
     bool recovered;
-    kt_hive_rkey *rkeys;
-    size_t nrkeys;
+    kt_hive_rkey *rkeys; /* nrkeys keys, then norphans orphan values */
+    size_t nrkeys, norphans;
     /* a dirty hive replayed from its logs */
     kt_hive *unapplied;
     char replayed_from[600];
@@ -37,7 +37,7 @@ struct kt_hive {
 
 static const kt_hive_rkey *rkey(const kt_hive *hv, kt_hive_node n)
 {
-    if (!(n & RKEY_BIT) || (n & ~RKEY_BIT) >= hv->nrkeys)
+    if (!(n & RKEY_BIT) || (n & ~RKEY_BIT) >= hv->nrkeys + hv->norphans)
         return NULL;
     return &hv->rkeys[n & ~RKEY_BIT];
 }
@@ -124,7 +124,7 @@ void kt_hive_free(kt_hive *hv)
         hivex_close(hv->h);
     if (hv->img)
         munmap((void *)hv->img, hv->len);
-    kt_hive_rkeys_free(hv->rkeys, hv->nrkeys);
+    kt_hive_rkeys_free(hv->rkeys, hv->nrkeys + hv->norphans);
     kt_hive_free(hv->unapplied);
     free(hv->log_notes);
     if (hv->fd >= 0)
@@ -273,6 +273,8 @@ int kt_hive_children(kt_hive *hv, kt_hive_node node, kt_hive_node **out, size_t 
 int kt_hive_node_name(kt_hive *hv, kt_hive_node node, char *buf, size_t len)
 {
     const kt_hive_rkey *r = rkey(hv, node);
+    if (r && r->orphan)
+        return KT_EFORMAT; /* its key is not known */
     if (r) {
         const char *last = strrchr(r->path, '\\');
         kt_strlcpy(buf, last ? last + 1 : r->path, len);
@@ -413,7 +415,7 @@ int kt_hive_value_string(kt_hive *hv, kt_hive_node node, const char *name, char 
 
 /* Recover once; a recovered key the live tree has at the same path with the
  * same LastWrite is an old copy of a live key (a cell moved), not a
- * deleted one, and is left out. */
+ * deleted one, and is left out. Orphan values stay, after the keys. */
 static int recover(kt_hive *hv, kt_error *err)
 {
     if (hv->recovered)
@@ -423,11 +425,12 @@ static int recover(kt_hive *hv, kt_error *err)
     int rc = kt_hive_cells_recover(hv->img, hv->len, &keys, &n, err);
     if (rc != KT_OK)
         return rc;
-    size_t kept = 0;
+    size_t kept = 0, orphans = 0;
     for (size_t i = 0; i < n; i++) {
         kt_hive_node live;
         kt_error e = {0};
-        bool same = !keys[i].partial && kt_hive_find(hv, 0, keys[i].path, &live, &e) == KT_OK &&
+        bool same = !keys[i].orphan && !keys[i].partial &&
+                    kt_hive_find(hv, 0, keys[i].path, &live, &e) == KT_OK &&
                     kt_hive_node_time(hv, live) == keys[i].written;
         if (same) {
             free(keys[i].path);
@@ -436,10 +439,12 @@ static int recover(kt_hive *hv, kt_error *err)
             free(keys[i].values);
             continue;
         }
+        orphans += keys[i].orphan;
         keys[kept++] = keys[i];
     }
     hv->rkeys = keys;
-    hv->nrkeys = kept;
+    hv->nrkeys = kept - orphans;
+    hv->norphans = orphans;
     hv->recovered = true;
     return KT_OK;
 }
@@ -461,6 +466,26 @@ kt_hive_node kt_hive_deleted_node(kt_hive *hv, size_t i, const char **path, bool
     *path = hv->rkeys[i].path;
     *partial = hv->rkeys[i].partial;
     return RKEY_BIT | i;
+}
+
+int kt_hive_orphans(kt_hive *hv, size_t *count, kt_error *err)
+{
+    int rc = recover(hv, err);
+    if (rc)
+        kt_error_prefix(err, "hive '%s': free cells", hv->name);
+    else
+        *count = hv->norphans;
+    return rc;
+}
+
+kt_hive_node kt_hive_orphan_node(kt_hive *hv, size_t i, const char **name, uint32_t *offset)
+{
+    if (!hv->recovered || i >= hv->norphans)
+        return 0;
+    const kt_hive_rkey *r = &hv->rkeys[hv->nrkeys + i];
+    *name = r->values[0].name;
+    *offset = r->offset;
+    return RKEY_BIT | (hv->nrkeys + i);
 }
 
 static char *dup_text(const char *a, const char *b)

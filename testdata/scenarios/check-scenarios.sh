@@ -289,6 +289,85 @@ def open_hive(path):
     f.open(path)
     return f
 
+# Records left in a hive's free cells, decoded here on their own from the
+# format (Suhanov's specification): every free cell scanned at 8-byte steps
+# for nk and vk records. Returns ([(offset, name, LastWrite)], [(offset,
+# name, type, data or None)]); data follows the value's data cell while it
+# is free, through a big-data "db" record and its segments when over 16344
+# bytes.
+def free_records(img):
+    u16 = lambda o: int.from_bytes(img[o:o + 2], 'little')
+    u32 = lambda o: int.from_bytes(img[o:o + 4], 'little')
+    def cell(off):
+        at = 4096 + off
+        if off % 8 or at + 4 > len(img):
+            return None
+        size = s32(u32(at))
+        n = abs(size)
+        if size <= 0 or n < 8 or at + n > len(img):
+            return None
+        return img[at + 4:at + n]
+    def name_of(raw, latin1):
+        return raw.decode('latin-1' if latin1 else 'utf-16-le', 'replace')
+    def vk(p):
+        nl, size, doff, typ, flags = u16(p + 6), u32(p + 8), u32(p + 12), u32(p + 16), u16(p + 20)
+        name = name_of(img[p + 24:p + 24 + nl], flags & 1)
+        n = size & 0x7FFFFFFF
+        if size & 0x80000000:
+            return name, typ, img[p + 12:p + 12 + n] if n <= 4 else None
+        d = cell(doff)
+        if d is None:
+            return name, typ, None
+        if n <= 16344:
+            return name, typ, d[:n] if len(d) >= n else None
+        if d[:2] != b'db':
+            return name, typ, None
+        nseg, lst = int.from_bytes(d[2:4], 'little'), int.from_bytes(d[4:8], 'little')
+        l = cell(lst)
+        if l is None or len(l) < 4 * nseg:
+            return name, typ, None
+        out = b''
+        for i in range(nseg):
+            seg = cell(int.from_bytes(l[4 * i:4 * i + 4], 'little'))
+            if seg is None:
+                return name, typ, None
+            out += seg[:min(16344, n - len(out))]
+        return name, typ, out if len(out) == n else None
+    nks, vks, at = [], [], 4096
+    while at + 32 <= len(img) and img[at:at + 4] == b'hbin':
+        size = u32(at + 8)
+        if size < 4096 or at + size > len(img):
+            break
+        c = at + 32
+        while c + 8 <= at + size:
+            cs = s32(u32(c))
+            n = abs(cs)
+            if n < 8 or c + n > at + size:
+                break
+            for p in range(c, c + n, 8) if cs > 0 else ():
+                if img[p + 4:p + 6] == b'nk' and p + 0x50 <= c + n:
+                    nks.append((p - 4096, name_of(img[p + 0x50:p + 0x50 + u16(p + 0x4C)], u16(p + 6) & 0x20),
+                                int.from_bytes(img[p + 8:p + 16], 'little')))
+                elif img[p + 4:p + 6] == b'vk' and p + 24 <= c + n:
+                    vks.append((p - 4096,) + vk(p))
+            c += n
+        at += size
+    return nks, vks
+
+# A spec's value as kt-mkhive stores it: (type, bytes).
+def spec_value(typ, data):
+    if typ in ('sz', 'expand_sz'):
+        return (1 if typ == 'sz' else 2), (unesc(data) + '\0').encode('utf-16-le')
+    if typ in ('dword', 'qword'):
+        v = int(data, 0) & ((1 << (32 if typ == 'dword' else 64)) - 1)
+        return (4 if typ == 'dword' else 11), v.to_bytes(4 if typ == 'dword' else 8, 'little')
+    if typ == 'binary':
+        return 3, bytes.fromhex(data.replace(' ', ''))
+    if typ == 'blob':           # "N SEED": byte i = (i % 251) ^ SEED
+        n, seed = map(int, data.split())
+        return 3, bytes((i % 251) ^ seed for i in range(n))
+    return None, None
+
 # A dirty hive's transaction logs, replayed here on their own (libregf does
 # not): Marvin32 as the .NET runtime defines it, HvLE entries from offset
 # 512 applied from the primary's secondary sequence number on. Returns the
@@ -436,14 +515,18 @@ for name in names:
     hives = {}
     for path, data in contents.items():
         base = path.split('/')[-1]
-        if base in ('SOFTWARE', 'SYSTEM') or base.upper() == 'NTUSER.DAT':
+        if base in ('SOFTWARE', 'SYSTEM') or base.upper() == 'NTUSER.DAT' or base == 'Amcache.hve':
             hp = os.path.join(tmp, path.replace('/', '_'))
             open(hp, 'wb').write(data)
             hives[path] = open_hive(hp)
     for fname in sorted(os.listdir(hives_dir)):
         src = open(os.path.join(hives_dir, fname), 'rb').read()
         if re.search(r'\.LOG[12]$', fname):  # a hive's transaction log, beside it
-            check(any(src == d for p, d in contents.items() if p.endswith('/' + fname)),
+            if '@' + fname not in manifest_content.values():
+                ok('%s: log %s left off the volume (ntfs.tsv names it nowhere)' % (name, fname))
+                continue
+            check(any(src == d for p, d in contents.items()
+                      if re.search(r'\.LOG[12]$', p) and manifest_content.get(p) == '@' + fname),
                   '%s: log %s is on the volume' % (name, fname))
             continue
         check(any(src == contents.get(p) for p in hives), '%s: hive %s is on the volume' % (name, fname))
@@ -467,7 +550,10 @@ for name in names:
         if not dels:
             continue
         base = os.path.basename(spec)[:-5]
-        hpath = next(p for p in contents if p.endswith('/config/' + base))
+        built = open(os.path.join(hives_dir, base), 'rb').read()
+        hpath = next((p for p, d in contents.items() if d == built), None)
+        if not check(hpath is not None, '%s: hive %s on the volume' % (name, base)):
+            continue
         hp = os.path.join(tmp, 'recover-' + base)
         open(hp, 'wb').write(contents[hpath])
         rec = subprocess.run(['reglookup-recover', '-H', hp], capture_output=True, text=True).stdout
@@ -480,9 +566,67 @@ for name in names:
             parent, _, leaf = d.rpartition('\\')
             want = dt.datetime.strptime(times[d][:19], '%Y-%m-%dT%H:%M:%S').strftime('%Y-%m-%d %H:%M:%S')
             rows = [r.split(',') for r in rec.splitlines() if r.count(',') >= 6]
-            hit = any(r[2] == 'KEY' and r[3].endswith('/' + parent.replace('\\', '/'))
+            hit = any(r[2] == 'KEY' and (r[3].endswith('/' + parent.replace('\\', '/')) if parent
+                                         else r[3].count('/') == 1)
                       and r[4] == leaf and r[5] == want for r in rows)
             check(hit, '%s: deleted key %s in the free cells of %s (reglookup-recover)' % (name, d, base))
+    # values of keys a spec wiped (their nk record zeroed): each is in a free
+    # cell of the hive on the volume with its name, type and data, and no
+    # free nk record of that name has the key's LastWrite (free_records)
+    for spec in sorted(glob.glob(os.path.join(sd, 'hives', '*.spec'))):
+        lines = [f for _, f in spec_lines(spec)]
+        cut = next((i for i, f in enumerate(lines) if f[0] == 'transaction'), len(lines))
+        lines = lines[:cut]
+        wiped = [f[1] for f in lines if f[0] == 'wipe']
+        gone = [f[1] for f in lines if f[0] in ('delete', 'wipe')]
+        under = lambda k: any(k == g or k.startswith(g + '\\') for g in gone)
+        # big data (over 16344 bytes): a live value read by libregf, a
+        # deleted one by free_records through its db record and segments
+        bigs = [f for f in lines if f[0] == 'value' and f[3] == 'blob']
+        if not wiped and not bigs:
+            continue
+        built = open(os.path.join(hives_dir, os.path.basename(spec)[:-5]), 'rb').read()
+        hpath = next((p for p, d in contents.items() if d == built), None)
+        if not check(hpath is not None, '%s: hive of %s on the volume' % (name, os.path.basename(spec))):
+            continue
+        nks, vks = free_records(contents[hpath])
+        times = {f[1]: parse_iso(f[2]) for f in lines if f[0] == 'key' and len(f) == 3}
+        for f in bigs:
+            typ, data = spec_value(f[3], f[4])
+            if under(f[1]):
+                check(any(v[1] == f[2] and v[3] == data for v in vks),
+                      '%s: deleted big value %s\\%s (%d bytes) in free cells of %s' % (name, f[1], f[2], len(data), hpath))
+            else:
+                key = hives[hpath].get_root_key().get_sub_key_by_path(f[1])
+                got = key_values(key)[f[2]].get_data() if key else None
+                check(got == data, '%s: big value %s\\%s (%d bytes) read by libregf' % (name, f[1], f[2], len(data)))
+        for w in wiped:
+            leaf = w.rpartition('\\')[2]
+            check(not any(n == leaf and t == times.get(w) for _, n, t in nks),
+                  '%s: wiped key %s has no nk record left in %s' % (name, w, hpath))
+            for f in lines:
+                if f[0] != 'value' or f[1] != w:
+                    continue
+                typ, data = spec_value(f[3], f[4] if len(f) > 4 else '')
+                check(any(v[1] == f[2] and v[2] == typ and v[3] == data for v in vks),
+                      '%s: value %s\\%s of the wiped key in a free cell of %s' % (name, w, f[2], hpath))
+                # reglookup-recover (libregfi) lists it too, as a value
+                hp = os.path.join(tmp, 'recover-wiped')
+                open(hp, 'wb').write(contents[hpath])
+                rec = subprocess.run(['reglookup-recover', '-H', hp], capture_output=True, text=True).stdout
+                check(any(r.split(',')[2:3] == ['VALUE'] and r.split(',')[4] == f[2]
+                          for r in rec.splitlines() if r.count(',') >= 6),
+                      '%s: value %s\\%s of the wiped key (reglookup-recover)' % (name, w, f[2]))
+    # times left in free cells count as planted: nk LastWrite, and the
+    # Unix-seconds DWORDs (free_records)
+    for hpath in [p for p in hives if not p.endswith(' (replayed)')]:
+        nks, vks = free_records(contents[hpath])
+        for off, kname, lw in nks:
+            plant(lw, 'free-cell LastWrite %s at 0x%x in %s' % (kname, off, hpath))
+        for off, vname, typ, data in vks:
+            if typ == 4 and data and len(data) == 4 and vname in ('LastSuccessfulUpdate', 'InstallDate'):
+                plant((int.from_bytes(data, 'little') + 11644473600) * 10**7,
+                      'free-cell DWORD %s at 0x%x in %s' % (vname, off, hpath))
     system = hives['Windows/System32/config/SYSTEM']
     root = system.get_root_key()
     cur = key_values(root.get_sub_key_by_path('Select'))['Current'].get_data_as_integer()

@@ -41,6 +41,9 @@
  *                            and values: their cells are marked free and
  *                            keep their bytes (names, LastWrite, values),
  *                            as a deleted key's do in a Windows hive
+ *   wipe       PATH          'delete', and then the key's own nk cell is
+ *                            zeroed (reused and freed again): its values
+ *                            stay in free cells without their key
  * PATH is relative to the root, '\'-separated; keys are matched ASCII
  * case-insensitively (as hivex and Windows do), spelled as first written.  An
  * empty PATH in a value line is the root key.  Keys without a time of their
@@ -53,6 +56,8 @@
  *                  NUL; an empty DATA is an empty list
  *   dword, dword_be, qword   [-]decimal or 0xhex
  *   binary         hex bytes, e.g. "00 11 aa" or "0011aa"
+ *   blob           "N SEED": N bytes of REG_BINARY, byte i = (i % 251) ^ SEED
+ *                  (SEED 0-255); for big data without a megabyte of hex
  *   none           no DATA; type 0, empty data
  * Escapes in text: \t \n \\ and \| (literal '|').  Any other backslash is
  * literal, so %SystemRoot%\system32 needs no doubling, but C:\temp must be
@@ -148,10 +153,12 @@
 #define KEY_NAME_MAX 255u
 #define VALUE_NAME_MAX 16383u
 #define KEY_DEPTH_MAX 512u
-/* Above 16344 bytes a version 1.4+ hive must hold data in a big-data "db"
- * cell, which hivex does not write; refuse rather than write a hive that
- * Windows and libregf would misread. */
+/* Above 16344 bytes a version 1.4+ hive holds data in a big-data "db"
+ * record: a segment count and the offset of a list of segment cells, each
+ * with up to 16344 bytes. hivex does not write one, so such a value is
+ * given to hivex with a placeholder and rewritten here (write_big). */
 #define VALUE_DATA_MAX 16344u
+#define BIG_DATA_MAX (1u << 20)
 /* Only a sanity bound for reading our own output back. */
 #define HIVE_FILE_MAX (256u * 1024u * 1024u)
 
@@ -595,6 +602,27 @@ static int enc_binary(const char *s, struct buf *out, struct err *e)
     return 0;
 }
 
+static int enc_blob(const char *s, struct buf *out, struct err *e)
+{
+    uint64_t n, seed;
+    const char *sp = strchr(s, ' ');
+    char num[32];
+
+    if (sp == NULL || (size_t)(sp - s) >= sizeof num)
+        return fail(e, "blob takes \"N SEED\"");
+    memcpy(num, s, (size_t)(sp - s));
+    num[sp - s] = '\0';
+    if (parse_int(num, 32, &n) != 0 || parse_int(sp + 1, 8, &seed) != 0 || n == 0 ||
+        n > BIG_DATA_MAX)
+        return fail(e, "blob takes \"N SEED\" (N 1 to %u, SEED 0 to 255)", BIG_DATA_MAX);
+    for (uint64_t i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)((i % 251) ^ seed);
+        if (buf_put(out, &b, 1) != 0)
+            return oom(e);
+    }
+    return 0;
+}
+
 static int enc_none(const char *s, struct buf *out, struct err *e)
 {
     (void)out;
@@ -621,6 +649,7 @@ static const struct vtype vtypes[] = {
      .encode = enc_dword_be},
     {.name = "qword", .type = hive_t_REG_QWORD, .needs_data = true, .encode = enc_qword},
     {.name = "binary", .type = hive_t_REG_BINARY, .needs_data = true, .encode = enc_binary},
+    {.name = "blob", .type = hive_t_REG_BINARY, .needs_data = true, .encode = enc_blob},
     {.name = "none", .type = hive_t_REG_NONE, .needs_data = false, .encode = enc_none},
 };
 
@@ -701,12 +730,24 @@ struct key {
     bool has_time;
     hive_node_h node;        /* hivex handle (nk cell file offset) once built */
     bool deleted;            /* 'delete': removed after the build, left in free cells */
+    bool wiped;              /* 'wipe': deleted, then its nk cell zeroed */
     uint32_t nvalues, vlist; /* its value count and list before the delete */
     struct key **kids;
     size_t nkids, capkids;
     struct value *vals;
     size_t nvals, capvals;
 };
+
+static bool any_big(const struct key *k)
+{
+    for (size_t i = 0; i < k->nvals; i++)
+        if (k->vals[i].len > VALUE_DATA_MAX)
+            return true;
+    for (size_t i = 0; i < k->nkids; i++)
+        if (any_big(k->kids[i]))
+            return true;
+    return false;
+}
 
 struct spec {
     const char *file;
@@ -977,6 +1018,7 @@ static int do_delete(struct spec *s, char **f, size_t nf, size_t line, struct er
     if (key_walk(s, f[1], &k, e) != 0)
         return -1;
     k->deleted = true;
+    k->wiped = strcmp(f[0], "wipe") == 0;
     s->any_deleted = true;
     return 0;
 }
@@ -1015,11 +1057,8 @@ static int do_value(struct spec *s, char **f, size_t nf, size_t line, struct err
         prefix(e, "value '%s'", f[2]);
         goto out;
     }
-    if (data.len > VALUE_DATA_MAX) {
-        fail(e,
-             "value '%s' has %zu bytes of data (max %u: larger data "
-             "needs big-data cells that hivex does not write)",
-             f[2], data.len, VALUE_DATA_MAX);
+    if (data.len > BIG_DATA_MAX) {
+        fail(e, "value '%s' has %zu bytes of data (max %u)", f[2], data.len, BIG_DATA_MAX);
         goto out;
     }
     if (key_walk(s, f[1], &k, e) != 0)
@@ -1074,6 +1113,11 @@ static const struct directive directives[] = {
      .min_fields = 2,
      .max_fields = 2,
      .shape = "delete<TAB>PATH",
+     .apply = do_delete},
+    {.name = "wipe",
+     .min_fields = 2,
+     .max_fields = 2,
+     .shape = "wipe<TAB>PATH",
      .apply = do_delete},
     {.name = "value",
      .min_fields = 4,
@@ -1343,7 +1387,8 @@ out:
 
 static int add_values(hive_h *h, const struct key *k, struct err *e)
 {
-    static char empty[1]; /* hivex memcpy()s from .value even for len 0 */
+    static char empty[1];       /* hivex memcpy()s from .value even for len 0 */
+    static char placeholder[8]; /* big data: written by write_big */
     hive_set_value *sv = NULL;
     int rc = -1;
 
@@ -1358,8 +1403,8 @@ static int add_values(hive_h *h, const struct key *k, struct err *e)
         const struct value *v = &k->vals[i];
         sv[i].key = v->name;
         sv[i].t = v->type;
-        sv[i].len = v->len;
-        sv[i].value = v->len ? (char *)v->data : empty;
+        sv[i].len = v->len > VALUE_DATA_MAX ? sizeof placeholder : v->len;
+        sv[i].value = v->len > VALUE_DATA_MAX ? placeholder : v->len ? (char *)v->data : empty;
     }
     /* One call per key: hivex_node_set_value rewrites the whole value list
      * each time, leaving a freed copy behind for every value. */
@@ -1389,6 +1434,171 @@ static int add_tree(hive_h *h, struct key *k, struct err *e)
     return 0;
 }
 
+/* ---- big data ---------------------------------------------------------- */
+
+#define DB_SEGMENT 16344u
+
+static int cell_put(struct buf *b, const unsigned char *rec, size_t n)
+{
+    unsigned char size[4];
+    size_t total = round8(4 + n);
+    static const unsigned char zero[8];
+
+    wr32(size, (uint32_t) - (int32_t)total);
+    if (buf_put(b, size, 4) != 0 || buf_put(b, rec, n) != 0 || buf_put(b, zero, total - 4 - n) != 0)
+        return -1;
+    return 0;
+}
+
+/* The big values of key k (given to hivex with a placeholder): each gets a
+ * "db" record, its segment list and its segments in the new hbin `bin`
+ * (whose first cell is at hive offset at), and its placeholder cell is
+ * freed and zeroed. */
+static int big_values(unsigned char *img, size_t size, const struct key *k, uint32_t at,
+                      struct buf *bin, struct err *e)
+{
+    size_t off = k->node;
+    uint32_t nvals = rd32(img + off + NK_NVALUES), vlist = rd32(img + off + NK_VALUES);
+
+    for (size_t i = 0; i < k->nvals && !k->deleted; i++) {
+        const struct value *v = &k->vals[i];
+        if (v->len <= VALUE_DATA_MAX)
+            continue;
+        size_t list = REGF_SIZE + (size_t)vlist, vk, data;
+        if (nvals != k->nvals || list + 8 + 4 * i > size)
+            return fail(e, "key '%s': value list not as written", k->path);
+        vk = REGF_SIZE + (size_t)rd32(img + list + 4 + 4 * i);
+        if (vk + 0x18 > size || memcmp(img + vk + 4, "vk", 2) != 0)
+            return fail(e, "key '%s': value %zu is not a vk cell", k->path, i);
+        data = REGF_SIZE + (size_t)rd32(img + vk + 12);
+        if (data + 8 > size || (int32_t)rd32(img + data) >= 0)
+            return fail(e, "key '%s': placeholder of '%s' not found", k->path, v->name);
+        uint32_t cell = (uint32_t) - (int32_t)rd32(img + data);
+        if (cell > size - data)
+            return fail(e, "key '%s': bad placeholder cell", k->path);
+        wr32(img + data, cell); /* freed */
+        memset(img + data + 4, 0, cell - 4);
+        size_t nseg = (v->len + DB_SEGMENT - 1) / DB_SEGMENT;
+        uint32_t db = at + (uint32_t)bin->len;
+        uint32_t listoff = db + 16;
+        uint32_t seg = listoff + (uint32_t)round8(4 + 4 * nseg);
+        unsigned char rec[8], *ls = malloc(4 * nseg);
+        if (ls == NULL)
+            return oom(e);
+        memcpy(rec, "db", 2);
+        wr16(rec + 2, (uint16_t)nseg);
+        wr32(rec + 4, listoff);
+        for (size_t j = 0; j < nseg; j++) {
+            wr32(ls + 4 * j, seg);
+            size_t n = j + 1 < nseg ? DB_SEGMENT : v->len - j * DB_SEGMENT;
+            seg += (uint32_t)round8(4 + n);
+        }
+        int rc = cell_put(bin, rec, sizeof rec) != 0 || cell_put(bin, ls, 4 * nseg) != 0;
+        free(ls);
+        for (size_t j = 0; j < nseg && rc == 0; j++) {
+            size_t n = j + 1 < nseg ? DB_SEGMENT : v->len - j * DB_SEGMENT;
+            rc = cell_put(bin, v->data + j * DB_SEGMENT, n);
+        }
+        if (rc != 0)
+            return oom(e);
+        wr32(img + vk + 8, (uint32_t)v->len);
+        wr32(img + vk + 12, db);
+    }
+    for (size_t i = 0; i < k->nkids; i++)
+        if (big_values(img, size, k->kids[i], at, bin, e) != 0)
+            return -1;
+    return 0;
+}
+
+/* Data over 16344 bytes as Windows stores it: one hbin appended to the
+ * committed file holds every big value's db record, list and segments. */
+static int write_big(const char *path, const struct spec *s, struct err *e)
+{
+    unsigned char *img = NULL;
+    struct buf bin = {0};
+    struct stat st;
+    int fd, rc = -1;
+
+    if (!any_big(s->root))
+        return 0;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) != 0 || st.st_size < (off_t)EMPTY_HIVE_SIZE ||
+        st.st_size > (off_t)HIVE_FILE_MAX || st.st_size % HBIN_SIZE != 0) {
+        fail(e, "cannot read '%s'", path);
+        goto out;
+    }
+    size_t size = (size_t)st.st_size;
+    img = malloc(size);
+    if (img == NULL) {
+        oom(e);
+        goto out;
+    }
+    if (read_all(fd, img, size) != 0) {
+        fail(e, "cannot read '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    uint32_t at = (uint32_t)(size - REGF_SIZE + HBIN_HDR);
+    if (big_values(img, size, s->root, at, &bin, e) != 0)
+        goto out;
+    size_t hsize = (HBIN_HDR + bin.len + HBIN_SIZE - 1) / HBIN_SIZE * HBIN_SIZE;
+    unsigned char *hb = calloc(1, hsize);
+    if (hb == NULL) {
+        oom(e);
+        goto out;
+    }
+    memcpy(hb, "hbin", 4);
+    wr32(hb + HBIN_OFFSET, (uint32_t)(size - REGF_SIZE));
+    wr32(hb + HBIN_BIN_SIZE, (uint32_t)hsize);
+    memcpy(hb + HBIN_HDR, bin.p, bin.len);
+    if (hsize > HBIN_HDR + bin.len) /* the rest: one free cell */
+        wr32(hb + HBIN_HDR + bin.len, (uint32_t)(hsize - HBIN_HDR - bin.len));
+    wr32(img + REGF_BINS_SIZE, (uint32_t)(size - REGF_SIZE + hsize));
+    if (write_all(fd, img, size, 0) != 0 || write_all(fd, hb, hsize, (off_t)size) != 0 ||
+        fsync(fd) != 0)
+        fail(e, "cannot write '%s': %s", path, strerror(errno));
+    else
+        rc = 0;
+    free(hb);
+out:
+    if (fd >= 0)
+        close(fd);
+    free(img);
+    buf_release(&bin);
+    return rc;
+}
+
+/* A deleted key's big values: hivex frees the db record only; Windows
+ * frees its segment list and segments too. */
+static int free_big(unsigned char *img, size_t size, size_t nk, struct err *e)
+{
+    uint32_t nvals = rd32(img + nk + NK_NVALUES);
+    size_t list = REGF_SIZE + (size_t)rd32(img + nk + NK_VALUES);
+
+    for (uint32_t i = 0; nvals != 0 && nvals != HCELL_NIL && i < nvals; i++) {
+        if (list + 8 + 4 * (size_t)i > size)
+            return fail(e, "deleted key at 0x%zx: bad value list", nk);
+        size_t vk = REGF_SIZE + (size_t)rd32(img + list + 4 + 4 * i);
+        if (vk + 0x18 > size || rd32(img + vk + 8) <= VALUE_DATA_MAX ||
+            (rd32(img + vk + 8) & 0x80000000u))
+            continue;
+        size_t db = REGF_SIZE + (size_t)rd32(img + vk + 12);
+        if (db + 12 > size || memcmp(img + db + 4, "db", 2) != 0)
+            return fail(e, "deleted key at 0x%zx: no db record", nk);
+        size_t nseg = rd16(img + db + 6), sl = REGF_SIZE + (size_t)rd32(img + db + 8);
+        if (sl + 4 + 4 * nseg > size)
+            return fail(e, "deleted key at 0x%zx: bad segment list", nk);
+        for (size_t j = 0; j <= nseg; j++) {
+            size_t c = j == nseg ? sl : REGF_SIZE + (size_t)rd32(img + sl + 4 + 4 * j);
+            if (c + 4 > size)
+                return fail(e, "deleted key at 0x%zx: bad segment", nk);
+            int32_t cs = (int32_t)rd32(img + c);
+            if (cs < 0)
+                wr32(img + c, (uint32_t)-cs);
+        }
+    }
+    return 0;
+}
+
 /* ---- LastWrite patching and read-back ---------------------------------- */
 
 static int64_t key_time(const struct spec *s, const struct key *k)
@@ -1408,6 +1618,14 @@ static int restore_deleted(unsigned char *img, size_t size, const struct key *k,
         return fail(e, "deleted key '%s': 0x%zx is not a free nk cell", k->path, off);
     wr32(img + off + NK_NVALUES, k->nvalues);
     wr32(img + off + NK_VALUES, k->vlist);
+    if (free_big(img, size, off, e) != 0)
+        return -1;
+    if (k->wiped) {
+        uint32_t cell = rd32(img + off);
+        if (cell > size - off)
+            return fail(e, "wiped key '%s': bad cell size", k->path);
+        memset(img + off + 4, 0, cell - 4);
+    }
     for (size_t i = 0; i < k->nkids; i++)
         if (restore_deleted(img, size, k->kids[i], e) != 0)
             return -1;
@@ -1514,6 +1732,19 @@ static int verify_key(hive_h *h, const struct spec *s, const struct key *k, stru
         fail(e, "read-back: key '%s' has wrong subkey or value count", k->path);
         goto out;
     }
+    for (size_t i = 0; i < k->nvals; i++) {
+        const struct value *v = &k->vals[i];
+        hive_type vt;
+        size_t len = 0;
+        hive_value_h vh = v->len > VALUE_DATA_MAX ? hivex_node_get_value(h, k->node, v->name) : 0;
+        char *d = vh ? hivex_value_value(h, vh, &vt, &len) : NULL;
+        bool same = d != NULL && len == v->len && memcmp(d, v->data, len) == 0;
+        free(d);
+        if (v->len > VALUE_DATA_MAX && !same) {
+            fail(e, "read-back: big value '%s' of key '%s' differs", v->name, k->path);
+            goto out;
+        }
+    }
     for (size_t i = 0; i < k->nkids; i++)
         if (!k->kids[i]->deleted && verify_key(h, s, k->kids[i], e) != 0)
             goto out;
@@ -1602,7 +1833,8 @@ static int build(struct spec *s, const char *out, const char *tmp, struct err *e
         fail(e, "hivex cannot write '%s': %s", tmp, strerror(errno));
         goto out;
     }
-    if (patch_times(tmp, s, false, e) != 0 || delete_keys(s, tmp, e) != 0 || verify(tmp, s, e) != 0)
+    if (write_big(tmp, s, e) != 0 || patch_times(tmp, s, false, e) != 0 ||
+        delete_keys(s, tmp, e) != 0 || verify(tmp, s, e) != 0)
         goto out;
     rc = 0;
 out:
