@@ -748,6 +748,38 @@ static const kt_scan_system *system_on(const kt_scan *s, int volume)
     return NULL;
 }
 
+/* The systems of the encrypted disk wrapped (in evidence_dir(), opened
+ * with keys), one per volume 0..n-1, each with filesystem fs: each gives,
+ * event for event, the timeline, hostname, products and verdicts of the
+ * same system in its raw image raws[i] (whose findings the scenarios'
+ * ground truth checks). */
+static void check_same_as_raw(const char *wrapped, kt_keys *keys, const char *fs,
+                              const char *const *raws, size_t n)
+{
+    char *path = path_join(evidence_dir(), wrapped);
+    kt_scan l = {.keys = keys};
+    kt_error err = {0};
+    ck_assert_msg(kt_scan_run(&defs, path, &l, NULL, NULL, &err) == 0, "%s", err.msg);
+    ck_assert_uint_eq(l.nsystems, n);
+    for (size_t i = 0; i < n; i++) {
+        char *raw = path_join(evidence_dir(), raws[i]);
+        kt_scan r = {0};
+        ck_assert_msg(kt_scan_run(&defs, raw, &r, NULL, NULL, &err) == 0, "%s", err.msg);
+        ck_assert_uint_eq(r.nsystems, 1);
+        ck_assert_uint_gt(same_events(&l, (int)i, &r, r.systems[0].volume->index), 10);
+        const kt_scan_system *ls = system_on(&l, (int)i);
+        ck_assert_str_eq(ls->fs, fs);
+        ck_assert_str_eq(ls->sys.hostname, r.systems[0].sys.hostname);
+        for (int v = 0; v < KT_V_COUNT; v++)
+            ck_assert_int_eq(ls->findings.verdicts[v], r.systems[0].findings.verdicts[v]);
+        ck_assert_uint_eq(ls->findings.nproducts, r.systems[0].findings.nproducts);
+        kt_scan_release(&r);
+        free(raw);
+    }
+    kt_scan_release(&l);
+    free(path);
+}
+
 /* kesl-ubuntu's and kesl-astra's ext4 volumes, each in a LUKS1 partition
  * (XTS and CBC-ESSIV) of one disk, unlocked with their passwords: each
  * gives, event for event, the timeline and the verdicts of the same
@@ -755,39 +787,13 @@ static const kt_scan_system *system_on(const kt_scan *s, int volume)
  * checks). */
 START_TEST(luks1_volumes_give_the_findings_of_the_same_systems_in_raw_images)
 {
-    char *luks = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.luks.raw");
-    char *ubuntu = path_join(evidence_dir(), "scenarios-unix/kesl-ubuntu.raw");
-    char *astra = path_join(evidence_dir(), "scenarios-unix/kesl-astra.raw");
     kt_keys keys = {0};
     add_pass(&keys, "astra.pass");
     add_pass(&keys, "ubuntu.pass");
-    kt_scan l = {.keys = &keys}, u = {0}, a = {0};
-    kt_error err = {0};
-    ck_assert_msg(kt_scan_run(&defs, luks, &l, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(kt_scan_run(&defs, ubuntu, &u, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(kt_scan_run(&defs, astra, &a, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_uint_eq(l.nsystems, 2);
-    ck_assert_uint_eq(u.nsystems, 1);
-    ck_assert_uint_eq(a.nsystems, 1);
-    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
-    ck_assert_uint_gt(same_events(&l, 1, &a, a.systems[0].volume->index), 10);
-    const kt_scan_system *lu = system_on(&l, 0), *la = system_on(&l, 1);
-    ck_assert_str_eq(lu->fs, "ext4");
-    ck_assert_str_eq(lu->sys.hostname, u.systems[0].sys.hostname);
-    ck_assert_str_eq(la->sys.hostname, a.systems[0].sys.hostname);
-    for (int v = 0; v < KT_V_COUNT; v++) {
-        ck_assert_int_eq(lu->findings.verdicts[v], u.systems[0].findings.verdicts[v]);
-        ck_assert_int_eq(la->findings.verdicts[v], a.systems[0].findings.verdicts[v]);
-    }
-    ck_assert_uint_eq(lu->findings.nproducts, u.systems[0].findings.nproducts);
-    ck_assert_uint_eq(la->findings.nproducts, a.systems[0].findings.nproducts);
-    kt_scan_release(&l);
-    kt_scan_release(&u);
-    kt_scan_release(&a);
+    static const char *const raws[] = {"scenarios-unix/kesl-ubuntu.raw",
+                                       "scenarios-unix/kesl-astra.raw"};
+    check_same_as_raw("scenarios-unix/kesl-ubuntu.luks.raw", &keys, "ext4", raws, 2);
     kt_keys_release(&keys);
-    free(luks);
-    free(ubuntu);
-    free(astra);
 }
 END_TEST
 
@@ -798,29 +804,12 @@ END_TEST
  * (before, the volume was refused and its verdicts left open). */
 START_TEST(a_512_bit_xts_luks1_volume_gives_the_findings_of_the_same_system_in_a_raw_image)
 {
-    char *luks = path_join(evidence_dir(), "scenarios-unix/kesl-rhel-removed.luks.raw");
-    char *rhel = path_join(evidence_dir(), "scenarios-unix/kesl-rhel-removed.raw");
     kt_keys keys = {0};
     add_pass(&keys, "wrong.pass");
     add_pass(&keys, "rhel.pass");
-    kt_scan l = {.keys = &keys}, r = {0};
-    kt_error err = {0};
-    ck_assert_msg(kt_scan_run(&defs, luks, &l, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(kt_scan_run(&defs, rhel, &r, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_uint_eq(l.nsystems, 1);
-    ck_assert_uint_eq(r.nsystems, 1);
-    ck_assert_uint_gt(same_events(&l, 0, &r, r.systems[0].volume->index), 10);
-    const kt_scan_system *ls = system_on(&l, 0);
-    ck_assert_str_eq(ls->fs, "ext4");
-    ck_assert_str_eq(ls->sys.hostname, r.systems[0].sys.hostname);
-    for (int v = 0; v < KT_V_COUNT; v++)
-        ck_assert_int_eq(ls->findings.verdicts[v], r.systems[0].findings.verdicts[v]);
-    ck_assert_uint_eq(ls->findings.nproducts, r.systems[0].findings.nproducts);
-    kt_scan_release(&l);
-    kt_scan_release(&r);
+    static const char *const raws[] = {"scenarios-unix/kesl-rhel-removed.raw"};
+    check_same_as_raw("scenarios-unix/kesl-rhel-removed.luks.raw", &keys, "ext4", raws, 1);
     kt_keys_release(&keys);
-    free(luks);
-    free(rhel);
 }
 END_TEST
 
@@ -892,39 +881,12 @@ static void add_bde_key(kt_keys *keys, const char *name)
  * the scenarios' ground truth checks). */
 START_TEST(bitlocker_volumes_give_the_findings_of_the_same_systems_in_raw_images)
 {
-    char *bde = path_join(evidence_dir(), "scenarios/kes-active.bde.raw");
-    char *active = path_join(evidence_dir(), "scenarios/kes-active.raw");
-    char *russian = path_join(evidence_dir(), "scenarios/kes-russian.raw");
     kt_keys keys = {0};
     add_bde_key(&keys, "russian.recovery");
     add_bde_key(&keys, "active.recovery");
-    kt_scan l = {.keys = &keys}, u = {0}, a = {0};
-    kt_error err = {0};
-    ck_assert_msg(kt_scan_run(&defs, bde, &l, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(kt_scan_run(&defs, active, &u, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_msg(kt_scan_run(&defs, russian, &a, NULL, NULL, &err) == 0, "%s", err.msg);
-    ck_assert_uint_eq(l.nsystems, 2);
-    ck_assert_uint_eq(u.nsystems, 1);
-    ck_assert_uint_eq(a.nsystems, 1);
-    ck_assert_uint_gt(same_events(&l, 0, &u, u.systems[0].volume->index), 10);
-    ck_assert_uint_gt(same_events(&l, 1, &a, a.systems[0].volume->index), 10);
-    const kt_scan_system *lu = system_on(&l, 0), *la = system_on(&l, 1);
-    ck_assert_str_eq(lu->fs, "ntfs");
-    ck_assert_str_eq(lu->sys.hostname, u.systems[0].sys.hostname);
-    ck_assert_str_eq(la->sys.hostname, a.systems[0].sys.hostname);
-    for (int v = 0; v < KT_V_COUNT; v++) {
-        ck_assert_int_eq(lu->findings.verdicts[v], u.systems[0].findings.verdicts[v]);
-        ck_assert_int_eq(la->findings.verdicts[v], a.systems[0].findings.verdicts[v]);
-    }
-    ck_assert_uint_eq(lu->findings.nproducts, u.systems[0].findings.nproducts);
-    ck_assert_uint_eq(la->findings.nproducts, a.systems[0].findings.nproducts);
-    kt_scan_release(&l);
-    kt_scan_release(&u);
-    kt_scan_release(&a);
+    static const char *const raws[] = {"scenarios/kes-active.raw", "scenarios/kes-russian.raw"};
+    check_same_as_raw("scenarios/kes-active.bde.raw", &keys, "ntfs", raws, 2);
     kt_keys_release(&keys);
-    free(bde);
-    free(active);
-    free(russian);
 }
 END_TEST
 
